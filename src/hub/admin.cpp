@@ -1,0 +1,151 @@
+#include "hub/admin.h"
+
+#include "common/crypto.h"
+#include "common/time.h"
+#include "hub/hub.h"
+#include "hub/internal.h"
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+namespace reach::hub {
+namespace {
+
+Actor cli_actor() {
+  Actor a;
+  a.type = "system";
+  a.name = "reach-hub command line";
+  return a;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<store::Database>> open_initialised(const std::string& data_dir) {
+  if (!std::filesystem::exists(data_dir + "/hub.db"))
+    return bad_request(fmt::format(
+        "{} is not an initialised data directory; run 'reach-hub init --data {} --admin-email …'",
+        data_dir, data_dir));
+  auto db = open_database(data_dir);
+  if (!db) return db.error();
+  auto org = (*db)->query("SELECT id FROM organization");
+  if (!org) return org.error();
+  if (org->empty())
+    return bad_request(fmt::format("{} is not initialised; run 'reach-hub init' first", data_dir));
+  return db;
+}
+
+Result<InitResult> init_data_dir(const std::string& data_dir, const std::string& admin_email,
+                                 std::optional<std::string> password) {
+  if (admin_email.find('@') == std::string::npos || admin_email.size() > 320)
+    return bad_request("--admin-email must be an email address");
+  if (password && password->size() < 8)
+    return bad_request("the administrator password must be at least 8 characters long");
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return internal_error(fmt::format("cannot create {}: {}", data_dir, ec.message()));
+  ::chmod(data_dir.c_str(), 0700);
+  if (auto key = crypto::load_or_create_key(data_dir + "/secret.key"); !key) return key.error();
+  auto db = open_database(data_dir);
+  if (!db) return db.error();
+
+  InitResult out;
+  out.password_generated = !password;
+  out.admin_password = password ? *password : crypto::random_token(18);
+  std::string hash = crypto::password_hash(out.admin_password);
+  out.organization_id = crypto::uuid_v4();
+  out.admin_user_id = crypto::uuid_v4();
+  auto now = now_ms();
+  auto st = (*db)->transaction([&](store::Session& s) -> Status {
+    auto org = s.query("SELECT id FROM organization");
+    if (!org) return org.error();
+    if (!org->empty())
+      return conflict(fmt::format("{} is already initialised", data_dir));
+    auto r = s.exec("INSERT INTO organization (id, display_name, allow_unlicensed_admins,"
+                    " created_at) VALUES (?, ?, 0, ?)",
+                    {out.organization_id, "Reach", now});
+    if (!r) return r.error();
+    if (auto seeded = seed_builtin_roles(s); !seeded) return seeded;
+    r = s.exec(
+        "INSERT INTO users (id, display_name, user_principal_name, upn_key, mail, password_hash,"
+        " account_enabled, licensed, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?)",
+        {out.admin_user_id, "Administrator", admin_email, lower(admin_email), admin_email, hash,
+         now});
+    if (!r) return r.error();
+    std::string assignment = crypto::uuid_v4();
+    r = s.exec(
+        "INSERT INTO role_assignments (id, display_name, description, role_definition_id,"
+        " scope_type, created_at) VALUES (?, ?, ?, ?, 'allDevicesAndLicensedUsers', ?)",
+        {assignment, "Organisation administrators", "Created by reach-hub init.",
+         kIntuneAdministratorRoleId, now});
+    if (!r) return r.error();
+    r = s.exec("INSERT INTO role_assignment_members (assignment_id, member_id) VALUES (?, ?)",
+               {assignment, out.admin_user_id});
+    if (!r) return r.error();
+    return audit(s, cli_actor(), {"initialize", "success", "user", out.admin_user_id,
+                                  admin_email, {}});
+  });
+  if (!st) return st.error();
+  return out;
+}
+
+Result<std::string> create_api_token(const std::string& data_dir, const std::string& email) {
+  auto db = open_initialised(data_dir);
+  if (!db) return db.error();
+  std::string token = "rht_" + crypto::random_token(32);
+  auto st = (*db)->transaction([&](store::Session& s) -> Status {
+    auto user = find_user(s, email);
+    if (!user) return user.error();
+    std::string id = crypto::uuid_v4();
+    auto r = s.exec("INSERT INTO api_tokens (token_hash, id, user_id, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    {crypto::sha256_hex(token), id, user->text(0), now_ms()});
+    if (!r) return r.error();
+    return audit(s, cli_actor(), {"createApiToken", "success", "user", user->text(0),
+                                  user->text(2), bj::object{{"tokenId", id}}});
+  });
+  if (!st) return st.error();
+  return token;
+}
+
+Result<IssuedEnrollmentToken> create_enrollment_token(const std::string& data_dir,
+                                                      std::optional<std::string> user_email,
+                                                      std::string ownership, int valid_days) {
+  auto db = open_initialised(data_dir);
+  if (!db) return db.error();
+  IssuedEnrollmentToken issued;
+  auto st = (*db)->transaction([&](store::Session& s) -> Status {
+    EnrollmentTokenSpec spec;
+    spec.ownership = std::move(ownership);
+    spec.valid_days = valid_days;
+    if (user_email) {
+      auto user = find_user(s, *user_email);
+      if (!user) return user.error();
+      spec.user_id = user->text(0);
+    }
+    auto t = issue_enrollment_token(s, spec);
+    if (!t) return t.error();
+    issued = std::move(*t);
+    return audit(s, cli_actor(), {"createEnrollmentToken", "success", "enrollmentToken",
+                                  issued.id, user_email.value_or(""),
+                                  bj::object{{"deviceEnrollmentType", issued.enrollment_type},
+                                             {"ownership", spec.ownership}}});
+  });
+  if (!st) return st.error();
+  return issued;
+}
+
+}  // namespace reach::hub
+
+namespace reach::hub {
+Status refresh_builtin_roles(store::Session& s) { return seed_builtin_roles(s); }
+}  // namespace reach::hub

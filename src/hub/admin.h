@@ -1,0 +1,40 @@
+// Operations run by the reach-hub command line directly on a data directory (no server needed;
+// they are safe to run while `serve` is running: SQLite serialises writers).
+#pragma once
+
+#include "common/result.h"
+#include "hub/enrollment.h"
+
+#include <optional>
+#include <string>
+
+namespace reach::hub {
+
+struct InitResult {
+  std::string organization_id;
+  std::string admin_user_id;
+  std::string admin_password;  // as given or generated
+  bool password_generated = false;
+};
+
+// Creates the data directory (0700), its secret key and database, the organisation, the
+// built-in roles and the first administrator (licensed, Intune Administrator over everything).
+// Refuses a data directory that is already initialised.
+Result<InitResult> init_data_dir(const std::string& data_dir, const std::string& admin_email,
+                                 std::optional<std::string> password);
+
+// Opens an initialised data directory's database (error naming `reach-hub init` otherwise).
+Result<std::shared_ptr<store::Database>> open_initialised(const std::string& data_dir);
+
+Result<std::string> create_api_token(const std::string& data_dir, const std::string& email);
+
+Result<IssuedEnrollmentToken> create_enrollment_token(const std::string& data_dir,
+                                                      std::optional<std::string> user_email,
+                                                      std::string ownership, int valid_days);
+
+}  // namespace reach::hub
+
+namespace reach::hub {
+// Brings the built-in role definitions up to date (run at every start).
+Status refresh_builtin_roles(store::Session& s);
+}  // namespace reach::hub

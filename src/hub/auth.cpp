@@ -1,0 +1,146 @@
+// Sign-in to a cookie session, sign-out, and the caller's own identity (/me).
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "hub/internal.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace reach::hub {
+namespace {
+
+constexpr const char* kCookie = "reach_session";
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// A hash of a random password, computed once: verifying against it costs what a real check
+// costs, so an unknown email answers no faster than a wrong password.
+const std::string& dummy_hash() {
+  static const std::string kHash = crypto::password_hash(crypto::random_token(16));
+  return kHash;
+}
+
+Result<net::Response> signin(Ctx& ctx) {
+  auto& req = ctx.req;
+  std::string email, password;
+  auto ctype = req.headers.get("Content-Type").value_or("");
+  if (ctype.starts_with("application/x-www-form-urlencoded")) {
+    for (auto& [k, v] : net::parse_query(req.body)) {
+      if (k == "email") email = v;
+      if (k == "password") password = v;
+    }
+  } else {
+    auto body = json::parse_object(req.body);
+    if (!body) return body.error();
+    if (auto st = json::only_keys(*body, {"email", "password"}); !st) return st.error();
+    auto e = json::req_string(*body, "email");
+    if (!e) return e.error();
+    auto p = json::req_string(*body, "password");
+    if (!p) return p.error();
+    email = std::move(*e);
+    password = std::move(*p);
+  }
+  if (email.empty() || password.empty()) return bad_request("Both email and password are required.");
+  if (email.size() > 320 || password.size() > 1024)
+    return bad_request("The email or password is too long.");
+
+  std::string email_key = "email:" + lower(email);
+  std::string addr_key = "addr:" + req.remote_address;
+  auto now = now_ms();
+  auto wait = std::max(ctx.svc.signin_by_email.wait_ms(email_key, now),
+                       ctx.svc.signin_by_address.wait_ms(addr_key, now));
+  if (wait > 0) {
+    ++ctx.svc.metrics.signins_throttled;
+    log::warn("auth.signin_throttled", {{"email", email}, {"ip", req.remote_address}});
+    audit_now(ctx, {"signIn", "failure", "user", "", email, bj::object{{"reason", "throttled"}}});
+    Error e = make_error(429, "tooManyRequests",
+                         "Too many failed sign-ins. Wait before trying again.");
+    return e;
+  }
+
+  auto rows = ctx.db().query(std::string("SELECT ") + kUserColumns +
+                                 ", password_hash FROM users WHERE upn_key = ?",
+                             {lower(email)});
+  if (!rows) return rows.error();
+  bool ok = false;
+  if (rows->empty() || rows->rows[0].null(7)) {
+    (void)crypto::password_verify(dummy_hash(), password);
+  } else {
+    ok = crypto::password_verify(rows->rows[0].text(7), password) && rows->rows[0].boolean(4);
+  }
+  if (!ok) {
+    ctx.svc.signin_by_email.failure(email_key, now);
+    ctx.svc.signin_by_address.failure(addr_key, now);
+    ++ctx.svc.metrics.signins_failed;
+    log::warn("auth.signin_failed", {{"email", email}, {"ip", req.remote_address}});
+    audit_now(ctx, {"signIn", "failure", "user", "", email, bj::object{{"reason", "badCredentials"}}});
+    return unauthenticated("The email or password is not right.");
+  }
+  ctx.svc.signin_by_email.success(email_key);
+  ctx.svc.signin_by_address.success(addr_key);
+  const auto& row = rows->rows[0];
+  std::string token = crypto::random_token(32);
+  auto lifetime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         ctx.svc.config.session_lifetime).count();
+  ctx.principal = Principal{row.text(0), row.text(1), row.text(2), row.boolean(5), true};
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec("INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    {crypto::sha256_hex(token), row.text(0), now, now + lifetime_ms});
+    if (!r) return r.error();
+    // Expired sessions are swept here rather than by a timer.
+    r = s.exec("DELETE FROM sessions WHERE expires_at <= ?", {now});
+    if (!r) return r.error();
+    return audit(s, ctx, {"signIn", "success", "user", row.text(0), row.text(2), {}});
+  });
+  if (!st) return st.error();
+  ++ctx.svc.metrics.signins_ok;
+  log::info("auth.signin", {{"user", row.text(0)}, {"ip", req.remote_address}});
+  auto resp = json_response(200, bj::object{{"id", row.text(0)},
+                                            {"displayName", row.text(1)},
+                                            {"userPrincipalName", row.text(2)}});
+  resp.headers.add("Set-Cookie",
+                   fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}", kCookie,
+                               token, lifetime_ms / 1000, ctx.req.tls ? "; Secure" : ""));
+  return resp;
+}
+
+Result<net::Response> signout(Ctx& ctx) {
+  auto cookie = ctx.req.cookie(kCookie);
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    if (cookie) {
+      auto r = s.exec("DELETE FROM sessions WHERE token_hash = ?", {crypto::sha256_hex(*cookie)});
+      if (!r) return r.error();
+    }
+    return audit(s, ctx, {"signOut", "success", "user", ctx.who().user_id, ctx.who().upn, {}});
+  });
+  if (!st) return st.error();
+  auto resp = net::Response::empty(204);
+  resp.headers.add("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+                                             kCookie, ctx.req.tls ? "; Secure" : ""));
+  return resp;
+}
+
+Result<net::Response> me(Ctx& ctx) {
+  auto row = find_user(ctx.db(), ctx.who().user_id);
+  if (!row) return row.error();
+  bj::object o = user_json(*row);
+  o.emplace("@odata.context", ctx.context_url("users/$entity"));
+  return json_response(200, o);
+}
+
+}  // namespace
+
+void register_auth_routes(Routes& r) {
+  r.api("POST", "/api/auth/signin", signin, Auth::none);
+  r.api("POST", "/api/auth/signout", signout);
+  r.graph("GET", "/me", me);
+}
+
+}  // namespace reach::hub

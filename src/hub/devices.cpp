@@ -1,0 +1,378 @@
+// Managed devices (Graph `managedDevice`), enrollment and check-in of agents.
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "hub/enrollment.h"
+#include "hub/internal.h"
+#include "hub/odata.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace reach::hub {
+namespace {
+
+const std::vector<std::string> kOwnerTypes = {"unknown", "company", "personal"};
+const std::vector<std::string> kEnrollmentTypes = {
+    "unknown", "userEnrollment", "deviceEnrollmentManager", "appleBulkWithUser",
+    "appleBulkWithoutUser", "windowsAzureADJoin", "windowsBulkUserless", "windowsAutoEnrollment",
+    "windowsBulkAzureDomainJoin", "windowsCoManagement", "windowsAzureADJoinUsingDeviceAuth",
+    "appleUserEnrollment", "appleUserEnrollmentWithServiceAccount"};
+const std::vector<std::string> kComplianceStates = {"unknown", "compliant", "noncompliant",
+                                                    "conflict", "error", "inGracePeriod",
+                                                    "configManager"};
+const std::vector<std::string> kManagementAgents = {
+    "eas", "mdm", "easMdm", "intuneClient", "easIntuneClient", "configurationManagerClient",
+    "configurationManagerClientMdm", "configurationManagerClientMdmEas", "unknown", "jamf",
+    "googleCloudDevicePolicyController"};
+
+// Columns read for a device, in the order device_json expects.
+constexpr const char* kDeviceSelect =
+    "SELECT d.id, d.device_name, d.user_id, d.operating_system, d.os_version, d.model,"
+    " d.manufacturer, d.serial_number, d.device_type, d.sku_family, d.owner_type,"
+    " d.enrollment_type, d.compliance_state, d.management_agent, d.azure_ad_device_id, d.notes,"
+    " d.enrolled_at, d.last_sync_at, d.ra_session_url, d.ra_error_details,"
+    " u.user_principal_name, u.display_name, u.mail"
+    " FROM devices d LEFT JOIN users u ON u.id = d.user_id";
+
+const std::vector<odata::Field>& filter_fields() {
+  static const std::vector<odata::Field> kFields = {
+      {"id", "d.id", {}},
+      {"deviceName", "d.device_name", {}},
+      {"userId", "d.user_id", {}},
+      {"userPrincipalName", "u.user_principal_name", {}},
+      {"userDisplayName", "u.display_name", {}},
+      {"emailAddress", "u.mail", {}},
+      {"operatingSystem", "d.operating_system", {}},
+      {"osVersion", "d.os_version", {}},
+      {"model", "d.model", {}},
+      {"manufacturer", "d.manufacturer", {}},
+      {"serialNumber", "d.serial_number", {}},
+      {"azureADDeviceId", "d.azure_ad_device_id", {}},
+      {"complianceState", "d.compliance_state", kComplianceStates},
+      {"managementAgent", "d.management_agent", kManagementAgents},
+      {"deviceEnrollmentType", "d.enrollment_type", kEnrollmentTypes},
+      {"managedDeviceOwnerType", "d.owner_type", kOwnerTypes},
+      {"deviceType", "d.device_type", device_types()},
+  };
+  return kFields;
+}
+
+bj::value opt(const store::Row& r, std::size_t i) {
+  return r.null(i) ? bj::value() : bj::value(r.text(i));
+}
+
+bj::object device_json(const store::Row& r) {
+  bj::array results;
+  return bj::object{
+      {"@odata.type", "#microsoft.graph.managedDevice"},
+      {"id", r.text(0)},
+      {"userId", opt(r, 2)},
+      {"deviceName", r.text(1)},
+      {"managedDeviceName", r.text(1)},
+      {"managedDeviceOwnerType", r.text(10)},
+      {"enrolledDateTime", iso8601(r.integer(16))},
+      {"lastSyncDateTime", iso8601(r.integer(17))},
+      {"operatingSystem", r.text(3)},
+      {"osVersion", opt(r, 4)},
+      {"complianceState", r.text(12)},
+      {"jailBroken", "Unknown"},
+      {"managementAgent", r.text(13)},
+      {"azureADRegistered", true},
+      {"deviceEnrollmentType", r.text(11)},
+      {"emailAddress", opt(r, 22)},
+      {"azureADDeviceId", r.text(14)},
+      {"deviceRegistrationState", "registered"},
+      {"isSupervised", false},
+      {"isEncrypted", false},
+      {"userPrincipalName", opt(r, 20)},
+      {"userDisplayName", opt(r, 21)},
+      {"model", opt(r, 5)},
+      {"manufacturer", opt(r, 6)},
+      {"serialNumber", opt(r, 7)},
+      {"deviceType", r.text(8)},
+      {"skuFamily", opt(r, 9)},
+      {"notes", opt(r, 15)},
+      {"remoteAssistanceSessionUrl", opt(r, 18)},
+      {"remoteAssistanceSessionErrorDetails", opt(r, 19)},
+      {"deviceActionResults", std::move(results)},
+  };
+}
+
+const std::vector<std::string>& selectable() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> out;
+    store::Row empty;
+    empty.cols.resize(23);
+    empty.cols[16] = store::Value(std::int64_t{0});
+    empty.cols[17] = store::Value(std::int64_t{0});
+    for (const auto& kv : device_json(empty))
+      if (!kv.key().starts_with("@")) out.emplace_back(kv.key());
+    return out;
+  }();
+  return kNames;
+}
+
+bj::object project(bj::object full, const std::vector<std::string>& select) {
+  if (select.empty()) return full;
+  bj::object out;
+  for (const auto& name : select)
+    if (auto it = full.find(name); it != full.end()) out.emplace(name, it->value());
+  return out;
+}
+
+// Lists devices visible under `grant`, optionally limited by `extra` (a condition over d/u).
+Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string extra,
+                                   store::Params extra_params, std::string_view context) {
+  auto q = odata::parse_query(ctx.req.query, ctx.version == "beta", selectable(), 1000);
+  if (!q) return q.error();
+  store::Params params;
+  std::vector<std::string> conds;
+  conds.push_back(device_scope_sql(grant, params));
+  if (!extra.empty()) {
+    conds.push_back(extra);
+    for (auto& p : extra_params) params.push_back(std::move(p));
+  }
+  if (q->filter) {
+    auto f = odata::compile_filter(*q->filter, filter_fields());
+    if (!f) return f.error();
+    conds.push_back(f->where);
+    for (auto& p : f->params) params.push_back(std::move(p));
+  }
+  std::string where;
+  for (std::size_t i = 0; i < conds.size(); ++i) where += (i ? " AND " : " WHERE ") + conds[i];
+
+  std::optional<std::int64_t> count;
+  if (q->count) {
+    auto n = ctx.db().query(
+        "SELECT COUNT(*) FROM devices d LEFT JOIN users u ON u.id = d.user_id" + where, params);
+    if (!n) return n.error();
+    count = n->rows[0].integer(0);
+  }
+  std::string sql = kDeviceSelect + where;
+  if (q->skiptoken) {
+    sql += " AND d.id > ?";
+    params.emplace_back(*q->skiptoken);
+  }
+  sql += " ORDER BY d.id LIMIT ?";
+  params.emplace_back(q->top);
+  auto rows = ctx.db().query(sql, params);
+  if (!rows) return rows.error();
+
+  std::string ctx_what(context);
+  if (!q->select.empty()) {
+    ctx_what += "(";
+    for (std::size_t i = 0; i < q->select.size(); ++i) ctx_what += (i ? "," : "") + q->select[i];
+    ctx_what += ")";
+  }
+  bj::object out{{"@odata.context", ctx.context_url(ctx_what)}};
+  if (count) out["@odata.count"] = *count;
+  bj::array value;
+  for (const auto& row : rows->rows) value.push_back(project(device_json(row), q->select));
+  out["value"] = std::move(value);
+  if (static_cast<int>(rows->rows.size()) == q->top)
+    out["@odata.nextLink"] = next_link(ctx, rows->rows.back().text(0));
+  return json_response(200, out);
+}
+
+Result<net::Response> list_managed_devices(Ctx& ctx) {
+  auto g = require(ctx, actions::kDevicesRead);
+  if (!g) return g.error();
+  return list_devices(ctx, *g, "", {}, "deviceManagement/managedDevices");
+}
+
+Result<net::Response> list_user_devices(Ctx& ctx) {
+  auto g = require(ctx, actions::kDevicesRead);
+  if (!g) return g.error();
+  auto user = find_user(ctx.db(), ctx.req.params["id"]);
+  if (!user) return user.error();
+  return list_devices(ctx, *g, "d.user_id = ?", {user->text(0)},
+                      fmt::format("users('{}')/managedDevices", user->text(0)));
+}
+
+Result<net::Response> list_my_devices(Ctx& ctx) {
+  // A user may always see the devices enrolled to them.
+  Grant all;
+  all.all_devices = true;
+  return list_devices(ctx, all, "d.user_id = ?", {ctx.who().user_id}, "me/managedDevices");
+}
+
+// Loads one device the caller may act on with `action`: 404 if absent, 403 if out of scope.
+Result<store::Row> device_in_scope(Ctx& ctx, std::string_view action) {
+  auto g = require(ctx, action);
+  if (!g) return g.error();
+  store::Params params{ctx.req.params["id"]};
+  auto rows = ctx.db().query(std::string(kDeviceSelect) + " WHERE d.id = ?", params);
+  if (!rows) return rows.error();
+  if (rows->empty())
+    return not_found(fmt::format("Managed device '{}' does not exist.", ctx.req.params["id"]));
+  store::Params sp{ctx.req.params["id"]};
+  std::string scope = device_scope_sql(*g, sp);
+  auto in = ctx.db().query("SELECT 1 FROM devices d WHERE d.id = ? AND " + scope, sp);
+  if (!in) return in.error();
+  if (in->empty())
+    return forbidden("The device is outside the scope of your role assignments.");
+  return rows->rows[0];
+}
+
+Result<net::Response> get_device(Ctx& ctx) {
+  auto q = odata::parse_query(ctx.req.query, ctx.version == "beta", selectable(), 1000);
+  if (!q) return q.error();
+  auto row = device_in_scope(ctx, actions::kDevicesRead);
+  if (!row) return row.error();
+  std::string what = "deviceManagement/managedDevices/$entity";
+  bj::object o = project(device_json(*row), q->select);
+  o.emplace("@odata.context", ctx.context_url(what));
+  return json_response(200, o);
+}
+
+Result<net::Response> patch_device(Ctx& ctx) {
+  auto row = device_in_scope(ctx, actions::kDevicesUpdate);
+  if (!row) return row.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"managedDeviceOwnerType", "notes"}); !st)
+    return st.error();
+  auto owner = json::opt_string(*body, "managedDeviceOwnerType");
+  if (!owner) return owner.error();
+  if (*owner && std::find(kOwnerTypes.begin(), kOwnerTypes.end(), **owner) == kOwnerTypes.end())
+    return bad_request(fmt::format("'{}' is not a valid managedDeviceOwnerType "
+                                   "(unknown, company, personal).",
+                                   **owner));
+  bool notes_given = body->contains("notes");
+  auto notes = json::opt_string(*body, "notes");
+  if (!notes) return notes.error();
+  if (*notes && (*notes)->size() > 4000) return bad_request("'notes' is longer than 4000 characters.");
+  std::string id = row->text(0);
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    if (*owner) {
+      auto r = s.exec("UPDATE devices SET owner_type = ? WHERE id = ?", {**owner, id});
+      if (!r) return r.error();
+    }
+    if (notes_given) {
+      auto r = s.exec("UPDATE devices SET notes = ? WHERE id = ?", {*notes, id});
+      if (!r) return r.error();
+    }
+    bj::object details;
+    if (*owner) details["managedDeviceOwnerType"] = **owner;
+    if (notes_given) details["notesChanged"] = true;
+    return audit(s, ctx, {"updateManagedDevice", "success", "managedDevice", id, row->text(1),
+                          std::move(details)});
+  });
+  if (!st) return st.error();
+  auto rows = ctx.db().query(std::string(kDeviceSelect) + " WHERE d.id = ?", {id});
+  if (!rows) return rows.error();
+  bj::object o = device_json(rows->rows.at(0));
+  o.emplace("@odata.context", ctx.context_url("deviceManagement/managedDevices/$entity"));
+  return json_response(200, o);
+}
+
+// ---------------------------------------------------------------- agents
+
+Result<net::Response> enroll(Ctx& ctx) {
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"enrollmentToken", "device"}); !st) return st.error();
+  auto token = json::req_string(*body, "enrollmentToken");
+  if (!token) return token.error();
+  auto it = body->find("device");
+  if (it == body->end() || !it->value().is_object())
+    return bad_request("Property 'device' (the inventory) is required.");
+  auto inv = parse_inventory(it->value().as_object(), true);
+  if (!inv) return inv.error();
+
+  std::string credential = "rdc_" + crypto::random_token(32);
+  std::string id = crypto::uuid_v4();
+  auto now = now_ms();
+  std::string device_name = *inv->device_name;
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto t = s.query(
+        "SELECT id, user_id, enrollment_type, ownership FROM enrollment_tokens"
+        " WHERE token_hash = ? AND revoked = 0 AND expires_at > ?",
+        {crypto::sha256_hex(*token), now});
+    if (!t) return t.error();
+    if (t->empty())
+      return unauthenticated("The enrollment token is not valid: it is unknown, revoked or expired.");
+    const auto& tok = t->rows[0];
+    auto r = s.exec(
+        "INSERT INTO devices (id, device_name, user_id, operating_system, os_version, model,"
+        " manufacturer, serial_number, device_type, sku_family, owner_type, enrollment_type,"
+        " compliance_state, management_agent, azure_ad_device_id, notes, enrolled_at,"
+        " last_sync_at, credential_hash) VALUES"
+        " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', 'mdm', ?, NULL, ?, ?, ?)",
+        {id, device_name, tok.opt_text(1), *inv->operating_system, inv->os_version, inv->model,
+         inv->manufacturer, inv->serial_number, inv->device_type.value_or("unknown"),
+         inv->sku_family, tok.text(3), tok.text(2), crypto::uuid_v4(), now, now,
+         crypto::sha256_hex(credential)});
+    if (!r) return r.error();
+    return audit(s, ctx, {"enrollDevice", "success", "managedDevice", id, device_name,
+                          bj::object{{"enrollmentTokenId", tok.text(0)},
+                                     {"deviceEnrollmentType", tok.text(2)},
+                                     {"managedDeviceOwnerType", tok.text(3)}}});
+  });
+  if (!st) {
+    if (st.error().status == 401)
+      log::warn("agent.enroll_refused", {{"ip", ctx.req.remote_address}});
+    return st.error();
+  }
+  ++ctx.svc.metrics.enrollments;
+  log::info("agent.enrolled", {{"device", id}, {"name", device_name}});
+  return json_response(201, bj::object{{"deviceId", id}, {"deviceCredential", credential}});
+}
+
+// Authenticates an agent by its device credential; returns the device id.
+Result<std::string> authenticate_device(Ctx& ctx) {
+  auto auth = ctx.req.headers.get("Authorization");
+  if (!auth || !auth->starts_with("Bearer ") || auth->size() <= 7)
+    return unauthenticated("Send the device credential as a Bearer token.");
+  auto rows = ctx.db().query("SELECT id FROM devices WHERE credential_hash = ?",
+                             {crypto::sha256_hex(auth->substr(7))});
+  if (!rows) return rows.error();
+  if (rows->empty()) return unauthenticated("The device credential is not valid.");
+  return rows->rows[0].text(0);
+}
+
+Result<net::Response> checkin(Ctx& ctx) {
+  auto device = authenticate_device(ctx);
+  if (!device) return device.error();
+  Inventory inv;
+  if (!ctx.req.body.empty()) {
+    auto body = json::parse_object(ctx.req.body);
+    if (!body) return body.error();
+    if (auto st = json::only_keys(*body, {"device"}); !st) return st.error();
+    if (auto it = body->find("device"); it != body->end()) {
+      if (!it->value().is_object()) return bad_request("Property 'device' must be an object.");
+      auto parsed = parse_inventory(it->value().as_object(), false);
+      if (!parsed) return parsed.error();
+      inv = std::move(*parsed);
+    }
+  }
+  auto now = now_ms();
+  auto r = ctx.db().exec(
+      "UPDATE devices SET last_sync_at = ?, device_name = COALESCE(?, device_name),"
+      " operating_system = COALESCE(?, operating_system), os_version = COALESCE(?, os_version),"
+      " model = COALESCE(?, model), manufacturer = COALESCE(?, manufacturer),"
+      " serial_number = COALESCE(?, serial_number), device_type = COALESCE(?, device_type),"
+      " sku_family = COALESCE(?, sku_family) WHERE id = ?",
+      {now, inv.device_name, inv.operating_system, inv.os_version, inv.model, inv.manufacturer,
+       inv.serial_number, inv.device_type, inv.sku_family, *device});
+  if (!r) return r.error();
+  ++ctx.svc.metrics.checkins;
+  return json_response(200,
+                       bj::object{{"deviceId", *device}, {"lastSyncDateTime", iso8601(now)}});
+}
+
+}  // namespace
+
+void register_device_routes(Routes& r) {
+  r.graph("GET", "/deviceManagement/managedDevices", list_managed_devices);
+  r.graph("GET", "/deviceManagement/managedDevices/{id}", get_device);
+  r.graph("PATCH", "/deviceManagement/managedDevices/{id}", patch_device);
+  r.graph("GET", "/users/{id}/managedDevices", list_user_devices);
+  r.graph("GET", "/me/managedDevices", list_my_devices);
+  r.api("POST", "/api/agent/enroll", enroll, Auth::none);
+  r.api("POST", "/api/agent/checkin", checkin, Auth::none);
+}
+
+}  // namespace reach::hub

@@ -1,0 +1,462 @@
+// Users and groups (Graph's directory resources) with group membership and licences.
+#include "common/crypto.h"
+#include "common/time.h"
+#include "hub/internal.h"
+#include "hub/odata.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace reach::hub {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+constexpr const char* kGroupColumns = "id, display_name, description, created_at";
+
+bj::object group_json(const store::Row& row) {
+  return bj::object{{"@odata.type", "#microsoft.graph.group"},
+                    {"id", row.text(0)},
+                    {"displayName", row.text(1)},
+                    {"description", row.null(2) ? bj::value() : bj::value(row.text(2))},
+                    {"createdDateTime", iso8601(row.integer(3))},
+                    {"securityEnabled", true},
+                    {"mailEnabled", false}};
+}
+
+Result<store::Row> find_group(store::Session& s, std::string_view id) {
+  auto rows = s.query(fmt::format("SELECT {} FROM groups_ WHERE id = ?", kGroupColumns), {id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return not_found(fmt::format("Group '{}' does not exist.", id));
+  return rows->rows[0];
+}
+
+// Validates a password for a new or changed account.
+Status check_password(const std::string& pw) {
+  if (pw.size() < 8) return bad_request("The password must be at least 8 characters long.");
+  if (pw.size() > 256) return bad_request("The password must be at most 256 characters long.");
+  return {};
+}
+
+Result<std::optional<std::string>> password_from(const bj::object& body) {
+  auto it = body.find("passwordProfile");
+  if (it == body.end() || it->value().is_null()) return std::optional<std::string>{};
+  if (!it->value().is_object()) return bad_request("Property 'passwordProfile' must be an object.");
+  const auto& pp = it->value().as_object();
+  if (auto st = json::only_keys(pp, {"password", "forceChangePasswordNextSignIn"}); !st)
+    return st.error();
+  auto pw = json::req_string(pp, "password");
+  if (!pw) return pw.error();
+  if (auto st = check_password(*pw); !st) return st.error();
+  return std::optional<std::string>{std::move(*pw)};
+}
+
+// Generic id-ordered collection page.
+Result<net::Response> list_page(Ctx& ctx, std::string_view table, std::string_view columns,
+                                std::string_view context,
+                                bj::object (*to_json)(const store::Row&)) {
+  auto q = odata::parse_query(ctx.req.query, ctx.version == "beta", {}, 1000);
+  if (!q) return q.error();
+  std::string sql = fmt::format("SELECT {} FROM {}", columns, table);
+  store::Params params;
+  if (q->skiptoken) {
+    sql += " WHERE id > ?";
+    params.emplace_back(*q->skiptoken);
+  }
+  sql += " ORDER BY id LIMIT ?";
+  params.emplace_back(q->top);
+  auto rows = ctx.db().query(sql, params);
+  if (!rows) return rows.error();
+  bj::array value;
+  for (const auto& row : rows->rows) value.push_back(to_json(row));
+  bj::object out{{"@odata.context", ctx.context_url(context)}};
+  if (q->count) {
+    auto n = ctx.db().query(fmt::format("SELECT COUNT(*) FROM {}", table));
+    if (!n) return n.error();
+    out["@odata.count"] = n->rows[0].integer(0);
+  }
+  out["value"] = std::move(value);
+  if (static_cast<int>(rows->rows.size()) == q->top)
+    out["@odata.nextLink"] = next_link(ctx, rows->rows.back().text(0));
+  return json_response(200, out);
+}
+
+// ------------------------------------------------------------------ users
+
+Result<net::Response> list_users(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
+  return list_page(ctx, "users", kUserColumns, "users", user_json);
+}
+
+Result<net::Response> get_user(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
+  auto row = find_user(ctx.db(), ctx.req.params["id"]);
+  if (!row) return row.error();
+  bj::object o = user_json(*row);
+  o.emplace("@odata.context", ctx.context_url("users/$entity"));
+  return json_response(200, o);
+}
+
+Result<net::Response> create_user(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"displayName", "userPrincipalName", "mail",
+                                        "accountEnabled", "passwordProfile", "mailNickname"});
+      !st)
+    return st.error();
+  auto name = json::req_string(*body, "displayName");
+  if (!name) return name.error();
+  auto upn = json::req_string(*body, "userPrincipalName");
+  if (!upn) return upn.error();
+  if (upn->find('@') == std::string::npos || upn->size() > 320)
+    return bad_request("Property 'userPrincipalName' must look like name@domain.");
+  auto mail = json::opt_string(*body, "mail");
+  if (!mail) return mail.error();
+  auto enabled = json::opt_bool(*body, "accountEnabled");
+  if (!enabled) return enabled.error();
+  auto pw = password_from(*body);
+  if (!pw) return pw.error();
+  // argon2id before the transaction: it is slow and needs no lock.
+  std::optional<std::string> hash;
+  if (*pw) hash = crypto::password_hash(**pw);
+  std::string id = crypto::uuid_v4();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec(
+        "INSERT INTO users (id, display_name, user_principal_name, upn_key, mail, password_hash,"
+        " account_enabled, licensed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        {id, *name, *upn, lower(*upn), mail->value_or(*upn), hash, enabled->value_or(true),
+         now_ms()});
+    if (!r) {
+      if (r.error().status == 409)
+        return conflict(fmt::format("A user named '{}' already exists.", *upn));
+      return r.error();
+    }
+    return audit(s, ctx, {"createUser", "success", "user", id, *upn, {}});
+  });
+  if (!st) return st.error();
+  auto row = find_user(ctx.db(), id);
+  if (!row) return row.error();
+  bj::object o = user_json(*row);
+  o.emplace("@odata.context", ctx.context_url("users/$entity"));
+  return json_response(201, o);
+}
+
+Result<net::Response> update_user(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"displayName", "mail", "accountEnabled", "passwordProfile"});
+      !st)
+    return st.error();
+  auto name = json::opt_string(*body, "displayName");
+  if (!name) return name.error();
+  if (*name && (*name)->empty()) return bad_request("Property 'displayName' cannot be empty.");
+  auto mail = json::opt_string(*body, "mail");
+  if (!mail) return mail.error();
+  auto enabled = json::opt_bool(*body, "accountEnabled");
+  if (!enabled) return enabled.error();
+  auto pw = password_from(*body);
+  if (!pw) return pw.error();
+  std::optional<std::string> hash;
+  if (*pw) hash = crypto::password_hash(**pw);
+  auto existing = find_user(ctx.db(), ctx.req.params["id"]);
+  if (!existing) return existing.error();
+  std::string id = existing->text(0);
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec(
+        "UPDATE users SET display_name = COALESCE(?, display_name), mail = COALESCE(?, mail),"
+        " account_enabled = COALESCE(?, account_enabled),"
+        " password_hash = COALESCE(?, password_hash) WHERE id = ?",
+        {*name, *mail, *enabled, hash, id});
+    if (!r) return r.error();
+    if (*enabled && !**enabled) {
+      // A disabled account loses its sessions at once.
+      r = s.exec("DELETE FROM sessions WHERE user_id = ?", {id});
+      if (!r) return r.error();
+    }
+    return audit(s, ctx, {"updateUser", "success", "user", id, existing->text(2),
+                          bj::object{{"passwordChanged", hash.has_value()}}});
+  });
+  if (!st) return st.error();
+  return net::Response::empty(204);
+}
+
+Result<net::Response> delete_user(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
+  auto existing = find_user(ctx.db(), ctx.req.params["id"]);
+  if (!existing) return existing.error();
+  std::string id = existing->text(0);
+  if (id == ctx.who().user_id) return bad_request("You cannot delete your own account.");
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    for (const char* sql : {"DELETE FROM group_members WHERE member_id = ?",
+                            "DELETE FROM role_assignment_members WHERE member_id = ?",
+                            "UPDATE devices SET user_id = NULL WHERE user_id = ?",
+                            "DELETE FROM users WHERE id = ?"}) {
+      auto r = s.exec(sql, {id});
+      if (!r) return r.error();
+    }
+    return audit(s, ctx, {"deleteUser", "success", "user", id, existing->text(2), {}});
+  });
+  if (!st) return st.error();
+  return net::Response::empty(204);
+}
+
+Result<net::Response> assign_license(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"addLicenses", "removeLicenses"}); !st) return st.error();
+  auto add = json::opt_array(*body, "addLicenses");
+  if (!add) return add.error();
+  auto remove = json::opt_array(*body, "removeLicenses");
+  if (!remove) return remove.error();
+  std::optional<bool> licensed;
+  for (const auto& l : add->value_or(bj::array{})) {
+    if (!l.is_object() || !l.as_object().contains("skuId") ||
+        !l.as_object().at("skuId").is_string())
+      return bad_request("Each of 'addLicenses' must be an object with a 'skuId'.");
+    if (l.as_object().at("skuId").as_string() != kReachSkuId)
+      return bad_request(fmt::format("Unknown skuId; the Reach licence is {}.", kReachSkuId));
+    licensed = true;
+  }
+  for (const auto& l : remove->value_or(bj::array{})) {
+    if (!l.is_string() || l.as_string() != kReachSkuId)
+      return bad_request(fmt::format("'removeLicenses' takes skuIds; the Reach licence is {}.",
+                                     kReachSkuId));
+    licensed = false;
+  }
+  if (!licensed) return bad_request("Nothing to add or remove.");
+  auto existing = find_user(ctx.db(), ctx.req.params["id"]);
+  if (!existing) return existing.error();
+  std::string id = existing->text(0);
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec("UPDATE users SET licensed = ? WHERE id = ?", {*licensed, id});
+    if (!r) return r.error();
+    return audit(s, ctx, {*licensed ? "assignLicense" : "removeLicense", "success", "user", id,
+                          existing->text(2), {}});
+  });
+  if (!st) return st.error();
+  auto row = find_user(ctx.db(), id);
+  if (!row) return row.error();
+  bj::object o = user_json(*row);
+  o.emplace("@odata.context", ctx.context_url("users/$entity"));
+  return json_response(200, o);
+}
+
+// ------------------------------------------------------------------ groups
+
+Result<net::Response> list_groups(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
+  return list_page(ctx, "groups_", kGroupColumns, "groups", group_json);
+}
+
+Result<net::Response> get_group(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
+  auto row = find_group(ctx.db(), ctx.req.params["id"]);
+  if (!row) return row.error();
+  bj::object o = group_json(*row);
+  o.emplace("@odata.context", ctx.context_url("groups/$entity"));
+  return json_response(200, o);
+}
+
+Result<net::Response> create_group(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"displayName", "description", "mailEnabled",
+                                        "securityEnabled", "mailNickname", "groupTypes"});
+      !st)
+    return st.error();
+  auto name = json::req_string(*body, "displayName");
+  if (!name) return name.error();
+  auto desc = json::opt_string(*body, "description");
+  if (!desc) return desc.error();
+  std::string id = crypto::uuid_v4();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec(
+        "INSERT INTO groups_ (id, display_name, description, created_at) VALUES (?, ?, ?, ?)",
+        {id, *name, *desc, now_ms()});
+    if (!r) return r.error();
+    return audit(s, ctx, {"createGroup", "success", "group", id, *name, {}});
+  });
+  if (!st) return st.error();
+  auto row = find_group(ctx.db(), id);
+  if (!row) return row.error();
+  bj::object o = group_json(*row);
+  o.emplace("@odata.context", ctx.context_url("groups/$entity"));
+  return json_response(201, o);
+}
+
+Result<net::Response> update_group(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"displayName", "description"}); !st) return st.error();
+  auto name = json::opt_string(*body, "displayName");
+  if (!name) return name.error();
+  if (*name && (*name)->empty()) return bad_request("Property 'displayName' cannot be empty.");
+  auto desc = json::opt_string(*body, "description");
+  if (!desc) return desc.error();
+  auto existing = find_group(ctx.db(), ctx.req.params["id"]);
+  if (!existing) return existing.error();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec("UPDATE groups_ SET display_name = COALESCE(?, display_name),"
+                    " description = COALESCE(?, description) WHERE id = ?",
+                    {*name, *desc, existing->text(0)});
+    if (!r) return r.error();
+    return audit(s, ctx, {"updateGroup", "success", "group", existing->text(0),
+                          name->value_or(existing->text(1)), {}});
+  });
+  if (!st) return st.error();
+  return net::Response::empty(204);
+}
+
+Result<net::Response> delete_group(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
+  auto existing = find_group(ctx.db(), ctx.req.params["id"]);
+  if (!existing) return existing.error();
+  std::string id = existing->text(0);
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    for (const char* sql : {"DELETE FROM group_members WHERE group_id = ?",
+                            "DELETE FROM role_assignment_members WHERE member_id = ?",
+                            "DELETE FROM role_assignment_scopes WHERE group_id = ?",
+                            "DELETE FROM groups_ WHERE id = ?"}) {
+      auto r = s.exec(sql, {id});
+      if (!r) return r.error();
+    }
+    return audit(s, ctx, {"deleteGroup", "success", "group", id, existing->text(1), {}});
+  });
+  if (!st) return st.error();
+  return net::Response::empty(204);
+}
+
+Result<net::Response> list_members(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
+  auto group = find_group(ctx.db(), ctx.req.params["id"]);
+  if (!group) return group.error();
+  auto users = ctx.db().query(
+      fmt::format("SELECT {} FROM users WHERE id IN (SELECT member_id FROM group_members"
+                  " WHERE group_id = ?) ORDER BY id",
+                  kUserColumns),
+      {group->text(0)});
+  if (!users) return users.error();
+  auto devices = ctx.db().query(
+      "SELECT id, device_name, operating_system, os_version FROM devices WHERE id IN"
+      " (SELECT member_id FROM group_members WHERE group_id = ?) ORDER BY id",
+      {group->text(0)});
+  if (!devices) return devices.error();
+  bj::array value;
+  for (const auto& row : users->rows) value.push_back(user_json(row));
+  for (const auto& row : devices->rows)
+    value.push_back(bj::object{{"@odata.type", "#microsoft.graph.device"},
+                               {"id", row.text(0)},
+                               {"deviceId", row.text(0)},
+                               {"displayName", row.text(1)},
+                               {"operatingSystem", row.text(2)},
+                               {"operatingSystemVersion", row.text(3)}});
+  return json_response(200, bj::object{{"@odata.context", ctx.context_url("directoryObjects")},
+                                       {"value", std::move(value)}});
+}
+
+Result<net::Response> add_member(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {}); !st) return st.error();
+  auto it = body->find("@odata.id");
+  if (it == body->end() || !it->value().is_string())
+    return bad_request("Send {\"@odata.id\": \"…/directoryObjects/{id}\"}.");
+  std::string ref(it->value().as_string());
+  std::string member_id = ref.substr(ref.find_last_of('/') + 1);
+  if (member_id.starts_with("directoryObjects('") && member_id.ends_with("')"))
+    member_id = member_id.substr(18, member_id.size() - 20);
+  auto group = find_group(ctx.db(), ctx.req.params["id"]);
+  if (!group) return group.error();
+  std::string type;
+  if (auto u = ctx.db().query("SELECT id FROM users WHERE id = ?", {member_id}); u && !u->empty())
+    type = "user";
+  else if (auto d = ctx.db().query("SELECT id FROM devices WHERE id = ?", {member_id});
+           d && !d->empty())
+    type = "device";
+  if (type.empty())
+    return bad_request(fmt::format("No user or device has the id '{}'.", member_id));
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec("INSERT INTO group_members (group_id, member_id, member_type) VALUES (?, ?, ?)",
+                    {group->text(0), member_id, type});
+    if (!r) {
+      if (r.error().status == 409)
+        return conflict("That object is already a member of the group.");
+      return r.error();
+    }
+    return audit(s, ctx, {"addGroupMember", "success", "group", group->text(0), group->text(1),
+                          bj::object{{"memberId", member_id}, {"memberType", type}}});
+  });
+  if (!st) return st.error();
+  return net::Response::empty(204);
+}
+
+Result<net::Response> remove_member(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
+  auto group = find_group(ctx.db(), ctx.req.params["id"]);
+  if (!group) return group.error();
+  std::string member_id = ctx.req.params["member"];
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec("DELETE FROM group_members WHERE group_id = ? AND member_id = ?",
+                    {group->text(0), member_id});
+    if (!r) return r.error();
+    if (*r == 0) return not_found("That object is not a member of the group.");
+    return audit(s, ctx, {"removeGroupMember", "success", "group", group->text(0),
+                          group->text(1), bj::object{{"memberId", member_id}}});
+  });
+  if (!st) return st.error();
+  return net::Response::empty(204);
+}
+
+}  // namespace
+
+bj::object user_json(const store::Row& row) {
+  bj::array licenses;
+  if (row.boolean(5))
+    licenses.push_back(bj::object{{"disabledPlans", bj::array{}}, {"skuId", kReachSkuId}});
+  return bj::object{{"@odata.type", "#microsoft.graph.user"},
+                    {"id", row.text(0)},
+                    {"displayName", row.text(1)},
+                    {"userPrincipalName", row.text(2)},
+                    {"mail", row.null(3) ? bj::value() : bj::value(row.text(3))},
+                    {"accountEnabled", row.boolean(4)},
+                    {"assignedLicenses", std::move(licenses)},
+                    {"createdDateTime", iso8601(row.integer(6))}};
+}
+
+Result<store::Row> find_user(store::Session& s, std::string_view id_or_upn) {
+  auto rows = s.query(fmt::format("SELECT {} FROM users WHERE id = ? OR upn_key = ?", kUserColumns),
+                      {id_or_upn, lower(std::string(id_or_upn))});
+  if (!rows) return rows.error();
+  if (rows->empty()) return not_found(fmt::format("User '{}' does not exist.", id_or_upn));
+  return rows->rows[0];
+}
+
+void register_directory_routes(Routes& r) {
+  r.graph("GET", "/users", list_users);
+  r.graph("POST", "/users", create_user);
+  r.graph("GET", "/users/{id}", get_user);
+  r.graph("PATCH", "/users/{id}", update_user);
+  r.graph("DELETE", "/users/{id}", delete_user);
+  r.graph("POST", "/users/{id}/assignLicense", assign_license);
+  r.graph("GET", "/groups", list_groups);
+  r.graph("POST", "/groups", create_group);
+  r.graph("GET", "/groups/{id}", get_group);
+  r.graph("PATCH", "/groups/{id}", update_group);
+  r.graph("DELETE", "/groups/{id}", delete_group);
+  r.graph("GET", "/groups/{id}/members", list_members);
+  r.graph("POST", "/groups/{id}/members/$ref", add_member);
+  r.graph("DELETE", "/groups/{id}/members/{member}/$ref", remove_member);
+}
+
+}  // namespace reach::hub

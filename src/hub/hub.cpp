@@ -1,0 +1,239 @@
+#include "hub/hub.h"
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "hub/internal.h"
+#include "hub/odata.h"
+#include "hub/schema.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace reach::hub {
+
+// ---------------------------------------------------------------- Throttle
+
+namespace {
+constexpr int kFreeFailures = 5;
+constexpr std::int64_t kMaxBlockMs = 15 * 60 * 1000;
+}  // namespace
+
+std::int64_t Throttle::wait_ms(const std::string& key, std::int64_t now) const {
+  std::lock_guard lock(mu_);
+  auto it = state_.find(key);
+  if (it == state_.end() || it->second.blocked_until <= now) return 0;
+  return it->second.blocked_until - now;
+}
+
+void Throttle::failure(const std::string& key, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  if (state_.size() > 100000) state_.clear();  // bound memory under a flood of distinct keys
+  auto& s = state_[key];
+  ++s.failures;
+  if (s.failures >= kFreeFailures) {
+    int doublings = std::min(s.failures - kFreeFailures, 20);
+    s.blocked_until = now + std::min<std::int64_t>(1000LL << doublings, kMaxBlockMs);
+  }
+}
+
+void Throttle::success(const std::string& key) {
+  std::lock_guard lock(mu_);
+  state_.erase(key);
+}
+
+// ---------------------------------------------------------------- Ctx
+
+std::string Ctx::base_url() const {
+  if (!svc.config.public_url.empty()) {
+    std::string u = svc.config.public_url;
+    while (!u.empty() && u.back() == '/') u.pop_back();
+    return u;
+  }
+  std::string host = req.host.empty() ? "localhost" : req.host;
+  return (req.tls ? "https://" : "http://") + host;
+}
+
+std::string Ctx::context_url(std::string_view what) const {
+  return fmt::format("{}/{}/$metadata#{}", base_url(), version.empty() ? "v1.0" : version, what);
+}
+
+std::string next_link(const Ctx& ctx, std::string_view last_id) {
+  std::string q;
+  for (const auto& [k, v] : ctx.req.query) {
+    if (k == "$skiptoken" || k == "skiptoken") continue;
+    q += q.empty() ? "?" : "&";
+    q += net::percent_encode(k) + "=" + net::percent_encode(v);
+  }
+  q += q.empty() ? "?" : "&";
+  q += "$skiptoken=" + odata::encode_skiptoken(last_id);
+  return ctx.base_url() + ctx.req.path + q;
+}
+
+// ---------------------------------------------------------------- responses
+
+net::Response json_response(int status, const bj::value& v) {
+  net::Response r = net::Response::json_text(status, json::serialize(v));
+  return r;
+}
+
+net::Response graph_error(const Error& e, const std::string& request_id) {
+  std::string date = iso8601(now_ms()).substr(0, 19);
+  bj::object inner{{"request-id", request_id}, {"date", date}};
+  bj::object err{{"code", e.code}, {"message", e.message}, {"innerError", std::move(inner)}};
+  auto r = json_response(e.status, bj::object{{"error", std::move(err)}});
+  if (e.status == 401) r.headers.set("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+// ---------------------------------------------------------------- authentication
+
+Result<Principal> authenticate_user(Ctx& ctx) {
+  auto& req = ctx.req;
+  std::string hash;
+  bool via_cookie = false;
+  if (auto auth = req.headers.get("Authorization")) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth->size() <= kBearer.size() || !(auth->substr(0, 7) == kBearer ||
+                                             auth->substr(0, 7) == "bearer "))
+      return unauthenticated("The Authorization header must carry a Bearer token.");
+    hash = crypto::sha256_hex(auth->substr(kBearer.size()));
+  } else if (auto cookie = req.cookie("reach_session")) {
+    hash = crypto::sha256_hex(*cookie);
+    via_cookie = true;
+  } else {
+    return unauthenticated("Sign in, or send an access token in the Authorization header.");
+  }
+  std::string sql = via_cookie
+      ? "SELECT u.id, u.display_name, u.user_principal_name, u.licensed, u.account_enabled"
+        " FROM sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE s.token_hash = ? AND s.expires_at > ?"
+      : "SELECT u.id, u.display_name, u.user_principal_name, u.licensed, u.account_enabled"
+        " FROM api_tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE t.token_hash = ? AND ? > 0";
+  auto rows = ctx.db().query(sql, {hash, now_ms()});
+  if (!rows) return rows.error();
+  if (rows->empty() || !rows->rows[0].boolean(4))
+    return unauthenticated("The access token or session is invalid, expired or revoked.");
+  const auto& row = rows->rows[0];
+  if (via_cookie && req.method != "GET" && req.method != "HEAD") {
+    // CSRF: SameSite=Strict already keeps the cookie off cross-site requests; refuse any that
+    // still look cross-site.
+    auto origin = req.headers.get("Origin");
+    auto site = req.headers.get("Sec-Fetch-Site");
+    bool cross = site && (*site == "cross-site" || *site == "same-site");
+    if (origin && *origin != "null") {
+      auto pos = origin->find("://");
+      std::string_view host = pos == std::string_view::npos ? *origin : origin->substr(pos + 3);
+      cross = cross || host != req.host;
+    } else if (origin) {
+      cross = true;
+    }
+    if (cross) return forbidden("Cross-site requests cannot change anything.");
+  }
+  return Principal{row.text(0), row.text(1), row.text(2), row.boolean(3), via_cookie};
+}
+
+// ---------------------------------------------------------------- Routes
+
+void Routes::graph(std::string_view method, std::string_view path, ApiHandler h) {
+  add(method, "/v1.0" + std::string(path), "v1.0", h, Auth::user);
+  add(method, "/beta" + std::string(path), "beta", std::move(h), Auth::user);
+}
+
+void Routes::api(std::string_view method, std::string_view path, ApiHandler h, Auth auth) {
+  add(method, std::string(path), "", std::move(h), auth);
+}
+
+void Routes::add(std::string_view method, std::string path, std::string version, ApiHandler h,
+                 Auth auth) {
+  Services* svc = &svc_;
+  router_.add(method, path,
+              [svc, version = std::move(version), h = std::move(h), auth](net::Request& req) {
+                Ctx ctx{*svc, req, crypto::uuid_v4(), version, std::nullopt};
+                if (auth == Auth::user) {
+                  auto p = authenticate_user(ctx);
+                  if (!p) return graph_error(p.error(), ctx.request_id);
+                  ctx.principal = std::move(*p);
+                }
+                Result<net::Response> r = h(ctx);
+                net::Response resp = r ? std::move(*r) : graph_error(r.error(), ctx.request_id);
+                resp.headers.set("request-id", ctx.request_id);
+                return resp;
+              });
+}
+
+net::Response Routes::dispatch(net::Request& req) {
+  const net::Router::Handler* h = nullptr;
+  switch (router_.route(req, &h)) {
+    case net::Router::Match::found: return (*h)(req);
+    case net::Router::Match::method_not_allowed: {
+      auto id = crypto::uuid_v4();
+      auto r = graph_error(make_error(405, "methodNotAllowed",
+                                      fmt::format("{} is not allowed on {}.", req.method, req.path)),
+                           id);
+      r.headers.set("request-id", id);
+      return r;
+    }
+    case net::Router::Match::not_found: break;
+  }
+  auto id = crypto::uuid_v4();
+  auto r = graph_error(not_found(fmt::format("No resource at {}.", req.path)), id);
+  r.headers.set("request-id", id);
+  return r;
+}
+
+// ---------------------------------------------------------------- Hub
+
+struct Hub::Impl {
+  Services svc;
+  Routes routes{svc};
+};
+
+Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::make_unique<Impl>()) {
+  impl_->svc.config = std::move(config);
+  impl_->svc.db = std::move(db);
+  register_auth_routes(impl_->routes);
+  register_directory_routes(impl_->routes);
+  register_role_routes(impl_->routes);
+  register_device_routes(impl_->routes);
+  register_ops_routes(impl_->routes);
+}
+
+Hub::~Hub() = default;
+
+void Hub::set_server_stats_source(std::function<std::string()> f) {
+  impl_->svc.server_stats = std::move(f);
+}
+
+net::Response Hub::handle(net::Request& request) {
+  auto& m = impl_->svc.metrics;
+  auto start = std::chrono::steady_clock::now();
+  ++m.requests;
+  net::Response r = impl_->routes.dispatch(request);
+  if (!r.headers.get("Cache-Control")) r.headers.set("Cache-Control", "no-store");
+  r.headers.set("X-Content-Type-Options", "nosniff");
+  if (r.status >= 500) {
+    ++m.responses_5xx;
+  } else if (r.status >= 400) {
+    ++m.responses_4xx;
+  } else {
+    ++m.responses_2xx;
+  }
+  m.request_micros += static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                            start)
+          .count());
+  return r;
+}
+
+Result<std::shared_ptr<store::Database>> open_database(const std::string& data_dir) {
+  auto db = store::Database::open_sqlite(data_dir + "/hub.db");
+  if (!db) return db.error();
+  std::shared_ptr<store::Database> shared = std::move(*db);
+  if (auto st = shared->migrate(migrations()); !st) return st.error();
+  return shared;
+}
+
+}  // namespace reach::hub

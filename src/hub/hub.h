@@ -1,0 +1,41 @@
+// reach-hub's service: the Graph-compatible management API, sign-in, enrollment, audit, health
+// and metrics, as one HTTP handler over a store::Database. The program (main.cpp) owns the
+// net::Server and feeds it Hub::handle.
+//
+// Thread-safety: handle() is called concurrently from the server's worker threads.
+#pragma once
+
+#include "net/http.h"
+#include "store/db.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace reach::hub {
+
+struct HubConfig {
+  std::string public_url;  // e.g. "https://hub.example.com"; empty: derived from Host
+  bool tls = false;
+  std::chrono::hours session_lifetime{12};
+};
+
+class Hub {
+ public:
+  Hub(HubConfig config, std::shared_ptr<store::Database> db);
+  ~Hub();
+
+  net::Response handle(net::Request& request);
+
+  // Counters exported on /api/metrics beside the hub's own.
+  void set_server_stats_source(std::function<std::string()> prometheus_lines);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Opens the data directory's database and applies migrations.
+Result<std::shared_ptr<store::Database>> open_database(const std::string& data_dir);
+
+}  // namespace reach::hub

@@ -1,0 +1,182 @@
+// Internal to the hub module: the shared services every handler file uses, the per-request
+// context, and helpers for Graph-shaped responses. Not included outside src/hub.
+#pragma once
+
+#include "common/json.h"
+#include "common/result.h"
+#include "hub/hub.h"
+#include "net/http.h"
+#include "net/router.h"
+#include "store/db.h"
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace reach::hub {
+
+namespace bj = boost::json;
+
+// Exponential back-off after repeated failures, per key (an email, an address).
+// Thread-safe.
+class Throttle {
+ public:
+  // Milliseconds the caller must still wait before a new attempt for `key` (0: go ahead).
+  std::int64_t wait_ms(const std::string& key, std::int64_t now) const;
+  void failure(const std::string& key, std::int64_t now);
+  void success(const std::string& key);
+
+ private:
+  struct State {
+    int failures = 0;
+    std::int64_t blocked_until = 0;
+  };
+  mutable std::mutex mu_;
+  std::map<std::string, State> state_;  // guarded by mu_
+};
+
+struct Metrics {
+  std::atomic<std::uint64_t> requests{0}, responses_2xx{0}, responses_4xx{0}, responses_5xx{0};
+  std::atomic<std::uint64_t> enrollments{0}, checkins{0};
+  std::atomic<std::uint64_t> signins_ok{0}, signins_failed{0}, signins_throttled{0};
+  std::atomic<std::uint64_t> request_micros{0};
+};
+
+struct Principal {
+  std::string user_id;
+  std::string display_name;
+  std::string upn;
+  bool licensed = false;
+  bool via_cookie = false;
+};
+
+struct Services {
+  HubConfig config;
+  std::shared_ptr<store::Database> db;
+  Throttle signin_by_email;
+  Throttle signin_by_address;
+  Metrics metrics;
+  std::function<std::string()> server_stats;
+};
+
+// One request being handled.
+struct Ctx {
+  Services& svc;
+  net::Request& req;
+  std::string request_id;
+  std::string version;  // "v1.0" or "beta" for Graph routes, "" under /api
+  std::optional<Principal> principal;
+
+  store::Database& db() { return *svc.db; }
+  // "https://host" (no trailing slash).
+  std::string base_url() const;
+  // "https://host/v1.0/$metadata#" + what
+  std::string context_url(std::string_view what) const;
+  const Principal& who() const { return *principal; }
+};
+
+using ApiHandler = std::function<Result<net::Response>(Ctx&)>;
+
+enum class Auth { none, user, device };
+
+// Route table in the making: Graph routes are registered under /v1.0 and /beta.
+class Routes {
+ public:
+  explicit Routes(Services& svc) : svc_(svc) {}
+  void graph(std::string_view method, std::string_view path, ApiHandler h);
+  void api(std::string_view method, std::string_view path, ApiHandler h, Auth auth = Auth::user);
+  net::Response dispatch(net::Request& req);
+
+ private:
+  void add(std::string_view method, std::string path, std::string version, ApiHandler h,
+           Auth auth);
+  Services& svc_;
+  net::Router router_;
+};
+
+// --- responses ---
+net::Response json_response(int status, const bj::value& v);
+net::Response graph_error(const Error& e, const std::string& request_id);
+// Authenticates a user from the cookie or bearer token; 401 when absent or invalid; 403 on a
+// cross-site cookie-authenticated state change.
+Result<Principal> authenticate_user(Ctx& ctx);
+
+// --- audit (audit.cpp) ---
+struct AuditEntry {
+  std::string activity;           // e.g. "createUser"
+  std::string result = "success";  // "success" | "failure"
+  std::string target_type, target_id, target_name;
+  bj::object details;
+};
+struct Actor {
+  std::string type = "anonymous";  // "user", "device", "system", "anonymous"
+  std::string id, name, ip_address;
+};
+// Appends within the caller's transaction so the record and the change commit together.
+Status audit(store::Session& s, const Actor& actor, const AuditEntry& e);
+Status audit(store::Session& s, const Ctx& ctx, const AuditEntry& e);
+// Appends on its own (for events that change nothing else, such as failed sign-ins).
+void audit_now(Ctx& ctx, const AuditEntry& e);
+
+// --- authorization (rbac.cpp) ---
+namespace actions {
+inline constexpr const char* kDevicesRead = "Microsoft.Intune_ManagedDevices_Read";
+inline constexpr const char* kDevicesUpdate = "Microsoft.Intune_ManagedDevices_Update";
+inline constexpr const char* kOrgRead = "Microsoft.Intune_Organization_Read";
+inline constexpr const char* kOrgUpdate = "Microsoft.Intune_Organization_Update";
+inline constexpr const char* kRolesRead = "Microsoft.Intune_Roles_Read";
+inline constexpr const char* kRolesCreate = "Microsoft.Intune_Roles_Create";
+inline constexpr const char* kRolesUpdate = "Microsoft.Intune_Roles_Update";
+inline constexpr const char* kRolesDelete = "Microsoft.Intune_Roles_Delete";
+inline constexpr const char* kRolesAssign = "Microsoft.Intune_Roles_Assign";
+inline constexpr const char* kEnrollmentTokensCreate = "Microsoft.Intune_EnrollmentTokens_Create";
+inline constexpr const char* kAuditRead = "Microsoft.Intune_Audit_Read";
+inline constexpr const char* kRemoteAssistanceRead = "Microsoft.Intune_RemoteAssistance_Read";
+inline constexpr const char* kRemoteAssistanceUpdate = "Microsoft.Intune_RemoteAssistance_Update";
+inline constexpr const char* kRequestRemoteAssistance =
+    "Microsoft.Intune_RemoteTasks_RequestRemoteAssistance";
+const std::vector<std::string>& all();
+}  // namespace actions
+
+// What an action is granted over, for the caller.
+struct Grant {
+  bool all_devices = false;
+  bool licensed_users = false;
+  std::vector<std::string> scope_groups;
+};
+// 403 unless the caller holds `action` through some assignment (and has a licence, or the
+// organisation allows unlicensed administrators).
+Result<Grant> require(Ctx& ctx, std::string_view action);
+// SQL condition (over alias d = devices) for devices within the grant; appends its parameters.
+std::string device_scope_sql(const Grant& g, store::Params& params);
+// Seeds the built-in role definitions (idempotent).
+Status seed_builtin_roles(store::Session& s);
+inline constexpr const char* kIntuneAdministratorRoleId = "9e0cc482-82df-4ab2-a24c-0c23a3f52e1e";
+inline constexpr const char* kHelpDeskOperatorRoleId = "9ed3a0c4-9c6b-4f3a-8d0c-6b6d1b1f8f52";
+inline constexpr const char* kReadOnlyOperatorRoleId = "d12b9e51-1bd5-4a9d-9c8a-0b1e8e0e0d5f";
+inline constexpr const char* kReachSkuId = "b05e124f-c7cc-45a0-a6aa-8cf78c946968";
+
+// --- handler registration (one per file) ---
+void register_auth_routes(Routes& r);
+void register_directory_routes(Routes& r);
+void register_role_routes(Routes& r);
+void register_device_routes(Routes& r);
+void register_ops_routes(Routes& r);
+void register_audit_routes(Routes& r);
+
+// Shared by directory and device handlers.
+bj::object user_json(const store::Row& row);  // columns as kUserColumns
+inline constexpr const char* kUserColumns =
+    "id, display_name, user_principal_name, mail, account_enabled, licensed, created_at";
+Result<store::Row> find_user(store::Session& s, std::string_view id_or_upn);
+
+// Paging over an id-ordered collection: returns the nextLink (or "") for a page that was full.
+std::string next_link(const Ctx& ctx, std::string_view last_id);
+
+}  // namespace reach::hub

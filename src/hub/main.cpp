@@ -1,0 +1,206 @@
+// reach-hub: the management service. Parses flags, wires the modules, runs.
+#include "common/crypto.h"
+#include "common/log.h"
+#include "hub/admin.h"
+#include "hub/hub.h"
+#include "net/server.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+namespace {
+
+using namespace reach;
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "reach-hub: %s\n", message.c_str());
+  return 1;
+}
+
+Result<std::pair<std::string, std::uint16_t>> split_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return bad_request("--listen must be HOST:PORT, e.g. 127.0.0.1:8400");
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  try {
+    std::size_t used = 0;
+    int port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || port < 0 || port > 65535) throw std::out_of_range("");
+    return std::pair{host, static_cast<std::uint16_t>(port)};
+  } catch (...) {
+    return bad_request("--listen must be HOST:PORT with a port from 0 to 65535");
+  }
+}
+
+struct ServeFlags {
+  std::string data, listen = "127.0.0.1:8400", public_url, db_url, tls_cert, tls_key;
+  std::string log_level = "info";
+  int request_timeout_ms = 15000;
+  int workers = 4;
+};
+
+int serve(const ServeFlags& f) {
+  log::init("reach-hub", f.log_level);
+  if (!f.db_url.empty() && !f.db_url.starts_with("sqlite:"))
+    return fail("--db: only the embedded SQLite store is available in this release "
+                "(PostgreSQL comes with multi-node support)");
+  if (f.tls_cert.empty() != f.tls_key.empty())
+    return fail("--tls-cert and --tls-key go together");
+  auto listen = split_listen(f.listen);
+  if (!listen) return fail(listen.error().message);
+  auto db = hub::open_initialised(f.data);
+  if (!db) return fail(db.error().message);
+  // Built-in roles follow the program version: refresh them at every start.
+  if (auto st = (*db)->transaction([](store::Session& s) { return hub::refresh_builtin_roles(s); });
+      !st)
+    return fail(st.error().message);
+
+  hub::HubConfig config;
+  config.public_url = f.public_url;
+  config.tls = !f.tls_cert.empty();
+  auto hub = std::make_shared<hub::Hub>(config, *db);
+
+  net::ServerOptions opts;
+  opts.host = listen->first;
+  opts.port = listen->second;
+  if (config.tls) opts.tls = net::TlsFiles{f.tls_cert, f.tls_key};
+  opts.request_timeout = std::chrono::milliseconds(f.request_timeout_ms);
+  opts.worker_threads = static_cast<std::size_t>(f.workers);
+  net::Server server(opts, [hub](net::Request& r) { return hub->handle(r); });
+  hub->set_server_stats_source([&server] {
+    auto s = server.stats();
+    return fmt::format(
+        "# HELP reach_hub_connections_open Open client connections.\n"
+        "# TYPE reach_hub_connections_open gauge\nreach_hub_connections_open {}\n"
+        "# HELP reach_hub_connections_total Connections accepted.\n"
+        "# TYPE reach_hub_connections_total counter\nreach_hub_connections_total {}\n"
+        "# HELP reach_hub_rejected_requests_total Malformed, oversized or timed-out requests.\n"
+        "# TYPE reach_hub_rejected_requests_total counter\nreach_hub_rejected_requests_total {}\n",
+        s.connections_open, s.connections_accepted, s.rejected_malformed);
+  });
+  auto bound = server.listen();
+  if (!bound) return fail(bound.error().message);
+  std::printf("%s\n", bound->c_str());
+  std::fflush(stdout);
+  log::info("hub.listening", {{"address", *bound}, {"tls", config.tls}, {"data", f.data}});
+  server.stop_on_signals();
+  server.run();
+  log::info("hub.stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  reach::crypto::init();
+  CLI::App app{"reach-hub: the Reach management service and admin center API"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", REACH_VERSION);
+
+  std::string data, email;
+  auto* init = app.add_subcommand("init", "Create the organisation and its first administrator "
+                                          "(password from REACH_ADMIN_PASSWORD, else generated)");
+  init->add_option("--data", data, "Data directory")->required();
+  init->add_option("--admin-email", email, "The first administrator's email")->required();
+
+  ServeFlags sf;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the service");
+  serve_cmd->add_option("--data", sf.data, "Data directory")->required();
+  serve_cmd->add_option("--listen", sf.listen, "HOST:PORT to listen on (port 0: any free port, "
+                                               "printed on the first line)")
+      ->capture_default_str();
+  serve_cmd->add_option("--public-url", sf.public_url, "URL clients use to reach this hub");
+  serve_cmd->add_option("--db", sf.db_url, "Database URL (default: SQLite in the data directory)");
+  serve_cmd->add_option("--tls-cert", sf.tls_cert, "PEM certificate chain")->check(CLI::ExistingFile);
+  serve_cmd->add_option("--tls-key", sf.tls_key, "PEM private key")->check(CLI::ExistingFile);
+  serve_cmd->add_option("--request-timeout-ms", sf.request_timeout_ms,
+                        "Time a client has to send a whole request")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  serve_cmd->add_option("--workers", sf.workers, "Handler threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  serve_cmd->add_option("--log-level", sf.log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+
+  auto* token = app.add_subcommand("token", "API bearer tokens");
+  token->require_subcommand(1);
+  auto* token_create = token->add_subcommand("create", "Create an API token for a user; prints it");
+  token_create->add_option("--data", data, "Data directory")->required();
+  token_create->add_option("--email", email, "The user's email")->required();
+
+  auto* et = app.add_subcommand("enrollment-token", "Enrollment tokens for devices");
+  et->require_subcommand(1);
+  auto* et_create = et->add_subcommand("create", "Create an enrollment token; prints it");
+  std::string et_user, ownership;
+  bool userless = false;
+  int valid_days = 30;
+  et_create->add_option("--data", data, "Data directory")->required();
+  auto* user_opt = et_create->add_option("--user", et_user, "Bind enrolled devices to this user");
+  auto* userless_opt =
+      et_create->add_flag("--userless", userless, "Userless (device enrollment manager) token");
+  user_opt->excludes(userless_opt);
+  et_create->add_option("--ownership", ownership, "personal or company (default: personal for "
+                                                  "--user, company for --userless)")
+      ->check(CLI::IsMember({"personal", "company"}));
+  et_create->add_option("--valid-days", valid_days, "Days the token stays valid")
+      ->check(CLI::Range(1, 365))
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    for (auto& c : msg)
+      if (c == '\n') c = ' ';
+    std::fprintf(stderr, "reach-hub: %s (see --help)\n", msg.c_str());
+    return 2;
+  }
+
+  reach::log::init("reach-hub", "warn");
+  if (init->parsed()) {
+    const char* pw = std::getenv("REACH_ADMIN_PASSWORD");
+    auto r = reach::hub::init_data_dir(data, email,
+                                       pw && *pw ? std::optional<std::string>(pw) : std::nullopt);
+    if (!r) return fail(r.error().message);
+    std::printf("Initialised %s\n", data.c_str());
+    std::printf("Administrator: %s\n", email.c_str());
+    if (r->password_generated)
+      std::printf("Password: %s\n(shown once; it is stored only as an argon2id hash)\n",
+                  r->admin_password.c_str());
+    else
+      std::printf("Password: as given in REACH_ADMIN_PASSWORD\n");
+    return 0;
+  }
+  if (serve_cmd->parsed()) return serve(sf);
+  if (token_create->parsed()) {
+    auto t = reach::hub::create_api_token(data, email);
+    if (!t) return fail(t.error().message);
+    std::printf("%s\n", t->c_str());
+    return 0;
+  }
+  if (et_create->parsed()) {
+    if (et_user.empty() && !userless) return fail("give --user EMAIL or --userless");
+    if (ownership.empty()) ownership = userless ? "company" : "personal";
+    auto t = reach::hub::create_enrollment_token(
+        data, et_user.empty() ? std::nullopt : std::optional<std::string>(et_user), ownership,
+        valid_days);
+    if (!t) return fail(t.error().message);
+    std::printf("%s\n", t->token.c_str());
+    return 0;
+  }
+  return fail("nothing to do (see --help)");
+}

@@ -1,0 +1,170 @@
+// Operations endpoints: health, metrics, organisation settings, enrollment tokens.
+#include "common/time.h"
+#include "hub/enrollment.h"
+#include "hub/internal.h"
+
+#include <fmt/format.h>
+
+namespace reach::hub {
+namespace {
+
+Result<net::Response> health(Ctx& ctx) {
+  auto r = ctx.db().query("SELECT COUNT(*) FROM schema_migrations");
+  bool ok = r.has_value();
+  return json_response(ok ? 200 : 503, bj::object{{"status", ok ? "ok" : "unavailable"},
+                                                  {"database", ok ? "ok" : "failing"},
+                                                  {"version", REACH_VERSION}});
+}
+
+Result<net::Response> metrics(Ctx& ctx) {
+  const auto& m = ctx.svc.metrics;
+  std::string out;
+  auto counter = [&](const char* name, const char* help, std::string lines) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{}", name, help, name, lines);
+  };
+  counter("reach_hub_http_requests_total", "HTTP requests handled, by status class.",
+          fmt::format("reach_hub_http_requests_total{{class=\"2xx\"}} {}\n"
+                      "reach_hub_http_requests_total{{class=\"4xx\"}} {}\n"
+                      "reach_hub_http_requests_total{{class=\"5xx\"}} {}\n",
+                      m.responses_2xx.load(), m.responses_4xx.load(), m.responses_5xx.load()));
+  counter("reach_hub_http_request_seconds_total", "Time spent in handlers.",
+          fmt::format("reach_hub_http_request_seconds_total {:.6f}\n",
+                      static_cast<double>(m.request_micros.load()) / 1e6));
+  counter("reach_hub_enrollments_total", "Devices enrolled since start.",
+          fmt::format("reach_hub_enrollments_total {}\n", m.enrollments.load()));
+  counter("reach_hub_checkins_total", "Agent check-ins since start.",
+          fmt::format("reach_hub_checkins_total {}\n", m.checkins.load()));
+  counter("reach_hub_signins_total", "Sign-in attempts, by outcome.",
+          fmt::format("reach_hub_signins_total{{result=\"success\"}} {}\n"
+                      "reach_hub_signins_total{{result=\"failure\"}} {}\n"
+                      "reach_hub_signins_total{{result=\"throttled\"}} {}\n",
+                      m.signins_ok.load(), m.signins_failed.load(), m.signins_throttled.load()));
+  if (auto n = ctx.db().query("SELECT COUNT(*) FROM devices")) {
+    out += fmt::format(
+        "# HELP reach_hub_managed_devices Enrolled devices.\n"
+        "# TYPE reach_hub_managed_devices gauge\nreach_hub_managed_devices {}\n",
+        n->rows[0].integer(0));
+  }
+  if (ctx.svc.server_stats) out += ctx.svc.server_stats();
+  return net::Response::text(200, std::move(out), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+Result<net::Response> organization_response(Ctx& ctx, int status) {
+  auto rows = ctx.db().query("SELECT id, display_name, allow_unlicensed_admins FROM organization");
+  if (!rows) return rows.error();
+  if (rows->empty()) return not_found("The organisation is not initialised.");
+  const auto& r = rows->rows[0];
+  return json_response(status, bj::object{{"id", r.text(0)},
+                                          {"displayName", r.text(1)},
+                                          {"allowUnlicensedAdministrators", r.boolean(2)}});
+}
+
+Result<net::Response> get_organization(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
+  return organization_response(ctx, 200);
+}
+
+Result<net::Response> patch_organization(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"displayName", "allowUnlicensedAdministrators"}); !st)
+    return st.error();
+  auto name = json::opt_string(*body, "displayName");
+  if (!name) return name.error();
+  if (*name && (*name)->empty()) return bad_request("Property 'displayName' cannot be empty.");
+  auto allow = json::opt_bool(*body, "allowUnlicensedAdministrators");
+  if (!allow) return allow.error();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec("UPDATE organization SET display_name = COALESCE(?, display_name),"
+                    " allow_unlicensed_admins = COALESCE(?, allow_unlicensed_admins)",
+                    {*name, *allow});
+    if (!r) return r.error();
+    bj::object details;
+    if (*allow) details["allowUnlicensedAdministrators"] = **allow;
+    if (*name) details["displayName"] = **name;
+    return audit(s, ctx, {"updateOrganization", "success", "organization", "", "",
+                          std::move(details)});
+  });
+  if (!st) return st.error();
+  return organization_response(ctx, 200);
+}
+
+Result<net::Response> create_enrollment_token(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kEnrollmentTokensCreate); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"userId", "userPrincipalName", "userless", "ownership",
+                                        "validDays"});
+      !st)
+    return st.error();
+  auto uid = json::opt_string(*body, "userId");
+  if (!uid) return uid.error();
+  auto upn = json::opt_string(*body, "userPrincipalName");
+  if (!upn) return upn.error();
+  auto userless = json::opt_bool(*body, "userless");
+  if (!userless) return userless.error();
+  auto ownership = json::opt_string(*body, "ownership");
+  if (!ownership) return ownership.error();
+  auto days = json::opt_int(*body, "validDays");
+  if (!days) return days.error();
+  bool has_user = *uid || *upn;
+  if (has_user == userless->value_or(false))
+    return bad_request("Name a user (userId or userPrincipalName), or set userless to true.");
+  EnrollmentTokenSpec spec;
+  if (has_user) {
+    auto user = find_user(ctx.db(), uid->has_value() ? **uid : **upn);
+    if (!user) return bad_request(user.error().message);
+    spec.user_id = user->text(0);
+  }
+  spec.ownership = ownership->value_or(has_user ? "personal" : "company");
+  if (*days) {
+    if (**days < 1 || **days > 365) return bad_request("'validDays' must be from 1 to 365.");
+    spec.valid_days = static_cast<int>(**days);
+  }
+  IssuedEnrollmentToken issued;
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto t = issue_enrollment_token(s, spec);
+    if (!t) return t.error();
+    issued = std::move(*t);
+    return audit(s, ctx, {"createEnrollmentToken", "success", "enrollmentToken", issued.id, "",
+                          bj::object{{"deviceEnrollmentType", issued.enrollment_type},
+                                     {"ownership", spec.ownership}}});
+  });
+  if (!st) return st.error();
+  return json_response(201, bj::object{{"id", issued.id},
+                                        {"token", issued.token},
+                                        {"deviceEnrollmentType", issued.enrollment_type},
+                                        {"managedDeviceOwnerType", spec.ownership},
+                                        {"userId", spec.user_id ? bj::value(*spec.user_id)
+                                                                : bj::value()},
+                                        {"expirationDateTime", iso8601(issued.expires_at)}});
+}
+
+Result<net::Response> root(Ctx& ctx) {
+  return net::Response::text(
+      200,
+      "<!doctype html><html><head><meta charset=utf-8><title>Reach hub</title></head>"
+      "<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">"
+      "<h1>Reach hub</h1><p>The management API is running.</p><ul>"
+      "<li><a href=\"/v1.0/me\">/v1.0/me</a> (Graph-compatible API; sign in first with "
+      "<code>POST /api/auth/signin</code>)</li>"
+      "<li><a href=\"/api/health\">/api/health</a></li>"
+      "<li><a href=\"/api/metrics\">/api/metrics</a></li></ul>"
+      "<p>The web admin center arrives in a later release.</p></body></html>",
+      "text/html; charset=utf-8");
+}
+
+}  // namespace
+
+void register_ops_routes(Routes& r) {
+  r.api("GET", "/", root, Auth::none);
+  r.api("GET", "/api/health", health, Auth::none);
+  r.api("GET", "/api/metrics", metrics, Auth::none);
+  r.api("GET", "/api/organization", get_organization);
+  r.api("PATCH", "/api/organization", patch_organization);
+  r.api("POST", "/api/enrollmentTokens", create_enrollment_token);
+  register_audit_routes(r);
+}
+
+}  // namespace reach::hub

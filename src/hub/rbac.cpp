@@ -1,0 +1,125 @@
+// Authorization by role assignment and scope (SPEC §4.3).
+#include "common/log.h"
+#include "common/time.h"
+#include "hub/internal.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace reach::hub {
+
+const std::vector<std::string>& actions::all() {
+  static const std::vector<std::string> kAll = {
+      kDevicesRead,     kDevicesUpdate,          kOrgRead,
+      kOrgUpdate,       kRolesRead,              kRolesCreate,
+      kRolesUpdate,     kRolesDelete,            kRolesAssign,
+      kEnrollmentTokensCreate, kAuditRead,       kRemoteAssistanceRead,
+      kRemoteAssistanceUpdate, kRequestRemoteAssistance};
+  return kAll;
+}
+
+Status seed_builtin_roles(store::Session& s) {
+  std::vector<std::string> read_only;
+  for (const auto& a : actions::all())
+    if (a.ends_with("_Read")) read_only.push_back(a);
+  struct Builtin {
+    const char* id;
+    const char* name;
+    const char* description;
+    std::vector<std::string> actions;
+  };
+  const Builtin builtins[] = {
+      {kIntuneAdministratorRoleId, "Intune Administrator",
+       "Full access to every management and remote assistance action.", actions::all()},
+      {kHelpDeskOperatorRoleId, "Help Desk Operator",
+       "Reads devices and users, reads the remote assistance connector and requests remote "
+       "assistance for devices in scope.",
+       {actions::kDevicesRead, actions::kOrgRead, actions::kRemoteAssistanceRead,
+        actions::kRequestRemoteAssistance}},
+      {kReadOnlyOperatorRoleId, "Read Only Operator",
+       "Reads devices, users, roles, the connector and the audit log; changes nothing.",
+       read_only},
+  };
+  for (const auto& b : builtins) {
+    bj::array acts;
+    for (const auto& a : b.actions) acts.emplace_back(a);
+    auto r = s.exec(
+        "INSERT INTO role_definitions (id, display_name, description, is_built_in,"
+        " allowed_actions, created_at) VALUES (?, ?, ?, 1, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,"
+        " description = excluded.description, allowed_actions = excluded.allowed_actions",
+        {b.id, b.name, b.description, json::serialize(acts), now_ms()});
+    if (!r) return r.error();
+  }
+  return {};
+}
+
+Result<Grant> require(Ctx& ctx, std::string_view action) {
+  const Principal& p = ctx.who();
+  if (!p.licensed) {
+    auto org = ctx.db().query("SELECT allow_unlicensed_admins FROM organization");
+    if (!org) return org.error();
+    if (org->empty() || !org->rows[0].boolean(0)) {
+      return forbidden(
+          "You hold no Reach licence. Ask an administrator to assign one, or to allow "
+          "unlicensed administrators in the organisation settings.");
+    }
+  }
+  auto rows = ctx.db().query(
+      "SELECT ra.id, ra.scope_type, rd.allowed_actions FROM role_assignments ra"
+      " JOIN role_definitions rd ON rd.id = ra.role_definition_id"
+      " WHERE ra.id IN (SELECT assignment_id FROM role_assignment_members"
+      "  WHERE member_id = ? OR member_id IN"
+      "   (SELECT group_id FROM group_members WHERE member_id = ?))",
+      {p.user_id, p.user_id});
+  if (!rows) return rows.error();
+  Grant g;
+  bool held = false;
+  for (const auto& row : rows->rows) {
+    auto acts = json::parse(row.text(2));
+    if (!acts || !acts->is_array()) continue;
+    bool has = false;
+    for (const auto& a : acts->as_array()) has = has || (a.is_string() && a.as_string() == action);
+    if (!has) continue;
+    held = true;
+    std::string scope = row.text(1);
+    if (scope == "allDevices" || scope == "allDevicesAndLicensedUsers") g.all_devices = true;
+    if (scope == "allLicensedUsers" || scope == "allDevicesAndLicensedUsers")
+      g.licensed_users = true;
+    if (scope == "resourceScope") {
+      auto scopes = ctx.db().query(
+          "SELECT group_id FROM role_assignment_scopes WHERE assignment_id = ?", {row.text(0)});
+      if (!scopes) return scopes.error();
+      for (const auto& s : scopes->rows) g.scope_groups.push_back(s.text(0));
+    }
+  }
+  if (!held) {
+    log::info("authz.denied", {{"user", p.user_id}, {"action", action}, {"path", ctx.req.path}});
+    return forbidden(fmt::format(
+        "You do not have permission for this request: it needs a role that grants {}.", action));
+  }
+  return g;
+}
+
+std::string device_scope_sql(const Grant& g, store::Params& params) {
+  if (g.all_devices) return "(1 = 1)";
+  std::vector<std::string> parts;
+  if (!g.scope_groups.empty()) {
+    std::string marks;
+    for (std::size_t i = 0; i < g.scope_groups.size(); ++i) marks += i ? ", ?" : "?";
+    parts.push_back(fmt::format(
+        "d.id IN (SELECT member_id FROM group_members WHERE group_id IN ({0}))"
+        " OR d.user_id IN (SELECT member_id FROM group_members WHERE group_id IN ({0}))",
+        marks));
+    for (int pass = 0; pass < 2; ++pass)
+      for (const auto& gid : g.scope_groups) params.emplace_back(gid);
+  }
+  if (g.licensed_users) parts.push_back("d.user_id IN (SELECT id FROM users WHERE licensed = 1)");
+  if (parts.empty()) return "(1 = 0)";
+  std::string out = "(";
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? " OR " : "") + parts[i];
+  return out + ")";
+}
+
+}  // namespace reach::hub

@@ -1,0 +1,461 @@
+// Intune RBAC resources: role definitions and role assignments.
+#include "common/crypto.h"
+#include "common/time.h"
+#include "hub/internal.h"
+#include "hub/odata.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace reach::hub {
+namespace {
+
+constexpr const char* kRoleColumns =
+    "id, display_name, description, is_built_in, allowed_actions, created_at";
+
+bj::object role_json(const store::Row& row) {
+  auto acts = json::parse(row.text(4));
+  bj::object ra{{"@odata.type", "microsoft.graph.resourceAction"},
+                {"allowedResourceActions", acts ? *acts : bj::array{}},
+                {"notAllowedResourceActions", bj::array{}}};
+  bj::object perm{{"@odata.type", "microsoft.graph.rolePermission"},
+                  {"resourceActions", bj::array{std::move(ra)}}};
+  return bj::object{{"@odata.type", "#microsoft.graph.deviceAndAppManagementRoleDefinition"},
+                    {"id", row.text(0)},
+                    {"displayName", row.text(1)},
+                    {"description", row.null(2) ? bj::value("") : bj::value(row.text(2))},
+                    {"rolePermissions", bj::array{std::move(perm)}},
+                    {"isBuiltIn", row.boolean(3)},
+                    {"isBuiltInRoleDefinition", row.boolean(3)},
+                    {"roleScopeTagIds", bj::array{"0"}}};
+}
+
+Result<store::Row> find_role(store::Session& s, std::string_view id) {
+  auto rows = s.query(fmt::format("SELECT {} FROM role_definitions WHERE id = ?", kRoleColumns),
+                      {id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return not_found(fmt::format("Role definition '{}' does not exist.", id));
+  return rows->rows[0];
+}
+
+// Reads rolePermissions[].resourceActions[].allowedResourceActions; every action must be known.
+Result<std::vector<std::string>> actions_from(const bj::value& v) {
+  if (!v.is_array()) return bad_request("Property 'rolePermissions' must be an array.");
+  std::vector<std::string> out;
+  for (const auto& perm : v.as_array()) {
+    if (!perm.is_object()) return bad_request("Each rolePermission must be an object.");
+    const auto& po = perm.as_object();
+    auto it = po.find("resourceActions");
+    if (it == po.end() || !it->value().is_array())
+      return bad_request("Each rolePermission needs a 'resourceActions' array.");
+    for (const auto& ra : it->value().as_array()) {
+      if (!ra.is_object()) return bad_request("Each resourceAction must be an object.");
+      const auto& rao = ra.as_object();
+      if (auto na = rao.find("notAllowedResourceActions");
+          na != rao.end() && na->value().is_array() && !na->value().as_array().empty())
+        return bad_request("'notAllowedResourceActions' is not supported; leave it empty.");
+      auto al = rao.find("allowedResourceActions");
+      if (al == rao.end()) continue;
+      auto list = json::string_array(al->value(), "allowedResourceActions");
+      if (!list) return list.error();
+      for (auto& a : *list) {
+        const auto& known = actions::all();
+        if (std::find(known.begin(), known.end(), a) == known.end())
+          return bad_request(fmt::format("Unknown resource action '{}'.", a));
+        if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+      }
+    }
+  }
+  return out;
+}
+
+std::string actions_text(const std::vector<std::string>& acts) {
+  bj::array a;
+  for (const auto& s : acts) a.emplace_back(s);
+  return json::serialize(a);
+}
+
+Result<net::Response> list_roles(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
+  auto rows = ctx.db().query(
+      fmt::format("SELECT {} FROM role_definitions ORDER BY is_built_in DESC, display_name",
+                  kRoleColumns));
+  if (!rows) return rows.error();
+  bj::array value;
+  for (const auto& row : rows->rows) value.push_back(role_json(row));
+  return json_response(200,
+                       bj::object{{"@odata.context", ctx.context_url("deviceManagement/roleDefinitions")},
+                                  {"value", std::move(value)}});
+}
+
+Result<net::Response> get_role(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
+  auto row = find_role(ctx.db(), ctx.req.params["id"]);
+  if (!row) return row.error();
+  bj::object o = role_json(*row);
+  o.emplace("@odata.context", ctx.context_url("deviceManagement/roleDefinitions/$entity"));
+  return json_response(200, o);
+}
+
+Result<net::Response> create_role(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesCreate); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"displayName", "description", "rolePermissions",
+                                        "isBuiltIn", "roleScopeTagIds"});
+      !st)
+    return st.error();
+  auto name = json::req_string(*body, "displayName");
+  if (!name) return name.error();
+  auto desc = json::opt_string(*body, "description");
+  if (!desc) return desc.error();
+  auto builtin = json::opt_bool(*body, "isBuiltIn");
+  if (!builtin) return builtin.error();
+  if (builtin->value_or(false)) return bad_request("Custom roles cannot be built in.");
+  auto it = body->find("rolePermissions");
+  if (it == body->end()) return bad_request("Property 'rolePermissions' is required.");
+  auto acts = actions_from(it->value());
+  if (!acts) return acts.error();
+  std::string id = crypto::uuid_v4();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec(
+        "INSERT INTO role_definitions (id, display_name, description, is_built_in,"
+        " allowed_actions, created_at) VALUES (?, ?, ?, 0, ?, ?)",
+        {id, *name, *desc, actions_text(*acts), now_ms()});
+    if (!r) return r.error();
+    return audit(s, ctx, {"createRoleDefinition", "success", "roleDefinition", id, *name,
+                          bj::object{{"allowedResourceActions", json::parse(actions_text(*acts)).value()}}});
+  });
+  if (!st) return st.error();
+  auto row = find_role(ctx.db(), id);
+  if (!row) return row.error();
+  bj::object o = role_json(*row);
+  o.emplace("@odata.context", ctx.context_url("deviceManagement/roleDefinitions/$entity"));
+  return json_response(201, o);
+}
+
+Result<net::Response> update_role(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesUpdate); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"displayName", "description", "rolePermissions"}); !st)
+    return st.error();
+  auto existing = find_role(ctx.db(), ctx.req.params["id"]);
+  if (!existing) return existing.error();
+  if (existing->boolean(3)) return bad_request("Built-in roles cannot be changed.");
+  auto name = json::opt_string(*body, "displayName");
+  if (!name) return name.error();
+  if (*name && (*name)->empty()) return bad_request("Property 'displayName' cannot be empty.");
+  auto desc = json::opt_string(*body, "description");
+  if (!desc) return desc.error();
+  std::optional<std::string> acts_text;
+  if (auto it = body->find("rolePermissions"); it != body->end()) {
+    auto acts = actions_from(it->value());
+    if (!acts) return acts.error();
+    acts_text = actions_text(*acts);
+  }
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec("UPDATE role_definitions SET display_name = COALESCE(?, display_name),"
+                    " description = COALESCE(?, description),"
+                    " allowed_actions = COALESCE(?, allowed_actions) WHERE id = ?",
+                    {*name, *desc, acts_text, existing->text(0)});
+    if (!r) return r.error();
+    return audit(s, ctx, {"updateRoleDefinition", "success", "roleDefinition", existing->text(0),
+                          name->value_or(existing->text(1)), {}});
+  });
+  if (!st) return st.error();
+  return net::Response::empty(204);
+}
+
+Result<net::Response> delete_role(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesDelete); !g) return g.error();
+  auto existing = find_role(ctx.db(), ctx.req.params["id"]);
+  if (!existing) return existing.error();
+  if (existing->boolean(3)) return bad_request("Built-in roles cannot be deleted.");
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto used = s.query("SELECT COUNT(*) FROM role_assignments WHERE role_definition_id = ?",
+                        {existing->text(0)});
+    if (!used) return used.error();
+    if (used->rows[0].integer(0) > 0)
+      return conflict("The role is assigned; delete its role assignments first.");
+    auto r = s.exec("DELETE FROM role_definitions WHERE id = ?", {existing->text(0)});
+    if (!r) return r.error();
+    return audit(s, ctx, {"deleteRoleDefinition", "success", "roleDefinition",
+                          existing->text(0), existing->text(1), {}});
+  });
+  if (!st) return st.error();
+  return net::Response::empty(204);
+}
+
+// ---------------------------------------------------------------- assignments
+
+constexpr const char* kScopeTypes[] = {"resourceScope", "allDevices", "allLicensedUsers",
+                                       "allDevicesAndLicensedUsers"};
+
+Result<bj::object> assignment_json(store::Session& s, const store::Row& row) {
+  // row: id, display_name, description, role_definition_id, scope_type
+  auto members = s.query(
+      "SELECT member_id FROM role_assignment_members WHERE assignment_id = ? ORDER BY member_id",
+      {row.text(0)});
+  if (!members) return members.error();
+  auto scopes = s.query(
+      "SELECT group_id FROM role_assignment_scopes WHERE assignment_id = ? ORDER BY group_id",
+      {row.text(0)});
+  if (!scopes) return scopes.error();
+  bj::array m, sc;
+  for (const auto& r : members->rows) m.emplace_back(r.text(0));
+  for (const auto& r : scopes->rows) sc.emplace_back(r.text(0));
+  return bj::object{{"@odata.type", "#microsoft.graph.deviceAndAppManagementRoleAssignment"},
+                    {"id", row.text(0)},
+                    {"displayName", row.text(1)},
+                    {"description", row.null(2) ? bj::value("") : bj::value(row.text(2))},
+                    {"members", std::move(m)},
+                    {"resourceScopes", sc},
+                    {"scopeMembers", sc},
+                    {"scopeType", row.text(4)},
+                    {"roleDefinitionId", row.text(3)},
+                    {"roleScopeTagIds", bj::array{"0"}}};
+}
+
+constexpr const char* kAssignmentColumns =
+    "id, display_name, description, role_definition_id, scope_type";
+
+Result<store::Row> find_assignment(store::Session& s, std::string_view id) {
+  auto rows = s.query(
+      fmt::format("SELECT {} FROM role_assignments WHERE id = ?", kAssignmentColumns), {id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return not_found(fmt::format("Role assignment '{}' does not exist.", id));
+  return rows->rows[0];
+}
+
+// "…/roleDefinitions('ID')" or "…/roleDefinitions/ID" → ID
+std::string id_from_bind(std::string_view url) {
+  auto pos = url.rfind("roleDefinitions");
+  if (pos == std::string_view::npos) return {};
+  auto rest = url.substr(pos + 15);
+  if (rest.starts_with("('") && rest.ends_with("')")) return std::string(rest.substr(2, rest.size() - 4));
+  if (rest.starts_with("/")) return std::string(rest.substr(1));
+  return {};
+}
+
+struct AssignmentInput {
+  std::optional<std::string> name, description, role_id, scope_type;
+  std::optional<std::vector<std::string>> members, scopes;
+};
+
+Result<AssignmentInput> read_assignment(store::Session& s, const bj::object& body, bool create) {
+  if (auto st = json::only_keys(body, {"displayName", "description", "members", "resourceScopes",
+                                       "scopeMembers", "scopeType", "roleDefinitionId",
+                                       "roleScopeTagIds"});
+      !st)
+    return st.error();
+  AssignmentInput in;
+  auto name = json::opt_string(body, "displayName");
+  if (!name) return name.error();
+  in.name = *name;
+  auto desc = json::opt_string(body, "description");
+  if (!desc) return desc.error();
+  in.description = *desc;
+  auto rid = json::opt_string(body, "roleDefinitionId");
+  if (!rid) return rid.error();
+  in.role_id = *rid;
+  if (auto it = body.find("roleDefinition@odata.bind"); it != body.end()) {
+    if (!it->value().is_string()) return bad_request("'roleDefinition@odata.bind' must be a URL.");
+    auto id = id_from_bind(it->value().as_string());
+    if (id.empty()) return bad_request("'roleDefinition@odata.bind' must name a role definition.");
+    in.role_id = id;
+  }
+  auto st_ = json::opt_string(body, "scopeType");
+  if (!st_) return st_.error();
+  if (*st_) {
+    bool ok = false;
+    for (auto t : kScopeTypes) ok = ok || **st_ == t;
+    if (!ok) return bad_request(fmt::format("'{}' is not a valid scopeType.", **st_));
+    in.scope_type = *st_;
+  }
+  for (const char* key : {"members", "resourceScopes", "scopeMembers"}) {
+    auto it = body.find(key);
+    if (it == body.end()) continue;
+    auto list = json::string_array(it->value(), key);
+    if (!list) return list.error();
+    if (std::string_view(key) == "members") in.members = std::move(*list);
+    else in.scopes = std::move(*list);
+  }
+  if (create) {
+    if (!in.name || in.name->empty()) return bad_request("Property 'displayName' is required.");
+    if (!in.role_id) return bad_request("Send 'roleDefinition@odata.bind' or 'roleDefinitionId'.");
+    if (!in.members || in.members->empty())
+      return bad_request("Property 'members' must name at least one user or group.");
+  }
+  if (in.role_id) {
+    auto r = find_role(s, *in.role_id);
+    if (!r) return bad_request(fmt::format("Role definition '{}' does not exist.", *in.role_id));
+  }
+  if (in.members) {
+    for (const auto& m : *in.members) {
+      auto r = s.query("SELECT id FROM users WHERE id = ? UNION SELECT id FROM groups_ WHERE id = ?",
+                       {m, m});
+      if (!r) return r.error();
+      if (r->empty()) return bad_request(fmt::format("Member '{}' is not a user or group.", m));
+    }
+  }
+  if (in.scopes) {
+    for (const auto& g : *in.scopes) {
+      auto r = s.query("SELECT id FROM groups_ WHERE id = ?", {g});
+      if (!r) return r.error();
+      if (r->empty()) return bad_request(fmt::format("Scope group '{}' does not exist.", g));
+    }
+  }
+  return in;
+}
+
+Status write_lists(store::Session& s, const std::string& id, const AssignmentInput& in) {
+  if (in.members) {
+    auto r = s.exec("DELETE FROM role_assignment_members WHERE assignment_id = ?", {id});
+    if (!r) return r.error();
+    for (const auto& m : *in.members) {
+      r = s.exec("INSERT INTO role_assignment_members (assignment_id, member_id) VALUES (?, ?)"
+                 " ON CONFLICT DO NOTHING", {id, m});
+      if (!r) return r.error();
+    }
+  }
+  if (in.scopes) {
+    auto r = s.exec("DELETE FROM role_assignment_scopes WHERE assignment_id = ?", {id});
+    if (!r) return r.error();
+    for (const auto& g : *in.scopes) {
+      r = s.exec("INSERT INTO role_assignment_scopes (assignment_id, group_id) VALUES (?, ?)"
+                 " ON CONFLICT DO NOTHING", {id, g});
+      if (!r) return r.error();
+    }
+  }
+  return {};
+}
+
+Result<net::Response> list_assignments(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
+  auto rows = ctx.db().query(
+      fmt::format("SELECT {} FROM role_assignments ORDER BY id", kAssignmentColumns));
+  if (!rows) return rows.error();
+  bj::array value;
+  for (const auto& row : rows->rows) {
+    auto o = assignment_json(ctx.db(), row);
+    if (!o) return o.error();
+    value.push_back(std::move(*o));
+  }
+  return json_response(
+      200, bj::object{{"@odata.context", ctx.context_url("deviceManagement/roleAssignments")},
+                      {"value", std::move(value)}});
+}
+
+Result<net::Response> get_assignment(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
+  auto row = find_assignment(ctx.db(), ctx.req.params["id"]);
+  if (!row) return row.error();
+  auto o = assignment_json(ctx.db(), *row);
+  if (!o) return o.error();
+  o->emplace("@odata.context", ctx.context_url("deviceManagement/roleAssignments/$entity"));
+  return json_response(200, *o);
+}
+
+Result<net::Response> get_assignment_role(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
+  auto row = find_assignment(ctx.db(), ctx.req.params["id"]);
+  if (!row) return row.error();
+  auto role = find_role(ctx.db(), row->text(3));
+  if (!role) return role.error();
+  bj::object o = role_json(*role);
+  o.emplace("@odata.context", ctx.context_url("deviceManagement/roleDefinitions/$entity"));
+  return json_response(200, o);
+}
+
+Result<net::Response> create_assignment(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesAssign); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  std::string id = crypto::uuid_v4();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto in = read_assignment(s, *body, true);
+    if (!in) return in.error();
+    auto r = s.exec(
+        "INSERT INTO role_assignments (id, display_name, description, role_definition_id,"
+        " scope_type, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        {id, *in->name, in->description, *in->role_id,
+         in->scope_type.value_or("resourceScope"), now_ms()});
+    if (!r) return r.error();
+    if (auto w = write_lists(s, id, *in); !w) return w;
+    return audit(s, ctx, {"createRoleAssignment", "success", "roleAssignment", id, *in->name,
+                          bj::object{{"roleDefinitionId", *in->role_id}}});
+  });
+  if (!st) return st.error();
+  auto row = find_assignment(ctx.db(), id);
+  if (!row) return row.error();
+  auto o = assignment_json(ctx.db(), *row);
+  if (!o) return o.error();
+  o->emplace("@odata.context", ctx.context_url("deviceManagement/roleAssignments/$entity"));
+  return json_response(201, *o);
+}
+
+Result<net::Response> update_assignment(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesAssign); !g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  auto existing = find_assignment(ctx.db(), ctx.req.params["id"]);
+  if (!existing) return existing.error();
+  std::string id = existing->text(0);
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto in = read_assignment(s, *body, false);
+    if (!in) return in.error();
+    if (in->name && in->name->empty()) return bad_request("Property 'displayName' cannot be empty.");
+    if (in->members && in->members->empty())
+      return bad_request("Property 'members' must name at least one user or group.");
+    auto r = s.exec(
+        "UPDATE role_assignments SET display_name = COALESCE(?, display_name),"
+        " description = COALESCE(?, description),"
+        " role_definition_id = COALESCE(?, role_definition_id),"
+        " scope_type = COALESCE(?, scope_type) WHERE id = ?",
+        {in->name, in->description, in->role_id, in->scope_type, id});
+    if (!r) return r.error();
+    if (auto w = write_lists(s, id, *in); !w) return w;
+    return audit(s, ctx, {"updateRoleAssignment", "success", "roleAssignment", id,
+                          in->name.value_or(existing->text(1)), {}});
+  });
+  if (!st) return st.error();
+  return net::Response::empty(204);
+}
+
+Result<net::Response> delete_assignment(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kRolesAssign); !g) return g.error();
+  auto existing = find_assignment(ctx.db(), ctx.req.params["id"]);
+  if (!existing) return existing.error();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    for (const char* sql : {"DELETE FROM role_assignment_members WHERE assignment_id = ?",
+                            "DELETE FROM role_assignment_scopes WHERE assignment_id = ?",
+                            "DELETE FROM role_assignments WHERE id = ?"}) {
+      auto r = s.exec(sql, {existing->text(0)});
+      if (!r) return r.error();
+    }
+    return audit(s, ctx, {"deleteRoleAssignment", "success", "roleAssignment",
+                          existing->text(0), existing->text(1), {}});
+  });
+  if (!st) return st.error();
+  return net::Response::empty(204);
+}
+
+}  // namespace
+
+void register_role_routes(Routes& r) {
+  r.graph("GET", "/deviceManagement/roleDefinitions", list_roles);
+  r.graph("POST", "/deviceManagement/roleDefinitions", create_role);
+  r.graph("GET", "/deviceManagement/roleDefinitions/{id}", get_role);
+  r.graph("PATCH", "/deviceManagement/roleDefinitions/{id}", update_role);
+  r.graph("DELETE", "/deviceManagement/roleDefinitions/{id}", delete_role);
+  r.graph("GET", "/deviceManagement/roleAssignments", list_assignments);
+  r.graph("POST", "/deviceManagement/roleAssignments", create_assignment);
+  r.graph("GET", "/deviceManagement/roleAssignments/{id}", get_assignment);
+  r.graph("PATCH", "/deviceManagement/roleAssignments/{id}", update_assignment);
+  r.graph("DELETE", "/deviceManagement/roleAssignments/{id}", delete_assignment);
+  r.graph("GET", "/deviceManagement/roleAssignments/{id}/roleDefinition", get_assignment_role);
+}
+
+}  // namespace reach::hub

@@ -1,0 +1,84 @@
+#include "hub/schema.h"
+
+namespace reach::hub {
+
+const std::vector<store::Migration>& migrations() {
+  static const std::vector<store::Migration> kMigrations = {
+      {1,
+       "initial",
+       {
+           "CREATE TABLE organization ("
+           " id TEXT PRIMARY KEY, display_name TEXT NOT NULL,"
+           " allow_unlicensed_admins INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL)",
+
+           "CREATE TABLE users ("
+           " id TEXT PRIMARY KEY, display_name TEXT NOT NULL,"
+           " user_principal_name TEXT NOT NULL, upn_key TEXT NOT NULL UNIQUE, mail TEXT,"
+           " password_hash TEXT, account_enabled INTEGER NOT NULL DEFAULT 1,"
+           " licensed INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL)",
+
+           "CREATE TABLE groups_ ("
+           " id TEXT PRIMARY KEY, display_name TEXT NOT NULL, description TEXT,"
+           " created_at BIGINT NOT NULL)",
+
+           "CREATE TABLE group_members ("
+           " group_id TEXT NOT NULL REFERENCES groups_(id) ON DELETE CASCADE,"
+           " member_id TEXT NOT NULL, member_type TEXT NOT NULL,"
+           " PRIMARY KEY (group_id, member_id))",
+           "CREATE INDEX group_members_member ON group_members (member_id)",
+
+           "CREATE TABLE role_definitions ("
+           " id TEXT PRIMARY KEY, display_name TEXT NOT NULL, description TEXT,"
+           " is_built_in INTEGER NOT NULL, allowed_actions TEXT NOT NULL,"
+           " created_at BIGINT NOT NULL)",
+
+           "CREATE TABLE role_assignments ("
+           " id TEXT PRIMARY KEY, display_name TEXT NOT NULL, description TEXT,"
+           " role_definition_id TEXT NOT NULL REFERENCES role_definitions(id),"
+           " scope_type TEXT NOT NULL, created_at BIGINT NOT NULL)",
+           "CREATE TABLE role_assignment_members ("
+           " assignment_id TEXT NOT NULL REFERENCES role_assignments(id) ON DELETE CASCADE,"
+           " member_id TEXT NOT NULL, PRIMARY KEY (assignment_id, member_id))",
+           "CREATE TABLE role_assignment_scopes ("
+           " assignment_id TEXT NOT NULL REFERENCES role_assignments(id) ON DELETE CASCADE,"
+           " group_id TEXT NOT NULL, PRIMARY KEY (assignment_id, group_id))",
+
+           "CREATE TABLE sessions ("
+           " token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id)"
+           " ON DELETE CASCADE, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
+
+           "CREATE TABLE api_tokens ("
+           " token_hash TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+           " user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+           " created_at BIGINT NOT NULL)",
+
+           "CREATE TABLE enrollment_tokens ("
+           " id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,"
+           " user_id TEXT REFERENCES users(id) ON DELETE CASCADE,"
+           " enrollment_type TEXT NOT NULL, ownership TEXT NOT NULL,"
+           " created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
+           " revoked INTEGER NOT NULL DEFAULT 0)",
+
+           "CREATE TABLE devices ("
+           " id TEXT PRIMARY KEY, device_name TEXT NOT NULL, user_id TEXT,"
+           " operating_system TEXT NOT NULL, os_version TEXT, model TEXT, manufacturer TEXT,"
+           " serial_number TEXT, device_type TEXT NOT NULL, sku_family TEXT,"
+           " owner_type TEXT NOT NULL, enrollment_type TEXT NOT NULL,"
+           " compliance_state TEXT NOT NULL, management_agent TEXT NOT NULL,"
+           " azure_ad_device_id TEXT NOT NULL, notes TEXT,"
+           " enrolled_at BIGINT NOT NULL, last_sync_at BIGINT NOT NULL,"
+           " credential_hash TEXT NOT NULL UNIQUE,"
+           " ra_session_url TEXT, ra_error_details TEXT)",
+           "CREATE INDEX devices_user ON devices (user_id)",
+
+           "CREATE TABLE audit_events ("
+           " seq BIGINT PRIMARY KEY, id TEXT NOT NULL, at BIGINT NOT NULL,"
+           " activity TEXT NOT NULL, result TEXT NOT NULL,"
+           " actor_type TEXT NOT NULL, actor_id TEXT, actor_name TEXT, ip_address TEXT,"
+           " target_type TEXT, target_id TEXT, target_name TEXT, details TEXT)",
+       }},
+  };
+  return kMigrations;
+}
+
+}  // namespace reach::hub

@@ -1,0 +1,63 @@
+// Plain HTTP message types shared by the server, the client, the router and every handler.
+// Deliberately free of Beast/Asio so that handler code compiles fast; the conversion to and from
+// Beast lives in server.cpp and client.cpp only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace reach::net {
+
+// Ordered header list with case-insensitive lookup.
+class Headers {
+ public:
+  std::optional<std::string_view> get(std::string_view name) const;
+  std::vector<std::string_view> get_all(std::string_view name) const;
+  void set(std::string_view name, std::string value);  // replaces every existing value
+  void add(std::string_view name, std::string value);
+  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+struct Request {
+  std::string method;   // "GET", "POST", …
+  std::string target;   // as received: path and query, percent-encoded
+  std::string path;     // percent-decoded path without the query
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  Headers headers;
+  std::string body;
+  std::string remote_address;  // peer IP address, no port
+  bool tls = false;
+  std::string host;             // Host header, or "" when absent
+  std::map<std::string, std::string> params;  // path parameters set by the router
+
+  std::optional<std::string_view> query_param(std::string_view name) const;
+  // Parses "a=b; c=d" Cookie headers.
+  std::optional<std::string> cookie(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+
+  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response json_text(int status, std::string json_body);
+  static Response empty(int status);
+};
+
+// Splits "a=1&b=%20x" into decoded pairs ("+" is a space). Invalid escapes are kept verbatim.
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
+std::string percent_decode(std::string_view s, bool plus_is_space);
+std::string percent_encode(std::string_view s);  // RFC 3986 unreserved kept
+
+std::string_view reason_phrase(int status);
+
+}  // namespace reach::net

@@ -1,0 +1,84 @@
+// HTTP/1.1 + WebSocket server on Beast coroutines, with optional TLS.
+//
+// Threading: I/O runs on `io_threads` threads; every HTTP handler runs on a separate pool of
+// `worker_threads` threads (so handlers may block on SQLite or argon2id). WebSocket callbacks run
+// on the connection's strand on an I/O thread and must not block.
+//
+// Limits on untrusted input: header bytes, body bytes, WebSocket message bytes, time to receive a
+// whole request, keep-alive idle time, TLS handshake time, number of connections. A request over a
+// limit gets a 4xx (413/431/400/408) and the connection is closed; the server keeps serving.
+#pragma once
+
+#include "common/result.h"
+#include "net/http.h"
+#include "net/websocket.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace reach::net {
+
+struct TlsFiles {
+  std::string cert_file;  // PEM chain
+  std::string key_file;   // PEM private key
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: pick a free port
+  std::optional<TlsFiles> tls;
+  std::size_t header_limit = 16 * 1024;
+  std::size_t body_limit = 1024 * 1024;
+  std::chrono::milliseconds request_timeout{15000};  // whole request must arrive within this
+  std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait for the next request
+  std::chrono::milliseconds handshake_timeout{10000};  // TLS and WebSocket handshakes
+  std::size_t worker_threads = 4;
+  std::size_t io_threads = 1;
+  std::size_t max_connections = 10000;
+  std::size_t ws_message_limit = 1024 * 1024;
+  std::size_t ws_send_queue_limit = 4 * 1024 * 1024;  // bytes; see WebSocket::send
+};
+
+using Handler = std::function<Response(Request&)>;
+
+// Decides a WebSocket upgrade request. Runs on a worker thread. Returns a handler to accept the
+// upgrade, or nullptr to refuse it with `reject` (which the callee fills, e.g. 401 or 404).
+using UpgradeHandler =
+    std::function<std::shared_ptr<WebSocketHandler>(Request& request, Response& reject)>;
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler handler, UpgradeHandler upgrade = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. Returns the bound address as "host:port".
+  Result<std::string> listen();
+  // Runs the I/O threads on the calling thread and others; returns once stop() has completed.
+  void run();
+  // Thread-safe. Stops accepting, lets in-flight requests finish for up to `grace`, then closes
+  // every connection (WebSockets get a 1001 close). run() returns afterwards.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  // Makes SIGINT and SIGTERM call stop().
+  void stop_on_signals();
+
+  // Counters for /api/metrics. Thread-safe.
+  struct Stats {
+    std::uint64_t connections_accepted = 0;
+    std::uint64_t connections_open = 0;
+    std::uint64_t requests = 0;
+    std::uint64_t rejected_malformed = 0;  // parse errors, limits, timeouts
+  };
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace reach::net

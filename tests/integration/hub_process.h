@@ -1,0 +1,182 @@
+// Test harness for integration tests of the real `reach-hub` program on loopback.
+//
+// HubProcess owns a fresh data directory (mkdtemp), runs `reach-hub init` with a known
+// administrator password, starts `reach-hub serve --listen 127.0.0.1:0` as a child process and
+// learns its address from the first line of its standard output (the readiness signal; there is
+// no sleeping). The child's standard error is appended to `<data>/serve.stderr.log` so tests can
+// inspect everything the server logged. The directory is removed on destruction unless the test
+// failed, in which case its path is printed for post-mortem.
+//
+// The HTTP helpers go through reach::net::http_request, i.e. the project's own client; raw socket
+// helpers exist for bytes no well-behaved client would send.
+//
+// Thread-safety: the HTTP helpers (get/post/patch/del/request) may be called from several
+// threads at once; start/stop/kill9/run_cli are for the test's main thread only.
+#pragma once
+
+#include "net/http.h"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace reach::itest {
+
+namespace bj = boost::json;
+
+// Path of a program built by this project ($REACH_BIN_DIR/<name>).
+std::string program_path(std::string_view name);
+
+struct CommandResult {
+  int exit_code = -1;     // -1 when killed by a signal or timed out
+  bool timed_out = false;
+  std::string out;        // standard output
+  std::string err;        // standard error
+};
+
+// Runs argv[0] (a path) to completion with stdin at /dev/null, capturing both streams.
+// `env` entries are added to (or replace) the inherited environment.
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::vector<std::pair<std::string, std::string>>& env = {},
+                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// An HTTP answer with its body parsed as JSON when it is JSON (else `json` is null).
+struct ApiResult {
+  int status = 0;          // 0: the request failed below HTTP (see `transport_error`)
+  std::string transport_error;
+  net::Headers headers;
+  std::string body;
+  bj::value json;
+
+  bool is_object() const { return json.is_object(); }
+  const bj::object& obj() const;  // crashes the test (REACH_CHECK) when not an object
+  // The "value" array of a collection, or an empty array.
+  const bj::array& value() const;
+  std::string str(std::string_view key) const;  // top-level string property, or ""
+};
+std::ostream& operator<<(std::ostream& os, const ApiResult& r);
+
+// Checks a Graph error body: {"error":{"code","message","innerError":{"request-id","date"}}},
+// the code, and the `request-id` response header.
+::testing::AssertionResult IsGraphError(const ApiResult& r, int status, std::string_view code);
+
+// What a raw socket exchange saw.
+struct RawResult {
+  bool connected = false;
+  std::string received;          // every byte the server sent
+  bool closed_by_peer = false;   // EOF or reset seen before the deadline
+  std::chrono::milliseconds elapsed{0};  // from the end of sending to close (or deadline)
+};
+
+// Connects to 127.0.0.1:port, sends `bytes` (without closing its side), then reads until the
+// server closes the connection or `wait` has passed.
+RawResult raw_exchange(std::uint16_t port, std::string_view bytes, std::chrono::milliseconds wait);
+
+struct HubOptions {
+  std::string admin_email = "admin@reach.test";
+  std::string admin_password = "Integration-Adm1n-Passphrase-7f3c";
+  std::vector<std::string> serve_args;  // extra flags for `serve`
+};
+
+class HubProcess {
+ public:
+  explicit HubProcess(HubOptions options = {});
+  ~HubProcess();  // kills a running server, removes the data directory (kept on test failure)
+  HubProcess(const HubProcess&) = delete;
+  HubProcess& operator=(const HubProcess&) = delete;
+
+  // mkdtemp + `reach-hub init` with REACH_ADMIN_PASSWORD set.
+  ::testing::AssertionResult init();
+  // Starts `serve` on the data directory and waits for the address line (up to 30 s).
+  ::testing::AssertionResult start(const std::vector<std::string>& extra_args = {});
+  // init() then start().
+  ::testing::AssertionResult init_and_start();
+  // SIGTERM and wait (up to 15 s); success only for a clean exit with status 0.
+  ::testing::AssertionResult stop();
+  // SIGKILL and reap: the crash test's power cut.
+  void kill9();
+  bool running() const { return pid_ > 0; }
+
+  // `reach-hub ARGS…` with `--data DIR` appended when `with_data` is true.
+  CommandResult cli(std::vector<std::string> args, bool with_data = true);
+  // `token create --email EMAIL`; empty string (and a test failure) on error.
+  std::string create_token(const std::string& email);
+  // `enrollment-token create …` with the given flags (e.g. {"--userless", "--ownership",
+  // "company"}); empty string (and a test failure) on error.
+  std::string create_enrollment_token(const std::vector<std::string>& flags);
+  // Bearer token for the administrator created by init (cached).
+  const std::string& admin_token();
+
+  const std::string& data_dir() const { return data_dir_; }
+  std::string stderr_log_path() const { return data_dir_ + "/serve.stderr.log"; }
+  std::string read_stderr_log() const;
+  std::uint16_t port() const { return port_; }
+  std::string base_url() const;  // "http://127.0.0.1:PORT"
+  const HubOptions& options() const { return options_; }
+
+  // `path_or_url` is a path ("/v1.0/users") or an absolute URL (an @odata.nextLink).
+  // A non-empty `bearer` adds "Authorization: Bearer …".
+  ApiResult request(std::string_view method, std::string_view path_or_url, std::string body,
+                    const net::Headers& headers) const;
+  ApiResult get(std::string_view path, const std::string& bearer = {}) const;
+  ApiResult post(std::string_view path, const bj::value& body, const std::string& bearer = {}) const;
+  ApiResult post_raw(std::string_view path, std::string body, const std::string& bearer = {},
+                     std::string_view content_type = "application/json") const;
+  ApiResult patch(std::string_view path, const bj::value& body, const std::string& bearer = {}) const;
+  ApiResult patch_raw(std::string_view path, std::string body, const std::string& bearer = {}) const;
+  ApiResult del(std::string_view path, const std::string& bearer = {}) const;
+
+  // GET /api/health answers 200 {"status":"ok"}.
+  ::testing::AssertionResult healthy() const;
+
+ private:
+  void reap_stdout_reader();
+
+  HubOptions options_;
+  std::string data_dir_;
+  int pid_ = -1;
+  int stdout_fd_ = -1;
+  std::thread stdout_reader_;  // drains the child's stdout after the address line
+  std::uint16_t port_ = 0;
+  std::string admin_token_;
+};
+
+// --- helpers shared by the tests ---
+
+// Percent-encodes a query value (spaces, quotes, parentheses, commas…).
+std::string q(std::string_view value);
+
+// Follows @odata.nextLink from `first` (a path) and returns every "value" element; fails the
+// test (and stops) on a non-200 page or after `max_pages`.
+std::vector<bj::object> collect_pages(const HubProcess& hub, const std::string& first,
+                                      const std::string& bearer, int max_pages = 1000);
+
+// The string property `key` of `o`, or "" when absent or not a string.
+std::string str_of(const bj::object& o, std::string_view key);
+
+// Enrolls one device through POST /api/agent/enroll; returns the raw answer.
+struct DeviceSpec {
+  std::string name;
+  std::string os;            // operatingSystem
+  std::string os_version = "1.0";
+  std::string model = "Model X";
+  std::string manufacturer = "Reach Labs";
+  std::string serial;
+  std::string device_type = "desktop";
+  std::string sku_family = "Standard";
+};
+bj::object device_inventory(const DeviceSpec& d);
+ApiResult enroll(const HubProcess& hub, const std::string& enrollment_token, const DeviceSpec& d);
+
+// Reads a whole file as bytes ("" when it does not exist).
+std::string read_file_bytes(const std::string& path);
+
+}  // namespace reach::itest
