@@ -30,7 +30,9 @@ void check_failed(const char* expr, const char* file, int line, const char* msg)
 
 namespace reach::crypto {
 
-void init() { REACH_CHECK(sodium_init() >= 0, "libsodium failed to initialise"); }
+void init() {
+  REACH_CHECK(sodium_init() >= 0, "libsodium failed to initialise");
+}
 
 std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
@@ -38,7 +40,9 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
-std::string random_token(std::size_t bytes) { return base64url_encode(random_bytes(bytes)); }
+std::string random_token(std::size_t bytes) {
+  return base64url_encode(random_bytes(bytes));
+}
 
 std::string uuid_v4() {
   auto b = random_bytes(16);
@@ -188,8 +192,8 @@ Result<std::string> load_or_create_key(const std::string& path) {
   std::string tmp = path + ".tmp";
   fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return internal_error(fmt::format("cannot create key file {}", path));
-  bool ok = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
-            ::fsync(fd) == 0;
+  bool ok =
+      ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
     return internal_error(fmt::format("cannot write key file {}", path));

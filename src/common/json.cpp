@@ -23,7 +23,9 @@ Result<bj::object> parse_object(std::string_view body) {
   return std::move(v->as_object());
 }
 
-std::string serialize(const bj::value& v) { return bj::serialize(v); }
+std::string serialize(const bj::value& v) {
+  return bj::serialize(v);
+}
 
 static Error wrong_type(std::string_view key, std::string_view want) {
   return bad_request(fmt::format("Property '{}' must be {}.", key, want));
@@ -62,8 +64,7 @@ Result<std::optional<bj::array>> opt_array(const bj::object& o, std::string_view
 Result<std::string> req_string(const bj::object& o, std::string_view key) {
   auto s = opt_string(o, key);
   if (!s) return s.error();
-  if (!*s || (*s)->empty())
-    return bad_request(fmt::format("Property '{}' is required.", key));
+  if (!*s || (*s)->empty()) return bad_request(fmt::format("Property '{}' is required.", key));
   return std::move(**s);
 }
 

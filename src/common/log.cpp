@@ -12,19 +12,27 @@ std::string g_program = "reach";
 
 spdlog::level::level_enum to_spd(Level l) {
   switch (l) {
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
 const char* name_of(Level l) {
   switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "info";
 }
@@ -40,8 +48,8 @@ std::shared_ptr<spdlog::logger> logger() {
 void init(std::string_view program, std::string_view level) {
   g_program = std::string(program);
   auto l = logger();
-  l->set_level(level == "debug"  ? spdlog::level::debug
-               : level == "warn" ? spdlog::level::warn
+  l->set_level(level == "debug"   ? spdlog::level::debug
+               : level == "warn"  ? spdlog::level::warn
                : level == "error" ? spdlog::level::err
                                   : spdlog::level::info);
   l->flush_on(spdlog::level::debug);

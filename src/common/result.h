@@ -19,9 +19,9 @@ struct Error {
   Error(int s, std::string c, std::string m)
       : status(s), code(std::move(c)), message(std::move(m)) {}
 
-  int status = 500;       // HTTP status at an API boundary
-  std::string code;       // e.g. "invalidRequest", "itemNotFound"
-  std::string message;    // for the person who sent the request
+  int status = 500;     // HTTP status at an API boundary
+  std::string code;     // e.g. "invalidRequest", "itemNotFound"
+  std::string message;  // for the person who sent the request
 };
 
 [[noreturn]] void throw_exception_from_error(const Error& e, const boost::source_location& loc);
@@ -57,7 +57,7 @@ inline Error internal_error(std::string message) {
 }  // namespace reach
 
 // A broken invariant: crash loudly with a message. Never for input from outside the process.
-#define REACH_CHECK(cond, msg)                                        \
-  do {                                                                \
+#define REACH_CHECK(cond, msg)                                          \
+  do {                                                                  \
     if (!(cond)) ::reach::check_failed(#cond, __FILE__, __LINE__, msg); \
   } while (0)

@@ -68,11 +68,11 @@ Result<InitResult> init_data_dir(const std::string& data_dir, const std::string&
   auto st = (*db)->transaction([&](store::Session& s) -> Status {
     auto org = s.query("SELECT id FROM organization");
     if (!org) return org.error();
-    if (!org->empty())
-      return conflict(fmt::format("{} is already initialised", data_dir));
-    auto r = s.exec("INSERT INTO organization (id, display_name, allow_unlicensed_admins,"
-                    " created_at) VALUES (?, ?, 0, ?)",
-                    {out.organization_id, "Reach", now});
+    if (!org->empty()) return conflict(fmt::format("{} is already initialised", data_dir));
+    auto r = s.exec(
+        "INSERT INTO organization (id, display_name, allow_unlicensed_admins,"
+        " created_at) VALUES (?, ?, 0, ?)",
+        {out.organization_id, "Reach", now});
     if (!r) return r.error();
     if (auto seeded = seed_builtin_roles(s); !seeded) return seeded;
     r = s.exec(
@@ -91,8 +91,8 @@ Result<InitResult> init_data_dir(const std::string& data_dir, const std::string&
     r = s.exec("INSERT INTO role_assignment_members (assignment_id, member_id) VALUES (?, ?)",
                {assignment, out.admin_user_id});
     if (!r) return r.error();
-    return audit(s, cli_actor(), {"initialize", "success", "user", out.admin_user_id,
-                                  admin_email, {}});
+    return audit(s, cli_actor(),
+                 {"initialize", "success", "user", out.admin_user_id, admin_email, {}});
   });
   if (!st) return st.error();
   return out;
@@ -106,12 +106,14 @@ Result<std::string> create_api_token(const std::string& data_dir, const std::str
     auto user = find_user(s, email);
     if (!user) return user.error();
     std::string id = crypto::uuid_v4();
-    auto r = s.exec("INSERT INTO api_tokens (token_hash, id, user_id, created_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    {crypto::sha256_hex(token), id, user->text(0), now_ms()});
+    auto r = s.exec(
+        "INSERT INTO api_tokens (token_hash, id, user_id, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        {crypto::sha256_hex(token), id, user->text(0), now_ms()});
     if (!r) return r.error();
-    return audit(s, cli_actor(), {"createApiToken", "success", "user", user->text(0),
-                                  user->text(2), bj::object{{"tokenId", id}}});
+    return audit(s, cli_actor(),
+                 {"createApiToken", "success", "user", user->text(0), user->text(2),
+                  bj::object{{"tokenId", id}}});
   });
   if (!st) return st.error();
   return token;
@@ -135,10 +137,11 @@ Result<IssuedEnrollmentToken> create_enrollment_token(const std::string& data_di
     auto t = issue_enrollment_token(s, spec);
     if (!t) return t.error();
     issued = std::move(*t);
-    return audit(s, cli_actor(), {"createEnrollmentToken", "success", "enrollmentToken",
-                                  issued.id, user_email.value_or(""),
-                                  bj::object{{"deviceEnrollmentType", issued.enrollment_type},
-                                             {"ownership", spec.ownership}}});
+    return audit(
+        s, cli_actor(),
+        {"createEnrollmentToken", "success", "enrollmentToken", issued.id, user_email.value_or(""),
+         bj::object{{"deviceEnrollmentType", issued.enrollment_type},
+                    {"ownership", spec.ownership}}});
   });
   if (!st) return st.error();
   return issued;
@@ -147,5 +150,7 @@ Result<IssuedEnrollmentToken> create_enrollment_token(const std::string& data_di
 }  // namespace reach::hub
 
 namespace reach::hub {
-Status refresh_builtin_roles(store::Session& s) { return seed_builtin_roles(s); }
+Status refresh_builtin_roles(store::Session& s) {
+  return seed_builtin_roles(s);
+}
 }  // namespace reach::hub

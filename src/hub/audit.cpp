@@ -93,6 +93,8 @@ Result<net::Response> list_audit(Ctx& ctx) {
 
 }  // namespace
 
-void register_audit_routes(Routes& r) { r.api("GET", "/api/audit", list_audit); }
+void register_audit_routes(Routes& r) {
+  r.api("GET", "/api/audit", list_audit);
+}
 
 }  // namespace reach::hub

@@ -46,7 +46,8 @@ Result<net::Response> signin(Ctx& ctx) {
     email = std::move(*e);
     password = std::move(*p);
   }
-  if (email.empty() || password.empty()) return bad_request("Both email and password are required.");
+  if (email.empty() || password.empty())
+    return bad_request("Both email and password are required.");
   if (email.size() > 320 || password.size() > 1024)
     return bad_request("The email or password is too long.");
 
@@ -59,14 +60,14 @@ Result<net::Response> signin(Ctx& ctx) {
     ++ctx.svc.metrics.signins_throttled;
     log::warn("auth.signin_throttled", {{"email", email}, {"ip", req.remote_address}});
     audit_now(ctx, {"signIn", "failure", "user", "", email, bj::object{{"reason", "throttled"}}});
-    Error e = make_error(429, "tooManyRequests",
-                         "Too many failed sign-ins. Wait before trying again.");
+    Error e =
+        make_error(429, "tooManyRequests", "Too many failed sign-ins. Wait before trying again.");
     return e;
   }
 
-  auto rows = ctx.db().query(std::string("SELECT ") + kUserColumns +
-                                 ", password_hash FROM users WHERE upn_key = ?",
-                             {lower(email)});
+  auto rows = ctx.db().query(
+      std::string("SELECT ") + kUserColumns + ", password_hash FROM users WHERE upn_key = ?",
+      {lower(email)});
   if (!rows) return rows.error();
   bool ok = false;
   if (rows->empty() || rows->rows[0].null(7)) {
@@ -79,20 +80,23 @@ Result<net::Response> signin(Ctx& ctx) {
     ctx.svc.signin_by_address.failure(addr_key, now);
     ++ctx.svc.metrics.signins_failed;
     log::warn("auth.signin_failed", {{"email", email}, {"ip", req.remote_address}});
-    audit_now(ctx, {"signIn", "failure", "user", "", email, bj::object{{"reason", "badCredentials"}}});
+    audit_now(ctx,
+              {"signIn", "failure", "user", "", email, bj::object{{"reason", "badCredentials"}}});
     return unauthenticated("The email or password is not right.");
   }
   ctx.svc.signin_by_email.success(email_key);
   ctx.svc.signin_by_address.success(addr_key);
   const auto& row = rows->rows[0];
   std::string token = crypto::random_token(32);
-  auto lifetime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         ctx.svc.config.session_lifetime).count();
+  auto lifetime_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.session_lifetime)
+          .count();
   ctx.principal = Principal{row.text(0), row.text(1), row.text(2), row.boolean(5), true};
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec("INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    {crypto::sha256_hex(token), row.text(0), now, now + lifetime_ms});
+    auto r = s.exec(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?)",
+        {crypto::sha256_hex(token), row.text(0), now, now + lifetime_ms});
     if (!r) return r.error();
     // Expired sessions are swept here rather than by a timer.
     r = s.exec("DELETE FROM sessions WHERE expires_at <= ?", {now});

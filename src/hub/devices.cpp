@@ -14,18 +14,32 @@ namespace reach::hub {
 namespace {
 
 const std::vector<std::string> kOwnerTypes = {"unknown", "company", "personal"};
-const std::vector<std::string> kEnrollmentTypes = {
-    "unknown", "userEnrollment", "deviceEnrollmentManager", "appleBulkWithUser",
-    "appleBulkWithoutUser", "windowsAzureADJoin", "windowsBulkUserless", "windowsAutoEnrollment",
-    "windowsBulkAzureDomainJoin", "windowsCoManagement", "windowsAzureADJoinUsingDeviceAuth",
-    "appleUserEnrollment", "appleUserEnrollmentWithServiceAccount"};
-const std::vector<std::string> kComplianceStates = {"unknown", "compliant", "noncompliant",
-                                                    "conflict", "error", "inGracePeriod",
-                                                    "configManager"};
-const std::vector<std::string> kManagementAgents = {
-    "eas", "mdm", "easMdm", "intuneClient", "easIntuneClient", "configurationManagerClient",
-    "configurationManagerClientMdm", "configurationManagerClientMdmEas", "unknown", "jamf",
-    "googleCloudDevicePolicyController"};
+const std::vector<std::string> kEnrollmentTypes = {"unknown",
+                                                   "userEnrollment",
+                                                   "deviceEnrollmentManager",
+                                                   "appleBulkWithUser",
+                                                   "appleBulkWithoutUser",
+                                                   "windowsAzureADJoin",
+                                                   "windowsBulkUserless",
+                                                   "windowsAutoEnrollment",
+                                                   "windowsBulkAzureDomainJoin",
+                                                   "windowsCoManagement",
+                                                   "windowsAzureADJoinUsingDeviceAuth",
+                                                   "appleUserEnrollment",
+                                                   "appleUserEnrollmentWithServiceAccount"};
+const std::vector<std::string> kComplianceStates = {
+    "unknown", "compliant", "noncompliant", "conflict", "error", "inGracePeriod", "configManager"};
+const std::vector<std::string> kManagementAgents = {"eas",
+                                                    "mdm",
+                                                    "easMdm",
+                                                    "intuneClient",
+                                                    "easIntuneClient",
+                                                    "configurationManagerClient",
+                                                    "configurationManagerClientMdm",
+                                                    "configurationManagerClientMdmEas",
+                                                    "unknown",
+                                                    "jamf",
+                                                    "googleCloudDevicePolicyController"};
 
 // Columns read for a device, in the order device_json expects.
 constexpr const char* kDeviceSelect =
@@ -211,8 +225,7 @@ Result<store::Row> device_in_scope(Ctx& ctx, std::string_view action) {
   std::string scope = device_scope_sql(*g, sp);
   auto in = ctx.db().query("SELECT 1 FROM devices d WHERE d.id = ? AND " + scope, sp);
   if (!in) return in.error();
-  if (in->empty())
-    return forbidden("The device is outside the scope of your role assignments.");
+  if (in->empty()) return forbidden("The device is outside the scope of your role assignments.");
   return rows->rows[0];
 }
 
@@ -232,18 +245,19 @@ Result<net::Response> patch_device(Ctx& ctx) {
   if (!row) return row.error();
   auto body = json::parse_object(ctx.req.body);
   if (!body) return body.error();
-  if (auto st = json::only_keys(*body, {"managedDeviceOwnerType", "notes"}); !st)
-    return st.error();
+  if (auto st = json::only_keys(*body, {"managedDeviceOwnerType", "notes"}); !st) return st.error();
   auto owner = json::opt_string(*body, "managedDeviceOwnerType");
   if (!owner) return owner.error();
   if (*owner && std::find(kOwnerTypes.begin(), kOwnerTypes.end(), **owner) == kOwnerTypes.end())
-    return bad_request(fmt::format("'{}' is not a valid managedDeviceOwnerType "
-                                   "(unknown, company, personal).",
-                                   **owner));
+    return bad_request(
+        fmt::format("'{}' is not a valid managedDeviceOwnerType "
+                    "(unknown, company, personal).",
+                    **owner));
   bool notes_given = body->contains("notes");
   auto notes = json::opt_string(*body, "notes");
   if (!notes) return notes.error();
-  if (*notes && (*notes)->size() > 4000) return bad_request("'notes' is longer than 4000 characters.");
+  if (*notes && (*notes)->size() > 4000)
+    return bad_request("'notes' is longer than 4000 characters.");
   std::string id = row->text(0);
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     if (*owner) {
@@ -257,8 +271,9 @@ Result<net::Response> patch_device(Ctx& ctx) {
     bj::object details;
     if (*owner) details["managedDeviceOwnerType"] = **owner;
     if (notes_given) details["notesChanged"] = true;
-    return audit(s, ctx, {"updateManagedDevice", "success", "managedDevice", id, row->text(1),
-                          std::move(details)});
+    return audit(
+        s, ctx,
+        {"updateManagedDevice", "success", "managedDevice", id, row->text(1), std::move(details)});
   });
   if (!st) return st.error();
   auto rows = ctx.db().query(std::string(kDeviceSelect) + " WHERE d.id = ?", {id});
@@ -293,7 +308,8 @@ Result<net::Response> enroll(Ctx& ctx) {
         {crypto::sha256_hex(*token), now});
     if (!t) return t.error();
     if (t->empty())
-      return unauthenticated("The enrollment token is not valid: it is unknown, revoked or expired.");
+      return unauthenticated(
+          "The enrollment token is not valid: it is unknown, revoked or expired.");
     const auto& tok = t->rows[0];
     auto r = s.exec(
         "INSERT INTO devices (id, device_name, user_id, operating_system, os_version, model,"
@@ -306,10 +322,11 @@ Result<net::Response> enroll(Ctx& ctx) {
          inv->sku_family, tok.text(3), tok.text(2), crypto::uuid_v4(), now, now,
          crypto::sha256_hex(credential)});
     if (!r) return r.error();
-    return audit(s, ctx, {"enrollDevice", "success", "managedDevice", id, device_name,
-                          bj::object{{"enrollmentTokenId", tok.text(0)},
-                                     {"deviceEnrollmentType", tok.text(2)},
-                                     {"managedDeviceOwnerType", tok.text(3)}}});
+    return audit(s, ctx,
+                 {"enrollDevice", "success", "managedDevice", id, device_name,
+                  bj::object{{"enrollmentTokenId", tok.text(0)},
+                             {"deviceEnrollmentType", tok.text(2)},
+                             {"managedDeviceOwnerType", tok.text(3)}}});
   });
   if (!st) {
     if (st.error().status == 401)
@@ -359,8 +376,7 @@ Result<net::Response> checkin(Ctx& ctx) {
        inv.serial_number, inv.device_type, inv.sku_family, *device});
   if (!r) return r.error();
   ++ctx.svc.metrics.checkins;
-  return json_response(200,
-                       bj::object{{"deviceId", *device}, {"lastSyncDateTime", iso8601(now)}});
+  return json_response(200, bj::object{{"deviceId", *device}, {"lastSyncDateTime", iso8601(now)}});
 }
 
 }  // namespace

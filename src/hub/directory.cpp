@@ -151,7 +151,8 @@ Result<net::Response> update_user(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
   auto body = json::parse_object(ctx.req.body);
   if (!body) return body.error();
-  if (auto st = json::only_keys(*body, {"displayName", "mail", "accountEnabled", "passwordProfile"});
+  if (auto st =
+          json::only_keys(*body, {"displayName", "mail", "accountEnabled", "passwordProfile"});
       !st)
     return st.error();
   auto name = json::opt_string(*body, "displayName");
@@ -180,8 +181,9 @@ Result<net::Response> update_user(Ctx& ctx) {
       r = s.exec("DELETE FROM sessions WHERE user_id = ?", {id});
       if (!r) return r.error();
     }
-    return audit(s, ctx, {"updateUser", "success", "user", id, existing->text(2),
-                          bj::object{{"passwordChanged", hash.has_value()}}});
+    return audit(s, ctx,
+                 {"updateUser", "success", "user", id, existing->text(2),
+                  bj::object{{"passwordChanged", hash.has_value()}}});
   });
   if (!st) return st.error();
   return net::Response::empty(204);
@@ -227,8 +229,8 @@ Result<net::Response> assign_license(Ctx& ctx) {
   }
   for (const auto& l : remove->value_or(bj::array{})) {
     if (!l.is_string() || l.as_string() != kReachSkuId)
-      return bad_request(fmt::format("'removeLicenses' takes skuIds; the Reach licence is {}.",
-                                     kReachSkuId));
+      return bad_request(
+          fmt::format("'removeLicenses' takes skuIds; the Reach licence is {}.", kReachSkuId));
     licensed = false;
   }
   if (!licensed) return bad_request("Nothing to add or remove.");
@@ -238,8 +240,13 @@ Result<net::Response> assign_license(Ctx& ctx) {
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec("UPDATE users SET licensed = ? WHERE id = ?", {*licensed, id});
     if (!r) return r.error();
-    return audit(s, ctx, {*licensed ? "assignLicense" : "removeLicense", "success", "user", id,
-                          existing->text(2), {}});
+    return audit(s, ctx,
+                 {*licensed ? "assignLicense" : "removeLicense",
+                  "success",
+                  "user",
+                  id,
+                  existing->text(2),
+                  {}});
   });
   if (!st) return st.error();
   auto row = find_user(ctx.db(), id);
@@ -306,12 +313,18 @@ Result<net::Response> update_group(Ctx& ctx) {
   auto existing = find_group(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec("UPDATE groups_ SET display_name = COALESCE(?, display_name),"
-                    " description = COALESCE(?, description) WHERE id = ?",
-                    {*name, *desc, existing->text(0)});
+    auto r = s.exec(
+        "UPDATE groups_ SET display_name = COALESCE(?, display_name),"
+        " description = COALESCE(?, description) WHERE id = ?",
+        {*name, *desc, existing->text(0)});
     if (!r) return r.error();
-    return audit(s, ctx, {"updateGroup", "success", "group", existing->text(0),
-                          name->value_or(existing->text(1)), {}});
+    return audit(s, ctx,
+                 {"updateGroup",
+                  "success",
+                  "group",
+                  existing->text(0),
+                  name->value_or(existing->text(1)),
+                  {}});
   });
   if (!st) return st.error();
   return net::Response::empty(204);
@@ -390,12 +403,12 @@ Result<net::Response> add_member(Ctx& ctx) {
     auto r = s.exec("INSERT INTO group_members (group_id, member_id, member_type) VALUES (?, ?, ?)",
                     {group->text(0), member_id, type});
     if (!r) {
-      if (r.error().status == 409)
-        return conflict("That object is already a member of the group.");
+      if (r.error().status == 409) return conflict("That object is already a member of the group.");
       return r.error();
     }
-    return audit(s, ctx, {"addGroupMember", "success", "group", group->text(0), group->text(1),
-                          bj::object{{"memberId", member_id}, {"memberType", type}}});
+    return audit(s, ctx,
+                 {"addGroupMember", "success", "group", group->text(0), group->text(1),
+                  bj::object{{"memberId", member_id}, {"memberType", type}}});
   });
   if (!st) return st.error();
   return net::Response::empty(204);
@@ -411,8 +424,9 @@ Result<net::Response> remove_member(Ctx& ctx) {
                     {group->text(0), member_id});
     if (!r) return r.error();
     if (*r == 0) return not_found("That object is not a member of the group.");
-    return audit(s, ctx, {"removeGroupMember", "success", "group", group->text(0),
-                          group->text(1), bj::object{{"memberId", member_id}}});
+    return audit(s, ctx,
+                 {"removeGroupMember", "success", "group", group->text(0), group->text(1),
+                  bj::object{{"memberId", member_id}}});
   });
   if (!st) return st.error();
   return net::Response::empty(204);

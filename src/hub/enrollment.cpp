@@ -11,13 +11,33 @@
 namespace reach::hub {
 
 const std::vector<std::string>& device_types() {
-  static const std::vector<std::string> kTypes = {
-      "desktop",   "windowsRT",  "winMO6",      "nokia",           "windowsPhone",
-      "mac",       "winCE",      "winEmbedded", "iPhone",          "iPad",
-      "iPod",      "android",    "iSocConsumer", "unix",           "macMDM",
-      "holoLens",  "surfaceHub", "androidForWork", "androidEnterprise", "windows10x",
-      "androidnGMS", "chromeOS", "linux",       "blackberry",      "palm",
-      "unknown",   "cloudPC"};
+  static const std::vector<std::string> kTypes = {"desktop",
+                                                  "windowsRT",
+                                                  "winMO6",
+                                                  "nokia",
+                                                  "windowsPhone",
+                                                  "mac",
+                                                  "winCE",
+                                                  "winEmbedded",
+                                                  "iPhone",
+                                                  "iPad",
+                                                  "iPod",
+                                                  "android",
+                                                  "iSocConsumer",
+                                                  "unix",
+                                                  "macMDM",
+                                                  "holoLens",
+                                                  "surfaceHub",
+                                                  "androidForWork",
+                                                  "androidEnterprise",
+                                                  "windows10x",
+                                                  "androidnGMS",
+                                                  "chromeOS",
+                                                  "linux",
+                                                  "blackberry",
+                                                  "palm",
+                                                  "unknown",
+                                                  "cloudPC"};
   return kTypes;
 }
 

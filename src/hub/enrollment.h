@@ -25,7 +25,7 @@ Result<Inventory> parse_inventory(const boost::json::object& o, bool require_ide
 
 struct EnrollmentTokenSpec {
   std::optional<std::string> user_id;  // nullopt: userless (device enrollment manager)
-  std::string ownership = "personal";   // "personal" | "company"
+  std::string ownership = "personal";  // "personal" | "company"
   int valid_days = 30;
 };
 struct IssuedEnrollmentToken {

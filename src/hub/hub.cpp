@@ -95,8 +95,8 @@ Result<Principal> authenticate_user(Ctx& ctx) {
   bool via_cookie = false;
   if (auto auth = req.headers.get("Authorization")) {
     constexpr std::string_view kBearer = "Bearer ";
-    if (auth->size() <= kBearer.size() || !(auth->substr(0, 7) == kBearer ||
-                                             auth->substr(0, 7) == "bearer "))
+    if (auth->size() <= kBearer.size() ||
+        !(auth->substr(0, 7) == kBearer || auth->substr(0, 7) == "bearer "))
       return unauthenticated("The Authorization header must carry a Bearer token.");
     hash = crypto::sha256_hex(auth->substr(kBearer.size()));
   } else if (auto cookie = req.cookie("reach_session")) {
@@ -105,14 +105,17 @@ Result<Principal> authenticate_user(Ctx& ctx) {
   } else {
     return unauthenticated("Sign in, or send an access token in the Authorization header.");
   }
-  std::string sql = via_cookie
-      ? "SELECT u.id, u.display_name, u.user_principal_name, u.licensed, u.account_enabled"
-        " FROM sessions s JOIN users u ON u.id = s.user_id"
-        " WHERE s.token_hash = ? AND s.expires_at > ?"
-      : "SELECT u.id, u.display_name, u.user_principal_name, u.licensed, u.account_enabled"
-        " FROM api_tokens t JOIN users u ON u.id = t.user_id"
-        " WHERE t.token_hash = ? AND ? > 0";
-  auto rows = ctx.db().query(sql, {hash, now_ms()});
+  auto rows =
+      via_cookie
+          ? ctx.db().query(
+                "SELECT u.id, u.display_name, u.user_principal_name, u.licensed, u.account_enabled"
+                " FROM sessions s JOIN users u ON u.id = s.user_id"
+                " WHERE s.token_hash = ? AND s.expires_at > ?",
+                {hash, now_ms()})
+          : ctx.db().query(
+                "SELECT u.id, u.display_name, u.user_principal_name, u.licensed, u.account_enabled"
+                " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+                {hash});
   if (!rows) return rows.error();
   if (rows->empty() || !rows->rows[0].boolean(4))
     return unauthenticated("The access token or session is invalid, expired or revoked.");
@@ -167,16 +170,19 @@ void Routes::add(std::string_view method, std::string path, std::string version,
 net::Response Routes::dispatch(net::Request& req) {
   const net::Router::Handler* h = nullptr;
   switch (router_.route(req, &h)) {
-    case net::Router::Match::found: return (*h)(req);
+    case net::Router::Match::found:
+      return (*h)(req);
     case net::Router::Match::method_not_allowed: {
       auto id = crypto::uuid_v4();
-      auto r = graph_error(make_error(405, "methodNotAllowed",
-                                      fmt::format("{} is not allowed on {}.", req.method, req.path)),
-                           id);
+      auto r =
+          graph_error(make_error(405, "methodNotAllowed",
+                                 fmt::format("{} is not allowed on {}.", req.method, req.path)),
+                      id);
       r.headers.set("request-id", id);
       return r;
     }
-    case net::Router::Match::not_found: break;
+    case net::Router::Match::not_found:
+      break;
   }
   auto id = crypto::uuid_v4();
   auto r = graph_error(not_found(fmt::format("No resource at {}.", req.path)), id);
@@ -221,10 +227,10 @@ net::Response Hub::handle(net::Request& request) {
   } else {
     ++m.responses_2xx;
   }
-  m.request_micros += static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                            start)
-          .count());
+  m.request_micros +=
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count());
   return r;
 }
 

@@ -94,8 +94,7 @@ class Routes {
   net::Response dispatch(net::Request& req);
 
  private:
-  void add(std::string_view method, std::string path, std::string version, ApiHandler h,
-           Auth auth);
+  void add(std::string_view method, std::string path, std::string version, ApiHandler h, Auth auth);
   Services& svc_;
   net::Router router_;
 };
@@ -109,7 +108,7 @@ Result<Principal> authenticate_user(Ctx& ctx);
 
 // --- audit (audit.cpp) ---
 struct AuditEntry {
-  std::string activity;           // e.g. "createUser"
+  std::string activity;            // e.g. "createUser"
   std::string result = "success";  // "success" | "failure"
   std::string target_type, target_id, target_name;
   bj::object details;

@@ -5,8 +5,8 @@
 #include "hub/hub.h"
 #include "net/server.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -48,10 +48,10 @@ struct ServeFlags {
 int serve(const ServeFlags& f) {
   log::init("reach-hub", f.log_level);
   if (!f.db_url.empty() && !f.db_url.starts_with("sqlite:"))
-    return fail("--db: only the embedded SQLite store is available in this release "
-                "(PostgreSQL comes with multi-node support)");
-  if (f.tls_cert.empty() != f.tls_key.empty())
-    return fail("--tls-cert and --tls-key go together");
+    return fail(
+        "--db: only the embedded SQLite store is available in this release "
+        "(PostgreSQL comes with multi-node support)");
+  if (f.tls_cert.empty() != f.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
   auto listen = split_listen(f.listen);
   if (!listen) return fail(listen.error().message);
   auto db = hub::open_initialised(f.data);
@@ -104,23 +104,28 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", REACH_VERSION);
 
   std::string data, email;
-  auto* init = app.add_subcommand("init", "Create the organisation and its first administrator "
-                                          "(password from REACH_ADMIN_PASSWORD, else generated)");
+  auto* init = app.add_subcommand("init",
+                                  "Create the organisation and its first administrator "
+                                  "(password from REACH_ADMIN_PASSWORD, else generated)");
   init->add_option("--data", data, "Data directory")->required();
   init->add_option("--admin-email", email, "The first administrator's email")->required();
 
   ServeFlags sf;
   auto* serve_cmd = app.add_subcommand("serve", "Run the service");
   serve_cmd->add_option("--data", sf.data, "Data directory")->required();
-  serve_cmd->add_option("--listen", sf.listen, "HOST:PORT to listen on (port 0: any free port, "
-                                               "printed on the first line)")
+  serve_cmd
+      ->add_option("--listen", sf.listen,
+                   "HOST:PORT to listen on (port 0: any free port, "
+                   "printed on the first line)")
       ->capture_default_str();
   serve_cmd->add_option("--public-url", sf.public_url, "URL clients use to reach this hub");
   serve_cmd->add_option("--db", sf.db_url, "Database URL (default: SQLite in the data directory)");
-  serve_cmd->add_option("--tls-cert", sf.tls_cert, "PEM certificate chain")->check(CLI::ExistingFile);
+  serve_cmd->add_option("--tls-cert", sf.tls_cert, "PEM certificate chain")
+      ->check(CLI::ExistingFile);
   serve_cmd->add_option("--tls-key", sf.tls_key, "PEM private key")->check(CLI::ExistingFile);
-  serve_cmd->add_option("--request-timeout-ms", sf.request_timeout_ms,
-                        "Time a client has to send a whole request")
+  serve_cmd
+      ->add_option("--request-timeout-ms", sf.request_timeout_ms,
+                   "Time a client has to send a whole request")
       ->check(CLI::Range(100, 600000))
       ->capture_default_str();
   serve_cmd->add_option("--workers", sf.workers, "Handler threads")
@@ -147,8 +152,10 @@ int main(int argc, char** argv) {
   auto* userless_opt =
       et_create->add_flag("--userless", userless, "Userless (device enrollment manager) token");
   user_opt->excludes(userless_opt);
-  et_create->add_option("--ownership", ownership, "personal or company (default: personal for "
-                                                  "--user, company for --userless)")
+  et_create
+      ->add_option("--ownership", ownership,
+                   "personal or company (default: personal for "
+                   "--user, company for --userless)")
       ->check(CLI::IsMember({"personal", "company"}));
   et_create->add_option("--valid-days", valid_days, "Days the token stays valid")
       ->check(CLI::Range(1, 365))

@@ -16,13 +16,13 @@
 namespace reach::hub::odata {
 
 struct Field {
-  std::string name;    // property name as Graph spells it
-  std::string column;  // SQL expression it maps to
+  std::string name;                      // property name as Graph spells it
+  std::string column;                    // SQL expression it maps to
   std::vector<std::string> enum_values;  // empty: free text; else the literal must be one of these
 };
 
 struct SqlFilter {
-  std::string where;      // "" when there is no filter; else a parenthesised boolean expression
+  std::string where;  // "" when there is no filter; else a parenthesised boolean expression
   store::Params params;
 };
 

@@ -76,15 +76,16 @@ Result<net::Response> patch_organization(Ctx& ctx) {
   auto allow = json::opt_bool(*body, "allowUnlicensedAdministrators");
   if (!allow) return allow.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec("UPDATE organization SET display_name = COALESCE(?, display_name),"
-                    " allow_unlicensed_admins = COALESCE(?, allow_unlicensed_admins)",
-                    {*name, *allow});
+    auto r = s.exec(
+        "UPDATE organization SET display_name = COALESCE(?, display_name),"
+        " allow_unlicensed_admins = COALESCE(?, allow_unlicensed_admins)",
+        {*name, *allow});
     if (!r) return r.error();
     bj::object details;
     if (*allow) details["allowUnlicensedAdministrators"] = **allow;
     if (*name) details["displayName"] = **name;
-    return audit(s, ctx, {"updateOrganization", "success", "organization", "", "",
-                          std::move(details)});
+    return audit(s, ctx,
+                 {"updateOrganization", "success", "organization", "", "", std::move(details)});
   });
   if (!st) return st.error();
   return organization_response(ctx, 200);
@@ -94,8 +95,8 @@ Result<net::Response> create_enrollment_token(Ctx& ctx) {
   if (auto g = require(ctx, actions::kEnrollmentTokensCreate); !g) return g.error();
   auto body = json::parse_object(ctx.req.body);
   if (!body) return body.error();
-  if (auto st = json::only_keys(*body, {"userId", "userPrincipalName", "userless", "ownership",
-                                        "validDays"});
+  if (auto st = json::only_keys(
+          *body, {"userId", "userPrincipalName", "userless", "ownership", "validDays"});
       !st)
     return st.error();
   auto uid = json::opt_string(*body, "userId");
@@ -127,18 +128,19 @@ Result<net::Response> create_enrollment_token(Ctx& ctx) {
     auto t = issue_enrollment_token(s, spec);
     if (!t) return t.error();
     issued = std::move(*t);
-    return audit(s, ctx, {"createEnrollmentToken", "success", "enrollmentToken", issued.id, "",
-                          bj::object{{"deviceEnrollmentType", issued.enrollment_type},
-                                     {"ownership", spec.ownership}}});
+    return audit(s, ctx,
+                 {"createEnrollmentToken", "success", "enrollmentToken", issued.id, "",
+                  bj::object{{"deviceEnrollmentType", issued.enrollment_type},
+                             {"ownership", spec.ownership}}});
   });
   if (!st) return st.error();
-  return json_response(201, bj::object{{"id", issued.id},
-                                        {"token", issued.token},
-                                        {"deviceEnrollmentType", issued.enrollment_type},
-                                        {"managedDeviceOwnerType", spec.ownership},
-                                        {"userId", spec.user_id ? bj::value(*spec.user_id)
-                                                                : bj::value()},
-                                        {"expirationDateTime", iso8601(issued.expires_at)}});
+  return json_response(201,
+                       bj::object{{"id", issued.id},
+                                  {"token", issued.token},
+                                  {"deviceEnrollmentType", issued.enrollment_type},
+                                  {"managedDeviceOwnerType", spec.ownership},
+                                  {"userId", spec.user_id ? bj::value(*spec.user_id) : bj::value()},
+                                  {"expirationDateTime", iso8601(issued.expires_at)}});
 }
 
 Result<net::Response> root(Ctx& ctx) {

@@ -10,12 +10,20 @@
 namespace reach::hub {
 
 const std::vector<std::string>& actions::all() {
-  static const std::vector<std::string> kAll = {
-      kDevicesRead,     kDevicesUpdate,          kOrgRead,
-      kOrgUpdate,       kRolesRead,              kRolesCreate,
-      kRolesUpdate,     kRolesDelete,            kRolesAssign,
-      kEnrollmentTokensCreate, kAuditRead,       kRemoteAssistanceRead,
-      kRemoteAssistanceUpdate, kRequestRemoteAssistance};
+  static const std::vector<std::string> kAll = {kDevicesRead,
+                                                kDevicesUpdate,
+                                                kOrgRead,
+                                                kOrgUpdate,
+                                                kRolesRead,
+                                                kRolesCreate,
+                                                kRolesUpdate,
+                                                kRolesDelete,
+                                                kRolesAssign,
+                                                kEnrollmentTokensCreate,
+                                                kAuditRead,
+                                                kRemoteAssistanceRead,
+                                                kRemoteAssistanceUpdate,
+                                                kRequestRemoteAssistance};
   return kAll;
 }
 
@@ -32,14 +40,14 @@ Status seed_builtin_roles(store::Session& s) {
   const Builtin builtins[] = {
       {kIntuneAdministratorRoleId, "Intune Administrator",
        "Full access to every management and remote assistance action.", actions::all()},
-      {kHelpDeskOperatorRoleId, "Help Desk Operator",
+      {kHelpDeskOperatorRoleId,
+       "Help Desk Operator",
        "Reads devices and users, reads the remote assistance connector and requests remote "
        "assistance for devices in scope.",
        {actions::kDevicesRead, actions::kOrgRead, actions::kRemoteAssistanceRead,
         actions::kRequestRemoteAssistance}},
       {kReadOnlyOperatorRoleId, "Read Only Operator",
-       "Reads devices, users, roles, the connector and the audit log; changes nothing.",
-       read_only},
+       "Reads devices, users, roles, the connector and the audit log; changes nothing.", read_only},
   };
   for (const auto& b : builtins) {
     bj::array acts;

@@ -32,8 +32,8 @@ bj::object role_json(const store::Row& row) {
 }
 
 Result<store::Row> find_role(store::Session& s, std::string_view id) {
-  auto rows = s.query(fmt::format("SELECT {} FROM role_definitions WHERE id = ?", kRoleColumns),
-                      {id});
+  auto rows =
+      s.query(fmt::format("SELECT {} FROM role_definitions WHERE id = ?", kRoleColumns), {id});
   if (!rows) return rows.error();
   if (rows->empty()) return not_found(fmt::format("Role definition '{}' does not exist.", id));
   return rows->rows[0];
@@ -78,15 +78,14 @@ std::string actions_text(const std::vector<std::string>& acts) {
 
 Result<net::Response> list_roles(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
-  auto rows = ctx.db().query(
-      fmt::format("SELECT {} FROM role_definitions ORDER BY is_built_in DESC, display_name",
-                  kRoleColumns));
+  auto rows = ctx.db().query(fmt::format(
+      "SELECT {} FROM role_definitions ORDER BY is_built_in DESC, display_name", kRoleColumns));
   if (!rows) return rows.error();
   bj::array value;
   for (const auto& row : rows->rows) value.push_back(role_json(row));
-  return json_response(200,
-                       bj::object{{"@odata.context", ctx.context_url("deviceManagement/roleDefinitions")},
-                                  {"value", std::move(value)}});
+  return json_response(
+      200, bj::object{{"@odata.context", ctx.context_url("deviceManagement/roleDefinitions")},
+                      {"value", std::move(value)}});
 }
 
 Result<net::Response> get_role(Ctx& ctx) {
@@ -102,8 +101,8 @@ Result<net::Response> create_role(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesCreate); !g) return g.error();
   auto body = json::parse_object(ctx.req.body);
   if (!body) return body.error();
-  if (auto st = json::only_keys(*body, {"displayName", "description", "rolePermissions",
-                                        "isBuiltIn", "roleScopeTagIds"});
+  if (auto st = json::only_keys(
+          *body, {"displayName", "description", "rolePermissions", "isBuiltIn", "roleScopeTagIds"});
       !st)
     return st.error();
   auto name = json::req_string(*body, "displayName");
@@ -124,8 +123,10 @@ Result<net::Response> create_role(Ctx& ctx) {
         " allowed_actions, created_at) VALUES (?, ?, ?, 0, ?, ?)",
         {id, *name, *desc, actions_text(*acts), now_ms()});
     if (!r) return r.error();
-    return audit(s, ctx, {"createRoleDefinition", "success", "roleDefinition", id, *name,
-                          bj::object{{"allowedResourceActions", json::parse(actions_text(*acts)).value()}}});
+    return audit(
+        s, ctx,
+        {"createRoleDefinition", "success", "roleDefinition", id, *name,
+         bj::object{{"allowedResourceActions", json::parse(actions_text(*acts)).value()}}});
   });
   if (!st) return st.error();
   auto row = find_role(ctx.db(), id);
@@ -156,16 +157,26 @@ Result<net::Response> update_role(Ctx& ctx) {
     acts_text = actions_text(*acts);
   }
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec("UPDATE role_definitions SET display_name = COALESCE(?, display_name),"
-                    " description = COALESCE(?, description),"
-                    " allowed_actions = COALESCE(?, allowed_actions) WHERE id = ?",
-                    {*name, *desc, acts_text, existing->text(0)});
+    auto r = s.exec(
+        "UPDATE role_definitions SET display_name = COALESCE(?, display_name),"
+        " description = COALESCE(?, description),"
+        " allowed_actions = COALESCE(?, allowed_actions) WHERE id = ?",
+        {*name, *desc, acts_text, existing->text(0)});
     if (!r) return r.error();
-    return audit(s, ctx, {"updateRoleDefinition", "success", "roleDefinition", existing->text(0),
-                          name->value_or(existing->text(1)), {}});
+    return audit(s, ctx,
+                 {"updateRoleDefinition",
+                  "success",
+                  "roleDefinition",
+                  existing->text(0),
+                  name->value_or(existing->text(1)),
+                  {}});
   });
   if (!st) return st.error();
-  return net::Response::empty(204);
+  auto row = find_role(ctx.db(), existing->text(0));
+  if (!row) return row.error();
+  bj::object o = role_json(*row);
+  o.emplace("@odata.context", ctx.context_url("deviceManagement/roleDefinitions/$entity"));
+  return json_response(200, o);
 }
 
 Result<net::Response> delete_role(Ctx& ctx) {
@@ -181,8 +192,13 @@ Result<net::Response> delete_role(Ctx& ctx) {
       return conflict("The role is assigned; delete its role assignments first.");
     auto r = s.exec("DELETE FROM role_definitions WHERE id = ?", {existing->text(0)});
     if (!r) return r.error();
-    return audit(s, ctx, {"deleteRoleDefinition", "success", "roleDefinition",
-                          existing->text(0), existing->text(1), {}});
+    return audit(s, ctx,
+                 {"deleteRoleDefinition",
+                  "success",
+                  "roleDefinition",
+                  existing->text(0),
+                  existing->text(1),
+                  {}});
   });
   if (!st) return st.error();
   return net::Response::empty(204);
@@ -234,7 +250,8 @@ std::string id_from_bind(std::string_view url) {
   auto pos = url.rfind("roleDefinitions");
   if (pos == std::string_view::npos) return {};
   auto rest = url.substr(pos + 15);
-  if (rest.starts_with("('") && rest.ends_with("')")) return std::string(rest.substr(2, rest.size() - 4));
+  if (rest.starts_with("('") && rest.ends_with("')"))
+    return std::string(rest.substr(2, rest.size() - 4));
   if (rest.starts_with("/")) return std::string(rest.substr(1));
   return {};
 }
@@ -245,9 +262,9 @@ struct AssignmentInput {
 };
 
 Result<AssignmentInput> read_assignment(store::Session& s, const bj::object& body, bool create) {
-  if (auto st = json::only_keys(body, {"displayName", "description", "members", "resourceScopes",
-                                       "scopeMembers", "scopeType", "roleDefinitionId",
-                                       "roleScopeTagIds"});
+  if (auto st = json::only_keys(
+          body, {"displayName", "description", "members", "resourceScopes", "scopeMembers",
+                 "scopeType", "roleDefinitionId", "roleScopeTagIds"});
       !st)
     return st.error();
   AssignmentInput in;
@@ -279,8 +296,10 @@ Result<AssignmentInput> read_assignment(store::Session& s, const bj::object& bod
     if (it == body.end()) continue;
     auto list = json::string_array(it->value(), key);
     if (!list) return list.error();
-    if (std::string_view(key) == "members") in.members = std::move(*list);
-    else in.scopes = std::move(*list);
+    if (std::string_view(key) == "members")
+      in.members = std::move(*list);
+    else
+      in.scopes = std::move(*list);
   }
   if (create) {
     if (!in.name || in.name->empty()) return bad_request("Property 'displayName' is required.");
@@ -294,8 +313,8 @@ Result<AssignmentInput> read_assignment(store::Session& s, const bj::object& bod
   }
   if (in.members) {
     for (const auto& m : *in.members) {
-      auto r = s.query("SELECT id FROM users WHERE id = ? UNION SELECT id FROM groups_ WHERE id = ?",
-                       {m, m});
+      auto r = s.query(
+          "SELECT id FROM users WHERE id = ? UNION SELECT id FROM groups_ WHERE id = ?", {m, m});
       if (!r) return r.error();
       if (r->empty()) return bad_request(fmt::format("Member '{}' is not a user or group.", m));
     }
@@ -315,8 +334,10 @@ Status write_lists(store::Session& s, const std::string& id, const AssignmentInp
     auto r = s.exec("DELETE FROM role_assignment_members WHERE assignment_id = ?", {id});
     if (!r) return r.error();
     for (const auto& m : *in.members) {
-      r = s.exec("INSERT INTO role_assignment_members (assignment_id, member_id) VALUES (?, ?)"
-                 " ON CONFLICT DO NOTHING", {id, m});
+      r = s.exec(
+          "INSERT INTO role_assignment_members (assignment_id, member_id) VALUES (?, ?)"
+          " ON CONFLICT DO NOTHING",
+          {id, m});
       if (!r) return r.error();
     }
   }
@@ -324,8 +345,10 @@ Status write_lists(store::Session& s, const std::string& id, const AssignmentInp
     auto r = s.exec("DELETE FROM role_assignment_scopes WHERE assignment_id = ?", {id});
     if (!r) return r.error();
     for (const auto& g : *in.scopes) {
-      r = s.exec("INSERT INTO role_assignment_scopes (assignment_id, group_id) VALUES (?, ?)"
-                 " ON CONFLICT DO NOTHING", {id, g});
+      r = s.exec(
+          "INSERT INTO role_assignment_scopes (assignment_id, group_id) VALUES (?, ?)"
+          " ON CONFLICT DO NOTHING",
+          {id, g});
       if (!r) return r.error();
     }
   }
@@ -380,12 +403,13 @@ Result<net::Response> create_assignment(Ctx& ctx) {
     auto r = s.exec(
         "INSERT INTO role_assignments (id, display_name, description, role_definition_id,"
         " scope_type, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        {id, *in->name, in->description, *in->role_id,
-         in->scope_type.value_or("resourceScope"), now_ms()});
+        {id, *in->name, in->description, *in->role_id, in->scope_type.value_or("resourceScope"),
+         now_ms()});
     if (!r) return r.error();
     if (auto w = write_lists(s, id, *in); !w) return w;
-    return audit(s, ctx, {"createRoleAssignment", "success", "roleAssignment", id, *in->name,
-                          bj::object{{"roleDefinitionId", *in->role_id}}});
+    return audit(s, ctx,
+                 {"createRoleAssignment", "success", "roleAssignment", id, *in->name,
+                  bj::object{{"roleDefinitionId", *in->role_id}}});
   });
   if (!st) return st.error();
   auto row = find_assignment(ctx.db(), id);
@@ -406,7 +430,8 @@ Result<net::Response> update_assignment(Ctx& ctx) {
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto in = read_assignment(s, *body, false);
     if (!in) return in.error();
-    if (in->name && in->name->empty()) return bad_request("Property 'displayName' cannot be empty.");
+    if (in->name && in->name->empty())
+      return bad_request("Property 'displayName' cannot be empty.");
     if (in->members && in->members->empty())
       return bad_request("Property 'members' must name at least one user or group.");
     auto r = s.exec(
@@ -417,11 +442,21 @@ Result<net::Response> update_assignment(Ctx& ctx) {
         {in->name, in->description, in->role_id, in->scope_type, id});
     if (!r) return r.error();
     if (auto w = write_lists(s, id, *in); !w) return w;
-    return audit(s, ctx, {"updateRoleAssignment", "success", "roleAssignment", id,
-                          in->name.value_or(existing->text(1)), {}});
+    return audit(s, ctx,
+                 {"updateRoleAssignment",
+                  "success",
+                  "roleAssignment",
+                  id,
+                  in->name.value_or(existing->text(1)),
+                  {}});
   });
   if (!st) return st.error();
-  return net::Response::empty(204);
+  auto row = find_assignment(ctx.db(), id);
+  if (!row) return row.error();
+  auto o = assignment_json(ctx.db(), *row);
+  if (!o) return o.error();
+  o->emplace("@odata.context", ctx.context_url("deviceManagement/roleAssignments/$entity"));
+  return json_response(200, *o);
 }
 
 Result<net::Response> delete_assignment(Ctx& ctx) {
@@ -435,8 +470,13 @@ Result<net::Response> delete_assignment(Ctx& ctx) {
       auto r = s.exec(sql, {existing->text(0)});
       if (!r) return r.error();
     }
-    return audit(s, ctx, {"deleteRoleAssignment", "success", "roleAssignment",
-                          existing->text(0), existing->text(1), {}});
+    return audit(s, ctx,
+                 {"deleteRoleAssignment",
+                  "success",
+                  "roleAssignment",
+                  existing->text(0),
+                  existing->text(1),
+                  {}});
   });
   if (!st) return st.error();
   return net::Response::empty(204);

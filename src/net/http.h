@@ -27,15 +27,15 @@ class Headers {
 };
 
 struct Request {
-  std::string method;   // "GET", "POST", …
-  std::string target;   // as received: path and query, percent-encoded
-  std::string path;     // percent-decoded path without the query
+  std::string method;  // "GET", "POST", …
+  std::string target;  // as received: path and query, percent-encoded
+  std::string path;    // percent-decoded path without the query
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   Headers headers;
   std::string body;
   std::string remote_address;  // peer IP address, no port
   bool tls = false;
-  std::string host;             // Host header, or "" when absent
+  std::string host;                           // Host header, or "" when absent
   std::map<std::string, std::string> params;  // path parameters set by the router
 
   std::optional<std::string_view> query_param(std::string_view name) const;
@@ -48,7 +48,8 @@ struct Response {
   Headers headers;
   std::string body;
 
-  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response text(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8");
   static Response json_text(int status, std::string json_body);
   static Response empty(int status);
 };

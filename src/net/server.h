@@ -33,8 +33,8 @@ struct ServerOptions {
   std::optional<TlsFiles> tls;
   std::size_t header_limit = 16 * 1024;
   std::size_t body_limit = 1024 * 1024;
-  std::chrono::milliseconds request_timeout{15000};  // whole request must arrive within this
-  std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait for the next request
+  std::chrono::milliseconds request_timeout{15000};    // whole request must arrive within this
+  std::chrono::milliseconds idle_timeout{60000};       // keep-alive wait for the next request
   std::chrono::milliseconds handshake_timeout{10000};  // TLS and WebSocket handshakes
   std::size_t worker_threads = 4;
   std::size_t io_threads = 1;

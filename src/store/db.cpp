@@ -109,7 +109,9 @@ class SqliteSession : public Session {
       row.cols.reserve(n);
       for (int i = 0; i < n; ++i) {
         switch (sqlite3_column_type(stmt, i)) {
-          case SQLITE_NULL: row.cols.emplace_back(); break;
+          case SQLITE_NULL:
+            row.cols.emplace_back();
+            break;
           case SQLITE_INTEGER:
             row.cols.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(stmt, i)));
             break;
@@ -180,9 +182,9 @@ class SqliteDatabase : public Database {
 
 Result<std::unique_ptr<Database>> Database::open_sqlite(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
@@ -204,10 +206,10 @@ Status Database::migrate(const std::vector<Migration>& migrations) {
   std::int64_t current = rows->rows.at(0).integer(0);
   int newest = migrations.empty() ? 0 : migrations.back().version;
   if (current > newest) {
-    return internal_error(fmt::format(
-        "the database schema is version {}, newer than this program knows ({}); "
-        "run a newer release",
-        current, newest));
+    return internal_error(
+        fmt::format("the database schema is version {}, newer than this program knows ({}); "
+                    "run a newer release",
+                    current, newest));
   }
   int prev = 0;
   for (const auto& m : migrations) {

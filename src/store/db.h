@@ -66,7 +66,7 @@ class Session {
 };
 
 struct Migration {
-  int version;            // strictly increasing from 1
+  int version;  // strictly increasing from 1
   std::string name;
   std::vector<std::string> statements;
 };

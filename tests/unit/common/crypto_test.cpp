@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <filesystem>
 #include <set>
-#include <sys/stat.h>
 
 namespace reach::crypto {
 namespace {
@@ -28,8 +28,7 @@ TEST(Crypto, UuidFormat) {
 }
 
 TEST(Crypto, Sha256KnownAnswer) {
-  EXPECT_EQ(sha256_hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Crypto, Base64UrlRoundTripAndRejectsGarbage) {

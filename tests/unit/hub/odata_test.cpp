@@ -11,7 +11,9 @@ const std::vector<Field> kFields = {
     {"managedDeviceOwnerType", "d.owner", {"unknown", "company", "personal"}},
 };
 
-std::string text(const store::Value& v) { return std::get<std::string>(v.v); }
+std::string text(const store::Value& v) {
+  return std::get<std::string>(v.v);
+}
 
 TEST(ODataFilter, Equality) {
   auto f = compile_filter("operatingSystem eq 'Windows'", kFields);
@@ -58,12 +60,12 @@ TEST(ODataFilter, KeywordsAreCaseInsensitiveAndNullWorks) {
 }
 
 TEST(ODataFilter, RejectsWhatItCannotParse) {
-  for (const char* bad : {"", "   ", "deviceName", "deviceName eq", "deviceName gt 'a'",
-                          "unknownField eq 'a'", "deviceName eq 'unterminated",
-                          "(deviceName eq 'a'", "deviceName eq 'a')", "deviceName eq 'a' and",
-                          "startswith(deviceName 'a')", "startswith(deviceName,1)",
-                          "deviceName eq 'a'; DROP TABLE devices", "managedDeviceOwnerType eq 'mine'",
-                          "deviceName eq 5"}) {
+  for (const char* bad :
+       {"", "   ", "deviceName", "deviceName eq", "deviceName gt 'a'", "unknownField eq 'a'",
+        "deviceName eq 'unterminated", "(deviceName eq 'a'", "deviceName eq 'a')",
+        "deviceName eq 'a' and", "startswith(deviceName 'a')", "startswith(deviceName,1)",
+        "deviceName eq 'a'; DROP TABLE devices", "managedDeviceOwnerType eq 'mine'",
+        "deviceName eq 5"}) {
     auto f = compile_filter(bad, kFields);
     ASSERT_FALSE(f) << bad;
     EXPECT_EQ(f.error().status, 400);
@@ -84,8 +86,11 @@ TEST(ODataFilter, DeepNestingIsRefusedNotOverflowed) {
 }
 
 TEST(ODataQuery, ParsesOptions) {
-  auto q = parse_query({{"$top", "100"}, {"$count", "true"}, {"$select", "id, deviceName"},
-                        {"$skiptoken", encode_skiptoken("abc")}, {"other", "x"}},
+  auto q = parse_query({{"$top", "100"},
+                        {"$count", "true"},
+                        {"$select", "id, deviceName"},
+                        {"$skiptoken", encode_skiptoken("abc")},
+                        {"other", "x"}},
                        false, {"id", "deviceName"});
   ASSERT_TRUE(q) << q.error().message;
   EXPECT_EQ(q->top, 100);
@@ -104,10 +109,15 @@ TEST(ODataQuery, DollarIsOptionalOnlyWhenAllowed) {
 }
 
 TEST(ODataQuery, RejectsBadValues) {
-  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"$top", "0"}, {"$top", "1001"}, {"$top", "ten"}, {"$top", "5x"},
-           {"$count", "yes"}, {"$select", "id,nope"}, {"$skiptoken", "!!!"},
-           {"$skiptoken", "Zm9v"}, {"$orderby", "deviceName"}}) {
+  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{{"$top", "0"},
+                                                                      {"$top", "1001"},
+                                                                      {"$top", "ten"},
+                                                                      {"$top", "5x"},
+                                                                      {"$count", "yes"},
+                                                                      {"$select", "id,nope"},
+                                                                      {"$skiptoken", "!!!"},
+                                                                      {"$skiptoken", "Zm9v"},
+                                                                      {"$orderby", "deviceName"}}) {
     auto q = parse_query({{k, v}}, false, {"id"});
     EXPECT_FALSE(q) << k << "=" << v;
   }
