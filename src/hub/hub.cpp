@@ -83,8 +83,22 @@ net::Response graph_error(const Error& e, const std::string& request_id) {
   bj::object inner{{"request-id", request_id}, {"date", date}};
   bj::object err{{"code", e.code}, {"message", e.message}, {"innerError", std::move(inner)}};
   auto r = json_response(e.status, bj::object{{"error", std::move(err)}});
+  r.headers.set("request-id", request_id);
   if (e.status == 401) r.headers.set("WWW-Authenticate", "Bearer");
   return r;
+}
+
+net::Response server_error_response(int status, std::string_view code,
+                                    std::string_view message) {
+  std::string graph_code = status == 413   ? "requestTooLarge"
+                           : status == 431 ? "requestHeadersTooLarge"
+                           : status == 400 ? "invalidRequest"
+                                           : std::string(code);
+  std::string text = status == 413   ? "The request body is larger than the server accepts."
+                     : status == 431 ? "The request headers are larger than the server accepts."
+                     : status == 400 ? "The request is not valid HTTP."
+                                     : std::string(message);
+  return graph_error(make_error(status, graph_code, text), crypto::uuid_v4());
 }
 
 // ---------------------------------------------------------------- authentication
@@ -172,22 +186,14 @@ net::Response Routes::dispatch(net::Request& req) {
   switch (router_.route(req, &h)) {
     case net::Router::Match::found:
       return (*h)(req);
-    case net::Router::Match::method_not_allowed: {
-      auto id = crypto::uuid_v4();
-      auto r =
-          graph_error(make_error(405, "methodNotAllowed",
-                                 fmt::format("{} is not allowed on {}.", req.method, req.path)),
-                      id);
-      r.headers.set("request-id", id);
-      return r;
-    }
+    case net::Router::Match::method_not_allowed:
+      return graph_error(make_error(405, "methodNotAllowed",
+                                    fmt::format("{} is not allowed on {}.", req.method, req.path)),
+                         crypto::uuid_v4());
     case net::Router::Match::not_found:
       break;
   }
-  auto id = crypto::uuid_v4();
-  auto r = graph_error(not_found(fmt::format("No resource at {}.", req.path)), id);
-  r.headers.set("request-id", id);
-  return r;
+  return graph_error(not_found(fmt::format("No resource at {}.", req.path)), crypto::uuid_v4());
 }
 
 // ---------------------------------------------------------------- Hub

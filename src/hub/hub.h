@@ -35,6 +35,9 @@ class Hub {
   std::unique_ptr<Impl> impl_;
 };
 
+// The HTTP server's own error answers (malformed, oversized, failed requests) as Graph errors.
+net::Response server_error_response(int status, std::string_view code, std::string_view message);
+
 // Opens the data directory's database and applies migrations.
 Result<std::shared_ptr<store::Database>> open_database(const std::string& data_dir);
 

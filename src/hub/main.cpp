@@ -72,6 +72,7 @@ int serve(const ServeFlags& f) {
   if (config.tls) opts.tls = net::TlsFiles{f.tls_cert, f.tls_key};
   opts.request_timeout = std::chrono::milliseconds(f.request_timeout_ms);
   opts.worker_threads = static_cast<std::size_t>(f.workers);
+  opts.error_response = hub::server_error_response;
   net::Server server(opts, [hub](net::Request& r) { return hub->handle(r); });
   hub->set_server_stats_source([&server] {
     auto s = server.stats();

@@ -264,7 +264,8 @@ struct AssignmentInput {
 Result<AssignmentInput> read_assignment(store::Session& s, const bj::object& body, bool create) {
   if (auto st = json::only_keys(
           body, {"displayName", "description", "members", "resourceScopes", "scopeMembers",
-                 "scopeType", "roleDefinitionId", "roleScopeTagIds"});
+                 "scopeType", "roleDefinitionId", "roleScopeTagIds",
+                 "roleDefinition@odata.bind"});
       !st)
     return st.error();
   AssignmentInput in;

@@ -41,6 +41,10 @@ struct ServerOptions {
   std::size_t max_connections = 10000;
   std::size_t ws_message_limit = 1024 * 1024;
   std::size_t ws_send_queue_limit = 4 * 1024 * 1024;  // bytes; see WebSocket::send
+  // Formats the answers the server itself gives (400, 413, 431, 500) in the application's error
+  // format. Called on I/O threads; must not block. Empty: a small JSON body.
+  std::function<Response(int status, std::string_view code, std::string_view message)>
+      error_response;
 };
 
 using Handler = std::function<Response(Request&)>;

@@ -1,0 +1,562 @@
+#include "net/server.h"
+
+#include "common/json.h"
+#include "common/log.h"
+#include "net/ws_session.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <map>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+namespace reach::net {
+
+namespace {
+
+using namespace detail;  // NOLINT: the Asio/Beast aliases of asio_internal.hpp
+using BeastRequest = http::request<http::string_body>;
+using BeastResponse = http::response<http::string_body>;
+
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+Response default_error_response(int status, std::string_view code, std::string_view message) {
+  boost::json::object error{{"code", code}, {"message", message}};
+  return Response::json_text(status, json::serialize(boost::json::object{{"error", error}}));
+}
+
+Request to_request(BeastRequest& in, const std::string& remote, bool tls) {
+  Request r;
+  r.method = std::string(in.method_string());
+  r.target = std::string(in.target());
+  std::string_view target = r.target;
+  std::size_t q = target.find('?');
+  r.path = percent_decode(target.substr(0, q), false);
+  if (q != std::string_view::npos) r.query = parse_query(target.substr(q + 1));
+  for (const auto& field : in) r.headers.add(field.name_string(), std::string(field.value()));
+  r.body = std::move(in.body());
+  r.remote_address = remote;
+  r.tls = tls;
+  r.host = std::string(in[http::field::host]);
+  return r;
+}
+
+BeastResponse to_beast(Response& in, const BeastRequest& req, bool keep_alive) {
+  BeastResponse out;
+  out.version(req.version());
+  out.result(static_cast<unsigned>(in.status));
+  out.reason(reason_phrase(in.status));
+  for (auto& [name, value] : in.headers.items()) out.insert(name, value);
+  bool no_body = in.status < 200 || in.status == 204 || in.status == 304;
+  if (no_body) {
+    in.body.clear();
+  } else {
+    out.body() = std::move(in.body);
+    out.prepare_payload();
+    // HEAD: the length of what GET would send, and no body.
+    if (req.method() == http::verb::head) {
+      std::size_t size = out.body().size();
+      out.body().clear();
+      out.content_length(size);
+    }
+  }
+  out.keep_alive(keep_alive);
+  return out;
+}
+
+// One accepted connection while it speaks HTTP. The stream lives here (not in the coroutine
+// frame) so that stop() can reach it; after a WebSocket upgrade it is moved out.
+template <class Stream>
+struct Conn {
+  Conn(Stream s, std::string r, std::shared_ptr<void> sl)
+      : stream(std::move(s)),
+        ex(stream.get_executor()),
+        remote(std::move(r)),
+        slot(std::move(sl)) {}
+  Stream stream;
+  asio::any_io_executor ex;
+  std::string remote;
+  std::shared_ptr<void> slot;  // releases the connections_open count
+  // On the strand only.
+  bool busy = false;      // a request is being received or handled
+  bool upgraded = false;  // `stream` was moved into a WebSocket
+
+  void close_socket() {
+    if (!upgraded) beast::get_lowest_layer(stream).close();
+  }
+};
+
+}  // namespace
+
+struct Server::Impl {
+  // Ways to end a live connection at shutdown: `stop` asks politely, `abort` closes the socket.
+  struct Live {
+    std::function<void()> stop;
+    std::function<void()> abort;
+  };
+
+  Impl(ServerOptions o, Handler h, UpgradeHandler u)
+      : options(std::move(o)),
+        handler(std::move(h)),
+        upgrade(std::move(u)),
+        ioc(static_cast<int>(std::max<std::size_t>(1, options.io_threads))),
+        acceptor(asio::make_strand(ioc)),
+        pool(std::max<std::size_t>(1, options.worker_threads)) {}
+
+  ~Impl() {
+    // Handlers still running on the pool complete into the io_context, so join the pool first;
+    // then destroying the io_context destroys the remaining coroutine frames.
+    ioc.stop();
+    pool.join();
+  }
+
+  std::uint64_t add_live(Live live) {
+    std::lock_guard lock(live_mu);
+    std::uint64_t id = ++next_live;
+    lives.emplace(id, std::move(live));
+    return id;
+  }
+  void remove_live(std::uint64_t id) {
+    std::lock_guard lock(live_mu);
+    lives.erase(id);
+  }
+  std::vector<Live> live_snapshot() {
+    std::lock_guard lock(live_mu);
+    std::vector<Live> out;
+    for (auto& [id, live] : lives) out.push_back(live);
+    return out;
+  }
+  std::size_t live_count() {
+    std::lock_guard lock(live_mu);
+    return lives.size();
+  }
+
+  Result<std::string> listen();
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> shutdown(std::chrono::milliseconds grace);
+  template <class Stream>
+  asio::awaitable<void> serve(std::shared_ptr<Conn<Stream>> conn);
+  template <class Stream>
+  asio::awaitable<bool> write(Conn<Stream>& conn, BeastResponse& res);
+  template <class Stream>
+  asio::awaitable<void> reject_and_close(Conn<Stream>& conn, int status, std::string_view code,
+                                         std::string_view message);
+  template <class Stream>
+  asio::awaitable<void> graceful_close(Conn<Stream>& conn);
+  template <class Stream>
+  asio::awaitable<void> upgrade_connection(std::shared_ptr<Conn<Stream>> conn, BeastRequest req,
+                                           std::chrono::steady_clock::time_point start);
+
+  // Runs `fn` on the worker pool and resumes on the caller's executor; exceptions propagate.
+  template <class F>
+  asio::awaitable<std::invoke_result_t<F&>> on_pool(F fn) {
+    using R = std::invoke_result_t<F&>;
+    R result = co_await asio::co_spawn(
+        pool, [&fn]() -> asio::awaitable<R> { co_return fn(); }, asio::use_awaitable);
+    co_return result;
+  }
+
+  // The server's own error answers, in the application's error format when it gave one.
+  Response error_response(int status, std::string_view code, std::string_view message) const {
+    if (options.error_response) return options.error_response(status, code, message);
+    return default_error_response(status, code, message);
+  }
+
+  void log_request(std::string_view method, std::string_view path, int status,
+                   std::chrono::steady_clock::time_point start) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+    log::info("http.request", {{"method", method}, {"path", path}, {"status", status}, {"ms", ms}});
+  }
+
+  // Constant after construction.
+  const ServerOptions options;
+  const Handler handler;
+  const UpgradeHandler upgrade;
+
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> open{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<bool> stopping{false};
+
+  std::mutex live_mu;
+  std::map<std::uint64_t, Live> lives;  // guarded by live_mu
+  std::uint64_t next_live = 0;          // guarded by live_mu
+
+  // Declared before ioc: TLS streams in coroutine frames destroyed with ioc still use it.
+  std::optional<ssl::context> tls;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  std::optional<asio::signal_set> signals;
+  asio::thread_pool pool;
+  bool listening = false;  // set by listen(), before run()
+};
+
+Result<std::string> Server::Impl::listen() {
+  if (options.tls) {
+    tls.emplace(ssl::context::tls_server);
+    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    tls->use_certificate_chain_file(options.tls->cert_file, ec);
+    if (!ec) tls->use_private_key_file(options.tls->key_file, ssl::context::pem, ec);
+    if (ec) {
+      return make_error(500, "tlsConfig", "cannot load TLS certificate or key: " + ec.message());
+    }
+  }
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options.host, ec);
+  if (ec) return make_error(500, "badAddress", "invalid listen address " + options.host);
+  tcp::endpoint endpoint(address, options.port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return make_error(500, "listenFailed",
+                      "cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                          ": " + ec.message());
+  }
+  auto bound = acceptor.local_endpoint(ec);
+  listening = true;
+  std::string where = bound.address().to_string();
+  if (bound.address().is_v6()) where = "[" + where + "]";
+  where += ":" + std::to_string(bound.port());
+  log::info("http.listening", {{"address", where}, {"tls", options.tls.has_value()}});
+  return where;
+}
+
+asio::awaitable<void> Server::Impl::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), use_tuple);
+    if (ec) {
+      if (stopping || ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+      // EMFILE and friends: back off instead of spinning.
+      log::warn("http.accept_failed", {{"error", ec.message()}});
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    ++accepted;
+    if (open.load() >= options.max_connections) {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      ++rejected;
+      continue;
+    }
+    ++open;
+    // Released when the HTTP connection or the WebSocket made from it ends.
+    std::shared_ptr<void> slot(nullptr, [this](void*) { --open; });
+    boost::system::error_code ep_ec;
+    std::string remote = socket.remote_endpoint(ep_ec).address().to_string();
+    auto ex = socket.get_executor();
+    if (tls) {
+      auto conn =
+          std::make_shared<Conn<TlsStream>>(TlsStream(beast::tcp_stream(std::move(socket)), *tls),
+                                            std::move(remote), std::move(slot));
+      asio::co_spawn(ex, serve(std::move(conn)), log_exceptions("http.connection"));
+    } else {
+      auto conn = std::make_shared<Conn<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
+                                                            std::move(remote), std::move(slot));
+      asio::co_spawn(ex, serve(std::move(conn)), log_exceptions("http.connection"));
+    }
+  }
+}
+
+template <class Stream>
+asio::awaitable<bool> Server::Impl::write(Conn<Stream>& conn, BeastResponse& res) {
+  // A slow reader of a large response gets the more generous of the two timeouts.
+  beast::get_lowest_layer(conn.stream)
+      .expires_after(std::max(options.request_timeout, options.idle_timeout));
+  auto [ec, n] = co_await http::async_write(conn.stream, res, use_tuple);
+  co_return !ec;
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::graceful_close(Conn<Stream>& conn) {
+  auto& lowest = beast::get_lowest_layer(conn.stream);
+  if constexpr (kIsTls<Stream>) {
+    lowest.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await conn.stream.async_shutdown(use_tuple);
+    (void)ec;
+  } else {
+    boost::system::error_code ignored;
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  lowest.close();
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::reject_and_close(Conn<Stream>& conn, int status,
+                                                     std::string_view code,
+                                                     std::string_view message) {
+  ++rejected;
+  log::info("http.rejected", {{"status", status}, {"code", code}, {"remote", conn.remote}});
+  Response r = error_response(status, code, message);
+  BeastRequest dummy;
+  dummy.version(11);
+  BeastResponse res = to_beast(r, dummy, false);
+  if (!co_await write(conn, res)) co_return;
+  auto& lowest = beast::get_lowest_layer(conn.stream);
+  if constexpr (!kIsTls<Stream>) {
+    // Closing with unread input makes the kernel send RST, which can destroy the response
+    // before the client reads it; so half-close and drain briefly first.
+    boost::system::error_code ignored;
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest.expires_after(std::chrono::seconds(1));
+    std::vector<char> sink(16 * 1024);
+    for (std::size_t total = 0; total < 4 * 1024 * 1024;) {
+      auto [ec, n] = co_await lowest.async_read_some(asio::buffer(sink), use_tuple);
+      if (ec) break;
+      total += n;
+    }
+    lowest.close();
+  } else {
+    co_await graceful_close(conn);
+  }
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Conn<Stream>> conn) {
+  std::weak_ptr<Conn<Stream>> weak = conn;
+  std::uint64_t live_id = add_live(Live{[weak] {
+                                          if (auto c = weak.lock()) {
+                                            asio::post(c->ex, [c] {
+                                              if (!c->busy) c->close_socket();
+                                            });
+                                          }
+                                        },
+                                        [weak] {
+                                          if (auto c = weak.lock())
+                                            asio::post(c->ex, [c] { c->close_socket(); });
+                                        }});
+  struct Unregister {
+    Impl* impl;
+    std::uint64_t id;
+    ~Unregister() { impl->remove_live(id); }
+  } unregister{this, live_id};
+
+  auto& lowest = beast::get_lowest_layer(conn->stream);
+  if constexpr (kIsTls<Stream>) {
+    lowest.expires_after(options.handshake_timeout);
+    auto [ec] = co_await conn->stream.async_handshake(ssl::stream_base::server, use_tuple);
+    if (ec) {
+      log::debug("http.tls_handshake_failed", {{"error", ec.message()}, {"remote", conn->remote}});
+      co_return;
+    }
+  }
+
+  beast::flat_buffer buffer;
+  for (bool first = true;; first = false) {
+    if (stopping) break;
+    // The first request must arrive whole within request_timeout of the connection; later ones
+    // may be preceded by an idle keep-alive wait, and then get request_timeout from their first
+    // byte.
+    lowest.expires_after(first ? options.request_timeout : options.idle_timeout);
+    if (buffer.size() == 0) {
+      auto [ec, n] = co_await conn->stream.async_read_some(buffer.prepare(4096), use_tuple);
+      if (ec) {
+        if (ec == beast::error::timeout && first) ++rejected;
+        break;
+      }
+      buffer.commit(n);
+    }
+    conn->busy = true;
+    auto start = std::chrono::steady_clock::now();
+    if (!first) lowest.expires_after(options.request_timeout);
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+    parser.body_limit(options.body_limit);
+    auto [ec, n] = co_await http::async_read_header(conn->stream, buffer, parser, use_tuple);
+    if (!ec && !parser.is_done()) {
+      // curl and others wait (about a second) for this before sending a body; the body limit
+      // has already been checked against Content-Length, so a refusal comes before the body.
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+        auto [wec, wn] = co_await http::async_write(conn->stream, go_on, use_tuple);
+        if (wec) co_return;
+      }
+      std::tie(ec, n) = co_await http::async_read(conn->stream, buffer, parser, use_tuple);
+    }
+    if (ec == http::error::header_limit) {
+      co_await reject_and_close(*conn, 431, "headersTooLarge", "request headers are too large");
+      co_return;
+    }
+    if (ec == http::error::body_limit) {
+      co_await reject_and_close(*conn, 413, "payloadTooLarge", "request body is too large");
+      co_return;
+    }
+    if (ec == beast::error::timeout) {
+      // The socket is already closed by the timeout, so no 408 can be sent.
+      ++rejected;
+      log::info("http.request_timeout", {{"remote", conn->remote}});
+      co_return;
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      co_await reject_and_close(*conn, 400, "invalidRequest", "malformed HTTP request");
+      co_return;
+    }
+    if (ec) break;  // the peer went away
+
+    ++requests;
+    BeastRequest req = parser.release();
+    if (upgrade && websocket::is_upgrade(req)) {
+      co_await upgrade_connection(conn, std::move(req), start);
+      co_return;
+    }
+
+    Request request = to_request(req, conn->remote, kIsTls<Stream>);
+    Response response;
+    try {
+      response = co_await on_pool([this, &request] { return handler(request); });
+    } catch (const std::exception& e) {
+      log::error("http.handler_failed",
+                 {{"method", request.method}, {"path", request.path}, {"error", e.what()}});
+      response = error_response(500, "generalException", "internal error");
+    }
+    bool keep_alive = req.keep_alive() && !stopping;
+    BeastResponse res = to_beast(response, req, keep_alive);
+    bool written = co_await write(*conn, res);
+    log_request(request.method, request.path, response.status, start);
+    conn->busy = false;
+    if (!written) co_return;
+    if (!keep_alive) break;
+  }
+  if (lowest.socket().is_open()) co_await graceful_close(*conn);
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::upgrade_connection(
+    std::shared_ptr<Conn<Stream>> conn, BeastRequest req,
+    std::chrono::steady_clock::time_point start) {
+  Request request = to_request(req, conn->remote, kIsTls<Stream>);
+  Response reject = error_response(403, "accessDenied", "WebSocket upgrade refused");
+  std::shared_ptr<WebSocketHandler> ws_handler;
+  try {
+    ws_handler = co_await on_pool([this, &request, &reject] { return upgrade(request, reject); });
+  } catch (const std::exception& e) {
+    log::error("http.upgrade_failed", {{"path", request.path}, {"error", e.what()}});
+    reject = error_response(500, "generalException", "internal error");
+  }
+  if (!ws_handler) {
+    if (reject.status < 400) reject.status = 403;
+    BeastResponse res = to_beast(reject, req, false);
+    bool written = co_await write(*conn, res);
+    log_request(request.method, request.path, reject.status, start);
+    if (written) co_await graceful_close(*conn);
+    co_return;
+  }
+
+  using WsStream = websocket::stream<Stream>;
+  conn->upgraded = true;
+  beast::get_lowest_layer(conn->stream).expires_never();
+  auto session = std::make_shared<detail::WsSession<WsStream>>(
+      std::move(conn->stream), ws_handler, options.ws_send_queue_limit, conn->remote, nullptr);
+  auto& ws = session->stream();
+  websocket::stream_base::timeout timeouts =
+      websocket::stream_base::timeout::suggested(beast::role_type::server);
+  timeouts.handshake_timeout = options.handshake_timeout;
+  ws.set_option(timeouts);
+  ws.read_message_max(options.ws_message_limit);
+  auto [ec] = co_await ws.async_accept(req, use_tuple);
+  log_request(request.method, request.path, ec ? 400 : 101, start);
+  if (ec) co_return;
+
+  std::weak_ptr<detail::WsSession<WsStream>> weak = session;
+  std::uint64_t id = add_live(Live{[weak] {
+                                     if (auto s = weak.lock()) s->close(1001, "server shutdown");
+                                   },
+                                   [weak] {
+                                     if (auto s = weak.lock()) s->abort();
+                                   }});
+  session->start([this, id, slot = conn->slot] { remove_live(id); });
+  // If stop() ran while the handshake was in flight, this session missed the broadcast.
+  if (stopping) session->close(1001, "server shutdown");
+}
+
+asio::awaitable<void> Server::Impl::shutdown(std::chrono::milliseconds grace) {
+  boost::system::error_code ignored;
+  acceptor.close(ignored);
+  for (auto& live : live_snapshot()) live.stop();
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::steady_timer timer(acceptor.get_executor());
+  // Polling keeps the bookkeeping trivial; this runs once per process lifetime.
+  while (live_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(use_tuple);
+  }
+  for (auto& live : live_snapshot()) live.abort();
+  auto hard_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (live_count() > 0 && std::chrono::steady_clock::now() < hard_deadline) {
+    timer.expires_after(std::chrono::milliseconds(10));
+    co_await timer.async_wait(use_tuple);
+  }
+  log::info("http.stopped", {{"open", live_count()}});
+  // Handlers still blocked on the pool are abandoned; their frames go with the io_context.
+  ioc.stop();
+}
+
+Server::Server(ServerOptions options, Handler handler, UpgradeHandler upgrade)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(upgrade))) {}
+
+Server::~Server() = default;
+
+Result<std::string> Server::listen() {
+  return impl_->listen();
+}
+
+void Server::run() {
+  if (impl_->stopping) return;
+  if (!impl_->listening) {
+    auto bound = impl_->listen();
+    if (!bound) {
+      log::error("http.listen_failed", {{"error", bound.error().message}});
+      return;
+    }
+  }
+  asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(),
+                 log_exceptions("http.accept"));
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < impl_->options.io_threads; ++i) {
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::stop(std::chrono::milliseconds grace) {
+  if (impl_->stopping.exchange(true)) return;
+  asio::co_spawn(impl_->acceptor.get_executor(), impl_->shutdown(grace),
+                 log_exceptions("http.shutdown"));
+}
+
+void Server::stop_on_signals() {
+  impl_->signals.emplace(impl_->ioc, SIGINT, SIGTERM);
+  impl_->signals->async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log::info("http.signal", {{"signal", sig}});
+    stop();
+  });
+}
+
+Server::Stats Server::stats() const {
+  Stats s;
+  s.connections_accepted = impl_->accepted.load();
+  s.connections_open = impl_->open.load();
+  s.requests = impl_->requests.load();
+  s.rejected_malformed = impl_->rejected.load();
+  return s;
+}
+
+}  // namespace reach::net
