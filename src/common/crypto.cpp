@@ -82,6 +82,12 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
+std::string sha256_raw(std::string_view data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  return std::string(reinterpret_cast<char*>(md), sizeof md);
+}
+
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

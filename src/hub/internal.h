@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "common/result.h"
+#include "common/throttle.h"
 #include "hub/hub.h"
 #include "net/http.h"
 #include "net/router.h"
@@ -22,24 +23,6 @@
 namespace reach::hub {
 
 namespace bj = boost::json;
-
-// Exponential back-off after repeated failures, per key (an email, an address).
-// Thread-safe.
-class Throttle {
- public:
-  // Milliseconds the caller must still wait before a new attempt for `key` (0: go ahead).
-  std::int64_t wait_ms(const std::string& key, std::int64_t now) const;
-  void failure(const std::string& key, std::int64_t now);
-  void success(const std::string& key);
-
- private:
-  struct State {
-    int failures = 0;
-    std::int64_t blocked_until = 0;
-  };
-  mutable std::mutex mu_;
-  std::map<std::string, State> state_;  // guarded by mu_
-};
 
 struct Metrics {
   std::atomic<std::uint64_t> requests{0}, responses_2xx{0}, responses_4xx{0}, responses_5xx{0};

@@ -1,4 +1,5 @@
 // reach-hub: the management service. Parses flags, wires the modules, runs.
+#include "common/cli.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "hub/admin.h"
@@ -6,7 +7,6 @@
 #include "net/server.h"
 
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -19,23 +19,6 @@ using namespace reach;
 int fail(const std::string& message) {
   std::fprintf(stderr, "reach-hub: %s\n", message.c_str());
   return 1;
-}
-
-Result<std::pair<std::string, std::uint16_t>> split_listen(const std::string& listen) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    return bad_request("--listen must be HOST:PORT, e.g. 127.0.0.1:8400");
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  try {
-    std::size_t used = 0;
-    int port = std::stoi(listen.substr(colon + 1), &used);
-    if (used != listen.size() - colon - 1 || port < 0 || port > 65535) throw std::out_of_range("");
-    return std::pair{host, static_cast<std::uint16_t>(port)};
-  } catch (...) {
-    return bad_request("--listen must be HOST:PORT with a port from 0 to 65535");
-  }
 }
 
 struct ServeFlags {
@@ -52,7 +35,7 @@ int serve(const ServeFlags& f) {
         "--db: only the embedded SQLite store is available in this release "
         "(PostgreSQL comes with multi-node support)");
   if (f.tls_cert.empty() != f.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
-  auto listen = split_listen(f.listen);
+  auto listen = cli::parse_listen(f.listen);
   if (!listen) return fail(listen.error().message);
   auto db = hub::open_initialised(f.data);
   if (!db) return fail(db.error().message);
@@ -162,21 +145,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 365))
       ->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
-    for (auto& c : msg)
-      if (c == '\n') c = ' ';
-    std::fprintf(stderr, "reach-hub: %s (see --help)\n", msg.c_str());
-    return 2;
-  }
+  if (auto exit_code = reach::cli::parse(app, argc, argv, "reach-hub")) return *exit_code;
 
   reach::log::init("reach-hub", "warn");
   if (init->parsed()) {

@@ -1,8 +1,8 @@
-#include "hub/internal.h"
+#include "common/throttle.h"
 
 #include <gtest/gtest.h>
 
-namespace reach::hub {
+namespace reach {
 namespace {
 
 TEST(Throttle, FiveFreeFailuresThenDoublingDelays) {
@@ -32,4 +32,4 @@ TEST(Throttle, DelayIsCappedAndSuccessResets) {
 }
 
 }  // namespace
-}  // namespace reach::hub
+}  // namespace reach

@@ -1,0 +1,121 @@
+#include "relay/admin.h"
+
+#include "common/crypto.h"
+#include "common/time.h"
+#include "relay/relay.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+namespace reach::relay {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string new_account_id() { return "u" + std::to_string(1000000 + randombytes_uniform(9000000)); }
+
+}  // namespace
+
+Result<Opened> open_initialised(const std::string& data_dir) {
+  if (!std::filesystem::exists(data_dir + "/relay.db") ||
+      !std::filesystem::exists(data_dir + "/secret.key"))
+    return bad_request(fmt::format(
+        "{} is not an initialised data directory; run 'reach-relay init --data {} "
+        "--admin-email …'",
+        data_dir, data_dir));
+  auto key = crypto::load_or_create_key(data_dir + "/secret.key");
+  if (!key) return key.error();
+  auto db = open_database(data_dir);
+  if (!db) return db.error();
+  return Opened{*db, *key};
+}
+
+Result<std::string> add_account(const std::string& data_dir, const std::string& email,
+                                const std::string& password, const std::string& name) {
+  if (email.find('@') == std::string::npos || email.size() > 254)
+    return bad_request("the email must be an email address");
+  if (password.size() < 8) return bad_request("the password must be at least 8 characters long");
+  auto opened = open_initialised(data_dir);
+  if (!opened) return opened.error();
+  std::string hash = crypto::password_hash(password);
+  std::string id = new_account_id();
+  auto r = opened->db->exec(
+      "INSERT INTO accounts (id, email, email_key, name, company_name, password_hash, created_at)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?)",
+      {id, email, lower(email), name, "Reach", hash, now_ms()});
+  if (!r) {
+    if (r.error().status == 409) return conflict(fmt::format("{} already has an account", email));
+    return r.error();
+  }
+  return id;
+}
+
+Result<InitResult> init_data_dir(const std::string& data_dir, const std::string& email,
+                                 std::optional<std::string> password) {
+  if (email.find('@') == std::string::npos || email.size() > 254)
+    return bad_request("--admin-email must be an email address");
+  if (password && password->size() < 8)
+    return bad_request("the password must be at least 8 characters long");
+  if (std::filesystem::exists(data_dir + "/relay.db"))
+    return conflict(fmt::format("{} is already initialised", data_dir));
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return internal_error(fmt::format("cannot create {}: {}", data_dir, ec.message()));
+  ::chmod(data_dir.c_str(), 0700);
+  if (auto key = crypto::load_or_create_key(data_dir + "/secret.key"); !key) return key.error();
+  if (auto db = open_database(data_dir); !db) return db.error();
+  InitResult out;
+  out.password_generated = !password;
+  out.password = password ? *password : crypto::random_token(18);
+  auto id = add_account(data_dir, email, out.password, "Administrator");
+  if (!id) return id.error();
+  out.account_id = *id;
+  return out;
+}
+
+Result<ClientCredentials> add_client(const std::string& data_dir, const std::string& name,
+                                     const std::string& redirect_uri) {
+  if (name.empty() || name.size() > 100) return bad_request("--name must be 1 to 100 characters");
+  if (!(redirect_uri.starts_with("https://") || redirect_uri.starts_with("http://")) ||
+      redirect_uri.find('#') != std::string::npos)
+    return bad_request("--redirect-uri must be an absolute http(s) URL without a fragment");
+  auto opened = open_initialised(data_dir);
+  if (!opened) return opened.error();
+  ClientCredentials c{std::to_string(100000 + randombytes_uniform(900000)) + "-" +
+                          crypto::random_token(15),
+                      crypto::random_token(32)};
+  auto r = opened->db->exec(
+      "INSERT INTO oauth_clients (client_id, secret_hash, name, redirect_uri, created_at)"
+      " VALUES (?, ?, ?, ?, ?)",
+      {c.client_id, crypto::sha256_hex(c.client_secret), name, redirect_uri, now_ms()});
+  if (!r) return r.error();
+  return c;
+}
+
+Result<std::string> create_script_token(const std::string& data_dir, const std::string& email) {
+  auto opened = open_initialised(data_dir);
+  if (!opened) return opened.error();
+  auto rows = opened->db->query("SELECT id FROM accounts WHERE email_key = ?", {lower(email)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return not_found(fmt::format("no account has the email {}", email));
+  std::string account = rows->rows[0].text(0);
+  std::string token = account.substr(1) + "-" + crypto::random_token(24);
+  auto now = now_ms();
+  auto r = opened->db->exec(
+      "INSERT INTO tokens (token_hash, kind, grant_id, account_id, created_at, expires_at)"
+      " VALUES (?, 'script', NULL, ?, ?, ?)",
+      {crypto::sha256_hex(token), account, now, now + std::int64_t{10} * 365 * 24 * 3600 * 1000});
+  if (!r) return r.error();
+  return token;
+}
+
+}  // namespace reach::relay

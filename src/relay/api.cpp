@@ -1,0 +1,393 @@
+// The Web API (TeamViewer-shaped): ping, account, and the sessions API.
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "relay/codes.h"
+#include "relay/internal.h"
+#include "relay/pairing.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace reach::relay {
+
+namespace {
+
+constexpr const char* kSessionColumns =
+    "s.code, s.state, s.group_id, g.name, s.description, s.end_customer_name,"
+    " s.end_customer_email, s.waiting_message, s.custom_api, s.assigned_userid,"
+    " s.support_session_type, s.supporter_token_sealed, s.customer_token_sealed, s.created_at,"
+    " s.valid_until, s.closed_at, s.close_reason, s.account_id";
+
+std::string unseal(const Services& svc, const std::string& sealed) {
+  auto raw = crypto::base64_decode(sealed);
+  if (!raw) return {};
+  auto plain = crypto::open(svc.key, *raw);
+  return plain ? *plain : std::string();
+}
+
+std::string seal(const Services& svc, const std::string& plain) {
+  return crypto::base64_encode(crypto::seal(svc.key, plain));
+}
+
+// Closes sessions whose validity ended without both ends ever pairing.
+void expire_if_due(store::Session& s, const std::string& code, const store::Row& row,
+                   std::int64_t now) {
+  if (row.text(1) == "open" && row.integer(14) <= now) (void)close_session(s, code, "expired");
+}
+
+Result<store::Row> load_session(Ctx& ctx, const std::string& code) {
+  auto rows = ctx.db().query(fmt::format("SELECT {} FROM sessions s JOIN groups_ g ON"
+                                         " g.id = s.group_id WHERE s.code = ?",
+                                         kSessionColumns),
+                             {code});
+  if (!rows) return rows.error();
+  if (rows->empty()) return not_found("No session has this code.");
+  return rows->rows[0];
+}
+
+bj::object row_json(Ctx& ctx, const store::Row& r, bool full) {
+  std::string code = r.text(0);
+  auto state = ctx.svc.pairing->state(code);
+  bool device = state && state->device && !state->ended;
+  bool supporter = state && state->supporter && !state->ended;
+  bj::object o{{"code", display_code(code)},
+               {"state", r.text(1)},
+               {"online", device},
+               {"groupid", r.text(2)},
+               {"support_session_type", r.text(10)}};
+  if (!full) return o;
+  std::string base = ctx.base_url();
+  o["groupname"] = r.text(3);
+  o["description"] = r.text(4);
+  bj::object ec;
+  if (!r.null(5)) ec["name"] = r.text(5);
+  if (!r.null(6)) ec["email"] = r.text(6);
+  o["end_customer"] = std::move(ec);
+  o["waiting_message"] = r.null(7) ? bj::value() : bj::value(r.text(7));
+  o["custom_api"] = r.null(8) ? "" : r.text(8);
+  o["assigned_userid"] = r.text(9);
+  o["supporter_link"] = base + "/support/" + code + "-" + unseal(ctx.svc, r.text(11));
+  o["end_customer_link"] = base + "/join/" + code + "-" + unseal(ctx.svc, r.text(12));
+  o["created_at"] = iso8601(r.integer(13));
+  o["valid_until"] = iso8601(r.integer(14));
+  o["closed_at"] = r.null(15) ? bj::value() : bj::value(iso8601(r.integer(15)));
+  if (!r.null(16)) o["close_reason"] = r.text(16);
+  o["connected"] = bj::object{{"device", device}, {"supporter", supporter}};
+  return o;
+}
+
+Result<net::Response> ping(Ctx& ctx) {
+  bool valid = account_from_bearer(ctx).has_value();
+  return json_response(200, bj::object{{"token_valid", valid}});
+}
+
+Result<net::Response> account(Ctx& ctx) {
+  const auto& a = *ctx.account;
+  return json_response(200, bj::object{{"userid", a.id},
+                                       {"email", a.email},
+                                       {"name", a.name},
+                                       {"company_name", a.company_name},
+                                       {"email_validated", true},
+                                       {"email_language", "en"}});
+}
+
+Result<std::string> group_for(store::Session& s, const Account& a,
+                              const std::optional<std::string>& id,
+                              const std::optional<std::string>& name) {
+  if (id) {
+    auto rows = s.query("SELECT name FROM groups_ WHERE id = ? AND account_id = ?", {*id, a.id});
+    if (!rows) return rows.error();
+    if (rows->empty()) return bad_request(fmt::format("The group '{}' does not exist.", *id));
+    if (name && rows->rows[0].text(0) != *name)
+      return bad_request("groupid and groupname name different groups.");
+    return *id;
+  }
+  auto rows = s.query("SELECT id FROM groups_ WHERE account_id = ? AND name = ?", {a.id, *name});
+  if (!rows) return rows.error();
+  if (!rows->empty()) return rows->rows[0].text(0);
+  std::string gid = random_group_id();
+  auto r = s.exec("INSERT INTO groups_ (id, account_id, name, created_at) VALUES (?, ?, ?, ?)",
+                  {gid, a.id, *name, now_ms()});
+  if (!r) return r.error();
+  return gid;
+}
+
+Result<net::Response> post_session(Ctx& ctx) {
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  auto s = create_session(ctx, *ctx.account, *body);
+  if (!s) return s.error();
+  auto r = json_response(200, *s);
+  auto code = normalize_code(std::string(s->at("code").as_string()));
+  r.headers.set("Location", ctx.base_url() + "/api/v1/sessions/" + display_code(code.value()));
+  return r;
+}
+
+Result<net::Response> list_sessions(Ctx& ctx) {
+  std::string state = std::string(ctx.req.query_param("state").value_or("open"));
+  std::transform(state.begin(), state.end(), state.begin(), ::tolower);
+  bool open = state == "open" || state == "open,closed" || state == "closed,open";
+  bool closed = state == "closed" || state == "open,closed" || state == "closed,open";
+  if (!open && !closed) return bad_request("state must be open, closed or open,closed.");
+  auto full = ctx.req.query_param("full_list").value_or("false");
+  if (full != "true" && full != "false") return bad_request("full_list must be true or false.");
+  std::string where = "s.account_id = ?";
+  store::Params params{ctx.account->id};
+  if (open != closed) {
+    where += " AND s.state = ?";
+    params.emplace_back(open ? "open" : "closed");
+  }
+  if (auto g = ctx.req.query_param("groupid")) {
+    where += " AND s.group_id = ?";
+    params.emplace_back(*g);
+  }
+  if (auto u = ctx.req.query_param("assigned_userid")) {
+    where += " AND s.assigned_userid = ?";
+    params.emplace_back(*u);
+  }
+  if (auto off = ctx.req.query_param("offset")) {
+    // The offset is the last code of the previous page: continue after it (newest first).
+    auto code = normalize_code(*off);
+    if (!code) return bad_request("offset must be a session code from next_offset.");
+    auto pos = ctx.db().query("SELECT created_at FROM sessions WHERE code = ? AND account_id = ?",
+                              {*code, ctx.account->id});
+    if (!pos) return pos.error();
+    if (pos->empty()) return bad_request("offset names no session of yours.");
+    where += " AND (s.created_at < ? OR (s.created_at = ? AND s.code < ?))";
+    params.emplace_back(pos->rows[0].integer(0));
+    params.emplace_back(pos->rows[0].integer(0));
+    params.emplace_back(*code);
+  }
+  int page = ctx.svc.config.sessions_page_size;
+  auto count = ctx.db().query(
+      "SELECT COUNT(*) FROM sessions s JOIN groups_ g ON g.id = s.group_id WHERE " + where, params);
+  if (!count) return count.error();
+  params.emplace_back(page);
+  auto rows = ctx.db().query(fmt::format("SELECT {} FROM sessions s JOIN groups_ g ON"
+                                         " g.id = s.group_id WHERE {}"
+                                         " ORDER BY s.created_at DESC, s.code DESC LIMIT ?",
+                                         kSessionColumns, where),
+                             params);
+  if (!rows) return rows.error();
+  bj::array sessions;
+  for (const auto& r : rows->rows) sessions.push_back(row_json(ctx, r, full == "true"));
+  bj::object out{{"sessions", std::move(sessions)}};
+  auto remaining = count->rows[0].integer(0) - static_cast<std::int64_t>(rows->rows.size());
+  if (remaining > 0) {
+    out["sessions_remaining"] = remaining;
+    out["next_offset"] = display_code(rows->rows.back().text(0));
+  }
+  return json_response(200, out);
+}
+
+Result<std::string> owned_code(Ctx& ctx) {
+  auto code = normalize_code(ctx.req.params["code"]);
+  if (!code) return code.error();
+  auto rows = ctx.db().query("SELECT account_id FROM sessions WHERE code = ?", {*code});
+  if (!rows) return rows.error();
+  if (rows->empty() || rows->rows[0].text(0) != ctx.account->id)
+    return not_found("You have no session with this code.");
+  return *code;
+}
+
+Result<net::Response> get_session(Ctx& ctx) {
+  auto code = owned_code(ctx);
+  if (!code) return code.error();
+  auto s = session_json(ctx, *code, true);
+  if (!s) return s.error();
+  return json_response(200, *s);
+}
+
+Result<net::Response> put_session(Ctx& ctx) {
+  auto code = owned_code(ctx);
+  if (!code) return code.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"description", "end_customer", "state", "waiting_message",
+                                        "custom_api", "assigned_userid", "groupid", "groupname"});
+      !st)
+    return st.error();
+  auto desc = json::opt_string(*body, "description");
+  if (!desc) return desc.error();
+  auto state = json::opt_string(*body, "state");
+  if (!state) return state.error();
+  std::string st_lower = state->value_or("");
+  std::transform(st_lower.begin(), st_lower.end(), st_lower.begin(), ::tolower);
+  if (*state && st_lower != "open" && st_lower != "closed")
+    return bad_request("state must be open or closed.");
+  auto waiting = json::opt_string(*body, "waiting_message");
+  if (!waiting) return waiting.error();
+  auto custom = json::opt_string(*body, "custom_api");
+  if (!custom) return custom.error();
+  if (*custom && (*custom)->size() > 4000) return bad_request("custom_api is longer than 4000 characters.");
+  auto assigned = json::opt_string(*body, "assigned_userid");
+  if (!assigned) return assigned.error();
+  std::optional<std::string> ec_name, ec_email;
+  if (auto it = body->find("end_customer"); it != body->end() && !it->value().is_null()) {
+    if (!it->value().is_object()) return bad_request("end_customer must be an object.");
+    const auto& ec = it->value().as_object();
+    if (auto st = json::only_keys(ec, {"name", "email"}); !st) return st.error();
+    auto n = json::opt_string(ec, "name");
+    if (!n) return n.error();
+    auto e = json::opt_string(ec, "email");
+    if (!e) return e.error();
+    if (*n && (*n)->size() > 100) return bad_request("end_customer.name is longer than 100.");
+    if (*e && (*e)->size() > 254) return bad_request("end_customer.email is longer than 254.");
+    ec_name = *n;
+    ec_email = *e;
+  }
+  auto gid = json::opt_string(*body, "groupid");
+  if (!gid) return gid.error();
+  auto gname = json::opt_string(*body, "groupname");
+  if (!gname) return gname.error();
+  auto current = load_session(ctx, *code);
+  if (!current) return current.error();
+  if (current->text(1) == "closed" && st_lower == "open")
+    return make_error(409, "conflict",
+                      "A closed session cannot be reopened; session codes work once. Create a "
+                      "new session.");
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    std::optional<std::string> group;
+    if (*gid || *gname) {
+      auto g = group_for(s, *ctx.account, *gid, *gname);
+      if (!g) return g.error();
+      group = *g;
+    }
+    auto r = s.exec(
+        "UPDATE sessions SET description = COALESCE(?, description),"
+        " waiting_message = COALESCE(?, waiting_message), custom_api = COALESCE(?, custom_api),"
+        " assigned_userid = COALESCE(?, assigned_userid),"
+        " end_customer_name = COALESCE(?, end_customer_name),"
+        " end_customer_email = COALESCE(?, end_customer_email),"
+        " group_id = COALESCE(?, group_id) WHERE code = ?",
+        {*desc, *waiting, *custom, *assigned, ec_name, ec_email, group, *code});
+    if (!r) return r.error();
+    if (st_lower == "closed") return close_session(s, *code, "closedByApi");
+    return {};
+  });
+  if (!st) return st.error();
+  if (st_lower == "closed") end_streams(ctx.svc, *code);
+  return net::Response::empty(204);
+}
+
+}  // namespace
+
+Status close_session(store::Session& s, const std::string& code, const std::string& reason) {
+  auto r = s.exec("UPDATE sessions SET state = 'closed', closed_at = ?, close_reason = ?"
+                  " WHERE code = ? AND state = 'open'",
+                  {now_ms(), reason, code});
+  if (!r) return r.error();
+  return {};
+}
+
+Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::object& body) {
+  if (auto st = json::only_keys(body, {"groupid", "groupname", "valid_until", "waiting_message",
+                                       "description", "end_customer", "assigned_userid",
+                                       "custom_api", "support_session_type"});
+      !st)
+    return st.error();
+  auto gid = json::opt_string(body, "groupid");
+  if (!gid) return gid.error();
+  auto gname = json::opt_string(body, "groupname");
+  if (!gname) return gname.error();
+  if (!*gid && (!*gname || (*gname)->empty()))
+    return bad_request("Give groupid or groupname (a group with that name is created).");
+  if (*gname && (*gname)->size() > 100) return bad_request("groupname is longer than 100.");
+  auto desc = json::opt_string(body, "description");
+  if (!desc) return desc.error();
+  if (*desc && (*desc)->size() > 1000) return bad_request("description is longer than 1000.");
+  auto waiting = json::opt_string(body, "waiting_message");
+  if (!waiting) return waiting.error();
+  auto custom = json::opt_string(body, "custom_api");
+  if (!custom) return custom.error();
+  if (*custom && (*custom)->size() > 4000) return bad_request("custom_api is longer than 4000.");
+  auto assigned = json::opt_string(body, "assigned_userid");
+  if (!assigned) return assigned.error();
+  auto type = json::opt_string(body, "support_session_type");
+  if (!type) return type.error();
+  if (*type && **type != "Default") return bad_request("support_session_type must be Default.");
+  std::optional<std::string> ec_name, ec_email;
+  if (auto it = body.find("end_customer"); it != body.end() && !it->value().is_null()) {
+    if (!it->value().is_object()) return bad_request("end_customer must be an object.");
+    const auto& ec = it->value().as_object();
+    if (auto st = json::only_keys(ec, {"name", "email"}); !st) return st.error();
+    auto n = json::opt_string(ec, "name");
+    if (!n) return n.error();
+    auto e = json::opt_string(ec, "email");
+    if (!e) return e.error();
+    if (*n && (*n)->size() > 100) return bad_request("end_customer.name is longer than 100.");
+    if (*e && (*e)->size() > 254) return bad_request("end_customer.email is longer than 254.");
+    ec_name = *n;
+    ec_email = *e;
+  }
+  auto now = now_ms();
+  std::int64_t valid_until =
+      now + std::chrono::duration_cast<std::chrono::milliseconds>(
+                ctx.svc.config.default_session_validity)
+                .count();
+  auto vu = json::opt_string(body, "valid_until");
+  if (!vu) return vu.error();
+  if (*vu) {
+    auto t = parse_iso8601(**vu);
+    if (!t) return bad_request("valid_until must be an ISO-8601 date and time.");
+    if (*t <= now) return bad_request("valid_until is in the past.");
+    if (*t > now + 30LL * 24 * 3600 * 1000) return bad_request("valid_until is more than 30 days away.");
+    valid_until = *t;
+  }
+  std::string supporter = random_link_token(), customer = random_link_token();
+  std::string code;
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto g = group_for(s, account, *gid, *gname);
+    if (!g) return g.error();
+    for (int attempt = 0;; ++attempt) {
+      code = random_code();
+      auto exists = s.query("SELECT 1 FROM sessions WHERE code = ?", {code});
+      if (!exists) return exists.error();
+      if (exists->empty()) break;
+      if (attempt > 20) return internal_error("Could not find a free session code.");
+    }
+    auto r = s.exec(
+        "INSERT INTO sessions (code, account_id, group_id, state, description, end_customer_name,"
+        " end_customer_email, waiting_message, custom_api, assigned_userid, support_session_type,"
+        " supporter_token_hash, supporter_token_sealed, customer_token_hash,"
+        " customer_token_sealed, created_at, valid_until)"
+        " VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, 'Default', ?, ?, ?, ?, ?, ?)",
+        {code, account.id, *g, desc->value_or(""), ec_name, ec_email, *waiting, *custom,
+         assigned->value_or(account.id), crypto::sha256_hex(supporter), seal(ctx.svc, supporter),
+         crypto::sha256_hex(customer), seal(ctx.svc, customer), now, valid_until});
+    if (!r) return r.error();
+    return {};
+  });
+  if (!st) return st.error();
+  log::info("relay.session_created", {{"code", code}, {"account", account.id}});
+  return session_json(ctx, code, true);
+}
+
+Result<bj::object> session_json(Ctx& ctx, const std::string& code, bool full) {
+  auto row = load_session(ctx, code);
+  if (!row) return row.error();
+  auto now = now_ms();
+  if (row->text(1) == "open" && row->integer(14) <= now) {
+    auto st = ctx.db().transaction([&](store::Session& s) {
+      expire_if_due(s, code, *row, now);
+      return Status{};
+    });
+    if (!st) return st.error();
+    row = load_session(ctx, code);
+    if (!row) return row.error();
+  }
+  return row_json(ctx, *row, full);
+}
+
+void register_api(net::Router& r, Services& svc) {
+  r.add("GET", "/api/v1/ping", api_route(svc, ping, false));
+  r.add("GET", "/api/v1/account", api_route(svc, account, true));
+  r.add("POST", "/api/v1/sessions", api_route(svc, post_session, true));
+  r.add("GET", "/api/v1/sessions", api_route(svc, list_sessions, true));
+  r.add("GET", "/api/v1/sessions/{code}", api_route(svc, get_session, true));
+  r.add("PUT", "/api/v1/sessions/{code}", api_route(svc, put_session, true));
+}
+
+}  // namespace reach::relay

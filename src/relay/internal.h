@@ -1,0 +1,103 @@
+// Internal to the relay module: shared services, the request context and response helpers.
+#pragma once
+
+#include "common/json.h"
+#include "common/result.h"
+#include "common/throttle.h"
+#include "net/http.h"
+#include "net/router.h"
+#include "relay/relay.h"
+#include "store/db.h"
+
+#include <boost/json.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace reach::relay {
+
+namespace bj = boost::json;
+class Pairing;
+
+// Runs small jobs (database writes triggered from I/O callbacks) on one thread, in order, so
+// that no WebSocket strand ever waits on the database. Thread-safe.
+class Background {
+ public:
+  Background();
+  ~Background();  // runs what is queued, then stops
+  void post(std::function<void()> job);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;  // guarded by mu_
+  bool stopping_ = false;                   // guarded by mu_
+  std::thread thread_;
+};
+
+struct Account {
+  std::string id, email, name, company_name;
+};
+
+struct Services {
+  RelayConfig config;
+  std::shared_ptr<store::Database> db;
+  std::string key;  // secret-box key of the data directory
+  Throttle signin_by_email, signin_by_address;
+  Throttle guesses_by_address, guesses_by_code;
+  std::unique_ptr<Pairing> pairing;
+  Background background;
+};
+
+struct Ctx {
+  Services& svc;
+  net::Request& req;
+  std::optional<Account> account;
+
+  store::Database& db() { return *svc.db; }
+  std::string base_url() const;
+};
+
+using Handler = std::function<Result<net::Response>(Ctx&)>;
+
+// --- responses ---
+// The Web API's error body: {"error","error_description","error_code"}.
+net::Response api_error(const Error& e);
+net::Response json_response(int status, const bj::value& v);
+net::Response html_page(int status, std::string_view title, std::string_view body);
+net::Response redirect(int status, std::string location);
+// Error codes of the Web API (TeamViewer's strings).
+Error invalid_token(std::string msg);
+
+// --- accounts and cookies (pages.cpp) ---
+std::optional<Account> account_from_cookie(Ctx& ctx);
+Result<Account> account_from_bearer(Ctx& ctx);
+
+// --- sessions (api.cpp) ---
+struct SessionRow;  // defined in api.cpp
+// Marks a session closed (idempotent). Used by the API, the portal and the data plane.
+Status close_session(store::Session& s, const std::string& code, const std::string& reason);
+// Creates a session for `account` from a TeamViewer-shaped JSON body.
+Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::object& body);
+// The JSON of one session; `full` adds links and texts.
+Result<bj::object> session_json(Ctx& ctx, const std::string& code, bool full);
+
+// Closes both stream ends of a session now (the session was closed through the API or portal).
+void end_streams(Services& svc, const std::string& code);
+
+// --- route registration (one per file) ---
+void register_pages(net::Router& r, Services& svc);
+void register_oauth(net::Router& r, Services& svc);
+void register_api(net::Router& r, Services& svc);
+
+// Wraps a handler: builds the Ctx, turns an Error into the Web API error body.
+net::Router::Handler api_route(Services& svc, Handler h, bool needs_token);
+// Wraps a page handler: errors become a plain error page.
+net::Router::Handler page_route(Services& svc, Handler h);
+
+}  // namespace reach::relay

@@ -1,0 +1,326 @@
+// The OAuth 2 token and revocation endpoints (RFC 6749 §4.1.3, §6; RFC 7636; RFC 7009), and
+// bearer-token authentication for the Web API.
+//
+// Grants: a consent creates a grant; its code, access tokens and refresh tokens all name it.
+// Replaying a used code or a rotated refresh token revokes the whole grant (RFC 6819 §5.2.2.3).
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "relay/internal.h"
+
+#include <fmt/format.h>
+
+namespace reach::relay {
+namespace {
+
+// RFC 6749 §5.2 error response.
+net::Response oauth_error(int status, std::string_view error, std::string_view description,
+                          bool basic_challenge = false) {
+  auto r = json_response(status, bj::object{{"error", error}, {"error_description", description}});
+  r.headers.set("Cache-Control", "no-store");
+  r.headers.set("Pragma", "no-cache");
+  if (status == 401) r.headers.set("WWW-Authenticate", basic_challenge ? "Basic realm=\"reach\""
+                                                                        : "Bearer");
+  return r;
+}
+
+struct ClientAuth {
+  std::string client_id;
+  bool via_basic = false;
+};
+
+using Form = std::map<std::string, std::string>;
+
+// Reads a form body; repeated parameters are refused (RFC 6749 §3.2).
+Result<Form> read_form(const net::Request& req) {
+  auto ct = req.headers.get("Content-Type").value_or("");
+  if (!ct.starts_with("application/x-www-form-urlencoded"))
+    return bad_request("The body must be application/x-www-form-urlencoded.");
+  Form f;
+  for (auto& [k, v] : net::parse_query(req.body)) {
+    if (!f.emplace(k, v).second) return bad_request(fmt::format("Parameter '{}' is repeated.", k));
+  }
+  return f;
+}
+
+// client_secret_basic or client_secret_post; an error response when it fails.
+std::variant<ClientAuth, net::Response> authenticate_client(Ctx& ctx, const Form& f) {
+  std::string id, secret;
+  bool basic = false;
+  if (auto h = ctx.req.headers.get("Authorization"); h && h->starts_with("Basic ")) {
+    auto raw = crypto::base64_decode(h->substr(6));
+    auto colon = raw ? raw->find(':') : std::string::npos;
+    if (!raw || colon == std::string::npos)
+      return oauth_error(401, "invalid_client", "The Basic credentials are malformed.", true);
+    id = net::percent_decode(raw->substr(0, colon), true);
+    secret = net::percent_decode(raw->substr(colon + 1), true);
+    basic = true;
+    if (f.contains("client_secret"))
+      return oauth_error(400, "invalid_request", "Use one client authentication method only.");
+  } else {
+    auto i = f.find("client_id");
+    auto s = f.find("client_secret");
+    if (i == f.end() || s == f.end())
+      return oauth_error(401, "invalid_client", "Client authentication is required.", true);
+    id = i->second;
+    secret = s->second;
+  }
+  auto rows = ctx.db().query("SELECT secret_hash FROM oauth_clients WHERE client_id = ?", {id});
+  if (!rows) return oauth_error(500, "server_error", "The database failed.");
+  if (rows->empty() ||
+      !crypto::constant_time_equal(crypto::sha256_hex(secret), rows->rows[0].text(0))) {
+    log::warn("relay.client_auth_failed", {{"client", id}, {"ip", ctx.req.remote_address}});
+    return oauth_error(401, "invalid_client", "Client authentication failed.", basic);
+  }
+  if (auto fid = f.find("client_id"); basic && fid != f.end() && fid->second != id)
+    return oauth_error(400, "invalid_request", "client_id does not match the credentials.");
+  return ClientAuth{id, basic};
+}
+
+Status revoke_grant(store::Session& s, const std::string& grant, std::int64_t now) {
+  auto r = s.exec("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                  {now, grant});
+  if (!r) return r.error();
+  r = s.exec("UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL",
+             {now, grant});
+  if (!r) return r.error();
+  return {};
+}
+
+struct Issued {
+  std::string access, refresh;
+};
+
+Result<Issued> issue_tokens(Ctx& ctx, store::Session& s, const std::string& grant,
+                            const std::string& account, std::int64_t now) {
+  Issued out{crypto::random_token(32), crypto::random_token(32)};
+  auto access_ms = ctx.svc.config.access_token_ttl.count() * 1000;
+  auto refresh_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.refresh_token_ttl)
+          .count();
+  auto r = s.exec("INSERT INTO tokens (token_hash, kind, grant_id, account_id, created_at,"
+                  " expires_at) VALUES (?, 'access', ?, ?, ?, ?)",
+                  {crypto::sha256_hex(out.access), grant, account, now, now + access_ms});
+  if (!r) return r.error();
+  r = s.exec("INSERT INTO tokens (token_hash, kind, grant_id, account_id, created_at,"
+             " expires_at) VALUES (?, 'refresh', ?, ?, ?, ?)",
+             {crypto::sha256_hex(out.refresh), grant, account, now, now + refresh_ms});
+  if (!r) return r.error();
+  return out;
+}
+
+net::Response token_response(Ctx& ctx, const Issued& t) {
+  auto r = json_response(200, bj::object{{"access_token", t.access},
+                                         {"token_type", "bearer"},
+                                         {"expires_in", ctx.svc.config.access_token_ttl.count()},
+                                         {"refresh_token", t.refresh}});
+  r.headers.set("Cache-Control", "no-store");
+  r.headers.set("Pragma", "no-cache");
+  return r;
+}
+
+// Outcome of a grant step decided inside a transaction.
+struct GrantOutcome {
+  std::optional<Issued> issued;
+  std::string error;  // invalid_grant when set
+  std::string description;
+};
+
+net::Response authorization_code_grant(Ctx& ctx, const ClientAuth& client, const Form& f) {
+  auto get = [&](const char* k) {
+    auto it = f.find(k);
+    return it == f.end() ? std::string() : it->second;
+  };
+  std::string code = get("code");
+  if (code.empty()) return oauth_error(400, "invalid_request", "The code is missing.");
+  auto now = now_ms();
+  GrantOutcome out;
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto rows = s.query(
+        "SELECT c.grant_id, c.redirect_uri, c.code_challenge, c.expires_at, c.used_at,"
+        " g.client_id, g.account_id, g.revoked_at FROM oauth_codes c"
+        " JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
+        {crypto::sha256_hex(code)});
+    if (!rows) return rows.error();
+    if (rows->empty()) {
+      out.error = "invalid_grant";
+      out.description = "The authorization code is not valid.";
+      return {};
+    }
+    const auto& row = rows->rows[0];
+    std::string grant = row.text(0);
+    if (row.text(5) != client.client_id) {
+      out.error = "invalid_grant";
+      out.description = "The authorization code was issued to another client.";
+      return {};
+    }
+    if (!row.null(4)) {
+      // A second use: someone replayed the code. Revoke what the first use issued.
+      log::warn("relay.code_replayed", {{"grant", grant}, {"ip", ctx.req.remote_address}});
+      out.error = "invalid_grant";
+      out.description = "The authorization code was already used; its tokens are now revoked.";
+      return revoke_grant(s, grant, now);
+    }
+    if (!row.null(7) || row.integer(3) <= now) {
+      out.error = "invalid_grant";
+      out.description = "The authorization code has expired.";
+      return {};
+    }
+    if (get("redirect_uri") != row.text(1)) {
+      out.error = "invalid_grant";
+      out.description = "redirect_uri does not match the one of the authorization request.";
+      return {};
+    }
+    if (!row.null(2)) {
+      std::string verifier = get("code_verifier");
+      if (verifier.size() < 43 || verifier.size() > 128) {
+        out.error = "invalid_grant";
+        out.description = "The PKCE code_verifier is missing or malformed.";
+        return {};
+      }
+      std::string digest = crypto::base64url_encode(
+          crypto::sha256_raw(verifier));
+      if (!crypto::constant_time_equal(digest, row.text(2))) {
+        out.error = "invalid_grant";
+        out.description = "The PKCE code_verifier does not match the code_challenge.";
+        return {};
+      }
+    }
+    auto r = s.exec("UPDATE oauth_codes SET used_at = ? WHERE code_hash = ?",
+                    {now, crypto::sha256_hex(code)});
+    if (!r) return r.error();
+    auto t = issue_tokens(ctx, s, grant, row.text(6), now);
+    if (!t) return t.error();
+    out.issued = std::move(*t);
+    return {};
+  });
+  if (!st) return oauth_error(500, "server_error", st.error().message);
+  if (!out.issued) return oauth_error(400, out.error, out.description);
+  log::info("relay.token_issued", {{"client", client.client_id}, {"grant_type", "authorization_code"}});
+  return token_response(ctx, *out.issued);
+}
+
+net::Response refresh_token_grant(Ctx& ctx, const ClientAuth& client, const Form& f) {
+  auto it = f.find("refresh_token");
+  if (it == f.end() || it->second.empty())
+    return oauth_error(400, "invalid_request", "The refresh_token is missing.");
+  std::string hash = crypto::sha256_hex(it->second);
+  auto now = now_ms();
+  GrantOutcome out;
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto rows = s.query(
+        "SELECT t.grant_id, t.account_id, t.expires_at, t.used_at, t.revoked_at, g.client_id"
+        " FROM tokens t JOIN oauth_grants g ON g.id = t.grant_id"
+        " WHERE t.token_hash = ? AND t.kind = 'refresh'",
+        {hash});
+    if (!rows) return rows.error();
+    if (rows->empty() || rows->rows[0].text(5) != client.client_id) {
+      out.error = "invalid_grant";
+      out.description = "The refresh token is not valid.";
+      return {};
+    }
+    const auto& row = rows->rows[0];
+    std::string grant = row.text(0);
+    if (!row.null(3)) {
+      log::warn("relay.refresh_replayed", {{"grant", grant}, {"ip", ctx.req.remote_address}});
+      out.error = "invalid_grant";
+      out.description = "The refresh token was already used; the whole grant is now revoked.";
+      return revoke_grant(s, grant, now);
+    }
+    if (!row.null(4) || row.integer(2) <= now) {
+      out.error = "invalid_grant";
+      out.description = "The refresh token has expired or was revoked.";
+      return {};
+    }
+    auto r = s.exec("UPDATE tokens SET used_at = ? WHERE token_hash = ?", {now, hash});
+    if (!r) return r.error();
+    auto t = issue_tokens(ctx, s, grant, row.text(1), now);
+    if (!t) return t.error();
+    out.issued = std::move(*t);
+    return {};
+  });
+  if (!st) return oauth_error(500, "server_error", st.error().message);
+  if (!out.issued) return oauth_error(400, out.error, out.description);
+  return token_response(ctx, *out.issued);
+}
+
+Result<net::Response> token(Ctx& ctx) {
+  auto f = read_form(ctx.req);
+  if (!f) return oauth_error(400, "invalid_request", f.error().message);
+  auto client = authenticate_client(ctx, *f);
+  if (auto* err = std::get_if<net::Response>(&client)) return std::move(*err);
+  const auto& c = std::get<ClientAuth>(client);
+  auto gt = f->find("grant_type");
+  if (gt == f->end()) return oauth_error(400, "invalid_request", "grant_type is missing.");
+  if (gt->second == "authorization_code") return authorization_code_grant(ctx, c, *f);
+  if (gt->second == "refresh_token") return refresh_token_grant(ctx, c, *f);
+  return oauth_error(400, "unsupported_grant_type",
+                     "Only authorization_code and refresh_token are supported.");
+}
+
+// RFC 7009, plus the Web API's form: a bearer token revoking itself.
+Result<net::Response> revoke(Ctx& ctx) {
+  auto now = now_ms();
+  if (auto h = ctx.req.headers.get("Authorization"); h && h->starts_with("Bearer ")) {
+    std::string hash = crypto::sha256_hex(h->substr(7));
+    auto r = ctx.db().exec("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND"
+                           " revoked_at IS NULL AND kind <> 'refresh'",
+                           {now, hash});
+    if (!r) return r.error();
+    return net::Response::empty(200);
+  }
+  auto f = read_form(ctx.req);
+  if (!f) return oauth_error(400, "invalid_request", f.error().message);
+  auto client = authenticate_client(ctx, *f);
+  if (auto* err = std::get_if<net::Response>(&client)) return std::move(*err);
+  const auto& c = std::get<ClientAuth>(client);
+  auto t = f->find("token");
+  if (t == f->end() || t->second.empty())
+    return oauth_error(400, "invalid_request", "The token to revoke is missing.");
+  std::string hash = crypto::sha256_hex(t->second);
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto rows = s.query(
+        "SELECT t.kind, t.grant_id, g.client_id FROM tokens t"
+        " JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = ?",
+        {hash});
+    if (!rows) return rows.error();
+    // Unknown tokens and other clients' tokens are answered 200 as well (RFC 7009 §2.2).
+    if (rows->empty() || rows->rows[0].text(2) != c.client_id) return {};
+    if (rows->rows[0].text(0) == "refresh") return revoke_grant(s, rows->rows[0].text(1), now);
+    auto r = s.exec("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                    {now, hash});
+    if (!r) return r.error();
+    return {};
+  });
+  if (!st) return oauth_error(500, "server_error", st.error().message);
+  log::info("relay.token_revoked", {{"client", c.client_id}});
+  auto r = net::Response::empty(200);
+  r.headers.set("Cache-Control", "no-store");
+  return r;
+}
+
+}  // namespace
+
+Result<Account> account_from_bearer(Ctx& ctx) {
+  auto h = ctx.req.headers.get("Authorization");
+  if (!h || !(h->starts_with("Bearer ") || h->starts_with("bearer ")) || h->size() <= 7)
+    return invalid_token("Send an access token: Authorization: Bearer <token>.");
+  auto rows = ctx.db().query(
+      "SELECT a.id, a.email, a.name, a.company_name, t.expires_at, t.revoked_at FROM tokens t"
+      " JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ? AND t.kind <> 'refresh'",
+      {crypto::sha256_hex(h->substr(7))});
+  if (!rows) return rows.error();
+  if (rows->empty()) return invalid_token("The access token is not valid.");
+  const auto& r = rows->rows[0];
+  if (!r.null(5)) return invalid_token("The access token was revoked.");
+  if (r.integer(4) <= now_ms())
+    return make_error(401, "token_expired", "The access token has expired; refresh it.");
+  return Account{r.text(0), r.text(1), r.text(2), r.text(3)};
+}
+
+void register_oauth(net::Router& r, Services& svc) {
+  r.add("POST", "/api/v1/oauth2/token", api_route(svc, token, false));
+  r.add("POST", "/api/v1/oauth2/revoke", api_route(svc, revoke, false));
+}
+
+}  // namespace reach::relay

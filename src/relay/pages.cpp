@@ -1,0 +1,447 @@
+// The relay's web pages: sign-in and sign-out, the OAuth authorize and consent pages, the portal
+// where a supporter creates and closes sessions by hand, and the viewer page behind a supporter
+// link. Pages are plain HTML forms that work without JavaScript (the viewer needs it for noVNC).
+//
+// CSRF: every form carries a token that must equal the `reach_csrf` cookie (double submit); the
+// session cookie is HttpOnly and SameSite=Strict.
+#include "common/crypto.h"
+#include "common/html.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "relay/codes.h"
+#include "relay/internal.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace reach::relay {
+namespace {
+
+constexpr const char* kSessionCookie = "reach_relay_session";
+constexpr const char* kCsrfCookie = "reach_csrf";
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string cookie_attrs(const Ctx& ctx) {
+  return std::string("; Path=/; HttpOnly; SameSite=Strict") + (ctx.req.tls ? "; Secure" : "");
+}
+
+// The CSRF token of this browser, created (and set on `resp`) when it has none.
+std::string csrf_token(Ctx& ctx, net::Response& resp) {
+  if (auto c = ctx.req.cookie(kCsrfCookie); c && c->size() == 32) return *c;
+  std::string t = crypto::random_token(24);
+  resp.headers.add("Set-Cookie", std::string(kCsrfCookie) + "=" + t + cookie_attrs(ctx));
+  return t;
+}
+
+std::map<std::string, std::string> form_fields(const net::Request& req) {
+  std::map<std::string, std::string> out;
+  for (auto& [k, v] : net::parse_query(req.body)) out[k] = v;
+  return out;
+}
+
+Status check_form(Ctx& ctx, const std::map<std::string, std::string>& f) {
+  auto ct = ctx.req.headers.get("Content-Type").value_or("");
+  if (!ct.starts_with("application/x-www-form-urlencoded"))
+    return bad_request("This page takes a form (application/x-www-form-urlencoded).");
+  auto cookie = ctx.req.cookie(kCsrfCookie);
+  auto it = f.find("csrf");
+  if (!cookie || it == f.end() || !crypto::constant_time_equal(*cookie, it->second))
+    return make_error(403, "invalid_permission",
+                      "This form has expired or did not come from this site. Reload the page "
+                      "and try again.");
+  return {};
+}
+
+std::string hidden(std::string_view name, std::string_view value) {
+  return fmt::format("<input type=hidden name=\"{}\" value=\"{}\">", html::escape(name),
+                     html::escape(value));
+}
+
+// A local path to continue to after signing in; anything else becomes "/".
+std::string safe_continue(std::string_view c) {
+  if (c.empty() || c[0] != '/' || (c.size() > 1 && (c[1] == '/' || c[1] == '\\'))) return "/";
+  return std::string(c);
+}
+
+// ---------------------------------------------------------------- sign-in
+
+net::Response signin_page(Ctx& ctx, int status, std::string_view cont, std::string_view error,
+                          std::string_view email = "") {
+  net::Response scratch;
+  std::string csrf = csrf_token(ctx, scratch);
+  std::string body = fmt::format(
+      "<h1>Sign in to Reach</h1>{}"
+      "<form method=post action=\"/signin\" class=card>{}{}"
+      "<label>Email <input name=email type=email autocomplete=username required value=\"{}\">"
+      "</label><label>Password <input name=password type=password "
+      "autocomplete=current-password required></label>"
+      "<button type=submit>Sign in</button></form>",
+      error.empty() ? "" : fmt::format("<p class=error role=alert>{}</p>", html::escape(error)),
+      hidden("csrf", csrf), hidden("continue", cont), html::escape(email));
+  auto r = html_page(status, "Sign in", body);
+  for (const auto& [k, v] : scratch.headers.items()) r.headers.add(k, v);
+  return r;
+}
+
+Result<net::Response> get_signin(Ctx& ctx) {
+  return signin_page(ctx, 200, safe_continue(ctx.req.query_param("continue").value_or("/")), "");
+}
+
+// A hash of a random password, so that an unknown email costs what a wrong password costs.
+const std::string& dummy_hash() {
+  static const std::string kHash = crypto::password_hash(crypto::random_token(16));
+  return kHash;
+}
+
+Result<net::Response> post_signin(Ctx& ctx) {
+  auto f = form_fields(ctx.req);
+  std::string cont = safe_continue(f["continue"]);
+  if (auto st = check_form(ctx, f); !st) return signin_page(ctx, st.error().status, cont,
+                                                            st.error().message);
+  std::string email = f["email"], password = f["password"];
+  if (email.empty() || password.empty() || email.size() > 320 || password.size() > 1024)
+    return signin_page(ctx, 400, cont, "Enter your email and password.", email);
+  auto now = now_ms();
+  std::string ek = "email:" + lower(email), ak = "addr:" + ctx.req.remote_address;
+  auto wait = std::max(ctx.svc.signin_by_email.wait_ms(ek, now),
+                       ctx.svc.signin_by_address.wait_ms(ak, now));
+  if (wait > 0) {
+    log::warn("relay.signin_throttled", {{"email", email}, {"ip", ctx.req.remote_address}});
+    auto r = signin_page(ctx, 429, cont,
+                         fmt::format("Too many failed sign-ins. Wait {} seconds and try again.",
+                                     (wait + 999) / 1000),
+                         email);
+    r.headers.set("Retry-After", std::to_string((wait + 999) / 1000));
+    return r;
+  }
+  auto rows = ctx.db().query("SELECT id, password_hash FROM accounts WHERE email_key = ?",
+                             {lower(email)});
+  if (!rows) return rows.error();
+  bool ok = false;
+  if (rows->empty()) {
+    (void)crypto::password_verify(dummy_hash(), password);
+  } else {
+    ok = crypto::password_verify(rows->rows[0].text(1), password);
+  }
+  if (!ok) {
+    ctx.svc.signin_by_email.failure(ek, now);
+    ctx.svc.signin_by_address.failure(ak, now);
+    log::warn("relay.signin_failed", {{"email", email}, {"ip", ctx.req.remote_address}});
+    return signin_page(ctx, 401, cont, "The email or password is not right.", email);
+  }
+  ctx.svc.signin_by_email.success(ek);
+  ctx.svc.signin_by_address.success(ak);
+  std::string token = crypto::random_token(32);
+  auto ttl = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.web_session_ttl)
+                 .count();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec("INSERT INTO web_sessions (token_hash, account_id, created_at, expires_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    {crypto::sha256_hex(token), rows->rows[0].text(0), now, now + ttl});
+    if (!r) return r.error();
+    r = s.exec("DELETE FROM web_sessions WHERE expires_at <= ?", {now});
+    if (!r) return r.error();
+    return {};
+  });
+  if (!st) return st.error();
+  log::info("relay.signin", {{"account", rows->rows[0].text(0)}, {"ip", ctx.req.remote_address}});
+  auto r = redirect(303, cont);
+  r.headers.add("Set-Cookie", fmt::format("{}={}{}; Max-Age={}", kSessionCookie, token,
+                                          cookie_attrs(ctx), ttl / 1000));
+  return r;
+}
+
+Result<net::Response> post_signout(Ctx& ctx) {
+  auto f = form_fields(ctx.req);
+  if (auto st = check_form(ctx, f); !st) return st.error();
+  if (auto c = ctx.req.cookie(kSessionCookie))
+    (void)ctx.db().exec("DELETE FROM web_sessions WHERE token_hash = ?", {crypto::sha256_hex(*c)});
+  auto r = redirect(303, "/signin");
+  r.headers.add("Set-Cookie",
+                fmt::format("{}={}; Max-Age=0", kSessionCookie, cookie_attrs(ctx)));
+  return r;
+}
+
+// ---------------------------------------------------------------- OAuth authorize + consent
+
+struct AuthorizeRequest {
+  std::string client_id, client_name, redirect_uri, state, code_challenge, method, response_type;
+};
+
+// Validates the client and redirect first: until both are right nothing may redirect.
+Result<AuthorizeRequest> read_authorize(Ctx& ctx, const std::map<std::string, std::string>& p) {
+  AuthorizeRequest a;
+  auto get = [&](const char* k) {
+    auto it = p.find(k);
+    return it == p.end() ? std::string() : it->second;
+  };
+  a.client_id = get("client_id");
+  a.redirect_uri = get("redirect_uri");
+  if (a.client_id.empty()) return bad_request("The request names no application (client_id).");
+  auto rows = ctx.db().query("SELECT name, redirect_uri FROM oauth_clients WHERE client_id = ?",
+                             {a.client_id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return bad_request("The application asking for access is not registered here.");
+  if (a.redirect_uri != rows->rows[0].text(1))
+    return bad_request("The return address (redirect_uri) does not match the application's "
+                       "registered one, so Reach will not send you there.");
+  a.client_name = rows->rows[0].text(0);
+  a.state = get("state");
+  a.response_type = get("response_type");
+  a.code_challenge = get("code_challenge");
+  a.method = get("code_challenge_method");
+  return a;
+}
+
+std::string with_query(std::string uri, const std::vector<std::pair<std::string, std::string>>& q) {
+  char sep = uri.find('?') == std::string::npos ? '?' : '&';
+  for (const auto& [k, v] : q) {
+    if (v.empty() && k == "state") continue;
+    uri += sep;
+    uri += net::percent_encode(k) + "=" + net::percent_encode(v);
+    sep = '&';
+  }
+  return uri;
+}
+
+// An error that goes back to the client (RFC 6749 §4.1.2.1), or "" when the request is fine.
+std::string authorize_error(const AuthorizeRequest& a) {
+  if (a.response_type != "code") return "unsupported_response_type";
+  if (!a.method.empty() && a.method != "S256") return "invalid_request";
+  if (a.method == "S256" && (a.code_challenge.size() < 43 || a.code_challenge.size() > 128))
+    return "invalid_request";
+  if (!a.code_challenge.empty() && a.method.empty()) return "invalid_request";
+  return "";
+}
+
+std::map<std::string, std::string> query_map(const net::Request& req) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : req.query) out[k] = v;
+  return out;
+}
+
+net::Response consent_page(Ctx& ctx, const AuthorizeRequest& a) {
+  net::Response scratch;
+  std::string csrf = csrf_token(ctx, scratch);
+  std::string fields = hidden("csrf", csrf) + hidden("client_id", a.client_id) +
+                       hidden("redirect_uri", a.redirect_uri) + hidden("state", a.state) +
+                       hidden("response_type", a.response_type) +
+                       hidden("code_challenge", a.code_challenge) +
+                       hidden("code_challenge_method", a.method);
+  std::string body = fmt::format(
+      "<h1>Allow access?</h1><div class=card><p><strong>{}</strong> wants to create sessions, "
+      "read your account and keep access.</p><p class=muted>Signed in as {}. You can revoke "
+      "this access at any time by disconnecting the application.</p>"
+      "<form method=post action=\"/oauth2/authorize\">{}"
+      "<button type=submit name=decision value=allow>Allow</button> "
+      "<button type=submit name=decision value=deny class=secondary>Deny</button>"
+      "</form></div>",
+      html::escape(a.client_name), html::escape(ctx.account->email), fields);
+  auto r = html_page(200, "Allow access", body);
+  for (const auto& [k, v] : scratch.headers.items()) r.headers.add(k, v);
+  return r;
+}
+
+Result<net::Response> get_authorize(Ctx& ctx) {
+  auto a = read_authorize(ctx, query_map(ctx.req));
+  if (!a) return a.error();  // an error page, never a redirect
+  if (auto e = authorize_error(*a); !e.empty())
+    return redirect(302, with_query(a->redirect_uri, {{"error", e}, {"state", a->state}}));
+  if (!ctx.account) {
+    // Not signed in: the sign-in page continues to this very request.
+    return signin_page(ctx, 200, ctx.req.target, "");
+  }
+  return consent_page(ctx, *a);
+}
+
+Result<net::Response> post_authorize(Ctx& ctx) {
+  auto f = form_fields(ctx.req);
+  auto a = read_authorize(ctx, f);
+  if (!a) return a.error();
+  if (auto st = check_form(ctx, f); !st) return st.error();
+  if (!ctx.account) return signin_page(ctx, 401, "/", "Sign in first.");
+  if (auto e = authorize_error(*a); !e.empty())
+    return redirect(302, with_query(a->redirect_uri, {{"error", e}, {"state", a->state}}));
+  if (f["decision"] != "allow") {
+    log::info("relay.consent_denied", {{"account", ctx.account->id}, {"client", a->client_id}});
+    return redirect(302, with_query(a->redirect_uri,
+                                    {{"error", "access_denied"}, {"state", a->state}}));
+  }
+  std::string code = crypto::random_token(32);
+  auto now = now_ms();
+  auto ttl =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.auth_code_ttl).count();
+  std::string grant = crypto::uuid_v4();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto r = s.exec("INSERT INTO oauth_grants (id, client_id, account_id, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    {grant, a->client_id, ctx.account->id, now});
+    if (!r) return r.error();
+    r = s.exec("INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge,"
+               " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+               {crypto::sha256_hex(code), grant, a->redirect_uri,
+                a->code_challenge.empty() ? store::Value() : store::Value(a->code_challenge), now,
+                now + ttl});
+    if (!r) return r.error();
+    return {};
+  });
+  if (!st) return st.error();
+  log::info("relay.consent_granted", {{"account", ctx.account->id}, {"client", a->client_id}});
+  return redirect(302, with_query(a->redirect_uri, {{"code", code}, {"state", a->state}}));
+}
+
+// ---------------------------------------------------------------- portal
+
+std::string session_rows(Ctx& ctx, const std::string& csrf) {
+  auto rows = ctx.db().query(
+      "SELECT code, state, description, end_customer_name, created_at FROM sessions"
+      " WHERE account_id = ? ORDER BY created_at DESC, code DESC LIMIT 200",
+      {ctx.account->id});
+  if (!rows || rows->empty()) return "<p class=muted>No sessions yet.</p>";
+  std::string out =
+      "<table><thead><tr><th>Code</th><th>State</th><th>Description</th><th>Customer</th>"
+      "<th>Created</th><th></th></tr></thead><tbody>";
+  for (const auto& r : rows->rows) {
+    std::string code = r.text(0);
+    std::string action;
+    if (r.text(1) == "open")
+      action = fmt::format(
+          "<a href=\"/portal/sessions/{0}\">Open</a> "
+          "<form method=post action=\"/portal/sessions/{0}/close\" class=inline>{1}"
+          "<button type=submit class=secondary>Close</button></form>",
+          code, hidden("csrf", csrf));
+    out += fmt::format("<tr><td class=code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                       "<td>{}</td></tr>",
+                       display_code(code), html::escape(r.text(1)), html::escape(r.text(2)),
+                       html::escape(r.text(3)), iso8601(r.integer(4)).substr(0, 16), action);
+  }
+  return out + "</tbody></table>";
+}
+
+Result<net::Response> portal(Ctx& ctx) {
+  if (!ctx.account) return redirect(303, "/signin?continue=%2F");
+  net::Response scratch;
+  std::string csrf = csrf_token(ctx, scratch);
+  std::string body = fmt::format(
+      "<div class=bar><span>Signed in as {}</span><form method=post action=\"/signout\" "
+      "class=inline>{}<button type=submit class=secondary>Sign out</button></form></div>"
+      "<h1>Sessions</h1><form method=post action=\"/portal/sessions\" class=card>"
+      "<h2>New session</h2>{}<label>Description <input name=description maxlength=200 "
+      "placeholder=\"Printer does not work\"></label><label>Customer name <input "
+      "name=customer_name maxlength=100></label><label>Customer email <input name=customer_email "
+      "type=email maxlength=254></label><button type=submit>Create session</button></form>{}",
+      html::escape(ctx.account->email), hidden("csrf", csrf), hidden("csrf", csrf),
+      session_rows(ctx, csrf));
+  auto r = html_page(200, "Sessions", body);
+  for (const auto& [k, v] : scratch.headers.items()) r.headers.add(k, v);
+  return r;
+}
+
+Result<net::Response> portal_create(Ctx& ctx) {
+  if (!ctx.account) return redirect(303, "/signin?continue=%2F");
+  auto f = form_fields(ctx.req);
+  if (auto st = check_form(ctx, f); !st) return st.error();
+  bj::object body{{"groupname", "Portal"}, {"description", f["description"]}};
+  if (!f["customer_name"].empty() || !f["customer_email"].empty()) {
+    bj::object ec;
+    if (!f["customer_name"].empty()) ec["name"] = f["customer_name"];
+    if (!f["customer_email"].empty()) ec["email"] = f["customer_email"];
+    body["end_customer"] = std::move(ec);
+  }
+  auto s = create_session(ctx, *ctx.account, body);
+  if (!s) return s.error();
+  std::string code(s->at("code").as_string());
+  auto canonical = normalize_code(code);
+  return redirect(303, "/portal/sessions/" + canonical.value());
+}
+
+Result<net::Response> portal_session(Ctx& ctx) {
+  if (!ctx.account) return redirect(303, "/signin?continue=%2F");
+  auto code = normalize_code(ctx.req.params["code"]);
+  if (!code) return code.error();
+  auto owner = ctx.db().query("SELECT account_id FROM sessions WHERE code = ?", {*code});
+  if (!owner) return owner.error();
+  if (owner->empty() || owner->rows[0].text(0) != ctx.account->id)
+    return not_found("You have no session with this code.");
+  auto s = session_json(ctx, *code, true);
+  if (!s) return s.error();
+  auto str = [&](const char* k) {
+    auto* v = s->if_contains(k);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  net::Response scratch;
+  std::string csrf = csrf_token(ctx, scratch);
+  std::string body = fmt::format(
+      "<p><a href=\"/\">← Sessions</a></p><h1>Session <span class=code>{}</span></h1>"
+      "<div class=card><p>State: <strong>{}</strong>{}</p>"
+      "<p>Read this code to the person at the device. They run:</p>"
+      "<pre>reach-agent join {} --relay {}</pre>"
+      "<p>Supporter link (open it to see and control the device, once):</p>"
+      "<p><a class=link href=\"{}\">{}</a></p>"
+      "<p class=muted>Or bridge it to a VNC viewer: <code>reach connect {}</code></p>"
+      "<p>Valid until {}</p>{}</div>",
+      html::escape(str("code")), html::escape(str("state")),
+      s->at("online").as_bool() ? " · the device is connected" : "", html::escape(str("code")),
+      html::escape(ctx.base_url()), html::escape(str("supporter_link")),
+      html::escape(str("supporter_link")), html::escape(str("supporter_link")),
+      html::escape(str("valid_until")),
+      str("state") == "open"
+          ? fmt::format("<form method=post action=\"/portal/sessions/{}/close\">{}<button "
+                        "type=submit class=secondary>Close session</button></form>",
+                        *code, hidden("csrf", csrf))
+          : "");
+  auto r = html_page(200, "Session " + str("code"), body);
+  for (const auto& [k, v] : scratch.headers.items()) r.headers.add(k, v);
+  return r;
+}
+
+Result<net::Response> portal_close(Ctx& ctx) {
+  if (!ctx.account) return redirect(303, "/signin?continue=%2F");
+  auto f = form_fields(ctx.req);
+  if (auto st = check_form(ctx, f); !st) return st.error();
+  auto code = normalize_code(ctx.req.params["code"]);
+  if (!code) return code.error();
+  auto owner = ctx.db().query("SELECT account_id FROM sessions WHERE code = ?", {*code});
+  if (!owner) return owner.error();
+  if (owner->empty() || owner->rows[0].text(0) != ctx.account->id)
+    return not_found("You have no session with this code.");
+  auto st = ctx.db().transaction(
+      [&](store::Session& s) { return close_session(s, *code, "closedBySupporter"); });
+  if (!st) return st.error();
+  end_streams(ctx.svc, *code);
+  return redirect(303, "/");
+}
+
+}  // namespace
+
+std::optional<Account> account_from_cookie(Ctx& ctx) {
+  auto c = ctx.req.cookie(kSessionCookie);
+  if (!c) return std::nullopt;
+  auto rows = ctx.db().query(
+      "SELECT a.id, a.email, a.name, a.company_name FROM web_sessions w"
+      " JOIN accounts a ON a.id = w.account_id WHERE w.token_hash = ? AND w.expires_at > ?",
+      {crypto::sha256_hex(*c), now_ms()});
+  if (!rows || rows->empty()) return std::nullopt;
+  const auto& r = rows->rows[0];
+  return Account{r.text(0), r.text(1), r.text(2), r.text(3)};
+}
+
+void register_pages(net::Router& r, Services& svc) {
+  r.add("GET", "/", page_route(svc, portal));
+  r.add("GET", "/signin", page_route(svc, get_signin));
+  r.add("POST", "/signin", page_route(svc, post_signin));
+  r.add("POST", "/signout", page_route(svc, post_signout));
+  r.add("GET", "/oauth2/authorize", page_route(svc, get_authorize));
+  r.add("POST", "/oauth2/authorize", page_route(svc, post_authorize));
+  r.add("POST", "/portal/sessions", page_route(svc, portal_create));
+  r.add("GET", "/portal/sessions/{code}", page_route(svc, portal_session));
+  r.add("POST", "/portal/sessions/{code}/close", page_route(svc, portal_close));
+}
+
+}  // namespace reach::relay

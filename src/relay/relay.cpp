@@ -1,0 +1,335 @@
+#include "relay/relay.h"
+
+#include "common/crypto.h"
+#include "common/html.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "relay/codes.h"
+#include "relay/internal.h"
+#include "relay/pairing.h"
+#include "relay/schema.h"
+
+#include <fmt/format.h>
+
+namespace reach::relay {
+
+// ---------------------------------------------------------------- Background
+
+Background::Background() {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping with nothing left
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      try {
+        job();
+      } catch (const std::exception& e) {
+        log::error("relay.background_failed", {{"error", e.what()}});
+      }
+      lock.lock();
+    }
+  });
+}
+
+Background::~Background() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Background::post(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+// ---------------------------------------------------------------- responses
+
+std::string Ctx::base_url() const {
+  if (!svc.config.public_url.empty()) {
+    std::string u = svc.config.public_url;
+    while (!u.empty() && u.back() == '/') u.pop_back();
+    return u;
+  }
+  std::string host = req.host.empty() ? "localhost" : req.host;
+  return (req.tls ? "https://" : "http://") + host;
+}
+
+namespace {
+int error_number(std::string_view code) {
+  static const char* kCodes[] = {"invalid_request",    "invalid_token",   "token_expired",
+                                 "invalid_permission", "not_found",       "wrong_credentials",
+                                 "invalid_client",     "rate_limit_reached", "internal_error",
+                                 "conflict",           "session_ended"};
+  for (int i = 0; i < static_cast<int>(std::size(kCodes)); ++i)
+    if (code == kCodes[i]) return i + 1;
+  return 0;
+}
+
+std::string api_code(const Error& e) {
+  // Errors made by shared helpers carry Graph-style codes; give them the Web API's names.
+  if (e.code == "invalidRequest") return "invalid_request";
+  if (e.code == "itemNotFound") return "not_found";
+  if (e.code == "accessDenied") return "invalid_permission";
+  if (e.code == "unauthenticated") return "invalid_token";
+  if (e.code == "conflict") return "conflict";
+  if (e.code == "generalException") return "internal_error";
+  return e.code;
+}
+}  // namespace
+
+Error invalid_token(std::string msg) { return make_error(401, "invalid_token", std::move(msg)); }
+
+net::Response json_response(int status, const bj::value& v) {
+  return net::Response::json_text(status, json::serialize(v));
+}
+
+net::Response api_error(const Error& e) {
+  std::string code = api_code(e);
+  auto r = json_response(e.status, bj::object{{"error", code},
+                                              {"error_description", e.message},
+                                              {"error_code", error_number(code)}});
+  if (e.status == 401) r.headers.set("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+net::Response html_page(int status, std::string_view title, std::string_view body) {
+  std::string page = fmt::format(
+      "<!doctype html><html lang=en><head><meta charset=utf-8>"
+      "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
+      "<title>{} · Reach</title><link rel=stylesheet href=\"/static/reach.css\"></head>"
+      "<body><header><a class=brand href=\"/\">Reach</a></header><main>{}</main></body></html>",
+      html::escape(title), body);
+  auto r = net::Response::text(status, std::move(page), "text/html; charset=utf-8");
+  r.headers.set("Content-Security-Policy",
+                "default-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:");
+  r.headers.set("X-Frame-Options", "DENY");
+  return r;
+}
+
+net::Response redirect(int status, std::string location) {
+  auto r = net::Response::empty(status);
+  r.headers.set("Location", std::move(location));
+  return r;
+}
+
+net::Router::Handler api_route(Services& svc, Handler h, bool needs_token) {
+  return [&svc, h = std::move(h), needs_token](net::Request& req) {
+    Ctx ctx{svc, req, std::nullopt};
+    if (needs_token) {
+      auto a = account_from_bearer(ctx);
+      if (!a) return api_error(a.error());
+      ctx.account = std::move(*a);
+    }
+    auto r = h(ctx);
+    return r ? std::move(*r) : api_error(r.error());
+  };
+}
+
+net::Router::Handler page_route(Services& svc, Handler h) {
+  return [&svc, h = std::move(h)](net::Request& req) {
+    Ctx ctx{svc, req, std::nullopt};
+    ctx.account = account_from_cookie(ctx);
+    auto r = h(ctx);
+    if (r) return std::move(*r);
+    const auto& e = r.error();
+    return html_page(e.status, "Error",
+                     fmt::format("<h1>Something is not right</h1><p class=error>{}</p>"
+                                 "<p><a href=\"/\">Back to the portal</a></p>",
+                                 html::escape(e.message)));
+  };
+}
+
+// ---------------------------------------------------------------- streams
+
+namespace {
+
+Error stream_gone() {
+  return make_error(410, "session_ended",
+                    "This session has ended or expired; session codes and links work once. "
+                    "Request a new session.");
+}
+
+// Resolves a stream request to (code, side), counting failed guesses.
+Result<std::pair<std::string, Side>> resolve_stream(Ctx& ctx) {
+  auto& req = ctx.req;
+  auto now = now_ms();
+  std::string addr_key = "addr:" + req.remote_address;
+  if (auto wait = ctx.svc.guesses_by_address.wait_ms(addr_key, now); wait > 0) {
+    log::warn("relay.guess_throttled", {{"ip", req.remote_address}});
+    return make_error(429, "too_many_retries",
+                      "Too many wrong session codes or links from this address; wait and retry.");
+  }
+  std::string path = req.path;
+  Side side;
+  std::string ref;
+  constexpr std::string_view kDevice = "/api/v1/stream/device";
+  constexpr std::string_view kSupporter = "/api/v1/stream/supporter/";
+  if (path.starts_with(kSupporter)) {
+    side = Side::supporter;
+    ref = path.substr(kSupporter.size());
+  } else if (path == kDevice) {
+    side = Side::device;
+  } else if (path.starts_with(std::string(kDevice) + "/")) {
+    side = Side::device;
+    ref = path.substr(kDevice.size() + 1);
+  } else {
+    return not_found("No stream endpoint here.");
+  }
+  auto fail = [&](const std::string& code_key, std::string what) -> Error {
+    ctx.svc.guesses_by_address.failure(addr_key, now);
+    if (!code_key.empty()) ctx.svc.guesses_by_code.failure("code:" + code_key, now);
+    log::warn("relay.bad_guess", {{"ip", req.remote_address}, {"what", what}});
+    return make_error(404, "not_found", "No open session has this code or link.");
+  };
+  std::string code, token;
+  if (!ref.empty()) {
+    auto link = parse_link_ref(ref);
+    if (!link) return fail("", "malformed link");
+    code = link->code;
+    token = link->token;
+  } else {
+    auto q = req.query_param("code");
+    if (!q) return bad_request("Give the session code: ?code=s12-345-678");
+    auto c = normalize_code(*q);
+    if (!c) return fail("", "malformed code");
+    code = *c;
+  }
+  if (auto wait = ctx.svc.guesses_by_code.wait_ms("code:" + code, now); wait > 0)
+    return make_error(429, "too_many_retries", "Too many wrong links for this session; wait.");
+  auto rows = ctx.db().query(
+      "SELECT state, valid_until, supporter_token_hash, customer_token_hash FROM sessions"
+      " WHERE code = ?",
+      {code});
+  if (!rows) return rows.error();
+  if (rows->empty()) return fail("", "unknown code");
+  const auto& row = rows->rows[0];
+  if (!token.empty()) {
+    std::string want = side == Side::supporter ? row.text(2) : row.text(3);
+    if (!crypto::constant_time_equal(crypto::sha256_hex(token), want))
+      return fail(code, "wrong link token");
+  }
+  ctx.svc.guesses_by_address.success(addr_key);
+  if (row.text(0) != "open") return stream_gone();
+  if (row.integer(1) <= now) {
+    auto st = ctx.db().transaction(
+        [&](store::Session& s) { return close_session(s, code, "expired"); });
+    (void)st;
+    return stream_gone();
+  }
+  return std::pair{code, side};
+}
+
+}  // namespace
+
+void end_streams(Services& svc, const std::string& code) { svc.pairing->close(code, "closed"); }
+
+// ---------------------------------------------------------------- Relay
+
+struct Relay::Impl {
+  Services svc;
+  net::Router router;
+};
+
+Relay::Relay(RelayConfig config, std::shared_ptr<store::Database> db, std::string secret_key)
+    : impl_(std::make_unique<Impl>()) {
+  auto& svc = impl_->svc;
+  svc.config = std::move(config);
+  svc.db = std::move(db);
+  svc.key = std::move(secret_key);
+  Services* s = &svc;
+  PairingOptions popts;
+  popts.peer_wait = svc.config.peer_wait;
+  svc.pairing = std::make_unique<Pairing>(
+      popts,
+      [s](const std::string& code, const std::string& reason) {
+        log::info("relay.session_ended", {{"code", code}, {"reason", reason}});
+        s->background.post([s, code, reason] {
+          auto st = s->db->transaction(
+              [&](store::Session& tx) { return close_session(tx, code, reason); });
+          if (!st) log::error("relay.close_failed", {{"code", code}, {"error", st.error().message}});
+        });
+      },
+      [s](const std::string& code, Side side) {
+        log::info("relay.stream_connected",
+                  {{"code", code}, {"side", side == Side::device ? "device" : "supporter"}});
+        s->background.post([s, code, side] {
+          (void)s->db->exec(side == Side::device
+                                ? "UPDATE sessions SET device_connected_at = ? WHERE code = ?"
+                                : "UPDATE sessions SET supporter_connected_at = ? WHERE code = ?",
+                            {now_ms(), code});
+        });
+      });
+  register_pages(impl_->router, svc);
+  register_oauth(impl_->router, svc);
+  register_api(impl_->router, svc);
+  auto not_websocket = api_route(
+      svc,
+      [](Ctx&) -> Result<net::Response> {
+        return make_error(426, "invalid_request",
+                          "This endpoint is a WebSocket stream: connect with a WebSocket client "
+                          "(the viewer, reach connect or reach-agent).");
+      },
+      false);
+  for (const char* p : {"/api/v1/stream/device", "/api/v1/stream/device/{ref}",
+                        "/api/v1/stream/supporter/{ref}"})
+    impl_->router.add("GET", p, not_websocket);
+}
+
+Relay::~Relay() = default;
+
+net::Response Relay::handle(net::Request& request) {
+  const net::Router::Handler* h = nullptr;
+  net::Response r;
+  switch (impl_->router.route(request, &h)) {
+    case net::Router::Match::found:
+      r = (*h)(request);
+      break;
+    case net::Router::Match::method_not_allowed:
+      r = api_error(make_error(405, "invalid_request",
+                               fmt::format("{} is not allowed on {}.", request.method, request.path)));
+      break;
+    case net::Router::Match::not_found:
+      r = api_error(make_error(404, "not_found", fmt::format("Nothing at {}.", request.path)));
+      break;
+  }
+  if (!r.headers.get("Cache-Control")) r.headers.set("Cache-Control", "no-store");
+  r.headers.set("X-Content-Type-Options", "nosniff");
+  return r;
+}
+
+std::shared_ptr<net::WebSocketHandler> Relay::upgrade(net::Request& request,
+                                                      net::Response& reject) {
+  Ctx ctx{impl_->svc, request, std::nullopt};
+  auto target = resolve_stream(ctx);
+  if (!target) {
+    reject = api_error(target.error());
+    return nullptr;
+  }
+  auto handler = impl_->svc.pairing->attach(target->first, target->second);
+  if (!handler) {
+    Error e = handler.error();
+    if (e.status == 410) e = stream_gone();
+    reject = api_error(e);
+    return nullptr;
+  }
+  return *handler;
+}
+
+Result<std::shared_ptr<store::Database>> open_database(const std::string& data_dir) {
+  auto db = store::Database::open_sqlite(data_dir + "/relay.db");
+  if (!db) return db.error();
+  std::shared_ptr<store::Database> shared = std::move(*db);
+  if (auto st = shared->migrate(migrations()); !st) return st.error();
+  return shared;
+}
+
+}  // namespace reach::relay

@@ -1,0 +1,46 @@
+// reach-relay's service: accounts and pages, the OAuth 2 authorization server, the TeamViewer-
+// shaped sessions API, the portal and the stream endpoints that the data plane (Pairing) joins.
+// The program (main.cpp) owns the net::Server and feeds it Relay::handle and Relay::upgrade.
+//
+// Thread-safety: handle() and upgrade() are called concurrently from worker threads.
+#pragma once
+
+#include "net/http.h"
+#include "net/websocket.h"
+#include "store/db.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace reach::relay {
+
+struct RelayConfig {
+  std::string public_url;  // e.g. "https://relay.example.com"; empty: derived from Host
+  std::string static_dir;  // the viewer's files (noVNC); empty: no viewer assets
+  std::chrono::seconds access_token_ttl{3600};
+  std::chrono::hours refresh_token_ttl{24 * 90};
+  std::chrono::minutes auth_code_ttl{10};
+  std::chrono::hours web_session_ttl{12};
+  std::chrono::hours default_session_validity{24};
+  std::chrono::milliseconds peer_wait{std::chrono::minutes(10)};
+  int sessions_page_size = 1000;
+};
+
+class Relay {
+ public:
+  Relay(RelayConfig config, std::shared_ptr<store::Database> db, std::string secret_key);
+  ~Relay();
+
+  net::Response handle(net::Request& request);
+  // WebSocket upgrades of the stream endpoints; nullptr with `reject` filled to refuse.
+  std::shared_ptr<net::WebSocketHandler> upgrade(net::Request& request, net::Response& reject);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+Result<std::shared_ptr<store::Database>> open_database(const std::string& data_dir);
+
+}  // namespace reach::relay
