@@ -5,16 +5,21 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git clang-format
   # libraries (Boost is pinned to 1.81: never an unversioned libboost-*-dev, it would remove 1.81)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libssl-dev libsqlite3-dev libsodium-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
-  # tests and demo
-  curl sqlite3 procps
+  # tests and demo: the browser for end-to-end tests, a virtual display and a real VNC server
+  curl sqlite3 procps chromium xvfb x11vnc x11-apps xdotool imagemagick socat
 )
 
 missing=()
+# Node.js and npm build the viewer (noVNC) and drive the browser tests. Any installation that
+# provides the commands will do (Debian's, or a repackaged one that bundles npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")

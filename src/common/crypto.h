@@ -22,7 +22,7 @@ std::string uuid_v4();
 bool is_uuid(std::string_view s);
 
 std::string sha256_hex(std::string_view data);
-std::string sha256_raw(std::string_view data);  // 32 bytes
+std::string sha256_raw(std::string_view data);                         // 32 bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
 bool constant_time_equal(std::string_view a, std::string_view b);
 

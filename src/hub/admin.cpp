@@ -1,6 +1,7 @@
 #include "hub/admin.h"
 
 #include "common/crypto.h"
+#include "common/strings.h"
 #include "common/time.h"
 #include "hub/hub.h"
 #include "hub/internal.h"
@@ -21,11 +22,6 @@ Actor cli_actor() {
   a.type = "system";
   a.name = "reach-hub command line";
   return a;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 }  // namespace
@@ -78,7 +74,7 @@ Result<InitResult> init_data_dir(const std::string& data_dir, const std::string&
     r = s.exec(
         "INSERT INTO users (id, display_name, user_principal_name, upn_key, mail, password_hash,"
         " account_enabled, licensed, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?)",
-        {out.admin_user_id, "Administrator", admin_email, lower(admin_email), admin_email, hash,
+        {out.admin_user_id, "Administrator", admin_email, to_lower(admin_email), admin_email, hash,
          now});
     if (!r) return r.error();
     std::string assignment = crypto::uuid_v4();

@@ -1,6 +1,7 @@
 // Sign-in to a cookie session, sign-out, and the caller's own identity (/me).
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "common/time.h"
 #include "hub/internal.h"
 
@@ -13,11 +14,6 @@ namespace reach::hub {
 namespace {
 
 constexpr const char* kCookie = "reach_session";
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // A hash of a random password, computed once: verifying against it costs what a real check
 // costs, so an unknown email answers no faster than a wrong password.
@@ -51,7 +47,7 @@ Result<net::Response> signin(Ctx& ctx) {
   if (email.size() > 320 || password.size() > 1024)
     return bad_request("The email or password is too long.");
 
-  std::string email_key = "email:" + lower(email);
+  std::string email_key = "email:" + to_lower(email);
   std::string addr_key = "addr:" + req.remote_address;
   auto now = now_ms();
   auto wait = std::max(ctx.svc.signin_by_email.wait_ms(email_key, now),
@@ -60,16 +56,16 @@ Result<net::Response> signin(Ctx& ctx) {
     ++ctx.svc.metrics.signins_throttled;
     log::warn("auth.signin_throttled", {{"email", email}, {"ip", req.remote_address}});
     audit_now(ctx, {"signIn", "failure", "user", "", email, bj::object{{"reason", "throttled"}}});
-    auto resp = graph_error(make_error(429, "tooManyRequests",
-                                       "Too many failed sign-ins. Wait before trying again."),
-                            ctx.request_id);
+    auto resp = graph_error(
+        make_error(429, "tooManyRequests", "Too many failed sign-ins. Wait before trying again."),
+        ctx.request_id);
     resp.headers.set("Retry-After", std::to_string((wait + 999) / 1000));
     return resp;
   }
 
   auto rows = ctx.db().query(
       std::string("SELECT ") + kUserColumns + ", password_hash FROM users WHERE upn_key = ?",
-      {lower(email)});
+      {to_lower(email)});
   if (!rows) return rows.error();
   bool ok = false;
   if (rows->empty() || rows->rows[0].null(7)) {
@@ -136,9 +132,7 @@ Result<net::Response> signout(Ctx& ctx) {
 Result<net::Response> me(Ctx& ctx) {
   auto row = find_user(ctx.db(), ctx.who().user_id);
   if (!row) return row.error();
-  bj::object o = user_json(*row);
-  o.emplace("@odata.context", ctx.context_url("users/$entity"));
-  return json_response(200, o);
+  return entity_response(ctx, user_json(*row), "users/$entity");
 }
 
 }  // namespace

@@ -278,9 +278,8 @@ Result<net::Response> patch_device(Ctx& ctx) {
   if (!st) return st.error();
   auto rows = ctx.db().query(std::string(kDeviceSelect) + " WHERE d.id = ?", {id});
   if (!rows) return rows.error();
-  bj::object o = device_json(rows->rows.at(0));
-  o.emplace("@odata.context", ctx.context_url("deviceManagement/managedDevices/$entity"));
-  return json_response(200, o);
+  return entity_response(ctx, device_json(rows->rows.at(0)),
+                         "deviceManagement/managedDevices/$entity");
 }
 
 // ---------------------------------------------------------------- agents

@@ -1,5 +1,6 @@
 // Users and groups (Graph's directory resources) with group membership and licences.
 #include "common/crypto.h"
+#include "common/strings.h"
 #include "common/time.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
@@ -11,11 +12,6 @@
 
 namespace reach::hub {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 constexpr const char* kGroupColumns = "id, display_name, description, created_at";
 
@@ -97,9 +93,7 @@ Result<net::Response> get_user(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
   auto row = find_user(ctx.db(), ctx.req.params["id"]);
   if (!row) return row.error();
-  bj::object o = user_json(*row);
-  o.emplace("@odata.context", ctx.context_url("users/$entity"));
-  return json_response(200, o);
+  return entity_response(ctx, user_json(*row), "users/$entity");
 }
 
 Result<net::Response> create_user(Ctx& ctx) {
@@ -130,7 +124,7 @@ Result<net::Response> create_user(Ctx& ctx) {
     auto r = s.exec(
         "INSERT INTO users (id, display_name, user_principal_name, upn_key, mail, password_hash,"
         " account_enabled, licensed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-        {id, *name, *upn, lower(*upn), mail->value_or(*upn), hash, enabled->value_or(true),
+        {id, *name, *upn, to_lower(*upn), mail->value_or(*upn), hash, enabled->value_or(true),
          now_ms()});
     if (!r) {
       if (r.error().status == 409)
@@ -142,9 +136,7 @@ Result<net::Response> create_user(Ctx& ctx) {
   if (!st) return st.error();
   auto row = find_user(ctx.db(), id);
   if (!row) return row.error();
-  bj::object o = user_json(*row);
-  o.emplace("@odata.context", ctx.context_url("users/$entity"));
-  return json_response(201, o);
+  return entity_response(ctx, user_json(*row), "users/$entity", 201);
 }
 
 Result<net::Response> update_user(Ctx& ctx) {
@@ -251,9 +243,7 @@ Result<net::Response> assign_license(Ctx& ctx) {
   if (!st) return st.error();
   auto row = find_user(ctx.db(), id);
   if (!row) return row.error();
-  bj::object o = user_json(*row);
-  o.emplace("@odata.context", ctx.context_url("users/$entity"));
-  return json_response(200, o);
+  return entity_response(ctx, user_json(*row), "users/$entity");
 }
 
 // ------------------------------------------------------------------ groups
@@ -267,9 +257,7 @@ Result<net::Response> get_group(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
   auto row = find_group(ctx.db(), ctx.req.params["id"]);
   if (!row) return row.error();
-  bj::object o = group_json(*row);
-  o.emplace("@odata.context", ctx.context_url("groups/$entity"));
-  return json_response(200, o);
+  return entity_response(ctx, group_json(*row), "groups/$entity");
 }
 
 Result<net::Response> create_group(Ctx& ctx) {
@@ -295,9 +283,7 @@ Result<net::Response> create_group(Ctx& ctx) {
   if (!st) return st.error();
   auto row = find_group(ctx.db(), id);
   if (!row) return row.error();
-  bj::object o = group_json(*row);
-  o.emplace("@odata.context", ctx.context_url("groups/$entity"));
-  return json_response(201, o);
+  return entity_response(ctx, group_json(*row), "groups/$entity", 201);
 }
 
 Result<net::Response> update_group(Ctx& ctx) {
@@ -450,7 +436,7 @@ bj::object user_json(const store::Row& row) {
 
 Result<store::Row> find_user(store::Session& s, std::string_view id_or_upn) {
   auto rows = s.query(fmt::format("SELECT {} FROM users WHERE id = ? OR upn_key = ?", kUserColumns),
-                      {id_or_upn, lower(std::string(id_or_upn))});
+                      {id_or_upn, to_lower(std::string(id_or_upn))});
   if (!rows) return rows.error();
   if (rows->empty()) return not_found(fmt::format("User '{}' does not exist.", id_or_upn));
   return rows->rows[0];

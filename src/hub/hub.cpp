@@ -48,6 +48,12 @@ net::Response json_response(int status, const bj::value& v) {
   return r;
 }
 
+net::Response entity_response(const Ctx& ctx, bj::object entity, std::string_view what,
+                              int status) {
+  entity.emplace("@odata.context", ctx.context_url(what));
+  return json_response(status, entity);
+}
+
 net::Response graph_error(const Error& e, const std::string& request_id) {
   std::string date = iso8601(now_ms()).substr(0, 19);
   bj::object inner{{"request-id", request_id}, {"date", date}};
@@ -58,8 +64,7 @@ net::Response graph_error(const Error& e, const std::string& request_id) {
   return r;
 }
 
-net::Response server_error_response(int status, std::string_view code,
-                                    std::string_view message) {
+net::Response server_error_response(int status, std::string_view code, std::string_view message) {
   std::string graph_code = status == 413   ? "requestTooLarge"
                            : status == 431 ? "requestHeadersTooLarge"
                            : status == 400 ? "invalidRequest"

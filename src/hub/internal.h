@@ -85,6 +85,9 @@ class Routes {
 // --- responses ---
 net::Response json_response(int status, const bj::value& v);
 net::Response graph_error(const Error& e, const std::string& request_id);
+// A single entity with its "@odata.context" ("…/$metadata#" + `what`).
+net::Response entity_response(const Ctx& ctx, bj::object entity, std::string_view what,
+                              int status = 200);
 // Authenticates a user from the cookie or bearer token; 401 when absent or invalid; 403 on a
 // cross-site cookie-authenticated state change.
 Result<Principal> authenticate_user(Ctx& ctx);

@@ -92,9 +92,7 @@ Result<net::Response> get_role(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
   auto row = find_role(ctx.db(), ctx.req.params["id"]);
   if (!row) return row.error();
-  bj::object o = role_json(*row);
-  o.emplace("@odata.context", ctx.context_url("deviceManagement/roleDefinitions/$entity"));
-  return json_response(200, o);
+  return entity_response(ctx, role_json(*row), "deviceManagement/roleDefinitions/$entity");
 }
 
 Result<net::Response> create_role(Ctx& ctx) {
@@ -131,9 +129,7 @@ Result<net::Response> create_role(Ctx& ctx) {
   if (!st) return st.error();
   auto row = find_role(ctx.db(), id);
   if (!row) return row.error();
-  bj::object o = role_json(*row);
-  o.emplace("@odata.context", ctx.context_url("deviceManagement/roleDefinitions/$entity"));
-  return json_response(201, o);
+  return entity_response(ctx, role_json(*row), "deviceManagement/roleDefinitions/$entity", 201);
 }
 
 Result<net::Response> update_role(Ctx& ctx) {
@@ -174,9 +170,7 @@ Result<net::Response> update_role(Ctx& ctx) {
   if (!st) return st.error();
   auto row = find_role(ctx.db(), existing->text(0));
   if (!row) return row.error();
-  bj::object o = role_json(*row);
-  o.emplace("@odata.context", ctx.context_url("deviceManagement/roleDefinitions/$entity"));
-  return json_response(200, o);
+  return entity_response(ctx, role_json(*row), "deviceManagement/roleDefinitions/$entity");
 }
 
 Result<net::Response> delete_role(Ctx& ctx) {
@@ -264,8 +258,7 @@ struct AssignmentInput {
 Result<AssignmentInput> read_assignment(store::Session& s, const bj::object& body, bool create) {
   if (auto st = json::only_keys(
           body, {"displayName", "description", "members", "resourceScopes", "scopeMembers",
-                 "scopeType", "roleDefinitionId", "roleScopeTagIds",
-                 "roleDefinition@odata.bind"});
+                 "scopeType", "roleDefinitionId", "roleScopeTagIds", "roleDefinition@odata.bind"});
       !st)
     return st.error();
   AssignmentInput in;
@@ -378,8 +371,7 @@ Result<net::Response> get_assignment(Ctx& ctx) {
   if (!row) return row.error();
   auto o = assignment_json(ctx.db(), *row);
   if (!o) return o.error();
-  o->emplace("@odata.context", ctx.context_url("deviceManagement/roleAssignments/$entity"));
-  return json_response(200, *o);
+  return entity_response(ctx, std::move(*o), "deviceManagement/roleAssignments/$entity");
 }
 
 Result<net::Response> get_assignment_role(Ctx& ctx) {
@@ -388,9 +380,7 @@ Result<net::Response> get_assignment_role(Ctx& ctx) {
   if (!row) return row.error();
   auto role = find_role(ctx.db(), row->text(3));
   if (!role) return role.error();
-  bj::object o = role_json(*role);
-  o.emplace("@odata.context", ctx.context_url("deviceManagement/roleDefinitions/$entity"));
-  return json_response(200, o);
+  return entity_response(ctx, role_json(*role), "deviceManagement/roleDefinitions/$entity");
 }
 
 Result<net::Response> create_assignment(Ctx& ctx) {
@@ -417,8 +407,7 @@ Result<net::Response> create_assignment(Ctx& ctx) {
   if (!row) return row.error();
   auto o = assignment_json(ctx.db(), *row);
   if (!o) return o.error();
-  o->emplace("@odata.context", ctx.context_url("deviceManagement/roleAssignments/$entity"));
-  return json_response(201, *o);
+  return entity_response(ctx, std::move(*o), "deviceManagement/roleAssignments/$entity", 201);
 }
 
 Result<net::Response> update_assignment(Ctx& ctx) {
@@ -456,8 +445,7 @@ Result<net::Response> update_assignment(Ctx& ctx) {
   if (!row) return row.error();
   auto o = assignment_json(ctx.db(), *row);
   if (!o) return o.error();
-  o->emplace("@odata.context", ctx.context_url("deviceManagement/roleAssignments/$entity"));
-  return json_response(200, *o);
+  return entity_response(ctx, std::move(*o), "deviceManagement/roleAssignments/$entity");
 }
 
 Result<net::Response> delete_assignment(Ctx& ctx) {

@@ -259,6 +259,9 @@ asio::awaitable<Result<std::shared_ptr<WebSocket>>> ws_connect(
                                            options.ws_send_queue_limit, std::move(remote), ctx);
   auto& ws = session->stream();
   ws.read_message_max(options.ws_message_limit);
+  // Whole messages in one frame and one write: Beast's default splits them into 4 KiB frames.
+  ws.auto_fragment(false);
+  ws.write_buffer_bytes(64 * 1024);
   ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
     req.set(http::field::user_agent, "reach");
     for (const auto& [name, value] : headers.items()) req.set(name, value);

@@ -469,6 +469,9 @@ asio::awaitable<void> Server::Impl::upgrade_connection(
   timeouts.handshake_timeout = options.handshake_timeout;
   ws.set_option(timeouts);
   ws.read_message_max(options.ws_message_limit);
+  // Whole messages in one frame and one write: Beast's default splits them into 4 KiB frames.
+  ws.auto_fragment(false);
+  ws.write_buffer_bytes(64 * 1024);
   auto [ec] = co_await ws.async_accept(req, use_tuple);
   log_request(request.method, request.path, ec ? 400 : 101, start);
   if (ec) co_return;

@@ -1,6 +1,7 @@
 #include "relay/admin.h"
 
 #include "common/crypto.h"
+#include "common/strings.h"
 #include "common/time.h"
 #include "relay/relay.h"
 
@@ -16,22 +17,19 @@
 namespace reach::relay {
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
+std::string new_account_id() {
+  return "u" + std::to_string(1000000 + randombytes_uniform(9000000));
 }
-
-std::string new_account_id() { return "u" + std::to_string(1000000 + randombytes_uniform(9000000)); }
 
 }  // namespace
 
 Result<Opened> open_initialised(const std::string& data_dir) {
   if (!std::filesystem::exists(data_dir + "/relay.db") ||
       !std::filesystem::exists(data_dir + "/secret.key"))
-    return bad_request(fmt::format(
-        "{} is not an initialised data directory; run 'reach-relay init --data {} "
-        "--admin-email …'",
-        data_dir, data_dir));
+    return bad_request(
+        fmt::format("{} is not an initialised data directory; run 'reach-relay init --data {} "
+                    "--admin-email …'",
+                    data_dir, data_dir));
   auto key = crypto::load_or_create_key(data_dir + "/secret.key");
   if (!key) return key.error();
   auto db = open_database(data_dir);
@@ -51,7 +49,7 @@ Result<std::string> add_account(const std::string& data_dir, const std::string& 
   auto r = opened->db->exec(
       "INSERT INTO accounts (id, email, email_key, name, company_name, password_hash, created_at)"
       " VALUES (?, ?, ?, ?, ?, ?, ?)",
-      {id, email, lower(email), name, "Reach", hash, now_ms()});
+      {id, email, to_lower(email), name, "Reach", hash, now_ms()});
   if (!r) {
     if (r.error().status == 409) return conflict(fmt::format("{} already has an account", email));
     return r.error();
@@ -90,9 +88,9 @@ Result<ClientCredentials> add_client(const std::string& data_dir, const std::str
     return bad_request("--redirect-uri must be an absolute http(s) URL without a fragment");
   auto opened = open_initialised(data_dir);
   if (!opened) return opened.error();
-  ClientCredentials c{std::to_string(100000 + randombytes_uniform(900000)) + "-" +
-                          crypto::random_token(15),
-                      crypto::random_token(32)};
+  ClientCredentials c{
+      std::to_string(100000 + randombytes_uniform(900000)) + "-" + crypto::random_token(15),
+      crypto::random_token(32)};
   auto r = opened->db->exec(
       "INSERT INTO oauth_clients (client_id, secret_hash, name, redirect_uri, created_at)"
       " VALUES (?, ?, ?, ?, ?)",
@@ -104,7 +102,7 @@ Result<ClientCredentials> add_client(const std::string& data_dir, const std::str
 Result<std::string> create_script_token(const std::string& data_dir, const std::string& email) {
   auto opened = open_initialised(data_dir);
   if (!opened) return opened.error();
-  auto rows = opened->db->query("SELECT id FROM accounts WHERE email_key = ?", {lower(email)});
+  auto rows = opened->db->query("SELECT id FROM accounts WHERE email_key = ?", {to_lower(email)});
   if (!rows) return rows.error();
   if (rows->empty()) return not_found(fmt::format("no account has the email {}", email));
   std::string account = rows->rows[0].text(0);

@@ -221,7 +221,8 @@ Result<net::Response> put_session(Ctx& ctx) {
   if (!waiting) return waiting.error();
   auto custom = json::opt_string(*body, "custom_api");
   if (!custom) return custom.error();
-  if (*custom && (*custom)->size() > 4000) return bad_request("custom_api is longer than 4000 characters.");
+  if (*custom && (*custom)->size() > 4000)
+    return bad_request("custom_api is longer than 4000 characters.");
   auto assigned = json::opt_string(*body, "assigned_userid");
   if (!assigned) return assigned.error();
   std::optional<std::string> ec_name, ec_email;
@@ -275,17 +276,18 @@ Result<net::Response> put_session(Ctx& ctx) {
 }  // namespace
 
 Status close_session(store::Session& s, const std::string& code, const std::string& reason) {
-  auto r = s.exec("UPDATE sessions SET state = 'closed', closed_at = ?, close_reason = ?"
-                  " WHERE code = ? AND state = 'open'",
-                  {now_ms(), reason, code});
+  auto r = s.exec(
+      "UPDATE sessions SET state = 'closed', closed_at = ?, close_reason = ?"
+      " WHERE code = ? AND state = 'open'",
+      {now_ms(), reason, code});
   if (!r) return r.error();
   return {};
 }
 
 Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::object& body) {
-  if (auto st = json::only_keys(body, {"groupid", "groupname", "valid_until", "waiting_message",
-                                       "description", "end_customer", "assigned_userid",
-                                       "custom_api", "support_session_type"});
+  if (auto st = json::only_keys(
+          body, {"groupid", "groupname", "valid_until", "waiting_message", "description",
+                 "end_customer", "assigned_userid", "custom_api", "support_session_type"});
       !st)
     return st.error();
   auto gid = json::opt_string(body, "groupid");
@@ -323,17 +325,17 @@ Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::ob
     ec_email = *e;
   }
   auto now = now_ms();
-  std::int64_t valid_until =
-      now + std::chrono::duration_cast<std::chrono::milliseconds>(
-                ctx.svc.config.default_session_validity)
-                .count();
+  std::int64_t valid_until = now + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       ctx.svc.config.default_session_validity)
+                                       .count();
   auto vu = json::opt_string(body, "valid_until");
   if (!vu) return vu.error();
   if (*vu) {
     auto t = parse_iso8601(**vu);
     if (!t) return bad_request("valid_until must be an ISO-8601 date and time.");
     if (*t <= now) return bad_request("valid_until is in the past.");
-    if (*t > now + 30LL * 24 * 3600 * 1000) return bad_request("valid_until is more than 30 days away.");
+    if (*t > now + 30LL * 24 * 3600 * 1000)
+      return bad_request("valid_until is more than 30 days away.");
     valid_until = *t;
   }
   std::string supporter = random_link_token(), customer = random_link_token();

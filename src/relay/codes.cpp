@@ -41,7 +41,9 @@ std::string random_group_id() {
   return "g" + std::to_string(10000000 + randombytes_uniform(90000000));
 }
 
-std::string random_link_token() { return crypto::random_token(24); }
+std::string random_link_token() {
+  return crypto::random_token(24);
+}
 
 Result<LinkRef> parse_link_ref(std::string_view ref) {
   auto dash = ref.find('-');

@@ -22,7 +22,7 @@ std::string random_group_id();
 std::string random_link_token();
 
 struct LinkRef {
-  std::string code;   // canonical
+  std::string code;  // canonical
   std::string token;
 };
 // Splits "s12345678-TOKEN" (the last path segment of a link); 400 when malformed.

@@ -81,26 +81,31 @@ int serve(ServeFlags f, const char* argv0) {
 
 int main(int argc, char** argv) {
   reach::crypto::init();
-  CLI::App app{"reach-relay: the Reach remote-assistance service (accounts, OAuth 2, sessions "
-               "API, relay, viewer, portal)"};
+  CLI::App app{
+      "reach-relay: the Reach remote-assistance service (accounts, OAuth 2, sessions "
+      "API, relay, viewer, portal)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", REACH_VERSION);
 
   std::string data, email, name, redirect_uri;
-  auto* init = app.add_subcommand("init", "Create the data directory and the first supporter "
-                                          "account (password from REACH_ADMIN_PASSWORD, else "
-                                          "generated and printed once)");
+  auto* init = app.add_subcommand("init",
+                                  "Create the data directory and the first supporter "
+                                  "account (password from REACH_ADMIN_PASSWORD, else "
+                                  "generated and printed once)");
   init->add_option("--data", data, "Data directory")->required();
   init->add_option("--admin-email", email, "The first account's email")->required();
 
   ServeFlags sf;
   auto* serve_cmd = app.add_subcommand("serve", "Run the service");
   serve_cmd->add_option("--data", sf.data, "Data directory")->required();
-  serve_cmd->add_option("--listen", sf.listen, "HOST:PORT (port 0: any free port, printed on "
-                                               "the first line)")
+  serve_cmd
+      ->add_option("--listen", sf.listen,
+                   "HOST:PORT (port 0: any free port, printed on "
+                   "the first line)")
       ->capture_default_str();
   serve_cmd->add_option("--public-url", sf.public_url, "URL that browsers and agents use");
-  serve_cmd->add_option("--tls-cert", sf.tls_cert, "PEM certificate chain")->check(CLI::ExistingFile);
+  serve_cmd->add_option("--tls-cert", sf.tls_cert, "PEM certificate chain")
+      ->check(CLI::ExistingFile);
   serve_cmd->add_option("--tls-key", sf.tls_key, "PEM private key")->check(CLI::ExistingFile);
   serve_cmd->add_option("--static-dir", sf.static_dir, "The viewer's files (noVNC)");
   serve_cmd->add_option("--request-timeout-ms", sf.request_timeout_ms, "Time to send a request")
@@ -109,8 +114,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--access-token-ttl", sf.access_token_ttl, "Access token lifetime, s")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
-  serve_cmd->add_option("--peer-wait-ms", sf.peer_wait_ms,
-                        "How long the first end of a session waits for the other")
+  serve_cmd
+      ->add_option("--peer-wait-ms", sf.peer_wait_ms,
+                   "How long the first end of a session waits for the other")
       ->check(CLI::Range(100, 86400000))
       ->capture_default_str();
   serve_cmd->add_option("--sessions-page-size", sf.sessions_page_size, "Sessions per list page")
@@ -125,8 +131,9 @@ int main(int argc, char** argv) {
 
   auto* client = app.add_subcommand("client", "OAuth applications");
   client->require_subcommand(1);
-  auto* client_add = client->add_subcommand("add", "Register an application; prints JSON "
-                                                   "{\"client_id\",\"client_secret\"}");
+  auto* client_add = client->add_subcommand("add",
+                                            "Register an application; prints JSON "
+                                            "{\"client_id\",\"client_secret\"}");
   client_add->add_option("--data", data, "Data directory")->required();
   client_add->add_option("--name", name, "The application's name, shown on the consent page")
       ->required();
@@ -141,8 +148,8 @@ int main(int argc, char** argv) {
 
   auto* account = app.add_subcommand("account", "Supporter accounts");
   account->require_subcommand(1);
-  auto* account_add = account->add_subcommand(
-      "add", "Add a supporter account (password from REACH_PASSWORD)");
+  auto* account_add =
+      account->add_subcommand("add", "Add a supporter account (password from REACH_PASSWORD)");
   account_add->add_option("--data", data, "Data directory")->required();
   account_add->add_option("--email", email, "Email")->required();
   account_add->add_option("--name", name, "Display name");
@@ -152,8 +159,8 @@ int main(int argc, char** argv) {
 
   if (init->parsed()) {
     const char* pw = std::getenv("REACH_ADMIN_PASSWORD");
-    auto r = reach::relay::init_data_dir(
-        data, email, pw && *pw ? std::optional<std::string>(pw) : std::nullopt);
+    auto r = reach::relay::init_data_dir(data, email,
+                                         pw && *pw ? std::optional<std::string>(pw) : std::nullopt);
     if (!r) return fail(r.error().message);
     std::printf("Initialised %s\nAccount: %s\n", data.c_str(), email.c_str());
     if (r->password_generated)

@@ -19,8 +19,8 @@ net::Response oauth_error(int status, std::string_view error, std::string_view d
   auto r = json_response(status, bj::object{{"error", error}, {"error_description", description}});
   r.headers.set("Cache-Control", "no-store");
   r.headers.set("Pragma", "no-cache");
-  if (status == 401) r.headers.set("WWW-Authenticate", basic_challenge ? "Basic realm=\"reach\""
-                                                                        : "Bearer");
+  if (status == 401)
+    r.headers.set("WWW-Authenticate", basic_challenge ? "Basic realm=\"reach\"" : "Bearer");
   return r;
 }
 
@@ -98,13 +98,15 @@ Result<Issued> issue_tokens(Ctx& ctx, store::Session& s, const std::string& gran
   auto refresh_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.refresh_token_ttl)
           .count();
-  auto r = s.exec("INSERT INTO tokens (token_hash, kind, grant_id, account_id, created_at,"
-                  " expires_at) VALUES (?, 'access', ?, ?, ?, ?)",
-                  {crypto::sha256_hex(out.access), grant, account, now, now + access_ms});
+  auto r = s.exec(
+      "INSERT INTO tokens (token_hash, kind, grant_id, account_id, created_at,"
+      " expires_at) VALUES (?, 'access', ?, ?, ?, ?)",
+      {crypto::sha256_hex(out.access), grant, account, now, now + access_ms});
   if (!r) return r.error();
-  r = s.exec("INSERT INTO tokens (token_hash, kind, grant_id, account_id, created_at,"
-             " expires_at) VALUES (?, 'refresh', ?, ?, ?, ?)",
-             {crypto::sha256_hex(out.refresh), grant, account, now, now + refresh_ms});
+  r = s.exec(
+      "INSERT INTO tokens (token_hash, kind, grant_id, account_id, created_at,"
+      " expires_at) VALUES (?, 'refresh', ?, ?, ?, ?)",
+      {crypto::sha256_hex(out.refresh), grant, account, now, now + refresh_ms});
   if (!r) return r.error();
   return out;
 }
@@ -178,8 +180,7 @@ net::Response authorization_code_grant(Ctx& ctx, const ClientAuth& client, const
         out.description = "The PKCE code_verifier is missing or malformed.";
         return {};
       }
-      std::string digest = crypto::base64url_encode(
-          crypto::sha256_raw(verifier));
+      std::string digest = crypto::base64url_encode(crypto::sha256_raw(verifier));
       if (!crypto::constant_time_equal(digest, row.text(2))) {
         out.error = "invalid_grant";
         out.description = "The PKCE code_verifier does not match the code_challenge.";
@@ -196,7 +197,8 @@ net::Response authorization_code_grant(Ctx& ctx, const ClientAuth& client, const
   });
   if (!st) return oauth_error(500, "server_error", st.error().message);
   if (!out.issued) return oauth_error(400, out.error, out.description);
-  log::info("relay.token_issued", {{"client", client.client_id}, {"grant_type", "authorization_code"}});
+  log::info("relay.token_issued",
+            {{"client", client.client_id}, {"grant_type", "authorization_code"}});
   return token_response(ctx, *out.issued);
 }
 
@@ -263,9 +265,10 @@ Result<net::Response> revoke(Ctx& ctx) {
   auto now = now_ms();
   if (auto h = ctx.req.headers.get("Authorization"); h && h->starts_with("Bearer ")) {
     std::string hash = crypto::sha256_hex(h->substr(7));
-    auto r = ctx.db().exec("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND"
-                           " revoked_at IS NULL AND kind <> 'refresh'",
-                           {now, hash});
+    auto r = ctx.db().exec(
+        "UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND"
+        " revoked_at IS NULL AND kind <> 'refresh'",
+        {now, hash});
     if (!r) return r.error();
     return net::Response::empty(200);
   }

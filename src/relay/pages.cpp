@@ -7,6 +7,7 @@
 #include "common/crypto.h"
 #include "common/html.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "common/time.h"
 #include "relay/codes.h"
 #include "relay/internal.h"
@@ -21,11 +22,6 @@ namespace {
 
 constexpr const char* kSessionCookie = "reach_relay_session";
 constexpr const char* kCsrfCookie = "reach_csrf";
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 std::string cookie_attrs(const Ctx& ctx) {
   return std::string("; Path=/; HttpOnly; SameSite=Strict") + (ctx.req.tls ? "; Secure" : "");
@@ -102,13 +98,13 @@ const std::string& dummy_hash() {
 Result<net::Response> post_signin(Ctx& ctx) {
   auto f = form_fields(ctx.req);
   std::string cont = safe_continue(f["continue"]);
-  if (auto st = check_form(ctx, f); !st) return signin_page(ctx, st.error().status, cont,
-                                                            st.error().message);
+  if (auto st = check_form(ctx, f); !st)
+    return signin_page(ctx, st.error().status, cont, st.error().message);
   std::string email = f["email"], password = f["password"];
   if (email.empty() || password.empty() || email.size() > 320 || password.size() > 1024)
     return signin_page(ctx, 400, cont, "Enter your email and password.", email);
   auto now = now_ms();
-  std::string ek = "email:" + lower(email), ak = "addr:" + ctx.req.remote_address;
+  std::string ek = "email:" + to_lower(email), ak = "addr:" + ctx.req.remote_address;
   auto wait = std::max(ctx.svc.signin_by_email.wait_ms(ek, now),
                        ctx.svc.signin_by_address.wait_ms(ak, now));
   if (wait > 0) {
@@ -121,7 +117,7 @@ Result<net::Response> post_signin(Ctx& ctx) {
     return r;
   }
   auto rows = ctx.db().query("SELECT id, password_hash FROM accounts WHERE email_key = ?",
-                             {lower(email)});
+                             {to_lower(email)});
   if (!rows) return rows.error();
   bool ok = false;
   if (rows->empty()) {
@@ -138,12 +134,13 @@ Result<net::Response> post_signin(Ctx& ctx) {
   ctx.svc.signin_by_email.success(ek);
   ctx.svc.signin_by_address.success(ak);
   std::string token = crypto::random_token(32);
-  auto ttl = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.web_session_ttl)
-                 .count();
+  auto ttl =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.web_session_ttl).count();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec("INSERT INTO web_sessions (token_hash, account_id, created_at, expires_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    {crypto::sha256_hex(token), rows->rows[0].text(0), now, now + ttl});
+    auto r = s.exec(
+        "INSERT INTO web_sessions (token_hash, account_id, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?)",
+        {crypto::sha256_hex(token), rows->rows[0].text(0), now, now + ttl});
     if (!r) return r.error();
     r = s.exec("DELETE FROM web_sessions WHERE expires_at <= ?", {now});
     if (!r) return r.error();
@@ -163,8 +160,7 @@ Result<net::Response> post_signout(Ctx& ctx) {
   if (auto c = ctx.req.cookie(kSessionCookie))
     (void)ctx.db().exec("DELETE FROM web_sessions WHERE token_hash = ?", {crypto::sha256_hex(*c)});
   auto r = redirect(303, "/signin");
-  r.headers.add("Set-Cookie",
-                fmt::format("{}={}; Max-Age=0", kSessionCookie, cookie_attrs(ctx)));
+  r.headers.add("Set-Cookie", fmt::format("{}={}; Max-Age=0", kSessionCookie, cookie_attrs(ctx)));
   return r;
 }
 
@@ -187,10 +183,12 @@ Result<AuthorizeRequest> read_authorize(Ctx& ctx, const std::map<std::string, st
   auto rows = ctx.db().query("SELECT name, redirect_uri FROM oauth_clients WHERE client_id = ?",
                              {a.client_id});
   if (!rows) return rows.error();
-  if (rows->empty()) return bad_request("The application asking for access is not registered here.");
+  if (rows->empty())
+    return bad_request("The application asking for access is not registered here.");
   if (a.redirect_uri != rows->rows[0].text(1))
-    return bad_request("The return address (redirect_uri) does not match the application's "
-                       "registered one, so Reach will not send you there.");
+    return bad_request(
+        "The return address (redirect_uri) does not match the application's "
+        "registered one, so Reach will not send you there.");
   a.client_name = rows->rows[0].text(0);
   a.state = get("state");
   a.response_type = get("response_type");
@@ -270,8 +268,8 @@ Result<net::Response> post_authorize(Ctx& ctx) {
     return redirect(302, with_query(a->redirect_uri, {{"error", e}, {"state", a->state}}));
   if (f["decision"] != "allow") {
     log::info("relay.consent_denied", {{"account", ctx.account->id}, {"client", a->client_id}});
-    return redirect(302, with_query(a->redirect_uri,
-                                    {{"error", "access_denied"}, {"state", a->state}}));
+    return redirect(302,
+                    with_query(a->redirect_uri, {{"error", "access_denied"}, {"state", a->state}}));
   }
   std::string code = crypto::random_token(32);
   auto now = now_ms();
@@ -279,15 +277,17 @@ Result<net::Response> post_authorize(Ctx& ctx) {
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.auth_code_ttl).count();
   std::string grant = crypto::uuid_v4();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec("INSERT INTO oauth_grants (id, client_id, account_id, created_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    {grant, a->client_id, ctx.account->id, now});
+    auto r = s.exec(
+        "INSERT INTO oauth_grants (id, client_id, account_id, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        {grant, a->client_id, ctx.account->id, now});
     if (!r) return r.error();
-    r = s.exec("INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge,"
-               " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-               {crypto::sha256_hex(code), grant, a->redirect_uri,
-                a->code_challenge.empty() ? store::Value() : store::Value(a->code_challenge), now,
-                now + ttl});
+    r = s.exec(
+        "INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge,"
+        " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        {crypto::sha256_hex(code), grant, a->redirect_uri,
+         a->code_challenge.empty() ? store::Value() : store::Value(a->code_challenge), now,
+         now + ttl});
     if (!r) return r.error();
     return {};
   });
@@ -316,10 +316,11 @@ std::string session_rows(Ctx& ctx, const std::string& csrf) {
           "<form method=post action=\"/portal/sessions/{0}/close\" class=inline>{1}"
           "<button type=submit class=secondary>Close</button></form>",
           code, hidden("csrf", csrf));
-    out += fmt::format("<tr><td class=code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                       "<td>{}</td></tr>",
-                       display_code(code), html::escape(r.text(1)), html::escape(r.text(2)),
-                       html::escape(r.text(3)), iso8601(r.integer(4)).substr(0, 16), action);
+    out += fmt::format(
+        "<tr><td class=code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>",
+        display_code(code), html::escape(r.text(1)), html::escape(r.text(2)),
+        html::escape(r.text(3)), iso8601(r.integer(4)).substr(0, 16), action);
   }
   return out + "</tbody></table>";
 }
@@ -418,6 +419,68 @@ Result<net::Response> portal_close(Ctx& ctx) {
   return redirect(303, "/");
 }
 
+// ---------------------------------------------------------------- links
+
+// Checks a link against the session it names; 404 for a wrong link, 410 for an ended session.
+Result<std::string> check_link(Ctx& ctx, std::string_view ref, bool supporter) {
+  auto link = parse_link_ref(ref);
+  if (!link) return not_found("This link is not valid.");
+  auto rows = ctx.db().query(
+      "SELECT state, valid_until, supporter_token_hash, customer_token_hash FROM sessions"
+      " WHERE code = ?",
+      {link->code});
+  if (!rows) return rows.error();
+  if (rows->empty() || !crypto::constant_time_equal(crypto::sha256_hex(link->token),
+                                                    rows->rows[0].text(supporter ? 2 : 3)))
+    return not_found("This link is not valid.");
+  if (rows->rows[0].text(0) != "open" || rows->rows[0].integer(1) <= now_ms())
+    return make_error(410, "session_ended",
+                      "This session has ended or expired; links work once. Request a new "
+                      "session.");
+  return link->code;
+}
+
+Result<net::Response> viewer(Ctx& ctx) {
+  std::string ref = ctx.req.params["ref"];
+  auto code = check_link(ctx, ref, true);
+  if (!code) return code.error();
+  std::string page = fmt::format(
+      "<!doctype html><html lang=en><head><meta charset=utf-8>"
+      "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
+      "<title>Session {} · Reach viewer</title>"
+      "<link rel=stylesheet href=\"/static/viewer.css\"></head>"
+      "<body data-stream=\"/api/v1/stream/supporter/{}\">"
+      "<div id=bar><strong>Reach</strong><span id=status role=status>Loading…</span>"
+      "<label><input type=checkbox id=view-only> View only</label>"
+      "<button id=end type=button>End session</button></div>"
+      "<div id=screen></div>"
+      "<noscript><p>The viewer needs JavaScript. Or use <code>reach connect</code> with any VNC "
+      "viewer.</p></noscript>"
+      "<script type=module src=\"/static/viewer.js\"></script></body></html>",
+      display_code(*code), html::escape(ref));
+  auto r = net::Response::text(200, std::move(page), "text/html; charset=utf-8");
+  r.headers.set("Content-Security-Policy",
+                "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
+                "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+  r.headers.set("Referrer-Policy", "no-referrer");
+  return r;
+}
+
+Result<net::Response> join_page(Ctx& ctx) {
+  std::string ref = ctx.req.params["ref"];
+  auto code = check_link(ctx, ref, false);
+  if (!code) return code.error();
+  auto r = html_page(
+      200, "Join a session",
+      fmt::format("<h1>Remote assistance session <span class=code>{}</span></h1><div class=card>"
+                  "<p>Your IT supporter is waiting. On this device, run:</p>"
+                  "<pre>reach-agent join {} --relay {}</pre>"
+                  "<p class=muted>Nothing is shared until you allow it on the device.</p></div>",
+                  display_code(*code), display_code(*code), html::escape(ctx.base_url())));
+  r.headers.set("Referrer-Policy", "no-referrer");
+  return r;
+}
+
 }  // namespace
 
 std::optional<Account> account_from_cookie(Ctx& ctx) {
@@ -442,6 +505,8 @@ void register_pages(net::Router& r, Services& svc) {
   r.add("POST", "/portal/sessions", page_route(svc, portal_create));
   r.add("GET", "/portal/sessions/{code}", page_route(svc, portal_session));
   r.add("POST", "/portal/sessions/{code}/close", page_route(svc, portal_close));
+  r.add("GET", "/support/{ref}", page_route(svc, viewer));
+  r.add("GET", "/join/{ref}", page_route(svc, join_page));
 }
 
 }  // namespace reach::relay

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+
 namespace reach::relay {
 
 // ---------------------------------------------------------------- Background
@@ -65,10 +67,10 @@ std::string Ctx::base_url() const {
 
 namespace {
 int error_number(std::string_view code) {
-  static const char* kCodes[] = {"invalid_request",    "invalid_token",   "token_expired",
-                                 "invalid_permission", "not_found",       "wrong_credentials",
+  static const char* kCodes[] = {"invalid_request",    "invalid_token",      "token_expired",
+                                 "invalid_permission", "not_found",          "wrong_credentials",
                                  "invalid_client",     "rate_limit_reached", "internal_error",
-                                 "conflict",           "session_ended"};
+                                 "conflict",           "session_ended",   "too_many_retries"};
   for (int i = 0; i < static_cast<int>(std::size(kCodes)); ++i)
     if (code == kCodes[i]) return i + 1;
   return 0;
@@ -86,7 +88,9 @@ std::string api_code(const Error& e) {
 }
 }  // namespace
 
-Error invalid_token(std::string msg) { return make_error(401, "invalid_token", std::move(msg)); }
+Error invalid_token(std::string msg) {
+  return make_error(401, "invalid_token", std::move(msg));
+}
 
 net::Response json_response(int status, const bj::value& v) {
   return net::Response::json_text(status, json::serialize(v));
@@ -220,8 +224,8 @@ Result<std::pair<std::string, Side>> resolve_stream(Ctx& ctx) {
   ctx.svc.guesses_by_address.success(addr_key);
   if (row.text(0) != "open") return stream_gone();
   if (row.integer(1) <= now) {
-    auto st = ctx.db().transaction(
-        [&](store::Session& s) { return close_session(s, code, "expired"); });
+    auto st =
+        ctx.db().transaction([&](store::Session& s) { return close_session(s, code, "expired"); });
     (void)st;
     return stream_gone();
   }
@@ -230,7 +234,9 @@ Result<std::pair<std::string, Side>> resolve_stream(Ctx& ctx) {
 
 }  // namespace
 
-void end_streams(Services& svc, const std::string& code) { svc.pairing->close(code, "closed"); }
+void end_streams(Services& svc, const std::string& code) {
+  svc.pairing->close(code, "closed");
+}
 
 // ---------------------------------------------------------------- Relay
 
@@ -255,7 +261,8 @@ Relay::Relay(RelayConfig config, std::shared_ptr<store::Database> db, std::strin
         s->background.post([s, code, reason] {
           auto st = s->db->transaction(
               [&](store::Session& tx) { return close_session(tx, code, reason); });
-          if (!st) log::error("relay.close_failed", {{"code", code}, {"error", st.error().message}});
+          if (!st)
+            log::error("relay.close_failed", {{"code", code}, {"error", st.error().message}});
         });
       },
       [s](const std::string& code, Side side) {
@@ -279,14 +286,47 @@ Relay::Relay(RelayConfig config, std::shared_ptr<store::Database> db, std::strin
                           "(the viewer, reach connect or reach-agent).");
       },
       false);
-  for (const char* p : {"/api/v1/stream/device", "/api/v1/stream/device/{ref}",
-                        "/api/v1/stream/supporter/{ref}"})
+  for (const char* p :
+       {"/api/v1/stream/device", "/api/v1/stream/device/{ref}", "/api/v1/stream/supporter/{ref}"})
     impl_->router.add("GET", p, not_websocket);
 }
 
 Relay::~Relay() = default;
 
+namespace {
+
+// Files under the static directory: no "..", no hidden files, known types only.
+net::Response serve_static(const Services& svc, const net::Request& req) {
+  std::string rel = req.path.substr(std::string_view("/static/").size());
+  auto not_found_file = [] { return api_error(make_error(404, "not_found", "No such file.")); };
+  if (svc.config.static_dir.empty() || rel.empty() || rel.find("..") != std::string::npos ||
+      rel.find("/.") != std::string::npos || rel.front() == '.' ||
+      rel.find('\\') != std::string::npos)
+    return not_found_file();
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {".js", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".html", "text/html; charset=utf-8"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".json", "application/json"}};
+  const char* type = nullptr;
+  for (const auto& [ext, t] : kTypes)
+    if (rel.ends_with(ext)) type = t;
+  if (!type) return not_found_file();
+  std::ifstream in(svc.config.static_dir + "/" + rel, std::ios::binary);
+  if (!in) return not_found_file();
+  std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto r = net::Response::text(200, std::move(body), type);
+  r.headers.set("Cache-Control", "public, max-age=3600");
+  return r;
+}
+
+}  // namespace
+
 net::Response Relay::handle(net::Request& request) {
+  if (request.path.starts_with("/static/") && (request.method == "GET" || request.method == "HEAD"))
+    return serve_static(impl_->svc, request);
   const net::Router::Handler* h = nullptr;
   net::Response r;
   switch (impl_->router.route(request, &h)) {
@@ -294,8 +334,9 @@ net::Response Relay::handle(net::Request& request) {
       r = (*h)(request);
       break;
     case net::Router::Match::method_not_allowed:
-      r = api_error(make_error(405, "invalid_request",
-                               fmt::format("{} is not allowed on {}.", request.method, request.path)));
+      r = api_error(
+          make_error(405, "invalid_request",
+                     fmt::format("{} is not allowed on {}.", request.method, request.path)));
       break;
     case net::Router::Match::not_found:
       r = api_error(make_error(404, "not_found", fmt::format("Nothing at {}.", request.path)));

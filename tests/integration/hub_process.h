@@ -10,14 +10,17 @@
 // The HTTP helpers go through reach::net::http_request, i.e. the project's own client; raw socket
 // helpers exist for bytes no well-behaved client would send.
 //
+// The generic parts (child process, HTTP call, raw sockets) live in integration/process.h.
+//
 // Thread-safety: the HTTP helpers (get/post/patch/del/request) may be called from several
 // threads at once; start/stop/kill9/run_cli are for the test's main thread only.
 #pragma once
 
+#include "integration/process.h"
 #include "net/http.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -33,53 +36,9 @@ namespace reach::itest {
 
 namespace bj = boost::json;
 
-// Path of a program built by this project ($REACH_BIN_DIR/<name>).
-std::string program_path(std::string_view name);
-
-struct CommandResult {
-  int exit_code = -1;     // -1 when killed by a signal or timed out
-  bool timed_out = false;
-  std::string out;        // standard output
-  std::string err;        // standard error
-};
-
-// Runs argv[0] (a path) to completion with stdin at /dev/null, capturing both streams.
-// `env` entries are added to (or replace) the inherited environment.
-CommandResult run_command(const std::vector<std::string>& argv,
-                          const std::vector<std::pair<std::string, std::string>>& env = {},
-                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
-
-// An HTTP answer with its body parsed as JSON when it is JSON (else `json` is null).
-struct ApiResult {
-  int status = 0;          // 0: the request failed below HTTP (see `transport_error`)
-  std::string transport_error;
-  net::Headers headers;
-  std::string body;
-  bj::value json;
-
-  bool is_object() const { return json.is_object(); }
-  const bj::object& obj() const;  // crashes the test (REACH_CHECK) when not an object
-  // The "value" array of a collection, or an empty array.
-  const bj::array& value() const;
-  std::string str(std::string_view key) const;  // top-level string property, or ""
-};
-std::ostream& operator<<(std::ostream& os, const ApiResult& r);
-
 // Checks a Graph error body: {"error":{"code","message","innerError":{"request-id","date"}}},
 // the code, and the `request-id` response header.
 ::testing::AssertionResult IsGraphError(const ApiResult& r, int status, std::string_view code);
-
-// What a raw socket exchange saw.
-struct RawResult {
-  bool connected = false;
-  std::string received;          // every byte the server sent
-  bool closed_by_peer = false;   // EOF or reset seen before the deadline
-  std::chrono::milliseconds elapsed{0};  // from the end of sending to close (or deadline)
-};
-
-// Connects to 127.0.0.1:port, sends `bytes` (without closing its side), then reads until the
-// server closes the connection or `wait` has passed.
-RawResult raw_exchange(std::uint16_t port, std::string_view bytes, std::chrono::milliseconds wait);
 
 struct HubOptions {
   std::string admin_email = "admin@reach.test";
@@ -104,7 +63,7 @@ class HubProcess {
   ::testing::AssertionResult stop();
   // SIGKILL and reap: the crash test's power cut.
   void kill9();
-  bool running() const { return pid_ > 0; }
+  bool running() const { return service_.server().running(); }
 
   // `reach-hub ARGS…` with `--data DIR` appended when `with_data` is true.
   CommandResult cli(std::vector<std::string> args, bool with_data = true);
@@ -116,10 +75,10 @@ class HubProcess {
   // Bearer token for the administrator created by init (cached).
   const std::string& admin_token();
 
-  const std::string& data_dir() const { return data_dir_; }
-  std::string stderr_log_path() const { return data_dir_ + "/serve.stderr.log"; }
+  const std::string& data_dir() const { return service_.data_dir(); }
+  std::string stderr_log_path() const { return service_.stderr_log_path(); }
   std::string read_stderr_log() const;
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return service_.server().port(); }
   std::string base_url() const;  // "http://127.0.0.1:PORT"
   const HubOptions& options() const { return options_; }
 
@@ -128,45 +87,36 @@ class HubProcess {
   ApiResult request(std::string_view method, std::string_view path_or_url, std::string body,
                     const net::Headers& headers) const;
   ApiResult get(std::string_view path, const std::string& bearer = {}) const;
-  ApiResult post(std::string_view path, const bj::value& body, const std::string& bearer = {}) const;
+  ApiResult post(std::string_view path, const bj::value& body,
+                 const std::string& bearer = {}) const;
   ApiResult post_raw(std::string_view path, std::string body, const std::string& bearer = {},
                      std::string_view content_type = "application/json") const;
-  ApiResult patch(std::string_view path, const bj::value& body, const std::string& bearer = {}) const;
-  ApiResult patch_raw(std::string_view path, std::string body, const std::string& bearer = {}) const;
+  ApiResult patch(std::string_view path, const bj::value& body,
+                  const std::string& bearer = {}) const;
+  ApiResult patch_raw(std::string_view path, std::string body,
+                      const std::string& bearer = {}) const;
   ApiResult del(std::string_view path, const std::string& bearer = {}) const;
 
   // GET /api/health answers 200 {"status":"ok"}.
   ::testing::AssertionResult healthy() const;
 
  private:
-  void reap_stdout_reader();
-
   HubOptions options_;
-  std::string data_dir_;
-  int pid_ = -1;
-  int stdout_fd_ = -1;
-  std::thread stdout_reader_;  // drains the child's stdout after the address line
-  std::uint16_t port_ = 0;
+  ServiceProcess service_{"reach-hub"};
   std::string admin_token_;
 };
 
 // --- helpers shared by the tests ---
-
-// Percent-encodes a query value (spaces, quotes, parentheses, commas…).
-std::string q(std::string_view value);
 
 // Follows @odata.nextLink from `first` (a path) and returns every "value" element; fails the
 // test (and stops) on a non-200 page or after `max_pages`.
 std::vector<bj::object> collect_pages(const HubProcess& hub, const std::string& first,
                                       const std::string& bearer, int max_pages = 1000);
 
-// The string property `key` of `o`, or "" when absent or not a string.
-std::string str_of(const bj::object& o, std::string_view key);
-
 // Enrolls one device through POST /api/agent/enroll; returns the raw answer.
 struct DeviceSpec {
   std::string name;
-  std::string os;            // operatingSystem
+  std::string os;  // operatingSystem
   std::string os_version = "1.0";
   std::string model = "Model X";
   std::string manufacturer = "Reach Labs";
@@ -176,8 +126,5 @@ struct DeviceSpec {
 };
 bj::object device_inventory(const DeviceSpec& d);
 ApiResult enroll(const HubProcess& hub, const std::string& enrollment_token, const DeviceSpec& d);
-
-// Reads a whole file as bytes ("" when it does not exist).
-std::string read_file_bytes(const std::string& path);
 
 }  // namespace reach::itest

@@ -4,7 +4,7 @@
 
 #include "net/client.h"
 #include "net/server.h"
-#include "net/test_support.h"
+#include "unit/net/test_support.h"
 
 #include <gtest/gtest.h>
 
@@ -394,10 +394,9 @@ TEST(PairingTest, SlowSupporterDoesNotGrowRelayMemory) {
   const std::uint64_t total = 256 * kMiB;
   const std::size_t chunk = 64 * 1024;
   const std::string pool = random_pool(kMiB);
-  // The supporter reads 8 MiB at once, then 8 MiB more every 50 ms (160 MiB/s): well below what
-  // the device end can send, so the relay's queue to the supporter stays full most of the time.
-  p.supporter->limit_reading(8 * kMiB);
-
+  // The supporter reads 4 MiB at once, then 4 MiB more every 80 ms (50 MiB/s): well below what
+  // the device end sends, so without back-pressure the relay would queue most of the 256 MiB.
+  p.supporter->limit_reading(4 * kMiB);
   const std::size_t baseline = rss_bytes();
   std::atomic<bool> done{false};
   std::size_t peak = baseline;
@@ -409,8 +408,8 @@ TEST(PairingTest, SlowSupporterDoesNotGrowRelayMemory) {
   });
   std::thread reader_clock([&] {
     while (!done) {
-      std::this_thread::sleep_for(50ms);
-      p.supporter->raise_allowance(8 * kMiB);
+      std::this_thread::sleep_for(80ms);
+      p.supporter->raise_allowance(4 * kMiB);
     }
   });
   StreamHash sent;

@@ -1,0 +1,137 @@
+// Joins one TCP connection and one WebSocket: the bytes read from TCP go out as binary messages
+// (at most BridgeOptions::chunk_size each), the binary messages received go out as TCP bytes.
+// This is how a plain TCP program (a VNC viewer, a VNC server) rides a relay stream.
+//
+// Back-pressure both ways, so memory stays bounded whatever the speeds:
+//   TCP → WebSocket: when WebSocket::send() reports its queue over the limit, TCP reading stops
+//   until on_drain(); the TCP peer is then held back by TCP itself.
+//   WebSocket → TCP: when the bytes waiting to be written to TCP exceed tcp_write_limit, the
+//   WebSocket stops reading (pause_reading) until they fall to half of it.
+// When either side ends, the other is ended: a TCP end closes the WebSocket (1000, after what is
+// queued); a WebSocket end flushes what was received to TCP (within flush_timeout) and closes it.
+// WebSocket has no half-close, so a TCP half-close (FIN) ends the bridge too: what the WebSocket
+// peer had not sent yet is lost (for RFB, a viewer that closes has left).
+// Text messages are dropped (the stream carries bytes only).
+//
+// Also here: the small Asio-free TCP endpoints the bridge needs (TcpStream, tcp_connect,
+// TcpListener). Everything runs on an EventLoop's thread.
+#pragma once
+
+#include "common/result.h"
+#include "net/client.h"
+#include "net/http.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace reach::net {
+
+// A connected TCP socket owned by an EventLoop, not yet in use. Move-only; destroying it closes
+// the connection. Destroy it before its EventLoop.
+class TcpStream {
+ public:
+  struct Impl;
+  TcpStream();
+  explicit TcpStream(std::unique_ptr<Impl> impl);
+  ~TcpStream();
+  TcpStream(TcpStream&&) noexcept;
+  TcpStream& operator=(TcpStream&&) noexcept;
+
+  explicit operator bool() const { return impl_ != nullptr; }
+  std::string remote_address() const;  // "host:port"; empty when not connected
+  // Closes the connection at once (a viewer refused while another one is bridged).
+  void close();
+  Impl* impl() { return impl_.get(); }  // for net's own .cpp files only
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Connects to host:port (blocking the caller, never call it on `loop`'s thread). Errors:
+// "connectFailed", "timeout".
+Result<TcpStream> tcp_connect(EventLoop& loop, const std::string& host, std::uint16_t port,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Accepts TCP connections on `loop`. Thread-safe. The callback runs on the loop's thread, one
+// connection at a time, and must not block (hand the stream to another thread to bridge it).
+class TcpListener {
+ public:
+  using AcceptCallback = std::function<void(TcpStream)>;
+  // Binds and listens (port 0: any free port). Errors: "listenFailed".
+  static Result<std::unique_ptr<TcpListener>> open(EventLoop& loop, const std::string& host,
+                                                   std::uint16_t port);
+  ~TcpListener();  // close()s
+  TcpListener(const TcpListener&) = delete;
+  TcpListener& operator=(const TcpListener&) = delete;
+
+  std::string address() const;  // the bound "host:port" (IPv6 hosts in brackets)
+  void start(AcceptCallback on_accept);
+  void close();  // stops accepting; no callback starts after it returns
+
+  struct Impl;
+
+ private:
+  explicit TcpListener(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+struct BridgeOptions {
+  std::size_t chunk_size = std::size_t{64} * 1024;  // bytes per binary message, at most
+  std::size_t tcp_write_limit =
+      std::size_t{4} * 1024 * 1024;                // TCP backlog that pauses the WebSocket
+  std::chrono::milliseconds flush_timeout{10000};  // WebSocket ended: time to flush to TCP
+  ClientOptions client;                            // for the WebSocket connection
+};
+
+// Why a bridge ended. The first cause wins; the other side is then ended by the bridge.
+enum class BridgeEnd {
+  tcp_closed,        // the TCP peer closed its side (a viewer quit)
+  tcp_failed,        // a TCP read or write failed (reset, flush timeout)
+  websocket_closed,  // the WebSocket peer closed (or the connection to it was lost)
+  stopped,           // Bridge::stop()
+};
+const char* to_string(BridgeEnd end);
+
+struct BridgeResult {
+  BridgeEnd end = BridgeEnd::stopped;
+  std::string detail;                  // e.g. "End of file", the WebSocket close reason
+  std::uint16_t websocket_code = 0;    // the WebSocket's close code, as on_close gave it
+  std::uint64_t tcp_to_websocket = 0;  // bytes
+  std::uint64_t websocket_to_tcp = 0;  // bytes
+  std::uint64_t messages_dropped = 0;  // text messages received (dropped)
+  std::size_t tcp_backlog_peak = 0;    // most bytes ever waiting for TCP (bounded-memory check)
+};
+
+// One running bridge. Thread-safe; every method may be called from any thread except wait(),
+// which must not be called on the loop's thread.
+class Bridge {
+ public:
+  using EndCallback = std::function<void(const BridgeResult&)>;
+
+  // Opens the WebSocket at `url` (ws:// or wss://; blocking the caller until its handshake is
+  // done, so never on `loop`'s thread) and starts bridging it with `tcp`. On failure `tcp` is
+  // closed and the Error is websocket_connect's (an HTTP refusal keeps its status and body).
+  // `on_end` runs once, on the loop's thread, after both sides have ended.
+  static Result<std::shared_ptr<Bridge>> start(EventLoop& loop, TcpStream tcp, std::string_view url,
+                                               const Headers& headers = {},
+                                               BridgeOptions options = {}, EndCallback on_end = {});
+  ~Bridge();  // stop()s; the bridge finishes on the loop
+
+  void stop();
+  // Blocks until both sides have ended; returns the result.
+  BridgeResult wait();
+  bool finished() const;
+  BridgeResult progress() const;  // counters so far (the end fields are final once finished)
+
+  struct Core;
+
+ private:
+  explicit Bridge(std::shared_ptr<Core> core);
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace reach::net

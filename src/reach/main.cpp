@@ -1,0 +1,245 @@
+// reach: the supporter's command line. `reach connect LINK` bridges a remote assistance session
+// to a local TCP port, so that any VNC viewer can show the device's screen.
+#include "common/cli.h"
+#include "common/log.h"
+#include "net/bridge.h"
+#include "net/client.h"
+#include "reach/link.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+namespace {
+
+using namespace reach;
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "reach: %s\n", message.c_str());
+  return 1;
+}
+
+// What a refusal of the supporter link means to the person holding it.
+std::string refusal_message(const Error& e) {
+  switch (e.status) {
+    case 410:
+      return "this link is used up or expired: request a new session";
+    case 404:
+      return "this link is unknown to the relay: check it, or request a new session";
+    case 409:
+      return "someone is already connected to this session with this link";
+    case 429:
+      return "the relay is throttling this address after wrong links: wait a minute and retry";
+    case 0:
+      return "cannot reach the relay: " + e.message;
+    default:
+      return "the relay refused the session (HTTP " + std::to_string(e.status) + "): " + e.message;
+  }
+}
+
+// Events for the main thread, which does everything that blocks (the WebSocket handshake).
+struct Accepted {
+  net::TcpStream stream;
+};
+struct BridgeEnded {
+  net::BridgeResult result;
+};
+struct Signalled {
+  int signal;
+};
+using Event = std::variant<Accepted, BridgeEnded, Signalled>;
+
+class Events {
+ public:
+  void push(Event e) {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(e));
+    cv_.notify_one();
+  }
+  Event pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return !queue_.empty(); });
+    Event e = std::move(queue_.front());
+    queue_.pop_front();
+    return e;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> queue_;
+};
+
+// SIGINT and SIGTERM arrive as events: blocked in every thread, taken by sigwait on one thread.
+// SIGUSR1 only wakes that thread up when the program ends on its own.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(Events& events) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this, &events] {
+      int sig = 0;
+      sigwait(&set_, &sig);
+      if (sig != SIGUSR1) events.push(Signalled{sig});
+    });
+  }
+  ~SignalWatcher() {
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+  }
+
+ private:
+  sigset_t set_;
+  std::thread thread_;
+};
+
+std::string describe_end(const net::BridgeResult& r) {
+  switch (r.end) {
+    case net::BridgeEnd::tcp_closed:
+      return "the VNC viewer disconnected, so the session has ended";
+    case net::BridgeEnd::tcp_failed:
+      return "the connection to the VNC viewer failed (" + r.detail + "), so the session has ended";
+    case net::BridgeEnd::websocket_closed:
+      if (r.websocket_code == 1000)
+        return "the session has ended (closed by the device or the relay)";
+      if (r.websocket_code == 4000) return "the device did not join in time; the session has ended";
+      return "the connection to the relay ended: " + r.detail;
+    case net::BridgeEnd::stopped:
+      return "stopped";
+  }
+  return r.detail;
+}
+
+struct ConnectFlags {
+  std::string link, listen = "127.0.0.1:5900", log_level = "warn", ca_file;
+  bool insecure = false;
+};
+
+int connect(const ConnectFlags& f) {
+  log::init("reach", f.log_level);
+  Events events;
+  SignalWatcher signals(events);  // before any other thread starts, so that all inherit the mask
+  auto link = cli::parse_session_link(f.link, "support");
+  if (!link) return fail(link.error().message);
+  auto listen = cli::parse_listen(f.listen);
+  if (!listen) return fail(listen.error().message);
+  net::ClientOptions client;
+  client.verify_tls = !f.insecure;
+  client.ca_file = f.ca_file;
+
+  // Ask the relay first, so that a dead link is reported now rather than when a viewer connects.
+  auto page = net::http_request("GET", link->url, {}, {}, client);
+  if (!page) return fail(refusal_message(page.error()));
+  if (page->status != 200) return fail(refusal_message(make_error(page->status, "", page->body)));
+
+  net::EventLoop loop;
+  auto listener = net::TcpListener::open(loop, listen->first, listen->second);
+  if (!listener) return fail(listener.error().message);
+  std::string address = (*listener)->address();
+  std::printf("%s\n", address.c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr, "Listening on %s — point a VNC viewer there (session %s)\n", address.c_str(),
+               link->code.c_str());
+  log::info("reach.listening", {{"address", address}, {"code", link->code}});
+  (*listener)->start([&events](net::TcpStream s) { events.push(Accepted{std::move(s)}); });
+
+  std::shared_ptr<net::Bridge> bridge;
+  int exit_code = 0;
+  for (bool running = true; running;) {
+    Event event = events.pop();
+    if (auto* a = std::get_if<Accepted>(&event)) {
+      std::string from = a->stream.remote_address();
+      if (bridge) {
+        a->stream.close();
+        std::fprintf(stderr, "Refused a second viewer from %s: one viewer at a time.\n",
+                     from.c_str());
+        log::warn("reach.viewer_refused", {{"from", from}});
+        continue;
+      }
+      std::fprintf(stderr, "Viewer connected from %s; opening the session…\n", from.c_str());
+      net::BridgeOptions options;
+      options.client = client;
+      auto started = net::Bridge::start(
+          loop, std::move(a->stream), link->stream_url, {}, options,
+          [&events](const net::BridgeResult& r) { events.push(BridgeEnded{r}); });
+      if (!started) {
+        exit_code = fail(refusal_message(started.error()));
+        break;
+      }
+      bridge = *started;
+      std::fprintf(stderr,
+                   "Connected to the session: the viewer shows the device's screen once the "
+                   "device shares it.\n");
+    } else if (auto* e = std::get_if<BridgeEnded>(&event)) {
+      const auto& r = e->result;
+      std::fprintf(stderr,
+                   "Session ended: %s (sent %llu bytes, received %llu). Its link no longer "
+                   "works: request a new session to connect again.\n",
+                   describe_end(r).c_str(), static_cast<unsigned long long>(r.tcp_to_websocket),
+                   static_cast<unsigned long long>(r.websocket_to_tcp));
+      running = false;
+    } else if (auto* s = std::get_if<Signalled>(&event)) {
+      log::info("reach.signal", {{"signal", s->signal}});
+      std::fprintf(stderr, "Stopping.\n");
+      running = false;
+    }
+  }
+  (*listener)->close();
+  if (bridge) {
+    bridge->stop();
+    bridge->wait();
+    bridge.reset();
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"reach: the Reach supporter's command line"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", REACH_VERSION);
+
+  ConnectFlags cf;
+  auto* connect_cmd = app.add_subcommand(
+      "connect", "Bridge a remote assistance session to a local port for any VNC viewer");
+  connect_cmd
+      ->add_option("SUPPORTER_LINK", cf.link,
+                   "The session's supporter link, http(s)://HOST/support/CODE-TOKEN")
+      ->required();
+  connect_cmd
+      ->add_option("--listen", cf.listen,
+                   "HOST:PORT for the VNC viewer (port 0: any free port, printed on the "
+                   "first line)")
+      ->capture_default_str();
+  connect_cmd->add_option("--ca-file", cf.ca_file, "Extra trusted CA for https:// relays (PEM)")
+      ->check(CLI::ExistingFile);
+  connect_cmd->add_flag("--insecure", cf.insecure, "Do not verify the relay's TLS certificate");
+  connect_cmd->add_option("--log-level", cf.log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+
+  if (auto exit_code = cli::parse(app, argc, argv, "reach")) return *exit_code;
+  if (connect_cmd->parsed()) {
+    // A malformed link is a bad argument (exit 2), like any other.
+    if (auto link = cli::parse_session_link(cf.link, "support"); !link) {
+      std::fprintf(stderr, "reach: %s (see --help)\n", link.error().message.c_str());
+      return 2;
+    }
+    if (auto listen = cli::parse_listen(cf.listen); !listen) {
+      std::fprintf(stderr, "reach: %s (see --help)\n", listen.error().message.c_str());
+      return 2;
+    }
+    return connect(cf);
+  }
+  return fail("nothing to do (see --help)");
+}

@@ -1,0 +1,162 @@
+// Program-independent pieces of the integration-test harnesses (hub_process.h, relay_process.h):
+// running a command to completion, running a server as a child process whose first line of
+// standard output is its bound address, HTTP calls through the project's own client, and raw
+// socket exchanges for bytes no well-behaved client would send.
+//
+// Thread-safety: the free functions may be called from several threads at once; a ServerProcess
+// is for the test's main thread only.
+#pragma once
+
+#include "net/http.h"
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace reach::itest {
+
+namespace bj = boost::json;
+
+// Path of a program built by this project ($REACH_BIN_DIR/<name>).
+std::string program_path(std::string_view name);
+
+struct CommandResult {
+  int exit_code = -1;  // -1 when killed by a signal or timed out
+  bool timed_out = false;
+  std::string out;  // standard output
+  std::string err;  // standard error
+};
+
+// Runs argv[0] (a path) to completion with stdin at /dev/null, capturing both streams.
+// `env` entries are added to (or replace) the inherited environment.
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::vector<std::pair<std::string, std::string>>& env = {},
+                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// An HTTP answer with its body parsed as JSON when it is JSON (else `json` is null).
+struct ApiResult {
+  int status = 0;  // 0: the request failed below HTTP (see `transport_error`)
+  std::string transport_error;
+  net::Headers headers;
+  std::string body;
+  bj::value json;
+
+  bool is_object() const { return json.is_object(); }
+  const bj::object& obj() const;  // an empty object (and a test failure) when not an object
+  // The "value" array of a collection, or an empty array.
+  const bj::array& value() const;
+  std::string str(std::string_view key) const;  // top-level string property, or ""
+};
+std::ostream& operator<<(std::ostream& os, const ApiResult& r);
+
+// One request through reach::net::http_request to an absolute URL (60 s timeout).
+ApiResult http_call(std::string_view method, const std::string& url, std::string body,
+                    const net::Headers& headers);
+
+// What a raw socket exchange saw.
+struct RawResult {
+  bool connected = false;
+  std::string received;                  // every byte the server sent
+  bool closed_by_peer = false;           // EOF or reset seen before the deadline
+  std::chrono::milliseconds elapsed{0};  // from the end of sending to close (or deadline)
+};
+
+// Connects to 127.0.0.1:port (from `bind_address` when given, e.g. "127.0.0.2"), sends `bytes`
+// (without closing its side), then reads until the server closes the connection or `wait` has
+// passed.
+RawResult raw_exchange(std::uint16_t port, std::string_view bytes, std::chrono::milliseconds wait,
+                       std::string_view bind_address = {});
+
+// A server program run as a child: its first line of standard output is "127.0.0.1:PORT" (the
+// readiness signal; there is no sleeping), its standard error is appended to a log file, and the
+// rest of its standard output is drained. Killed (SIGKILL) on destruction if still running.
+class ServerProcess {
+ public:
+  ServerProcess() = default;
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts argv (argv[0] a path) and waits up to 30 s for the address line. `name` is used in
+  // failure messages ("the hub", "the relay").
+  ::testing::AssertionResult start(const std::vector<std::string>& argv,
+                                   const std::string& stderr_log, std::string_view name);
+  // SIGTERM and wait (up to 15 s); success only for a clean exit with status 0.
+  ::testing::AssertionResult stop();
+  // SIGKILL and reap.
+  void kill9();
+  bool running() const { return pid_ > 0; }
+  int pid() const { return pid_; }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  void reap_stdout_reader();
+
+  std::string name_;
+  std::string stderr_log_;
+  int pid_ = -1;
+  int stdout_fd_ = -1;
+  std::thread stdout_reader_;  // drains the child's stdout after the address line
+  std::uint16_t port_ = 0;
+};
+
+// A Reach service program (reach-hub, reach-relay) with a fresh data directory, run the way
+// SPEC §2 defines both: `PROGRAM init --data DIR --admin-email EMAIL` (REACH_ADMIN_PASSWORD) and
+// `PROGRAM serve --data DIR --listen 127.0.0.1:0 …` with standard error appended to
+// `DIR/serve.stderr.log`. The directory is removed on destruction unless the test failed.
+class ServiceProcess {
+ public:
+  explicit ServiceProcess(std::string program) : program_(std::move(program)) {}
+  ~ServiceProcess();
+  ServiceProcess(const ServiceProcess&) = delete;
+  ServiceProcess& operator=(const ServiceProcess&) = delete;
+
+  // mkdtemp (the first time) and `init`.
+  ::testing::AssertionResult init(const std::string& admin_email,
+                                  const std::string& admin_password);
+  // `serve` with `args` appended; waits for the address line.
+  ::testing::AssertionResult start(const std::vector<std::string>& args);
+  // `PROGRAM ARGS…`, with `--data DIR` appended when `with_data` is true.
+  CommandResult cli(std::vector<std::string> args, bool with_data = true,
+                    const std::vector<std::pair<std::string, std::string>>& env = {});
+  // `token create --email EMAIL`; "" (and a test failure) on error.
+  std::string create_token(const std::string& email);
+
+  ServerProcess& server() { return server_; }
+  const ServerProcess& server() const { return server_; }
+  const std::string& data_dir() const { return data_dir_; }
+  std::string stderr_log_path() const { return data_dir_ + "/serve.stderr.log"; }
+
+ private:
+  std::string program_;
+  std::string data_dir_;
+  ServerProcess server_;
+};
+
+// Makes a fresh directory $TMPDIR/<prefix>XXXXXX; "" (and a test failure) on error.
+std::string make_temp_dir(std::string_view prefix);
+
+// Percent-encodes a query value (spaces, quotes, parentheses, commas…).
+std::string q(std::string_view value);
+
+// The string property `key` of `o`, or "" when absent or not a string.
+std::string str_of(const bj::object& o, std::string_view key);
+
+// Reads a whole file as bytes ("" when it does not exist).
+std::string read_file_bytes(const std::string& path);
+
+// `s` without leading and trailing white space.
+std::string trim(std::string s);
+
+// The last `n` characters of `s` (for failure messages).
+std::string tail(const std::string& s, std::size_t n = 3000);
+
+}  // namespace reach::itest
