@@ -287,9 +287,12 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
         tcp_read_paused = true;
       }
       bool ok = w && w->send(buf.substr(0, n), true);
-      if (ok) {
+      {
         std::lock_guard lock(mu);
-        tcp_read_paused = false;
+        if (ok)
+          tcp_read_paused = false;
+        else if (tcp_read_paused)
+          ++result.tcp_read_pauses;
       }
     }
     task_done();
@@ -376,6 +379,7 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
       to_tcp.push_back(std::move(data));
       if (backlog > options.tcp_write_limit && !ws_paused) {
         ws_paused = true;
+        ++result.websocket_pauses;
         pause = ws;
       }
     }

@@ -104,6 +104,8 @@ struct BridgeResult {
   std::uint64_t websocket_to_tcp = 0;  // bytes
   std::uint64_t messages_dropped = 0;  // text messages received (dropped)
   std::size_t tcp_backlog_peak = 0;    // most bytes ever waiting for TCP (bounded-memory check)
+  std::uint64_t tcp_read_pauses = 0;   // times TCP reading stopped for the WebSocket's queue
+  std::uint64_t websocket_pauses = 0;  // times the WebSocket was paused for the TCP backlog
 };
 
 // One running bridge. Thread-safe; every method may be called from any thread except wait(),

@@ -158,7 +158,8 @@ TEST_F(HubAuth, WrongPasswordAndUnknownEmailAre401WithTheSameAnswer) {
 TEST_F(HubAuth, RepeatedWrongPasswordsAreThrottledEvenForTheRightPassword) {
   for (int i = 0; i < 5; ++i) {
     SCOPED_TRACE("failure " + std::to_string(i + 1));
-    EXPECT_TRUE(IsGraphError(signin(email(), "Wrong-" + std::to_string(i)), 401, "unauthenticated"));
+    EXPECT_TRUE(
+        IsGraphError(signin(email(), "Wrong-" + std::to_string(i)), 401, "unauthenticated"));
   }
   auto sixth = signin(email(), "Wrong-6");
   EXPECT_TRUE(IsThrottled(sixth)) << "the attempt after 5 failures";
@@ -191,8 +192,8 @@ TEST_F(HubAuth, SignOutEndsOnlyThatSession) {
   auto out = hub_->request("POST", "/api/auth/signout", {}, with_cookie(ca));
   EXPECT_EQ(out.status, 204) << out;
   Cookie cleared = session_cookie(out);
-  EXPECT_TRUE(cleared.value.empty()) << "signout should clear the cookie, got value '"
-                                     << cleared.value << "'";
+  EXPECT_TRUE(cleared.value.empty())
+      << "signout should clear the cookie, got value '" << cleared.value << "'";
   bool expires = has_attribute(cleared, "Max-Age=0") ||
                  lower(cleared.attributes).find("expires=") != std::string::npos;
   EXPECT_TRUE(expires) << "the clearing cookie should expire at once: " << cleared.attributes;
@@ -206,9 +207,7 @@ TEST_F(HubAuth, CrossSiteStateChangesWithTheCookieAre403) {
   ASSERT_EQ(s.status, 200) << s;
   std::string cookie = session_cookie(s).value;
   ASSERT_FALSE(cookie.empty());
-  auto groups = [&] {
-    return collect_pages(*hub_, "/v1.0/groups", admin_).size();
-  };
+  auto groups = [&] { return collect_pages(*hub_, "/v1.0/groups", admin_).size(); };
   std::size_t before = groups();
   std::string body = bj::serialize(bj::object{{"displayName", "Planted by evil.example"}});
 
@@ -225,14 +224,13 @@ TEST_F(HubAuth, CrossSiteStateChangesWithTheCookieAre403) {
       << "Sec-Fetch-Site: cross-site";
 
   evil.set("Origin", "http://evil.example");
-  EXPECT_TRUE(IsGraphError(hub_->request("PATCH", "/api/organization",
-                                         bj::serialize(bj::object{
-                                             {"allowUnlicensedAdministrators", true}}),
-                                         evil),
-                           403, "accessDenied"))
+  EXPECT_TRUE(IsGraphError(
+      hub_->request("PATCH", "/api/organization",
+                    bj::serialize(bj::object{{"allowUnlicensedAdministrators", true}}), evil),
+      403, "accessDenied"))
       << "PATCH /api/organization cross-site";
-  EXPECT_TRUE(IsGraphError(hub_->request("POST", "/api/auth/signout", {}, evil), 403,
-                           "accessDenied"))
+  EXPECT_TRUE(
+      IsGraphError(hub_->request("POST", "/api/auth/signout", {}, evil), 403, "accessDenied"))
       << "cross-site signout";
   EXPECT_EQ(groups(), before) << "a cross-site request created a group";
   auto org = hub_->get("/api/organization", admin_);
@@ -335,7 +333,8 @@ TEST_F(HubAuth, HealthAndMetricsAnswerWithoutCredentials) {
     EXPECT_EQ(m.status, 200) << m;
     auto ct = m.headers.get("Content-Type");
     EXPECT_TRUE(ct && ct->starts_with("text/plain")) << "Content-Type: " << ct.value_or("(none)");
-    static const std::regex kType(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
+    static const std::regex kType(
+        R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
     static const std::regex kSample(
         R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([-+]?[0-9.]+([eE][-+]?[0-9]+)?|NaN|[-+]Inf)( -?[0-9]+)?$)");
     std::map<std::string, double> out;

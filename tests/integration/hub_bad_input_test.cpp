@@ -27,16 +27,17 @@ class HubBadInput : public ::testing::Test {
     ASSERT_TRUE(hub_->init_and_start());
     admin_ = hub_->admin_token();
     ASSERT_FALSE(admin_.empty());
-    auto u = hub_->post("/v1.0/users",
-                        bj::object{{"displayName", "Victor"},
-                                   {"userPrincipalName", "victor@reach.test"},
-                                   {"accountEnabled", true},
-                                   {"passwordProfile", bj::object{{"password", "Victor-Pa55word"}}}},
-                        admin_);
+    auto u =
+        hub_->post("/v1.0/users",
+                   bj::object{{"displayName", "Victor"},
+                              {"userPrincipalName", "victor@reach.test"},
+                              {"accountEnabled", true},
+                              {"passwordProfile", bj::object{{"password", "Victor-Pa55word"}}}},
+                   admin_);
     ASSERT_EQ(u.status, 201) << u;
     user_id_ = u.str("id");
-    enrollment_token_ = hub_->create_enrollment_token({"--user", "victor@reach.test",
-                                                       "--ownership", "personal"});
+    enrollment_token_ =
+        hub_->create_enrollment_token({"--user", "victor@reach.test", "--ownership", "personal"});
     ASSERT_FALSE(enrollment_token_.empty());
     DeviceSpec d;
     d.name = "VICTIM-01";
@@ -49,7 +50,8 @@ class HubBadInput : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (hub_ && hub_->running()) EXPECT_TRUE(hub_->stop()) << "the hub must stop cleanly on SIGTERM";
+    if (hub_ && hub_->running())
+      EXPECT_TRUE(hub_->stop()) << "the hub must stop cleanly on SIGTERM";
   }
 
   void snapshot() {
@@ -90,17 +92,23 @@ class HubBadInput : public ::testing::Test {
 TEST_F(HubBadInput, MalformedJsonIs400AndChangesNothing) {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   const std::vector<std::string> bodies = {
-      "{\"notes\":",           "{\"notes\": \"x\",}", "not json at all", "[1,2,3]",
-      "\"a string\"",          "{\"notes\":\"a\"}{\"notes\":\"b\"}",   "",
-      "{\"notes\":\"\xff\xfe\"}", deep,
+      "{\"notes\":",
+      "{\"notes\": \"x\",}",
+      "not json at all",
+      "[1,2,3]",
+      "\"a string\"",
+      "{\"notes\":\"a\"}{\"notes\":\"b\"}",
+      "",
+      "{\"notes\":\"\xff\xfe\"}",
+      deep,
       "{\"notes\":" + std::string(50000, '[') + std::string(50000, ']') + "}",
   };
   for (const auto& b : bodies) {
     SCOPED_TRACE("body: " + b.substr(0, 60));
     EXPECT_TRUE(IsGraphError(hub_->patch_raw(device_path(), b, admin_), 400, "invalidRequest"))
         << "PATCH managedDevice";
-    EXPECT_TRUE(IsGraphError(hub_->patch_raw("/v1.0/users/" + user_id_, b, admin_), 400,
-                             "invalidRequest"))
+    EXPECT_TRUE(
+        IsGraphError(hub_->patch_raw("/v1.0/users/" + user_id_, b, admin_), 400, "invalidRequest"))
         << "PATCH user";
     EXPECT_TRUE(IsGraphError(hub_->post_raw("/v1.0/users", b, admin_), 400, "invalidRequest"))
         << "POST users";
@@ -129,13 +137,17 @@ TEST_F(HubBadInput, WrongTypesAre400AndChangeNothing) {
   for (const auto& b : std::vector<bj::value>{
            bj::object{{"displayName", 5}, {"userPrincipalName", "t1@reach.test"}},
            bj::object{{"displayName", "T2"}, {"userPrincipalName", bj::array{"t2@reach.test"}}},
-           bj::object{{"displayName", "T3"}, {"userPrincipalName", "t3@reach.test"},
+           bj::object{{"displayName", "T3"},
+                      {"userPrincipalName", "t3@reach.test"},
                       {"accountEnabled", "yes"}},
-           bj::object{{"displayName", "T4"}, {"userPrincipalName", "t4@reach.test"},
+           bj::object{{"displayName", "T4"},
+                      {"userPrincipalName", "t4@reach.test"},
                       {"passwordProfile", "Long-Enough-Password"}},
-           bj::object{{"displayName", "T5"}, {"userPrincipalName", "t5@reach.test"},
+           bj::object{{"displayName", "T5"},
+                      {"userPrincipalName", "t5@reach.test"},
                       {"passwordProfile", bj::object{{"password", "short"}}}},
-           bj::object{{"displayName", "T6"}, {"userPrincipalName", "t6@reach.test"},
+           bj::object{{"displayName", "T6"},
+                      {"userPrincipalName", "t6@reach.test"},
                       {"passwordProfile", bj::object{{"password", 12345678}}}},
        }) {
     SCOPED_TRACE("POST users " + bj::serialize(b));
@@ -192,8 +204,8 @@ TEST_F(HubBadInput, UnknownPropertiesOnPatchManagedDeviceAre400AndAtomic) {
   expect_unchanged();
 
   // The same endpoint accepts what the contract allows, so the refusals above were about input.
-  auto ok = hub_->patch(device_path(),
-                        bj::object{{"notes", "legit"}, {"managedDeviceOwnerType", "company"}}, admin_);
+  auto ok = hub_->patch(
+      device_path(), bj::object{{"notes", "legit"}, {"managedDeviceOwnerType", "company"}}, admin_);
   ASSERT_EQ(ok.status, 200) << ok;
   EXPECT_EQ(ok.str("notes"), "legit");
   EXPECT_EQ(ok.str("managedDeviceOwnerType"), "company");
@@ -217,14 +229,14 @@ TEST_F(HubBadInput, OversizedBodyIs413AndChangesNothing) {
   // Announced but not sent: the limit applies to Content-Length before any body arrives.
   auto raw = raw_exchange(hub_->port(),
                           "POST /v1.0/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                          "Authorization: Bearer " + admin_ +
+                          "Authorization: Bearer " +
+                              admin_ +
                               "\r\nContent-Type: application/json\r\n"
                               "Content-Length: 2097152\r\n\r\n",
                           std::chrono::seconds(5));
   ASSERT_TRUE(raw.connected);
-  EXPECT_TRUE(raw.received.starts_with("HTTP/1.1 413")) << "answer: '" << raw.received.substr(0, 200)
-                                                         << "' after " << raw.elapsed.count()
-                                                         << " ms";
+  EXPECT_TRUE(raw.received.starts_with("HTTP/1.1 413"))
+      << "answer: '" << raw.received.substr(0, 200) << "' after " << raw.elapsed.count() << " ms";
   EXPECT_EQ(hub_->get("/v1.0/users/big@reach.test", admin_).status, 404);
   expect_unchanged();
 }
@@ -249,18 +261,19 @@ TEST_F(HubBadInput, UnparsableOrInvalidFilterIs400) {
   };
   for (const auto& f : filters) {
     SCOPED_TRACE("$filter=" + f);
-    EXPECT_TRUE(IsGraphError(hub_->get(kDevices + "?$filter=" + q(f), admin_), 400,
-                             "invalidRequest"));
-    EXPECT_TRUE(IsGraphError(
-        hub_->get("/beta/deviceManagement/managedDevices?$filter=" + q(f), admin_), 400,
-        "invalidRequest"));
+    EXPECT_TRUE(
+        IsGraphError(hub_->get(kDevices + "?$filter=" + q(f), admin_), 400, "invalidRequest"));
+    EXPECT_TRUE(
+        IsGraphError(hub_->get("/beta/deviceManagement/managedDevices?$filter=" + q(f), admin_),
+                     400, "invalidRequest"));
   }
   for (const auto& top : {"0", "1001", "-1", "abc", "1.5"}) {
     SCOPED_TRACE(std::string("$top=") + top);
     EXPECT_TRUE(IsGraphError(hub_->get(kDevices + "?$top=" + top, admin_), 400, "invalidRequest"));
   }
   // Deep nesting is either evaluated or refused, never a crash.
-  std::string nested = std::string(1000, '(') + "operatingSystem eq 'Linux'" + std::string(1000, ')');
+  std::string nested =
+      std::string(1000, '(') + "operatingSystem eq 'Linux'" + std::string(1000, ')');
   auto r = hub_->get(kDevices + "?$filter=" + q(nested), admin_);
   EXPECT_TRUE(r.status == 200 || IsGraphError(r, 400, "invalidRequest")) << r;
   // The same endpoint with a good filter works.
@@ -286,14 +299,14 @@ TEST_F(HubBadInput, BadSkiptokenIs400) {
   ASSERT_EQ(second.value().size(), 1u) << second;
 
   // Not one of these could have come from an @odata.nextLink.
-  for (const auto& token : {"garbage!!", "AAAA", "%FF%FE%00", "'%20OR%201%3D1%20--", "====",
-                            "a%20b"}) {
+  for (const auto& token :
+       {"garbage!!", "AAAA", "%FF%FE%00", "'%20OR%201%3D1%20--", "====", "a%20b"}) {
     SCOPED_TRACE(std::string("$skiptoken=") + token);
     EXPECT_TRUE(IsGraphError(hub_->get(kDevices + "?$top=1&$skiptoken=" + token, admin_), 400,
                              "invalidRequest"));
   }
-  EXPECT_TRUE(IsGraphError(hub_->get("/v1.0/users?$skiptoken=garbage!!", admin_), 400,
-                           "invalidRequest"));
+  EXPECT_TRUE(
+      IsGraphError(hub_->get("/v1.0/users?$skiptoken=garbage!!", admin_), 400, "invalidRequest"));
   expect_unchanged();
 }
 
@@ -322,8 +335,7 @@ TEST_F(HubBadInput, GarbageBytesOnTheSocketGet400OrAClosedConnection) {
     if (r.received.empty()) {
       EXPECT_TRUE(r.closed_by_peer) << "no answer and the connection stayed open for 10 s";
     } else {
-      EXPECT_TRUE(r.received.starts_with("HTTP/1.1 4"))
-          << "answer: " << r.received.substr(0, 200);
+      EXPECT_TRUE(r.received.starts_with("HTTP/1.1 4")) << "answer: " << r.received.substr(0, 200);
     }
     EXPECT_TRUE(hub_->healthy());
   }
@@ -337,7 +349,8 @@ TEST_F(HubBadInput, HalfSentRequestIsClosedAfterTheRequestTimeout) {
       "Content-Le",
       // Headers complete, body cut short.
       "POST /api/agent/enroll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-      "Content-Length: 200\r\n\r\n{\"enrollmentToken\":\"" + enrollment_token_ + "\",",
+      "Content-Length: 200\r\n\r\n{\"enrollmentToken\":\"" +
+          enrollment_token_ + "\",",
   };
   for (const auto& p : partial) {
     SCOPED_TRACE("partial request '" + p.substr(0, 60) + "…'");
@@ -368,7 +381,7 @@ TEST(HubCrash, AcknowledgedEnrollmentsSurviveSigkill) {
   constexpr std::size_t kKillAfter = 150;
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<std::string> acked;      // guarded by mu
+  std::vector<std::string> acked;       // guarded by mu
   std::vector<std::string> unexpected;  // guarded by mu: non-201 answers before the kill
   std::atomic<bool> killed{false};
   std::atomic<int> seq{0};
@@ -398,8 +411,9 @@ TEST(HubCrash, AcknowledgedEnrollmentsSurviveSigkill) {
   }
   {
     std::unique_lock lock(mu);
-    bool enough = cv.wait_for(lock, std::chrono::seconds(120),
-                              [&] { return acked.size() >= kKillAfter || !unexpected.empty() || alive == 0; });
+    bool enough = cv.wait_for(lock, std::chrono::seconds(120), [&] {
+      return acked.size() >= kKillAfter || !unexpected.empty() || alive == 0;
+    });
     EXPECT_TRUE(enough) << "only " << acked.size() << " enrollments in 120 s";
   }
   killed = true;  // from here on, failures are the kill's doing

@@ -34,13 +34,14 @@ constexpr const char* kDeviceType[] = {"desktop", "iPhone", "android", "macMDM",
 
 // Creates a user through the API (as the admin); returns its id.
 std::string create_user(HubProcess& hub, const std::string& upn, const std::string& name) {
-  auto r = hub.post("/v1.0/users",
-                    bj::object{{"displayName", name},
-                               {"userPrincipalName", upn},
-                               {"mail", upn},
-                               {"accountEnabled", true},
-                               {"passwordProfile", bj::object{{"password", "User-Pa55word-" + name}}}},
-                    hub.admin_token());
+  auto r =
+      hub.post("/v1.0/users",
+               bj::object{{"displayName", name},
+                          {"userPrincipalName", upn},
+                          {"mail", upn},
+                          {"accountEnabled", true},
+                          {"passwordProfile", bj::object{{"password", "User-Pa55word-" + name}}}},
+               hub.admin_token());
   EXPECT_EQ(r.status, 201) << "POST /v1.0/users " << upn << ": " << r;
   return r.str("id");
 }
@@ -58,15 +59,15 @@ std::vector<TokenKind> make_tokens(HubProcess& hub) {
   std::string alice = create_user(hub, "alice@reach.test", "Alice");
   std::string bob = create_user(hub, "bob@reach.test", "Bob");
   std::vector<TokenKind> out;
-  out.push_back({hub.create_enrollment_token({"--user", hub.options().admin_email, "--ownership",
-                                              "personal"}),
+  out.push_back({hub.create_enrollment_token(
+                     {"--user", hub.options().admin_email, "--ownership", "personal"}),
                  "personal", "userEnrollment", admin_id, hub.options().admin_email});
-  out.push_back({hub.create_enrollment_token({"--user", "alice@reach.test", "--ownership",
-                                              "company"}),
-                 "company", "userEnrollment", alice, "alice@reach.test"});
-  out.push_back({hub.create_enrollment_token({"--user", "bob@reach.test", "--ownership",
-                                              "personal"}),
-                 "personal", "userEnrollment", bob, "bob@reach.test"});
+  out.push_back(
+      {hub.create_enrollment_token({"--user", "alice@reach.test", "--ownership", "company"}),
+       "company", "userEnrollment", alice, "alice@reach.test"});
+  out.push_back(
+      {hub.create_enrollment_token({"--user", "bob@reach.test", "--ownership", "personal"}),
+       "personal", "userEnrollment", bob, "bob@reach.test"});
   out.push_back({hub.create_enrollment_token({"--userless", "--ownership", "company"}), "company",
                  "deviceEnrollmentManager", "", ""});
   return out;
@@ -110,9 +111,9 @@ std::vector<Enrolled> enroll_many(const HubProcess& hub, const std::vector<Token
             failures.push_back("…");
           continue;
         }
-        out[static_cast<std::size_t>(i)] =
-            Enrolled{r.str("deviceId"), r.str("deviceCredential"), d.name, d.os, d.os_version,
-                     d.serial, tk.owner, tk.enrollment_type, tk.user_id, tk.upn};
+        out[static_cast<std::size_t>(i)] = Enrolled{
+            r.str("deviceId"), r.str("deviceCredential"), d.name,     d.os,  d.os_version, d.serial,
+            tk.owner,          tk.enrollment_type,        tk.user_id, tk.upn};
       }
     });
   }
@@ -144,8 +145,8 @@ void expect_ids(const HubProcess& hub, const std::string& token, const std::stri
     got.insert(id);
     if (count > 1) duplicated.insert(id);
   }
-  EXPECT_TRUE(duplicated.empty()) << duplicated.size() << " ids listed more than once:"
-                                  << ids_sample(duplicated);
+  EXPECT_TRUE(duplicated.empty()) << duplicated.size()
+                                  << " ids listed more than once:" << ids_sample(duplicated);
   std::set<std::string> missing, extra;
   std::set_difference(expected.begin(), expected.end(), got.begin(), got.end(),
                       std::inserter(missing, missing.end()));
@@ -173,7 +174,8 @@ TEST(HubEnrollment, ThousandsOfDevicesArePagedFilteredCountedAndSelected) {
   ASSERT_FALSE(admin.empty());
   auto tokens = make_tokens(hub);
   for (const auto& t : tokens) ASSERT_FALSE(t.token.empty());
-  for (const auto& t : tokens) ASSERT_TRUE(t.enrollment_type != "userEnrollment" || !t.user_id.empty());
+  for (const auto& t : tokens)
+    ASSERT_TRUE(t.enrollment_type != "userEnrollment" || !t.user_id.empty());
 
   constexpr int kCount = 2500;
   auto all = enroll_many(hub, tokens, kCount, 4);
@@ -204,8 +206,10 @@ TEST(HubEnrollment, ThousandsOfDevicesArePagedFilteredCountedAndSelected) {
     EXPECT_TRUE(link.empty()) << "paging did not end after 100 pages";
     EXPECT_GE(pages, kCount / 100) << "2500 devices cannot fit in fewer than 25 pages of 100";
     EXPECT_EQ(seen.size(), every.size());
-    for (const auto& id : every) EXPECT_EQ(seen[id], 1) << "device " << id << " seen " << seen[id] << " times";
-    for (const auto& [id, n] : seen) EXPECT_TRUE(every.count(id)) << "unknown device listed: " << id;
+    for (const auto& id : every)
+      EXPECT_EQ(seen[id], 1) << "device " << id << " seen " << seen[id] << " times";
+    for (const auto& [id, n] : seen)
+      EXPECT_TRUE(every.count(id)) << "unknown device listed: " << id;
   }
 
   struct Case {
@@ -217,13 +221,16 @@ TEST(HubEnrollment, ThousandsOfDevicesArePagedFilteredCountedAndSelected) {
   std::vector<Case> cases = {
       {"operatingSystem eq 'iOS'", [](const Enrolled& e) { return e.os == "iOS"; }},
       {"operatingSystem eq 'Windows'", [](const Enrolled& e) { return e.os == "Windows"; }},
-      {"managedDeviceOwnerType eq 'company'", [](const Enrolled& e) { return e.owner == "company"; }},
-      {"managedDeviceOwnerType ne 'company'", [](const Enrolled& e) { return e.owner != "company"; }},
+      {"managedDeviceOwnerType eq 'company'",
+       [](const Enrolled& e) { return e.owner == "company"; }},
+      {"managedDeviceOwnerType ne 'company'",
+       [](const Enrolled& e) { return e.owner != "company"; }},
       {"deviceEnrollmentType eq 'deviceEnrollmentManager'",
        [](const Enrolled& e) { return e.enrollment_type == "deviceEnrollmentManager"; }},
       {"deviceEnrollmentType eq 'userEnrollment'",
        [](const Enrolled& e) { return e.enrollment_type == "userEnrollment"; }},
-      {"startswith(deviceName,'LAB-')", [](const Enrolled& e) { return e.name.starts_with("LAB-"); }},
+      {"startswith(deviceName,'LAB-')",
+       [](const Enrolled& e) { return e.name.starts_with("LAB-"); }},
       {"(operatingSystem eq 'Windows' or operatingSystem eq 'Linux') and "
        "managedDeviceOwnerType eq 'personal'",
        [](const Enrolled& e) {
@@ -262,7 +269,8 @@ TEST(HubEnrollment, ThousandsOfDevicesArePagedFilteredCountedAndSelected) {
     EXPECT_EQ(r.value().size(), 1u);
 
     auto androids = select_ids(all, [](const Enrolled& e) { return e.os == "Android"; });
-    r = hub.get(kDevices + "?$count=true&$top=5&$filter=" + q("operatingSystem eq 'Android'"), admin);
+    r = hub.get(kDevices + "?$count=true&$top=5&$filter=" + q("operatingSystem eq 'Android'"),
+                admin);
     ASSERT_EQ(r.status, 200) << r;
     count = r.obj().if_contains("@odata.count");
     ASSERT_TRUE(count && count->is_int64()) << "no integer @odata.count: " << r;
@@ -294,10 +302,10 @@ TEST(HubEnrollment, ThousandsOfDevicesArePagedFilteredCountedAndSelected) {
                "/beta/deviceManagement/managedDevices?$filter=" + q("operatingSystem eq 'Linux'"),
                linux_ids);
     // On beta the `$` may be left out.
-    expect_ids(hub, admin,
-               "/beta/deviceManagement/managedDevices?top=300&filter=" +
-                   q("operatingSystem eq 'Linux'"),
-               linux_ids);
+    expect_ids(
+        hub, admin,
+        "/beta/deviceManagement/managedDevices?top=300&filter=" + q("operatingSystem eq 'Linux'"),
+        linux_ids);
     auto r = hub.get("/beta/deviceManagement/managedDevices?count=true&top=2", admin);
     ASSERT_EQ(r.status, 200) << r;
     const auto* count = r.obj().if_contains("@odata.count");
@@ -392,13 +400,14 @@ TEST_F(HubEnrollmentSmall, CheckInUpdatesLastSyncDateTime) {
   net::Headers h;
   h.set("Authorization", "Bearer " + credential);
   h.set("Content-Type", "application/json");
-  auto c = hub_.request("POST", "/api/agent/checkin",
-                        bj::serialize(bj::object{{"device", bj::object{{"osVersion", "99.1"}}}}), h);
+  auto c =
+      hub_.request("POST", "/api/agent/checkin",
+                   bj::serialize(bj::object{{"device", bj::object{{"osVersion", "99.1"}}}}), h);
   ASSERT_EQ(c.status, 200) << c;
   EXPECT_EQ(c.str("deviceId"), id);
   std::string sync1 = c.str("lastSyncDateTime");
-  ASSERT_EQ(sync1.size(), sync0.size()) << "lastSyncDateTime formats differ: " << sync0 << " vs "
-                                        << sync1;
+  ASSERT_EQ(sync1.size(), sync0.size())
+      << "lastSyncDateTime formats differ: " << sync0 << " vs " << sync1;
   EXPECT_GT(sync1, sync0) << "check-in did not move lastSyncDateTime forward";
 
   auto after = hub_.get(kDevices + "/" + id, hub_.admin_token());

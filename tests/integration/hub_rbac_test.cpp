@@ -68,8 +68,8 @@ class HubRbac : public ::testing::Test {
     d3_ = enroll_one({"--userless", "--ownership", "company"}, "DEV-THREE");
     ASSERT_FALSE(HasFailure());
 
-    add_member(group_a_, d1_);   // group A holds device 1 itself
-    add_member(group_b_, p2_);   // group B holds device 2's primary user
+    add_member(group_a_, d1_);    // group A holds device 1 itself
+    add_member(group_b_, p2_);    // group B holds device 2's primary user
     add_member(staff_, custom_);  // the custom role is assigned to this group
     ASSERT_FALSE(HasFailure());
 
@@ -90,10 +90,9 @@ class HubRbac : public ::testing::Test {
                    {"rolePermissions",
                     bj::array{bj::object{
                         {"resourceActions",
-                         bj::array{bj::object{
-                             {"allowedResourceActions",
-                              bj::array{kDevicesRead, kDevicesUpdate, kAuditRead}},
-                             {"notAllowedResourceActions", bj::array{}}}}}}}}},
+                         bj::array{bj::object{{"allowedResourceActions",
+                                               bj::array{kDevicesRead, kDevicesUpdate, kAuditRead}},
+                                              {"notAllowedResourceActions", bj::array{}}}}}}}}},
         admin_);
     ASSERT_EQ(cr.status, 201) << "create custom role: " << cr;
     custom_role_ = cr.str("id");
@@ -112,27 +111,26 @@ class HubRbac : public ::testing::Test {
     assign("Unlicensed admin", {unlic_}, {}, "allDevices", {"roleDefinitionId", admin_role_});
     ASSERT_FALSE(HasFailure());
 
-    for (const auto& [upn, slot] :
-         std::vector<std::pair<std::string, std::string*>>{{"none@reach.test", &t_none_},
-                                                           {"helpdesk-a@reach.test", &t_hda_},
-                                                           {"helpdesk-b@reach.test", &t_hdb_},
-                                                           {"custom@reach.test", &t_custom_},
-                                                           {"unlicensed-admin@reach.test",
-                                                            &t_unlic_}}) {
+    for (const auto& [upn, slot] : std::vector<std::pair<std::string, std::string*>>{
+             {"none@reach.test", &t_none_},
+             {"helpdesk-a@reach.test", &t_hda_},
+             {"helpdesk-b@reach.test", &t_hdb_},
+             {"custom@reach.test", &t_custom_},
+             {"unlicensed-admin@reach.test", &t_unlic_}}) {
       *slot = hub_.create_token(upn);
       ASSERT_FALSE(slot->empty()) << upn;
     }
   }
 
   std::string make_user(const std::string& upn, bool licensed) {
-    auto r = hub_.post("/v1.0/users",
-                       bj::object{{"displayName", upn.substr(0, upn.find('@'))},
-                                  {"userPrincipalName", upn},
-                                  {"mail", upn},
-                                  {"accountEnabled", true},
-                                  {"passwordProfile",
-                                   bj::object{{"password", "Pa55word-for-" + upn}}}},
-                       admin_);
+    auto r =
+        hub_.post("/v1.0/users",
+                  bj::object{{"displayName", upn.substr(0, upn.find('@'))},
+                             {"userPrincipalName", upn},
+                             {"mail", upn},
+                             {"accountEnabled", true},
+                             {"passwordProfile", bj::object{{"password", "Pa55word-for-" + upn}}}},
+                  admin_);
     EXPECT_EQ(r.status, 201) << "create user " << upn << ": " << r;
     std::string id = r.str("id");
     if (licensed && !id.empty()) {
@@ -167,10 +165,10 @@ class HubRbac : public ::testing::Test {
   }
 
   void add_member(const std::string& group, const std::string& member) {
-    auto r = hub_.post("/v1.0/groups/" + group + "/members/$ref",
-                       bj::object{{"@odata.id",
-                                   "https://graph.microsoft.com/v1.0/directoryObjects/" + member}},
-                       admin_);
+    auto r = hub_.post(
+        "/v1.0/groups/" + group + "/members/$ref",
+        bj::object{{"@odata.id", "https://graph.microsoft.com/v1.0/directoryObjects/" + member}},
+        admin_);
     EXPECT_EQ(r.status, 204) << "add " << member << " to " << group << ": " << r;
   }
 
@@ -200,23 +198,25 @@ class HubRbac : public ::testing::Test {
         {"POST", "/v1.0/users",
          [n] {
            std::string k = n();
-           return bj::serialize(bj::object{
-               {"displayName", "New " + k},
-               {"userPrincipalName", "new-" + k + "@reach.test"},
-               {"accountEnabled", true},
-               {"passwordProfile", bj::object{{"password", "Another-Pa55word"}}}});
+           return bj::serialize(
+               bj::object{{"displayName", "New " + k},
+                          {"userPrincipalName", "new-" + k + "@reach.test"},
+                          {"accountEnabled", true},
+                          {"passwordProfile", bj::object{{"password", "Another-Pa55word"}}}});
          },
          kOrgUpdate, 201},
         {"GET", "/v1.0/groups", nullptr, kOrgRead, 200},
         {"GET", "/v1.0/groups/" + group_a_, nullptr, kOrgRead, 200},
         {"POST", "/v1.0/groups",
-         [n] { return bj::serialize(bj::object{{"displayName", "New group " + n()}}); }, kOrgUpdate,
-         201},
+         [n] {
+           return bj::serialize(bj::object{{"displayName", "New group " + n()}});
+         },
+         kOrgUpdate, 201},
         {"GET", "/v1.0/groups/" + group_a_ + "/members", nullptr, kOrgRead, 200},
         {"POST", "/v1.0/groups/" + scratch + "/members/$ref",
          [d3] {
-           return bj::serialize(
-               bj::object{{"@odata.id", "https://graph.microsoft.com/v1.0/directoryObjects/" + d3}});
+           return bj::serialize(bj::object{
+               {"@odata.id", "https://graph.microsoft.com/v1.0/directoryObjects/" + d3}});
          },
          kOrgUpdate, 204},
         {"GET", "/v1.0/deviceManagement/roleDefinitions", nullptr, kRolesRead, 200},
@@ -227,8 +227,8 @@ class HubRbac : public ::testing::Test {
                {"displayName", "Custom " + n()},
                {"rolePermissions",
                 bj::array{bj::object{
-                    {"resourceActions",
-                     bj::array{bj::object{{"allowedResourceActions", bj::array{kDevicesRead}}}}}}}}});
+                    {"resourceActions", bj::array{bj::object{{"allowedResourceActions",
+                                                              bj::array{kDevicesRead}}}}}}}}});
          },
          kRolesCreate, 201},
         {"GET", "/v1.0/deviceManagement/roleAssignments", nullptr, kRolesRead, 200},
@@ -242,11 +242,15 @@ class HubRbac : public ::testing::Test {
          kRolesAssign, 201},
         {"GET", "/api/audit", nullptr, kAuditRead, 200},
         {"POST", "/api/enrollmentTokens",
-         [] { return bj::serialize(bj::object{{"userless", true}, {"ownership", "company"}}); },
+         [] {
+           return bj::serialize(bj::object{{"userless", true}, {"ownership", "company"}});
+         },
          kEnrollmentTokensCreate, 201},
         {"GET", "/api/organization", nullptr, kOrgRead, 200},
         {"PATCH", "/api/organization",
-         [] { return bj::serialize(bj::object{{"allowUnlicensedAdministrators", false}}); },
+         [] {
+           return bj::serialize(bj::object{{"allowUnlicensedAdministrators", false}});
+         },
          kOrgUpdate, 200},
         {"GET", kDevices, nullptr, kDevicesRead, 200},
         {"GET", "/v1.0/users/" + p2_ + "/managedDevices", nullptr, kDevicesRead, 200},
@@ -343,8 +347,10 @@ TEST_F(HubRbac, NoCredentialsIs401WithGraphErrorEverywhere) {
   all.push_back({"GET", "/v1.0/me", nullptr, "", 200});
   all.push_back({"GET", kDevices + "/" + d1_, nullptr, kDevicesRead, 200});
   all.push_back({"PATCH", kDevices + "/" + d1_,
-                 [] { return bj::serialize(bj::object{{"notes", "anonymous"}}); }, kDevicesUpdate,
-                 200});
+                 [] {
+                   return bj::serialize(bj::object{{"notes", "anonymous"}});
+                 },
+                 kDevicesUpdate, 200});
   for (const auto& e : all) {
     SCOPED_TRACE(e.method + " " + e.path);
     auto r = call(e, "");
@@ -414,8 +420,8 @@ TEST_F(HubRbac, UnlicensedAdministratorIsRefusedUntilTheOrganisationAllowsIt) {
   check_endpoints(t_unlic_, {});
   check_devices(t_unlic_, false, false, {});
 
-  auto org = hub_.patch("/api/organization", bj::object{{"allowUnlicensedAdministrators", true}},
-                        admin_);
+  auto org =
+      hub_.patch("/api/organization", bj::object{{"allowUnlicensedAdministrators", true}}, admin_);
   ASSERT_EQ(org.status, 200) << org;
   auto flag = org.obj().if_contains("allowUnlicensedAdministrators");
   EXPECT_TRUE(flag && flag->is_bool() && flag->as_bool()) << org;
@@ -431,8 +437,8 @@ TEST_F(HubRbac, UnlicensedAdministratorIsRefusedUntilTheOrganisationAllowsIt) {
   EXPECT_EQ(one.status, 200) << one;
 
   // And refused again once the setting is withdrawn.
-  org = hub_.patch("/api/organization", bj::object{{"allowUnlicensedAdministrators", false}},
-                   admin_);
+  org =
+      hub_.patch("/api/organization", bj::object{{"allowUnlicensedAdministrators", false}}, admin_);
   ASSERT_EQ(org.status, 200) << org;
   EXPECT_TRUE(IsGraphError(hub_.get("/v1.0/users", t_unlic_), 403, "accessDenied"));
   // A licence lifts the refusal.
