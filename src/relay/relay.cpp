@@ -70,7 +70,7 @@ int error_number(std::string_view code) {
   static const char* kCodes[] = {"invalid_request",    "invalid_token",      "token_expired",
                                  "invalid_permission", "not_found",          "wrong_credentials",
                                  "invalid_client",     "rate_limit_reached", "internal_error",
-                                 "conflict",           "session_ended",   "too_many_retries"};
+                                 "conflict",           "session_ended",      "too_many_retries"};
   for (int i = 0; i < static_cast<int>(std::size(kCodes)); ++i)
     if (code == kCodes[i]) return i + 1;
   return 0;
