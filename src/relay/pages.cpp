@@ -298,6 +298,13 @@ Result<net::Response> post_authorize(Ctx& ctx) {
 
 // ---------------------------------------------------------------- portal
 
+// "2026-11-21 14:36 UTC" for tables.
+std::string short_time(std::int64_t ms) {
+  std::string t = iso8601(ms).substr(0, 16);
+  t[10] = ' ';
+  return t + " UTC";
+}
+
 std::string session_rows(Ctx& ctx, const std::string& csrf) {
   auto rows = ctx.db().query(
       "SELECT code, state, description, end_customer_name, created_at FROM sessions"
@@ -320,7 +327,7 @@ std::string session_rows(Ctx& ctx, const std::string& csrf) {
         "<tr><td class=code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td></tr>",
         display_code(code), html::escape(r.text(1)), html::escape(r.text(2)),
-        html::escape(r.text(3)), iso8601(r.integer(4)).substr(0, 16), action);
+        html::escape(r.text(3)), short_time(r.integer(4)), action);
   }
   return out + "</tbody></table>";
 }
