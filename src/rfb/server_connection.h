@@ -1,0 +1,142 @@
+// The server side of one RFB connection (RFC 6143), sans-I/O: bytes in, bytes and events out.
+// The caller owns the socket. It feeds what it reads, calls process(), sends what take_output()
+// returns, and asks for framebuffer updates with write_update() when the desktop has something
+// to show and the client has asked (ServerHandler::update_requested).
+//
+// Handshake: ProtocolVersion 3.8 (3.7 and 3.3 clients are served their handshake too), security
+// type None only, then ClientInit and ServerInit. After it: SetPixelFormat, SetEncodings,
+// FramebufferUpdateRequest, KeyEvent, PointerEvent and ClientCutText.
+//
+// Failure: process() returns an Error with a reason when the client breaks the protocol or asks
+// for what this server refuses; the connection is then dead (later calls return the same error)
+// and the caller should send what take_output() still holds (a reason for the client, when the
+// protocol has a place for one), then close and log the error. Short input is never an error:
+// process() keeps the partial message and waits for more.
+//
+// Memory: after process() returns, the input buffer holds less than one message, and no message
+// is accepted above kMaxCutText + 8 bytes, so buffered input stays bounded.
+//
+// Thread-safety: none. One thread (the connection's strand) owns it; the handler is called on that
+// thread, from inside process(). A handler may call write_update() and the other write_*
+// functions; it must not call feed() or process() (the text it is handed points into the input).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "rfb/encoders.h"
+#include "rfb/framebuffer.h"
+#include "rfb/pixel_format.h"
+
+namespace reach::rfb {
+
+// What the client asks of the desktop. Called from inside ServerConnection::process().
+class ServerHandler {
+ public:
+  virtual ~ServerHandler() = default;
+  virtual void key_event(bool down, uint32_t keysym) = 0;
+  // x, y are clipped to the framebuffer.
+  virtual void pointer_event(uint8_t button_mask, int x, int y) = 0;
+  // ClientCutText bytes as sent: ISO 8859-1 per the RFC.
+  virtual void cut_text(std::string_view latin1) = 0;
+  // `rect` is clipped to the framebuffer and never empty.
+  virtual void update_requested(bool incremental, const Rect& rect) = 0;
+  // Updates written from now on use the new format (already validated).
+  virtual void pixel_format_changed(const PixelFormat& pf) = 0;
+  // The client's encodings, most preferred first.
+  virtual void encodings_changed(const std::vector<int32_t>& encodings) = 0;
+};
+
+// CopyRect source: the client copies what it shows at (src_x, src_y) to `dst`.
+struct CopyOp {
+  Rect dst;
+  int src_x = 0;
+  int src_y = 0;
+};
+
+// One FramebufferUpdate. Copies are written first and in order (later ones may read what earlier
+// ones wrote), then the changed rectangles. A framebuffer of a new size adds a DesktopSize
+// rectangle before all of them.
+struct Update {
+  std::vector<CopyOp> copies;
+  std::vector<Rect> changed;
+  const Cursor* cursor = nullptr;  // a new cursor shape, sent when the client takes Cursor
+};
+
+class ServerConnection {
+ public:
+  static constexpr size_t kMaxEncodings = 256;      // real viewers send 20 to 50
+  static constexpr size_t kMaxCutText = 1 << 20;    // 1 MiB of clipboard text
+  static constexpr int kMaxRectsPerUpdate = 65535;  // U16 number-of-rectangles
+
+  // Writes the server's ProtocolVersion to the output at once.
+  ServerConnection(ServerHandler& handler, int width, int height, std::string desktop_name);
+  ~ServerConnection();
+  ServerConnection(const ServerConnection&) = delete;
+  ServerConnection& operator=(const ServerConnection&) = delete;
+
+  void feed(std::string_view bytes) { in_.append(bytes); }
+  // Handles every complete message buffered. See the failure contract above.
+  Status process();
+  // The bytes to send, in order; leaves the output empty.
+  std::string take_output() { return std::exchange(out_, std::string()); }
+  size_t pending_output() const { return out_.size(); }
+  size_t buffered_input() const { return in_.size(); }
+
+  // True once ServerInit has been written: updates may be sent.
+  bool ready() const { return state_ == State::kReady; }
+  bool shared() const { return shared_; }
+  // Minor version agreed with the client: 3, 7 or 8.
+  int minor_version() const { return minor_; }
+  const PixelFormat& client_format() const { return converter_.format(); }
+  const std::vector<int32_t>& encodings() const { return encodings_; }
+  bool client_supports(int32_t encoding) const;
+  // The size the client knows.
+  int width() const { return width_; }
+  int height() const { return height_; }
+
+  // Writes one FramebufferUpdate from `fb` in the client's pixel format with the most preferred
+  // encoding the client takes among ZRLE and Raw (CopyRect when taken, else the copied area is
+  // encoded like a change). Rectangles are clipped to `fb`; empty ones are dropped; over 65535
+  // rectangles become their bounding box. If `fb` has a new size, DesktopSize announces it; a
+  // client without DesktopSize gets an Error (disconnect it). Must be ready() (crashes otherwise).
+  Status write_update(const Framebuffer& fb, const Update& update);
+  void write_bell();
+  void write_server_cut_text(std::string_view latin1);
+
+ private:
+  enum class State { kVersion, kSecurity, kClientInit, kReady, kFailed };
+
+  // One message: true if handled, false if it needs more input, an Error to disconnect.
+  Result<bool> process_one();
+  Result<bool> on_version();
+  Result<bool> on_security();
+  Result<bool> on_client_init();
+  Result<bool> on_message();
+  void write_server_init();
+  // Where the protocol allows, tells the client why it is refused (written to the output).
+  void write_failure_reason(const std::string& reason);
+
+  ServerHandler& handler_;
+  const std::string name_;
+
+  State state_ = State::kVersion;
+  int minor_ = 8;
+  bool shared_ = false;
+  int width_;
+  int height_;
+  PixelConverter converter_;
+  std::vector<int32_t> encodings_;
+  ZrleEncoder zrle_;
+  Error error_;
+
+  std::string in_;
+  size_t in_pos_ = 0;  // first unconsumed byte of in_
+  std::string out_;
+};
+
+}  // namespace reach::rfb
