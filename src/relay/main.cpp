@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 namespace {
 
@@ -29,6 +30,7 @@ struct ServeFlags {
   int peer_wait_ms = 600000;
   int sessions_page_size = 1000;
   int workers = 4;
+  int io_threads = 0;  // 0: one per core
 };
 
 // The viewer's files: next to the binary (build tree: ../share/reach-relay/static).
@@ -61,6 +63,8 @@ int serve(ServeFlags f, const char* argv0) {
   if (!f.tls_cert.empty()) opts.tls = net::TlsFiles{f.tls_cert, f.tls_key};
   opts.request_timeout = std::chrono::milliseconds(f.request_timeout_ms);
   opts.worker_threads = static_cast<std::size_t>(f.workers);
+  opts.io_threads = f.io_threads > 0 ? static_cast<std::size_t>(f.io_threads)
+                                     : std::max(1u, std::thread::hardware_concurrency());
   opts.ws_message_limit = 1024 * 1024;
   opts.ws_send_queue_limit = 1024 * 1024;
   net::Server server(
@@ -121,6 +125,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--sessions-page-size", sf.sessions_page_size, "Sessions per list page")
       ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  serve_cmd->add_option("--io-threads", sf.io_threads,
+                        "Threads that move bytes (0: one per core)")
+      ->check(CLI::Range(0, 64))
       ->capture_default_str();
   serve_cmd->add_option("--workers", sf.workers, "Handler threads")
       ->check(CLI::Range(1, 64))
