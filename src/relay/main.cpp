@@ -126,8 +126,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--sessions-page-size", sf.sessions_page_size, "Sessions per list page")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  serve_cmd->add_option("--io-threads", sf.io_threads,
-                        "Threads that move bytes (0: one per core)")
+  serve_cmd->add_option("--io-threads", sf.io_threads, "Threads that move bytes (0: one per core)")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
   serve_cmd->add_option("--workers", sf.workers, "Handler threads")
