@@ -2,6 +2,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/time.h"
+#include "hub/channel.h"
 #include "hub/enrollment.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
@@ -12,6 +13,9 @@
 
 namespace reach::hub {
 namespace {
+
+// How long a custom notification waits for a device that is offline.
+constexpr std::int64_t kCustomNotificationLife = std::int64_t{7} * 24 * 3600 * 1000;
 
 const std::vector<std::string> kOwnerTypes = {"unknown", "company", "personal"};
 const std::vector<std::string> kEnrollmentTypes = {"unknown",
@@ -282,6 +286,41 @@ Result<net::Response> patch_device(Ctx& ctx) {
                          "deviceManagement/managedDevices/$entity");
 }
 
+// POST managedDevices/{id}/sendCustomNotificationToCompanyPortal (Graph beta): a message shown
+// by the device's company portal, delivered through the push channel's outbox.
+Result<net::Response> send_custom_notification(Ctx& ctx) {
+  auto row = device_in_scope(ctx, actions::kSendCustomNotification);
+  if (!row) return row.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"notificationTitle", "notificationBody"}); !st)
+    return st.error();
+  auto title = json::req_string(*body, "notificationTitle");
+  if (!title) return title.error();
+  auto text = json::req_string(*body, "notificationBody");
+  if (!text) return text.error();
+  // Intune's limits for custom notifications.
+  if (title->empty() || title->size() > 50)
+    return bad_request("'notificationTitle' must be 1 to 50 characters.");
+  if (text->empty() || text->size() > 500)
+    return bad_request("'notificationBody' must be 1 to 500 characters.");
+  std::string id = row->text(0);
+  std::string notification_id;
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    NotificationSpec spec{
+        "customNotification", *title, *text, {}, now_ms() + kCustomNotificationLife};
+    auto n = queue_notification(s, id, spec);
+    if (!n) return n.error();
+    notification_id = *n;
+    return audit(s, ctx,
+                 {"sendCustomNotification", "success", "managedDevice", id, row->text(1),
+                  bj::object{{"notificationId", notification_id}, {"title", *title}}});
+  });
+  if (!st) return st.error();
+  ctx.svc.channels->wake(id);
+  return net::Response::empty(204);
+}
+
 // ---------------------------------------------------------------- agents
 
 Result<net::Response> enroll(Ctx& ctx) {
@@ -384,6 +423,8 @@ void register_device_routes(Routes& r) {
   r.graph("GET", "/deviceManagement/managedDevices", list_managed_devices);
   r.graph("GET", "/deviceManagement/managedDevices/{id}", get_device);
   r.graph("PATCH", "/deviceManagement/managedDevices/{id}", patch_device);
+  r.graph("POST", "/deviceManagement/managedDevices/{id}/sendCustomNotificationToCompanyPortal",
+          send_custom_notification);
   r.graph("GET", "/users/{id}/managedDevices", list_user_devices);
   r.graph("GET", "/me/managedDevices", list_my_devices);
   r.api("POST", "/api/agent/enroll", enroll, Auth::none);

@@ -3,6 +3,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/time.h"
+#include "hub/channel.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
 #include "hub/schema.h"
@@ -176,11 +177,14 @@ net::Response Routes::dispatch(net::Request& req) {
 struct Hub::Impl {
   Services svc;
   Routes routes{svc};
+  std::unique_ptr<AgentChannels> channels;  // destroyed before svc (declared after it)
 };
 
 Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::make_unique<Impl>()) {
   impl_->svc.config = std::move(config);
   impl_->svc.db = std::move(db);
+  impl_->channels = std::make_unique<AgentChannels>(impl_->svc);
+  impl_->svc.channels = impl_->channels.get();
   register_auth_routes(impl_->routes);
   register_directory_routes(impl_->routes);
   register_role_routes(impl_->routes);
@@ -189,6 +193,15 @@ Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::mak
 }
 
 Hub::~Hub() = default;
+
+std::shared_ptr<net::WebSocketHandler> Hub::upgrade(net::Request& request, net::Response& reject) {
+  if (request.path != "/api/agent/channel") {
+    reject = graph_error(not_found(fmt::format("No WebSocket endpoint at {}.", request.path)),
+                         crypto::uuid_v4());
+    return nullptr;
+  }
+  return impl_->channels->accept(request, reject);
+}
 
 void Hub::set_server_stats_source(std::function<std::string()> f) {
   impl_->svc.server_stats = std::move(f);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "net/http.h"
+#include "net/websocket.h"
 #include "store/db.h"
 
 #include <chrono>
@@ -26,6 +27,9 @@ class Hub {
   ~Hub();
 
   net::Response handle(net::Request& request);
+  // WebSocket upgrades (the agents' push channel at /api/agent/channel); nullptr with `reject`
+  // filled to refuse. Called on worker threads.
+  std::shared_ptr<net::WebSocketHandler> upgrade(net::Request& request, net::Response& reject);
 
   // Counters exported on /api/metrics beside the hub's own.
   void set_server_stats_source(std::function<std::string()> prometheus_lines);

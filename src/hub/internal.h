@@ -39,6 +39,8 @@ struct Principal {
   bool via_cookie = false;
 };
 
+class AgentChannels;
+
 struct Services {
   HubConfig config;
   std::shared_ptr<store::Database> db;
@@ -46,6 +48,7 @@ struct Services {
   Throttle signin_by_address;
   Metrics metrics;
   std::function<std::string()> server_stats;
+  AgentChannels* channels = nullptr;  // set by Hub; outlives every request
 };
 
 // One request being handled.
@@ -126,6 +129,8 @@ inline constexpr const char* kRemoteAssistanceRead = "Microsoft.Intune_RemoteAss
 inline constexpr const char* kRemoteAssistanceUpdate = "Microsoft.Intune_RemoteAssistance_Update";
 inline constexpr const char* kRequestRemoteAssistance =
     "Microsoft.Intune_RemoteTasks_RequestRemoteAssistance";
+inline constexpr const char* kSendCustomNotification =
+    "Microsoft.Intune_RemoteTasks_SendCustomNotification";
 const std::vector<std::string>& all();
 }  // namespace actions
 

@@ -56,7 +56,9 @@ int serve(const ServeFlags& f) {
   opts.request_timeout = std::chrono::milliseconds(f.request_timeout_ms);
   opts.worker_threads = static_cast<std::size_t>(f.workers);
   opts.error_response = hub::server_error_response;
-  net::Server server(opts, [hub](net::Request& r) { return hub->handle(r); });
+  net::Server server(
+      opts, [hub](net::Request& r) { return hub->handle(r); },
+      [hub](net::Request& r, net::Response& reject) { return hub->upgrade(r, reject); });
   hub->set_server_stats_source([&server] {
     auto s = server.stats();
     return fmt::format(

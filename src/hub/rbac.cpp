@@ -23,7 +23,8 @@ const std::vector<std::string>& actions::all() {
                                                 kAuditRead,
                                                 kRemoteAssistanceRead,
                                                 kRemoteAssistanceUpdate,
-                                                kRequestRemoteAssistance};
+                                                kRequestRemoteAssistance,
+                                                kSendCustomNotification};
   return kAll;
 }
 

@@ -77,6 +77,28 @@ const std::vector<store::Migration>& migrations() {
            " actor_type TEXT NOT NULL, actor_id TEXT, actor_name TEXT, ip_address TEXT,"
            " target_type TEXT, target_id TEXT, target_name TEXT, details TEXT)",
        }},
+      {2,
+       "agent push channel and notification outbox",
+       {
+           "ALTER TABLE devices ADD COLUMN channel_connected_at BIGINT",
+
+           // The outbox: a notification is sent on every channel connect until the agent has
+           // it (received_at), and never after expires_at.
+           "CREATE TABLE device_notifications ("
+           " id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+           " kind TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, data TEXT NOT NULL,"
+           " created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, received_at BIGINT,"
+           " answer TEXT, answered_at BIGINT)",
+           "CREATE INDEX device_notifications_pending ON device_notifications (device_id, "
+           "received_at)",
+
+           // What agents reported, once per (device, ref): answers and session events.
+           "CREATE TABLE device_events ("
+           " device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+           " ref TEXT NOT NULL, notification_id TEXT NOT NULL, event TEXT NOT NULL,"
+           " detail TEXT, at BIGINT NOT NULL, PRIMARY KEY (device_id, ref))",
+           "CREATE INDEX device_events_notification ON device_events (notification_id)",
+       }},
   };
   return kMigrations;
 }

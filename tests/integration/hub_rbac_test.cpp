@@ -329,6 +329,13 @@ class HubRbac : public ::testing::Test {
         EXPECT_TRUE(IsGraphError(p, 403, "accessDenied")) << "PATCH of a device out of reach";
         EXPECT_EQ(notes_of(d), before) << "a refused PATCH changed the device";
       }
+      // Custom notifications: only the Intune Administrator holds the action here.
+      auto n = hub_.post(kDevices + "/" + d + "/sendCustomNotificationToCompanyPortal",
+                         bj::object{{"notificationTitle", "t"}, {"notificationBody", "b"}}, bearer);
+      if (bearer == admin_ && in_scope)
+        EXPECT_EQ(n.status, 204) << n;
+      else
+        EXPECT_TRUE(IsGraphError(n, 403, "accessDenied")) << "a notification out of reach";
     }
   }
 

@@ -437,8 +437,12 @@ ServiceProcess::~ServiceProcess() {
 }
 
 ::testing::AssertionResult ServiceProcess::start(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {program_path(program_), "serve", "--data", data_dir_, "--listen",
-                                   "127.0.0.1:0"};
+  std::vector<std::string> argv = {program_path(program_), "serve", "--data", data_dir_};
+  // A test that restarts a server on its old port passes its own --listen.
+  if (std::find(args.begin(), args.end(), "--listen") == args.end()) {
+    argv.push_back("--listen");
+    argv.push_back("127.0.0.1:0");
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   return server_.start(argv, stderr_log_path(), program_);
 }
@@ -499,6 +503,87 @@ std::string read_file_bytes(const std::string& path) {
   std::ostringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+}  // namespace reach::itest
+
+namespace reach::itest {
+
+ChildProcess::~ChildProcess() {
+  kill9();
+}
+
+::testing::AssertionResult ChildProcess::start(
+    const std::vector<std::string>& argv, const std::string& output_log,
+    const std::vector<std::pair<std::string, std::string>>& env) {
+  if (running()) return ::testing::AssertionFailure() << argv[0] << " is already running";
+  output_log_ = output_log;
+  std::vector<std::string> args = argv;
+  int log = ::open(output_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log < 0 || devnull < 0)
+    return ::testing::AssertionFailure()
+           << "cannot open " << output_log << ": " << std::strerror(errno);
+  std::vector<std::string> envs = make_env(env);
+  auto c_args = c_strings(args);
+  auto c_env = c_strings(envs);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(devnull, 0);
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+    ::execve(c_args[0], c_args.data(), c_env.data());
+    ::_exit(127);
+  }
+  ::close(log);
+  ::close(devnull);
+  if (pid < 0) return ::testing::AssertionFailure() << "fork: " << std::strerror(errno);
+  pid_ = pid;
+  return ::testing::AssertionSuccess();
+}
+
+std::optional<int> ChildProcess::terminate(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return exit_status_;
+  ::kill(pid_, SIGTERM);
+  auto st = wait_for_exit(pid_, timeout);
+  if (!st) {
+    kill9();
+    return std::nullopt;
+  }
+  pid_ = -1;
+  exit_status_ = WIFEXITED(*st) ? std::optional<int>(WEXITSTATUS(*st)) : std::nullopt;
+  return exit_status_;
+}
+
+std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return exit_status_;
+  auto st = wait_for_exit(pid_, timeout);
+  if (!st) return std::nullopt;
+  pid_ = -1;
+  exit_status_ = WIFEXITED(*st) ? std::optional<int>(WEXITSTATUS(*st)) : std::optional<int>(-1);
+  return exit_status_;
+}
+
+void ChildProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string ChildProcess::output() const {
+  return read_file_bytes(output_log_);
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(poll);
+  }
 }
 
 }  // namespace reach::itest

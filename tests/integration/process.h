@@ -14,7 +14,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -140,6 +142,37 @@ class ServiceProcess {
   std::string data_dir_;
   ServerProcess server_;
 };
+
+// A program run in the background (an agent, a VNC client): standard output and error go to
+// one log file, standard input is /dev/null. Killed (SIGKILL) on destruction if still running.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  ::testing::AssertionResult start(
+      const std::vector<std::string>& argv, const std::string& output_log,
+      const std::vector<std::pair<std::string, std::string>>& env = {});
+  // SIGTERM, then waits; the exit code, or nullopt when killed after `timeout` or by a signal.
+  std::optional<int> terminate(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Waits for it to exit by itself; nullopt when still running after `timeout`.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  void kill9();
+  bool running() const { return pid_ > 0; }
+  int pid() const { return pid_; }
+  std::string output() const;  // everything it printed so far
+
+ private:
+  int pid_ = -1;
+  std::optional<int> exit_status_;
+  std::string output_log_;
+};
+
+// Polls `done` every `poll` until it returns true (true) or `timeout` passed (false).
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(50));
 
 // Makes a fresh directory $TMPDIR/<prefix>XXXXXX; "" (and a test failure) on error.
 std::string make_temp_dir(std::string_view prefix);

@@ -1,0 +1,391 @@
+#include "hub/channel.h"
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/time.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <thread>
+
+namespace reach::hub {
+
+namespace {
+
+constexpr std::size_t kMaxAgentMessage = 16 * 1024;
+
+// Events an agent reports about a notification, and what an answer records.
+constexpr std::array<std::string_view, 9> kEvents = {"accepted",        "declined", "allowed",
+                                                     "allowedViewOnly", "denied",   "connected",
+                                                     "ended",           "expired",  "failed"};
+
+std::string text_message(const bj::object& o) {
+  return json::serialize(o);
+}
+
+bj::object notification_json(const store::Row& row) {
+  // columns: id, kind, title, body, data, created_at, expires_at
+  bj::object n{{"id", row.text(0)},
+               {"kind", row.text(1)},
+               {"title", row.text(2)},
+               {"body", row.text(3)},
+               {"createdDateTime", iso8601(row.integer(5))},
+               {"expirationDateTime", iso8601(row.integer(6))}};
+  auto data = json::parse_object(row.text(4));
+  n["data"] = data ? bj::value(std::move(*data)) : bj::value(bj::object{});
+  return n;
+}
+
+}  // namespace
+
+Result<std::string> queue_notification(store::Session& s, const std::string& device_id,
+                                       const NotificationSpec& spec) {
+  std::string id = crypto::uuid_v4();
+  auto now = now_ms();
+  auto r = s.exec(
+      "INSERT INTO device_notifications (id, device_id, kind, title, body, data, created_at,"
+      " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      {id, device_id, spec.kind, spec.title, spec.body, json::serialize(spec.data), now,
+       spec.expires_at});
+  if (!r) return r.error();
+  return id;
+}
+
+// ---------------------------------------------------------------- core
+
+class Channel;
+
+struct AgentChannels::Core {
+  explicit Core(Services& s) : svc(s) {}
+
+  Services& svc;  // valid while the worker runs (it is joined before Services goes)
+
+  // Guarded by mu.
+  mutable std::mutex mu;
+  std::map<std::string, std::weak_ptr<Channel>> by_device;
+
+  // The worker's queue, guarded by qmu.
+  std::mutex qmu;
+  std::condition_variable qcv;
+  std::deque<std::function<void()>> queue;
+  bool stopping = false;
+  std::thread worker;
+
+  void run_worker() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lk(qmu);
+        qcv.wait(lk, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping, and everything queued has run
+        task = std::move(queue.front());
+        queue.pop_front();
+      }
+      task();
+    }
+  }
+
+  bool post(std::function<void()> task) {
+    {
+      std::lock_guard lk(qmu);
+      if (stopping) return false;
+      queue.push_back(std::move(task));
+    }
+    qcv.notify_one();
+    return true;
+  }
+
+  std::shared_ptr<Channel> find(const std::string& device) const {
+    std::lock_guard lk(mu);
+    auto it = by_device.find(device);
+    return it == by_device.end() ? nullptr : it->second.lock();
+  }
+
+  // Worker thread: sends every notification the device has not confirmed and that has not
+  // expired, oldest first.
+  void deliver_pending(const std::shared_ptr<Channel>& ch);
+  void handle(const std::shared_ptr<Channel>& ch, bj::object msg);
+  void record_event(const std::shared_ptr<Channel>& ch, const bj::object& msg);
+};
+
+// One agent's open channel. The network holds it (as the WebSocket's handler); the registry
+// only observes it.
+class Channel : public net::WebSocketHandler, public std::enable_shared_from_this<Channel> {
+ public:
+  Channel(std::weak_ptr<AgentChannels::Core> core, std::string device_id, std::string device_name,
+          std::string ip)
+      : core_(std::move(core)),
+        device_id_(std::move(device_id)),
+        device_name_(std::move(device_name)),
+        ip_(std::move(ip)) {}
+
+  const std::string& device_id() const { return device_id_; }
+  const std::string& device_name() const { return device_name_; }
+  const std::string& ip() const { return ip_; }
+
+  void send(const bj::object& o) {
+    std::shared_ptr<net::WebSocket> ws;
+    {
+      std::lock_guard lk(mu_);
+      ws = ws_;
+    }
+    if (ws) ws->send(text_message(o), false);
+  }
+  void close(std::uint16_t code, std::string reason) {
+    std::shared_ptr<net::WebSocket> ws;
+    {
+      std::lock_guard lk(mu_);
+      ws = ws_;
+    }
+    if (ws) ws->close(code, std::move(reason));
+  }
+
+  void on_open(std::shared_ptr<net::WebSocket> ws) override {
+    {
+      std::lock_guard lk(mu_);
+      ws_ = ws;
+    }
+    auto core = core_.lock();
+    if (!core) {
+      ws->close(1001, "shutting down");
+      return;
+    }
+    std::shared_ptr<Channel> replaced;
+    {
+      std::lock_guard lk(core->mu);
+      auto& slot = core->by_device[device_id_];
+      replaced = slot.lock();
+      slot = shared_from_this();
+    }
+    // One channel per device: the newest wins (the old one is usually a dead connection the
+    // agent has already given up on).
+    if (replaced) replaced->close(4001, "replaced by a newer connection");
+    log::info("agent.channel_open", {{"device", device_id_}, {"ip", ip_}});
+    auto self = shared_from_this();
+    core->post([c = core.get(), self] {
+      auto r = c->svc.db->exec("UPDATE devices SET channel_connected_at = ? WHERE id = ?",
+                               {now_ms(), self->device_id_});
+      if (!r) log::error("agent.channel_record_failed", {{"error", r.error().message}});
+      c->deliver_pending(self);
+    });
+  }
+
+  void on_message(std::string data, bool binary) override {
+    if (binary || data.size() > kMaxAgentMessage) {
+      send({{"type", "error"}, {"message", "Channel messages are JSON text of at most 16 KiB."}});
+      return;
+    }
+    auto msg = json::parse_object(data);
+    if (!msg) {
+      send({{"type", "error"}, {"message", "Not a JSON object: " + msg.error().message}});
+      return;
+    }
+    auto core = core_.lock();
+    if (!core) return;
+    auto self = shared_from_this();
+    core->post(
+        [c = core.get(), self, m = std::move(*msg)]() mutable { c->handle(self, std::move(m)); });
+  }
+
+  void on_close(std::uint16_t code, std::string reason) override {
+    {
+      std::lock_guard lk(mu_);
+      ws_.reset();  // breaks the handler ↔ WebSocket cycle
+    }
+    if (auto core = core_.lock()) {
+      std::lock_guard lk(core->mu);
+      auto it = core->by_device.find(device_id_);
+      if (it != core->by_device.end() && it->second.lock().get() == this) core->by_device.erase(it);
+    }
+    log::info("agent.channel_closed", {{"device", device_id_}, {"code", code}, {"reason", reason}});
+  }
+
+ private:
+  const std::weak_ptr<AgentChannels::Core> core_;
+  const std::string device_id_;
+  const std::string device_name_;
+  const std::string ip_;
+
+  std::mutex mu_;
+  std::shared_ptr<net::WebSocket> ws_;  // guarded by mu_
+};
+
+void AgentChannels::Core::deliver_pending(const std::shared_ptr<Channel>& ch) {
+  auto rows = svc.db->query(
+      "SELECT id, kind, title, body, data, created_at, expires_at FROM device_notifications"
+      " WHERE device_id = ? AND received_at IS NULL AND expires_at > ? ORDER BY created_at, id",
+      {ch->device_id(), now_ms()});
+  if (!rows) {
+    log::error("agent.deliver_failed",
+               {{"device", ch->device_id()}, {"error", rows.error().message}});
+    return;
+  }
+  for (const auto& row : rows->rows)
+    ch->send({{"type", "notification"}, {"notification", notification_json(row)}});
+  if (!rows->empty())
+    log::info("agent.notifications_sent",
+              {{"device", ch->device_id()}, {"count", rows->rows.size()}});
+}
+
+void AgentChannels::Core::handle(const std::shared_ptr<Channel>& ch, bj::object msg) {
+  auto type = json::opt_string(msg, "type");
+  if (!type || !*type) {
+    ch->send({{"type", "error"}, {"message", "Property 'type' (a string) is required."}});
+    return;
+  }
+  if (**type == "heartbeat") {
+    ch->send({{"type", "heartbeatAck"}});
+  } else if (**type == "received") {
+    auto id = json::opt_string(msg, "id");
+    if (!id || !*id) {
+      ch->send({{"type", "error"}, {"message", "Property 'id' (a string) is required."}});
+      return;
+    }
+    auto r = svc.db->exec(
+        "UPDATE device_notifications SET received_at = ? WHERE id = ? AND device_id = ?"
+        " AND received_at IS NULL",
+        {now_ms(), **id, ch->device_id()});
+    if (!r) log::error("agent.received_failed", {{"error", r.error().message}});
+  } else if (**type == "event") {
+    record_event(ch, msg);
+  } else {
+    ch->send({{"type", "error"}, {"message", fmt::format("Unknown message type '{}'.", **type)}});
+  }
+}
+
+// {type:"event", ref, notificationId, event, detail?}: recorded once per ref, acknowledged with
+// {type:"ack", ref} every time, refused with {type:"error", ref, message}.
+void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch, const bj::object& msg) {
+  auto ref = json::opt_string(msg, "ref");
+  auto nid = json::opt_string(msg, "notificationId");
+  auto event = json::opt_string(msg, "event");
+  auto detail = json::opt_string(msg, "detail");
+  if (!ref || !*ref || (*ref)->empty() || (*ref)->size() > 64) {
+    ch->send({{"type", "error"}, {"message", "Property 'ref' (1 to 64 characters) is required."}});
+    return;
+  }
+  auto refuse = [&](std::string message) {
+    ch->send({{"type", "error"}, {"ref", **ref}, {"message", std::move(message)}});
+  };
+  if (!nid || !*nid) return refuse("Property 'notificationId' (a string) is required.");
+  if (!event || !*event || std::find(kEvents.begin(), kEvents.end(), **event) == kEvents.end())
+    return refuse(
+        "Property 'event' must be one of accepted, declined, allowed, allowedViewOnly, denied, "
+        "connected, ended, expired, failed.");
+  if (!detail || (*detail && (*detail)->size() > 1000))
+    return refuse("Property 'detail' must be a string of at most 1000 characters.");
+  auto now = now_ms();
+  Error refused;
+  auto st = svc.db->transaction([&](store::Session& s) -> Status {
+    auto seen = s.query("SELECT 1 FROM device_events WHERE device_id = ? AND ref = ?",
+                        {ch->device_id(), **ref});
+    if (!seen) return seen.error();
+    if (!seen->empty()) return {};  // a resend: already recorded
+    auto n = s.query(
+        "SELECT kind, answer, expires_at FROM device_notifications WHERE id = ? AND device_id = ?",
+        {**nid, ch->device_id()});
+    if (!n) return n.error();
+    if (n->empty()) {
+      refused = not_found("No such notification on this device.");
+      return refused;
+    }
+    bool answer = **event == "accepted" || **event == "declined";
+    if (answer) {
+      if (!n->rows[0].null(1)) {
+        refused = conflict(
+            fmt::format("The notification was already answered ({}).", n->rows[0].text(1)));
+        return refused;
+      }
+      if (n->rows[0].integer(2) <= now) {
+        refused = make_error(410, "expired", "The notification has expired.");
+        return refused;
+      }
+      auto u = s.exec("UPDATE device_notifications SET answer = ?, answered_at = ? WHERE id = ?",
+                      {**event, now, **nid});
+      if (!u) return u.error();
+    }
+    auto ins = s.exec(
+        "INSERT INTO device_events (device_id, ref, notification_id, event, detail, at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        {ch->device_id(), **ref, **nid, **event, *detail, now});
+    if (!ins) return ins.error();
+    Actor actor{"device", ch->device_id(), ch->device_name(), ch->ip()};
+    bj::object details{{"notificationId", **nid}, {"kind", n->rows[0].text(0)}, {"event", **event}};
+    if (*detail) details["detail"] = **detail;
+    return audit(s, actor,
+                 {answer ? "answerNotification" : "reportSessionEvent", "success", "managedDevice",
+                  ch->device_id(), ch->device_name(), std::move(details)});
+  });
+  if (!st) {
+    if (!refused.code.empty()) return refuse(refused.message);
+    log::error("agent.event_failed", {{"device", ch->device_id()}, {"error", st.error().message}});
+    return refuse("The hub could not record the event; send it again.");
+  }
+  log::info("agent.event", {{"device", ch->device_id()}, {"event", **event}, {"ref", **ref}});
+  ch->send({{"type", "ack"}, {"ref", **ref}});
+}
+
+// ---------------------------------------------------------------- AgentChannels
+
+AgentChannels::AgentChannels(Services& svc) : core_(std::make_shared<Core>(svc)) {
+  core_->worker = std::thread([c = core_.get()] { c->run_worker(); });
+}
+
+AgentChannels::~AgentChannels() {
+  std::vector<std::shared_ptr<Channel>> open;
+  {
+    std::lock_guard lk(core_->mu);
+    for (auto& [id, weak] : core_->by_device)
+      if (auto ch = weak.lock()) open.push_back(std::move(ch));
+  }
+  for (auto& ch : open) ch->close(1001, "hub shutting down");
+  {
+    std::lock_guard lk(core_->qmu);
+    core_->stopping = true;
+  }
+  core_->qcv.notify_all();
+  core_->worker.join();
+}
+
+std::shared_ptr<net::WebSocketHandler> AgentChannels::accept(net::Request& request,
+                                                             net::Response& reject) {
+  auto refuse = [&](const Error& e) -> std::shared_ptr<net::WebSocketHandler> {
+    reject = graph_error(e, crypto::uuid_v4());
+    return nullptr;
+  };
+  auto auth = request.headers.get("Authorization");
+  if (!auth || !auth->starts_with("Bearer ") || auth->size() <= 7)
+    return refuse(unauthenticated("Send the device credential as a Bearer token."));
+  auto rows = core_->svc.db->query("SELECT id, device_name FROM devices WHERE credential_hash = ?",
+                                   {crypto::sha256_hex(auth->substr(7))});
+  if (!rows) return refuse(rows.error());
+  if (rows->empty()) {
+    log::warn("agent.channel_refused", {{"ip", request.remote_address}});
+    return refuse(unauthenticated("The device credential is not valid."));
+  }
+  return std::make_shared<Channel>(core_, rows->rows[0].text(0), rows->rows[0].text(1),
+                                   request.remote_address);
+}
+
+void AgentChannels::wake(const std::string& device_id) {
+  auto ch = core_->find(device_id);
+  if (!ch) return;
+  core_->post([c = core_.get(), ch] { c->deliver_pending(ch); });
+}
+
+bool AgentChannels::connected(const std::string& device_id) const {
+  return core_->find(device_id) != nullptr;
+}
+
+std::size_t AgentChannels::open_channels() const {
+  std::lock_guard lk(core_->mu);
+  return static_cast<std::size_t>(std::count_if(core_->by_device.begin(), core_->by_device.end(),
+                                                [](auto& kv) { return !kv.second.expired(); }));
+}
+
+}  // namespace reach::hub
