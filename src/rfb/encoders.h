@@ -5,7 +5,7 @@
 // format through a PixelConverter. Rectangles must lie inside the framebuffer (a caller bug
 // otherwise: crashes).
 //
-// Tight (and its JPEG subencoding) is not implemented here yet.
+// Tight and its JPEG subencoding are in tight.h.
 //
 // Thread-safety: the free functions are pure. A ZrleEncoder holds the connection's one zlib
 // stream and belongs to that connection's thread.
@@ -24,9 +24,16 @@ namespace reach::rfb {
 namespace encoding {
 inline constexpr int32_t kRaw = 0;
 inline constexpr int32_t kCopyRect = 1;
+inline constexpr int32_t kTight = 7;
 inline constexpr int32_t kZrle = 16;
 inline constexpr int32_t kDesktopSize = -223;
 inline constexpr int32_t kCursor = -239;
+// Pseudo-encodings with a level 0..9 (rfbproto): kQualityLevel0 + level asks for that JPEG
+// quality, kCompressLevel0 + level for that compression effort.
+inline constexpr int32_t kQualityLevel0 = -32;
+inline constexpr int32_t kQualityLevel9 = -23;
+inline constexpr int32_t kCompressLevel0 = -256;
+inline constexpr int32_t kCompressLevel9 = -247;
 }  // namespace encoding
 
 // FramebufferUpdate message header: type 0, padding, U16 number-of-rectangles.

@@ -33,6 +33,19 @@ uint32_t get_u32(const unsigned char* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
 
+// The client's levels for Tight: the first quality and compression pseudo-encodings listed (the
+// most preferred). No quality level means no JPEG.
+void apply_tight_levels(const std::vector<int32_t>& encodings, TightEncoder& tight) {
+  auto level = [&](int32_t first, int32_t last) {
+    for (int32_t e : encodings)
+      if (e >= first && e <= last) return static_cast<int>(e - first);
+    return -1;
+  };
+  tight.set_quality_level(level(encoding::kQualityLevel0, encoding::kQualityLevel9));
+  int compress = level(encoding::kCompressLevel0, encoding::kCompressLevel9);
+  tight.set_compress_level(compress >= 0 ? compress : TightEncoder::kDefaultZlibLevel);
+}
+
 std::string printable(std::string_view s) {
   std::string r;
   for (unsigned char c : s) {
@@ -83,6 +96,8 @@ Result<bool> ServerConnection::process_one() {
   switch (state_) {
     case State::kVersion:
       return on_version();
+    case State::kAdmission:
+      return on_admission();
     case State::kSecurity:
       return on_security();
     case State::kClientInit:
@@ -121,6 +136,16 @@ Result<bool> ServerConnection::on_version() {
   }
   minor_ = minor >= 8 ? 8 : minor == 7 ? 7 : 3;
   in_pos_ += 12;
+  if (hold_admission_) {
+    state_ = State::kAdmission;
+    handler_.admission_requested();
+    return true;
+  }
+  write_security_offer();
+  return true;
+}
+
+void ServerConnection::write_security_offer() {
   if (minor_ == 3) {
     put_u32(out_, kSecurityNone);  // 3.3: the server decides; no SecurityResult for None
     state_ = State::kClientInit;
@@ -129,7 +154,30 @@ Result<bool> ServerConnection::on_version() {
     out_.push_back(static_cast<char>(kSecurityNone));
     state_ = State::kSecurity;
   }
-  return true;
+}
+
+Result<bool> ServerConnection::on_admission() {
+  // The client speaks next only after the security offer; bytes now are a broken client.
+  if (in_.size() > in_pos_)
+    return protocol_error("the client sent data before the server offered security types");
+  return false;
+}
+
+void ServerConnection::admit() {
+  REACH_CHECK(state_ == State::kAdmission, "admit() outside admission");
+  write_security_offer();
+}
+
+void ServerConnection::refuse(const std::string& reason) {
+  REACH_CHECK(state_ == State::kAdmission, "refuse() outside admission");
+  if (minor_ == 3)
+    put_u32(out_, 0);  // 3.3: security-type 0 (invalid), then the reason
+  else
+    out_.push_back(0);  // 3.7/3.8: zero security types, then the reason
+  put_u32(out_, static_cast<uint32_t>(reason.size()));
+  out_.append(reason);
+  state_ = State::kFailed;
+  error_ = make_error(403, "rfbRefused", reason);
 }
 
 Result<bool> ServerConnection::on_security() {
@@ -202,6 +250,7 @@ Result<bool> ServerConnection::on_message() {
       for (size_t i = 0; i < count; ++i)
         encodings_.push_back(static_cast<int32_t>(get_u32(p + 4 + 4 * i)));
       in_pos_ += 4 + 4 * count;
+      apply_tight_levels(encodings_, tight_);
       handler_.encodings_changed(encodings_);
       return true;
     }
@@ -280,23 +329,32 @@ Status ServerConnection::write_update(const Framebuffer& fb, const Update& updat
   }
   const bool send_cursor = update.cursor && client_supports(encoding::kCursor);
   const size_t pseudo = (resized ? 1 : 0) + (send_cursor ? 1 : 0);
-  if (pseudo + copies.size() + changed.size() > kMaxRectsPerUpdate) {
+
+  int32_t pixel_encoding = encoding::kRaw;
+  for (int32_t e : encodings_) {
+    if (e == encoding::kRaw || e == encoding::kZrle || e == encoding::kTight) {
+      pixel_encoding = e;
+      break;
+    }
+  }
+  auto pixel_rects = [&] {  // Tight sends big rectangles as several
+    if (pixel_encoding != encoding::kTight) return changed.size();
+    size_t n = 0;
+    for (const Rect& r : changed) n += TightEncoder::rect_count(r);
+    return n;
+  };
+  if (pseudo + copies.size() + pixel_rects() > kMaxRectsPerUpdate) {
     Rect all;
     for (const CopyOp& c : copies) all = all.united(c.dst);
     for (const Rect& r : changed) all = all.united(r);
     copies.clear();
     changed.assign(1, all);
   }
+  // Only a desktop of some four billion pixels is more Tight tiles than an update holds.
+  if (pseudo + pixel_rects() > kMaxRectsPerUpdate)
+    pixel_encoding = client_supports(encoding::kZrle) ? encoding::kZrle : encoding::kRaw;
 
-  int32_t pixel_encoding = encoding::kRaw;
-  for (int32_t e : encodings_) {
-    if (e == encoding::kRaw || e == encoding::kZrle) {
-      pixel_encoding = e;
-      break;
-    }
-  }
-
-  write_update_header(static_cast<uint16_t>(pseudo + copies.size() + changed.size()), out_);
+  write_update_header(static_cast<uint16_t>(pseudo + copies.size() + pixel_rects()), out_);
   if (resized) {
     encode_desktop_size(fb.width(), fb.height(), out_);
     width_ = fb.width();
@@ -305,7 +363,9 @@ Status ServerConnection::write_update(const Framebuffer& fb, const Update& updat
   if (send_cursor) encode_cursor(*update.cursor, converter_, out_);
   for (const CopyOp& c : copies) encode_copy_rect(c.dst, c.src_x, c.src_y, out_);
   for (const Rect& r : changed) {
-    if (pixel_encoding == encoding::kZrle)
+    if (pixel_encoding == encoding::kTight)
+      tight_.encode(fb, r, converter_, out_);
+    else if (pixel_encoding == encoding::kZrle)
       zrle_.encode(fb, r, converter_, out_);
     else
       encode_raw(fb, r, converter_, out_);

@@ -31,6 +31,7 @@
 #include "rfb/encoders.h"
 #include "rfb/framebuffer.h"
 #include "rfb/pixel_format.h"
+#include "rfb/tight.h"
 
 namespace reach::rfb {
 
@@ -49,6 +50,9 @@ class ServerHandler {
   virtual void pixel_format_changed(const PixelFormat& pf) = 0;
   // The client's encodings, most preferred first.
   virtual void encodings_changed(const std::vector<int32_t>& encodings) = 0;
+  // With hold_admission(): the client has sent its ProtocolVersion and waits; answer with
+  // admit() or refuse() (from here or later, before the next process()).
+  virtual void admission_requested() {}
 };
 
 // CopyRect source: the client copies what it shows at (src_x, src_y) to `dst`.
@@ -79,6 +83,17 @@ class ServerConnection {
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
 
+  // Admission: when called before the first process(), the handshake stops after the versions
+  // are exchanged (nothing about the desktop has been sent, not even its size) until admit() or
+  // refuse(reason). This is where the device user is asked "allow this session to start?".
+  void hold_admission() { hold_admission_ = true; }
+  bool awaiting_admission() const { return state_ == State::kAdmission; }
+  // Offers the security types; call process() afterwards for what the client sent since.
+  void admit();
+  // Tells the client why (in the protocol's failure form) and fails the connection with 403
+  // "rfbRefused": send take_output(), then close.
+  void refuse(const std::string& reason);
+
   void feed(std::string_view bytes) { in_.append(bytes); }
   // Handles every complete message buffered. See the failure contract above.
   Status process();
@@ -100,20 +115,24 @@ class ServerConnection {
   int height() const { return height_; }
 
   // Writes one FramebufferUpdate from `fb` in the client's pixel format with the most preferred
-  // encoding the client takes among ZRLE and Raw (CopyRect when taken, else the copied area is
-  // encoded like a change). Rectangles are clipped to `fb`; empty ones are dropped; over 65535
-  // rectangles become their bounding box. If `fb` has a new size, DesktopSize announces it; a
+  // encoding the client takes among Tight, ZRLE and Raw (CopyRect when taken, else the copied area
+  // is encoded like a change). Tight uses JPEG only when the client's encodings hold a quality
+  // level (the first one listed counts, as does the first compression level). Rectangles are
+  // clipped to `fb`; empty ones are dropped; over 65535 rectangles (counting Tight's tiles)
+  // become their bounding box. If `fb` has a new size, DesktopSize announces it; a
   // client without DesktopSize gets an Error (disconnect it). Must be ready() (crashes otherwise).
   Status write_update(const Framebuffer& fb, const Update& update);
   void write_bell();
   void write_server_cut_text(std::string_view latin1);
 
  private:
-  enum class State { kVersion, kSecurity, kClientInit, kReady, kFailed };
+  enum class State { kVersion, kAdmission, kSecurity, kClientInit, kReady, kFailed };
 
   // One message: true if handled, false if it needs more input, an Error to disconnect.
   Result<bool> process_one();
   Result<bool> on_version();
+  Result<bool> on_admission();
+  void write_security_offer();
   Result<bool> on_security();
   Result<bool> on_client_init();
   Result<bool> on_message();
@@ -127,11 +146,13 @@ class ServerConnection {
   State state_ = State::kVersion;
   int minor_ = 8;
   bool shared_ = false;
+  bool hold_admission_ = false;
   int width_;
   int height_;
   PixelConverter converter_;
   std::vector<int32_t> encodings_;
   ZrleEncoder zrle_;
+  TightEncoder tight_;
   Error error_;
 
   std::string in_;

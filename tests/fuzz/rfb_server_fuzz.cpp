@@ -1,11 +1,13 @@
 // Fuzz target: arbitrary client bytes after a valid RFB 3.8 handshake. The first input byte picks
-// how the rest is chopped into feeds (exercising the rewind-on-short-input paths); every update
+// how the rest is chopped into feeds (exercising the rewind-on-short-input paths) and, in its high
+// nibble, whether the client starts out preferring Tight (see tight_preset); every update
 // the client requests is answered with a real FramebufferUpdate (CopyRect, cursor, and a desktop
 // resize now and then) in whatever pixel format and encodings the input set, so the encoders
 // run on fuzzer-chosen formats too. Built as a libFuzzer binary with clang and as a file replayer
 // with any compiler (see README.md).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,6 +27,19 @@ class Requests : public ServerHandler {
   void encodings_changed(const std::vector<int32_t>&) override {}
   std::vector<Rect> rects;
 };
+
+// High nibble n of the first byte: 0 leaves the encodings to the input; otherwise the client first
+// asks for Tight at compression level n % 10, with JPEG quality level n - 1 when n <= 10, so the
+// Tight paths are reached without the fuzzer having to spell out a SetEncodings message.
+std::string tight_preset(int n) {
+  std::vector<int32_t> e = {7, 16, 1, -239, -223, -256 + n % 10};
+  if (n <= 10) e.push_back(-32 + n - 1);
+  std::string m = {2, 0, 0, static_cast<char>(e.size())};
+  for (int32_t v : e)
+    for (int shift = 24; shift >= 0; shift -= 8)
+      m.push_back(static_cast<char>(static_cast<uint32_t>(v) >> shift));
+  return m;
+}
 
 Framebuffer pattern(int w, int h) {
   Framebuffer fb(w, h);
@@ -48,6 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
 
   const size_t chunk = data[0] % 16 == 0 ? size : data[0] % 16;
+  if (data[0] >> 4) {
+    conn.feed(tight_preset(data[0] >> 4));
+    if (!conn.process()) __builtin_trap();
+  }
   const Framebuffer* fb = &small;
   for (size_t at = 1; at < size; at += chunk) {
     size_t n = std::min(chunk, size - at);
