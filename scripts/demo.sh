@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs Reach locally with demo data: the hub, initialised,
-# with a few enrolled demo devices, and the relay (remote-assistance service) with a supporter
-# account. Prints the URLs and credentials, then keeps running until Ctrl-C. State lives in
-# .demo/ (delete it to start afresh).
+# with a few enrolled demo devices, the relay (remote-assistance service) with a supporter
+# account, and a real device: reach-agent enrolled and running on a virtual display (Xvfb) with a
+# small demo desktop, joined to a relay session that waits for the supporter. Prints the URLs,
+# credentials and the supporter link, then keeps running until Ctrl-C. State lives in .demo/
+# (delete it to start afresh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
-bash scripts/build.sh reach-hub reach-relay >/dev/null
+bash scripts/build.sh reach-hub reach-relay reach-agent reach >/dev/null
 BIN=${REACH_BUILD_DIR:-build}/bin
 DEMO=.demo
 HUB_DATA=$DEMO/hub
@@ -37,7 +39,8 @@ hub_pid=$!
 "$BIN/reach-relay" serve --data "$RELAY_DATA" --listen "$RELAY_LISTEN" --log-level warn \
   >"$DEMO/relay.out" 2>"$DEMO/relay.log" &
 relay_pid=$!
-trap 'kill $hub_pid $relay_pid 2>/dev/null; wait $hub_pid $relay_pid 2>/dev/null' EXIT INT TERM
+pids=("$hub_pid" "$relay_pid")
+trap 'kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null' EXIT INT TERM
 wait_for_address() {  # FILE PID LOG
   for _ in $(seq 1 100); do
     [[ -s "$1" ]] && return 0
@@ -62,6 +65,37 @@ if [[ ${seed:-0} == 1 ]]; then
   done
 fi
 
+# The device: a virtual display with a demo desktop, and the company portal running on it.
+Xvfb -displayfd 1 -screen 0 1280x800x24 -nolisten tcp >"$DEMO/xvfb.out" 2>"$DEMO/xvfb.log" &
+pids+=($!)
+wait_for_address "$DEMO/xvfb.out" ${pids[-1]} "$DEMO/xvfb.log"
+DISPLAY_NAME=":$(head -n 1 "$DEMO/xvfb.out")"
+for app in "xlogo -geometry 300x300+40+40" "xclock -geometry 300x300+380+40 -update 1" \
+           "xeyes -geometry 300x200+720+40"; do
+  DISPLAY=$DISPLAY_NAME $app >/dev/null 2>&1 &
+  pids+=($!)
+done
+AGENT_STATE=$DEMO/agent
+if [[ ! -f "$AGENT_STATE/credential.json" ]]; then
+  device_token=$("$BIN/reach-hub" enrollment-token create --data "$HUB_DATA" --user "$ADMIN_EMAIL")
+  "$BIN/reach-agent" enroll --hub "$URL" --token "$device_token" --state "$AGENT_STATE" \
+    --log-level warn >/dev/null
+fi
+"$BIN/reach-agent" run --state "$AGENT_STATE" --display "$DISPLAY_NAME" --log-level warn \
+  >"$DEMO/agent.out" 2>"$DEMO/agent.log" &
+pids+=($!)
+wait_for_address "$DEMO/agent.out" ${pids[-1]} "$DEMO/agent.log"
+
+# A relay session for the device, as the portal would make it, joined by the running agent.
+[[ -s "$DEMO/relay-token" ]] || (umask 077; "$BIN/reach-relay" token create --data "$RELAY_DATA" \
+  --email "$ADMIN_EMAIL" >"$DEMO/relay-token")
+session=$(curl -fsS -X POST "$RELAY_URL/api/v1/sessions" -H "Authorization: Bearer $(cat "$DEMO/relay-token")" \
+  -H 'Content-Type: application/json' -d '{"groupname":"Demo","description":"Demo device","end_customer":{"name":"Demo user"}}')
+code=$(sed -E 's/.*"code":"([^"]+)".*/\1/' <<<"$session")
+supporter_link=$(sed -E 's/.*"supporter_link":"([^"]+)".*/\1/' <<<"$session")
+"$BIN/reach-agent" join "$code" --relay "$RELAY_URL" --state "$AGENT_STATE" >"$DEMO/join.out" 2>&1 &
+pids+=($!)
+
 cat <<EOT
 
 Reach is running (demo data in $DEMO/).
@@ -76,6 +110,15 @@ Try:
   curl -s -c /tmp/reach.cookies -H 'Content-Type: application/json' \\
        -d '{"email":"$ADMIN_EMAIL","password":"'"\$(cat $DEMO/admin-password)"'"}' $URL/api/auth/signin
 
+The device (reach-agent on the virtual display $DISPLAY_NAME) has joined relay session $code.
+  1. Open the supporter link in a browser:  $supporter_link
+  2. The device user is asked "allow this session to start?"; answer as that user:
+       $BIN/reach-agent allow --state $AGENT_STATE        (or: allow --view-only, deny)
+  3. End it from the device at any time:   $BIN/reach-agent end --state $AGENT_STATE
+  A session code is single-use: create the next one in the relay portal ($RELAY_URL, same
+  account) and run  $BIN/reach-agent join CODE --relay $RELAY_URL --state $AGENT_STATE
+  Native VNC viewers: $BIN/reach connect SUPPORTER_LINK --listen 127.0.0.1:5900
+
 Press Ctrl-C to stop.
 EOT
-wait $hub_pid $relay_pid
+wait "${pids[@]}"

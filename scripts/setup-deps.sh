@@ -10,9 +10,11 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libssl-dev libsqlite3-dev libsodium-dev libspdlog-dev libfmt-dev libcli11-dev zlib1g-dev
   libjpeg62-turbo-dev
+  libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxtst-dev
   libgtest-dev libgmock-dev
   # tests and demo: the browser for end-to-end tests, a virtual display and a real VNC server
   curl sqlite3 procps chromium xvfb x11vnc x11-apps xdotool imagemagick socat
+  libvncserver-dev
 )
 
 missing=()

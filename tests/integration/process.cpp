@@ -576,6 +576,29 @@ std::string ChildProcess::output() const {
   return read_file_bytes(output_log_);
 }
 
+::testing::AssertionResult VirtualDisplay::start(const std::string& dir, int width, int height) {
+  log_ = dir + "/xvfb.log";
+  auto st = xvfb_.start(
+      {"/usr/bin/Xvfb", "-displayfd", "1", "-screen", "0",
+       std::to_string(width) + "x" + std::to_string(height) + "x24", "-nolisten", "tcp"},
+      log_);
+  if (!st) return st;
+  bool ok = wait_until(
+      [&] {
+        std::istringstream in(read_file_bytes(log_));
+        std::string line;
+        while (std::getline(in, line))
+          if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos) {
+            name_ = ":" + line;
+            return true;
+          }
+        return false;
+      },
+      std::chrono::seconds(20));
+  if (!ok) return ::testing::AssertionFailure() << "Xvfb did not start: " << xvfb_.output();
+  return ::testing::AssertionSuccess();
+}
+
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds poll) {
   auto deadline = Clock::now() + timeout;

@@ -170,6 +170,20 @@ class ChildProcess {
   std::string output_log_;
 };
 
+// Xvfb on a display number it chose itself (-displayfd: no races between tests), logging to
+// `dir`/xvfb.log. Killed on destruction.
+class VirtualDisplay {
+ public:
+  ::testing::AssertionResult start(const std::string& dir, int width, int height);
+  void kill() { xvfb_.kill9(); }
+  const std::string& name() const { return name_; }  // ":N"
+
+ private:
+  ChildProcess xvfb_;
+  std::string log_;
+  std::string name_;
+};
+
 // Polls `done` every `poll` until it returns true (true) or `timeout` passed (false).
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds poll = std::chrono::milliseconds(50));

@@ -1,0 +1,363 @@
+#include "agent/agent.h"
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "reach/link.h"
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+
+namespace reach::agent {
+
+namespace bj = boost::json;
+
+namespace {
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (in) std::getline(in, line);
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+std::string os_release(const std::string& key) {
+  std::ifstream in("/etc/os-release");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with(key + "=")) continue;
+    std::string v = line.substr(key.size() + 1);
+    if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'')) v = v.substr(1, v.size() - 2);
+    return v;
+  }
+  return "";
+}
+
+bj::object ok(bj::object o = {}) {
+  o["ok"] = true;
+  return o;
+}
+bj::object refusal(const std::string& message) {
+  return {{"ok", false}, {"error", message}};
+}
+
+bj::object notification_json(const Notification& n) {
+  return {{"id", n.id},
+          {"kind", n.kind},
+          {"title", n.title},
+          {"body", n.body},
+          {"createdDateTime", iso8601(n.created_at)},
+          {"expirationDateTime", iso8601(n.expires_at)},
+          {"read", n.read},
+          {"answer", n.answer},
+          {"expired", n.expires_at <= now_ms()}};
+}
+
+// The hub event a session state is reported as ("" for states the hub does not track).
+std::string hub_event(ConsentState s, bool view_only) {
+  switch (s) {
+    case ConsentState::allowed:
+      return view_only ? "allowedViewOnly" : "allowed";
+    case ConsentState::active:
+      return "connected";
+    case ConsentState::denied:
+      return "denied";
+    case ConsentState::expired:
+      return "expired";
+    case ConsentState::ended:
+      return "ended";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+std::string join_error(const Error& e) {
+  if (e.status == 410)
+    return "This session is over (its code is used up or expired): a new session is needed.";
+  if (e.status == 404) return "The relay does not know this session code: check it.";
+  if (e.status == 409) return "Another device is already connected to this session.";
+  if (e.status == 429) return "Too many wrong codes from this device: wait a minute and retry.";
+  if (e.status == 0) return "Cannot reach the relay: " + e.message;
+  if (e.status < 100) return e.message;  // not the relay's answer (e.g. the display)
+  return fmt::format("The relay refused the session (HTTP {}): {}", e.status, e.message);
+}
+
+bj::object collect_inventory() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  bj::object inv{{"deviceName", host[0] ? host : "linux-device"},
+                 {"operatingSystem", "Linux"},
+                 {"deviceType", "linux"}};
+  std::string version = os_release("PRETTY_NAME");
+  if (version.empty()) version = os_release("VERSION_ID");
+  if (!version.empty()) inv["osVersion"] = version.substr(0, 256);
+  // DMI is readable by everyone for these fields; the serial number only by root.
+  for (auto [key, file] : {std::pair<const char*, const char*>{"model", "product_name"},
+                           {"manufacturer", "sys_vendor"},
+                           {"serialNumber", "product_serial"}}) {
+    std::string v = read_first_line(std::string("/sys/class/dmi/id/") + file);
+    if (!v.empty()) inv[key] = v.substr(0, 256);
+  }
+  return inv;
+}
+
+struct Agent::Impl {
+  StateDir& state;
+  AgentOptions options;
+  net::EventLoop loop;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unique_ptr<PushChannel> channel;    // guarded by mu (set once)
+  std::unique_ptr<RemoteSession> session;  // guarded by mu: the current or last session
+  std::string session_notification;        // guarded by mu
+  std::string session_detail;              // guarded by mu: why it ended
+
+  Impl(StateDir& s, AgentOptions o) : state(s), options(std::move(o)) {}
+
+  void say(const std::string& line) {
+    if (options.say) options.say(line);
+  }
+
+  void report(const std::string& notification_id, const std::string& event,
+              const std::string& detail = {}) {
+    if (notification_id.empty()) return;
+    PushChannel* ch = nullptr;
+    {
+      std::lock_guard lk(mu);
+      ch = channel.get();
+    }
+    if (!ch) return;
+    if (auto st = ch->send_event({"", notification_id, event, detail}); !st)
+      log::error("agent.event_not_queued", {{"error", st.error().message}});
+  }
+
+  bool on_notification(const Notification& n) {
+    auto added = state.add_notification(n);
+    if (!added) {
+      log::error("agent.notification_not_stored", {{"error", added.error().message}});
+      return false;  // not confirmed: the hub sends it again on the next connect
+    }
+    if (*added) {
+      log::info("agent.notification", {{"id", n.id}, {"kind", n.kind}});
+      if (n.kind == "remoteAssistanceRequest")
+        say(
+            fmt::format("notification {}: {} — {} (answer with `reach-agent accept {}` or "
+                        "`reach-agent decline {}`)",
+                        n.id, n.title, n.body, n.id, n.id));
+      else
+        say(fmt::format("notification {}: {} — {}", n.id, n.title, n.body));
+    }
+    return true;
+  }
+
+  void on_session_state(const std::string& notification_id, ConsentState s,
+                        const std::string& detail, bool view_only) {
+    switch (s) {
+      case ConsentState::waiting:
+        say("session: waiting for the supporter to connect");
+        break;
+      case ConsentState::asking:
+        say("session: the supporter is connected. Allow this session to start? "
+            "`reach-agent allow` (full control), `reach-agent allow --view-only`, or "
+            "`reach-agent deny`");
+        break;
+      case ConsentState::allowed:
+        say(view_only ? "session: allowed, view only" : "session: allowed, full control");
+        break;
+      case ConsentState::active:
+        say("session: active — the supporter sees this screen. End it any time with "
+            "`reach-agent end`");
+        break;
+      default:
+        if (is_final(s)) say(fmt::format("session: {} ({})", to_string(s), detail));
+        break;
+    }
+    if (is_final(s)) {
+      std::lock_guard lk(mu);
+      session_detail = detail;
+      cv.notify_all();
+    }
+    auto e = hub_event(s, view_only);
+    if (!e.empty()) report(notification_id, e, detail);
+  }
+
+  Status join(const std::string& stream_url, const std::string& notification_id) {
+    std::lock_guard lk(mu);
+    if (session && !is_final(session->state()))
+      return conflict("A remote assistance session is already open on this device.");
+    SessionOptions so;
+    so.stream_url = stream_url;
+    so.client = options.relay_client;
+    so.x11 = options.x11;
+    so.allow_timeout = options.allow_timeout;
+    // The session's callback may run before start() returns: it reads view_only from the
+    // consent state it is handed, not from `session`.
+    auto view_only = std::make_shared<std::atomic<bool>>(false);
+    auto s = RemoteSession::start(
+        loop, so, [this, notification_id, view_only](ConsentState st, const std::string& d) {
+          if (st == ConsentState::allowed) view_only->store(d == "viewOnly");
+          on_session_state(notification_id, st, d, view_only->load());
+        });
+    if (!s) return s.error();
+    session = std::move(*s);
+    session_notification = notification_id;
+    session_detail.clear();
+    return {};
+  }
+
+  bj::object answer(const std::string& id, bool accept) {
+    auto n = state.notification(id);
+    if (!n) return refusal("There is no notification " + id + " on this device.");
+    if (n->kind != "remoteAssistanceRequest")
+      return refusal("That notification asks nothing: there is nothing to accept or decline.");
+    if (!n->answer.empty()) return refusal("That request was already " + n->answer + ".");
+    if (n->expires_at <= now_ms())
+      return refusal("That request has expired: ask your IT administrator for a new session.");
+    std::string link;
+    if (auto it = n->data.find("endCustomerLink"); it != n->data.end() && it->value().is_string())
+      link = std::string(it->value().as_string());
+    std::string stream_url;
+    if (accept) {
+      auto parsed = cli::parse_session_link(link, "join");
+      if (!parsed)
+        return refusal("The request carries no usable session link: " + parsed.error().message);
+      stream_url = parsed->stream_url;
+    }
+    n->answer = accept ? "accepted" : "declined";
+    n->read = true;
+    if (auto st = state.update_notification(*n); !st) return refusal(st.error().message);
+    report(id, n->answer);
+    if (!accept) {
+      say("request " + id + " declined");
+      return ok({{"answer", "declined"}});
+    }
+    say("request " + id + " accepted: joining the session");
+    if (auto st = join(stream_url, id); !st) {
+      report(id, "failed", st.error().message);
+      return refusal(join_error(st.error()));
+    }
+    return ok({{"answer", "accepted"}, {"session", "waitingForSupporter"}});
+  }
+
+  bj::object status() {
+    bj::object o;
+    std::size_t flagged = 0;
+    for (const auto& n : state.notifications())
+      if ((n.wants_answer() && n.expires_at > now_ms()) || (!n.read && !n.wants_answer()))
+        ++flagged;
+    o["unread"] = flagged;
+    std::lock_guard lk(mu);
+    o["channel"] = channel ? (channel->connected() ? "connected" : "connecting") : "none";
+    if (session) {
+      auto st = session->stats();
+      o["session"] = bj::object{{"state", to_string(session->state())},
+                                {"viewOnly", session->view_only()},
+                                {"notificationId", session_notification},
+                                {"detail", session_detail},
+                                {"bytesSent", st.bytes_sent},
+                                {"updatesSent", st.updates_sent},
+                                {"inputDropped", st.input_dropped}};
+    }
+    return ok(std::move(o));
+  }
+
+  bj::object control(const bj::object& req) {
+    auto cmd = json::opt_string(req, "cmd");
+    std::string c = cmd && *cmd ? **cmd : "";
+    auto id = json::opt_string(req, "id");
+    std::string nid = id && *id ? **id : "";
+    if (c == "status") return status();
+    if (c == "notifications") {
+      auto s = status();  // the flag count as it was before this listing
+      auto all = state.notifications();
+      bj::array list;
+      for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        list.push_back(notification_json(*it));
+        if (!it->read && !it->wants_answer()) {
+          Notification n = *it;
+          n.read = true;
+          (void)state.update_notification(n);
+        }
+      }
+      s["notifications"] = std::move(list);
+      return s;
+    }
+    if (c == "accept" || c == "decline") {
+      if (nid.empty()) return refusal("Say which notification: reach-agent " + c + " ID.");
+      return answer(nid, c == "accept");
+    }
+    if (c == "allow" || c == "deny" || c == "end") {
+      std::unique_lock lk(mu);
+      if (!session || is_final(session->state()))
+        return refusal("There is no remote assistance session on this device.");
+      if (c == "end") {
+        session->end("endedByUser");
+        return ok();
+      }
+      auto vo = json::opt_bool(req, "viewOnly");
+      Status st = c == "allow" ? session->allow(vo && *vo && **vo) : session->deny();
+      if (!st) return refusal(st.error().message);
+      return ok();
+    }
+    if (c == "join") {
+      auto url = json::opt_string(req, "streamUrl");
+      if (!url || !*url) return refusal("join needs the session's stream URL.");
+      if (auto st = join(**url, {}); !st) return refusal(join_error(st.error()));
+      return ok({{"session", "waitingForSupporter"}});
+    }
+    return refusal("Unknown command '" + c + "'.");
+  }
+};
+
+Agent::Agent(StateDir& state, AgentOptions options)
+    : impl_(std::make_unique<Impl>(state, std::move(options))) {}
+
+Agent::~Agent() {
+  std::unique_ptr<RemoteSession> s;
+  std::unique_ptr<PushChannel> ch;
+  {
+    std::lock_guard lk(impl_->mu);
+    s = std::move(impl_->session);
+    ch = std::move(impl_->channel);
+  }
+  s.reset();  // ends it and joins (its last events are queued durably before the channel goes)
+  ch.reset();
+}
+
+void Agent::start_channel(const Credential& credential) {
+  auto ch = std::make_unique<PushChannel>(
+      credential, impl_->state, collect_inventory(), impl_->options.channel,
+      [i = impl_.get()](const Notification& n) { return i->on_notification(n); });
+  std::lock_guard lk(impl_->mu);
+  impl_->channel = std::move(ch);
+}
+
+Status Agent::join(const std::string& stream_url, const std::string& notification_id) {
+  return impl_->join(stream_url, notification_id);
+}
+
+bj::object Agent::control(const bj::object& request) {
+  return impl_->control(request);
+}
+
+ConsentState Agent::wait_session() {
+  RemoteSession* s = nullptr;
+  {
+    std::lock_guard lk(impl_->mu);
+    s = impl_->session.get();
+  }
+  if (!s) return ConsentState::ended;
+  s->wait();
+  return s->state();
+}
+
+}  // namespace reach::agent

@@ -1,0 +1,63 @@
+// The company portal on the device: the pieces of reach-agent wired together. An Agent holds the
+// state directory, the push channel (for `run`), at most one RemoteSession at a time, and answers
+// the control socket's requests (agent/control.h):
+//   {"cmd":"status"}                       → the channel, the flag count and the session's state
+//   {"cmd":"notifications"}                → the stored notifications, newest first (custom
+//                                            notifications count as read once listed)
+//   {"cmd":"accept"|"decline","id":ID}     → the user's answer to a remote assistance request
+//   {"cmd":"allow","viewOnly":bool} | {"cmd":"deny"} → "allow this session to start?"
+//   {"cmd":"end"}                          → ends the session at once
+//   {"cmd":"join","streamUrl":URL}         → joins a relay session (reach-agent join)
+// Every response has "ok" and, when not ok, "error" (a sentence for the user).
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include "agent/push_channel.h"
+#include "agent/session.h"
+#include "agent/state.h"
+
+#include <boost/json/object.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace reach::agent {
+
+struct AgentOptions {
+  desktop::X11Options x11;
+  PushChannelOptions channel;
+  net::ClientOptions relay_client;
+  std::chrono::milliseconds allow_timeout{std::chrono::minutes(5)};
+  // A line for the person at the device (notifications, prompts, session changes).
+  std::function<void(const std::string&)> say;
+};
+
+// The device's inventory for enrollment and check-ins (hostname, /etc/os-release, DMI).
+boost::json::object collect_inventory();
+// A failed join, in words for the person at the device.
+std::string join_error(const Error& e);
+
+class Agent {
+ public:
+  Agent(StateDir& state, AgentOptions options);
+  ~Agent();  // ends a running session, closes the channel
+
+  // Connects the push channel with the enrolled credential (`run`).
+  void start_channel(const Credential& credential);
+  // Joins a relay session by its device stream URL (`join`, or an accepted request when
+  // notification_id is set). Errors: 409 while another session is open; the relay's refusal.
+  Status join(const std::string& stream_url, const std::string& notification_id = {});
+  boost::json::object control(const boost::json::object& request);
+
+  // Blocks until the current session (if any) reaches a final state; returns that state.
+  ConsentState wait_session();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace reach::agent

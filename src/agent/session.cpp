@@ -1,0 +1,374 @@
+#include "agent/session.h"
+
+#include "common/log.h"
+#include "rfb/server_connection.h"
+
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace reach::agent {
+
+namespace {
+
+constexpr int kMaxRectsBeforeMerge = 64;  // more damage rectangles than this: send their union
+constexpr auto kIdleWait = std::chrono::milliseconds(50);
+constexpr auto kDamageWait = std::chrono::milliseconds(8);
+
+}  // namespace
+
+struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Impl> {
+  SessionOptions options;
+  StateCallback on_state;
+  std::unique_ptr<desktop::Desktop> desk;
+
+  // Guarded by mu.
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> inbox;  // binary messages from the viewer, in order
+  bool ws_closed = false;
+  std::uint16_t ws_close_code = 0;
+  std::string ws_close_reason;
+  std::optional<bool> allow_request;  // view_only
+  bool deny_request = false;
+  std::optional<std::string> end_request;
+  Consent consent{ConsentState::accepted};
+  SessionStats stats;
+  bool finished = false;
+
+  std::shared_ptr<net::WebSocket> ws;  // set once before the thread starts
+  std::thread thread;
+
+  // Session thread only.
+  std::unique_ptr<rfb::ServerConnection> conn;
+  rfb::Framebuffer fb;
+  bool update_pending = false;
+  rfb::Rect forced;  // areas asked for non-incrementally
+  bool capturing = false;
+  std::chrono::steady_clock::time_point asked_at;
+
+  // Applies a consent event under mu and reports the new state (outside mu).
+  bool transition(ConsentEvent e, const std::string& detail = {}) {
+    ConsentState s;
+    {
+      std::lock_guard lk(mu);
+      if (!consent.apply(e)) return false;
+      s = consent.state();
+      if (is_final(s)) finished = true;
+    }
+    log::info("session.state", {{"state", to_string(s)}, {"detail", detail}});
+    if (on_state) on_state(s, detail);
+    if (is_final(s)) cv.notify_all();
+    return true;
+  }
+
+  bool flush() {
+    std::string out = conn->take_output();
+    if (out.empty()) return true;
+    {
+      std::lock_guard lk(mu);
+      stats.bytes_sent += out.size();
+    }
+    ws->send(std::move(out), true);
+    return true;
+  }
+
+  // rfb::ServerHandler, called inside conn->process() on the session thread.
+  void key_event(bool down, uint32_t keysym) override {
+    if (!input_allowed()) return;
+    desk->key_event(down, keysym);
+  }
+  void pointer_event(uint8_t mask, int x, int y) override {
+    if (!input_allowed()) return;
+    desk->pointer_event(mask, x, y);
+  }
+  void cut_text(std::string_view latin1) override {
+    // Accepted and bounded by the protocol core; the clipboard is not shared (yet).
+    log::debug("session.cut_text_ignored", {{"bytes", latin1.size()}});
+  }
+  void update_requested(bool incremental, const rfb::Rect& rect) override {
+    update_pending = true;
+    if (!incremental) forced = forced.united(rect);
+  }
+  void pixel_format_changed(const rfb::PixelFormat&) override {}
+  void encodings_changed(const std::vector<int32_t>&) override {}
+  void admission_requested() override {
+    asked_at = std::chrono::steady_clock::now();
+    transition(ConsentEvent::supporter_arrived);
+  }
+
+  bool input_allowed() {
+    std::lock_guard lk(mu);
+    if (consent.may_inject_input()) {
+      ++stats.input_injected;
+      return true;
+    }
+    ++stats.input_dropped;
+    return false;
+  }
+
+  void run() {
+    conn =
+        std::make_unique<rfb::ServerConnection>(*this, desk->width(), desk->height(), desk->name());
+    conn->hold_admission();
+    flush();  // the version only
+    transition(ConsentEvent::stream_open);
+    std::string end_detail;
+    for (;;) {
+      std::deque<std::string> input;
+      std::optional<bool> allow;
+      bool deny = false;
+      std::optional<std::string> end;
+      bool closed = false;
+      std::uint16_t close_code = 0;
+      {
+        std::unique_lock lk(mu);
+        bool busy = capturing && update_pending;
+        if (!busy)
+          cv.wait_for(lk, kIdleWait, [&] {
+            return !inbox.empty() || ws_closed || allow_request || deny_request || end_request;
+          });
+        input.swap(inbox);
+        allow = std::exchange(allow_request, std::nullopt);
+        deny = std::exchange(deny_request, false);
+        end = std::exchange(end_request, std::nullopt);
+        closed = ws_closed;
+        close_code = ws_close_code;
+      }
+      if (end) {
+        end_detail = *end;
+        break;
+      }
+      for (auto& m : input) conn->feed(m);
+      if (!input.empty()) {
+        if (auto st = conn->process(); !st) {
+          log::warn("session.viewer_refused", {{"reason", st.error().message}});
+          flush();
+          end_detail = "protocolError: " + st.error().message;
+          break;
+        }
+        flush();
+      }
+      if (closed) {
+        end_detail = close_code == 4000 ? "peerTimeout" : "supporterLeft";
+        break;
+      }
+      if (conn->awaiting_admission()) {
+        if (deny || std::chrono::steady_clock::now() - asked_at > options.allow_timeout) {
+          conn->refuse(deny ? "The device user denied the session."
+                            : "The device user did not answer in time.");
+          flush();
+          transition(ConsentEvent::deny, deny ? "deniedByUser" : "noAnswer");
+          ws->close(1000, "denied by the device user");
+          return finish();
+        }
+        if (allow) {
+          if (auto st = desk->start(); !st) {
+            conn->refuse("The device cannot share its screen: " + st.error().message);
+            flush();
+            end_detail = "failed: " + st.error().message;
+            break;
+          }
+          capturing = true;
+          transition(*allow ? ConsentEvent::allow_view_only : ConsentEvent::allow_control,
+                     *allow ? "viewOnly" : "control");
+          conn->admit();
+          if (auto st = conn->process(); !st) {
+            end_detail = "protocolError: " + st.error().message;
+            break;
+          }
+          flush();
+        }
+      }
+      if (capturing && update_pending && conn->ready()) {
+        if (auto st = send_update(); !st) {
+          end_detail = st.error().message;
+          break;
+        }
+      }
+    }
+    stop_capture();
+    ConsentState s = state();
+    if (s == ConsentState::waiting && end_detail == "peerTimeout") {
+      transition(ConsentEvent::expire, end_detail);
+    } else {
+      transition(ConsentEvent::end, end_detail);
+    }
+    ws->close(1000, end_detail == "endedByUser" ? "ended by the device user" : "session ended");
+    finish();
+  }
+
+  void finish() {
+    stop_capture();
+    std::lock_guard lk(mu);
+    finished = true;
+    cv.notify_all();
+  }
+
+  void stop_capture() {
+    if (!capturing) return;
+    desk->release_all();
+    desk->stop();
+    capturing = false;
+  }
+
+  ConsentState state() const {
+    std::lock_guard lk(mu);
+    return consent.state();
+  }
+
+  Status send_update() {
+    if (ws->queued_bytes() > options.send_high_water) {
+      desk->wait_for_change(kDamageWait);  // the relay is slow: let damage accumulate
+      return {};
+    }
+    bool changed =
+        desk->wait_for_change(forced.empty() ? kDamageWait : std::chrono::milliseconds(0));
+    auto cursor = desk->cursor_if_changed();
+    std::vector<rfb::Rect> rects;
+    if (changed || !forced.empty() || fb.width() == 0) {
+      auto grabbed = desk->grab(fb);
+      if (!grabbed)
+        return make_error(500, "displayLost", "displayLost: " + grabbed.error().message);
+      rects = std::move(*grabbed);
+    }
+    if (!forced.empty()) rects.push_back(forced.intersect(fb.bounds()));
+    if (static_cast<int>(rects.size()) > kMaxRectsBeforeMerge) {
+      rfb::Rect all;
+      for (const auto& r : rects) all = all.united(r);
+      rects = {all};
+    }
+    bool cursor_wanted = cursor && conn->client_supports(rfb::encoding::kCursor);
+    if (rects.empty() && !cursor_wanted && fb.width() == conn->width() &&
+        fb.height() == conn->height())
+      return {};
+    rfb::Update u;
+    u.changed = std::move(rects);
+    if (cursor_wanted) u.cursor = &*cursor;
+    if (auto st = conn->write_update(fb, u); !st) return st;
+    forced = {};
+    update_pending = false;
+    bool first = false;
+    {
+      std::lock_guard lk(mu);
+      ++stats.updates_sent;
+      first = consent.state() == ConsentState::allowed;
+    }
+    flush();
+    if (first) transition(ConsentEvent::first_frame);
+    return {};
+  }
+};
+
+namespace {
+
+// The stream's events, handed to the session thread.
+class StreamHandler : public net::WebSocketHandler {
+ public:
+  explicit StreamHandler(std::weak_ptr<RemoteSession::Impl> s) : s_(std::move(s)) {}
+  void on_message(std::string data, bool binary) override {
+    auto s = s_.lock();
+    if (!s || !binary) return;  // text is the relay's, never RFB
+    {
+      std::lock_guard lk(s->mu);
+      s->inbox.push_back(std::move(data));
+    }
+    s->cv.notify_all();
+  }
+  void on_drain() override {
+    if (auto s = s_.lock()) s->cv.notify_all();
+  }
+  void on_close(std::uint16_t code, std::string reason) override {
+    auto s = s_.lock();
+    if (!s) return;
+    {
+      std::lock_guard lk(s->mu);
+      s->ws_closed = true;
+      s->ws_close_code = code;
+      s->ws_close_reason = std::move(reason);
+    }
+    s->cv.notify_all();
+  }
+
+ private:
+  std::weak_ptr<RemoteSession::Impl> s_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RemoteSession>> RemoteSession::start(net::EventLoop& loop,
+                                                            SessionOptions options,
+                                                            StateCallback on_state) {
+  auto desk = desktop::open_x11(options.x11);
+  if (!desk) return desk.error();
+  auto impl = std::make_shared<Impl>();
+  impl->desk = std::move(*desk);
+  impl->on_state = std::move(on_state);
+  impl->options = std::move(options);
+  auto handler = std::make_shared<StreamHandler>(impl);
+  auto ws =
+      net::websocket_connect(loop, impl->options.stream_url, {}, handler, impl->options.client);
+  if (!ws) return ws.error();
+  impl->ws = *ws;
+  impl->thread = std::thread([impl] { impl->run(); });
+  return std::unique_ptr<RemoteSession>(new RemoteSession(impl));
+}
+
+RemoteSession::RemoteSession(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+RemoteSession::~RemoteSession() {
+  end("agentStopped");
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+Status RemoteSession::allow(bool view_only) {
+  std::lock_guard lk(impl_->mu);
+  if (impl_->consent.state() != ConsentState::asking)
+    return conflict(fmt::format("There is nothing to allow: the session is {}.",
+                                to_string(impl_->consent.state())));
+  impl_->allow_request = view_only;
+  impl_->cv.notify_all();
+  return {};
+}
+
+Status RemoteSession::deny() {
+  std::lock_guard lk(impl_->mu);
+  if (impl_->consent.state() != ConsentState::asking)
+    return conflict(fmt::format("There is nothing to deny: the session is {}.",
+                                to_string(impl_->consent.state())));
+  impl_->deny_request = true;
+  impl_->cv.notify_all();
+  return {};
+}
+
+void RemoteSession::end(std::string reason) {
+  std::lock_guard lk(impl_->mu);
+  if (impl_->finished) return;
+  if (!impl_->end_request) impl_->end_request = std::move(reason);
+  impl_->cv.notify_all();
+}
+
+void RemoteSession::wait() {
+  std::unique_lock lk(impl_->mu);
+  impl_->cv.wait(lk, [&] { return impl_->finished; });
+}
+
+ConsentState RemoteSession::state() const {
+  return impl_->state();
+}
+
+bool RemoteSession::view_only() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->consent.view_only();
+}
+
+SessionStats RemoteSession::stats() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->stats;
+}
+
+}  // namespace reach::agent

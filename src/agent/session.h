@@ -1,0 +1,77 @@
+// One remote assistance session on the device: the device end of a relay session, carrying the
+// agent's own RFB server (rfb::ServerConnection) over the relay's device stream, with the
+// device's desktop behind it and the user's consent (agent::Consent) gating every step.
+//
+// Sequence: start() connects to the stream (state waiting) and offers only the RFB version. When
+// the supporter's viewer answers with its version, the session asks (state asking, the callback
+// says so); nothing about the desktop has left the device. allow() admits the viewer (ServerInit,
+// then updates as the viewer asks for them) and starts capture; deny() tells the viewer why and
+// ends. end() stops everything at once: capture stops, keys held through the session are
+// released, and the stream is closed, which makes the relay end the session for good.
+//
+// Thread-safety: the session runs on its own thread; every public method may be called from any
+// thread. The state callback runs on the session's thread and must not call back into the
+// session's blocking methods (wait()).
+#pragma once
+
+#include "agent/consent.h"
+#include "common/result.h"
+#include "desktop/desktop.h"
+#include "net/client.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace reach::agent {
+
+struct SessionOptions {
+  std::string stream_url;  // ws(s)://relay/api/v1/stream/device/…
+  net::ClientOptions client;
+  desktop::X11Options x11;
+  // How long the user has to answer "allow this session to start?" before it counts as denied.
+  std::chrono::milliseconds allow_timeout{std::chrono::minutes(5)};
+  // Updates wait while more than this is queued towards the relay (back-pressure).
+  std::size_t send_high_water = std::size_t{2} * 1024 * 1024;
+};
+
+struct SessionStats {
+  std::uint64_t bytes_sent = 0;  // RFB bytes to the relay
+  std::uint64_t updates_sent = 0;
+  std::uint64_t input_injected = 0;
+  std::uint64_t input_dropped = 0;  // view-only, or before allow
+};
+
+class RemoteSession {
+ public:
+  // (state, detail): detail says why for final states ("endedByUser", "supporterLeft", …).
+  using StateCallback = std::function<void(ConsentState state, const std::string& detail)>;
+
+  // Opens the desktop (no capture yet) and connects to the stream, blocking until connected.
+  // Errors: the desktop's, or websocket_connect's (HTTP 410 from the relay: the session is over
+  // and a new one is needed).
+  static Result<std::unique_ptr<RemoteSession>> start(net::EventLoop& loop, SessionOptions options,
+                                                      StateCallback on_state);
+  ~RemoteSession();  // end("agentStopped") and joins
+
+  // Errors: 409 when the session is not asking.
+  Status allow(bool view_only);
+  Status deny();
+  void end(std::string reason = "endedByUser");
+  // Blocks until the session has reached a final state.
+  void wait();
+
+  ConsentState state() const;
+  bool view_only() const;
+  SessionStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit RemoteSession(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace reach::agent

@@ -1,0 +1,341 @@
+// The push channel between the real reach-hub and the real reach-agent on loopback: enrollment,
+// the hub's outbox (a notification sent while the agent is stopped arrives when it starts), the
+// agent surviving a hub restart, and the hub's channel refusing bad credentials and bad messages
+// without changing anything.
+#include "integration/hub_process.h"
+#include "net/client.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <filesystem>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+namespace reach::itest {
+namespace {
+
+using namespace std::chrono_literals;
+
+// `reach-agent` with its own state directory.
+class Agent {
+ public:
+  explicit Agent(std::string state) : state_(std::move(state)) {}
+  CommandResult cli(std::vector<std::string> args) const {
+    args.insert(args.begin(), program_path("reach-agent"));
+    args.push_back("--state");
+    args.push_back(state_);
+    return run_command(args);
+  }
+  ::testing::AssertionResult start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {
+        program_path("reach-agent"), "run", "--state",          state_, "--heartbeat-ms", "500",
+        "--backoff-min-ms",          "100", "--backoff-max-ms", "500"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return process_.start(argv, state_ + "/run.log");
+  }
+  // `notifications --json`, parsed.
+  bj::object notifications() const {
+    auto r = cli({"notifications", "--json"});
+    auto v = bj::parse(r.out, ec_);
+    return v.is_object() ? v.as_object() : bj::object{};
+  }
+  bj::object status() const {
+    auto r = cli({"status", "--json"});
+    auto v = bj::parse(r.out, ec_);
+    return v.is_object() ? v.as_object() : bj::object{};
+  }
+  bool has_notification(const std::string& title) const {
+    auto n = notifications();
+    if (!n.contains("notifications")) return false;
+    for (const auto& v : n.at("notifications").as_array())
+      if (str_of(v.as_object(), "title") == title) return true;
+    return false;
+  }
+  ChildProcess& process() { return process_; }
+  const std::string& state() const { return state_; }
+
+ private:
+  std::string state_;
+  ChildProcess process_;
+  mutable boost::system::error_code ec_;
+};
+
+class AgentChannelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(hub_.init_and_start());
+    admin_ = hub_.admin_token();
+    auto user =
+        hub_.post("/v1.0/users",
+                  bj::object{{"displayName", "Dana Device"},
+                             {"userPrincipalName", "dana@reach.test"},
+                             {"passwordProfile", bj::object{{"password", "Dana-Passw0rd-1"}}}},
+                  admin_);
+    ASSERT_EQ(user.status, 201) << user;
+    token_ = hub_.create_enrollment_token({"--user", "dana@reach.test"});
+    ASSERT_FALSE(token_.empty());
+    dir_ = make_temp_dir("reach-agent-");
+    agent_ = std::make_unique<Agent>(dir_ + "/state");
+  }
+  void TearDown() override {
+    agent_.reset();  // stops a running agent before its state goes
+    // Kept for a post-mortem when the test failed.
+    if (HasFailure())
+      std::printf("[agent test] keeping %s\n", dir_.c_str());
+    else if (!dir_.empty())
+      std::filesystem::remove_all(dir_);
+  }
+
+  std::string enroll_agent() {
+    auto r = agent_->cli({"enroll", "--hub", hub_.base_url(), "--token", token_});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto pos = r.out.find("device ");
+    return pos == std::string::npos ? "" : trim(r.out.substr(pos + 7));
+  }
+
+  ApiResult notify(const std::string& device, const std::string& title) {
+    return hub_.post(
+        "/beta/deviceManagement/managedDevices/" + device +
+            "/sendCustomNotificationToCompanyPortal",
+        bj::object{{"notificationTitle", title}, {"notificationBody", "Body of " + title}}, admin_);
+  }
+
+  HubProcess hub_;
+  std::string admin_, token_, dir_;
+  std::unique_ptr<Agent> agent_;
+};
+
+TEST_F(AgentChannelTest, EnrollStoresTheCredentialPrivately) {
+  std::string device = enroll_agent();
+  ASSERT_FALSE(device.empty());
+  struct stat st {};
+  ASSERT_EQ(::stat((agent_->state() + "/credential.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_EQ(::stat(agent_->state().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700);
+  auto d = hub_.get("/v1.0/deviceManagement/managedDevices/" + device, admin_);
+  ASSERT_EQ(d.status, 200) << d;
+  EXPECT_EQ(d.str("operatingSystem"), "Linux");
+  EXPECT_EQ(d.str("deviceEnrollmentType"), "userEnrollment");
+  // A second enroll refuses to overwrite the credential; a bad token changes nothing.
+  auto again = agent_->cli({"enroll", "--hub", hub_.base_url(), "--token", token_});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("already enrolled"), std::string::npos) << again.err;
+  Agent other(dir_ + "/other");
+  auto bad = other.cli({"enroll", "--hub", hub_.base_url(), "--token", "ret_not-a-token"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("refused the enrollment (HTTP 401)"), std::string::npos) << bad.err;
+  EXPECT_NE(::access((dir_ + "/other/credential.json").c_str(), F_OK), 0);
+}
+
+TEST_F(AgentChannelTest, NotificationSentWhileStoppedArrivesWhenTheAgentStarts) {
+  std::string device = enroll_agent();
+  ASSERT_FALSE(device.empty());
+  auto sent = notify(device, "Patch tonight");
+  ASSERT_EQ(sent.status, 204) << sent;
+  // Commands need the running agent, and say so.
+  auto early = agent_->cli({"notifications"});
+  EXPECT_NE(early.exit_code, 0);
+  EXPECT_NE(early.err.find("not running"), std::string::npos) << early.err;
+
+  ASSERT_TRUE(agent_->start());
+  // The flag count says one is waiting, before anybody has listed them.
+  auto unread = [&] {
+    auto st = agent_->status();
+    return st.contains("unread") ? st.at("unread").as_int64() : -1;
+  };
+  ASSERT_TRUE(wait_until([&] { return unread() == 1; }, 20s)) << agent_->process().output();
+  auto list = agent_->notifications();
+  EXPECT_EQ(list.at("unread").as_int64(), 1);  // listing marks it read
+  ASSERT_TRUE(agent_->has_notification("Patch tonight"));
+  EXPECT_NE(agent_->process().output().find("Patch tonight"), std::string::npos)
+      << "run tells the user";
+  EXPECT_EQ(agent_->notifications().at("unread").as_int64(), 0);
+  // The device's check-in on connect updated lastSyncDateTime and the inventory.
+  auto d = hub_.get("/v1.0/deviceManagement/managedDevices/" + device, admin_);
+  EXPECT_EQ(d.str("operatingSystem"), "Linux");
+
+  // Sent while running: pushed at once. Restarting the agent does not repeat what it has.
+  ASSERT_EQ(notify(device, "Second").status, 204);
+  ASSERT_TRUE(wait_until([&] { return agent_->has_notification("Second"); }, 10s));
+  ASSERT_EQ(agent_->process().terminate(), std::optional<int>(0)) << agent_->process().output();
+  ASSERT_TRUE(agent_->start());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return agent_->status().contains("channel") &&
+               str_of(agent_->status(), "channel") == "connected";
+      },
+      10s));
+  EXPECT_EQ(agent_->notifications().at("notifications").as_array().size(), 2u);
+  // The audit log has the notification.
+  auto audit = hub_.get("/api/audit", admin_);
+  EXPECT_NE(audit.body.find("sendCustomNotification"), std::string::npos);
+}
+
+TEST_F(AgentChannelTest, AgentReconnectsByItselfAfterAHubRestart) {
+  std::string device = enroll_agent();
+  ASSERT_TRUE(agent_->start());
+  auto connected = [&] { return str_of(agent_->status(), "channel") == "connected"; };
+  ASSERT_TRUE(wait_until(connected, 10s)) << agent_->process().output();
+  std::uint16_t port = hub_.port();
+  ASSERT_TRUE(hub_.stop());
+  ASSERT_TRUE(wait_until([&] { return !connected(); }, 10s));
+  // While the hub is down a notification cannot be sent; once it is back (same address), the
+  // agent reconnects on its own and gets what is sent.
+  ASSERT_TRUE(hub_.start({"--listen", "127.0.0.1:" + std::to_string(port)}));
+  ASSERT_TRUE(wait_until(connected, 15s)) << agent_->process().output();
+  ASSERT_EQ(notify(device, "After restart").status, 204);
+  ASSERT_TRUE(wait_until([&] { return agent_->has_notification("After restart"); }, 10s));
+  EXPECT_TRUE(agent_->process().running());
+}
+
+// A WebSocket peer that collects the hub's text messages.
+class Collector : public net::WebSocketHandler {
+ public:
+  void on_message(std::string data, bool) override {
+    std::lock_guard lk(mu_);
+    msgs_.push_back(std::move(data));
+    cv_.notify_all();
+  }
+  void on_close(std::uint16_t, std::string) override {
+    std::lock_guard lk(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  // The next message, parsed ("" type on timeout).
+  bj::object next(std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lk(mu_);
+    if (!cv_.wait_for(lk, timeout, [&] { return !msgs_.empty(); })) return {};
+    auto m = std::move(msgs_.front());
+    msgs_.pop_front();
+    boost::system::error_code ec;
+    auto v = bj::parse(m, ec);
+    return v.is_object() ? v.as_object() : bj::object{};
+  }
+  bool closed() {
+    std::lock_guard lk(mu_);
+    return closed_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> msgs_;
+  bool closed_ = false;
+};
+
+TEST_F(AgentChannelTest, ChannelRefusesWrongCredentialsAndBadMessages) {
+  net::EventLoop loop;
+  std::string url = "ws://127.0.0.1:" + std::to_string(hub_.port()) + "/api/agent/channel";
+  net::Headers bad;
+  bad.set("Authorization", "Bearer rdc_wrong");
+  auto refused = net::websocket_connect(loop, url, bad, std::make_shared<Collector>());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().status, 401);
+  auto none = net::websocket_connect(loop, url, {}, std::make_shared<Collector>());
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().status, 401);
+  auto elsewhere = net::websocket_connect(
+      loop, "ws://127.0.0.1:" + std::to_string(hub_.port()) + "/api/agent/other", {},
+      std::make_shared<Collector>());
+  ASSERT_FALSE(elsewhere);
+  EXPECT_EQ(elsewhere.error().status, 404);
+
+  // A real device credential, straight from the enrollment endpoint.
+  auto enrolled = enroll(hub_, token_, {.name = "raw-client", .os = "Linux"});
+  ASSERT_EQ(enrolled.status, 201) << enrolled;
+  std::string device = enrolled.str("deviceId");
+  ASSERT_EQ(notify(device, "Pending").status, 204);
+  net::Headers good;
+  good.set("Authorization", "Bearer " + enrolled.str("deviceCredential"));
+  auto peer = std::make_shared<Collector>();
+  auto ws = net::websocket_connect(loop, url, good, peer);
+  ASSERT_TRUE(ws) << ws.error().message;
+  auto first = peer->next();
+  ASSERT_EQ(str_of(first, "type"), "notification") << bj::serialize(first);
+  std::string nid = str_of(first.at("notification").as_object(), "id");
+  EXPECT_EQ(str_of(first.at("notification").as_object(), "kind"), "customNotification");
+
+  auto audit_count = [&] { return hub_.get("/api/audit?$top=1000", admin_).value().size(); };
+  std::size_t audits = audit_count();
+  struct Case {
+    std::string message;
+    bool binary;
+    std::string expect;  // in the error message
+  };
+  for (const Case& c : std::vector<Case>{
+           {"not json {", false, "Not a JSON object"},
+           {"\x01\x02\x03", true, "JSON text"},
+           {R"({"no":"type"})", false, "'type'"},
+           {R"({"type":"selfDestruct"})", false, "Unknown message type"},
+           {R"({"type":"event","ref":"r1","notificationId":"nope","event":"accepted"})", false,
+            "No such notification"},
+           {R"({"type":"event","ref":"r2","notificationId":")" + nid + R"(","event":"hacked"})",
+            false, "must be one of"},
+           {R"({"type":"event","notificationId":")" + nid + R"(","event":"ended"})", false,
+            "'ref'"},
+           {std::string(20000, ' ') + "{}", false, "16 KiB"},
+       }) {
+    (*ws)->send(c.message, c.binary);
+    auto reply = peer->next();
+    EXPECT_EQ(str_of(reply, "type"), "error") << c.message.substr(0, 80);
+    EXPECT_NE(str_of(reply, "message").find(c.expect), std::string::npos)
+        << str_of(reply, "message");
+  }
+  EXPECT_EQ(audit_count(), audits);  // nothing was recorded
+  // The channel is still up and answers.
+  (*ws)->send(R"({"type":"heartbeat"})", false);
+  EXPECT_EQ(str_of(peer->next(), "type"), "heartbeatAck");
+  EXPECT_FALSE(peer->closed());
+  // An event is recorded once per ref, and acknowledged every time it is sent.
+  std::string ev =
+      R"({"type":"event","ref":"once","notificationId":")" + nid + R"(","event":"ended"})";
+  (*ws)->send(ev, false);
+  EXPECT_EQ(str_of(peer->next(), "type"), "ack");
+  (*ws)->send(ev, false);
+  EXPECT_EQ(str_of(peer->next(), "type"), "ack");
+  EXPECT_EQ(audit_count(), audits + 1);
+  // A notification confirmed as received is not sent again on the next connect.
+  (*ws)->send(R"({"type":"received","id":")" + nid + R"("})", false);
+  (*ws)->send(R"({"type":"heartbeat"})", false);
+  EXPECT_EQ(str_of(peer->next(), "type"), "heartbeatAck");
+  (*ws)->close();
+  auto peer2 = std::make_shared<Collector>();
+  auto ws2 = net::websocket_connect(loop, url, good, peer2);
+  ASSERT_TRUE(ws2);
+  (*ws2)->send(R"({"type":"heartbeat"})", false);
+  EXPECT_EQ(str_of(peer2->next(), "type"), "heartbeatAck");  // and no notification before it
+}
+
+TEST_F(AgentChannelTest, CustomNotificationInputIsChecked) {
+  auto enrolled = enroll(hub_, token_, {.name = "n", .os = "Linux"});
+  std::string path = "/beta/deviceManagement/managedDevices/" + enrolled.str("deviceId") +
+                     "/sendCustomNotificationToCompanyPortal";
+  EXPECT_TRUE(IsGraphError(hub_.post(path, bj::object{{"notificationTitle", "x"}}, admin_), 400,
+                           "invalidRequest"));
+  EXPECT_TRUE(IsGraphError(
+      hub_.post(path,
+                bj::object{{"notificationTitle", std::string(51, 'x')}, {"notificationBody", "b"}},
+                admin_),
+      400, "invalidRequest"));
+  EXPECT_TRUE(IsGraphError(
+      hub_.post(path,
+                bj::object{{"notificationTitle", "t"}, {"notificationBody", "b"}, {"extra", 1}},
+                admin_),
+      400, "invalidRequest"));
+  EXPECT_TRUE(IsGraphError(
+      hub_.post(path, bj::object{{"notificationTitle", "t"}, {"notificationBody", "b"}}), 401,
+      "unauthenticated"));
+  // An unknown device is 404 with a Graph error.
+  EXPECT_TRUE(IsGraphError(
+      hub_.post("/beta/deviceManagement/managedDevices/00000000-0000-4000-8000-000000000000/"
+                "sendCustomNotificationToCompanyPortal",
+                bj::object{{"notificationTitle", "t"}, {"notificationBody", "b"}}, admin_),
+      404, "itemNotFound"));
+}
+
+}  // namespace
+}  // namespace reach::itest

@@ -1,0 +1,491 @@
+// Remote assistance sessions with the real programs: Xvfb (the device's display) ← reach-agent
+// (its own RFB server, capture and input) ← reach-relay → `reach connect` → a VNC client that
+// nobody on this project wrote (libvncclient, in reach_test_vnc_client). Also the consent gate
+// checked on the bytes the supporter's end receives, view-only and control input, and `end`.
+#include "integration/relay_process.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace reach::itest {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kWidth = 320;
+constexpr int kHeight = 240;
+
+// A binary PPM (P6, maxval 255) as RGB bytes.
+struct Image {
+  int width = 0, height = 0;
+  std::string rgb;
+};
+Image read_ppm(const std::string& path) {
+  Image img;
+  std::ifstream in(path, std::ios::binary);
+  std::string magic;
+  int maxval = 0;
+  in >> magic >> img.width >> img.height >> maxval;
+  in.get();
+  if (magic != "P6" || maxval != 255) return {};
+  img.rgb.resize(static_cast<std::size_t>(img.width) * img.height * 3);
+  in.read(img.rgb.data(), static_cast<std::streamsize>(img.rgb.size()));
+  if (!in) return {};
+  return img;
+}
+
+struct Diff {
+  int max = 0;
+  double mean = 0;
+  std::size_t differing = 0;  // pixels with any channel differing by more than `tolerance`
+};
+Diff compare(const Image& a, const Image& b, int tolerance) {
+  Diff d;
+  double sum = 0;
+  for (std::size_t i = 0; i < a.rgb.size(); i += 3) {
+    int worst = 0;
+    for (int c = 0; c < 3; ++c) {
+      int e = std::abs(static_cast<unsigned char>(a.rgb[i + c]) -
+                       static_cast<unsigned char>(b.rgb[i + c]));
+      worst = std::max(worst, e);
+      sum += e;
+    }
+    d.max = std::max(d.max, worst);
+    if (worst > tolerance) ++d.differing;
+  }
+  d.mean = a.rgb.empty() ? 0 : sum / static_cast<double>(a.rgb.size());
+  return d;
+}
+
+struct PixelCase {
+  std::string encodings;
+  int bpp;
+  int quality;    // -1: none (no JPEG)
+  int tolerance;  // per channel
+  double max_mean_error;
+};
+
+class AgentSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = make_temp_dir("reach-session-");
+    ASSERT_TRUE(display_.start(dir_, kWidth, kHeight));
+    ASSERT_TRUE(relay_.init_and_start());
+    token_ = relay_.admin_token();
+  }
+  void TearDown() override {
+    // Kept for a post-mortem when the test failed.
+    if (HasFailure())
+      std::printf("[agent test] keeping %s\n", dir_.c_str());
+    else if (!dir_.empty())
+      std::filesystem::remove_all(dir_);
+  }
+
+  std::vector<std::pair<std::string, std::string>> x_env() const {
+    return {{"DISPLAY", display_.name()}};
+  }
+
+  // A relay session as the portal or the hub creates it.
+  bj::object new_session() {
+    auto s = relay_.post_json("/api/v1/sessions", bj::object{{"groupname", "Agent tests"}}, token_);
+    EXPECT_EQ(s.status, 200) << s;
+    return s.obj();
+  }
+
+  // `reach-agent join CODE` in the background, waiting for the supporter.
+  ::testing::AssertionResult join(ChildProcess& agent, const std::string& code,
+                                  const std::string& state) {
+    auto st = agent.start({program_path("reach-agent"), "join", code, "--relay", relay_.base_url(),
+                           "--display", display_.name(), "--state", state},
+                          state + ".log");
+    if (!st) return st;
+    if (!wait_until(
+            [&] {
+              return agent.output().find("waiting for the supporter") != std::string::npos ||
+                     !agent.running();
+            },
+            20s) ||
+        !agent.running())
+      return ::testing::AssertionFailure() << "the agent did not join: " << agent.output();
+    return ::testing::AssertionSuccess();
+  }
+
+  CommandResult agent_cli(const std::string& state, std::vector<std::string> args) {
+    args.insert(args.begin(), program_path("reach-agent"));
+    args.push_back("--state");
+    args.push_back(state);
+    return run_command(args);
+  }
+
+  std::string session_state(const std::string& state) {
+    auto r = agent_cli(state, {"status", "--json"});
+    boost::system::error_code ec;
+    auto v = bj::parse(r.out, ec);
+    if (!v.is_object() || !v.as_object().contains("session")) return "";
+    return str_of(v.as_object().at("session").as_object(), "state");
+  }
+
+  bool wait_state(const std::string& state, const std::string& want,
+                  std::chrono::milliseconds timeout = 20s) {
+    return wait_until([&] { return session_state(state) == want; }, timeout, 100ms);
+  }
+
+  // Starts `reach connect` on the supporter link; returns its local port (0 on failure).
+  std::uint16_t connect(ServerProcess& bridge, const std::string& supporter_link) {
+    auto st =
+        bridge.start({program_path("reach"), "connect", supporter_link, "--listen", "127.0.0.1:0"},
+                     dir_ + "/connect.log", "reach connect");
+    EXPECT_TRUE(st);
+    return st ? bridge.port() : 0;
+  }
+
+  std::uint64_t pixel_case(const Image& source, const PixelCase& c, const std::string& tag);
+
+  ::testing::AssertionResult draw_pattern(ChildProcess& pattern, const std::string& name = "bars") {
+    auto st = pattern.start({program_path("reach_test_x11_pattern"), "--pattern", name},
+                            dir_ + "/pattern-" + name + ".log", x_env());
+    if (!st) return st;
+    if (!wait_until([&] { return pattern.output().find("drawn") != std::string::npos; }, 20s))
+      return ::testing::AssertionFailure() << "pattern not drawn: " << pattern.output();
+    return ::testing::AssertionSuccess();
+  }
+
+  Image screenshot(const std::string& name) {
+    std::string path = dir_ + "/" + name + ".ppm";
+    auto r = run_command({"/usr/bin/import", "-display", display_.name(), "-window", "root",
+                          "-depth", "8", "ppm:" + path});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return read_ppm(path);
+  }
+
+  std::string dir_;
+  VirtualDisplay display_;
+  RelayProcess relay_;
+  std::string token_;
+};
+
+// One session: join, `reach connect`, the libvncclient client takes a snapshot, compared with
+// `source`. Returns the bytes the client received (0 on failure).
+std::uint64_t AgentSessionTest::pixel_case(const Image& source, const PixelCase& c,
+                                           const std::string& tag) {
+  SCOPED_TRACE(tag + ": " + c.encodings + " " + std::to_string(c.bpp) + " bpp, quality " +
+               std::to_string(c.quality));
+  auto s = new_session();
+  std::string state =
+      dir_ + "/agent-" + tag + c.encodings + std::to_string(c.bpp) + std::to_string(c.quality);
+  ChildProcess agent;
+  if (!join(agent, str_of(s, "code"), state)) {
+    ADD_FAILURE() << "join failed: " << agent.output();
+    return 0;
+  }
+  ServerProcess bridge;
+  std::uint16_t port = connect(bridge, str_of(s, "supporter_link"));
+  if (port == 0) return 0;
+  ChildProcess client;
+  std::string snap = state + ".ppm";
+  std::vector<std::string> argv = {program_path("reach_test_vnc_client"),
+                                   "--connect",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "--encodings",
+                                   c.encodings,
+                                   "--bpp",
+                                   std::to_string(c.bpp),
+                                   "--snapshot",
+                                   snap};
+  if (c.quality >= 0) {
+    argv.push_back("--quality");
+    argv.push_back(std::to_string(c.quality));
+  }
+  EXPECT_TRUE(client.start(argv, state + ".client.log"));
+  EXPECT_TRUE(wait_state(state, "askingToAllow")) << agent.output();
+  EXPECT_EQ(agent_cli(state, {"allow"}).exit_code, 0);
+  auto exit = client.wait(60s);
+  EXPECT_EQ(exit, std::optional<int>(0)) << client.output() << agent.output();
+  Image got = read_ppm(snap);
+  EXPECT_EQ(got.width, kWidth);
+  EXPECT_EQ(got.height, kHeight);
+  if (got.width != kWidth || got.height != kHeight) return 0;
+  Diff d = compare(source, got, c.tolerance);
+  EXPECT_EQ(d.differing, 0u) << "max error " << d.max << ", mean " << d.mean;
+  EXPECT_LE(d.mean, c.max_mean_error) << "max error " << d.max;
+  std::printf("%s %s %d bpp quality %d: max error %d, mean %.2f\n", tag.c_str(),
+              c.encodings.c_str(), c.bpp, c.quality, d.max, d.mean);
+  // The viewer left, so `reach connect` closed the supporter end: the session is over and the
+  // agent's join ends by itself.
+  EXPECT_EQ(agent.wait(10s), std::optional<int>(0)) << agent.output();
+  EXPECT_NE(agent.output().find("session: ended (supporterLeft)"), std::string::npos)
+      << agent.output();
+  // One-time: the same code is refused afterwards, with words that say what to do.
+  auto r =
+      run_command({program_path("reach-agent"), "join", str_of(s, "code"), "--relay",
+                   relay_.base_url(), "--display", display_.name(), "--state", state + "-retry"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("a new session is needed"), std::string::npos) << r.err;
+  std::string out = client.output();
+  auto pos = out.rfind("bytes=");
+  return pos == std::string::npos ? 0 : std::stoull(out.substr(pos + 6));
+}
+
+TEST_F(AgentSessionTest, PixelsReachARealVncClientThroughAgentRelayAndConnect) {
+  ChildProcess bars;
+  ASSERT_TRUE(draw_pattern(bars, "bars"));
+  Image source = screenshot("bars");
+  ASSERT_EQ(source.width, kWidth);
+  ASSERT_EQ(source.height, kHeight);
+  // Lossless encodings at 32 bpp must be exact; 16 bpp (5-6-5) loses the low bits of each
+  // channel (at most 8 in 255 once scaled back); Tight with JPEG is lossy by design.
+  for (const PixelCase& c : std::vector<PixelCase>{{"raw", 32, -1, 0, 0.0},
+                                                   {"zrle", 32, -1, 0, 0.0},
+                                                   {"zrle", 16, -1, 8, 4.0},
+                                                   {"tight", 32, -1, 0, 0.0},
+                                                   {"tight", 32, 9, 48, 3.0},
+                                                   {"tight", 16, 8, 48, 6.0}})
+    pixel_case(source, c, "bars");
+  bars.terminate();
+
+  // A photographic area (smooth gradients) is where Tight sends JPEG: within the tolerance, and
+  // much smaller than Tight's lossless form of the same screen.
+  ChildProcess gradient;
+  ASSERT_TRUE(draw_pattern(gradient, "gradient"));
+  Image photo = screenshot("gradient");
+  auto lossless = pixel_case(photo, {"tight", 32, -1, 0, 0.0}, "gradient");
+  auto jpeg = pixel_case(photo, {"tight", 32, 9, 24, 2.0}, "gradient");
+  std::printf("gradient: tight lossless %llu bytes, tight JPEG quality 9 %llu bytes\n",
+              static_cast<unsigned long long>(lossless), static_cast<unsigned long long>(jpeg));
+  EXPECT_GT(lossless, 0u);
+  EXPECT_GT(jpeg, 0u);
+  EXPECT_LT(jpeg * 2, lossless) << "JPEG was not used for the photographic screen";
+}
+
+// The supporter's end of the stream as raw bytes (no viewer), to assert on what crosses.
+class RawSupporter {
+ public:
+  RawSupporter(net::EventLoop& loop, const std::string& url) {
+    peer_ = std::make_shared<WsPeer>();
+    auto ws = net::websocket_connect(loop, url, {}, peer_);
+    EXPECT_TRUE(ws) << (ws ? "" : ws.error().message);
+    if (ws) ws_ = *ws;
+  }
+  void send(std::string bytes) { ws_->send(std::move(bytes), true); }
+  std::string received() const {
+    std::string all;
+    for (const auto& m : peer_->messages()) all += m;
+    return all;
+  }
+  WsPeer& peer() { return *peer_; }
+
+ private:
+  std::shared_ptr<WsPeer> peer_;
+  std::shared_ptr<net::WebSocket> ws_;
+};
+
+std::string supporter_stream(const RelayProcess& relay, const bj::object& session) {
+  return relay.ws_url("/api/v1/stream/supporter/" +
+                      last_segment(str_of(session, "supporter_link")));
+}
+
+TEST_F(AgentSessionTest, NothingButTheVersionReachesTheSupporterBeforeAllowAndDenyEndsIt) {
+  ChildProcess pattern;
+  ASSERT_TRUE(draw_pattern(pattern));
+  auto s = new_session();
+  std::string state = dir_ + "/agent-deny";
+  ChildProcess agent;
+  ASSERT_TRUE(join(agent, str_of(s, "code"), state));
+  net::EventLoop loop;
+  RawSupporter supporter(loop, supporter_stream(relay_, s));
+  ASSERT_TRUE(supporter.peer().wait_bytes(12, 10s));
+  EXPECT_EQ(supporter.received(), "RFB 003.008\n");
+  supporter.send("RFB 003.008\n");
+  ASSERT_TRUE(wait_state(state, "askingToAllow")) << agent.output();
+  // A supporter that pushes on without waiting gets nothing either.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(supporter.received(), "RFB 003.008\n");
+  // allow/deny/end without a session, and a second allow after deny, are refused with words.
+  ASSERT_EQ(agent_cli(state, {"deny"}).exit_code, 0);
+  ASSERT_TRUE(supporter.peer().wait_closed(5s));
+  std::string reason = "The device user denied the session.";
+  std::string expect = std::string("RFB 003.008\n") + '\0' + std::string("\0\0\0", 3) +
+                       static_cast<char>(reason.size()) + reason;
+  EXPECT_EQ(supporter.received(), expect);
+  EXPECT_EQ(agent.wait(10s), std::optional<int>(0)) << agent.output();
+  EXPECT_NE(agent.output().find("session: denied"), std::string::npos) << agent.output();
+  auto closed = relay_.get("/api/v1/sessions/" + str_of(s, "code"), token_);
+  EXPECT_EQ(closed.str("state"), "closed") << closed;
+}
+
+// Minimal RFB client bytes: version, security None, shared ClientInit, SetEncodings [Raw].
+std::string rfb_client_start() {
+  std::string b = "RFB 003.008\n";
+  b += '\x01';                                              // security None
+  b += '\x01';                                              // shared
+  b += std::string("\x02\x00\x00\x01\x00\x00\x00\x00", 8);  // SetEncodings: Raw
+  return b;
+}
+std::string full_update_request() {
+  return std::string("\x03\x00\x00\x00\x00\x00", 6) + std::string(1, kWidth >> 8) +
+         std::string(1, kWidth & 0xff) + std::string(1, kHeight >> 8) +
+         std::string(1, kHeight & 0xff);
+}
+
+TEST_F(AgentSessionTest, EndDuringABusyStreamStopsItAtOnce) {
+  ChildProcess pattern;
+  ASSERT_TRUE(draw_pattern(pattern));
+  auto s = new_session();
+  std::string state = dir_ + "/agent-end";
+  ChildProcess agent;
+  ASSERT_TRUE(join(agent, str_of(s, "code"), state));
+  net::EventLoop loop;
+  RawSupporter supporter(loop, supporter_stream(relay_, s));
+  ASSERT_TRUE(supporter.peer().wait_bytes(12, 10s));
+  supporter.send("RFB 003.008\n");
+  ASSERT_TRUE(wait_state(state, "askingToAllow"));
+  ASSERT_EQ(agent_cli(state, {"allow"}).exit_code, 0);
+  std::string start = rfb_client_start();
+  supporter.send(start.substr(12));
+  // Keep the agent busy: a whole-screen Raw frame asked for every millisecond (the agent answers
+  // as fast as it can; requests that arrive while it is busy are folded into one).
+  std::atomic<bool> asking{true};
+  std::thread asker([&] {
+    while (asking) {
+      supporter.send(full_update_request());
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  ASSERT_TRUE(supporter.peer().wait_bytes(16 * 1024 * 1024, 20s)) << agent.output();
+  auto before = supporter.peer().received_bytes();
+  auto t0 = Clock::now();
+  ASSERT_EQ(agent_cli(state, {"end"}).exit_code, 0);
+  bool closed = supporter.peer().wait_closed(5s);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  asking = false;
+  asker.join();
+  ASSERT_TRUE(closed);
+  auto after = supporter.peer().received_bytes();
+  RecordProperty("end_to_closed_ms", static_cast<int>(ms));
+  std::printf("end → supporter closed: %lld ms, %llu bytes after the end command\n",
+              static_cast<long long>(ms), static_cast<unsigned long long>(after - before));
+  // Stopped at once: after `end` only what was already queued towards the relay arrives (the
+  // agent's high-water mark, 2 MiB, plus a frame and the relay's own buffers), not the stream the
+  // viewer kept asking for.
+  EXPECT_LT(after - before, 8u * 1024 * 1024);
+  EXPECT_EQ(agent.wait(10s), std::optional<int>(0));
+  EXPECT_NE(agent.output().find("session: ended (endedByUser)"), std::string::npos)
+      << agent.output();
+}
+
+TEST_F(AgentSessionTest, TypedTextAndClicksLandOnTheDeviceOnlyWithControl) {
+  ChildProcess input_log;
+  std::string log = dir_ + "/input.log";
+  ASSERT_TRUE(input_log.start({program_path("reach_test_x11_input_log"), "--out", log},
+                              dir_ + "/input-tool.log", x_env()));
+  ASSERT_TRUE(
+      wait_until([&] { return input_log.output().find("ready") != std::string::npos; }, 20s));
+  auto run_client = [&](bool view_only, const std::string& text, const std::string& click) {
+    auto s = new_session();
+    std::string state = dir_ + (view_only ? "/agent-view" : "/agent-control");
+    ChildProcess agent;
+    EXPECT_TRUE(join(agent, str_of(s, "code"), state));
+    ServerProcess bridge;
+    std::uint16_t port = connect(bridge, str_of(s, "supporter_link"));
+    ChildProcess client;
+    EXPECT_TRUE(client.start(
+        {program_path("reach_test_vnc_client"), "--connect", "127.0.0.1:" + std::to_string(port),
+         "--encodings", "zrle", "--type", text, "--click", click},
+        state + ".client.log"));
+    EXPECT_TRUE(wait_state(state, "askingToAllow")) << agent.output();
+    std::vector<std::string> allow = {"allow"};
+    if (view_only) allow.push_back("--view-only");
+    EXPECT_EQ(agent_cli(state, allow).exit_code, 0);
+    EXPECT_EQ(client.wait(60s), std::optional<int>(0)) << client.output();
+    EXPECT_EQ(agent.wait(10s), std::optional<int>(0)) << agent.output();
+    std::this_thread::sleep_for(300ms);  // the last events reach the X server and the log
+    return agent.output();
+  };
+  auto typed = [&] {
+    std::string text, line;
+    std::istringstream in(read_file_bytes(log));
+    while (std::getline(in, line))
+      if (line.starts_with("key ")) text += line.substr(4);
+    return text;
+  };
+  auto clicks = [&] {
+    std::vector<std::string> out;
+    std::string line;
+    std::istringstream in(read_file_bytes(log));
+    while (std::getline(in, line))
+      if (line.starts_with("click ")) out.push_back(line);
+    return out;
+  };
+
+  std::string view_output = run_client(true, "view only", "20,30");
+  EXPECT_EQ(typed(), "");
+  EXPECT_TRUE(clicks().empty());
+  EXPECT_NE(view_output.find("session: allowed, view only"), std::string::npos) << view_output;
+
+  run_client(false, "Hello, World! ~{}|<>?", "123,45");
+  EXPECT_EQ(typed(), "Hello, World! ~{}|<>?");
+  auto c = clicks();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0], "click 123 45 1");
+}
+
+}  // namespace
+}  // namespace reach::itest
+
+namespace reach::itest {
+namespace {
+
+// Malicious or broken viewers: each is disconnected with a logged reason, and the agent ends the
+// session cleanly (exit 0, never a signal).
+TEST_F(AgentSessionTest, MaliciousViewersAreDisconnectedAndNeverCrashTheAgent) {
+  ChildProcess pattern;
+  ASSERT_TRUE(draw_pattern(pattern));
+  struct Case {
+    std::string name;
+    std::string bytes;       // sent after the handshake
+    std::string log_reason;  // in the agent's log
+  };
+  auto u32 = [](std::uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+  };
+  const std::vector<Case> cases = {
+      {"oversized cut text", std::string("\x06\x00\x00\x00", 4) + u32(64u << 20),
+       "cut text too long"},
+      {"unknown message type", std::string("\xfe\x00\x00\x00", 4), "unknown client message type"},
+      {"zero-bit pixel format", std::string("\x00\x00\x00\x00", 4) + std::string(16, '\0'),
+       "unsupported pixel format"},
+      {"absurd rectangle", std::string("\x03\x00\xff\xff\xff\xff\xff\xff\xff\xff", 10),
+       "lies outside the 320x240 desktop"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto s = new_session();
+    std::string state = dir_ + "/agent-bad-" + std::to_string(&c - cases.data());
+    ChildProcess agent;
+    ASSERT_TRUE(join(agent, str_of(s, "code"), state));
+    net::EventLoop loop;
+    RawSupporter supporter(loop, supporter_stream(relay_, s));
+    ASSERT_TRUE(supporter.peer().wait_bytes(12, 10s));
+    supporter.send("RFB 003.008\n");
+    ASSERT_TRUE(wait_state(state, "askingToAllow"));
+    ASSERT_EQ(agent_cli(state, {"allow"}).exit_code, 0);
+    supporter.send(rfb_client_start().substr(12));
+    supporter.send(c.bytes);
+    ASSERT_TRUE(supporter.peer().wait_closed(10s)) << agent.output();
+    EXPECT_EQ(agent.wait(10s), std::optional<int>(0)) << agent.output();
+    std::string log = read_file_bytes(state + ".log");
+    EXPECT_NE(log.find("session.viewer_refused"), std::string::npos) << log;
+    EXPECT_NE(log.find(c.log_reason), std::string::npos) << log;
+  }
+}
+
+}  // namespace
+}  // namespace reach::itest
