@@ -14,7 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   # tests and demo: the browser for end-to-end tests, a virtual display and a real VNC server
   curl sqlite3 procps chromium xvfb x11vnc x11-apps xdotool imagemagick socat
-  libvncserver-dev
+  libvncserver-dev tigervnc-scraping-server
 )
 
 missing=()

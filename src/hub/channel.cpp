@@ -314,6 +314,7 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch, const
         " VALUES (?, ?, ?, ?, ?, ?)",
         {ch->device_id(), **ref, **nid, **event, *detail, now});
     if (!ins) return ins.error();
+    if (auto st = apply_session_event(s, **nid, **event, detail->value_or(""), now); !st) return st;
     Actor actor{"device", ch->device_id(), ch->device_name(), ch->ip()};
     bj::object details{{"notificationId", **nid}, {"kind", n->rows[0].text(0)}, {"event", **event}};
     if (*detail) details["detail"] = **detail;

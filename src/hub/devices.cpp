@@ -51,8 +51,11 @@ constexpr const char* kDeviceSelect =
     " d.manufacturer, d.serial_number, d.device_type, d.sku_family, d.owner_type,"
     " d.enrollment_type, d.compliance_state, d.management_agent, d.azure_ad_device_id, d.notes,"
     " d.enrolled_at, d.last_sync_at, d.ra_session_url, d.ra_error_details,"
-    " u.user_principal_name, u.display_name, u.mail"
-    " FROM devices d LEFT JOIN users u ON u.id = d.user_id";
+    " u.user_principal_name, u.display_name, u.mail,"
+    " a.action_state, a.started_at, a.updated_at"
+    " FROM devices d LEFT JOIN users u ON u.id = d.user_id"
+    " LEFT JOIN device_action_results a ON a.device_id = d.id"
+    " AND a.action_name = 'requestRemoteAssistance'";
 
 const std::vector<odata::Field>& filter_fields() {
   static const std::vector<odata::Field> kFields = {
@@ -83,6 +86,12 @@ bj::value opt(const store::Row& r, std::size_t i) {
 
 bj::object device_json(const store::Row& r) {
   bj::array results;
+  if (!r.null(23))
+    results.push_back(bj::object{{"@odata.type", "microsoft.graph.deviceActionResult"},
+                                 {"actionName", "requestRemoteAssistance"},
+                                 {"actionState", r.text(23)},
+                                 {"startDateTime", iso8601(r.integer(24))},
+                                 {"lastUpdatedDateTime", iso8601(r.integer(25))}});
   return bj::object{
       {"@odata.type", "#microsoft.graph.managedDevice"},
       {"id", r.text(0)},
@@ -122,7 +131,7 @@ const std::vector<std::string>& selectable() {
   static const std::vector<std::string> kNames = [] {
     std::vector<std::string> out;
     store::Row empty;
-    empty.cols.resize(23);
+    empty.cols.resize(26);  // as many as kDeviceSelect reads
     empty.cols[16] = store::Value(std::int64_t{0});
     empty.cols[17] = store::Value(std::int64_t{0});
     for (const auto& kv : device_json(empty))

@@ -190,6 +190,7 @@ Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::mak
   register_role_routes(impl_->routes);
   register_device_routes(impl_->routes);
   register_ops_routes(impl_->routes);
+  register_remote_assistance_routes(impl_->routes);
 }
 
 Hub::~Hub() = default;

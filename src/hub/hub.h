@@ -19,6 +19,7 @@ struct HubConfig {
   std::string public_url;  // e.g. "https://hub.example.com"; empty: derived from Host
   bool tls = false;
   std::chrono::hours session_lifetime{12};
+  std::string secret_key;  // 32 bytes from the data directory: seals the connector's secrets
 };
 
 class Hub {

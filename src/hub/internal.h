@@ -49,6 +49,7 @@ struct Services {
   Metrics metrics;
   std::function<std::string()> server_stats;
   AgentChannels* channels = nullptr;  // set by Hub; outlives every request
+  std::mutex connector_mu;            // serialises the connector's token refreshes
 };
 
 // One request being handled.
@@ -159,6 +160,12 @@ void register_role_routes(Routes& r);
 void register_device_routes(Routes& r);
 void register_ops_routes(Routes& r);
 void register_audit_routes(Routes& r);
+void register_remote_assistance_routes(Routes& r);
+
+// An agent's report on a remote assistance request (remote_assistance.cpp), applied to the
+// session history within the caller's transaction. Other notifications are left alone.
+Status apply_session_event(store::Session& s, const std::string& notification_id,
+                           const std::string& event, const std::string& detail, std::int64_t at);
 
 // Shared by directory and device handlers.
 bj::object user_json(const store::Row& row);  // columns as kUserColumns

@@ -45,6 +45,9 @@ int serve(const ServeFlags& f) {
     return fail(st.error().message);
 
   hub::HubConfig config;
+  auto key = crypto::load_or_create_key(f.data + "/secret.key");
+  if (!key) return fail(key.error().message);
+  config.secret_key = std::move(*key);
   config.public_url = f.public_url;
   config.tls = !f.tls_cert.empty();
   auto hub = std::make_shared<hub::Hub>(config, *db);

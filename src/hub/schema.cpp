@@ -99,6 +99,35 @@ const std::vector<store::Migration>& migrations() {
            " detail TEXT, at BIGINT NOT NULL, PRIMARY KEY (device_id, ref))",
            "CREATE INDEX device_events_notification ON device_events (notification_id)",
        }},
+      {3,
+       "remote assistance connector and sessions",
+       {
+           // The one partner (the relay). Secrets are sealed with the data directory's key.
+           "CREATE TABLE ra_partners ("
+           " id TEXT PRIMARY KEY, display_name TEXT NOT NULL, relay_url TEXT,"
+           " client_id TEXT, client_secret TEXT, status TEXT NOT NULL,"
+           " onboarding_expires_at BIGINT, pending_state TEXT, pending_verifier TEXT,"
+           " pending_user_id TEXT, access_token TEXT, access_expires_at BIGINT,"
+           " refresh_token TEXT, needs_reauth INTEGER NOT NULL DEFAULT 0,"
+           " last_connection_at BIGINT, updated_at BIGINT NOT NULL)",
+           "INSERT INTO ra_partners (id, display_name, status, updated_at) VALUES"
+           " ('6f0c1bde-5a43-4c1e-9a6e-7d3b8e2f0a11', 'Reach relay', 'notOnboarded', 0)",
+
+           "CREATE TABLE ra_sessions ("
+           " id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+           " requester_id TEXT NOT NULL, requester_name TEXT NOT NULL, code TEXT NOT NULL,"
+           " supporter_link TEXT NOT NULL, notification_id TEXT NOT NULL, state TEXT NOT NULL,"
+           " created_at BIGINT NOT NULL, valid_until BIGINT NOT NULL, accepted_at BIGINT,"
+           " allowed_at BIGINT, view_only INTEGER, connected_at BIGINT, ended_at BIGINT,"
+           " end_reason TEXT)",
+           "CREATE INDEX ra_sessions_device ON ra_sessions (device_id, created_at)",
+           "CREATE INDEX ra_sessions_notification ON ra_sessions (notification_id)",
+
+           "CREATE TABLE device_action_results ("
+           " device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+           " action_name TEXT NOT NULL, action_state TEXT NOT NULL, started_at BIGINT NOT NULL,"
+           " updated_at BIGINT NOT NULL, PRIMARY KEY (device_id, action_name))",
+       }},
   };
   return kMigrations;
 }

@@ -116,4 +116,29 @@ Result<std::string> create_script_token(const std::string& data_dir, const std::
   return token;
 }
 
+Result<int> revoke_grants(const std::string& data_dir, const std::string& client_id) {
+  auto opened = open_initialised(data_dir);
+  if (!opened) return opened.error();
+  int revoked = 0;
+  auto st = opened->db->transaction([&](store::Session& s) -> Status {
+    auto c = s.query("SELECT 1 FROM oauth_clients WHERE client_id = ?", {client_id});
+    if (!c) return c.error();
+    if (c->empty()) return not_found(fmt::format("no application has the client id {}", client_id));
+    auto now = now_ms();
+    auto g = s.exec(
+        "UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND grant_id IN"
+        " (SELECT id FROM oauth_grants WHERE client_id = ? AND revoked_at IS NULL)",
+        {now, client_id});
+    if (!g) return g.error();
+    auto r =
+        s.exec("UPDATE oauth_grants SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
+               {now, client_id});
+    if (!r) return r.error();
+    revoked = static_cast<int>(*r);
+    return {};
+  });
+  if (!st) return st.error();
+  return revoked;
+}
+
 }  // namespace reach::relay

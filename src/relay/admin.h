@@ -36,6 +36,9 @@ Result<ClientCredentials> add_client(const std::string& data_dir, const std::str
 
 // A long-lived script token for the account with this email.
 Result<std::string> create_script_token(const std::string& data_dir, const std::string& email);
+// Withdraws every grant an application holds (its access and refresh tokens stop working);
+// returns how many grants were revoked.
+Result<int> revoke_grants(const std::string& data_dir, const std::string& client_id);
 
 // Adds a supporter account (used by tests and by administrators).
 Result<std::string> add_account(const std::string& data_dir, const std::string& email,

@@ -153,6 +153,14 @@ int main(int argc, char** argv) {
   token_create->add_option("--data", data, "Data directory")->required();
   token_create->add_option("--email", email, "The account's email")->required();
 
+  std::string client_id;
+  auto* grant = app.add_subcommand("grant", "Applications' access (OAuth grants)");
+  grant->require_subcommand(1);
+  auto* grant_revoke = grant->add_subcommand(
+      "revoke", "Withdraw an application's access: its tokens stop working at once");
+  grant_revoke->add_option("--data", data, "Data directory")->required();
+  grant_revoke->add_option("--client", client_id, "The application's client id")->required();
+
   auto* account = app.add_subcommand("account", "Supporter accounts");
   account->require_subcommand(1);
   auto* account_add =
@@ -189,6 +197,12 @@ int main(int argc, char** argv) {
     auto t = reach::relay::create_script_token(data, email);
     if (!t) return fail(t.error().message);
     std::printf("%s\n", t->c_str());
+    return 0;
+  }
+  if (grant_revoke->parsed()) {
+    auto n = reach::relay::revoke_grants(data, client_id);
+    if (!n) return fail(n.error().message);
+    std::printf("revoked %d grant(s)\n", *n);
     return 0;
   }
   if (account_add->parsed()) {

@@ -576,6 +576,60 @@ std::string ChildProcess::output() const {
   return read_file_bytes(output_log_);
 }
 
+ApiResult Browser::go(std::string_view method, std::string_view path_or_url, std::string body,
+                      std::string_view content_type) {
+  net::Headers h;
+  std::string jar;
+  for (const auto& [k, v] : cookies) jar += (jar.empty() ? "" : "; ") + k + "=" + v;
+  if (!jar.empty()) h.set("Cookie", jar);
+  if (method == "POST" && !body.empty()) h.set("Content-Type", std::string(content_type));
+  std::string url = path_or_url.starts_with("http://") || path_or_url.starts_with("https://")
+                        ? std::string(path_or_url)
+                        : base_url + std::string(path_or_url);
+  auto r = http_call(method, url, std::move(body), h);
+  last_set_cookies.clear();
+  for (auto sc : r.headers.get_all("Set-Cookie")) {
+    last_set_cookies.emplace_back(sc);
+    auto semi = sc.find(';');
+    auto pair = sc.substr(0, semi);
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string name(pair.substr(0, eq)), value(pair.substr(eq + 1));
+    if (sc.find("Max-Age=0") != std::string_view::npos)
+      cookies.erase(name);
+    else
+      cookies[name] = value;
+  }
+  return r;
+}
+
+std::string Browser::set_cookie_for(std::string_view name) const {
+  for (const auto& c : last_set_cookies)
+    if (c.starts_with(std::string(name) + "=")) return c;
+  return {};
+}
+
+std::string html_unescape(std::string s) {
+  static const std::pair<const char*, const char*> kEntities[] = {{"&lt;", "<"},    {"&gt;", ">"},
+                                                                  {"&quot;", "\""}, {"&#39;", "'"},
+                                                                  {"&#x27;", "'"},  {"&amp;", "&"}};
+  for (const auto& [from, to] : kEntities) {
+    std::string f(from);
+    for (auto p = s.find(f); p != std::string::npos; p = s.find(f, p + 1))
+      s.replace(p, f.size(), to);
+  }
+  return s;
+}
+
+std::map<std::string, std::string> hidden_inputs(const std::string& html) {
+  static const std::regex kHidden(R"re(<input type=hidden name="([^"]*)" value="([^"]*)">)re");
+  std::map<std::string, std::string> out;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), kHidden);
+       it != std::sregex_iterator(); ++it)
+    out[html_unescape((*it)[1].str())] = html_unescape((*it)[2].str());
+  return out;
+}
+
 ::testing::AssertionResult VirtualDisplay::start(const std::string& dir, int width, int height) {
   log_ = dir + "/xvfb.log";
   auto st = xvfb_.start(

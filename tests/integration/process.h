@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -169,6 +170,26 @@ class ChildProcess {
   std::optional<int> exit_status_;
   std::string output_log_;
 };
+
+// A cookie jar in front of one server, as a browser would hold it: sends the cookies it was
+// given, stores those Set-Cookie gives (Max-Age=0 removes), and sends POST bodies as forms.
+struct Browser {
+  explicit Browser(std::string base) : base_url(std::move(base)) {}
+
+  std::string base_url;  // "http://127.0.0.1:PORT"
+  std::map<std::string, std::string> cookies;
+  std::vector<std::string> last_set_cookies;
+
+  // `path_or_url`: a path on base_url or an absolute URL. Does not follow redirects.
+  ApiResult go(std::string_view method, std::string_view path_or_url, std::string body = {},
+               std::string_view content_type = "application/x-www-form-urlencoded");
+  // The whole Set-Cookie line of the last answer for `name`, or "".
+  std::string set_cookie_for(std::string_view name) const;
+};
+
+// The hidden inputs of an HTML page's forms, by name (entities decoded).
+std::map<std::string, std::string> hidden_inputs(const std::string& html);
+std::string html_unescape(std::string s);
 
 // Xvfb on a display number it chose itself (-displayfd: no races between tests), logging to
 // `dir`/xvfb.log. Killed on destruction.

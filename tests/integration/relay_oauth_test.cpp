@@ -17,28 +17,6 @@ namespace {
 constexpr const char* kRedirect = "https://app.example/callback";
 constexpr const char* kConsentText = "wants to create sessions, read your account and keep access";
 
-std::string html_unescape(std::string s) {
-  static const std::pair<const char*, const char*> kEntities[] = {{"&lt;", "<"},    {"&gt;", ">"},
-                                                                  {"&quot;", "\""}, {"&#39;", "'"},
-                                                                  {"&#x27;", "'"},  {"&amp;", "&"}};
-  for (const auto& [from, to] : kEntities) {
-    std::string f(from);
-    for (auto p = s.find(f); p != std::string::npos; p = s.find(f, p + 1))
-      s.replace(p, f.size(), to);
-  }
-  return s;
-}
-
-// The hidden inputs of the page's forms, by name.
-std::map<std::string, std::string> hidden_inputs(const std::string& html) {
-  static const std::regex kHidden(R"re(<input type=hidden name="([^"]*)" value="([^"]*)">)re");
-  std::map<std::string, std::string> out;
-  for (auto it = std::sregex_iterator(html.begin(), html.end(), kHidden);
-       it != std::sregex_iterator(); ++it)
-    out[html_unescape((*it)[1].str())] = html_unescape((*it)[2].str());
-  return out;
-}
-
 std::string base64url(const unsigned char* data, std::size_t n) {
   std::string b64(4 * ((n + 2) / 3) + 1, '\0');
   int len =
@@ -74,43 +52,6 @@ std::map<std::string, std::string> url_query(std::string_view url) {
   for (auto& [k, v] : net::parse_query(url.substr(qm + 1))) out[k] = v;
   return out;
 }
-
-// A cookie jar in front of the relay.
-struct Browser {
-  explicit Browser(const RelayProcess& r) : relay(r) {}
-
-  const RelayProcess& relay;
-  std::map<std::string, std::string> cookies;
-  std::vector<std::string> last_set_cookies;
-
-  ApiResult go(std::string_view method, std::string_view path, std::string body = {}) {
-    net::Headers h;
-    std::string jar;
-    for (const auto& [k, v] : cookies) jar += (jar.empty() ? "" : "; ") + k + "=" + v;
-    if (!jar.empty()) h.set("Cookie", jar);
-    if (method == "POST") h.set("Content-Type", "application/x-www-form-urlencoded");
-    auto r = relay.request(method, path, std::move(body), h);
-    last_set_cookies.clear();
-    for (auto sc : r.headers.get_all("Set-Cookie")) {
-      last_set_cookies.emplace_back(sc);
-      auto semi = sc.find(';');
-      auto pair = sc.substr(0, semi);
-      auto eq = pair.find('=');
-      if (eq == std::string_view::npos) continue;
-      std::string name(pair.substr(0, eq)), value(pair.substr(eq + 1));
-      if (sc.find("Max-Age=0") != std::string_view::npos)
-        cookies.erase(name);
-      else
-        cookies[name] = value;
-    }
-    return r;
-  }
-  std::string set_cookie_for(std::string_view name) const {
-    for (const auto& c : last_set_cookies)
-      if (c.starts_with(std::string(name) + "=")) return c;
-    return {};
-  }
-};
 
 std::string authorize_path(const std::string& client_id, const std::string& redirect,
                            const std::string& state, const Pkce& pkce) {
@@ -159,7 +100,7 @@ class RelayOAuthTest : public ::testing::Test {
   // The whole browser side: returns the redirect URL the relay sent the browser to.
   static std::string consent(const OAuthClient& c, const std::string& state, const Pkce& pkce,
                              const std::string& decision = "allow") {
-    Browser b{*relay_};
+    Browser b{relay_->base_url()};
     std::string authorize = authorize_path(c.client_id, kRedirect, state, pkce);
     std::string back = sign_in_from(b, authorize);
     EXPECT_EQ(back, authorize) << "sign-in did not continue to the authorize request";
@@ -327,7 +268,7 @@ TEST_F(RelayOAuthTest, WrongVerifierWrongSecretAndOtherClientAreRefused) {
 
 TEST_F(RelayOAuthTest, UnknownClientOrRedirectMismatchShowsAnErrorPageAndNeverRedirects) {
   auto pkce = make_pkce();
-  Browser b{*relay_};
+  Browser b{relay_->base_url()};
   // Signed in first, so that no sign-in page can hide the check.
   std::string good = authorize_path(client_.client_id, kRedirect, "s", pkce);
   ASSERT_EQ(sign_in_from(b, good), good);
@@ -407,7 +348,7 @@ TEST_F(RelayOAuthTest, RevokeEndsAnAccessTokenAndARefreshTokenEndsTheGrant) {
 }
 
 TEST_F(RelayOAuthTest, WrongPasswordGets401PageAndNoSessionCookie) {
-  Browser b{*relay_};
+  Browser b{relay_->base_url()};
   auto page = b.go("GET", "/signin");
   ASSERT_EQ(page.status, 200) << page;
   auto fields = hidden_inputs(page.body);
@@ -437,7 +378,7 @@ TEST(RelayOAuthExpiry, ExpiredAccessTokenGets401TokenExpired) {
   ASSERT_TRUE(relay.init_and_start({"--access-token-ttl", "1"}));
   auto c = relay.add_client("Contoso Helpdesk", kRedirect);
   auto pkce = make_pkce();
-  Browser b{relay};
+  Browser b{relay.base_url()};
   std::string authorize = authorize_path(c.client_id, kRedirect, "e", pkce);
   auto page = b.go("GET", authorize);
   auto f = hidden_inputs(page.body);

@@ -7,11 +7,12 @@
 //
 //   reach_test_vnc_client --connect HOST:PORT [--encodings "zrle raw"] [--bpp 32|16]
 //       [--quality N] [--snapshot OUT.ppm] [--type TEXT] [--click X,Y] [--wait-ms N]
-//       [--timeout-ms N]
+//       [--timeout-ms N] [--until-closed]
 //
 // --bpp 16 is RGB565. --quality turns on Tight's JPEG at that level (0-9). --type sends a
 // press and a release per character with the character's keysym ('\n' is Return). --wait-ms is
-// the quiet period (default 300).
+// the quiet period (default 300). --until-closed then stays connected until the server ends
+// the connection (within --timeout-ms) and prints "closed by server".
 //
 // Test-only: the only program that links libvncclient.
 #include <rfb/rfbclient.h>
@@ -199,9 +200,13 @@ int usage() {
 int main(int argc, char** argv) {
   std::string connect, encodings = "zrle raw", snapshot, text, click;
   int bpp = 32, quality = -1, wait_ms = 300, timeout_ms = 30000;
-  bool typing = false;
+  bool typing = false, until_closed = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--until-closed") {
+      until_closed = true;
+      continue;
+    }
     if (i + 1 >= argc) return usage();
     std::string v = argv[++i];
     if (a == "--connect") {
@@ -305,6 +310,19 @@ int main(int argc, char** argv) {
   std::printf("frames=%d bytes=%llu\n", state.frames,
               static_cast<unsigned long long>(bytes_received(cl)));
   std::fflush(stdout);
+  if (until_closed) {
+    for (;;) {
+      if (Clock::now() >= deadline) {
+        std::fprintf(stderr, "reach_test_vnc_client: the server did not close the connection\n");
+        rfbClientCleanup(cl);
+        return 1;
+      }
+      int n = WaitForMessage(cl, 20000);
+      if (n < 0 || (n > 0 && !HandleRFBServerMessage(cl))) break;
+    }
+    std::printf("closed by server\n");
+    std::fflush(stdout);
+  }
   rfbClientCleanup(cl);
   return 0;
 }

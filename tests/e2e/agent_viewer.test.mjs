@@ -1,0 +1,228 @@
+// End to end: the relay's browser viewer (noVNC in headless Chromium) shows the screen that
+// Reach's own agent serves, and only once the device user allows it.
+//
+//   Xvfb (a known four-colour pattern, or reach_test_x11_input_log's window)
+//     ← `reach-agent join CODE` (its RFB server) ← reach-relay ← supporter link in Chromium.
+//
+// The device user answers with `reach-agent allow [--view-only]` and `reach-agent end`.
+// Environment: see harness.mjs. Every process started here is stopped in after(), also when a
+// test fails.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  BIN, HEIGHT, OUT_DIR, WIDTH, checkEnvironment, isQuadrantColour, launchChromium,
+  sampleQuadrants, start, startPatternDisplay, startRelay, statusText, stop, tearDown, until,
+  waitForPattern,
+} from './harness.mjs';
+
+const AGENT = path.join(BIN || '', 'reach-agent');
+// The screen area below the viewer's 40px bar is as big as the device screen: noVNC's scale is 1,
+// so canvas pixels and device pixels are the same (the click test still maps through the box).
+const VIEWPORT = { width: WIDTH, height: HEIGHT + 40 };
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reach-e2e-agent-'));
+let browser;
+let display;
+let relay; // { url, token, api, createSession }
+
+// `reach-agent SUBCOMMAND ... --state DIR`, the device user's side.
+function agentCli(state, args) {
+  const r = spawnSync(AGENT, [...args, '--state', state], { encoding: 'utf8' });
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+// The agent's session as `reach-agent status --json` reports it (null without one).
+function agentSession(state) {
+  const r = agentCli(state, ['status', '--json']);
+  if (r.status !== 0) return null;
+  return JSON.parse(r.out).session || null;
+}
+
+// A new relay session that the agent joins; resolves once it waits for the supporter.
+async function join(name) {
+  const session = await relay.createSession(name);
+  const state = path.join(tmp, `agent-${name}`);
+  const agent = start(AGENT, ['join', session.code, '--relay', relay.url, '--display', display,
+    '--state', state]);
+  await until('the agent waiting for the supporter', () => {
+    if (agent.exitCode !== null) {
+      throw new Error(`reach-agent join exited ${agent.exitCode}: ${agent.err}`);
+    }
+    return /session: waiting for the supporter/.test(agent.out);
+  });
+  return { session, state, agent };
+}
+
+// The supporter opens the link; resolves once the device user is asked to allow the session.
+async function openViewer({ session, state, agent }) {
+  const page = await browser.newPage({ viewport: VIEWPORT });
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await page.goto(session.supporter_link);
+  await until('the agent asking to allow', () => {
+    const s = agentSession(state);
+    return s && s.state === 'askingToAllow';
+  });
+  await until('the question on the agent\'s output',
+    () => /session: the supporter is connected\. Allow this session to start\?/.test(agent.out));
+  return page;
+}
+
+async function allow(state, agent, viewOnly) {
+  const r = agentCli(state, viewOnly ? ['allow', '--view-only'] : ['allow']);
+  assert.equal(r.status, 0, r.err);
+  await until('the agent sharing the screen', () => {
+    const s = agentSession(state);
+    return s && (s.state === 'allowed' || s.state === 'active');
+  });
+  assert.equal(agentSession(state).viewOnly, viewOnly);
+}
+
+function waitConnected(page) {
+  return page.waitForFunction(
+    () => /Connected/.test(document.getElementById('status').textContent), null,
+    { timeout: 30000 });
+}
+
+// The device user ends the session: the viewer says so and `reach-agent join` exits 0.
+async function endByDeviceUser({ state, agent }, page) {
+  const r = agentCli(state, ['end']);
+  assert.equal(r.status, 0, r.err);
+  await page.waitForFunction(
+    () => /session has ended/i.test(document.getElementById('status').textContent), null,
+    { timeout: 15000 });
+  assert.deepEqual(await agent.exited, { code: 0, signal: null }, agent.out + agent.err);
+}
+
+// reach_test_x11_input_log on the device: a white full-screen window that logs keys and clicks.
+async function startInputLog(name) {
+  const file = path.join(tmp, `${name}.log`);
+  const tool = start(path.join(BIN, 'reach_test_x11_input_log'), ['--out', file],
+    { env: { ...process.env, DISPLAY: display } });
+  await until('the input log', () => {
+    if (tool.exitCode !== null) throw new Error(`input log exited ${tool.exitCode}: ${tool.err}`);
+    return /ready/.test(tool.out);
+  });
+  const lines = () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : []);
+  return {
+    tool,
+    typed: () => lines().filter((l) => l.startsWith('key ')).map((l) => l.slice(4)).join(''),
+    clicks: () => lines().filter((l) => l.startsWith('click ')),
+  };
+}
+
+// Waits for the canvas to show the input log's white window (the framebuffer has arrived).
+async function waitForWhite(page) {
+  await until('the white input window on the canvas', async () => {
+    const s = await sampleQuadrants(page);
+    return s && s.pixels.every((p) => p.every((c) => c >= 0xf0));
+  });
+}
+
+// A session on the input log's screen, allowed and showing in the viewer.
+async function connectOverInputLog(name, viewOnly) {
+  const log = await startInputLog(name);
+  const joined = await join(name);
+  const page = await openViewer(joined);
+  await allow(joined.state, joined.agent, viewOnly);
+  await waitConnected(page);
+  await waitForWhite(page);
+  return { log, joined, page };
+}
+
+// Clicks the canvas where device pixel (x, y) is shown, mapping through the canvas's box.
+async function clickDevicePixel(page, x, y) {
+  const map = await page.evaluate(() => {
+    const canvas = document.querySelector('#screen canvas');
+    const box = canvas.getBoundingClientRect();
+    return { left: box.left, top: box.top,
+      sx: box.width / canvas.width, sy: box.height / canvas.height };
+  });
+  await page.mouse.click(map.left + (x + 0.5) * map.sx, map.top + (y + 0.5) * map.sy);
+}
+
+before(async () => {
+  checkEnvironment();
+  display = await startPatternDisplay(tmp);
+  relay = await startRelay(tmp);
+  browser = await launchChromium();
+});
+
+after(() => tearDown(browser, tmp));
+
+test('the agent\'s screen shows in the viewer once allowed, until the user ends it', async () => {
+  const joined = await join('pattern');
+  const page = await openViewer(joined);
+
+  // Asked, not answered: nothing of the screen has left the device.
+  assert.doesNotMatch(await statusText(page), /Connected/);
+  const early = await sampleQuadrants(page);
+  if (early) assert.ok(!early.pixels.some(isQuadrantColour), JSON.stringify(early));
+
+  await allow(joined.state, joined.agent, false);
+  await waitConnected(page);
+  const samples = await waitForPattern(page, 'agent_viewer_failed.png');
+  assert.equal(samples.width, WIDTH);
+  assert.equal(samples.height, HEIGHT);
+  await until('"allowed" on the agent\'s output',
+    () => /session: allowed, full control/.test(joined.agent.out));
+
+  const shot = path.join(OUT_DIR, 'agent_viewer.png');
+  await page.screenshot({ path: shot });
+  console.log(`screenshot: ${shot}`);
+
+  await endByDeviceUser(joined, page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('with full control, a click and typed text in the viewer reach the device', async () => {
+  const { log, joined, page } = await connectOverInputLog('control', false);
+
+  // noVNC focuses the canvas on the click; the keys go to the canvas from then on.
+  await clickDevicePixel(page, 123, 45);
+  const focused = await page.evaluate(
+    () => document.activeElement === document.querySelector('#screen canvas'));
+  assert.ok(focused, 'the canvas has the keyboard focus');
+  await page.keyboard.type('Hello, World!');
+
+  const text = 'Hello, World!';
+  await until('the typed text in the device\'s log',
+    () => log.typed().length >= text.length, 20000);
+  await until('the click in the device\'s log', () => log.clicks().length >= 1, 20000);
+  assert.equal(log.typed(), text);
+  assert.deepEqual(log.clicks(), ['click 123 45 1']);
+
+  await endByDeviceUser(joined, page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  await stop(log.tool);
+});
+
+test('view only: the viewer shows the device, and its clicks and keys never reach it', async () => {
+  const { log, joined, page } = await connectOverInputLog('view-only', true);
+  await until('"view only" on the agent\'s output',
+    () => /session: allowed, view only/.test(joined.agent.out));
+
+  const dropped = agentSession(joined.state).inputDropped;
+  await clickDevicePixel(page, 20, 30);
+  await page.keyboard.type('view only');
+  // The agent counts what it drops: once it has dropped a press and a release for each key and
+  // the button's press and release, all of it has been handled, and none was injected.
+  const sent = 2 * 'view only'.length + 2;
+  await until('the agent dropping the input', () => {
+    const s = agentSession(joined.state);
+    return s && s.inputDropped >= dropped + sent;
+  });
+  assert.equal(log.typed(), '');
+  assert.deepEqual(log.clicks(), []);
+
+  await endByDeviceUser(joined, page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  await stop(log.tool);
+});

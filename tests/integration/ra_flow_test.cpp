@@ -1,0 +1,527 @@
+// The product's reason to exist, with the real programs on loopback (SPEC §3.1, §3.3–§3.7):
+// the hub's connector onboarded to the relay through the relay's own sign-in and consent pages,
+// a Help Desk Operator requesting remote assistance on a user's device, the agent's notification,
+// accept and allow, `reach connect` giving a real VNC client (libvncclient) the device's pixels
+// and input, the user ending it, and the hub's history and audit log telling what happened.
+#include "integration/hub_process.h"
+#include "integration/relay_process.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace reach::itest {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kWidth = 320;
+constexpr int kHeight = 240;
+constexpr const char* kPartners = "/beta/deviceManagement/remoteAssistancePartners";
+constexpr const char* kDevices = "/v1.0/deviceManagement/managedDevices";
+
+std::string path_of(const std::string& url) {
+  auto p = url.find("://");
+  auto slash = p == std::string::npos ? 0 : url.find('/', p + 3);
+  return slash == std::string::npos ? "/" : url.substr(slash);
+}
+
+class RemoteAssistanceFlow : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = make_temp_dir("reach-ra-"); }
+  void TearDown() override {
+    agent_.kill9();
+    if (HasFailure())
+      std::printf("[ra test] keeping %s\n", dir_.c_str());
+    else
+      std::filesystem::remove_all(dir_);
+  }
+
+  // Hub and relay, with the hub's OAuth client registered at the relay and set on the partner.
+  void start_services(std::vector<std::string> relay_args = {}) {
+    ASSERT_TRUE(relay_.init_and_start(relay_args));
+    ASSERT_TRUE(hub_.init_and_start());
+    admin_ = hub_.admin_token();
+    client_ = relay_.add_client("Reach hub", hub_.base_url() + "/api/remoteAssistance/callback");
+    auto list = hub_.get(kPartners, admin_);
+    ASSERT_EQ(list.status, 200) << list;
+    ASSERT_EQ(list.value().size(), 1u) << list;
+    partner_ = str_of(list.value()[0].as_object(), "id");
+    EXPECT_EQ(str_of(list.value()[0].as_object(), "onboardingStatus"), "notOnboarded");
+    auto p = hub_.patch(std::string(kPartners) + "/" + partner_,
+                        bj::object{{"onboardingUrl", relay_.base_url()},
+                                   {"clientId", client_.client_id},
+                                   {"clientSecret", client_.client_secret}},
+                        admin_);
+    ASSERT_EQ(p.status, 200) << p;
+    EXPECT_EQ(p.str("onboardingUrl"), relay_.base_url());
+    EXPECT_EQ(p.obj().count("clientSecret"), 0u) << "the secret is never shown";
+    // The tests' operators hold no licence.
+    auto org = hub_.patch("/api/organization", bj::object{{"allowUnlicensedAdministrators", true}},
+                          admin_);
+    ASSERT_EQ(org.status, 200) << org;
+  }
+
+  // Connector onboarding as the administrator's browser does it: sign in to the hub, Connect
+  // (beginOnboarding), follow authorizationUrl to the relay's sign-in and consent pages, and
+  // bring the code back to the hub's callback.
+  void onboard() {
+    Browser hub{hub_.base_url()};
+    auto in = hub.go("POST", "/api/auth/signin",
+                     bj::serialize(bj::object{{"email", hub_.options().admin_email},
+                                              {"password", hub_.options().admin_password}}),
+                     "application/json");
+    ASSERT_EQ(in.status, 200) << in;
+    auto begin = hub.go("POST", std::string(kPartners) + "/" + partner_ + "/beginOnboarding");
+    ASSERT_EQ(begin.status, 204) << begin;
+    auto p = hub.go("GET", std::string(kPartners) + "/" + partner_);
+    ASSERT_EQ(p.str("onboardingStatus"), "onboarding") << p;
+    EXPECT_FALSE(p.str("onboardingRequestExpiryDateTime").empty()) << p;
+    std::string authorize = p.str("authorizationUrl");
+    ASSERT_TRUE(authorize.starts_with(relay_.base_url() + "/oauth2/authorize?")) << p;
+    EXPECT_NE(authorize.find("code_challenge_method=S256"), std::string::npos);
+
+    Browser relay{relay_.base_url()};
+    auto signin = relay.go("GET", path_of(authorize));
+    ASSERT_EQ(signin.status, 200) << signin;
+    auto fields = hidden_inputs(signin.body);
+    auto r = relay.go("POST", "/signin",
+                      form_encode({{"csrf", fields["csrf"]},
+                                   {"continue", fields["continue"]},
+                                   {"email", relay_.options().admin_email},
+                                   {"password", relay_.options().admin_password}}));
+    ASSERT_EQ(r.status, 303) << r;
+    auto consent = relay.go("GET", std::string(r.headers.get("Location").value_or("")));
+    ASSERT_EQ(consent.status, 200) << consent;
+    EXPECT_NE(consent.body.find("Reach hub"), std::string::npos) << "the app's name is shown";
+    auto cf = hidden_inputs(consent.body);
+    std::vector<std::pair<std::string, std::string>> form(cf.begin(), cf.end());
+    form.emplace_back("decision", "allow");
+    auto back = relay.go("POST", "/oauth2/authorize", form_encode(form));
+    ASSERT_EQ(back.status, 302) << back;
+    std::string location(back.headers.get("Location").value_or(""));
+    ASSERT_TRUE(location.starts_with(hub_.base_url() + "/api/remoteAssistance/callback?"))
+        << location;
+    auto done = hub.go("GET", path_of(location));
+    ASSERT_EQ(done.status, 200) << done;
+    EXPECT_NE(done.body.find("connected"), std::string::npos) << done.body;
+    auto after = hub_.get(std::string(kPartners) + "/" + partner_, admin_);
+    ASSERT_EQ(after.str("onboardingStatus"), "onboarded") << after;
+    EXPECT_NE(after.str("lastConnectionDateTime").substr(0, 4), "0001") << after;
+  }
+
+  // A user, a personal device enrolled to them with a running agent on its own display, and a
+  // Help Desk Operator whose scope group holds the device.
+  void enroll_device_and_helpdesk(bool start_agent = true) {
+    auto user =
+        hub_.post("/v1.0/users",
+                  bj::object{{"displayName", "Dana Device"},
+                             {"userPrincipalName", "dana@reach.test"},
+                             {"passwordProfile", bj::object{{"password", "Dana-Passw0rd-1"}}}},
+                  admin_);
+    ASSERT_EQ(user.status, 201) << user;
+    ASSERT_TRUE(display_.start(dir_, kWidth, kHeight));
+    state_ = dir_ + "/agent";
+    std::string token = hub_.create_enrollment_token({"--user", "dana@reach.test"});
+    auto e = agent_cli({"enroll", "--hub", hub_.base_url(), "--token", token});
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    device_ = trim(e.out.substr(e.out.find("device ") + 7));
+    if (start_agent) start_agent_and_wait();
+
+    auto hd =
+        hub_.post("/v1.0/users",
+                  bj::object{{"displayName", "Helen Helpdesk"},
+                             {"userPrincipalName", "helen@reach.test"},
+                             {"passwordProfile", bj::object{{"password", "Helen-Passw0rd-1"}}}},
+                  admin_);
+    ASSERT_EQ(hd.status, 201) << hd;
+    auto group =
+        hub_.post("/v1.0/groups", bj::object{{"displayName", "Supported devices"}}, admin_);
+    ASSERT_EQ(group.status, 201) << group;
+    auto member = hub_.post(
+        "/v1.0/groups/" + group.str("id") + "/members/$ref",
+        bj::object{{"@odata.id", hub_.base_url() + "/v1.0/directoryObjects/" + device_}}, admin_);
+    ASSERT_EQ(member.status, 204) << member;
+    auto roles = hub_.get("/v1.0/deviceManagement/roleDefinitions", admin_);
+    std::string help_desk;
+    for (const auto& v : roles.value())
+      if (str_of(v.as_object(), "displayName") == "Help Desk Operator")
+        help_desk = str_of(v.as_object(), "id");
+    auto ra = hub_.post("/v1.0/deviceManagement/roleAssignments",
+                        bj::object{{"displayName", "Helpdesk on supported devices"},
+                                   {"members", bj::array{hd.str("id")}},
+                                   {"resourceScopes", bj::array{group.str("id")}},
+                                   {"roleDefinitionId", help_desk}},
+                        admin_);
+    ASSERT_EQ(ra.status, 201) << ra;
+    helpdesk_ = hub_.create_token("helen@reach.test");
+  }
+
+  void start_agent_and_wait() {
+    ASSERT_TRUE(agent_.start(
+        {program_path("reach-agent"), "run", "--state", state_, "--display", display_.name(),
+         "--heartbeat-ms", "500", "--backoff-min-ms", "100", "--backoff-max-ms", "500"},
+        state_ + ".log"));
+    ASSERT_TRUE(wait_until([&] { return status_of("channel") == "connected"; }, 15s))
+        << agent_.output();
+  }
+
+  CommandResult agent_cli(std::vector<std::string> args) {
+    args.insert(args.begin(), program_path("reach-agent"));
+    args.push_back("--state");
+    args.push_back(state_);
+    return run_command(args);
+  }
+  bj::object agent_json(std::vector<std::string> args) {
+    args.push_back("--json");
+    auto r = agent_cli(args);
+    boost::system::error_code ec;
+    auto v = bj::parse(r.out, ec);
+    return v.is_object() ? v.as_object() : bj::object{};
+  }
+  std::string status_of(const std::string& key) { return str_of(agent_json({"status"}), key); }
+  std::string session_state() {
+    auto s = agent_json({"status"});
+    return s.contains("session") ? str_of(s.at("session").as_object(), "state") : "";
+  }
+  // The id of the newest remote assistance request on the device, once it has arrived.
+  std::string wait_request() {
+    std::string id;
+    wait_until(
+        [&] {
+          auto n = agent_json({"notifications"});
+          if (!n.contains("notifications")) return false;
+          for (const auto& v : n.at("notifications").as_array())
+            if (str_of(v.as_object(), "kind") == "remoteAssistanceRequest" &&
+                str_of(v.as_object(), "answer").empty()) {
+              id = str_of(v.as_object(), "id");
+              return true;
+            }
+          return false;
+        },
+        20s, 100ms);
+    return id;
+  }
+  ApiResult request(const std::string& bearer, const std::string& device) {
+    return hub_.post_raw(std::string(kDevices) + "/" + device + "/requestRemoteAssistance", "",
+                         bearer);
+  }
+  bj::object history_of(const std::string& device) {
+    auto h = hub_.get("/api/remoteAssistanceSessions?deviceId=" + device, admin_);
+    EXPECT_EQ(h.status, 200) << h;
+    return h.value().empty() ? bj::object{} : h.value()[0].as_object();
+  }
+  std::size_t relay_sessions() {
+    return relay_.get("/api/v1/sessions", relay_.admin_token()).obj().count("sessions")
+               ? relay_.get("/api/v1/sessions", relay_.admin_token())
+                     .obj()
+                     .at("sessions")
+                     .as_array()
+                     .size()
+               : 0;
+  }
+
+  std::string dir_, state_, admin_, helpdesk_, partner_, device_;
+  RelayProcess relay_;
+  HubProcess hub_;
+  OAuthClient client_;
+  VirtualDisplay display_;
+  ChildProcess agent_;
+};
+
+TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk();
+  ChildProcess input_log;
+  std::string log = dir_ + "/input.log";
+  ASSERT_TRUE(input_log.start({program_path("reach_test_x11_input_log"), "--out", log},
+                              dir_ + "/input-tool.log", {{"DISPLAY", display_.name()}}));
+  ASSERT_TRUE(
+      wait_until([&] { return input_log.output().find("ready") != std::string::npos; }, 20s));
+
+  auto r = request(helpdesk_, device_);
+  ASSERT_EQ(r.status, 204) << r;
+  auto d = hub_.get(std::string(kDevices) + "/" + device_, admin_);
+  std::string link = d.str("remoteAssistanceSessionUrl");
+  ASSERT_NE(link.find("/support/"), std::string::npos) << d;
+  const auto& actions = d.obj().at("deviceActionResults").as_array();
+  ASSERT_EQ(actions.size(), 1u) << d;
+  EXPECT_EQ(str_of(actions[0].as_object(), "actionName"), "requestRemoteAssistance");
+  EXPECT_EQ(str_of(actions[0].as_object(), "actionState"), "pending");
+  // A second request while this one is open returns it rather than making another.
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  EXPECT_EQ(relay_sessions(), 1u);
+  EXPECT_EQ(
+      hub_.get(std::string(kDevices) + "/" + device_, admin_).str("remoteAssistanceSessionUrl"),
+      link);
+
+  // The device user: the notification flag, the request, accept.
+  std::string id = wait_request();
+  ASSERT_FALSE(id.empty()) << agent_.output();
+  EXPECT_NE(agent_.output().find("requesting control of this device"), std::string::npos);
+  auto accepted = agent_cli({"accept", id});
+  ASSERT_EQ(accepted.exit_code, 0) << accepted.err;
+  ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 15s))
+      << agent_.output();
+
+  // The supporter: `reach connect` with the link from remoteAssistanceSessionUrl, and a VNC
+  // client that types, clicks and stays until the session ends.
+  ServerProcess bridge;
+  ASSERT_TRUE(bridge.start({program_path("reach"), "connect", link, "--listen", "127.0.0.1:0"},
+                           dir_ + "/connect.log", "reach connect"));
+  ChildProcess viewer;
+  ASSERT_TRUE(viewer.start({program_path("reach_test_vnc_client"), "--connect",
+                            "127.0.0.1:" + std::to_string(bridge.port()), "--encodings", "zrle",
+                            "--snapshot", dir_ + "/seen.ppm", "--type", "Hi, IT!", "--click",
+                            "40,30", "--until-closed", "--timeout-ms", "60000"},
+                           dir_ + "/viewer.log"));
+  ASSERT_TRUE(wait_until([&] { return session_state() == "askingToAllow"; }, 15s));
+  ASSERT_EQ(agent_cli({"allow"}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return viewer.output().find("frames=") != std::string::npos; }, 30s))
+      << viewer.output();
+  // The device's pixels (its white input window) and the typed keys arrived.
+  std::ifstream snap(dir_ + "/seen.ppm", std::ios::binary);
+  std::string magic;
+  int w = 0, h = 0, maxval = 0;
+  snap >> magic >> w >> h >> maxval;
+  snap.get();
+  std::string px(static_cast<std::size_t>(w) * h * 3, '\0');
+  snap.read(px.data(), static_cast<std::streamsize>(px.size()));
+  EXPECT_EQ(w, kWidth);
+  EXPECT_EQ(px, std::string(px.size(), '\xff')) << "the device's white window";
+  ASSERT_TRUE(
+      wait_until([&] { return read_file_bytes(log).find("key !") != std::string::npos; }, 10s));
+  std::string typed, line;
+  std::istringstream in(read_file_bytes(log));
+  while (std::getline(in, line))
+    if (line.starts_with("key ")) typed += line.substr(4);
+  EXPECT_EQ(typed, "Hi, IT!");
+  EXPECT_NE(read_file_bytes(log).find("click 40 30 1"), std::string::npos);
+  ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 10s));
+
+  // The user ends it.
+  std::this_thread::sleep_for(300ms);  // a measurable duration
+  ASSERT_EQ(agent_cli({"end"}).exit_code, 0);
+  EXPECT_EQ(viewer.wait(15s), std::optional<int>(0)) << viewer.output();
+  EXPECT_NE(viewer.output().find("closed by server"), std::string::npos);
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "ended"; }, 15s))
+      << bj::serialize(history_of(device_));
+  auto hist = history_of(device_);
+  EXPECT_EQ(str_of(hist, "endReason"), "endedByUser");
+  EXPECT_EQ(str_of(hist.at("requester").as_object(), "userPrincipalName"), "helen@reach.test");
+  EXPECT_TRUE(hist.at("userAccepted").as_bool());
+  EXPECT_TRUE(hist.at("userAllowed").as_bool());
+  EXPECT_FALSE(hist.at("viewOnly").as_bool());
+  ASSERT_TRUE(hist.at("durationSeconds").is_double()) << bj::serialize(hist);
+  EXPECT_GT(hist.at("durationSeconds").as_double(), 0.2);
+  auto after = hub_.get(std::string(kDevices) + "/" + device_, admin_);
+  EXPECT_TRUE(after.obj().at("remoteAssistanceSessionUrl").is_null()) << after;
+  EXPECT_EQ(str_of(after.obj().at("deviceActionResults").as_array()[0].as_object(), "actionState"),
+            "done");
+  // Filters: by requester, and nothing for another device.
+  auto mine = hub_.get("/api/remoteAssistanceSessions?requesterId=nobody", admin_);
+  EXPECT_TRUE(mine.value().empty()) << mine;
+
+  // The same code and links are refused afterwards, with words that say what to do.
+  net::EventLoop loop;
+  auto gone =
+      net::websocket_connect(loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)),
+                             {}, std::make_shared<WsPeer>());
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().status, 410) << gone.error().message;
+  auto code = str_of(hist, "sessionCode");
+  auto join = run_command({program_path("reach-agent"), "join", code, "--relay", relay_.base_url(),
+                           "--display", display_.name(), "--state", dir_ + "/other"});
+  EXPECT_NE(join.exit_code, 0);
+  EXPECT_NE(join.err.find("a new session is needed"), std::string::npos) << join.err;
+
+  // Every step is in the audit log.
+  auto audit = hub_.get("/api/audit?$top=1000", admin_).body;
+  for (const char* what :
+       {"completeRemoteAssistanceOnboarding", "requestRemoteAssistance", "answerNotification",
+        "reportSessionEvent", "\"event\":\"connected\"", "\"event\":\"ended\"", "endedByUser"})
+    EXPECT_NE(audit.find(what), std::string::npos) << what;
+}
+
+TEST_F(RemoteAssistanceFlow, EachRefusalHasItsOwnErrorAndCreatesNoRelaySession) {
+  start_services();
+  // Before onboarding: the connector is the reason.
+  enroll_device_and_helpdesk();
+  auto not_onboarded = request(admin_, device_);
+  EXPECT_TRUE(IsGraphError(not_onboarded, 409, "remoteAssistanceConnectorNotOnboarded"))
+      << not_onboarded;
+  onboard();
+  // Devices that are not eligible, enrolled straight through the API.
+  auto make = [&](const std::vector<std::string>& token_flags, DeviceSpec spec) {
+    std::string t = hub_.create_enrollment_token(token_flags);
+    auto e = enroll(hub_, t, spec);
+    EXPECT_EQ(e.status, 201) << e;
+    return e.str("deviceId");
+  };
+  struct Case {
+    std::string device, code;
+  };
+  std::vector<Case> cases = {
+      {make({"--user", "dana@reach.test", "--ownership", "company"},
+            {.name = "corp", .os = "Linux"}),
+       "companyOwnedDeviceNotSupported"},
+      {make({"--user", "dana@reach.test"},
+            {.name = "hololens", .os = "Windows", .device_type = "holoLens"}),
+       "windowsHolographicNotSupported"},
+      {make({"--user", "dana@reach.test"},
+            {.name = "hub", .os = "Windows", .device_type = "surfaceHub"}),
+       "windowsTeamNotSupported"},
+      {make({"--user", "dana@reach.test"}, {.name = "10s",
+                                            .os = "Windows",
+                                            .device_type = "desktop",
+                                            .sku_family = "Windows 10 S"}),
+       "windows10SNotSupported"},
+      {make({"--userless"}, {.name = "kiosk", .os = "Linux"}), "userlessDeviceNotSupported"},
+      {make({"--user", "dana@reach.test"}, {.name = "no-agent", .os = "Linux"}),
+       "agentNotConnected"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.code);
+    auto r = request(admin_, c.device);
+    EXPECT_TRUE(IsGraphError(r, 409, c.code)) << r;
+    if (c.code == "userlessDeviceNotSupported")
+      EXPECT_NE(r.body.find(relay_.base_url()), std::string::npos) << "names the relay portal";
+  }
+  // Out of scope for the help desk (the corporate device is not in its group), and no permission.
+  EXPECT_TRUE(IsGraphError(request(helpdesk_, cases[0].device), 403, "accessDenied"));
+  auto reader =
+      hub_.post("/v1.0/users",
+                bj::object{{"displayName", "Rita Reader"},
+                           {"userPrincipalName", "rita@reach.test"},
+                           {"passwordProfile", bj::object{{"password", "Rita-Passw0rd-1"}}}},
+                admin_);
+  ASSERT_EQ(reader.status, 201);
+  auto roles = hub_.get("/v1.0/deviceManagement/roleDefinitions", admin_);
+  std::string read_only;
+  for (const auto& v : roles.value())
+    if (str_of(v.as_object(), "displayName") == "Read Only Operator")
+      read_only = str_of(v.as_object(), "id");
+  ASSERT_EQ(hub_.post("/v1.0/deviceManagement/roleAssignments",
+                      bj::object{{"displayName", "Readers"},
+                                 {"members", bj::array{reader.str("id")}},
+                                 {"scopeType", "allDevices"},
+                                 {"roleDefinitionId", read_only}},
+                      admin_)
+                .status,
+            201);
+  EXPECT_TRUE(
+      IsGraphError(request(hub_.create_token("rita@reach.test"), device_), 403, "accessDenied"));
+  EXPECT_TRUE(IsGraphError(request("", device_), 401, "unauthenticated"));
+  EXPECT_EQ(relay_sessions(), 0u) << "a refused request created a relay session";
+  // The eligible device still works.
+  EXPECT_EQ(request(helpdesk_, device_).status, 204);
+  EXPECT_EQ(relay_sessions(), 1u);
+}
+
+TEST_F(RemoteAssistanceFlow, DeclineAndDenyEndTheRequestWithThatOutcome) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk();
+  // Decline: the agent never joins the relay session.
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  std::string id = wait_request();
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(agent_cli({"decline", id}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "declined"; }, 10s));
+  auto h = history_of(device_);
+  EXPECT_FALSE(h.at("userAccepted").as_bool());
+  EXPECT_TRUE(h.at("connectedDateTime").is_null());
+  auto dev = hub_.get(std::string(kDevices) + "/" + device_, admin_);
+  EXPECT_EQ(str_of(dev.obj().at("deviceActionResults").as_array()[0].as_object(), "actionState"),
+            "failed");
+  // Answering twice is refused with words.
+  auto twice = agent_cli({"accept", id});
+  EXPECT_NE(twice.exit_code, 0);
+  EXPECT_NE(twice.err.find("already declined"), std::string::npos) << twice.err;
+
+  // Deny: the supporter connects and gets only the refusal.
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  std::string id2 = wait_request();
+  ASSERT_FALSE(id2.empty());
+  ASSERT_NE(id2, id);
+  ASSERT_EQ(agent_cli({"accept", id2}).exit_code, 0);
+  std::string link =
+      hub_.get(std::string(kDevices) + "/" + device_, admin_).str("remoteAssistanceSessionUrl");
+  net::EventLoop loop;
+  auto peer = std::make_shared<WsPeer>();
+  auto ws = net::websocket_connect(
+      loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)), {}, peer);
+  ASSERT_TRUE(ws);
+  ASSERT_TRUE(peer->wait_bytes(12, 10s));
+  (*ws)->send("RFB 003.008\n", true);
+  ASSERT_TRUE(wait_until([&] { return session_state() == "askingToAllow"; }, 10s));
+  ASSERT_EQ(agent_cli({"deny"}).exit_code, 0);
+  ASSERT_TRUE(peer->wait_closed(10s));
+  std::string got;
+  for (const auto& m : peer->messages()) got += m;
+  EXPECT_EQ(got.substr(0, 13), std::string("RFB 003.008\n") + '\0');
+  EXPECT_NE(got.find("denied the session"), std::string::npos);
+  EXPECT_LT(got.size(), 64u) << "no framebuffer data reached the supporter";
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "denied"; }, 10s));
+  EXPECT_FALSE(history_of(device_).at("userAllowed").as_bool());
+}
+
+TEST_F(RemoteAssistanceFlow, AgentStoppedAtRequestTimeAndHubRestartedLoseNothing) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk(false);
+  // The agent has never run: it has no channel yet, which the hub refuses to rely on.
+  EXPECT_TRUE(IsGraphError(request(helpdesk_, device_), 409, "agentNotConnected"));
+  start_agent_and_wait();
+  ASSERT_EQ(agent_.terminate(), std::optional<int>(0));
+  // Requested while the agent is stopped: delivered when it starts.
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  start_agent_and_wait();
+  std::string id = wait_request();
+  ASSERT_FALSE(id.empty()) << agent_.output();
+  // The hub restarts (same address) between the request and the answer.
+  std::uint16_t port = hub_.port();
+  ASSERT_TRUE(hub_.stop());
+  ASSERT_EQ(agent_cli({"decline", id}).exit_code, 0);  // queued on the device
+  ASSERT_TRUE(hub_.start({"--listen", "127.0.0.1:" + std::to_string(port)}));
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "declined"; }, 20s))
+      << agent_.output();
+}
+
+TEST_F(RemoteAssistanceFlow, ExpiringTokensAreRefreshedAndARevokedGrantNeedsReauthorisation) {
+  start_services({"--access-token-ttl", "2"});
+  onboard();
+  enroll_device_and_helpdesk();
+  std::this_thread::sleep_for(3s);  // the access token has expired
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  EXPECT_EQ(relay_sessions(), 1u);
+  std::string id = wait_request();
+  ASSERT_EQ(agent_cli({"decline", id}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "declined"; }, 10s));
+
+  // The relay's account withdraws the hub's access.
+  auto revoke = relay_.cli({"grant", "revoke", "--client", client_.client_id});
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  std::this_thread::sleep_for(3s);  // and the last access token expires
+  auto r = request(helpdesk_, device_);
+  EXPECT_TRUE(IsGraphError(r, 409, "remoteAssistanceConnectorNeedsReauthorization")) << r;
+  EXPECT_NE(r.body.find("re-authorised"), std::string::npos);
+  auto p = hub_.get(std::string(kPartners) + "/" + partner_, admin_);
+  EXPECT_TRUE(p.obj().at("needsReauthorization").as_bool()) << p;
+  EXPECT_EQ(relay_sessions(), 1u);
+  // Connecting again clears it.
+  onboard();
+  EXPECT_EQ(request(helpdesk_, device_).status, 204);
+  // Disconnect revokes at the relay and forgets the tokens.
+  ASSERT_EQ(
+      hub_.post_raw(std::string(kPartners) + "/" + partner_ + "/disconnect", "", admin_).status,
+      204);
+  EXPECT_EQ(hub_.get(std::string(kPartners) + "/" + partner_, admin_).str("onboardingStatus"),
+            "notOnboarded");
+}
+
+}  // namespace
+}  // namespace reach::itest
