@@ -86,15 +86,58 @@ fi
 pids+=($!)
 wait_for_address "$DEMO/agent.out" ${pids[-1]} "$DEMO/agent.log"
 
-# A relay session for the device, as the portal would make it, joined by the running agent.
-[[ -s "$DEMO/relay-token" ]] || (umask 077; "$BIN/reach-relay" token create --data "$RELAY_DATA" \
-  --email "$ADMIN_EMAIL" >"$DEMO/relay-token")
-session=$(curl -fsS -X POST "$RELAY_URL/api/v1/sessions" -H "Authorization: Bearer $(cat "$DEMO/relay-token")" \
-  -H 'Content-Type: application/json' -d '{"groupname":"Demo","description":"Demo device","end_customer":{"name":"Demo user"}}')
-code=$(sed -E 's/.*"code":"([^"]+)".*/\1/' <<<"$session")
-supporter_link=$(sed -E 's/.*"supporter_link":"([^"]+)".*/\1/' <<<"$session")
-"$BIN/reach-agent" join "$code" --relay "$RELAY_URL" --state "$AGENT_STATE" >"$DEMO/join.out" 2>&1 &
-pids+=($!)
+# The remote assistance connector: the hub registered at the relay as an OAuth client, then
+# connected the way an administrator's browser does it (hub sign-in, Connect, the relay's
+# sign-in and consent pages, back to the hub's callback).
+PARTNERS="$URL/beta/deviceManagement/remoteAssistancePartners"
+if [[ ! -s "$DEMO/connector.json" ]]; then
+  (umask 077; "$BIN/reach-relay" client add --data "$RELAY_DATA" --name "Reach hub" \
+    --redirect-uri "$URL/api/remoteAssistance/callback" >"$DEMO/connector.json")
+fi
+json_field() { sed -nE "s/.*\"$1\":\"([^\"]*)\".*/\1/p" <<<"$2" | head -n 1; }
+html_unescape() { sed -e 's/&quot;/"/g; s/&lt;/</g; s/&gt;/>/g' -e "s/&#39;/'/g; s/&#x27;/'/g" -e 's/&amp;/\&/g'; }
+hidden_form() {  # the hidden inputs of an HTML page as curl --data-urlencode arguments
+  grep -oE '<input type=hidden name="[^"]*" value="[^"]*">' <<<"$1" |
+    sed -E 's/.*name="([^"]*)" value="([^"]*)".*/\1=\2/' | html_unescape
+}
+connector=$(cat "$DEMO/connector.json")
+"$BIN/reach-hub" connector set --data "$HUB_DATA" --relay-url "$RELAY_URL" \
+  --client-id "$(json_field client_id "$connector")" \
+  --client-secret "$(json_field client_secret "$connector")" >/dev/null
+jar=$DEMO/cookies; rm -rf "$jar"; mkdir -m 700 "$jar"
+curl -fsS -c "$jar/hub" -o /dev/null -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$(cat "$DEMO/admin-password")\"}" "$URL/api/auth/signin"
+partner_id=$(json_field id "$(curl -fsS -b "$jar/hub" "$PARTNERS")")
+curl -fsS -b "$jar/hub" -X POST "$PARTNERS/$partner_id/beginOnboarding"
+authorize=$(json_field authorizationUrl "$(curl -fsS -b "$jar/hub" "$PARTNERS/$partner_id")")
+signin_page=$(curl -fsS -c "$jar/relay" -b "$jar/relay" "$authorize")
+args=(); while IFS= read -r kv; do args+=(--data-urlencode "$kv"); done < <(hidden_form "$signin_page")
+back=$(curl -fsS -c "$jar/relay" -b "$jar/relay" -o /dev/null -w '%{redirect_url}' "${args[@]}" \
+  --data-urlencode "email=$ADMIN_EMAIL" --data-urlencode "password=$(cat "$DEMO/admin-password")" \
+  "$RELAY_URL/signin")
+consent_page=$(curl -fsS -c "$jar/relay" -b "$jar/relay" "$back")
+args=(); while IFS= read -r kv; do args+=(--data-urlencode "$kv"); done < <(hidden_form "$consent_page")
+callback=$(curl -fsS -c "$jar/relay" -b "$jar/relay" -o /dev/null -w '%{redirect_url}' "${args[@]}" \
+  --data-urlencode decision=allow "$RELAY_URL/oauth2/authorize")
+curl -fsS -b "$jar/hub" -o /dev/null "$callback"
+rm -rf "$jar"
+status=$(json_field onboardingStatus "$(curl -fsS -H "Authorization: Bearer $(cat "$DEMO/admin-token")" "$PARTNERS/$partner_id")")
+[[ $status == onboarded ]] || { echo "demo: the connector did not connect (status $status)" >&2; exit 1; }
+
+# An administrator requests remote assistance on the demo device; the agent is notified.
+device_id=$(json_field deviceId "$(cat "$AGENT_STATE/credential.json")")
+curl -fsS -X POST -H "Authorization: Bearer $(cat "$DEMO/admin-token")" \
+  "$URL/v1.0/deviceManagement/managedDevices/$device_id/requestRemoteAssistance"
+device=$(curl -fsS -H "Authorization: Bearer $(cat "$DEMO/admin-token")" \
+  "$URL/v1.0/deviceManagement/managedDevices/$device_id")
+supporter_link=$(json_field remoteAssistanceSessionUrl "$device")
+for _ in $(seq 1 50); do
+  notification=$("$BIN/reach-agent" notifications --json --state "$AGENT_STATE" |
+    grep -oE '"id":"[^"]*","kind":"remoteAssistanceRequest"[^}]*"answer":""' | head -n 1 |
+    sed -E 's/"id":"([^"]*)".*/\1/')
+  [[ -n $notification ]] && break
+  sleep 0.2
+done
 
 cat <<EOT
 
@@ -110,14 +153,21 @@ Try:
   curl -s -c /tmp/reach.cookies -H 'Content-Type: application/json' \\
        -d '{"email":"$ADMIN_EMAIL","password":"'"\$(cat $DEMO/admin-password)"'"}' $URL/api/auth/signin
 
-The device (reach-agent on the virtual display $DISPLAY_NAME) has joined relay session $code.
-  1. Open the supporter link in a browser:  $supporter_link
-  2. The device user is asked "allow this session to start?"; answer as that user:
-       $BIN/reach-agent allow --state $AGENT_STATE        (or: allow --view-only, deny)
-  3. End it from the device at any time:   $BIN/reach-agent end --state $AGENT_STATE
-  A session code is single-use: create the next one in the relay portal ($RELAY_URL, same
-  account) and run  $BIN/reach-agent join CODE --relay $RELAY_URL --state $AGENT_STATE
-  Native VNC viewers: $BIN/reach connect SUPPORTER_LINK --listen 127.0.0.1:5900
+Remote assistance: the connector is connected to the relay, and the administrator has
+requested a session on the demo device (reach-agent on the virtual display $DISPLAY_NAME).
+  1. The device user sees the request ($BIN/reach-agent notifications --state $AGENT_STATE)
+     and accepts it:   $BIN/reach-agent accept ${notification:-ID} --state $AGENT_STATE
+  2. The administrator opens the device's remoteAssistanceSessionUrl in a browser:
+       $supporter_link
+     (or, for a native VNC viewer: $BIN/reach connect SUPPORTER_LINK --listen 127.0.0.1:5900)
+  3. The device user allows it:  $BIN/reach-agent allow --state $AGENT_STATE   (or --view-only, or deny)
+  4. Either side ends it; the user with  $BIN/reach-agent end --state $AGENT_STATE
+  History:  curl -s -H "Authorization: Bearer \$(cat $DEMO/admin-token)" $URL/api/remoteAssistanceSessions
+  A new request (codes are single-use):
+    curl -X POST -H "Authorization: Bearer \$(cat $DEMO/admin-token)" \\
+         $URL/v1.0/deviceManagement/managedDevices/$device_id/requestRemoteAssistance
+  Userless devices: create a session in the relay portal ($RELAY_URL) and run
+    $BIN/reach-agent join CODE --relay $RELAY_URL --state $AGENT_STATE
 
 Press Ctrl-C to stop.
 EOT

@@ -15,6 +15,7 @@ namespace reach::agent {
 
 namespace {
 
+constexpr std::size_t kMaxMessage = 256 * 1024;  // bytes per WebSocket message to the relay
 constexpr int kMaxRectsBeforeMerge = 64;  // more damage rectangles than this: send their union
 constexpr auto kIdleWait = std::chrono::milliseconds(50);
 constexpr auto kDamageWait = std::chrono::milliseconds(8);
@@ -66,15 +67,21 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     return true;
   }
 
-  bool flush() {
+  // Sends what the RFB connection wrote, in messages of at most kMaxMessage: the stream is
+  // bytes, so message boundaries mean nothing, and relays limit message sizes (1 MiB here).
+  void flush() {
     std::string out = conn->take_output();
-    if (out.empty()) return true;
+    if (out.empty()) return;
     {
       std::lock_guard lk(mu);
       stats.bytes_sent += out.size();
     }
-    ws->send(std::move(out), true);
-    return true;
+    if (out.size() <= kMaxMessage) {
+      ws->send(std::move(out), true);
+      return;
+    }
+    for (std::size_t at = 0; at < out.size(); at += kMaxMessage)
+      ws->send(out.substr(at, kMaxMessage), true);
   }
 
   // rfb::ServerHandler, called inside conn->process() on the session thread.

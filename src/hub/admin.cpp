@@ -149,4 +149,18 @@ namespace reach::hub {
 Status refresh_builtin_roles(store::Session& s) {
   return seed_builtin_roles(s);
 }
+Status set_connector(const std::string& data_dir, const std::string& relay_url,
+                     const std::string& client_id, const std::string& client_secret) {
+  auto db = open_initialised(data_dir);
+  if (!db) return db.error();
+  auto key = crypto::load_or_create_key(data_dir + "/secret.key");
+  if (!key) return key.error();
+  return (*db)->transaction([&](store::Session& s) -> Status {
+    if (auto st = configure_connector(s, *key, relay_url, client_id, client_secret); !st) return st;
+    return audit(s, cli_actor(),
+                 {"updateRemoteAssistancePartner", "success", "remoteAssistancePartner", "", "",
+                  bj::object{{"onboardingUrl", relay_url}, {"clientId", client_id}}});
+  });
+}
+
 }  // namespace reach::hub

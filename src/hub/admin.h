@@ -32,6 +32,11 @@ Result<IssuedEnrollmentToken> create_enrollment_token(const std::string& data_di
                                                       std::optional<std::string> user_email,
                                                       std::string ownership, int valid_days);
 
+// Points the remote assistance connector at a relay and its OAuth client (from `reach-relay
+// client add`); an administrator then connects it (beginOnboarding).
+Status set_connector(const std::string& data_dir, const std::string& relay_url,
+                     const std::string& client_id, const std::string& client_secret);
+
 }  // namespace reach::hub
 
 namespace reach::hub {

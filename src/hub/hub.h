@@ -20,6 +20,9 @@ struct HubConfig {
   bool tls = false;
   std::chrono::hours session_lifetime{12};
   std::string secret_key;  // 32 bytes from the data directory: seals the connector's secrets
+  // A session the relay closed is recorded as ended this long after, unless the device has
+  // reported its end (with its reason) meanwhile.
+  std::chrono::milliseconds relay_close_grace{30000};
 };
 
 class Hub {

@@ -162,6 +162,11 @@ void register_ops_routes(Routes& r);
 void register_audit_routes(Routes& r);
 void register_remote_assistance_routes(Routes& r);
 
+// Points the connector at a relay with its OAuth client (the command line's `connector set`);
+// the connector then needs onboarding again.
+Status configure_connector(store::Session& s, const std::string& key, const std::string& relay_url,
+                           const std::string& client_id, const std::string& client_secret);
+
 // An agent's report on a remote assistance request (remote_assistance.cpp), applied to the
 // session history within the caller's transaction. Other notifications are left alone.
 Status apply_session_event(store::Session& s, const std::string& notification_id,

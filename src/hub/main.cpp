@@ -26,6 +26,7 @@ struct ServeFlags {
   std::string log_level = "info";
   int request_timeout_ms = 15000;
   int workers = 4;
+  int relay_close_grace_ms = 30000;
 };
 
 int serve(const ServeFlags& f) {
@@ -49,6 +50,7 @@ int serve(const ServeFlags& f) {
   if (!key) return fail(key.error().message);
   config.secret_key = std::move(*key);
   config.public_url = f.public_url;
+  config.relay_close_grace = std::chrono::milliseconds(f.relay_close_grace_ms);
   config.tls = !f.tls_cert.empty();
   auto hub = std::make_shared<hub::Hub>(config, *db);
 
@@ -120,6 +122,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--workers", sf.workers, "Handler threads")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  serve_cmd->add_option("--relay-close-grace-ms", sf.relay_close_grace_ms,
+                        "Wait for the device's own report after the relay closes a session");
   serve_cmd->add_option("--log-level", sf.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -150,6 +154,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 365))
       ->capture_default_str();
 
+  auto* connector = app.add_subcommand("connector", "The remote assistance connector");
+  connector->require_subcommand(1);
+  auto* connector_set = connector->add_subcommand(
+      "set", "Point the connector at a relay and its OAuth client (`reach-relay client add`)");
+  std::string relay_url, client_id, client_secret;
+  connector_set->add_option("--data", data, "Data directory")->required();
+  connector_set->add_option("--relay-url", relay_url, "The relay's URL")->required();
+  connector_set->add_option("--client-id", client_id, "The OAuth client id")->required();
+  connector_set->add_option("--client-secret", client_secret,
+                            "The OAuth client secret (default: $REACH_CLIENT_SECRET)");
+
   if (auto exit_code = reach::cli::parse(app, argc, argv, "reach-hub")) return *exit_code;
 
   reach::log::init("reach-hub", "warn");
@@ -168,6 +183,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (serve_cmd->parsed()) return serve(sf);
+  if (connector_set->parsed()) {
+    if (client_secret.empty())
+      if (const char* env = std::getenv("REACH_CLIENT_SECRET")) client_secret = env;
+    if (auto st = reach::hub::set_connector(data, relay_url, client_id, client_secret); !st)
+      return fail(st.error().message);
+    std::printf("Connector set to %s; connect it with beginOnboarding.\n", relay_url.c_str());
+    return 0;
+  }
   if (token_create->parsed()) {
     auto t = reach::hub::create_api_token(data, email);
     if (!t) return fail(t.error().message);

@@ -649,9 +649,44 @@ bj::value when(const store::Row& r, std::size_t i) {
   return r.null(i) ? bj::value() : bj::value(iso8601(r.integer(i)));
 }
 
+// Brings open sessions up to date before they are shown: a request nobody answered in time has
+// expired, and a session the relay has closed (ended at either end, or by its portal) is over
+// even if the device never reported it.
+void reconcile_open_sessions(Ctx& ctx) {
+  auto open = ctx.db().query(std::string("SELECT id, code, notification_id, valid_until, state"
+                                         " FROM ra_sessions WHERE state IN ") +
+                             kOpenStates);
+  if (!open || open->empty()) return;
+  auto now = now_ms();
+  for (const auto& r : open->rows) {
+    std::string event, detail;
+    if (r.integer(3) <= now && r.text(4) != "active") {
+      event = "expired";
+      detail = "expired";
+    } else {
+      auto got = relay_call(ctx.svc, "GET", "/api/v1/sessions/" + r.text(1), "");
+      if (!got || got->status != 200) continue;  // the relay is away: keep what is known
+      auto o = json::parse_object(got->body);
+      if (!o || json::opt_string(*o, "state").value().value_or("") != "closed") continue;
+      // The device reports its own end (with the reason) within moments; give it that time.
+      auto closed_text = json::opt_string(*o, "closed_at").value().value_or("");
+      auto closed_at = parse_iso8601(closed_text);
+      if (!closed_at || *closed_at + ctx.svc.config.relay_close_grace.count() > now) continue;
+      event = "ended";
+      detail = "closedAtRelay";
+    }
+    auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+      return apply_session_event(s, r.text(2), event, detail, now);
+    });
+    if (!st)
+      log::warn("ra.reconcile_failed", {{"session", r.text(0)}, {"error", st.error().message}});
+  }
+}
+
 Result<net::Response> list_sessions(Ctx& ctx) {
   auto g = require(ctx, actions::kRemoteAssistanceRead);
   if (!g) return g.error();
+  reconcile_open_sessions(ctx);
   int top = 100;
   if (auto tv = ctx.req.query_param("$top")) {
     std::string t_text(*tv);
@@ -742,6 +777,23 @@ Result<net::Response> list_sessions(Ctx& ctx) {
 }
 
 }  // namespace
+
+Status configure_connector(store::Session& s, const std::string& key, const std::string& relay_url,
+                           const std::string& client_id, const std::string& client_secret) {
+  if (!relay_url.starts_with("http://") && !relay_url.starts_with("https://"))
+    return bad_request("--relay-url must be the relay's http:// or https:// URL.");
+  if (client_id.empty() || client_secret.empty())
+    return bad_request("Both the client id and the client secret are needed.");
+  auto r = s.exec(
+      "UPDATE ra_partners SET relay_url = ?, client_id = ?, client_secret = ?,"
+      " status = 'notOnboarded', access_token = NULL, refresh_token = NULL,"
+      " access_expires_at = NULL, needs_reauth = 0, pending_state = NULL, pending_verifier = NULL,"
+      " pending_user_id = NULL, onboarding_expires_at = NULL, updated_at = ? WHERE id = ?",
+      {relay_url, client_id, crypto::base64_encode(crypto::seal(key, client_secret)), now_ms(),
+       kPartnerId});
+  if (!r) return r.error();
+  return {};
+}
 
 // Called by the push channel inside the transaction that records an agent's event.
 Status apply_session_event(store::Session& s, const std::string& notification_id,

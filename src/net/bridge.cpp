@@ -78,6 +78,8 @@ Result<TcpStream> tcp_connect(EventLoop& loop, const std::string& host, std::uin
       co_return make_error(0, "timeout", "cannot connect to " + where + ": timed out");
     if (cec)
       co_return make_error(0, "connectFailed", "cannot connect to " + where + ": " + cec.message());
+    boost::system::error_code nodelay_ec;  // interactive: no Nagle stalls
+    stream.socket().set_option(tcp::no_delay(true), nodelay_ec);
     stream.expires_never();
     co_return TcpStream(std::make_unique<TcpStream::Impl>(stream.release_socket()));
   };
@@ -111,6 +113,8 @@ struct TcpListener::Impl : std::enable_shared_from_this<TcpListener::Impl> {
         co_await pause.async_wait(use_tuple);
         continue;
       }
+      boost::system::error_code nodelay_ec;  // interactive: no Nagle stalls
+      socket.set_option(tcp::no_delay(true), nodelay_ec);
       if (callback) callback(TcpStream(std::make_unique<TcpStream::Impl>(std::move(socket))));
     }
   }

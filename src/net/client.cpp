@@ -87,6 +87,8 @@ asio::awaitable<std::optional<Error>> connect(Stream& stream, const Target& t,
   lowest.expires_at(deadline);
   auto [cec, ep] = co_await lowest.async_connect(endpoints, use_tuple);
   if (cec) co_return failure(cec, "connectFailed", "cannot connect to " + t.host + ":" + t.port);
+  boost::system::error_code nodelay_ec;  // see server.cpp: no Nagle stalls on interactive streams
+  lowest.socket().set_option(tcp::no_delay(true), nodelay_ec);
   if constexpr (std::is_same_v<Stream, TlsStream>) {
     if (!SSL_set_tlsext_host_name(stream.native_handle(), t.host.c_str())) {
       co_return make_error(0, "tlsFailed", "cannot set SNI host name");

@@ -254,6 +254,10 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       continue;
     }
     ++open;
+    // Interactive traffic (RFB through the relay): no Nagle delay on the last segment of a
+    // message, which with the peer's delayed ACK stalls replies by 40 ms.
+    boost::system::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     // Released when the HTTP connection or the WebSocket made from it ends.
     std::shared_ptr<void> slot(nullptr, [this](void*) { --open; });
     boost::system::error_code ep_ec;

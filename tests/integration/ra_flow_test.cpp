@@ -225,7 +225,8 @@ class RemoteAssistanceFlow : public ::testing::Test {
 
   std::string dir_, state_, admin_, helpdesk_, partner_, device_;
   RelayProcess relay_;
-  HubProcess hub_;
+  // The device's own report of an end is awaited 2 s before the relay's word is taken for it.
+  HubProcess hub_{HubOptions{.serve_args = {"--relay-close-grace-ms", "2000"}}};
   OAuthClient client_;
   VirtualDisplay display_;
   ChildProcess agent_;
@@ -489,6 +490,30 @@ TEST_F(RemoteAssistanceFlow, AgentStoppedAtRequestTimeAndHubRestartedLoseNothing
   ASSERT_TRUE(hub_.start({"--listen", "127.0.0.1:" + std::to_string(port)}));
   ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "declined"; }, 20s))
       << agent_.output();
+}
+
+TEST_F(RemoteAssistanceFlow, ASessionTheRelayClosedIsRecordedAsEnded) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk();
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  ASSERT_FALSE(wait_request().empty());
+  std::string code = str_of(history_of(device_), "sessionCode");
+  // The supporter closes it in the relay's portal (here: its API) before the user answered.
+  auto closed = relay_.put_json("/api/v1/sessions/" + code, bj::object{{"state", "closed"}},
+                                relay_.admin_token());
+  ASSERT_EQ(closed.status, 204) << closed;
+  EXPECT_EQ(str_of(history_of(device_), "state"), "requested") << "within the grace period";
+  ASSERT_TRUE(
+      wait_until([&] { return str_of(history_of(device_), "state") == "ended"; }, 15s, 250ms));
+  EXPECT_EQ(str_of(history_of(device_), "endReason"), "closedAtRelay");
+  auto d = hub_.get(std::string(kDevices) + "/" + device_, admin_);
+  EXPECT_TRUE(d.obj().at("remoteAssistanceSessionUrl").is_null()) << d;
+  EXPECT_EQ(str_of(d.obj().at("deviceActionResults").as_array()[0].as_object(), "actionState"),
+            "failed");
+  // A new request makes a new session.
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  EXPECT_NE(str_of(history_of(device_), "sessionCode"), code);
 }
 
 TEST_F(RemoteAssistanceFlow, ExpiringTokensAreRefreshedAndARevokedGrantNeedsReauthorisation) {
