@@ -68,12 +68,7 @@ class AgentChannelTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(hub_.init_and_start());
     admin_ = hub_.admin_token();
-    auto user =
-        hub_.post("/v1.0/users",
-                  bj::object{{"displayName", "Dana Device"},
-                             {"userPrincipalName", "dana@reach.test"},
-                             {"passwordProfile", bj::object{{"password", "Dana-Passw0rd-1"}}}},
-                  admin_);
+    auto user = create_user(hub_, admin_, "dana@reach.test", "Dana Device", "Dana-Passw0rd-1");
     ASSERT_EQ(user.status, 201) << user;
     token_ = hub_.create_enrollment_token({"--user", "dana@reach.test"});
     ASSERT_FALSE(token_.empty());

@@ -64,6 +64,33 @@ Diff compare(const Image& a, const Image& b, int tolerance) {
   return d;
 }
 
+// The supporter's end of the stream as raw bytes (no viewer), to assert on what crosses.
+class RawSupporter {
+ public:
+  RawSupporter(net::EventLoop& loop, const std::string& url) {
+    peer_ = std::make_shared<WsPeer>();
+    auto ws = net::websocket_connect(loop, url, {}, peer_);
+    EXPECT_TRUE(ws) << (ws ? "" : ws.error().message);
+    if (ws) ws_ = *ws;
+  }
+  void send(std::string bytes) { ws_->send(std::move(bytes), true); }
+  std::string received() const {
+    std::string all;
+    for (const auto& m : peer_->messages()) all += m;
+    return all;
+  }
+  WsPeer& peer() { return *peer_; }
+
+ private:
+  std::shared_ptr<WsPeer> peer_;
+  std::shared_ptr<net::WebSocket> ws_;
+};
+
+std::string supporter_stream(const RelayProcess& relay, const bj::object& session) {
+  return relay.ws_url("/api/v1/stream/supporter/" +
+                      last_segment(str_of(session, "supporter_link")));
+}
+
 struct PixelCase {
   std::string encodings;
   int bpp;
@@ -147,6 +174,29 @@ class AgentSessionTest : public ::testing::Test {
   }
 
   std::uint64_t pixel_case(const Image& source, const PixelCase& c, const std::string& tag);
+
+  // A session joined by the agent, with a raw supporter end that has exchanged versions: the
+  // agent is asking its user "allow?".
+  struct AskingSession {
+    bj::object session;
+    std::string state;  // the agent's state directory
+    ChildProcess agent;
+    net::EventLoop loop;
+    std::unique_ptr<RawSupporter> supporter;
+  };
+  ::testing::AssertionResult ask(AskingSession& a, const std::string& tag) {
+    a.session = new_session();
+    a.state = dir_ + "/agent-" + tag;
+    if (auto st = join(a.agent, str_of(a.session, "code"), a.state); !st) return st;
+    a.supporter = std::make_unique<RawSupporter>(a.loop, supporter_stream(relay_, a.session));
+    if (!a.supporter->peer().wait_bytes(12, 10s) || a.supporter->received() != "RFB 003.008\n")
+      return ::testing::AssertionFailure()
+             << "the agent's version did not arrive first: '" << a.supporter->received() << "'";
+    a.supporter->send("RFB 003.008\n");
+    if (!wait_state(a.state, "askingToAllow"))
+      return ::testing::AssertionFailure() << "the agent did not ask: " << a.agent.output();
+    return ::testing::AssertionSuccess();
+  }
 
   ::testing::AssertionResult draw_pattern(ChildProcess& pattern, const std::string& name = "bars") {
     auto st = pattern.start({program_path("reach_test_x11_pattern"), "--pattern", name},
@@ -264,46 +314,15 @@ TEST_F(AgentSessionTest, PixelsReachARealVncClientThroughAgentRelayAndConnect) {
   EXPECT_LT(jpeg * 2, lossless) << "JPEG was not used for the photographic screen";
 }
 
-// The supporter's end of the stream as raw bytes (no viewer), to assert on what crosses.
-class RawSupporter {
- public:
-  RawSupporter(net::EventLoop& loop, const std::string& url) {
-    peer_ = std::make_shared<WsPeer>();
-    auto ws = net::websocket_connect(loop, url, {}, peer_);
-    EXPECT_TRUE(ws) << (ws ? "" : ws.error().message);
-    if (ws) ws_ = *ws;
-  }
-  void send(std::string bytes) { ws_->send(std::move(bytes), true); }
-  std::string received() const {
-    std::string all;
-    for (const auto& m : peer_->messages()) all += m;
-    return all;
-  }
-  WsPeer& peer() { return *peer_; }
-
- private:
-  std::shared_ptr<WsPeer> peer_;
-  std::shared_ptr<net::WebSocket> ws_;
-};
-
-std::string supporter_stream(const RelayProcess& relay, const bj::object& session) {
-  return relay.ws_url("/api/v1/stream/supporter/" +
-                      last_segment(str_of(session, "supporter_link")));
-}
-
 TEST_F(AgentSessionTest, NothingButTheVersionReachesTheSupporterBeforeAllowAndDenyEndsIt) {
   ChildProcess pattern;
   ASSERT_TRUE(draw_pattern(pattern));
-  auto s = new_session();
-  std::string state = dir_ + "/agent-deny";
-  ChildProcess agent;
-  ASSERT_TRUE(join(agent, str_of(s, "code"), state));
-  net::EventLoop loop;
-  RawSupporter supporter(loop, supporter_stream(relay_, s));
-  ASSERT_TRUE(supporter.peer().wait_bytes(12, 10s));
-  EXPECT_EQ(supporter.received(), "RFB 003.008\n");
-  supporter.send("RFB 003.008\n");
-  ASSERT_TRUE(wait_state(state, "askingToAllow")) << agent.output();
+  AskingSession a;
+  ASSERT_TRUE(ask(a, "deny"));
+  auto& supporter = *a.supporter;
+  auto& agent = a.agent;
+  const auto& state = a.state;
+  const auto& s = a.session;
   // A supporter that pushes on without waiting gets nothing either.
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(supporter.received(), "RFB 003.008\n");
@@ -337,15 +356,11 @@ std::string full_update_request() {
 TEST_F(AgentSessionTest, EndDuringABusyStreamStopsItAtOnce) {
   ChildProcess pattern;
   ASSERT_TRUE(draw_pattern(pattern));
-  auto s = new_session();
-  std::string state = dir_ + "/agent-end";
-  ChildProcess agent;
-  ASSERT_TRUE(join(agent, str_of(s, "code"), state));
-  net::EventLoop loop;
-  RawSupporter supporter(loop, supporter_stream(relay_, s));
-  ASSERT_TRUE(supporter.peer().wait_bytes(12, 10s));
-  supporter.send("RFB 003.008\n");
-  ASSERT_TRUE(wait_state(state, "askingToAllow"));
+  AskingSession a;
+  ASSERT_TRUE(ask(a, "end"));
+  auto& supporter = *a.supporter;
+  auto& agent = a.agent;
+  const auto& state = a.state;
   ASSERT_EQ(agent_cli(state, {"allow"}).exit_code, 0);
   std::string start = rfb_client_start();
   supporter.send(start.substr(12));
@@ -467,15 +482,11 @@ TEST_F(AgentSessionTest, MaliciousViewersAreDisconnectedAndNeverCrashTheAgent) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    auto s = new_session();
-    std::string state = dir_ + "/agent-bad-" + std::to_string(&c - cases.data());
-    ChildProcess agent;
-    ASSERT_TRUE(join(agent, str_of(s, "code"), state));
-    net::EventLoop loop;
-    RawSupporter supporter(loop, supporter_stream(relay_, s));
-    ASSERT_TRUE(supporter.peer().wait_bytes(12, 10s));
-    supporter.send("RFB 003.008\n");
-    ASSERT_TRUE(wait_state(state, "askingToAllow"));
+    AskingSession a;
+    ASSERT_TRUE(ask(a, "bad-" + std::to_string(&c - cases.data())));
+    auto& supporter = *a.supporter;
+    auto& agent = a.agent;
+    const auto& state = a.state;
     ASSERT_EQ(agent_cli(state, {"allow"}).exit_code, 0);
     supporter.send(rfb_client_start().substr(12));
     supporter.send(c.bytes);

@@ -200,4 +200,13 @@ ApiResult enroll(const HubProcess& hub, const std::string& enrollment_token, con
                                                   {"device", device_inventory(d)}});
 }
 
+ApiResult create_user(const HubProcess& hub, const std::string& bearer, const std::string& upn,
+                      const std::string& display_name, const std::string& password) {
+  return hub.post("/v1.0/users",
+                  bj::object{{"displayName", display_name},
+                             {"userPrincipalName", upn},
+                             {"passwordProfile", bj::object{{"password", password}}}},
+                  bearer);
+}
+
 }  // namespace reach::itest

@@ -125,6 +125,9 @@ struct DeviceSpec {
   std::string sku_family = "Standard";
 };
 bj::object device_inventory(const DeviceSpec& d);
+// POST /v1.0/users with a password, as `bearer`; the raw answer (201 on success).
+ApiResult create_user(const HubProcess& hub, const std::string& bearer, const std::string& upn,
+                      const std::string& display_name, const std::string& password);
 ApiResult enroll(const HubProcess& hub, const std::string& enrollment_token, const DeviceSpec& d);
 
 }  // namespace reach::itest

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace reach::itest {
@@ -21,6 +22,15 @@ constexpr int kWidth = 320;
 constexpr int kHeight = 240;
 constexpr const char* kPartners = "/beta/deviceManagement/remoteAssistancePartners";
 constexpr const char* kDevices = "/v1.0/deviceManagement/managedDevices";
+
+// The `state` parameter of an authorize URL.
+std::string url_state(const std::string& url) {
+  auto qm = url.find('?');
+  if (qm == std::string::npos) return "";
+  for (auto& [k, v] : net::parse_query(url.substr(qm + 1)))
+    if (k == "state") return v;
+  return "";
+}
 
 std::string path_of(const std::string& url) {
   auto p = url.find("://");
@@ -115,12 +125,7 @@ class RemoteAssistanceFlow : public ::testing::Test {
   // A user, a personal device enrolled to them with a running agent on its own display, and a
   // Help Desk Operator whose scope group holds the device.
   void enroll_device_and_helpdesk(bool start_agent = true) {
-    auto user =
-        hub_.post("/v1.0/users",
-                  bj::object{{"displayName", "Dana Device"},
-                             {"userPrincipalName", "dana@reach.test"},
-                             {"passwordProfile", bj::object{{"password", "Dana-Passw0rd-1"}}}},
-                  admin_);
+    auto user = create_user(hub_, admin_, "dana@reach.test", "Dana Device", "Dana-Passw0rd-1");
     ASSERT_EQ(user.status, 201) << user;
     ASSERT_TRUE(display_.start(dir_, kWidth, kHeight));
     state_ = dir_ + "/agent";
@@ -130,12 +135,7 @@ class RemoteAssistanceFlow : public ::testing::Test {
     device_ = trim(e.out.substr(e.out.find("device ") + 7));
     if (start_agent) start_agent_and_wait();
 
-    auto hd =
-        hub_.post("/v1.0/users",
-                  bj::object{{"displayName", "Helen Helpdesk"},
-                             {"userPrincipalName", "helen@reach.test"},
-                             {"passwordProfile", bj::object{{"password", "Helen-Passw0rd-1"}}}},
-                  admin_);
+    auto hd = create_user(hub_, admin_, "helen@reach.test", "Helen Helpdesk", "Helen-Passw0rd-1");
     ASSERT_EQ(hd.status, 201) << hd;
     auto group =
         hub_.post("/v1.0/groups", bj::object{{"displayName", "Supported devices"}}, admin_);
@@ -393,12 +393,7 @@ TEST_F(RemoteAssistanceFlow, EachRefusalHasItsOwnErrorAndCreatesNoRelaySession) 
   }
   // Out of scope for the help desk (the corporate device is not in its group), and no permission.
   EXPECT_TRUE(IsGraphError(request(helpdesk_, cases[0].device), 403, "accessDenied"));
-  auto reader =
-      hub_.post("/v1.0/users",
-                bj::object{{"displayName", "Rita Reader"},
-                           {"userPrincipalName", "rita@reach.test"},
-                           {"passwordProfile", bj::object{{"password", "Rita-Passw0rd-1"}}}},
-                admin_);
+  auto reader = create_user(hub_, admin_, "rita@reach.test", "Rita Reader", "Rita-Passw0rd-1");
   ASSERT_EQ(reader.status, 201);
   auto roles = hub_.get("/v1.0/deviceManagement/roleDefinitions", admin_);
   std::string read_only;
@@ -490,6 +485,79 @@ TEST_F(RemoteAssistanceFlow, AgentStoppedAtRequestTimeAndHubRestartedLoseNothing
   ASSERT_TRUE(hub_.start({"--listen", "127.0.0.1:" + std::to_string(port)}));
   ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "declined"; }, 20s))
       << agent_.output();
+}
+
+TEST_F(RemoteAssistanceFlow, OnlyTheUpdateActionChangesTheConnectorAndABadCallbackChangesNothing) {
+  start_services();
+  enroll_device_and_helpdesk();
+  std::string path = std::string(kPartners) + "/" + partner_;
+  // The Help Desk Operator reads the connector (RemoteAssistance_Read) but cannot change it.
+  EXPECT_EQ(hub_.get(path, helpdesk_).status, 200);
+  EXPECT_TRUE(IsGraphError(hub_.patch(path, bj::object{{"displayName", "Mine"}}, helpdesk_), 403,
+                           "accessDenied"));
+  EXPECT_TRUE(
+      IsGraphError(hub_.post_raw(path + "/beginOnboarding", "", helpdesk_), 403, "accessDenied"));
+  EXPECT_TRUE(
+      IsGraphError(hub_.post_raw(path + "/disconnect", "", helpdesk_), 403, "accessDenied"));
+  EXPECT_TRUE(IsGraphError(hub_.get(path), 401, "unauthenticated"));
+  EXPECT_TRUE(IsGraphError(hub_.patch(path, bj::object{{"onboardingUrl", "ftp://x"}}, admin_), 400,
+                           "invalidRequest"));
+  EXPECT_TRUE(IsGraphError(hub_.patch(path, bj::object{{"status", "onboarded"}}, admin_), 400,
+                           "invalidRequest"));
+  EXPECT_TRUE(IsGraphError(hub_.get(std::string(kPartners) + "/not-the-partner", admin_), 404,
+                           "itemNotFound"));
+  EXPECT_EQ(hub_.get(path, admin_).str("displayName"), "Reach relay");
+  // A callback with a state that is not the one handed out is refused and changes nothing.
+  Browser hub{hub_.base_url()};
+  ASSERT_EQ(hub.go("POST", "/api/auth/signin",
+                   bj::serialize(bj::object{{"email", hub_.options().admin_email},
+                                            {"password", hub_.options().admin_password}}),
+                   "application/json")
+                .status,
+            200);
+  ASSERT_EQ(hub.go("POST", path + "/beginOnboarding").status, 204);
+  auto forged = hub.go("GET", "/api/remoteAssistance/callback?code=made-up&state=forged");
+  EXPECT_EQ(forged.status, 400) << forged;
+  EXPECT_NE(forged.body.find("does not belong to an onboarding you started"), std::string::npos);
+  EXPECT_EQ(hub_.get(path, admin_).str("onboardingStatus"), "onboarding");
+  // The relay's refusal (the admin said no) returns to notOnboarded.
+  std::string state = url_state(hub_.get(path, admin_).str("authorizationUrl"));
+  auto denied =
+      hub.go("GET", "/api/remoteAssistance/callback?error=access_denied&state=" + q(state));
+  EXPECT_EQ(denied.status, 400) << denied;
+  EXPECT_EQ(hub_.get(path, admin_).str("onboardingStatus"), "notOnboarded");
+}
+
+TEST_F(RemoteAssistanceFlow, HistoryPagesNewestFirstAndFiltersByDevice) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(request(helpdesk_, device_).status, 204);
+    std::string id = wait_request();
+    ASSERT_FALSE(id.empty());
+    ASSERT_EQ(agent_cli({"decline", id}).exit_code, 0);
+    ASSERT_TRUE(
+        wait_until([&] { return str_of(history_of(device_), "state") == "declined"; }, 10s));
+  }
+  auto page = hub_.get("/api/remoteAssistanceSessions?$top=2", admin_);
+  ASSERT_EQ(page.value().size(), 2u) << page;
+  std::string next = page.str("@odata.nextLink");
+  ASSERT_FALSE(next.empty()) << page;
+  auto rest = hub_.get(next, admin_);
+  ASSERT_EQ(rest.value().size(), 1u) << rest;
+  EXPECT_TRUE(rest.str("@odata.nextLink").empty());
+  std::set<std::string> codes;
+  for (const auto& v : page.value()) codes.insert(str_of(v.as_object(), "sessionCode"));
+  codes.insert(str_of(rest.value()[0].as_object(), "sessionCode"));
+  EXPECT_EQ(codes.size(), 3u) << "every session once";
+  EXPECT_GE(str_of(page.value()[0].as_object(), "createdDateTime"),
+            str_of(page.value()[1].as_object(), "createdDateTime"));
+  EXPECT_TRUE(hub_.get("/api/remoteAssistanceSessions?deviceId=other", admin_).value().empty());
+  EXPECT_TRUE(IsGraphError(hub_.get("/api/remoteAssistanceSessions?$skiptoken=garbage", admin_),
+                           400, "invalidRequest"));
+  EXPECT_TRUE(IsGraphError(hub_.get("/api/remoteAssistanceSessions?$top=0", admin_), 400,
+                           "invalidRequest"));
 }
 
 TEST_F(RemoteAssistanceFlow, ASessionTheRelayClosedIsRecordedAsEnded) {
