@@ -159,23 +159,39 @@ struct Agent::Impl {
     return true;
   }
 
+  // Who is helping, as the user should be told (SPEC §4.4): the requester the hub named, or
+  // the supporter of a code the user typed.
+  std::string supporter_of(const std::string& notification_id) {
+    if (auto n = state.notification(notification_id)) {
+      auto it = n->data.find("requestedBy");
+      if (it != n->data.end() && it->value().is_string() && !it->value().as_string().empty())
+        return std::string(it->value().as_string()) + " (your IT administrator)";
+    }
+    return "the supporter";
+  }
+
   void on_session_state(const std::string& notification_id, ConsentState s,
                         const std::string& detail, bool view_only) {
+    std::string who = supporter_of(notification_id);
     switch (s) {
       case ConsentState::waiting:
         say("session: waiting for the supporter to connect");
         break;
       case ConsentState::asking:
-        say("session: the supporter is connected. Allow this session to start? "
-            "`reach-agent allow` (full control), `reach-agent allow --view-only`, or "
-            "`reach-agent deny`");
+        say(
+            fmt::format("session: {} is connected. Allow this session to start? "
+                        "`reach-agent allow` (full control), `reach-agent allow --view-only`, or "
+                        "`reach-agent deny`",
+                        who));
         break;
       case ConsentState::allowed:
         say(view_only ? "session: allowed, view only" : "session: allowed, full control");
         break;
       case ConsentState::active:
-        say("session: active — the supporter sees this screen. End it any time with "
-            "`reach-agent end`");
+        say(
+            fmt::format("session: active — {} sees this screen{}. End it any time with "
+                        "`reach-agent end`",
+                        who, view_only ? " (view only)" : " and can control it"));
         break;
       default:
         if (is_final(s)) say(fmt::format("session: {} ({})", to_string(s), detail));
@@ -262,6 +278,7 @@ struct Agent::Impl {
       o["session"] = bj::object{{"state", to_string(session->state())},
                                 {"viewOnly", session->view_only()},
                                 {"notificationId", session_notification},
+                                {"supporter", supporter_of(session_notification)},
                                 {"detail", session_detail},
                                 {"bytesSent", st.bytes_sent},
                                 {"updatesSent", st.updates_sent},

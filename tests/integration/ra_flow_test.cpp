@@ -302,6 +302,17 @@ TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
   EXPECT_EQ(typed, "Hi, IT!");
   EXPECT_NE(read_file_bytes(log).find("click 40 30 1"), std::string::npos);
   ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 10s));
+  // The user sees that a session is active, and by whom.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return agent_.output().find(
+                   "session: active — Helen Helpdesk (your IT administrator) "
+                   "sees this screen and can control it") != std::string::npos;
+      },
+      10s))
+      << agent_.output();
+  EXPECT_EQ(str_of(agent_json({"status"}).at("session").as_object(), "supporter"),
+            "Helen Helpdesk (your IT administrator)");
 
   // The user ends it.
   std::this_thread::sleep_for(300ms);  // a measurable duration
