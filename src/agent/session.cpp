@@ -122,6 +122,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     conn =
         std::make_unique<rfb::ServerConnection>(*this, desk->width(), desk->height(), desk->name());
     conn->hold_admission();
+    // Big updates leave tile by tile: the relay and the viewer work while the rest is encoded.
+    conn->set_progress_sink([this] { flush(); }, kMaxMessage / 4);
     flush();  // the version only
     transition(ConsentEvent::stream_open);
     std::string end_detail;

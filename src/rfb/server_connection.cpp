@@ -362,13 +362,22 @@ Status ServerConnection::write_update(const Framebuffer& fb, const Update& updat
   }
   if (send_cursor) encode_cursor(*update.cursor, converter_, out_);
   for (const CopyOp& c : copies) encode_copy_rect(c.dst, c.src_x, c.src_y, out_);
+  // With a progress sink, what is encoded leaves while the rest is being encoded.
+  auto progress = [&] {
+    if (progress_sink_ && out_.size() >= progress_bytes_) progress_sink_();
+  };
   for (const Rect& r : changed) {
-    if (pixel_encoding == encoding::kTight)
-      tight_.encode(fb, r, converter_, out_);
-    else if (pixel_encoding == encoding::kZrle)
+    if (pixel_encoding == encoding::kTight) {
+      for (const Rect& tile : TightEncoder::split(r)) {
+        tight_.encode(fb, tile, converter_, out_);
+        progress();
+      }
+    } else if (pixel_encoding == encoding::kZrle) {
       zrle_.encode(fb, r, converter_, out_);
-    else
+    } else {
       encode_raw(fb, r, converter_, out_);
+    }
+    progress();
   }
   return {};
 }

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -122,6 +123,13 @@ class ServerConnection {
   // become their bounding box. If `fb` has a new size, DesktopSize announces it; a
   // client without DesktopSize gets an Error (disconnect it). Must be ready() (crashes otherwise).
   Status write_update(const Framebuffer& fb, const Update& update);
+  // Called from inside write_update() whenever at least `min_bytes` of output are waiting after
+  // a rectangle (a Tight tile), so that the caller can send them (take_output()) while the rest
+  // of a big update is encoded. The sink must not call write_*() or process().
+  void set_progress_sink(std::function<void()> sink, size_t min_bytes) {
+    progress_sink_ = std::move(sink);
+    progress_bytes_ = min_bytes;
+  }
   void write_bell();
   void write_server_cut_text(std::string_view latin1);
 
@@ -147,6 +155,8 @@ class ServerConnection {
   int minor_ = 8;
   bool shared_ = false;
   bool hold_admission_ = false;
+  std::function<void()> progress_sink_;
+  size_t progress_bytes_ = 0;
   int width_;
   int height_;
   PixelConverter converter_;

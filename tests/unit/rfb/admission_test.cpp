@@ -1,6 +1,7 @@
 // The admission gate (ServerConnection::hold_admission): the device user's "allow?" sits between
 // the version exchange and the security offer, and nothing about the desktop leaves before it.
 #include "rfb/server_connection.h"
+#include "rfb/tight.h"
 
 #include <gtest/gtest.h>
 
@@ -91,6 +92,61 @@ TEST(RfbAdmission, WithoutHoldTheHandshakeIsUnchanged) {
   ASSERT_TRUE(c.process());
   EXPECT_EQ(h.asked, 0);
   EXPECT_EQ(hex(c.take_output()), hex(bytes({1, 1})));
+}
+
+}  // namespace
+}  // namespace reach::rfb
+
+namespace reach::rfb {
+namespace {
+
+// Progressive output (ServerConnection::set_progress_sink): a big Tight update leaves tile by
+// tile, and the bytes are exactly those of the same update written in one piece.
+Framebuffer noisy(int w, int h) {
+  Framebuffer fb(w, h);
+  std::uint32_t x = 12345;
+  for (int y = 0; y < h; ++y)
+    for (int i = 0; i < w; ++i) {
+      x = x * 1103515245u + 12345u;
+      fb.at(i, y) = (x >> 8) & 0xffffff;
+    }
+  return fb;
+}
+
+TEST(RfbProgress, BigTightUpdatesLeaveTileByTileWithTheSameBytes) {
+  constexpr int kW = 3000, kH = 60;  // wider than a Tight rectangle may be: several tiles
+  Framebuffer fb = noisy(kW, kH);
+  Update u;
+  u.changed = {fb.bounds()};
+  auto setup = [](testing::Session& s) {
+    EXPECT_EQ(s.send(testing::set_encodings_msg({encoding::kTight})), "");
+  };
+
+  testing::Session whole(kW, kH);
+  setup(whole);
+  ASSERT_TRUE(whole.conn.write_update(fb, u));
+  std::string expected = whole.conn.take_output();
+
+  testing::Session progressive(kW, kH);
+  setup(progressive);
+  std::vector<std::string> pieces;
+  progressive.conn.set_progress_sink([&] { pieces.push_back(progressive.conn.take_output()); }, 1);
+  ASSERT_TRUE(progressive.conn.write_update(fb, u));
+  pieces.push_back(progressive.conn.take_output());
+  std::string joined;
+  for (const auto& p : pieces) joined += p;
+  EXPECT_EQ(hex(joined), hex(expected));
+  EXPECT_GE(pieces.size(), TightEncoder::rect_count(fb.bounds()));
+  EXPECT_GE(TightEncoder::rect_count(fb.bounds()), 2u);
+
+  // A threshold above the whole update: one piece, as without a sink.
+  testing::Session lazy(kW, kH);
+  setup(lazy);
+  int calls = 0;
+  lazy.conn.set_progress_sink([&] { ++calls; }, expected.size() + 1);
+  ASSERT_TRUE(lazy.conn.write_update(fb, u));
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(hex(lazy.conn.take_output()), hex(expected));
 }
 
 }  // namespace
