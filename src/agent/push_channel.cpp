@@ -62,7 +62,6 @@ struct PushChannel::Impl {
   PushChannelOptions options;
   NotificationCallback on_notification;
   ConnectedCallback on_connected;
-  net::EventLoop loop;
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -73,6 +72,9 @@ struct PushChannel::Impl {
   bool is_connected = false;        // guarded by mu
   std::uint64_t connect_count = 0;  // guarded by mu
   std::thread thread;
+  // Last, so destroyed first: its sockets' handlers (which use the members above) are gone
+  // before anything they touch.
+  net::EventLoop loop;
 
   Impl(Credential c, StateDir& s, bj::object inv, PushChannelOptions o, NotificationCallback n,
        ConnectedCallback cc)
