@@ -234,11 +234,7 @@ Result<store::Row> device_in_scope(Ctx& ctx, std::string_view action) {
   if (!rows) return rows.error();
   if (rows->empty())
     return not_found(fmt::format("Managed device '{}' does not exist.", ctx.req.params["id"]));
-  store::Params sp{ctx.req.params["id"]};
-  std::string scope = device_scope_sql(*g, sp);
-  auto in = ctx.db().query("SELECT 1 FROM devices d WHERE d.id = ? AND " + scope, sp);
-  if (!in) return in.error();
-  if (in->empty()) return forbidden("The device is outside the scope of your role assignments.");
+  if (auto st = check_device_scope(ctx, *g, ctx.req.params["id"]); !st) return st.error();
   return rows->rows[0];
 }
 

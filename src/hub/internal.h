@@ -146,6 +146,8 @@ struct Grant {
 Result<Grant> require(Ctx& ctx, std::string_view action);
 // SQL condition (over alias d = devices) for devices within the grant; appends its parameters.
 std::string device_scope_sql(const Grant& g, store::Params& params);
+// 403 unless the (existing) device `id` is within the grant.
+Status check_device_scope(Ctx& ctx, const Grant& g, const std::string& id);
 // Seeds the built-in role definitions (idempotent).
 Status seed_builtin_roles(store::Session& s);
 inline constexpr const char* kIntuneAdministratorRoleId = "9e0cc482-82df-4ab2-a24c-0c23a3f52e1e";

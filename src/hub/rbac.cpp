@@ -131,4 +131,13 @@ std::string device_scope_sql(const Grant& g, store::Params& params) {
   return out + ")";
 }
 
+Status check_device_scope(Ctx& ctx, const Grant& g, const std::string& id) {
+  store::Params params{id};
+  std::string scope = device_scope_sql(g, params);
+  auto in = ctx.db().query("SELECT 1 FROM devices d WHERE d.id = ? AND " + scope, params);
+  if (!in) return in.error();
+  if (in->empty()) return forbidden("The device is outside the scope of your role assignments.");
+  return {};
+}
+
 }  // namespace reach::hub

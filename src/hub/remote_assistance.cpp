@@ -541,11 +541,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
       {id});
   if (!rows) return rows.error();
   if (rows->empty()) return not_found(fmt::format("Managed device '{}' does not exist.", id));
-  store::Params sp{id};
-  auto in =
-      ctx.db().query("SELECT 1 FROM devices d WHERE d.id = ? AND " + device_scope_sql(*g, sp), sp);
-  if (!in) return in.error();
-  if (in->empty()) return forbidden("The device is outside the scope of your role assignments.");
+  if (auto st = check_device_scope(ctx, *g, id); !st) return st.error();
   const auto& d = rows->rows[0];
   std::string name = d.text(1);
   if (!ctx.req.body.empty() && ctx.req.body.find_first_not_of(" \r\n\t") != std::string::npos)
