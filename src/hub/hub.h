@@ -23,6 +23,8 @@ struct HubConfig {
   // A session the relay closed is recorded as ended this long after, unless the device has
   // reported its end (with its reason) meanwhile.
   std::chrono::milliseconds relay_close_grace{30000};
+  // How long an administrator has to complete the connector's onboarding (SPEC §3.1).
+  std::chrono::milliseconds onboarding_ttl{std::chrono::minutes(15)};
 };
 
 class Hub {

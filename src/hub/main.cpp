@@ -27,6 +27,7 @@ struct ServeFlags {
   int request_timeout_ms = 15000;
   int workers = 4;
   int relay_close_grace_ms = 30000;
+  int onboarding_ttl_s = 900;
 };
 
 int serve(const ServeFlags& f) {
@@ -51,6 +52,7 @@ int serve(const ServeFlags& f) {
   config.secret_key = std::move(*key);
   config.public_url = f.public_url;
   config.relay_close_grace = std::chrono::milliseconds(f.relay_close_grace_ms);
+  config.onboarding_ttl = std::chrono::seconds(f.onboarding_ttl_s);
   config.tls = !f.tls_cert.empty();
   auto hub = std::make_shared<hub::Hub>(config, *db);
 
@@ -124,6 +126,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--relay-close-grace-ms", sf.relay_close_grace_ms,
                         "Wait for the device's own report after the relay closes a session");
+  serve_cmd
+      ->add_option("--onboarding-ttl", sf.onboarding_ttl_s,
+                   "Seconds to complete the connector's onboarding")
+      ->check(CLI::Range(1, 86400));
   serve_cmd->add_option("--log-level", sf.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();

@@ -21,8 +21,7 @@ namespace reach::hub {
 namespace {
 
 constexpr const char* kPartnerId = "6f0c1bde-5a43-4c1e-9a6e-7d3b8e2f0a11";
-constexpr std::int64_t kOnboardingLife = 15 * 60 * 1000;  // the admin has this long to consent
-constexpr std::int64_t kRefreshMargin = 60 * 1000;        // refresh this long before expiry
+constexpr std::int64_t kRefreshMargin = 60 * 1000;  // refresh this long before expiry
 constexpr const char* kPartnerColumns =
     "id, display_name, relay_url, client_id, client_secret, status, onboarding_expires_at,"
     " pending_state, pending_verifier, pending_user_id, access_token, access_expires_at,"
@@ -333,7 +332,7 @@ Result<net::Response> begin_onboarding(Ctx& ctx) {
         "(from `reach-relay client add`).");
   std::string state = crypto::random_token(32);
   std::string verifier = crypto::random_token(48);
-  auto expires = now_ms() + kOnboardingLife;
+  auto expires = now_ms() + ctx.svc.config.onboarding_ttl.count();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec(
         "UPDATE ra_partners SET status = 'onboarding', pending_state = ?, pending_verifier = ?,"

@@ -539,6 +539,40 @@ TEST_F(RemoteAssistanceFlow, OnlyTheUpdateActionChangesTheConnectorAndABadCallba
   EXPECT_EQ(hub_.get(path, admin_).str("onboardingStatus"), "notOnboarded");
 }
 
+TEST(RemoteAssistanceOnboarding, AnOnboardingNotCompletedInTimeFallsBackAndItsCallbackIsRefused) {
+  RelayProcess relay;
+  ASSERT_TRUE(relay.init_and_start());
+  HubProcess hub{HubOptions{.serve_args = {"--onboarding-ttl", "1"}}};
+  ASSERT_TRUE(hub.init_and_start());
+  auto client = relay.add_client("Reach hub", hub.base_url() + "/api/remoteAssistance/callback");
+  std::string admin = hub.admin_token();
+  std::string id = str_of(hub.get(kPartners, admin).value()[0].as_object(), "id");
+  std::string path = std::string(kPartners) + "/" + id;
+  ASSERT_EQ(hub.patch(path,
+                      bj::object{{"onboardingUrl", relay.base_url()},
+                                 {"clientId", client.client_id},
+                                 {"clientSecret", client.client_secret}},
+                      admin)
+                .status,
+            200);
+  Browser b{hub.base_url()};
+  ASSERT_EQ(b.go("POST", "/api/auth/signin",
+                 bj::serialize(bj::object{{"email", hub.options().admin_email},
+                                          {"password", hub.options().admin_password}}),
+                 "application/json")
+                .status,
+            200);
+  ASSERT_EQ(b.go("POST", path + "/beginOnboarding").status, 204);
+  auto p = hub.get(path, admin);
+  ASSERT_EQ(p.str("onboardingStatus"), "onboarding");
+  std::string state = url_state(p.str("authorizationUrl"));
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(hub.get(path, admin).str("onboardingStatus"), "notOnboarded");
+  auto late = b.go("GET", "/api/remoteAssistance/callback?code=c&state=" + q(state));
+  EXPECT_EQ(late.status, 400) << late;
+  EXPECT_EQ(hub.get(path, admin).str("onboardingStatus"), "notOnboarded");
+}
+
 TEST_F(RemoteAssistanceFlow, HistoryPagesNewestFirstAndFiltersByDevice) {
   start_services();
   onboard();
