@@ -66,7 +66,7 @@ if [[ ${seed:-0} == 1 ]]; then
 fi
 
 # The device: a virtual display with a demo desktop, and the company portal running on it.
-Xvfb -displayfd 1 -screen 0 1280x800x24 -nolisten tcp >"$DEMO/xvfb.out" 2>"$DEMO/xvfb.log" &
+Xvfb -displayfd 1 -screen 0 1280x800x24 -nolisten tcp -noreset >"$DEMO/xvfb.out" 2>"$DEMO/xvfb.log" &
 pids+=($!)
 wait_for_address "$DEMO/xvfb.out" ${pids[-1]} "$DEMO/xvfb.log"
 DISPLAY_NAME=":$(head -n 1 "$DEMO/xvfb.out")"

@@ -19,6 +19,7 @@ constexpr std::size_t kMaxMessage = 256 * 1024;  // bytes per WebSocket message 
 constexpr int kMaxRectsBeforeMerge = 64;  // more damage rectangles than this: send their union
 constexpr auto kIdleWait = std::chrono::milliseconds(50);
 constexpr auto kDamageWait = std::chrono::milliseconds(8);
+constexpr auto kCloseWait = std::chrono::seconds(3);  // for the relay to take the last bytes
 
 }  // namespace
 
@@ -171,8 +172,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
           conn->refuse(deny ? "The device user denied the session."
                             : "The device user did not answer in time.");
           flush();
+          close_stream("denied by the device user");
           transition(ConsentEvent::deny, deny ? "deniedByUser" : "noAnswer");
-          ws->close(1000, "denied by the device user");
           return finish();
         }
         if (allow) {
@@ -201,14 +202,23 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       }
     }
     stop_capture();
+    close_stream(end_detail == "endedByUser" ? "ended by the device user" : "session ended");
     ConsentState s = state();
     if (s == ConsentState::waiting && end_detail == "peerTimeout") {
       transition(ConsentEvent::expire, end_detail);
     } else {
       transition(ConsentEvent::end, end_detail);
     }
-    ws->close(1000, end_detail == "endedByUser" ? "ended by the device user" : "session ended");
     finish();
+  }
+
+  // Closes the stream after what is queued (a refusal's reason, the last update) and waits,
+  // boundedly, until the close has gone through: the final state is reported only then, so that
+  // a process that exits on it (`reach-agent join`) does not cut off those bytes.
+  void close_stream(const std::string& reason) {
+    ws->close(1000, reason);
+    std::unique_lock lk(mu);
+    cv.wait_for(lk, kCloseWait, [&] { return ws_closed; });
   }
 
   void finish() {

@@ -127,7 +127,7 @@ export function freePort() {
 // the pattern as the root window's background. Returns the display name, e.g. ":5".
 export async function startPatternDisplay(tmp) {
   const xvfb = start('Xvfb',
-    ['-displayfd', '1', '-screen', '0', `${WIDTH}x${HEIGHT}x24`, '-nolisten', 'tcp']);
+    ['-displayfd', '1', '-screen', '0', `${WIDTH}x${HEIGHT}x24`, '-nolisten', 'tcp', '-noreset']);
   const display = ':' + (await firstLine(xvfb, 'Xvfb'));
   const pattern = path.join(tmp, 'pattern.png');
   const q = QUADRANTS.map((x) => `xc:${hex(x.rgb)}`);

@@ -632,10 +632,10 @@ std::map<std::string, std::string> hidden_inputs(const std::string& html) {
 
 ::testing::AssertionResult VirtualDisplay::start(const std::string& dir, int width, int height) {
   log_ = dir + "/xvfb.log";
-  auto st = xvfb_.start(
-      {"/usr/bin/Xvfb", "-displayfd", "1", "-screen", "0",
-       std::to_string(width) + "x" + std::to_string(height) + "x24", "-nolisten", "tcp"},
-      log_);
+  auto st = xvfb_.start({"/usr/bin/Xvfb", "-displayfd", "1", "-screen", "0",
+                         std::to_string(width) + "x" + std::to_string(height) + "x24", "-nolisten",
+                         "tcp", "-noreset"},
+                        log_);
   if (!st) return st;
   bool ok = wait_until(
       [&] {

@@ -191,7 +191,9 @@ struct Browser {
 std::map<std::string, std::string> hidden_inputs(const std::string& html);
 std::string html_unescape(std::string s);
 
-// Xvfb on a display number it chose itself (-displayfd: no races between tests), logging to
+// Xvfb on a display number it chose itself (-displayfd: no races between tests), with -noreset
+// (the server would otherwise reset, refusing connections for a moment, whenever its last client
+// leaves, as between two sessions of a test), logging to
 // `dir`/xvfb.log. Killed on destruction.
 class VirtualDisplay {
  public:
