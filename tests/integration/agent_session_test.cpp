@@ -326,7 +326,6 @@ TEST_F(AgentSessionTest, NothingButTheVersionReachesTheSupporterBeforeAllowAndDe
   // A supporter that pushes on without waiting gets nothing either.
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(supporter.received(), "RFB 003.008\n");
-  // allow/deny/end without a session, and a second allow after deny, are refused with words.
   ASSERT_EQ(agent_cli(state, {"deny"}).exit_code, 0);
   ASSERT_TRUE(supporter.peer().wait_closed(5s));
   std::string reason = "The device user denied the session.";

@@ -20,6 +20,16 @@ class AdmissionRecorder : public testing::Recorder {
   int asked = 0;
 };
 
+// A held connection that has received the client's `version` and is waiting for admission.
+::testing::AssertionResult held(ServerConnection& c, const std::string& version) {
+  c.hold_admission();
+  c.take_output();
+  c.feed(version);
+  if (!c.process()) return ::testing::AssertionFailure() << "process failed";
+  if (!c.awaiting_admission()) return ::testing::AssertionFailure() << "not awaiting admission";
+  return ::testing::AssertionSuccess();
+}
+
 TEST(RfbAdmission, NothingButTheVersionLeavesBeforeAdmit) {
   AdmissionRecorder h;
   ServerConnection c(h, 4, 2, "secret-desktop-name");
@@ -46,10 +56,7 @@ TEST(RfbAdmission, NothingButTheVersionLeavesBeforeAdmit) {
 TEST(RfbAdmission, RefuseTellsA38ClientWhyAndFails) {
   AdmissionRecorder h;
   ServerConnection c(h, 4, 2, "d");
-  c.hold_admission();
-  c.take_output();
-  c.feed("RFB 003.008\n");
-  ASSERT_TRUE(c.process());
+  ASSERT_TRUE(held(c, "RFB 003.008\n"));
   c.refuse("The device user denied the session.");
   std::string reason = "The device user denied the session.";
   EXPECT_EQ(hex(c.take_output()), hex(bytes({0}) + u32(reason.size()) + reason));
@@ -62,10 +69,7 @@ TEST(RfbAdmission, RefuseTellsA38ClientWhyAndFails) {
 TEST(RfbAdmission, RefuseUsesTheU32FormFor33Clients) {
   AdmissionRecorder h;
   ServerConnection c(h, 4, 2, "d");
-  c.hold_admission();
-  c.take_output();
-  c.feed("RFB 003.003\n");
-  ASSERT_TRUE(c.process());
+  ASSERT_TRUE(held(c, "RFB 003.003\n"));
   c.refuse("no");
   EXPECT_EQ(hex(c.take_output()), hex(u32(0) + u32(2) + "no"));
 }
@@ -73,10 +77,7 @@ TEST(RfbAdmission, RefuseUsesTheU32FormFor33Clients) {
 TEST(RfbAdmission, ClientBytesBeforeTheOfferAreAProtocolError) {
   AdmissionRecorder h;
   ServerConnection c(h, 4, 2, "d");
-  c.hold_admission();
-  c.take_output();
-  c.feed("RFB 003.008\n");
-  ASSERT_TRUE(c.process());
+  ASSERT_TRUE(held(c, "RFB 003.008\n"));
   c.feed(bytes({1}));  // a security type nobody offered yet
   auto st = c.process();
   ASSERT_FALSE(st);
