@@ -571,9 +571,10 @@ Result run_cell(const Options& o, const std::string& load, const std::string& se
       return fail("cannot create a session");
     }
     auto s = boost::json::parse(r->body).as_object();
-    std::string code(s["code"].as_string()), link(s["supporter_link"].as_string());
+    std::string device_link(s["end_customer_link"].as_string()),
+        link(s["supporter_link"].as_string());
     srv = spawn("reach-agent",
-                {agent_bin.string(), "join", code, "--relay", relay->base, "--display", display,
+                {agent_bin.string(), "join", device_link, "--display", display,
                  "--state", agent_state.string(), "--log-level", g_verbose ? "debug" : "warn"},
                 dir, false);
     started.push_back(&srv);

@@ -3,8 +3,9 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "common/time.h"
-#include "reach/link.h"
+#include "link/link.h"
 
 #include <fmt/format.h>
 
@@ -82,7 +83,9 @@ std::string hub_event(ConsentState s, bool view_only) {
 std::string join_error(const Error& e) {
   if (e.status == 410)
     return "This session is over (its code is used up or expired): a new session is needed.";
-  if (e.status == 404) return "The relay does not know this session code: check it.";
+  if (e.status == 404)
+    return "The relay has no open session for this code or link: check it (a session your IT "
+           "administrator requested is joined by accepting its notification).";
   if (e.status == 409) return "Another device is already connected to this session.";
   if (e.status == 429) return "Too many wrong codes from this device: wait a minute and retry.";
   if (e.status == 0) return "Cannot reach the relay: " + e.message;
@@ -148,13 +151,15 @@ struct Agent::Impl {
     }
     if (*added) {
       log::info("agent.notification", {{"id", n.id}, {"kind", n.kind}});
+      // Everything the hub sent is shown without control characters (no escape sequences).
+      std::string id = printable(n.id), title = printable(n.title), body = printable(n.body);
       if (n.kind == "remoteAssistanceRequest")
         say(
             fmt::format("notification {}: {} — {} (answer with `reach-agent accept {}` or "
                         "`reach-agent decline {}`)",
-                        n.id, n.title, n.body, n.id, n.id));
+                        id, title, body, id, id));
       else
-        say(fmt::format("notification {}: {} — {}", n.id, n.title, n.body));
+        say(fmt::format("notification {}: {} — {}", id, title, body));
     }
     return true;
   }
@@ -165,7 +170,7 @@ struct Agent::Impl {
     if (auto n = state.notification(notification_id)) {
       auto it = n->data.find("requestedBy");
       if (it != n->data.end() && it->value().is_string() && !it->value().as_string().empty())
-        return std::string(it->value().as_string()) + " (your IT administrator)";
+        return printable(it->value().as_string()) + " (your IT administrator)";
     }
     return "the supporter";
   }
@@ -194,7 +199,7 @@ struct Agent::Impl {
                         who, view_only ? " (view only)" : " and can control it"));
         break;
       default:
-        if (is_final(s)) say(fmt::format("session: {} ({})", to_string(s), detail));
+        if (is_final(s)) say(fmt::format("session: {} ({})", to_string(s), printable(detail)));
         break;
     }
     if (is_final(s)) {
@@ -243,7 +248,7 @@ struct Agent::Impl {
       link = std::string(it->value().as_string());
     std::string stream_url;
     if (accept) {
-      auto parsed = cli::parse_session_link(link, "join");
+      auto parsed = link::parse_session_link(link, "join");
       if (!parsed)
         return refusal("The request carries no usable session link: " + parsed.error().message);
       stream_url = parsed->stream_url;

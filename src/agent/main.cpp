@@ -6,6 +6,8 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/strings.h"
+#include "link/link.h"
 #include "net/client.h"
 
 #include <fmt/format.h>
@@ -172,23 +174,6 @@ int run(const Common& c, const RunFlags& f) {
   return 0;
 }
 
-// A relay URL and a code → the device stream URL.
-Result<std::string> code_stream_url(std::string relay, std::string code) {
-  while (!relay.empty() && relay.back() == '/') relay.pop_back();
-  if (!relay.starts_with("http://") && !relay.starts_with("https://"))
-    return bad_request("--relay must be an http:// or https:// URL");
-  std::string digits;
-  for (char ch : code)
-    if (ch != '-' && ch != ' ') digits.push_back(ch);
-  if (digits.size() != 9 || (digits[0] != 's' && digits[0] != 'S') ||
-      digits.find_first_not_of("0123456789", 1) != std::string::npos)
-    return bad_request("a session code looks like s12-345-678");
-  digits[0] = 's';
-  std::string ws =
-      relay.starts_with("https://") ? "wss://" + relay.substr(8) : "ws://" + relay.substr(7);
-  return ws + "/api/v1/stream/device?code=" + digits;
-}
-
 // Follows a session hosted by the running daemon until it ends.
 int follow(const std::string& socket) {
   std::string last;
@@ -208,7 +193,13 @@ int follow(const std::string& socket) {
 }
 
 int join(const Common& c, const RunFlags& f, const std::string& code, const std::string& relay) {
-  auto url = code_stream_url(relay, code);
+  Result<std::string> url = bad_request("--relay is needed with a session code");
+  if (code.starts_with("http://") || code.starts_with("https://")) {
+    auto l = link::parse_session_link(code, "join");
+    url = l ? Result<std::string>(l->stream_url) : Result<std::string>(l.error());
+  } else if (!relay.empty()) {
+    url = link::code_stream_url(relay, code);
+  }
   if (!url) return fail(url.error().message);
   Signals signals;
   auto state = open_state(c);
@@ -261,8 +252,9 @@ int call(const Common& c, bj::object request) {
                                     ? (n.at("expired").as_bool() ? "expired" : "waiting")
                                     : "")
                              : str(n, "answer");
-      say(fmt::format("{}  {}  {}{}\n    {}", str(n, "id"), str(n, "createdDateTime"),
-                      str(n, "title"), flag.empty() ? "" : "  [" + flag + "]", str(n, "body")));
+      say(fmt::format("{}  {}  {}{}\n    {}", printable(str(n, "id")),
+                      printable(str(n, "createdDateTime")), printable(str(n, "title")),
+                      flag.empty() ? "" : "  [" + flag + "]", printable(str(n, "body"))));
     }
   } else if (cmd == "status") {
     say(fmt::format("push channel: {}", str(*r, "channel")));
@@ -333,9 +325,13 @@ int main(int argc, char** argv) {
   }
 
   std::string code, relay;
-  auto* join_cmd = app.add_subcommand("join", "Join a session created in the relay portal");
-  join_cmd->add_option("CODE", code, "The session code, e.g. s12-345-678")->required();
-  join_cmd->add_option("--relay", relay, "The relay's URL")->required();
+  auto* join_cmd = app.add_subcommand(
+      "join", "Join a session: its code (a relay portal session) or its end-customer link");
+  join_cmd
+      ->add_option("CODE", code,
+                   "The session code, e.g. s12-345-678, or the link http(s)://RELAY/join/…")
+      ->required();
+  join_cmd->add_option("--relay", relay, "The relay's URL (needed with a code)");
   add_common(join_cmd);
   add_run(join_cmd);
 

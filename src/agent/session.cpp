@@ -20,6 +20,9 @@ constexpr int kMaxRectsBeforeMerge = 64;  // more damage rectangles than this: s
 constexpr auto kIdleWait = std::chrono::milliseconds(50);
 constexpr auto kDamageWait = std::chrono::milliseconds(8);
 constexpr auto kCloseWait = std::chrono::seconds(3);  // for the relay to take the last bytes
+// Viewer bytes waiting for the session thread: past this the stream stops being read (TCP then
+// holds the viewer back) until the thread has taken them.
+constexpr std::size_t kInboxLimit = 1 << 20;
 
 }  // namespace
 
@@ -32,6 +35,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   mutable std::mutex mu;
   std::condition_variable cv;
   std::deque<std::string> inbox;  // binary messages from the viewer, in order
+  std::size_t inbox_bytes = 0;
+  bool reading_paused = false;
   bool ws_closed = false;
   std::uint16_t ws_close_code = 0;
   std::string ws_close_reason;
@@ -143,6 +148,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
             return !inbox.empty() || ws_closed || allow_request || deny_request || end_request;
           });
         input.swap(inbox);
+        inbox_bytes = 0;
+        if (std::exchange(reading_paused, false)) ws->resume_reading();
         allow = std::exchange(allow_request, std::nullopt);
         deny = std::exchange(deny_request, false);
         end = std::exchange(end_request, std::nullopt);
@@ -289,12 +296,19 @@ namespace {
 class StreamHandler : public net::WebSocketHandler {
  public:
   explicit StreamHandler(std::weak_ptr<RemoteSession::Impl> s) : s_(std::move(s)) {}
+  void on_open(std::shared_ptr<net::WebSocket> ws) override { ws_ = ws; }
   void on_message(std::string data, bool binary) override {
     auto s = s_.lock();
     if (!s || !binary) return;  // text is the relay's, never RFB
     {
+      // Paused and resumed under mu, so the two calls reach the stream in the order decided.
       std::lock_guard lk(s->mu);
+      s->inbox_bytes += data.size();
       s->inbox.push_back(std::move(data));
+      if (s->inbox_bytes > kInboxLimit && !s->reading_paused) {
+        if (auto ws = ws_.lock()) ws->pause_reading();
+        s->reading_paused = true;
+      }
     }
     s->cv.notify_all();
   }
@@ -315,6 +329,7 @@ class StreamHandler : public net::WebSocketHandler {
 
  private:
   std::weak_ptr<RemoteSession::Impl> s_;
+  std::weak_ptr<net::WebSocket> ws_;  // the event loop's thread only
 };
 
 }  // namespace

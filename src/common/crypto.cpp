@@ -206,4 +206,16 @@ Result<std::string> load_or_create_key(const std::string& path) {
   return key;
 }
 
+std::string seal_text(std::string_view key, std::string_view plaintext) {
+  return base64_encode(seal(key, plaintext));
+}
+
+std::string open_text(std::string_view key, std::string_view sealed_base64) {
+  if (sealed_base64.empty()) return {};
+  auto raw = base64_decode(sealed_base64);
+  if (!raw) return {};
+  auto plain = open(key, *raw);
+  return plain ? *plain : std::string();
+}
+
 }  // namespace reach::crypto

@@ -39,6 +39,10 @@ bool password_verify(std::string_view hash, std::string_view password);
 // XChaCha20-Poly1305 secret box with a 32-byte key; output is nonce || ciphertext.
 std::string seal(std::string_view key, std::string_view plaintext);
 Result<std::string> open(std::string_view key, std::string_view sealed);
+// The same as text for a database column: base64 of seal(); open_text gives "" for an empty,
+// malformed or foreign value (a secret that does not open is as good as none).
+std::string seal_text(std::string_view key, std::string_view plaintext);
+std::string open_text(std::string_view key, std::string_view sealed_base64);
 
 // Loads the 32-byte key from `path`, creating it (mode 0600) if it does not exist.
 Result<std::string> load_or_create_key(const std::string& path);

@@ -1,13 +1,11 @@
 #include "common/throttle.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 
 namespace reach {
-namespace {
-constexpr int kFreeFailures = 5;
-constexpr std::int64_t kMaxBlockMs = 15 * 60 * 1000;
-constexpr std::size_t kMaxKeys = 100000;
-}  // namespace
 
 std::int64_t Throttle::wait_ms(const std::string& key, std::int64_t now) const {
   std::lock_guard lock(mu_);
@@ -16,20 +14,77 @@ std::int64_t Throttle::wait_ms(const std::string& key, std::int64_t now) const {
   return it->second.blocked_until - now;
 }
 
+void Throttle::forget_stale(std::int64_t now) {
+  while (!order_.empty()) {
+    auto it = state_.find(order_.front());
+    if (now - it->second.last_failure < options_.forget_after_ms &&
+        state_.size() <= options_.max_keys)
+      return;
+    state_.erase(it);
+    order_.pop_front();
+  }
+}
+
 void Throttle::failure(const std::string& key, std::int64_t now) {
   std::lock_guard lock(mu_);
-  if (state_.size() > kMaxKeys) state_.clear();
-  auto& s = state_[key];
-  ++s.failures;
-  if (s.failures >= kFreeFailures) {
-    int doublings = std::min(s.failures - kFreeFailures, 20);
-    s.blocked_until = now + std::min<std::int64_t>(1000LL << doublings, kMaxBlockMs);
+  auto [it, fresh] = state_.try_emplace(key);
+  auto& s = it->second;
+  if (fresh) {
+    s.order = order_.insert(order_.end(), key);
+  } else {
+    order_.splice(order_.end(), order_, s.order);
+    if (now - s.last_failure >= options_.forget_after_ms) s = State{0, 0, 0, -1, s.order};
   }
+  s.last_failure = now;
+  ++s.failures;
+  if (s.failures >= options_.free_failures) {
+    int doublings = std::min(s.failures - options_.free_failures, 30);
+    s.blocked_until = now + std::min<std::int64_t>(std::int64_t{1000} << doublings,
+                                                   options_.max_block_ms);
+  }
+  forget_stale(now);
 }
 
 void Throttle::success(const std::string& key) {
   std::lock_guard lock(mu_);
-  state_.erase(key);
+  auto it = state_.find(key);
+  if (it == state_.end()) return;
+  order_.erase(it->second.order);
+  state_.erase(it);
+}
+
+bool Throttle::first_refusal(const std::string& key, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  auto it = state_.find(key);
+  if (it == state_.end() || it->second.blocked_until <= now) return false;
+  if (it->second.refusal_noted_for == it->second.blocked_until) return false;
+  it->second.refusal_noted_for = it->second.blocked_until;
+  return true;
+}
+
+std::size_t Throttle::size() const {
+  std::lock_guard lock(mu_);
+  return state_.size();
+}
+
+std::string client_key(std::string_view address) {
+  std::string text(address);
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']')
+    text = text.substr(1, text.size() - 2);
+  if (auto pct = text.find('%'); pct != std::string::npos) text.resize(pct);  // zone id
+  unsigned char v6[16];
+  if (inet_pton(AF_INET6, text.c_str(), v6) == 1) {
+    static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    char out[INET6_ADDRSTRLEN];
+    if (std::memcmp(v6, kMapped, sizeof kMapped) == 0) {
+      inet_ntop(AF_INET, v6 + 12, out, sizeof out);
+      return out;
+    }
+    std::memset(v6 + 8, 0, 8);
+    inet_ntop(AF_INET6, v6, out, sizeof out);
+    return std::string(out) + "/64";
+  }
+  return text;
 }
 
 }  // namespace reach

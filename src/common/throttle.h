@@ -1,30 +1,65 @@
-// Exponential back-off after repeated failures, per key (an email, an address, a session code):
-// the first five failures are free, then each failure doubles the wait (1 s, 2 s, 4 s, … up to
-// 15 minutes). Used for sign-ins and for guesses of session codes and link tokens.
-// Thread-safe. Memory is bounded: past 100,000 keys the table is cleared.
+// Exponential back-off after repeated failures, per key (an email, a client network, a session
+// code): the first five failures are free, then each failure doubles the wait (1 s, 2 s, 4 s, …
+// up to 15 minutes). Used for sign-ins and for guesses of session codes and link tokens.
+//
+// A key's failures are forgotten `forget_after` after its last one (24 h by default, the life of
+// a session code), or by success() where the caller decides a success proves something. Memory
+// is bounded: past `max_keys` the key whose last failure is oldest is evicted, so a flood of new
+// keys never frees the keys that are being throttled now.
+//
+// Thread-safe. Time is the caller's (`now`, milliseconds), so tests drive it without sleeping.
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <list>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 namespace reach {
 
 class Throttle {
  public:
+  struct Options {
+    int free_failures = 5;
+    std::int64_t max_block_ms = 15 * 60 * 1000;
+    std::int64_t forget_after_ms = 24 * 3600 * 1000;
+    std::size_t max_keys = 100000;
+  };
+
+  Throttle() : Throttle(Options{}) {}
+  explicit Throttle(Options options) : options_(options) {}
+
   // Milliseconds the caller must still wait before a new attempt for `key` (0: go ahead).
   std::int64_t wait_ms(const std::string& key, std::int64_t now) const;
   void failure(const std::string& key, std::int64_t now);
   void success(const std::string& key);
+  // Records that an attempt for `key` was refused while it waits; true for the first refusal of
+  // the current wait, so that a flood is audited and logged once per key and window.
+  bool first_refusal(const std::string& key, std::int64_t now);
+  std::size_t size() const;
 
  private:
   struct State {
     int failures = 0;
     std::int64_t blocked_until = 0;
+    std::int64_t last_failure = 0;
+    std::int64_t refusal_noted_for = -1;  // the blocked_until whose first refusal was noted
+    std::list<std::string>::iterator order;
   };
+  // Drops keys not failed for forget_after_ms, oldest first. Needs mu_.
+  void forget_stale(std::int64_t now);
+
+  const Options options_;
   mutable std::mutex mu_;
-  std::map<std::string, State> state_;  // guarded by mu_
+  std::unordered_map<std::string, State> state_;  // guarded by mu_
+  std::list<std::string> order_;  // guarded by mu_; keys by last failure, oldest first
 };
+
+// The throttling key of a client address: an IPv4 address as it is, an IPv6 address by its /64
+// (one subscriber's prefix: every address in it is one client), an IPv4-mapped IPv6 address as
+// the IPv4 address. Anything unparsable is its own key.
+std::string client_key(std::string_view address);
 
 }  // namespace reach

@@ -24,6 +24,8 @@ const std::string& dummy_hash() {
 
 Result<net::Response> signin(Ctx& ctx) {
   auto& req = ctx.req;
+  // Login CSRF: another site must not sign a browser in to an account of its choosing.
+  if (cross_site(req)) return forbidden("Sign in from the admin center, not from another site.");
   std::string email, password;
   auto ctype = req.headers.get("Content-Type").value_or("");
   if (ctype.starts_with("application/x-www-form-urlencoded")) {
@@ -48,14 +50,19 @@ Result<net::Response> signin(Ctx& ctx) {
     return bad_request("The email or password is too long.");
 
   std::string email_key = "email:" + to_lower(email);
-  std::string addr_key = "addr:" + req.remote_address;
+  std::string addr_key = "addr:" + client_key(req.remote_address);
   auto now = now_ms();
   auto wait = std::max(ctx.svc.signin_by_email.wait_ms(email_key, now),
                        ctx.svc.signin_by_address.wait_ms(addr_key, now));
   if (wait > 0) {
     ++ctx.svc.metrics.signins_throttled;
-    log::warn("auth.signin_throttled", {{"email", email}, {"ip", req.remote_address}});
-    audit_now(ctx, {"signIn", "failure", "user", "", email, bj::object{{"reason", "throttled"}}});
+    // A flood of refused attempts is written down once per key and wait, not once each.
+    bool first = ctx.svc.signin_by_email.first_refusal(email_key, now);
+    first = ctx.svc.signin_by_address.first_refusal(addr_key, now) || first;
+    if (first) {
+      log::warn("auth.signin_throttled", {{"email", email}, {"ip", req.remote_address}});
+      audit_now(ctx, {"signIn", "failure", "user", "", email, bj::object{{"reason", "throttled"}}});
+    }
     auto resp = graph_error(
         make_error(429, "tooManyRequests", "Too many failed sign-ins. Wait before trying again."),
         ctx.request_id);

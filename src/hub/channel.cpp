@@ -18,6 +18,8 @@ namespace reach::hub {
 namespace {
 
 constexpr std::size_t kMaxAgentMessage = 16 * 1024;
+constexpr int kMaxInFlight = 64;            // an agent's messages waiting for the worker
+constexpr std::int64_t kMaxEventsPerNotification = 32;
 
 // Events an agent reports about a notification, and what an answer records.
 constexpr std::array<std::string_view, 9> kEvents = {"accepted",        "declined", "allowed",
@@ -176,6 +178,14 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
   }
 
   void on_message(std::string data, bool binary) override {
+    // An agent waits for each answer (acks, heartbeats) before much more: one that runs far
+    // ahead of the worker is misbehaving, and is cut off rather than queued without bound.
+    // Nothing is lost: its outbox resends what was not acknowledged.
+    if (in_flight_.load() >= kMaxInFlight) {
+      log::warn("agent.channel_flooding", {{"device", device_id_}, {"ip", ip_}});
+      close(1008, "too many messages in flight");
+      return;
+    }
     if (binary || data.size() > kMaxAgentMessage) {
       send({{"type", "error"}, {"message", "Channel messages are JSON text of at most 16 KiB."}});
       return;
@@ -188,8 +198,12 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
     auto core = core_.lock();
     if (!core) return;
     auto self = shared_from_this();
-    core->post(
-        [c = core.get(), self, m = std::move(*msg)]() mutable { c->handle(self, std::move(m)); });
+    ++in_flight_;
+    if (!core->post([c = core.get(), self, m = std::move(*msg)]() mutable {
+          c->handle(self, std::move(m));
+          --self->in_flight_;
+        }))
+      --in_flight_;
   }
 
   void on_close(std::uint16_t code, std::string reason) override {
@@ -213,6 +227,7 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
 
   std::mutex mu_;
   std::shared_ptr<net::WebSocket> ws_;  // guarded by mu_
+  std::atomic<int> in_flight_{0};       // messages queued for the worker, not yet handled
 };
 
 void AgentChannels::Core::deliver_pending(const std::shared_ptr<Channel>& ch) {
@@ -286,6 +301,18 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch, const
                         {ch->device_id(), **ref});
     if (!seen) return seen.error();
     if (!seen->empty()) return {};  // a resend: already recorded
+    // A session has a handful of events; new refs without end for one notification are a
+    // misbehaving agent, and must not grow the table.
+    auto count = s.query(
+        "SELECT COUNT(*) FROM device_events WHERE device_id = ? AND notification_id = ?",
+        {ch->device_id(), **nid});
+    if (!count) return count.error();
+    if (count->rows[0].integer(0) >= kMaxEventsPerNotification) {
+      refused = make_error(429, "tooManyEvents",
+                           fmt::format("A notification takes at most {} events.",
+                                       kMaxEventsPerNotification));
+      return refused;
+    }
     auto n = s.query(
         "SELECT kind, answer, expires_at FROM device_notifications WHERE id = ? AND device_id = ?",
         {**nid, ch->device_id()});
@@ -359,18 +386,9 @@ std::shared_ptr<net::WebSocketHandler> AgentChannels::accept(net::Request& reque
     reject = graph_error(e, crypto::uuid_v4());
     return nullptr;
   };
-  auto auth = request.headers.get("Authorization");
-  if (!auth || !auth->starts_with("Bearer ") || auth->size() <= 7)
-    return refuse(unauthenticated("Send the device credential as a Bearer token."));
-  auto rows = core_->svc.db->query("SELECT id, device_name FROM devices WHERE credential_hash = ?",
-                                   {crypto::sha256_hex(auth->substr(7))});
-  if (!rows) return refuse(rows.error());
-  if (rows->empty()) {
-    log::warn("agent.channel_refused", {{"ip", request.remote_address}});
-    return refuse(unauthenticated("The device credential is not valid."));
-  }
-  return std::make_shared<Channel>(core_, rows->rows[0].text(0), rows->rows[0].text(1),
-                                   request.remote_address);
+  auto device = authenticate_device(*core_->svc.db, request);
+  if (!device) return refuse(device.error());
+  return std::make_shared<Channel>(core_, device->id, device->name, request.remote_address);
 }
 
 void AgentChannels::wake(const std::string& device_id) {

@@ -45,17 +45,37 @@ const std::vector<std::string> kManagementAgents = {"eas",
                                                     "jamf",
                                                     "googleCloudDevicePolicyController"};
 
-// Columns read for a device, in the order device_json expects.
-constexpr const char* kDeviceSelect =
-    "SELECT d.id, d.device_name, d.user_id, d.operating_system, d.os_version, d.model,"
-    " d.manufacturer, d.serial_number, d.device_type, d.sku_family, d.owner_type,"
-    " d.enrollment_type, d.compliance_state, d.management_agent, d.azure_ad_device_id, d.notes,"
-    " d.enrolled_at, d.last_sync_at, d.ra_session_url, d.ra_error_details,"
-    " u.user_principal_name, u.display_name, u.mail,"
-    " a.action_state, a.started_at, a.updated_at"
-    " FROM devices d LEFT JOIN users u ON u.id = d.user_id"
-    " LEFT JOIN device_action_results a ON a.device_id = d.id"
-    " AND a.action_name = 'requestRemoteAssistance'";
+// The SELECT of devices, columns in the order device_json expects; its parameters are appended
+// to `params`, which must be empty (they come first in the statement).
+//
+// The supporter link of a device's open remote assistance session is a bearer credential: it
+// is read (column 18, sealed) only for the administrator who requested the session and for
+// holders of RemoteAssistance_Update with the device in scope. Everyone else who may read the
+// device sees that a session exists through deviceActionResults, not the link.
+std::string device_select(Ctx& ctx, store::Params& params) {
+  std::string link_allowed = "(1 = 0)";
+  if (ctx.principal) {
+    params.emplace_back(ctx.who().user_id);
+    link_allowed = "rs.requester_id = ?";
+    auto g = find_grant(ctx, actions::kRemoteAssistanceUpdate);
+    if (g && *g) link_allowed += " OR " + device_scope_sql(**g, params);
+  }
+  params.emplace_back(now_ms());
+  return fmt::format(
+      "SELECT d.id, d.device_name, d.user_id, d.operating_system, d.os_version, d.model,"
+      " d.manufacturer, d.serial_number, d.device_type, d.sku_family, d.owner_type,"
+      " d.enrollment_type, d.compliance_state, d.management_agent, d.azure_ad_device_id, d.notes,"
+      " d.enrolled_at, d.last_sync_at, CASE WHEN {} THEN rs.supporter_link END, d.ra_error_details,"
+      " u.user_principal_name, u.display_name, u.mail,"
+      " a.action_state, a.started_at, a.updated_at"
+      " FROM devices d LEFT JOIN users u ON u.id = d.user_id"
+      " LEFT JOIN device_action_results a ON a.device_id = d.id"
+      " AND a.action_name = 'requestRemoteAssistance'"
+      " LEFT JOIN ra_sessions rs ON rs.id = (SELECT x.id FROM ra_sessions x WHERE"
+      " x.device_id = d.id AND x.state IN {} AND x.valid_until > ?"
+      " ORDER BY x.created_at DESC LIMIT 1)",
+      link_allowed, kOpenSessionStates);
+}
 
 const std::vector<odata::Field>& filter_fields() {
   static const std::vector<odata::Field> kFields = {
@@ -84,7 +104,7 @@ bj::value opt(const store::Row& r, std::size_t i) {
   return r.null(i) ? bj::value() : bj::value(r.text(i));
 }
 
-bj::object device_json(const store::Row& r) {
+bj::object device_json(const store::Row& r, std::string_view key) {
   bj::array results;
   if (!r.null(23))
     results.push_back(bj::object{{"@odata.type", "microsoft.graph.deviceActionResult"},
@@ -121,7 +141,8 @@ bj::object device_json(const store::Row& r) {
       {"deviceType", r.text(8)},
       {"skuFamily", opt(r, 9)},
       {"notes", opt(r, 15)},
-      {"remoteAssistanceSessionUrl", opt(r, 18)},
+      {"remoteAssistanceSessionUrl",
+       r.null(18) ? bj::value() : bj::value(crypto::open_text(key, r.text(18)))},
       {"remoteAssistanceSessionErrorDetails", opt(r, 19)},
       {"deviceActionResults", std::move(results)},
   };
@@ -131,10 +152,10 @@ const std::vector<std::string>& selectable() {
   static const std::vector<std::string> kNames = [] {
     std::vector<std::string> out;
     store::Row empty;
-    empty.cols.resize(26);  // as many as kDeviceSelect reads
+    empty.cols.resize(26);  // as many as device_select reads
     empty.cols[16] = store::Value(std::int64_t{0});
     empty.cols[17] = store::Value(std::int64_t{0});
-    for (const auto& kv : device_json(empty))
+    for (const auto& kv : device_json(empty, ""))
       if (!kv.key().starts_with("@")) out.emplace_back(kv.key());
     return out;
   }();
@@ -155,6 +176,8 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
   auto q = odata::parse_query(ctx.req.query, ctx.version == "beta", selectable(), 1000);
   if (!q) return q.error();
   store::Params params;
+  std::string sql = device_select(ctx, params);
+  store::Params select_params = params;
   std::vector<std::string> conds;
   conds.push_back(device_scope_sql(grant, params));
   if (!extra.empty()) {
@@ -172,12 +195,15 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
 
   std::optional<std::int64_t> count;
   if (q->count) {
+    store::Params where_params(params.begin() + static_cast<std::ptrdiff_t>(select_params.size()),
+                               params.end());
     auto n = ctx.db().query(
-        "SELECT COUNT(*) FROM devices d LEFT JOIN users u ON u.id = d.user_id" + where, params);
+        "SELECT COUNT(*) FROM devices d LEFT JOIN users u ON u.id = d.user_id" + where,
+        where_params);
     if (!n) return n.error();
     count = n->rows[0].integer(0);
   }
-  std::string sql = kDeviceSelect + where;
+  sql += where;
   if (q->skiptoken) {
     sql += " AND d.id > ?";
     params.emplace_back(*q->skiptoken);
@@ -196,7 +222,8 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
   bj::object out{{"@odata.context", ctx.context_url(ctx_what)}};
   if (count) out["@odata.count"] = *count;
   bj::array value;
-  for (const auto& row : rows->rows) value.push_back(project(device_json(row), q->select));
+  for (const auto& row : rows->rows)
+    value.push_back(project(device_json(row, ctx.svc.config.secret_key), q->select));
   out["value"] = std::move(value);
   if (static_cast<int>(rows->rows.size()) == q->top)
     out["@odata.nextLink"] = next_link(ctx, rows->rows.back().text(0));
@@ -229,8 +256,10 @@ Result<net::Response> list_my_devices(Ctx& ctx) {
 Result<store::Row> device_in_scope(Ctx& ctx, std::string_view action) {
   auto g = require(ctx, action);
   if (!g) return g.error();
-  store::Params params{ctx.req.params["id"]};
-  auto rows = ctx.db().query(std::string(kDeviceSelect) + " WHERE d.id = ?", params);
+  store::Params params;
+  std::string sql = device_select(ctx, params) + " WHERE d.id = ?";
+  params.emplace_back(ctx.req.params["id"]);
+  auto rows = ctx.db().query(sql, params);
   if (!rows) return rows.error();
   if (rows->empty())
     return not_found(fmt::format("Managed device '{}' does not exist.", ctx.req.params["id"]));
@@ -244,7 +273,7 @@ Result<net::Response> get_device(Ctx& ctx) {
   auto row = device_in_scope(ctx, actions::kDevicesRead);
   if (!row) return row.error();
   std::string what = "deviceManagement/managedDevices/$entity";
-  bj::object o = project(device_json(*row), q->select);
+  bj::object o = project(device_json(*row, ctx.svc.config.secret_key), q->select);
   o.emplace("@odata.context", ctx.context_url(what));
   return json_response(200, o);
 }
@@ -285,9 +314,12 @@ Result<net::Response> patch_device(Ctx& ctx) {
         {"updateManagedDevice", "success", "managedDevice", id, row->text(1), std::move(details)});
   });
   if (!st) return st.error();
-  auto rows = ctx.db().query(std::string(kDeviceSelect) + " WHERE d.id = ?", {id});
+  store::Params params;
+  std::string sql = device_select(ctx, params) + " WHERE d.id = ?";
+  params.emplace_back(id);
+  auto rows = ctx.db().query(sql, params);
   if (!rows) return rows.error();
-  return entity_response(ctx, device_json(rows->rows.at(0)),
+  return entity_response(ctx, device_json(rows->rows.at(0), ctx.svc.config.secret_key),
                          "deviceManagement/managedDevices/$entity");
 }
 
@@ -381,21 +413,10 @@ Result<net::Response> enroll(Ctx& ctx) {
   return json_response(201, bj::object{{"deviceId", id}, {"deviceCredential", credential}});
 }
 
-// Authenticates an agent by its device credential; returns the device id.
-Result<std::string> authenticate_device(Ctx& ctx) {
-  auto auth = ctx.req.headers.get("Authorization");
-  if (!auth || !auth->starts_with("Bearer ") || auth->size() <= 7)
-    return unauthenticated("Send the device credential as a Bearer token.");
-  auto rows = ctx.db().query("SELECT id FROM devices WHERE credential_hash = ?",
-                             {crypto::sha256_hex(auth->substr(7))});
-  if (!rows) return rows.error();
-  if (rows->empty()) return unauthenticated("The device credential is not valid.");
-  return rows->rows[0].text(0);
-}
-
 Result<net::Response> checkin(Ctx& ctx) {
-  auto device = authenticate_device(ctx);
-  if (!device) return device.error();
+  auto found = authenticate_device(ctx.db(), ctx.req);
+  if (!found) return found.error();
+  auto device = found->id;
   Inventory inv;
   if (!ctx.req.body.empty()) {
     auto body = json::parse_object(ctx.req.body);
@@ -416,13 +437,26 @@ Result<net::Response> checkin(Ctx& ctx) {
       " serial_number = COALESCE(?, serial_number), device_type = COALESCE(?, device_type),"
       " sku_family = COALESCE(?, sku_family) WHERE id = ?",
       {now, inv.device_name, inv.operating_system, inv.os_version, inv.model, inv.manufacturer,
-       inv.serial_number, inv.device_type, inv.sku_family, *device});
+       inv.serial_number, inv.device_type, inv.sku_family, device});
   if (!r) return r.error();
   ++ctx.svc.metrics.checkins;
-  return json_response(200, bj::object{{"deviceId", *device}, {"lastSyncDateTime", iso8601(now)}});
+  return json_response(200, bj::object{{"deviceId", device}, {"lastSyncDateTime", iso8601(now)}});
 }
 
 }  // namespace
+
+Result<DeviceIdentity> authenticate_device(store::Database& db, const net::Request& req) {
+  auto credential = net::bearer_token(req.headers);
+  if (!credential) return unauthenticated("Send the device credential as a Bearer token.");
+  auto rows = db.query("SELECT id, device_name FROM devices WHERE credential_hash = ?",
+                       {crypto::sha256_hex(*credential)});
+  if (!rows) return rows.error();
+  if (rows->empty()) {
+    log::warn("agent.credential_refused", {{"ip", req.remote_address}});
+    return unauthenticated("The device credential is not valid.");
+  }
+  return DeviceIdentity{rows->rows[0].text(0), rows->rows[0].text(1)};
+}
 
 void register_device_routes(Routes& r) {
   r.graph("GET", "/deviceManagement/managedDevices", list_managed_devices);

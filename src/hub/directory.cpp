@@ -161,6 +161,7 @@ Result<net::Response> update_user(Ctx& ctx) {
   auto existing = find_user(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
   std::string id = existing->text(0);
+  if (auto ok = check_user_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec(
         "UPDATE users SET display_name = COALESCE(?, display_name), mail = COALESCE(?, mail),"
@@ -168,10 +169,14 @@ Result<net::Response> update_user(Ctx& ctx) {
         " password_hash = COALESCE(?, password_hash) WHERE id = ?",
         {*name, *mail, *enabled, hash, id});
     if (!r) return r.error();
-    if (*enabled && !**enabled) {
-      // A disabled account loses its sessions at once.
-      r = s.exec("DELETE FROM sessions WHERE user_id = ?", {id});
-      if (!r) return r.error();
+    if ((*enabled && !**enabled) || hash) {
+      // A disabled account, or one whose password changed (perhaps because someone else knew
+      // it), loses its sign-in sessions and API tokens at once.
+      for (const char* sql :
+           {"DELETE FROM sessions WHERE user_id = ?", "DELETE FROM api_tokens WHERE user_id = ?"}) {
+        r = s.exec(sql, {id});
+        if (!r) return r.error();
+      }
     }
     return audit(s, ctx,
                  {"updateUser", "success", "user", id, existing->text(2),
@@ -187,6 +192,7 @@ Result<net::Response> delete_user(Ctx& ctx) {
   if (!existing) return existing.error();
   std::string id = existing->text(0);
   if (id == ctx.who().user_id) return bad_request("You cannot delete your own account.");
+  if (auto ok = check_user_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     for (const char* sql : {"DELETE FROM group_members WHERE member_id = ?",
                             "DELETE FROM role_assignment_members WHERE member_id = ?",
@@ -229,6 +235,7 @@ Result<net::Response> assign_license(Ctx& ctx) {
   auto existing = find_user(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
   std::string id = existing->text(0);
+  if (auto ok = check_user_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec("UPDATE users SET licensed = ? WHERE id = ?", {*licensed, id});
     if (!r) return r.error();
@@ -321,6 +328,7 @@ Result<net::Response> delete_group(Ctx& ctx) {
   auto existing = find_group(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
   std::string id = existing->text(0);
+  if (auto ok = check_group_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     for (const char* sql : {"DELETE FROM group_members WHERE group_id = ?",
                             "DELETE FROM role_assignment_members WHERE member_id = ?",
@@ -377,6 +385,7 @@ Result<net::Response> add_member(Ctx& ctx) {
     member_id = member_id.substr(18, member_id.size() - 20);
   auto group = find_group(ctx.db(), ctx.req.params["id"]);
   if (!group) return group.error();
+  if (auto ok = check_group_change(ctx, group->text(0)); !ok) return ok.error();
   std::string type;
   if (auto u = ctx.db().query("SELECT id FROM users WHERE id = ?", {member_id}); u && !u->empty())
     type = "user";
@@ -404,6 +413,7 @@ Result<net::Response> remove_member(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
   auto group = find_group(ctx.db(), ctx.req.params["id"]);
   if (!group) return group.error();
+  if (auto ok = check_group_change(ctx, group->text(0)); !ok) return ok.error();
   std::string member_id = ctx.req.params["member"];
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec("DELETE FROM group_members WHERE group_id = ? AND member_id = ?",

@@ -79,16 +79,28 @@ net::Response server_error_response(int status, std::string_view code, std::stri
 
 // ---------------------------------------------------------------- authentication
 
+bool cross_site(const net::Request& req) {
+  auto origin = req.headers.get("Origin");
+  auto site = req.headers.get("Sec-Fetch-Site");
+  bool cross = site && (*site == "cross-site" || *site == "same-site");
+  if (origin && *origin != "null") {
+    auto pos = origin->find("://");
+    std::string_view host = pos == std::string_view::npos ? *origin : origin->substr(pos + 3);
+    cross = cross || host != req.host;
+  } else if (origin) {
+    cross = true;
+  }
+  return cross;
+}
+
 Result<Principal> authenticate_user(Ctx& ctx) {
   auto& req = ctx.req;
   std::string hash;
   bool via_cookie = false;
-  if (auto auth = req.headers.get("Authorization")) {
-    constexpr std::string_view kBearer = "Bearer ";
-    if (auth->size() <= kBearer.size() ||
-        !(auth->substr(0, 7) == kBearer || auth->substr(0, 7) == "bearer "))
-      return unauthenticated("The Authorization header must carry a Bearer token.");
-    hash = crypto::sha256_hex(auth->substr(kBearer.size()));
+  if (req.headers.get("Authorization")) {
+    auto token = net::bearer_token(req.headers);
+    if (!token) return unauthenticated("The Authorization header must carry a Bearer token.");
+    hash = crypto::sha256_hex(*token);
   } else if (auto cookie = req.cookie("reach_session")) {
     hash = crypto::sha256_hex(*cookie);
     via_cookie = true;
@@ -110,21 +122,10 @@ Result<Principal> authenticate_user(Ctx& ctx) {
   if (rows->empty() || !rows->rows[0].boolean(4))
     return unauthenticated("The access token or session is invalid, expired or revoked.");
   const auto& row = rows->rows[0];
-  if (via_cookie && req.method != "GET" && req.method != "HEAD") {
-    // CSRF: SameSite=Strict already keeps the cookie off cross-site requests; refuse any that
-    // still look cross-site.
-    auto origin = req.headers.get("Origin");
-    auto site = req.headers.get("Sec-Fetch-Site");
-    bool cross = site && (*site == "cross-site" || *site == "same-site");
-    if (origin && *origin != "null") {
-      auto pos = origin->find("://");
-      std::string_view host = pos == std::string_view::npos ? *origin : origin->substr(pos + 3);
-      cross = cross || host != req.host;
-    } else if (origin) {
-      cross = true;
-    }
-    if (cross) return forbidden("Cross-site requests cannot change anything.");
-  }
+  // CSRF: SameSite=Strict already keeps the cookie off cross-site requests; refuse any that
+  // still look cross-site.
+  if (via_cookie && req.method != "GET" && req.method != "HEAD" && cross_site(req))
+    return forbidden("Cross-site requests cannot change anything.");
   return Principal{row.text(0), row.text(1), row.text(2), row.boolean(3), via_cookie};
 }
 

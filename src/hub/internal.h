@@ -95,6 +95,9 @@ net::Response entity_response(const Ctx& ctx, bj::object entity, std::string_vie
 // Authenticates a user from the cookie or bearer token; 401 when absent or invalid; 403 on a
 // cross-site cookie-authenticated state change.
 Result<Principal> authenticate_user(Ctx& ctx);
+// Whether a browser sent this request from another site (Origin or Sec-Fetch-Site say so).
+// Requests without either (scripts, curl) are not cross-site.
+bool cross_site(const net::Request& req);
 
 // --- audit (audit.cpp) ---
 struct AuditEntry {
@@ -112,6 +115,9 @@ Status audit(store::Session& s, const Actor& actor, const AuditEntry& e);
 Status audit(store::Session& s, const Ctx& ctx, const AuditEntry& e);
 // Appends on its own (for events that change nothing else, such as failed sign-ins).
 void audit_now(Ctx& ctx, const AuditEntry& e);
+
+// States of a remote assistance session (ra_sessions.state) that is not over, as an SQL list.
+inline constexpr const char* kOpenSessionStates = "('requested', 'accepted', 'allowed', 'active')";
 
 // --- authorization (rbac.cpp) ---
 namespace actions {
@@ -144,6 +150,16 @@ struct Grant {
 // 403 unless the caller holds `action` through some assignment (and has a licence, or the
 // organisation allows unlicensed administrators).
 Result<Grant> require(Ctx& ctx, std::string_view action);
+// The same without refusing: nullopt when the caller does not hold `action` (the licence error
+// stays an error).
+Result<std::optional<Grant>> find_grant(Ctx& ctx, std::string_view action);
+// Every action a user holds, with the union of its scopes (no licence check).
+Result<std::map<std::string, Grant>> grants_of(store::Database& db, const std::string& user_id);
+// Organization_Update is not a way to more rights: changing a user who holds rights the caller
+// does not (an action, or a wider scope), or a group that a role assignment uses (as members
+// or as scope), also needs Roles_Assign. 403 otherwise.
+Status check_user_change(Ctx& ctx, const std::string& user_id);
+Status check_group_change(Ctx& ctx, const std::string& group_id);
 // SQL condition (over alias d = devices) for devices within the grant; appends its parameters.
 std::string device_scope_sql(const Grant& g, store::Params& params);
 // 403 unless the (existing) device `id` is within the grant.
@@ -173,6 +189,13 @@ Status configure_connector(store::Session& s, const std::string& key, const std:
 // session history within the caller's transaction. Other notifications are left alone.
 Status apply_session_event(store::Session& s, const std::string& notification_id,
                            const std::string& event, const std::string& detail, std::int64_t at);
+
+// The one check of an agent's device credential (a Bearer token), for its API calls and its push
+// channel: 401 when absent or unknown.
+struct DeviceIdentity {
+  std::string id, name;
+};
+Result<DeviceIdentity> authenticate_device(store::Database& db, const net::Request& req);
 
 // Shared by directory and device handlers.
 bj::object user_json(const store::Row& row);  // columns as kUserColumns

@@ -16,7 +16,10 @@ Result<net::Response> health(Ctx& ctx) {
                                                   {"version", REACH_VERSION}});
 }
 
+// Counters say how busy the hub is and how many sign-ins fail: for operators, not for anyone
+// who can reach the port. Scrape with an API token of a user who may read the organisation.
 Result<net::Response> metrics(Ctx& ctx) {
+  if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
   const auto& m = ctx.svc.metrics;
   std::string out;
   auto counter = [&](const char* name, const char* help, std::string lines) {
@@ -162,7 +165,7 @@ Result<net::Response> root(Ctx& ctx) {
 void register_ops_routes(Routes& r) {
   r.api("GET", "/", root, Auth::none);
   r.api("GET", "/api/health", health, Auth::none);
-  r.api("GET", "/api/metrics", metrics, Auth::none);
+  r.api("GET", "/api/metrics", metrics);
   r.api("GET", "/api/organization", get_organization);
   r.api("PATCH", "/api/organization", patch_organization);
   r.api("POST", "/api/enrollmentTokens", create_enrollment_token);

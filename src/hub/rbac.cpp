@@ -65,6 +65,18 @@ Status seed_builtin_roles(store::Session& s) {
 }
 
 Result<Grant> require(Ctx& ctx, std::string_view action) {
+  auto g = find_grant(ctx, action);
+  if (!g) return g.error();
+  if (!*g) {
+    log::info("authz.denied",
+              {{"user", ctx.who().user_id}, {"action", action}, {"path", ctx.req.path}});
+    return forbidden(fmt::format(
+        "You do not have permission for this request: it needs a role that grants {}.", action));
+  }
+  return **g;
+}
+
+Result<std::optional<Grant>> find_grant(Ctx& ctx, std::string_view action) {
   const Principal& p = ctx.who();
   if (!p.licensed) {
     auto org = ctx.db().query("SELECT allow_unlicensed_admins FROM organization");
@@ -75,40 +87,94 @@ Result<Grant> require(Ctx& ctx, std::string_view action) {
           "unlicensed administrators in the organisation settings.");
     }
   }
-  auto rows = ctx.db().query(
+  auto all = grants_of(ctx.db(), p.user_id);
+  if (!all) return all.error();
+  auto it = all->find(std::string(action));
+  if (it == all->end()) return std::optional<Grant>();
+  return std::optional<Grant>(std::move(it->second));
+}
+
+Result<std::map<std::string, Grant>> grants_of(store::Database& db, const std::string& user_id) {
+  auto rows = db.query(
       "SELECT ra.id, ra.scope_type, rd.allowed_actions FROM role_assignments ra"
       " JOIN role_definitions rd ON rd.id = ra.role_definition_id"
       " WHERE ra.id IN (SELECT assignment_id FROM role_assignment_members"
       "  WHERE member_id = ? OR member_id IN"
       "   (SELECT group_id FROM group_members WHERE member_id = ?))",
-      {p.user_id, p.user_id});
+      {user_id, user_id});
   if (!rows) return rows.error();
-  Grant g;
-  bool held = false;
+  std::map<std::string, Grant> out;
   for (const auto& row : rows->rows) {
     auto acts = json::parse(row.text(2));
     if (!acts || !acts->is_array()) continue;
-    bool has = false;
-    for (const auto& a : acts->as_array()) has = has || (a.is_string() && a.as_string() == action);
-    if (!has) continue;
-    held = true;
+    Grant g;
     std::string scope = row.text(1);
     if (scope == "allDevices" || scope == "allDevicesAndLicensedUsers") g.all_devices = true;
     if (scope == "allLicensedUsers" || scope == "allDevicesAndLicensedUsers")
       g.licensed_users = true;
     if (scope == "resourceScope") {
-      auto scopes = ctx.db().query(
-          "SELECT group_id FROM role_assignment_scopes WHERE assignment_id = ?", {row.text(0)});
+      auto scopes =
+          db.query("SELECT group_id FROM role_assignment_scopes WHERE assignment_id = ?",
+                   {row.text(0)});
       if (!scopes) return scopes.error();
       for (const auto& s : scopes->rows) g.scope_groups.push_back(s.text(0));
     }
+    for (const auto& a : acts->as_array()) {
+      if (!a.is_string()) continue;
+      auto& merged = out[std::string(a.as_string())];
+      merged.all_devices = merged.all_devices || g.all_devices;
+      merged.licensed_users = merged.licensed_users || g.licensed_users;
+      merged.scope_groups.insert(merged.scope_groups.end(), g.scope_groups.begin(),
+                                 g.scope_groups.end());
+    }
   }
-  if (!held) {
-    log::info("authz.denied", {{"user", p.user_id}, {"action", action}, {"path", ctx.req.path}});
-    return forbidden(fmt::format(
-        "You do not have permission for this request: it needs a role that grants {}.", action));
+  return out;
+}
+
+namespace {
+
+// Whether `wide` reaches every device `narrow` reaches (scope groups compared as sets).
+bool covers(const Grant& wide, const Grant& narrow) {
+  if (wide.all_devices) return true;
+  if (narrow.all_devices || (narrow.licensed_users && !wide.licensed_users)) return false;
+  return std::all_of(narrow.scope_groups.begin(), narrow.scope_groups.end(), [&](const auto& g) {
+    return std::find(wide.scope_groups.begin(), wide.scope_groups.end(), g) !=
+           wide.scope_groups.end();
+  });
+}
+
+Status needs_roles_assign(Ctx& ctx, std::string_view why) {
+  auto g = find_grant(ctx, actions::kRolesAssign);
+  if (!g) return g.error();
+  if (*g) return {};
+  log::info("authz.denied",
+            {{"user", ctx.who().user_id}, {"action", actions::kRolesAssign}, {"why", why}});
+  return forbidden(fmt::format("{} needs a role that grants {}.", why, actions::kRolesAssign));
+}
+
+}  // namespace
+
+Status check_user_change(Ctx& ctx, const std::string& user_id) {
+  auto target = grants_of(ctx.db(), user_id);
+  if (!target) return target.error();
+  auto mine = grants_of(ctx.db(), ctx.who().user_id);
+  if (!mine) return mine.error();
+  for (const auto& [action, grant] : *target) {
+    auto it = mine->find(action);
+    if (it == mine->end() || !covers(it->second, grant))
+      return needs_roles_assign(ctx, "Changing a user who holds rights you do not");
   }
-  return g;
+  return {};
+}
+
+Status check_group_change(Ctx& ctx, const std::string& group_id) {
+  auto used = ctx.db().query(
+      "SELECT 1 FROM role_assignment_members WHERE member_id = ?"
+      " UNION SELECT 1 FROM role_assignment_scopes WHERE group_id = ?",
+      {group_id, group_id});
+  if (!used) return used.error();
+  if (used->empty()) return {};
+  return needs_roles_assign(ctx, "Changing a group that a role assignment uses");
 }
 
 std::string device_scope_sql(const Grant& g, store::Params& params) {

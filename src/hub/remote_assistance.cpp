@@ -10,11 +10,13 @@
 #include "common/time.h"
 #include "hub/channel.h"
 #include "hub/internal.h"
+#include "hub/odata.h"
 #include "net/client.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 namespace reach::hub {
 
@@ -31,7 +33,6 @@ constexpr const char* kRequestText =
     "session.";
 
 // Session states that still hold the device's one open request.
-constexpr const char* kOpenStates = "('requested', 'accepted', 'allowed', 'active')";
 
 struct Partner {
   std::string id, display_name;
@@ -46,14 +47,10 @@ struct Partner {
 };
 
 std::string seal(const Services& svc, const std::string& plain) {
-  return crypto::base64_encode(crypto::seal(svc.config.secret_key, plain));
+  return crypto::seal_text(svc.config.secret_key, plain);
 }
 std::string unseal(const Services& svc, const std::optional<std::string>& sealed) {
-  if (!sealed || sealed->empty()) return "";
-  auto raw = crypto::base64_decode(*sealed);
-  if (!raw) return "";
-  auto plain = crypto::open(svc.config.secret_key, *raw);
-  return plain ? *plain : "";
+  return crypto::open_text(svc.config.secret_key, sealed.value_or(""));
 }
 
 std::string trim_slash(std::string u) {
@@ -560,7 +557,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   // One open request per device: a second request returns the open one.
   auto open = ctx.db().query(std::string("SELECT id FROM ra_sessions WHERE device_id = ? AND"
                                          " valid_until > ? AND state IN ") +
-                                 kOpenStates,
+                                 kOpenSessionStates,
                              {id, now_ms()});
   if (!open) return open.error();
   if (!open->empty()) return net::Response::empty(204);
@@ -622,8 +619,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
         {session_id, id, ctx.who().user_id, ctx.who().upn, **code, seal(ctx.svc, **supporter),
          notification_id, now, *valid_until});
     if (!r) return r.error();
-    auto u = tx.exec("UPDATE devices SET ra_session_url = ?, ra_error_details = NULL WHERE id = ?",
-                     {**supporter, id});
+    auto u = tx.exec("UPDATE devices SET ra_error_details = NULL WHERE id = ?", {id});
     if (!u) return u.error();
     if (auto a = set_action(tx, id, "pending", true); !a) return a;
     return audit(tx, ctx,
@@ -650,7 +646,7 @@ bj::value when(const store::Row& r, std::size_t i) {
 void reconcile_open_sessions(Ctx& ctx) {
   auto open = ctx.db().query(std::string("SELECT id, code, notification_id, valid_until, state"
                                          " FROM ra_sessions WHERE state IN ") +
-                             kOpenStates);
+                             kOpenSessionStates);
   if (!open || open->empty()) return;
   auto now = now_ms();
   for (const auto& r : open->rows) {
@@ -682,15 +678,11 @@ Result<net::Response> list_sessions(Ctx& ctx) {
   auto g = require(ctx, actions::kRemoteAssistanceRead);
   if (!g) return g.error();
   reconcile_open_sessions(ctx);
-  int top = 100;
-  if (auto tv = ctx.req.query_param("$top")) {
-    std::string t_text(*tv);
-    auto* t = &t_text;
-    if (t->empty() || t->size() > 4 || t->find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(*t) < 1 || std::stoi(*t) > 1000)
-      return bad_request("$top must be a number from 1 to 1000.");
-    top = std::stoi(*t);
-  }
+  auto q = odata::parse_query(ctx.req.query, false, {}, 1000);
+  if (!q) return q.error();
+  bool top_given = std::any_of(ctx.req.query.begin(), ctx.req.query.end(),
+                               [](const auto& kv) { return kv.first == "$top"; });
+  int top = top_given ? q->top : 100;
   std::string where = "1 = 1";
   store::Params params;
   if (auto dev = ctx.req.query_param("deviceId")) {
@@ -701,16 +693,34 @@ Result<net::Response> list_sessions(Ctx& ctx) {
     where += " AND s.requester_id = ?";
     params.push_back(*who);
   }
-  if (auto skip = ctx.req.query_param("$skiptoken")) {
-    auto raw = crypto::base64url_decode(*skip);
-    auto sep = raw ? raw->find('|') : std::string::npos;
-    if (!raw || sep == std::string::npos || raw->find_first_not_of("0123456789", 0) != sep)
-      return bad_request("The $skiptoken is not valid.");
+  if (q->filter) {
+    static const std::vector<odata::Field> kFields = {
+        {"deviceId", "s.device_id", {}},
+        {"deviceName", "d.device_name", {}},
+        {"requesterId", "s.requester_id", {}},
+        {"requesterUserPrincipalName", "s.requester_name", {}},
+        {"sessionCode", "s.code", {}},
+        {"state", "s.state", {"requested", "accepted", "allowed", "active", "ended", "declined",
+                              "denied", "expired", "failed"}},
+        {"endReason", "s.end_reason", {}},
+    };
+    auto f = odata::compile_filter(*q->filter, kFields);
+    if (!f) return f.error();
+    where += " AND " + f->where;
+    for (auto& p : f->params) params.push_back(std::move(p));
+  }
+  if (q->skiptoken) {
+    // The position is "<created_at>|<id>" of the last session of the previous page.
+    const std::string& pos = *q->skiptoken;
+    auto sep = pos.find('|');
+    std::int64_t at = 0;
+    auto [end, ec] = std::from_chars(pos.data(), pos.data() + std::min(sep, pos.size()), at);
+    if (sep == std::string::npos || sep == 0 || ec != std::errc{} || end != pos.data() + sep)
+      return bad_request("$skiptoken is not valid: use @odata.nextLink as it was given.");
     where += " AND (s.created_at < ? OR (s.created_at = ? AND s.id < ?))";
-    std::int64_t at = std::stoll(raw->substr(0, sep));
     params.push_back(at);
     params.push_back(at);
-    params.push_back(raw->substr(sep + 1));
+    params.push_back(pos.substr(sep + 1));
   }
   // Only sessions on devices the caller may see.
   where += " AND " + device_scope_sql(*g, params);
@@ -729,13 +739,14 @@ Result<net::Response> list_sessions(Ctx& ctx) {
     const auto& r = rows->rows[i];
     if (static_cast<int>(i) == top) {
       const auto& last = rows->rows[i - 1];
-      std::string token =
-          crypto::base64url_encode(fmt::format("{}|{}", last.integer(7), last.text(0)));
-      std::string q = "?$top=" + std::to_string(top);
-      if (auto dev = ctx.req.query_param("deviceId")) q += "&deviceId=" + net::percent_encode(*dev);
+      std::string token = odata::encode_skiptoken(fmt::format("{}|{}", last.integer(7), last.text(0)));
+      std::string more = "?$top=" + std::to_string(top);
+      if (auto dev = ctx.req.query_param("deviceId"))
+        more += "&deviceId=" + net::percent_encode(*dev);
       if (auto who = ctx.req.query_param("requesterId"))
-        q += "&requesterId=" + net::percent_encode(*who);
-      next = ctx.base_url() + ctx.req.path + q + "&$skiptoken=" + token;
+        more += "&requesterId=" + net::percent_encode(*who);
+      if (q->filter) more += "&$filter=" + net::percent_encode(*q->filter);
+      next = ctx.base_url() + ctx.req.path + more + "&$skiptoken=" + token;
       break;
     }
     bj::object o{{"id", r.text(0)},
@@ -811,9 +822,6 @@ Status apply_session_event(store::Session& s, const std::string& notification_id
             {state, at, reason});
         !st)
       return st;
-    // The links are dead now: the device no longer offers a session.
-    auto r = s.exec("UPDATE devices SET ra_session_url = NULL WHERE id = ?", {device});
-    if (!r) return r.error();
     return set_action(s, device, action, false);
   };
   if (event == "accepted") {

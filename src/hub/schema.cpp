@@ -128,6 +128,13 @@ const std::vector<store::Migration>& migrations() {
            " action_name TEXT NOT NULL, action_state TEXT NOT NULL, started_at BIGINT NOT NULL,"
            " updated_at BIGINT NOT NULL, PRIMARY KEY (device_id, action_name))",
        }},
+      {4,
+       "supporter links only sealed, in ra_sessions",
+       {
+           // The supporter link is a bearer credential: it was kept in clear here. It lives on,
+           // sealed, in ra_sessions.supporter_link and is shown only to those who may use it.
+           "ALTER TABLE devices DROP COLUMN ra_session_url",
+       }},
   };
   return kMigrations;
 }

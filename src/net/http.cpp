@@ -232,4 +232,94 @@ std::string_view reason_phrase(int status) {
   }
 }
 
+namespace {
+
+bool ieq_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool is_token68(char c) {
+  return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool is_uuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !is_hex(s[i])) return false;
+  }
+  return true;
+}
+
+// "s12345678…", "S12-345-678…": a session code at the start of a segment.
+bool starts_with_code(std::string_view s) {
+  if (s.empty() || (s[0] != 's' && s[0] != 'S')) return false;
+  int digits = 0;
+  for (std::size_t i = 1; i < s.size() && digits < 8; ++i) {
+    if (s[i] >= '0' && s[i] <= '9')
+      ++digits;
+    else if (s[i] != '-' && s[i] != ' ')
+      return false;
+  }
+  return digits == 8;
+}
+
+bool secret_like(std::string_view seg) {
+  if (starts_with_code(seg)) return true;
+  if (seg.size() < 20 || is_uuid(seg)) return false;
+  for (char c : seg)
+    if (!is_token68(c) && c != '=') return false;
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string_view> bearer_token(const Headers& headers) {
+  auto h = headers.get("Authorization");
+  if (!h) return std::nullopt;
+  std::string_view v = *h;
+  auto space = v.find(' ');
+  if (space == std::string_view::npos || !ieq_ascii(v.substr(0, space), "bearer"))
+    return std::nullopt;
+  v.remove_prefix(space);
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  std::size_t i = 0;
+  while (i < v.size() && is_token68(v[i])) ++i;
+  while (i < v.size() && v[i] == '=') ++i;
+  if (v.empty() || i != v.size() || v.front() == '=') return std::nullopt;
+  return v;
+}
+
+std::string redact_path(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view seg = path.substr(start, end - start);
+    out += secret_like(seg) ? std::string_view("[redacted]") : seg;
+    if (end == path.size()) break;
+    out += '/';
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace reach::net

@@ -61,4 +61,15 @@ std::string percent_encode(std::string_view s);  // RFC 3986 unreserved kept
 
 std::string_view reason_phrase(int status);
 
+// The token of an "Authorization: Bearer TOKEN" header, the one parser every program uses
+// (RFC 6750 §2.1: the scheme in any case, one or more spaces, a token68). nullopt when the header
+// is absent, names another scheme, or the token is empty or has characters a token68 cannot.
+std::optional<std::string_view> bearer_token(const Headers& headers);
+
+// A request path as the request log prints it: a segment that carries a session code or a
+// secret-looking token (20 or more token characters that are not a UUID) becomes "[redacted]",
+// so that links, codes and tokens never reach a log. "/support/s12345678-TOKEN" →
+// "/support/[redacted]"; "/v1.0/users/<uuid>" is kept.
+std::string redact_path(std::string_view path);
+
 }  // namespace reach::net

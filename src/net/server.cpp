@@ -174,7 +174,8 @@ struct Server::Impl {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
                   .count();
-    log::info("http.request", {{"method", method}, {"path", path}, {"status", status}, {"ms", ms}});
+    log::info("http.request",
+              {{"method", method}, {"path", redact_path(path)}, {"status", status}, {"ms", ms}});
   }
 
   // Constant after construction.
@@ -426,7 +427,8 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Conn<Stream>> conn) {
       response = co_await on_pool([this, &request] { return handler(request); });
     } catch (const std::exception& e) {
       log::error("http.handler_failed",
-                 {{"method", request.method}, {"path", request.path}, {"error", e.what()}});
+                 {{"method", request.method}, {"path", redact_path(request.path)},
+                  {"error", e.what()}});
       response = error_response(500, "generalException", "internal error");
     }
     bool keep_alive = req.keep_alive() && !stopping;
@@ -450,7 +452,8 @@ asio::awaitable<void> Server::Impl::upgrade_connection(
   try {
     ws_handler = co_await on_pool([this, &request, &reject] { return upgrade(request, reject); });
   } catch (const std::exception& e) {
-    log::error("http.upgrade_failed", {{"path", request.path}, {"error", e.what()}});
+    log::error("http.upgrade_failed",
+               {{"path", redact_path(request.path)}, {"error", e.what()}});
     reject = error_response(500, "generalException", "internal error");
   }
   if (!ws_handler) {
@@ -476,6 +479,10 @@ asio::awaitable<void> Server::Impl::upgrade_connection(
   // Whole messages in one frame and one write: Beast's default splits them into 4 KiB frames.
   ws.auto_fragment(false);
   ws.write_buffer_bytes(64 * 1024);
+  // Beast names itself and its version in a 101's Server header unless one is set: name only
+  // the product, as the HTTP answers do not name one at all.
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "reach"); }));
   auto [ec] = co_await ws.async_accept(req, use_tuple);
   log_request(request.method, request.path, ec ? 400 : 101, start);
   if (ec) co_return;

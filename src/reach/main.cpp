@@ -4,7 +4,7 @@
 #include "common/log.h"
 #include "net/bridge.h"
 #include "net/client.h"
-#include "reach/link.h"
+#include "link/link.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -128,7 +128,7 @@ int connect(const ConnectFlags& f) {
   log::init("reach", f.log_level);
   Events events;
   SignalWatcher signals(events);  // before any other thread starts, so that all inherit the mask
-  auto link = cli::parse_session_link(f.link, "support");
+  auto link = reach::link::parse_session_link(f.link, "support");
   if (!link) return fail(link.error().message);
   auto listen = cli::parse_listen(f.listen);
   if (!listen) return fail(listen.error().message);
@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
   if (auto exit_code = cli::parse(app, argc, argv, "reach")) return *exit_code;
   if (connect_cmd->parsed()) {
     // A malformed link is a bad argument (exit 2), like any other.
-    if (auto link = cli::parse_session_link(cf.link, "support"); !link) {
+    if (auto link = reach::link::parse_session_link(cf.link, "support"); !link) {
       std::fprintf(stderr, "reach: %s (see --help)\n", link.error().message.c_str());
       return 2;
     }

@@ -21,14 +21,11 @@ constexpr const char* kSessionColumns =
     " s.valid_until, s.closed_at, s.close_reason, s.account_id";
 
 std::string unseal(const Services& svc, const std::string& sealed) {
-  auto raw = crypto::base64_decode(sealed);
-  if (!raw) return {};
-  auto plain = crypto::open(svc.key, *raw);
-  return plain ? *plain : std::string();
+  return crypto::open_text(svc.key, sealed);
 }
 
 std::string seal(const Services& svc, const std::string& plain) {
-  return crypto::base64_encode(crypto::seal(svc.key, plain));
+  return crypto::seal_text(svc.key, plain);
 }
 
 // Closes sessions whose validity ended without both ends ever pairing.
@@ -284,7 +281,8 @@ Status close_session(store::Session& s, const std::string& code, const std::stri
   return {};
 }
 
-Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::object& body) {
+Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::object& body,
+                                  bool code_join) {
   if (auto st = json::only_keys(
           body, {"groupid", "groupname", "valid_until", "waiting_message", "description",
                  "end_customer", "assigned_userid", "custom_api", "support_session_type"});
@@ -354,11 +352,11 @@ Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::ob
         "INSERT INTO sessions (code, account_id, group_id, state, description, end_customer_name,"
         " end_customer_email, waiting_message, custom_api, assigned_userid, support_session_type,"
         " supporter_token_hash, supporter_token_sealed, customer_token_hash,"
-        " customer_token_sealed, created_at, valid_until)"
-        " VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, 'Default', ?, ?, ?, ?, ?, ?)",
+        " customer_token_sealed, created_at, valid_until, code_join)"
+        " VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, 'Default', ?, ?, ?, ?, ?, ?, ?)",
         {code, account.id, *g, desc->value_or(""), ec_name, ec_email, *waiting, *custom,
          assigned->value_or(account.id), crypto::sha256_hex(supporter), seal(ctx.svc, supporter),
-         crypto::sha256_hex(customer), seal(ctx.svc, customer), now, valid_until});
+         crypto::sha256_hex(customer), seal(ctx.svc, customer), now, valid_until, code_join});
     if (!r) return r.error();
     return {};
   });

@@ -4,6 +4,7 @@
 #include "common/json.h"
 #include "common/result.h"
 #include "common/throttle.h"
+#include "link/link.h"
 #include "net/http.h"
 #include "net/router.h"
 #include "relay/relay.h"
@@ -23,6 +24,9 @@ namespace reach::relay {
 
 namespace bj = boost::json;
 class Pairing;
+using link::display_code;
+using link::normalize_code;
+using link::parse_link_ref;
 
 // Runs small jobs (database writes triggered from I/O callbacks) on one thread, in order, so
 // that no WebSocket strand ever waits on the database. Thread-safe.
@@ -82,10 +86,23 @@ Result<Account> account_from_bearer(Ctx& ctx);
 struct SessionRow;  // defined in api.cpp
 // Marks a session closed (idempotent). Used by the API, the portal and the data plane.
 Status close_session(store::Session& s, const std::string& code, const std::string& reason);
-// Creates a session for `account` from a TeamViewer-shaped JSON body.
-Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::object& body);
+// Creates a session for `account` from a TeamViewer-shaped JSON body. `code_join`: the device
+// may join with the code alone (portal sessions, read out to the person at the device); other
+// sessions admit the device only with the end-customer link.
+Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::object& body,
+                                  bool code_join = false);
 // The JSON of one session; `full` adds links and texts.
 Result<bj::object> session_json(Ctx& ctx, const std::string& code, bool full);
+
+// The one check of session codes and link tokens, for the link pages and the streams (SPEC
+// §4.2): a link's token must be the one of its side (the supporter link for Side::supporter,
+// the end-customer link for Side::device); the code alone is accepted only for the device end of
+// a portal session. Wrong guesses are throttled per client network (client_key) and per code,
+// and answered alike (404); a waiting client gets 429. Returns the canonical code of an open
+// session; 410 when it has ended or expired.
+enum class Side;
+enum class Credential { link, code };
+Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view presented);
 
 // Closes both stream ends of a session now (the session was closed through the API or portal).
 void end_streams(Services& svc, const std::string& code);

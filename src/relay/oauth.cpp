@@ -173,7 +173,13 @@ net::Response authorization_code_grant(Ctx& ctx, const ClientAuth& client, const
       out.description = "redirect_uri does not match the one of the authorization request.";
       return {};
     }
-    if (!row.null(2)) {
+    // Every code carries an S256 challenge (codes from before that rule have none: refused).
+    if (row.null(2)) {
+      out.error = "invalid_grant";
+      out.description = "The authorization code was issued without PKCE; authorize again.";
+      return {};
+    }
+    {
       std::string verifier = get("code_verifier");
       if (verifier.size() < 43 || verifier.size() > 128) {
         out.error = "invalid_grant";
@@ -263,8 +269,8 @@ Result<net::Response> token(Ctx& ctx) {
 // RFC 7009, plus the Web API's form: a bearer token revoking itself.
 Result<net::Response> revoke(Ctx& ctx) {
   auto now = now_ms();
-  if (auto h = ctx.req.headers.get("Authorization"); h && h->starts_with("Bearer ")) {
-    std::string hash = crypto::sha256_hex(h->substr(7));
+  if (auto bearer = net::bearer_token(ctx.req.headers)) {
+    std::string hash = crypto::sha256_hex(*bearer);
     auto r = ctx.db().exec(
         "UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND"
         " revoked_at IS NULL AND kind <> 'refresh'",
@@ -305,13 +311,12 @@ Result<net::Response> revoke(Ctx& ctx) {
 }  // namespace
 
 Result<Account> account_from_bearer(Ctx& ctx) {
-  auto h = ctx.req.headers.get("Authorization");
-  if (!h || !(h->starts_with("Bearer ") || h->starts_with("bearer ")) || h->size() <= 7)
-    return invalid_token("Send an access token: Authorization: Bearer <token>.");
+  auto token = net::bearer_token(ctx.req.headers);
+  if (!token) return invalid_token("Send an access token: Authorization: Bearer <token>.");
   auto rows = ctx.db().query(
       "SELECT a.id, a.email, a.name, a.company_name, t.expires_at, t.revoked_at FROM tokens t"
       " JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ? AND t.kind <> 'refresh'",
-      {crypto::sha256_hex(h->substr(7))});
+      {crypto::sha256_hex(*token)});
   if (!rows) return rows.error();
   if (rows->empty()) return invalid_token("The access token is not valid.");
   const auto& r = rows->rows[0];

@@ -11,6 +11,7 @@
 #include "common/time.h"
 #include "relay/codes.h"
 #include "relay/internal.h"
+#include "relay/pairing.h"
 
 #include <fmt/format.h>
 
@@ -59,9 +60,16 @@ std::string hidden(std::string_view name, std::string_view value) {
                      html::escape(value));
 }
 
-// A local path to continue to after signing in; anything else becomes "/".
+// A path on this site to continue to after signing in; anything else becomes "/". Only a
+// path of URL characters that browsers take as they are: no backslash, no whitespace or control
+// character (browsers drop tabs and newlines, so "/\t/evil.example" would leave the site), and
+// no "//" at its start (another host).
 std::string safe_continue(std::string_view c) {
-  if (c.empty() || c[0] != '/' || (c.size() > 1 && (c[1] == '/' || c[1] == '\\'))) return "/";
+  static constexpr std::string_view kSafe =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/%?";
+  if (c.empty() || c.size() > 2048 || c[0] != '/' || c.starts_with("//") ||
+      c.find_first_not_of(kSafe) != std::string_view::npos)
+    return "/";
   return std::string(c);
 }
 
@@ -104,7 +112,7 @@ Result<net::Response> post_signin(Ctx& ctx) {
   if (email.empty() || password.empty() || email.size() > 320 || password.size() > 1024)
     return signin_page(ctx, 400, cont, "Enter your email and password.", email);
   auto now = now_ms();
-  std::string ek = "email:" + to_lower(email), ak = "addr:" + ctx.req.remote_address;
+  std::string ek = "email:" + to_lower(email), ak = "addr:" + client_key(ctx.req.remote_address);
   auto wait = std::max(ctx.svc.signin_by_email.wait_ms(ek, now),
                        ctx.svc.signin_by_address.wait_ms(ak, now));
   if (wait > 0) {
@@ -211,10 +219,11 @@ std::string with_query(std::string uri, const std::vector<std::pair<std::string,
 // An error that goes back to the client (RFC 6749 §4.1.2.1), or "" when the request is fine.
 std::string authorize_error(const AuthorizeRequest& a) {
   if (a.response_type != "code") return "unsupported_response_type";
-  if (!a.method.empty() && a.method != "S256") return "invalid_request";
-  if (a.method == "S256" && (a.code_challenge.size() < 43 || a.code_challenge.size() > 128))
+  // PKCE with S256 on every request (RFC 9700 §2.1.1): a code is useless to whoever steals it.
+  if (a.method != "S256" || a.code_challenge.size() != 43 ||
+      a.code_challenge.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789-_") != std::string::npos)
     return "invalid_request";
-  if (!a.code_challenge.empty() && a.method.empty()) return "invalid_request";
   return "";
 }
 
@@ -362,7 +371,7 @@ Result<net::Response> portal_create(Ctx& ctx) {
     if (!f["customer_email"].empty()) ec["email"] = f["customer_email"];
     body["end_customer"] = std::move(ec);
   }
-  auto s = create_session(ctx, *ctx.account, body);
+  auto s = create_session(ctx, *ctx.account, body, /*code_join=*/true);
   if (!s) return s.error();
   std::string code(s->at("code").as_string());
   auto canonical = normalize_code(code);
@@ -428,28 +437,9 @@ Result<net::Response> portal_close(Ctx& ctx) {
 
 // ---------------------------------------------------------------- links
 
-// Checks a link against the session it names; 404 for a wrong link, 410 for an ended session.
-Result<std::string> check_link(Ctx& ctx, std::string_view ref, bool supporter) {
-  auto link = parse_link_ref(ref);
-  if (!link) return not_found("This link is not valid.");
-  auto rows = ctx.db().query(
-      "SELECT state, valid_until, supporter_token_hash, customer_token_hash FROM sessions"
-      " WHERE code = ?",
-      {link->code});
-  if (!rows) return rows.error();
-  if (rows->empty() || !crypto::constant_time_equal(crypto::sha256_hex(link->token),
-                                                    rows->rows[0].text(supporter ? 2 : 3)))
-    return not_found("This link is not valid.");
-  if (rows->rows[0].text(0) != "open" || rows->rows[0].integer(1) <= now_ms())
-    return make_error(410, "session_ended",
-                      "This session has ended or expired; links work once. Request a new "
-                      "session.");
-  return link->code;
-}
-
 Result<net::Response> viewer(Ctx& ctx) {
   std::string ref = ctx.req.params["ref"];
-  auto code = check_link(ctx, ref, true);
+  auto code = admit(ctx, Side::supporter, Credential::link, ref);
   if (!code) return code.error();
   std::string page = fmt::format(
       "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -475,15 +465,15 @@ Result<net::Response> viewer(Ctx& ctx) {
 
 Result<net::Response> join_page(Ctx& ctx) {
   std::string ref = ctx.req.params["ref"];
-  auto code = check_link(ctx, ref, false);
+  auto code = admit(ctx, Side::device, Credential::link, ref);
   if (!code) return code.error();
   auto r = html_page(
       200, "Join a session",
       fmt::format("<h1>Remote assistance session <span class=code>{}</span></h1><div class=card>"
                   "<p>Your IT supporter is waiting. On this device, run:</p>"
-                  "<pre>reach-agent join {} --relay {}</pre>"
+                  "<pre>reach-agent join {}/join/{}</pre>"
                   "<p class=muted>Nothing is shared until you allow it on the device.</p></div>",
-                  display_code(*code), display_code(*code), html::escape(ctx.base_url())));
+                  display_code(*code), html::escape(ctx.base_url()), html::escape(ref)));
   r.headers.set("Referrer-Policy", "no-referrer");
   return r;
 }

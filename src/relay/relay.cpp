@@ -162,74 +162,103 @@ Error stream_gone() {
                     "Request a new session.");
 }
 
-// Resolves a stream request to (code, side), counting failed guesses.
-Result<std::pair<std::string, Side>> resolve_stream(Ctx& ctx) {
-  auto& req = ctx.req;
-  auto now = now_ms();
-  std::string addr_key = "addr:" + req.remote_address;
-  if (auto wait = ctx.svc.guesses_by_address.wait_ms(addr_key, now); wait > 0) {
-    log::warn("relay.guess_throttled", {{"ip", req.remote_address}});
+}  // namespace
+
+Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view presented) {
+  auto& svc = ctx.svc;
+  const auto now = now_ms();
+  const std::string addr = "addr:" + client_key(ctx.req.remote_address);
+  const char* what = kind == Credential::code ? "code" : "link";
+  auto throttled = [&](const std::string& key) -> Error {
+    if (svc.guesses_by_address.first_refusal(key, now) || svc.guesses_by_code.first_refusal(key, now))
+      log::warn("relay.guess_throttled", {{"ip", ctx.req.remote_address}, {"what", what}});
     return make_error(429, "too_many_retries",
-                      "Too many wrong session codes or links from this address; wait and retry.");
-  }
-  std::string path = req.path;
-  Side side;
-  std::string ref;
-  constexpr std::string_view kDevice = "/api/v1/stream/device";
-  constexpr std::string_view kSupporter = "/api/v1/stream/supporter/";
-  if (path.starts_with(kSupporter)) {
-    side = Side::supporter;
-    ref = path.substr(kSupporter.size());
-  } else if (path == kDevice) {
-    side = Side::device;
-  } else if (path.starts_with(std::string(kDevice) + "/")) {
-    side = Side::device;
-    ref = path.substr(kDevice.size() + 1);
-  } else {
-    return not_found("No stream endpoint here.");
-  }
-  auto fail = [&](const std::string& code_key, std::string what) -> Error {
-    ctx.svc.guesses_by_address.failure(addr_key, now);
-    if (!code_key.empty()) ctx.svc.guesses_by_code.failure("code:" + code_key, now);
-    log::warn("relay.bad_guess", {{"ip", req.remote_address}, {"what", what}});
+                      "Too many wrong session codes or links; wait and retry.");
+  };
+  // A refusal says the same whatever was wrong, so it tells a guesser nothing.
+  auto refuse = [&](const std::string& code, std::string_view why) -> Error {
+    svc.guesses_by_address.failure(addr, now);
+    if (!code.empty()) svc.guesses_by_code.failure("code:" + code, now);
+    log::warn("relay.bad_guess", {{"ip", ctx.req.remote_address}, {"what", what}, {"why", why}});
     return make_error(404, "not_found", "No open session has this code or link.");
   };
+  if (kind == Credential::code && side != Side::device) std::abort();  // callers' contract
+  // The code alone is guessable (10^8 of them): a client that is waiting is not even looked up.
+  if (kind == Credential::code && svc.guesses_by_address.wait_ms(addr, now) > 0)
+    return throttled(addr);
+
   std::string code, token;
-  if (!ref.empty()) {
-    auto link = parse_link_ref(ref);
-    if (!link) return fail("", "malformed link");
-    code = link->code;
-    token = link->token;
-  } else {
-    auto q = req.query_param("code");
-    if (!q) return bad_request("Give the session code: ?code=s12-345-678");
-    auto c = normalize_code(*q);
-    if (!c) return fail("", "malformed code");
+  if (kind == Credential::code) {
+    auto c = normalize_code(presented);
+    if (!c) return refuse("", "malformed code");
     code = *c;
+  } else {
+    auto ref = parse_link_ref(presented);
+    if (!ref) {
+      if (svc.guesses_by_address.wait_ms(addr, now) > 0) return throttled(addr);
+      return refuse("", "malformed link");
+    }
+    code = ref->code;
+    token = ref->token;
   }
-  if (auto wait = ctx.svc.guesses_by_code.wait_ms("code:" + code, now); wait > 0)
-    return make_error(429, "too_many_retries", "Too many wrong links for this session; wait.");
   auto rows = ctx.db().query(
-      "SELECT state, valid_until, supporter_token_hash, customer_token_hash FROM sessions"
-      " WHERE code = ?",
+      "SELECT state, valid_until, supporter_token_hash, customer_token_hash, code_join"
+      " FROM sessions WHERE code = ?",
       {code});
   if (!rows) return rows.error();
-  if (rows->empty()) return fail("", "unknown code");
-  const auto& row = rows->rows[0];
-  if (!token.empty()) {
-    std::string want = side == Side::supporter ? row.text(2) : row.text(3);
-    if (!crypto::constant_time_equal(crypto::sha256_hex(token), want))
-      return fail(code, "wrong link token");
+  bool valid = false;
+  if (!rows->empty()) {
+    const auto& row = rows->rows[0];
+    if (kind == Credential::code) {
+      valid = row.boolean(4);  // portal sessions only; a hub's request needs its link
+    } else {
+      const std::string& want = side == Side::supporter ? row.text(2) : row.text(3);
+      valid = crypto::constant_time_equal(crypto::sha256_hex(token), want);
+    }
   }
-  ctx.svc.guesses_by_address.success(addr_key);
+  if (!valid) {
+    // A valid link is never throttled (its 192-bit token is not guessable), so failures on a
+    // code never lock out the holders of its links; everything else waits.
+    if (svc.guesses_by_address.wait_ms(addr, now) > 0) return throttled(addr);
+    if (!rows->empty() && svc.guesses_by_code.wait_ms("code:" + code, now) > 0)
+      return throttled("code:" + code);
+    return refuse(rows->empty() ? "" : code, rows->empty() ? "unknown code" : "wrong credential");
+  }
+  const auto& row = rows->rows[0];
   if (row.text(0) != "open") return stream_gone();
   if (row.integer(1) <= now) {
     auto st =
         ctx.db().transaction([&](store::Session& s) { return close_session(s, code, "expired"); });
-    (void)st;
+    if (!st) return st.error();
     return stream_gone();
   }
-  return std::pair{code, side};
+  return code;
+}
+
+namespace {
+
+// The stream endpoints: the supporter's takes its link's ref only; the device's takes its link's
+// ref, or (GET /api/v1/stream/device?code=…) the code alone for portal sessions.
+Result<std::string> resolve_stream(Ctx& ctx, Side& side) {
+  auto& req = ctx.req;
+  constexpr std::string_view kDevice = "/api/v1/stream/device";
+  constexpr std::string_view kSupporter = "/api/v1/stream/supporter/";
+  if (req.path.starts_with(kSupporter)) {
+    side = Side::supporter;
+    return admit(ctx, side, Credential::link, std::string_view(req.path).substr(kSupporter.size()));
+  }
+  if (req.path.starts_with(std::string(kDevice) + "/")) {
+    side = Side::device;
+    return admit(ctx, side, Credential::link,
+                 std::string_view(req.path).substr(kDevice.size() + 1));
+  }
+  if (req.path == kDevice) {
+    side = Side::device;
+    auto q = req.query_param("code");
+    if (!q) return bad_request("Give the session code: ?code=s12-345-678, or use the link.");
+    return admit(ctx, side, Credential::code, *q);
+  }
+  return not_found("No stream endpoint here.");
 }
 
 }  // namespace
@@ -350,12 +379,13 @@ net::Response Relay::handle(net::Request& request) {
 std::shared_ptr<net::WebSocketHandler> Relay::upgrade(net::Request& request,
                                                       net::Response& reject) {
   Ctx ctx{impl_->svc, request, std::nullopt};
-  auto target = resolve_stream(ctx);
-  if (!target) {
-    reject = api_error(target.error());
+  Side side = Side::device;
+  auto code = resolve_stream(ctx, side);
+  if (!code) {
+    reject = api_error(code.error());
     return nullptr;
   }
-  auto handler = impl_->svc.pairing->attach(target->first, target->second);
+  auto handler = impl_->svc.pairing->attach(*code, side);
   if (!handler) {
     Error e = handler.error();
     if (e.status == 410) e = stream_gone();

@@ -57,6 +57,13 @@ const std::vector<store::Migration>& migrations() {
            " close_reason TEXT, device_connected_at BIGINT, supporter_connected_at BIGINT)",
            "CREATE INDEX sessions_account ON sessions (account_id, created_at)",
        }},
+      {2,
+       "code join only for portal sessions",
+       {
+           // 1: the device may join with the code alone (a portal session); 0: only with the
+           // end-customer link. Sessions made before this are link-only: the safe side.
+           "ALTER TABLE sessions ADD COLUMN code_join INTEGER NOT NULL DEFAULT 0",
+       }},
   };
   return kMigrations;
 }

@@ -46,7 +46,7 @@ function agentSession(state) {
 async function join(name) {
   const session = await relay.createSession(name);
   const state = path.join(tmp, `agent-${name}`);
-  const agent = start(AGENT, ['join', session.code, '--relay', relay.url, '--display', display,
+  const agent = start(AGENT, ['join', session.end_customer_link, '--display', display,
     '--state', state]);
   await until('the agent waiting for the supporter', () => {
     if (agent.exitCode !== null) {

@@ -119,9 +119,9 @@ class AgentSessionTest : public ::testing::Test {
     return {{"DISPLAY", display_.name()}};
   }
 
-  // A relay session as the portal or the hub creates it.
+  // A relay session as the portal creates it (for `join CODE`).
   bj::object new_session() {
-    auto s = relay_.post_json("/api/v1/sessions", bj::object{{"groupname", "Agent tests"}}, token_);
+    auto s = relay_.portal_session("Agent tests");
     EXPECT_EQ(s.status, 200) << s;
     return s.obj();
   }

@@ -320,7 +320,52 @@ TEST_F(HubAuth, PasswordsAndTokensAppearNowhereInTheDatabaseWalOrLog) {
   check("after a clean stop");
 }
 
-TEST_F(HubAuth, HealthAndMetricsAnswerWithoutCredentials) {
+// The security review's findings on sign-in: a cross-site form may not sign a browser in (login
+// CSRF), and a flood of throttled attempts writes one audit record per key and wait, not one
+// each (an unauthenticated flood grew the audit log).
+TEST_F(HubAuth, ACrossSiteSignInIsRefusedAndAThrottledFloodIsAuditedOnce) {
+  net::Headers evil;
+  evil.set("Origin", "http://evil.example");
+  auto cross = signin(email(), password(), evil);
+  EXPECT_TRUE(IsGraphError(cross, 403, "accessDenied")) << cross;
+  EXPECT_TRUE(session_cookie(cross).value.empty()) << "a cross-site sign-in set a cookie";
+  net::Headers form;
+  form.set("Origin", "http://evil.example");
+  form.set("Content-Type", "application/x-www-form-urlencoded");
+  auto posted = hub_->request("POST", "/api/auth/signin",
+                              "email=" + q(email()) + "&password=" + q(password()), form);
+  EXPECT_EQ(posted.status, 403) << posted;
+  net::Headers same;
+  same.set("Origin", hub_->base_url());
+  EXPECT_EQ(signin(email(), password(), same).status, 200) << "a same-origin sign-in works";
+
+  auto throttled_records = [&] {
+    auto a = hub_->get("/api/audit?$top=1000", admin_);
+    EXPECT_EQ(a.status, 200) << a;
+    int n = 0;
+    for (const auto& v : a.value())
+      if (a.body.find("throttled") != std::string::npos &&
+          bj::serialize(v).find("\"throttled\"") != std::string::npos)
+        ++n;
+    return n;
+  };
+  for (int i = 0; i < 5; ++i) (void)signin("flood@reach.test", "Wrong-" + std::to_string(i));
+  int refused = 0;
+  for (int i = 0; i < 40; ++i) refused += IsThrottled(signin("flood@reach.test", "Wrong-x")) ? 1 : 0;
+  EXPECT_EQ(refused, 40);
+  int records = throttled_records();
+  EXPECT_GE(records, 1) << "throttling is not audited";
+  EXPECT_LE(records, 2) << "each throttled attempt wrote an audit record";
+}
+
+TEST_F(HubAuth, MetricsNeedAToken) {
+  EXPECT_TRUE(IsGraphError(hub_->get("/api/metrics"), 401, "unauthenticated"));
+  auto user = create_user(*hub_, admin_, "nobody@reach.test", "No Role", "Nobody-Passw0rd-1");
+  ASSERT_EQ(user.status, 201) << user;
+  EXPECT_EQ(hub_->get("/api/metrics", hub_->create_token("nobody@reach.test")).status, 403);
+}
+
+TEST_F(HubAuth, HealthAnswersWithoutCredentialsAndMetricsWithAToken) {
   auto h = hub_->get("/api/health");
   ASSERT_EQ(h.status, 200) << h;
   EXPECT_EQ(h.str("status"), "ok");
@@ -329,7 +374,7 @@ TEST_F(HubAuth, HealthAndMetricsAnswerWithoutCredentials) {
   EXPECT_TRUE(h.headers.get("request-id").has_value()) << "every response carries request-id";
 
   auto samples = [&]() {
-    auto m = hub_->get("/api/metrics");
+    auto m = hub_->get("/api/metrics", admin_);
     EXPECT_EQ(m.status, 200) << m;
     auto ct = m.headers.get("Content-Type");
     EXPECT_TRUE(ct && ct->starts_with("text/plain")) << "Content-Type: " << ct.value_or("(none)");

@@ -457,5 +457,63 @@ TEST_F(HubRbac, UnlicensedAdministratorIsRefusedUntilTheOrganisationAllowsIt) {
   EXPECT_EQ(hub_.get("/v1.0/users", t_unlic_).status, 200);
 }
 
+// Finding 6 of the security review: Organization_Update was full admin (reset an Intune
+// Administrator's password, join a group a role assignment uses). Changing a user who holds
+// rights the caller does not, or a group that a role assignment uses, needs Roles_Assign; a
+// password change ends that user's sessions and tokens.
+TEST_F(HubRbac, OrganizationUpdateIsNotAWayToMoreRights) {
+  auto role = hub_.post(
+      "/v1.0/deviceManagement/roleDefinitions",
+      bj::object{{"displayName", "Directory Editor"},
+                 {"rolePermissions",
+                  bj::array{bj::object{
+                      {"resourceActions",
+                       bj::array{bj::object{{"allowedResourceActions", bj::array{kOrgRead, kOrgUpdate}},
+                                            {"notAllowedResourceActions", bj::array{}}}}}}}}},
+      admin_);
+  ASSERT_EQ(role.status, 201) << role;
+  std::string editor = make_user("editor@reach.test", true);
+  assign("Directory editors", {editor}, {}, "allDevices", {"roleDefinitionId", role.str("id")});
+  std::string t = hub_.create_token("editor@reach.test");
+  auto password = [](const std::string& pw) {
+    return bj::object{{"passwordProfile", bj::object{{"password", pw}}}};
+  };
+  auto member = [&](const std::string& id) {
+    return bj::object{{"@odata.id", "https://graph.microsoft.com/v1.0/directoryObjects/" + id}};
+  };
+  // Refused: users who hold more (the administrator, a help desk operator)…
+  EXPECT_TRUE(IsGraphError(hub_.patch("/v1.0/users/" + admin_id_, password("Taken-Over-123"), t), 403,
+                           "accessDenied"));
+  EXPECT_TRUE(IsGraphError(hub_.patch("/v1.0/users/" + hda_, bj::object{{"accountEnabled", false}}, t),
+                           403, "accessDenied"));
+  EXPECT_EQ(hub_.del("/v1.0/users/" + hda_, t).status, 403);
+  EXPECT_EQ(hub_.post("/v1.0/users/" + admin_id_ + "/assignLicense",
+                      bj::object{{"addLicenses", bj::array{}}, {"removeLicenses", bj::array{sku_}}},
+                      t)
+                .status,
+            403);
+  // …and groups a role assignment uses, as members (Staff) or as scope (Group A).
+  EXPECT_EQ(hub_.post("/v1.0/groups/" + staff_ + "/members/$ref", member(editor), t).status, 403);
+  EXPECT_EQ(hub_.post("/v1.0/groups/" + group_a_ + "/members/$ref", member(d2_), t).status, 403);
+  EXPECT_EQ(hub_.del("/v1.0/groups/" + group_a_ + "/members/" + d1_ + "/$ref", t).status, 403);
+  EXPECT_EQ(hub_.del("/v1.0/groups/" + staff_, t).status, 403);
+  // Nothing of it happened: the administrator's password still signs in, Staff is unchanged.
+  EXPECT_EQ(hub_.get("/v1.0/users/" + hda_, admin_).obj().at("accountEnabled").as_bool(), true);
+  auto staff = hub_.get("/v1.0/groups/" + staff_ + "/members", admin_);
+  EXPECT_EQ(staff.value().size(), 1u) << staff;
+  // Allowed: users with no more rights than the editor, and groups no assignment uses.
+  EXPECT_EQ(hub_.patch("/v1.0/users/" + none_, bj::object{{"displayName", "Renamed"}}, t).status,
+            204);
+  EXPECT_EQ(hub_.post("/v1.0/groups/" + scratch_ + "/members/$ref", member(none_), t).status, 204);
+
+  // A password change ends the user's sessions and API tokens.
+  ASSERT_EQ(hub_.get("/v1.0/me", t_none_).status, 200);
+  EXPECT_EQ(hub_.patch("/v1.0/users/" + none_, password("A-New-Passw0rd-1"), t).status, 204);
+  EXPECT_TRUE(IsGraphError(hub_.get("/v1.0/me", t_none_), 401, "unauthenticated"));
+  // The administrator (who holds Roles_Assign) may change a help desk operator.
+  EXPECT_EQ(hub_.patch("/v1.0/users/" + hda_, password("Reset-By-Admin-1"), admin_).status, 204);
+  EXPECT_TRUE(IsGraphError(hub_.get("/v1.0/me", t_hda_), 401, "unauthenticated"));
+}
+
 }  // namespace
 }  // namespace reach::itest

@@ -344,11 +344,12 @@ TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
                              {}, std::make_shared<WsPeer>());
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().status, 410) << gone.error().message;
+  // The code alone never opened a session the hub requested (its end-customer link does).
   auto code = str_of(hist, "sessionCode");
   auto join = run_command({program_path("reach-agent"), "join", code, "--relay", relay_.base_url(),
                            "--display", display_.name(), "--state", dir_ + "/other"});
   EXPECT_NE(join.exit_code, 0);
-  EXPECT_NE(join.err.find("a new session is needed"), std::string::npos) << join.err;
+  EXPECT_NE(join.err.find("no open session for this code"), std::string::npos) << join.err;
 
   // Every step is in the audit log.
   auto audit = hub_.get("/api/audit?$top=1000", admin_).body;
@@ -356,6 +357,81 @@ TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
        {"completeRemoteAssistanceOnboarding", "requestRemoteAssistance", "answerNotification",
         "reportSessionEvent", "\"event\":\"connected\"", "\"event\":\"ended\"", "endedByUser"})
     EXPECT_NE(audit.find(what), std::string::npos) << what;
+}
+
+// Finding 2 of the security review: the supporter link is a bearer credential. Only the
+// administrator who requested the session and holders of RemoteAssistance_Update over the device
+// read it; everyone else who may read the device sees that a session exists, not the link. At
+// rest it is sealed.
+TEST_F(RemoteAssistanceFlow, OnlyTheRequesterAndRemoteAssistanceUpdatersSeeTheSupporterLink) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk();
+  auto roles = hub_.get("/v1.0/deviceManagement/roleDefinitions", admin_);
+  auto role_id = [&](const std::string& name) {
+    for (const auto& v : roles.value())
+      if (str_of(v.as_object(), "displayName") == name) return str_of(v.as_object(), "id");
+    return std::string();
+  };
+  auto operator_with = [&](const std::string& email, const std::string& role) {
+    auto u = create_user(hub_, admin_, email, email, "Operator-Passw0rd-1");
+    EXPECT_EQ(u.status, 201) << u;
+    auto a = hub_.post("/v1.0/deviceManagement/roleAssignments",
+                       bj::object{{"displayName", email},
+                                  {"members", bj::array{u.str("id")}},
+                                  {"scopeType", "allDevices"},
+                                  {"roleDefinitionId", role_id(role)}},
+                       admin_);
+    EXPECT_EQ(a.status, 201) << a;
+    return hub_.create_token(email);
+  };
+  std::string other_helpdesk = operator_with("hank@reach.test", "Help Desk Operator");
+  std::string read_only = operator_with("rita@reach.test", "Read Only Operator");
+  std::string device_user = hub_.create_token("dana@reach.test");
+
+  auto req = request(helpdesk_, device_);
+  ASSERT_EQ(req.status, 204) << req;
+  struct Reader {
+    const char* who;
+    std::string token;
+    bool sees_link;
+  };
+  std::string link;
+  for (const auto& r : {Reader{"the requester (Help Desk)", helpdesk_, true},
+                        Reader{"an Intune Administrator", admin_, true},
+                        Reader{"another Help Desk Operator", other_helpdesk, false},
+                        Reader{"a Read Only Operator", read_only, false}}) {
+    for (const std::string& path :
+         {std::string(kDevices) + "/" + device_, std::string(kDevices)}) {
+      auto got = hub_.get(path, r.token);
+      ASSERT_EQ(got.status, 200) << r.who << " " << got;
+      bj::object d = got.obj().contains("value") ? got.value().at(0).as_object() : got.obj();
+      const auto& url = d.at("remoteAssistanceSessionUrl");
+      const auto& results = d.at("deviceActionResults").as_array();
+      ASSERT_EQ(results.size(), 1u) << r.who << " does not see that a session exists: " << got;
+      EXPECT_EQ(str_of(results[0].as_object(), "actionState"), "pending") << r.who;
+      if (r.sees_link) {
+        ASSERT_TRUE(url.is_string()) << r.who << " " << got;
+        link = std::string(url.as_string());
+        EXPECT_TRUE(link.starts_with(relay_.base_url() + "/support/")) << r.who << " " << link;
+      } else {
+        EXPECT_TRUE(url.is_null()) << r.who << " reads the supporter link: " << got;
+      }
+    }
+  }
+  auto mine = hub_.get("/v1.0/me/managedDevices", device_user);
+  ASSERT_EQ(mine.status, 200) << mine;
+  ASSERT_EQ(mine.value().size(), 1u) << mine;
+  EXPECT_TRUE(mine.value()[0].as_object().at("remoteAssistanceSessionUrl").is_null())
+      << "the device's own user reads the supporter link: " << mine;
+
+  // At rest: the link's token is nowhere in the hub's database in clear.
+  ASSERT_FALSE(link.empty());
+  std::string token = link.substr(link.size() - 32);
+  auto dump = run_command({"sqlite3", hub_.data_dir() + "/hub.db", ".dump"});
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_NE(dump.out.find("ra_sessions"), std::string::npos);
+  EXPECT_EQ(dump.out.find(token), std::string::npos) << "the supporter link is stored in clear";
 }
 
 TEST_F(RemoteAssistanceFlow, EachRefusalHasItsOwnErrorAndCreatesNoRelaySession) {

@@ -70,6 +70,24 @@ void RelayProcess::add_account(const std::string& email, const std::string& pass
   EXPECT_EQ(r.exit_code, 0) << "account add: " << r.err;
 }
 
+ApiResult RelayProcess::portal_session(const std::string& description) {
+  Browser b(base_url());
+  auto page = b.go("GET", "/signin");
+  auto signin = b.go("POST", "/signin",
+                     form_encode({{"csrf", hidden_inputs(page.body)["csrf"]},
+                                  {"continue", "/"},
+                                  {"email", options_.admin_email},
+                                  {"password", options_.admin_password}}));
+  EXPECT_EQ(signin.status, 303) << signin;
+  auto portal = b.go("GET", "/");
+  auto made = b.go("POST", "/portal/sessions",
+                   form_encode({{"csrf", hidden_inputs(portal.body)["csrf"]},
+                                {"description", description}}));
+  EXPECT_EQ(made.status, 303) << made;
+  std::string location(made.headers.get("Location").value_or(""));
+  return get("/api/v1/sessions/" + location.substr(location.find_last_of('/') + 1), admin_token());
+}
+
 const std::string& RelayProcess::admin_token() {
   if (admin_token_.empty()) admin_token_ = create_token(options_.admin_email);
   return admin_token_;

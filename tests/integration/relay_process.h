@@ -64,6 +64,9 @@ class RelayProcess {
   OAuthClient add_client(const std::string& name, const std::string& redirect_uri);
   void add_account(const std::string& email, const std::string& password);
   const std::string& admin_token();  // script token of the administrator (cached)
+  // A session made in the portal by the administrator, as a supporter makes one for a userless
+  // device (its device may join with the code alone): the sessions API's full JSON of it.
+  ApiResult portal_session(const std::string& description = "Portal session");
 
   // `path_or_url` is a path or an absolute URL.
   ApiResult request(std::string_view method, std::string_view path_or_url, std::string body,

@@ -10,7 +10,7 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "net/bridge.h"
-#include "reach/link.h"
+#include "link/link.h"
 
 #include <signal.h>
 
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--link", link_text, "The session's end-customer link")->required();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   if (auto exit_code = cli::parse(app, argc, argv, "reach_test_device_bridge")) return *exit_code;
-  auto link = cli::parse_session_link(link_text, "join");
+  auto link = reach::link::parse_session_link(link_text, "join");
   auto address = cli::parse_listen(vnc);
   if (!link || !address) {
     std::fprintf(stderr, "reach_test_device_bridge: %s (see --help)\n",

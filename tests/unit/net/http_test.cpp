@@ -92,4 +92,33 @@ TEST(ReasonPhrase, KnownAndUnknown) {
 }
 
 }  // namespace
+TEST(BearerToken, OneParserForEveryProgram) {
+  auto token = [](const char* value) {
+    Headers h;
+    if (value) h.set("Authorization", value);
+    auto t = bearer_token(h);
+    return t ? std::string(*t) : std::string("<none>");
+  };
+  EXPECT_EQ(token("Bearer abc.DEF_-~+/9=="), "abc.DEF_-~+/9==");
+  EXPECT_EQ(token("bearer abc"), "abc");
+  EXPECT_EQ(token("BEARER   abc  "), "abc");
+  for (const char* bad : {"Bearer", "Bearer ", "Basic abc", "Bearerabc", "Bearer a b",
+                          "Bearer =abc", "Bearer a=b", "Bearer a\tb"})
+    EXPECT_EQ(token(bad), "<none>") << bad;
+  EXPECT_EQ(token(nullptr), "<none>");
+}
+
+TEST(RedactPath, CodesAndTokensNeverReachTheLog) {
+  EXPECT_EQ(redact_path("/support/s12345678-abcdefghijklmnopqrstuvwxyz012_-9"),
+            "/support/[redacted]");
+  EXPECT_EQ(redact_path("/api/v1/stream/device/s12345678-abcdefghijklmnopqrstuvwxyz012_-9"),
+            "/api/v1/stream/device/[redacted]");
+  EXPECT_EQ(redact_path("/api/v1/sessions/s12-345-678"), "/api/v1/sessions/[redacted]");
+  EXPECT_EQ(redact_path("/portal/sessions/s12345678/close"), "/portal/sessions/[redacted]/close");
+  EXPECT_EQ(redact_path("/x/abcdefghijklmnopqrstuvwxyz"), "/x/[redacted]");
+  const char* kept[] = {"/v1.0/users/0f8fad5b-d9cb-469f-a165-70867728950e", "/api/health",
+                        "/v1.0/deviceManagement/managedDevices", "/static/viewer.js", "/", ""};
+  for (const char* p : kept) EXPECT_EQ(redact_path(p), p);
+}
+
 }  // namespace reach::net

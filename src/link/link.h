@@ -1,0 +1,45 @@
+// Session codes and links (SPEC §4.2), the one parser both ends use: the relay (which issues
+// and checks them), the agent (`join CODE`, the end-customer link of a request) and `reach
+// connect` (the supporter link). Sans-I/O: strings in, values or 400 errors out.
+//
+// A code is "s" + 8 digits, shown as "s12-345-678"; a person may type it with or without dashes
+// or spaces and in either case. A link's last path segment is its ref, "<code>-<token>", where
+// the code is canonical and the token is 32 characters of base64url (192 random bits).
+#pragma once
+
+#include "common/result.h"
+
+#include <string>
+#include <string_view>
+
+namespace reach::link {
+
+inline constexpr std::size_t kCodeSize = 9;    // "s12345678"
+inline constexpr std::size_t kTokenSize = 32;  // base64url of 24 random bytes
+
+// "s12345678" (canonical, stored) from what a person typed.
+Result<std::string> normalize_code(std::string_view input);
+// "s12-345-678" from a canonical code.
+std::string display_code(std::string_view canonical);
+
+struct LinkRef {
+  std::string code;  // canonical
+  std::string token;
+};
+// Splits "s12345678-TOKEN", the last path segment of a link.
+Result<LinkRef> parse_link_ref(std::string_view ref);
+
+struct SessionLink {
+  std::string url;         // the link as given
+  std::string stream_url;  // ws(s)://HOST[/PREFIX]/api/v1/stream/<side>/<ref>
+  std::string code;        // "s12345678"
+};
+// Reads http(s)://HOST[/PREFIX]/support/<ref> (the supporter link) or …/join/<ref> (the end
+// customer's). `kind` is "support" or "join".
+Result<SessionLink> parse_session_link(std::string_view link, std::string_view kind);
+
+// The device stream of a portal session joined by its code alone (`reach-agent join CODE`):
+// ws(s)://RELAY/api/v1/stream/device?code=s12345678.
+Result<std::string> code_stream_url(std::string_view relay_url, std::string_view code);
+
+}  // namespace reach::link
