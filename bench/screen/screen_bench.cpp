@@ -574,8 +574,8 @@ Result run_cell(const Options& o, const std::string& load, const std::string& se
     std::string device_link(s["end_customer_link"].as_string()),
         link(s["supporter_link"].as_string());
     srv = spawn("reach-agent",
-                {agent_bin.string(), "join", device_link, "--display", display,
-                 "--state", agent_state.string(), "--log-level", g_verbose ? "debug" : "warn"},
+                {agent_bin.string(), "join", device_link, "--display", display, "--state",
+                 agent_state.string(), "--log-level", g_verbose ? "debug" : "warn"},
                 dir, false);
     started.push_back(&srv);
     auto deadline = std::chrono::steady_clock::now() + 20s;

@@ -39,8 +39,8 @@ void Throttle::failure(const std::string& key, std::int64_t now) {
   ++s.failures;
   if (s.failures >= options_.free_failures) {
     int doublings = std::min(s.failures - options_.free_failures, 30);
-    s.blocked_until = now + std::min<std::int64_t>(std::int64_t{1000} << doublings,
-                                                   options_.max_block_ms);
+    s.blocked_until =
+        now + std::min<std::int64_t>(std::int64_t{1000} << doublings, options_.max_block_ms);
   }
   forget_stale(now);
 }

@@ -18,7 +18,7 @@ namespace reach::hub {
 namespace {
 
 constexpr std::size_t kMaxAgentMessage = 16 * 1024;
-constexpr int kMaxInFlight = 64;            // an agent's messages waiting for the worker
+constexpr int kMaxInFlight = 64;  // an agent's messages waiting for the worker
 constexpr std::int64_t kMaxEventsPerNotification = 32;
 
 // Events an agent reports about a notification, and what an answer records.
@@ -303,14 +303,14 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch, const
     if (!seen->empty()) return {};  // a resend: already recorded
     // A session has a handful of events; new refs without end for one notification are a
     // misbehaving agent, and must not grow the table.
-    auto count = s.query(
-        "SELECT COUNT(*) FROM device_events WHERE device_id = ? AND notification_id = ?",
-        {ch->device_id(), **nid});
+    auto count =
+        s.query("SELECT COUNT(*) FROM device_events WHERE device_id = ? AND notification_id = ?",
+                {ch->device_id(), **nid});
     if (!count) return count.error();
     if (count->rows[0].integer(0) >= kMaxEventsPerNotification) {
-      refused = make_error(429, "tooManyEvents",
-                           fmt::format("A notification takes at most {} events.",
-                                       kMaxEventsPerNotification));
+      refused = make_error(
+          429, "tooManyEvents",
+          fmt::format("A notification takes at most {} events.", kMaxEventsPerNotification));
       return refused;
     }
     auto n = s.query(

@@ -113,9 +113,8 @@ Result<std::map<std::string, Grant>> grants_of(store::Database& db, const std::s
     if (scope == "allLicensedUsers" || scope == "allDevicesAndLicensedUsers")
       g.licensed_users = true;
     if (scope == "resourceScope") {
-      auto scopes =
-          db.query("SELECT group_id FROM role_assignment_scopes WHERE assignment_id = ?",
-                   {row.text(0)});
+      auto scopes = db.query("SELECT group_id FROM role_assignment_scopes WHERE assignment_id = ?",
+                             {row.text(0)});
       if (!scopes) return scopes.error();
       for (const auto& s : scopes->rows) g.scope_groups.push_back(s.text(0));
     }

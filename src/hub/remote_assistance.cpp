@@ -700,8 +700,10 @@ Result<net::Response> list_sessions(Ctx& ctx) {
         {"requesterId", "s.requester_id", {}},
         {"requesterUserPrincipalName", "s.requester_name", {}},
         {"sessionCode", "s.code", {}},
-        {"state", "s.state", {"requested", "accepted", "allowed", "active", "ended", "declined",
-                              "denied", "expired", "failed"}},
+        {"state",
+         "s.state",
+         {"requested", "accepted", "allowed", "active", "ended", "declined", "denied", "expired",
+          "failed"}},
         {"endReason", "s.end_reason", {}},
     };
     auto f = odata::compile_filter(*q->filter, kFields);
@@ -739,7 +741,8 @@ Result<net::Response> list_sessions(Ctx& ctx) {
     const auto& r = rows->rows[i];
     if (static_cast<int>(i) == top) {
       const auto& last = rows->rows[i - 1];
-      std::string token = odata::encode_skiptoken(fmt::format("{}|{}", last.integer(7), last.text(0)));
+      std::string token =
+          odata::encode_skiptoken(fmt::format("{}|{}", last.integer(7), last.text(0)));
       std::string more = "?$top=" + std::to_string(top);
       if (auto dev = ctx.req.query_param("deviceId"))
         more += "&deviceId=" + net::percent_encode(*dev);

@@ -426,9 +426,9 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Conn<Stream>> conn) {
     try {
       response = co_await on_pool([this, &request] { return handler(request); });
     } catch (const std::exception& e) {
-      log::error("http.handler_failed",
-                 {{"method", request.method}, {"path", redact_path(request.path)},
-                  {"error", e.what()}});
+      log::error(
+          "http.handler_failed",
+          {{"method", request.method}, {"path", redact_path(request.path)}, {"error", e.what()}});
       response = error_response(500, "generalException", "internal error");
     }
     bool keep_alive = req.keep_alive() && !stopping;
@@ -452,8 +452,7 @@ asio::awaitable<void> Server::Impl::upgrade_connection(
   try {
     ws_handler = co_await on_pool([this, &request, &reject] { return upgrade(request, reject); });
   } catch (const std::exception& e) {
-    log::error("http.upgrade_failed",
-               {{"path", redact_path(request.path)}, {"error", e.what()}});
+    log::error("http.upgrade_failed", {{"path", redact_path(request.path)}, {"error", e.what()}});
     reject = error_response(500, "generalException", "internal error");
   }
   if (!ws_handler) {

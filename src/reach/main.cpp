@@ -2,9 +2,9 @@
 // to a local TCP port, so that any VNC viewer can show the device's screen.
 #include "common/cli.h"
 #include "common/log.h"
+#include "link/link.h"
 #include "net/bridge.h"
 #include "net/client.h"
-#include "link/link.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -170,7 +170,8 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
   const std::string addr = "addr:" + client_key(ctx.req.remote_address);
   const char* what = kind == Credential::code ? "code" : "link";
   auto throttled = [&](const std::string& key) -> Error {
-    if (svc.guesses_by_address.first_refusal(key, now) || svc.guesses_by_code.first_refusal(key, now))
+    if (svc.guesses_by_address.first_refusal(key, now) ||
+        svc.guesses_by_code.first_refusal(key, now))
       log::warn("relay.guess_throttled", {{"ip", ctx.req.remote_address}, {"what", what}});
     return make_error(429, "too_many_retries",
                       "Too many wrong session codes or links; wait and retry.");

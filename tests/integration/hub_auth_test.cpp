@@ -351,7 +351,8 @@ TEST_F(HubAuth, ACrossSiteSignInIsRefusedAndAThrottledFloodIsAuditedOnce) {
   };
   for (int i = 0; i < 5; ++i) (void)signin("flood@reach.test", "Wrong-" + std::to_string(i));
   int refused = 0;
-  for (int i = 0; i < 40; ++i) refused += IsThrottled(signin("flood@reach.test", "Wrong-x")) ? 1 : 0;
+  for (int i = 0; i < 40; ++i)
+    refused += IsThrottled(signin("flood@reach.test", "Wrong-x")) ? 1 : 0;
   EXPECT_EQ(refused, 40);
   int records = throttled_records();
   EXPECT_GE(records, 1) << "throttling is not audited";

@@ -464,12 +464,13 @@ TEST_F(HubRbac, UnlicensedAdministratorIsRefusedUntilTheOrganisationAllowsIt) {
 TEST_F(HubRbac, OrganizationUpdateIsNotAWayToMoreRights) {
   auto role = hub_.post(
       "/v1.0/deviceManagement/roleDefinitions",
-      bj::object{{"displayName", "Directory Editor"},
-                 {"rolePermissions",
-                  bj::array{bj::object{
-                      {"resourceActions",
-                       bj::array{bj::object{{"allowedResourceActions", bj::array{kOrgRead, kOrgUpdate}},
-                                            {"notAllowedResourceActions", bj::array{}}}}}}}}},
+      bj::object{
+          {"displayName", "Directory Editor"},
+          {"rolePermissions",
+           bj::array{bj::object{
+               {"resourceActions",
+                bj::array{bj::object{{"allowedResourceActions", bj::array{kOrgRead, kOrgUpdate}},
+                                     {"notAllowedResourceActions", bj::array{}}}}}}}}},
       admin_);
   ASSERT_EQ(role.status, 201) << role;
   std::string editor = make_user("editor@reach.test", true);
@@ -482,16 +483,17 @@ TEST_F(HubRbac, OrganizationUpdateIsNotAWayToMoreRights) {
     return bj::object{{"@odata.id", "https://graph.microsoft.com/v1.0/directoryObjects/" + id}};
   };
   // Refused: users who hold more (the administrator, a help desk operator)…
-  EXPECT_TRUE(IsGraphError(hub_.patch("/v1.0/users/" + admin_id_, password("Taken-Over-123"), t), 403,
-                           "accessDenied"));
-  EXPECT_TRUE(IsGraphError(hub_.patch("/v1.0/users/" + hda_, bj::object{{"accountEnabled", false}}, t),
+  EXPECT_TRUE(IsGraphError(hub_.patch("/v1.0/users/" + admin_id_, password("Taken-Over-123"), t),
                            403, "accessDenied"));
+  EXPECT_TRUE(
+      IsGraphError(hub_.patch("/v1.0/users/" + hda_, bj::object{{"accountEnabled", false}}, t), 403,
+                   "accessDenied"));
   EXPECT_EQ(hub_.del("/v1.0/users/" + hda_, t).status, 403);
-  EXPECT_EQ(hub_.post("/v1.0/users/" + admin_id_ + "/assignLicense",
-                      bj::object{{"addLicenses", bj::array{}}, {"removeLicenses", bj::array{sku_}}},
-                      t)
-                .status,
-            403);
+  EXPECT_EQ(
+      hub_.post("/v1.0/users/" + admin_id_ + "/assignLicense",
+                bj::object{{"addLicenses", bj::array{}}, {"removeLicenses", bj::array{sku_}}}, t)
+          .status,
+      403);
   // …and groups a role assignment uses, as members (Staff) or as scope (Group A).
   EXPECT_EQ(hub_.post("/v1.0/groups/" + staff_ + "/members/$ref", member(editor), t).status, 403);
   EXPECT_EQ(hub_.post("/v1.0/groups/" + group_a_ + "/members/$ref", member(d2_), t).status, 403);

@@ -401,8 +401,7 @@ TEST_F(RemoteAssistanceFlow, OnlyTheRequesterAndRemoteAssistanceUpdatersSeeTheSu
                         Reader{"an Intune Administrator", admin_, true},
                         Reader{"another Help Desk Operator", other_helpdesk, false},
                         Reader{"a Read Only Operator", read_only, false}}) {
-    for (const std::string& path :
-         {std::string(kDevices) + "/" + device_, std::string(kDevices)}) {
+    for (const std::string& path : {std::string(kDevices) + "/" + device_, std::string(kDevices)}) {
       auto got = hub_.get(path, r.token);
       ASSERT_EQ(got.status, 200) << r.who << " " << got;
       bj::object d = got.obj().contains("value") ? got.value().at(0).as_object() : got.obj();

@@ -80,9 +80,9 @@ ApiResult RelayProcess::portal_session(const std::string& description) {
                                   {"password", options_.admin_password}}));
   EXPECT_EQ(signin.status, 303) << signin;
   auto portal = b.go("GET", "/");
-  auto made = b.go("POST", "/portal/sessions",
-                   form_encode({{"csrf", hidden_inputs(portal.body)["csrf"]},
-                                {"description", description}}));
+  auto made = b.go(
+      "POST", "/portal/sessions",
+      form_encode({{"csrf", hidden_inputs(portal.body)["csrf"]}, {"description", description}}));
   EXPECT_EQ(made.status, 303) << made;
   std::string location(made.headers.get("Location").value_or(""));
   return get("/api/v1/sessions/" + location.substr(location.find_last_of('/') + 1), admin_token());

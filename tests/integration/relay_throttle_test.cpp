@@ -30,8 +30,8 @@ struct Upgrade {
 // Sends a WebSocket upgrade request for `target` by hand from `bind_address` and reads the
 // answer's head (and body, by Content-Length). The connection is then closed.
 // `to` is where the relay listens: 127.0.0.1 for IPv4 sources, an IPv6 address for IPv6 ones.
-Upgrade raw_upgrade(std::uint16_t port, const std::string& bind_address,
-                    const std::string& target, const std::string& to = "127.0.0.1") {
+Upgrade raw_upgrade(std::uint16_t port, const std::string& bind_address, const std::string& target,
+                    const std::string& to = "127.0.0.1") {
   Upgrade out;
   bool v6 = bind_address.find(':') != std::string::npos;
   int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -156,7 +156,8 @@ TEST_F(RelayThrottleTest, APortalSessionsDeviceMayJoinWithTheCodeAlone) {
   auto u = raw_upgrade(relay_.port(), "127.0.0.60", "/api/v1/stream/device?code=" + p.str("code"));
   EXPECT_EQ(u.status, 101) << u.head << u.body;
   // …but never its supporter end.
-  auto s = raw_upgrade(relay_.port(), "127.0.0.61", "/api/v1/stream/supporter/?code=" + p.str("code"));
+  auto s =
+      raw_upgrade(relay_.port(), "127.0.0.61", "/api/v1/stream/supporter/?code=" + p.str("code"));
   EXPECT_EQ(s.status, 404) << s.head << s.body;
 }
 
@@ -169,7 +170,8 @@ TEST_F(RelayThrottleTest, WrongCodesFromOneAddressGet429WhileAnotherAddressStill
     char wrong[16];
     std::snprintf(wrong, sizeof wrong, "s00-000-%03d", i);
     if (wrong == code) continue;
-    auto u = raw_upgrade(relay_.port(), "127.0.0.1", std::string("/api/v1/stream/device?code=") + wrong);
+    auto u =
+        raw_upgrade(relay_.port(), "127.0.0.1", std::string("/api/v1/stream/device?code=") + wrong);
     statuses.push_back(u.status);
     if (u.status == 429) last_429 = u.body;
   }
@@ -204,20 +206,23 @@ TEST_F(RelayThrottleTest, WrongCodesFromOneAddressGet429WhileAnotherAddressStill
 // "4 guesses + 1 known old code" went on forever.
 TEST_F(RelayThrottleTest, AKnownOldCodeDoesNotResetTheCount) {
   auto old = relay_.portal_session();
-  ASSERT_EQ(relay_.put_json("/api/v1/sessions/" + old.str("code"), bj::object{{"state", "closed"}},
-                            token_)
-                .status,
-            204);
+  ASSERT_EQ(
+      relay_
+          .put_json("/api/v1/sessions/" + old.str("code"), bj::object{{"state", "closed"}}, token_)
+          .status,
+      204);
   int wrong_404 = 0, wrong_429 = 0;
   for (int round = 0; round < 10; ++round) {
     for (int i = 0; i < 4; ++i) {
       char wrong[16];
       std::snprintf(wrong, sizeof wrong, "s00-001-%03d", round * 4 + i);
-      auto u = raw_upgrade(relay_.port(), "127.0.0.3", std::string("/api/v1/stream/device?code=") + wrong);
+      auto u = raw_upgrade(relay_.port(), "127.0.0.3",
+                           std::string("/api/v1/stream/device?code=") + wrong);
       (u.status == 404 ? wrong_404 : wrong_429) += 1;
       EXPECT_TRUE(u.status == 404 || u.status == 429) << u.head;
     }
-    auto known = raw_upgrade(relay_.port(), "127.0.0.3", "/api/v1/stream/device?code=" + old.str("code"));
+    auto known =
+        raw_upgrade(relay_.port(), "127.0.0.3", "/api/v1/stream/device?code=" + old.str("code"));
     EXPECT_TRUE(known.status == 410 || known.status == 429) << known.head << known.body;
   }
   std::printf("[throttle] 40 wrong codes between known old ones: %d x 404, %d x 429\n", wrong_404,
@@ -249,8 +254,9 @@ TEST_F(RelayThrottleTest, WrongTokensForACodeNeverLockOutItsLinks) {
   auto dev = raw_upgrade(relay_.port(), "127.0.0.17",
                          "/api/v1/stream/device/" + last_segment(s.str("end_customer_link")));
   EXPECT_EQ(dev.status, 101) << dev.head << dev.body;
-  auto other = raw_upgrade(relay_.port(), "127.0.0.31",
-                           "/api/v1/stream/device/" + last_segment(unrelated.str("end_customer_link")));
+  auto other =
+      raw_upgrade(relay_.port(), "127.0.0.31",
+                  "/api/v1/stream/device/" + last_segment(unrelated.str("end_customer_link")));
   EXPECT_EQ(other.status, 101) << other.head << other.body;
 }
 
@@ -263,8 +269,8 @@ TEST_F(RelayThrottleTest, TheRequestLogHoldsNoLinkTokenOrCode) {
   (void)raw_upgrade(relay_.port(), "127.0.0.50",
                     "/api/v1/stream/supporter/" + last_segment(s.str("supporter_link")));
   (void)relay_.get("/api/v1/sessions/" + s.str("code"), token_);
-  ASSERT_TRUE(wait_until([&] { return relay_.read_stderr_log().find("/join/") != std::string::npos; },
-                         5s));
+  ASSERT_TRUE(
+      wait_until([&] { return relay_.read_stderr_log().find("/join/") != std::string::npos; }, 5s));
   auto log = relay_.read_stderr_log();
   EXPECT_NE(log.find("/support/[redacted]"), std::string::npos) << tail(log);
   EXPECT_EQ(log.find(token), std::string::npos) << "a link token is in the log";

@@ -9,8 +9,8 @@
 // ends, 1 when an end cannot be opened, 2 on bad arguments; SIGTERM stops it.
 #include "common/cli.h"
 #include "common/log.h"
-#include "net/bridge.h"
 #include "link/link.h"
+#include "net/bridge.h"
 
 #include <signal.h>
 

@@ -40,8 +40,8 @@ TEST(SessionLink, RejectsWhatIsNotALink) {
 TEST(SessionCode, OneShapeForEveryEnd) {
   EXPECT_EQ(normalize_code("s12-345-678").value(), "s12345678");
   EXPECT_EQ(normalize_code("S12 345 678").value(), "s12345678");
-  for (const char* bad : {"", "-s12345678", "s1234567", "s123456789", "x12345678", "s12-345-67a",
-                          "s12345678\n"})
+  for (const char* bad :
+       {"", "-s12345678", "s1234567", "s123456789", "x12345678", "s12-345-67a", "s12345678\n"})
     EXPECT_FALSE(normalize_code(bad)) << bad;
   EXPECT_EQ(display_code("s12345678"), "s12-345-678");
 }

@@ -116,8 +116,12 @@ TEST(RedactPath, CodesAndTokensNeverReachTheLog) {
   EXPECT_EQ(redact_path("/api/v1/sessions/s12-345-678"), "/api/v1/sessions/[redacted]");
   EXPECT_EQ(redact_path("/portal/sessions/s12345678/close"), "/portal/sessions/[redacted]/close");
   EXPECT_EQ(redact_path("/x/abcdefghijklmnopqrstuvwxyz"), "/x/[redacted]");
-  const char* kept[] = {"/v1.0/users/0f8fad5b-d9cb-469f-a165-70867728950e", "/api/health",
-                        "/v1.0/deviceManagement/managedDevices", "/static/viewer.js", "/", ""};
+  const char* kept[] = {"/v1.0/users/0f8fad5b-d9cb-469f-a165-70867728950e",
+                        "/api/health",
+                        "/v1.0/deviceManagement/managedDevices",
+                        "/static/viewer.js",
+                        "/",
+                        ""};
   for (const char* p : kept) EXPECT_EQ(redact_path(p), p);
 }
 
