@@ -348,7 +348,8 @@ ServerProcess::~ServerProcess() {
                                          << "'; stderr: " << tail(read_file_bytes(stderr_log_));
   }
   line = trim(line);
-  static const std::regex kAddress(R"(^127\.0\.0\.1:([0-9]{1,5})$)");
+  // 127.0.0.1:PORT, or [::]:PORT for a server on every address (reached at 127.0.0.1 too).
+  static const std::regex kAddress(R"(^(?:127\.0\.0\.1|\[::\]):([0-9]{1,5})$)");
   std::smatch m;
   if (!std::regex_match(line, m, kAddress)) {
     kill9();

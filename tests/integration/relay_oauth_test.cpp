@@ -372,6 +372,55 @@ TEST_F(RelayOAuthTest, WrongPasswordGets401PageAndNoSessionCookie) {
   EXPECT_EQ(b.cookies.count("reach_relay_session"), 0u);
 }
 
+// Security review, finding 4: "/\t/evil.example" passed as a local path, and browsers drop the
+// tab and go to //evil.example. Only a path of URL characters on this site is followed.
+TEST_F(RelayOAuthTest, SignInContinuesOnlyToAPathOnThisSite) {
+  for (const std::string& evil :
+       {std::string("/\t/evil.example"), std::string("/\n/evil.example"),
+        std::string("//evil.example"), std::string("/\\evil.example"),
+        std::string("https://evil.example/"), std::string(" /x"), std::string("/\r\n/evil")}) {
+    Browser b{relay_->base_url()};
+    auto page = b.go("GET", "/signin?continue=" + q(evil));
+    ASSERT_EQ(page.status, 200) << page;
+    EXPECT_EQ(hidden_inputs(page.body)["continue"], "/") << "shown for " << q(evil);
+    auto r = b.go("POST", "/signin",
+                  form_encode({{"csrf", hidden_inputs(page.body)["csrf"]},
+                               {"continue", evil},
+                               {"email", relay_->options().admin_email},
+                               {"password", relay_->options().admin_password}}));
+    ASSERT_EQ(r.status, 303) << r;
+    EXPECT_EQ(r.headers.get("Location").value_or(""), "/") << "for " << q(evil);
+  }
+  Browser b{relay_->base_url()};
+  auto page = b.go("GET", "/signin");
+  auto r = b.go("POST", "/signin",
+                form_encode({{"csrf", hidden_inputs(page.body)["csrf"]},
+                             {"continue", "/oauth2/authorize?client_id=x&state=a%20b"},
+                             {"email", relay_->options().admin_email},
+                             {"password", relay_->options().admin_password}}));
+  EXPECT_EQ(r.headers.get("Location").value_or(""), "/oauth2/authorize?client_id=x&state=a%20b");
+}
+
+// Security review, item 7: PKCE with S256 on every authorization request. Without it (or with
+// "plain") the client is sent back an error and no code is issued.
+TEST_F(RelayOAuthTest, AnAuthorizationWithoutPkceS256IsRefused) {
+  auto pkce = make_pkce();
+  std::string base = "/oauth2/authorize?response_type=code&client_id=" + q(client_.client_id) +
+                     "&redirect_uri=" + q(kRedirect) + "&state=s1";
+  for (const std::string& path :
+       {base, base + "&code_challenge=" + q(pkce.verifier) + "&code_challenge_method=plain",
+        base + "&code_challenge=" + q(pkce.challenge),
+        base + "&code_challenge=short&code_challenge_method=S256"}) {
+    Browser b{relay_->base_url()};
+    auto r = b.go("GET", path);
+    ASSERT_EQ(r.status, 302) << path << ": " << r;
+    auto where = url_query(r.headers.get("Location").value_or(""));
+    EXPECT_EQ(where["error"], "invalid_request") << path;
+    EXPECT_EQ(where["state"], "s1");
+    EXPECT_EQ(where.count("code"), 0u);
+  }
+}
+
 // An access token past its lifetime is refused with token_expired (own relay: TTL 1 s).
 TEST(RelayOAuthExpiry, ExpiredAccessTokenGets401TokenExpired) {
   RelayProcess relay;

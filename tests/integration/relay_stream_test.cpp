@@ -218,7 +218,7 @@ TEST_F(RelayStreamTest, SlowSupporterKeepsRelayMemoryBounded) {
 TEST_F(RelayStreamTest, EitherEndLeavingEndsTheSessionForGood) {
   for (bool device_leaves : {true, false}) {
     SCOPED_TRACE(device_leaves ? "device leaves" : "supporter leaves");
-    auto s = new_session();
+    auto s = relay_->portal_session();  // its code also opens the device end, until it ends
     Ends e;
     ASSERT_NO_FATAL_FAILURE(connect(s, e));
     e.device_ws->send("ping-from-device");
@@ -244,8 +244,8 @@ TEST_F(RelayStreamTest, EitherEndLeavingEndsTheSessionForGood) {
   }
 }
 
-TEST_F(RelayStreamTest, DeviceJoinsByCodeAlone) {
-  auto s = new_session();
+TEST_F(RelayStreamTest, DeviceOfAPortalSessionJoinsByCodeAlone) {
+  auto s = relay_->portal_session();
   Ends e;
   ASSERT_NO_FATAL_FAILURE(connect(s, e, "/api/v1/stream/device?code=" + s.str("code")));
   std::string hello = "RFB 003.008\n";

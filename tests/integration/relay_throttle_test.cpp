@@ -7,8 +7,10 @@
 #include "integration/relay_process.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -276,6 +278,98 @@ TEST_F(RelayThrottleTest, TheRequestLogHoldsNoLinkTokenOrCode) {
   EXPECT_EQ(log.find(token), std::string::npos) << "a link token is in the log";
   EXPECT_EQ(log.find(last_segment(s.str("end_customer_link")).substr(10)), std::string::npos);
   EXPECT_EQ(log.find("/api/v1/sessions/" + s.str("code")), std::string::npos) << tail(log);
+}
+
+// Moves this test's process (and every program it starts) into a network namespace of its own,
+// with loopback up and addresses in two IPv6 /64s: fd00:52::1 (where the relay is reached),
+// fd00:52::100 … fd00:52::13f (one client's /64) and fd00:53::1 (another client).
+::testing::AssertionResult private_network() {
+  bool root = ::geteuid() == 0;
+  uid_t uid = ::getuid();
+  gid_t gid = ::getgid();
+  if (::unshare(CLONE_NEWNET | (root ? 0 : CLONE_NEWUSER)) != 0)
+    return ::testing::AssertionFailure() << "unshare: " << std::strerror(errno);
+  if (!root) {  // become root of the new user namespace, to configure its network
+    auto write = [](const char* path, const std::string& text) {
+      int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+      bool ok =
+          fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+      if (fd >= 0) ::close(fd);
+      return ok;
+    };
+    if (!write("/proc/self/setgroups", "deny") ||
+        !write("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+        !write("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"))
+      return ::testing::AssertionFailure() << "cannot map this user into the namespace";
+  }
+  std::vector<std::vector<std::string>> commands = {
+      {"/bin/ip", "link", "set", "lo", "up"},
+      {"/bin/ip", "-6", "addr", "add", "fd00:52::1/128", "dev", "lo", "nodad"},
+      {"/bin/ip", "-6", "addr", "add", "fd00:53::1/128", "dev", "lo", "nodad"}};
+  for (int i = 0; i < 64; ++i) {
+    char a[40];
+    std::snprintf(a, sizeof a, "fd00:52::%x/128", 0x100 + i);
+    commands.push_back({"/bin/ip", "-6", "addr", "add", a, "dev", "lo", "nodad"});
+  }
+  for (const auto& c : commands) {
+    auto r = run_command(c);
+    if (r.exit_code != 0)
+      return ::testing::AssertionFailure()
+             << c[0] << " " << c[3] << " exited " << r.exit_code << ": " << r.err;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// SPEC §4.2 and the review's finding 3, on the wire: every address of one IPv6 /64 is one
+// client (a subscriber gets a whole /64), each IPv4 address is its own. Refusals are counted.
+TEST(RelayGuessing, ManyAddressesOfOneSlash64AreOneClientAndEachLoopbackAddressIsThrottled) {
+  ASSERT_TRUE(private_network());
+  RelayProcess relay;
+  ASSERT_TRUE(relay.init_and_start({"--listen", "[::]:0"}));
+  auto p = relay.portal_session();
+  ASSERT_EQ(p.status, 200) << p;
+  std::string code = p.str("code");
+  auto wrong = [](int i) {
+    char w[16];
+    std::snprintf(w, sizeof w, "s00-002-%03d", i);
+    return std::string(w);
+  };
+
+  // 64 addresses of fd00:52::/64, one wrong code each.
+  int v6_404 = 0, v6_429 = 0;
+  for (int i = 0; i < 64; ++i) {
+    char from[40];
+    std::snprintf(from, sizeof from, "fd00:52::%x", 0x100 + i);
+    auto u =
+        raw_upgrade(relay.port(), from, "/api/v1/stream/device?code=" + wrong(i), "fd00:52::1");
+    ASSERT_TRUE(u.status == 404 || u.status == 429) << from << ": " << u.head << u.body;
+    (u.status == 404 ? v6_404 : v6_429) += 1;
+  }
+  std::printf("[guessing] 64 addresses of one /64, one wrong code each: %d x 404, %d x 429\n",
+              v6_404, v6_429);
+  EXPECT_EQ(v6_404, 5) << "the /64 got more than the five free failures of one client";
+  EXPECT_EQ(v6_429, 59);
+  // That /64 waits even with the right code; another /64 joins with it at the same moment.
+  auto same =
+      raw_upgrade(relay.port(), "fd00:52::13f", "/api/v1/stream/device?code=" + code, "fd00:52::1");
+  EXPECT_EQ(same.status, 429) << same.head << same.body;
+  auto other =
+      raw_upgrade(relay.port(), "fd00:53::1", "/api/v1/stream/device?code=" + code, "fd00:52::1");
+  EXPECT_EQ(other.status, 101) << other.head << other.body;
+
+  // 10 loopback addresses, 10 wrong codes each: each address is throttled after its five.
+  int v4_404 = 0, v4_429 = 0;
+  for (int a = 0; a < 10; ++a)
+    for (int i = 0; i < 10; ++i) {
+      auto u = raw_upgrade(relay.port(), "127.0.1." + std::to_string(a + 1),
+                           "/api/v1/stream/device?code=" + wrong(100 + a * 10 + i));
+      ASSERT_TRUE(u.status == 404 || u.status == 429) << u.head << u.body;
+      (u.status == 404 ? v4_404 : v4_429) += 1;
+    }
+  std::printf("[guessing] 10 loopback addresses x 10 wrong codes: %d x 404, %d x 429\n", v4_404,
+              v4_429);
+  EXPECT_EQ(v4_404, 50);
+  EXPECT_EQ(v4_429, 50);
 }
 
 }  // namespace
