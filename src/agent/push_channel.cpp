@@ -1,5 +1,7 @@
 #include "agent/push_channel.h"
 
+#include "channel/protocol.h"
+
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -28,32 +30,24 @@ std::string channel_url(const std::string& hub_url) {
   return u + "/api/agent/channel";
 }
 
-Result<Notification> parse_notification(const bj::object& n) {
+namespace {
+
+// Hub messages waiting for the channel's thread, at most.
+constexpr std::size_t kMaxIncoming = 1024;
+
+Notification to_notification(channel::Notification n) {
   Notification x;
-  auto get = [&](std::string_view key, std::string& out) -> Status {
-    auto v = json::req_string(n, key);
-    if (!v) return v.error();
-    out = std::move(*v);
-    return {};
-  };
-  for (auto [key, out] : {std::pair<std::string_view, std::string*>{"id", &x.id},
-                          {"kind", &x.kind},
-                          {"title", &x.title},
-                          {"body", &x.body}})
-    if (auto st = get(key, *out); !st) return st.error();
-  for (auto [key, out] :
-       {std::pair<std::string_view, std::int64_t*>{"createdDateTime", &x.created_at},
-        {"expirationDateTime", &x.expires_at}}) {
-    std::string text;
-    if (auto st = get(key, text); !st) return st.error();
-    auto t = parse_iso8601(text);
-    if (!t) return t.error();
-    *out = *t;
-  }
-  if (auto d = n.find("data"); d != n.end() && d->value().is_object())
-    x.data = d->value().as_object();
+  x.id = std::move(n.id);
+  x.kind = std::move(n.kind);
+  x.title = std::move(n.title);
+  x.body = std::move(n.body);
+  x.created_at = n.created_at;
+  x.expires_at = n.expires_at;
+  x.data = std::move(n.data);
   return x;
 }
+
+}  // namespace
 
 struct PushChannel::Impl {
   Credential credential;
@@ -65,12 +59,12 @@ struct PushChannel::Impl {
 
   mutable std::mutex mu;
   std::condition_variable cv;
-  std::deque<bj::object> incoming;  // guarded by mu
-  bool ws_closed = false;           // guarded by mu
-  bool stopping = false;            // guarded by mu
-  bool events_waiting = false;      // guarded by mu
-  bool is_connected = false;        // guarded by mu
-  std::uint64_t connect_count = 0;  // guarded by mu
+  std::deque<channel::HubMessage> incoming;  // guarded by mu
+  bool ws_closed = false;                    // guarded by mu
+  bool stopping = false;                     // guarded by mu
+  bool events_waiting = false;               // guarded by mu
+  bool is_connected = false;                 // guarded by mu
+  std::uint64_t connect_count = 0;           // guarded by mu
   std::thread thread;
   // Last, so destroyed first: its sockets' handlers (which use the members above) are gone
   // before anything they touch.
@@ -89,13 +83,20 @@ struct PushChannel::Impl {
    public:
     explicit Handler(Impl* impl) : impl_(impl) {}
     void on_message(std::string data, bool binary) override {
-      auto o = json::parse_object(data);
-      std::lock_guard lk(impl_->mu);
-      if (binary || !o) {
-        log::warn("channel.bad_message", {{"bytes", data.size()}});
+      auto m = binary ? channel::HubMessage(channel::Invalid{"a binary message", {}})
+                      : channel::parse_hub_message(data);
+      if (auto* bad = std::get_if<channel::Invalid>(&m)) {
+        log::warn("channel.bad_message", {{"bytes", data.size()}, {"error", bad->message}});
         return;
       }
-      impl_->incoming.push_back(std::move(*o));
+      std::lock_guard lk(impl_->mu);
+      // A hub far ahead of this thread is misbehaving: what is dropped comes again (the hub
+      // resends unconfirmed notifications, the outbox unacknowledged events).
+      if (impl_->incoming.size() >= kMaxIncoming) {
+        log::warn("channel.flooded", {{"queued", impl_->incoming.size()}});
+        return;
+      }
+      impl_->incoming.push_back(std::move(m));
       impl_->cv.notify_all();
     }
     void on_close(std::uint16_t code, std::string reason) override {
@@ -142,31 +143,21 @@ struct PushChannel::Impl {
     }
   }
 
-  void handle(net::WebSocket& ws, const bj::object& m) {
-    auto type = json::opt_string(m, "type");
-    std::string t = type && *type ? **type : "";
-    if (t == "notification") {
-      auto it = m.find("notification");
-      if (it == m.end() || !it->value().is_object()) return;
-      auto n = parse_notification(it->value().as_object());
-      if (!n) {
-        log::warn("channel.bad_notification", {{"error", n.error().message}});
-        return;
-      }
-      if (on_notification && on_notification(*n))
-        ws.send(json::serialize(bj::object{{"type", "received"}, {"id", n->id}}), false);
-    } else if (t == "ack" || (t == "error" && m.contains("ref"))) {
-      auto ref = json::opt_string(m, "ref");
-      if (!ref || !*ref) return;
-      if (t == "error")  // the hub will never take it (e.g. the request expired): drop it
-        log::warn(
-            "channel.event_refused",
-            {{"ref", **ref}, {"message", json::opt_string(m, "message").value().value_or("")}});
-      if (auto st = state.remove_event(**ref); !st)
+  void handle(net::WebSocket& ws, channel::HubMessage& m) {
+    if (auto* n = std::get_if<channel::Notification>(&m)) {
+      std::string id = n->id;
+      if (on_notification && on_notification(to_notification(std::move(*n))))
+        ws.send(json::serialize(bj::object{{"type", "received"}, {"id", id}}), false);
+    } else if (auto* ack = std::get_if<channel::Ack>(&m)) {
+      if (auto st = state.remove_event(ack->ref); !st)
         log::error("channel.outbox_failed", {{"error", st.error().message}});
-    } else if (t == "error") {
-      log::warn("channel.hub_error",
-                {{"message", json::opt_string(m, "message").value().value_or("")}});
+    } else if (auto* refused = std::get_if<channel::Refused>(&m)) {
+      // The hub will never take it (e.g. the request expired): drop it.
+      log::warn("channel.event_refused", {{"ref", refused->ref}, {"message", refused->message}});
+      if (auto st = state.remove_event(refused->ref); !st)
+        log::error("channel.outbox_failed", {{"error", st.error().message}});
+    } else if (auto* e = std::get_if<channel::HubError>(&m)) {
+      log::warn("channel.hub_error", {{"message", e->message}});
     }
   }
 
@@ -210,7 +201,7 @@ struct PushChannel::Impl {
       auto next_heartbeat = last_rx + options.heartbeat;
       auto next_checkin = last_rx + options.checkin_interval;
       for (;;) {
-        std::deque<bj::object> msgs;
+        std::deque<channel::HubMessage> msgs;
         bool closed = false, stop = false, events = false;
         {
           std::unique_lock lk(mu);
@@ -223,7 +214,7 @@ struct PushChannel::Impl {
           events = std::exchange(events_waiting, false);
         }
         if (!msgs.empty()) last_rx = Clock::now();
-        for (const auto& m : msgs) handle(**ws, m);
+        for (auto& m : msgs) handle(**ws, m);
         if (stop || closed) break;
         if (events) send_outbox(**ws);
         auto now = Clock::now();

@@ -53,9 +53,6 @@ class PushChannel {
   std::shared_ptr<Impl> impl_;
 };
 
-// Parses a hub "notification" object. Errors: 400 naming what is missing.
-Result<Notification> parse_notification(const boost::json::object& n);
-
 // "http://host:port" → "ws://host:port/api/agent/channel" (https → wss).
 std::string channel_url(const std::string& hub_url);
 

@@ -1,5 +1,7 @@
 #include "hub/channel.h"
 
+#include "channel/protocol.h"
+
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -17,14 +19,10 @@ namespace reach::hub {
 
 namespace {
 
-constexpr std::size_t kMaxAgentMessage = 16 * 1024;
 constexpr int kMaxInFlight = 64;  // an agent's messages waiting for the worker
 constexpr std::int64_t kMaxEventsPerNotification = 32;
 
 // Events an agent reports about a notification, and what an answer records.
-constexpr std::array<std::string_view, 9> kEvents = {"accepted",        "declined", "allowed",
-                                                     "allowedViewOnly", "denied",   "connected",
-                                                     "ended",           "expired",  "failed"};
 
 std::string text_message(const bj::object& o) {
   return json::serialize(o);
@@ -32,15 +30,10 @@ std::string text_message(const bj::object& o) {
 
 bj::object notification_json(const store::Row& row) {
   // columns: id, kind, title, body, data, created_at, expires_at
-  bj::object n{{"id", row.text(0)},
-               {"kind", row.text(1)},
-               {"title", row.text(2)},
-               {"body", row.text(3)},
-               {"createdDateTime", iso8601(row.integer(5))},
-               {"expirationDateTime", iso8601(row.integer(6))}};
-  auto data = json::parse_object(row.text(4));
-  n["data"] = data ? bj::value(std::move(*data)) : bj::value(bj::object{});
-  return n;
+  channel::Notification n{row.text(0),    row.text(1),    row.text(2), row.text(3),
+                          row.integer(5), row.integer(6), {}};
+  if (auto data = json::parse_object(row.text(4))) n.data = std::move(*data);
+  return channel::notification_json(n);
 }
 
 }  // namespace
@@ -111,8 +104,8 @@ struct AgentChannels::Core {
   // Worker thread: sends every notification the device has not confirmed and that has not
   // expired, oldest first.
   void deliver_pending(const std::shared_ptr<Channel>& ch);
-  void handle(const std::shared_ptr<Channel>& ch, bj::object msg);
-  void record_event(const std::shared_ptr<Channel>& ch, const bj::object& msg);
+  void handle(const std::shared_ptr<Channel>& ch, channel::AgentMessage msg);
+  void record_event(const std::shared_ptr<Channel>& ch, const channel::Event& ev);
 };
 
 // One agent's open channel. The network holds it (as the WebSocket's handler); the registry
@@ -186,20 +179,20 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
       close(1008, "too many messages in flight");
       return;
     }
-    if (binary || data.size() > kMaxAgentMessage) {
-      send({{"type", "error"}, {"message", "Channel messages are JSON text of at most 16 KiB."}});
-      return;
-    }
-    auto msg = json::parse_object(data);
-    if (!msg) {
-      send({{"type", "error"}, {"message", "Not a JSON object: " + msg.error().message}});
+    auto msg = binary ? channel::AgentMessage(channel::Invalid{
+                            "Channel messages are JSON text of at most 16 KiB.", {}})
+                      : channel::parse_agent_message(data);
+    if (auto* bad = std::get_if<channel::Invalid>(&msg)) {
+      bj::object e{{"type", "error"}, {"message", bad->message}};
+      if (!bad->ref.empty()) e["ref"] = bad->ref;
+      send(e);
       return;
     }
     auto core = core_.lock();
     if (!core) return;
     auto self = shared_from_this();
     ++in_flight_;
-    if (!core->post([c = core.get(), self, m = std::move(*msg)]() mutable {
+    if (!core->post([c = core.get(), self, m = std::move(msg)]() mutable {
           c->handle(self, std::move(m));
           --self->in_flight_;
         }))
@@ -247,65 +240,39 @@ void AgentChannels::Core::deliver_pending(const std::shared_ptr<Channel>& ch) {
               {{"device", ch->device_id()}, {"count", rows->rows.size()}});
 }
 
-void AgentChannels::Core::handle(const std::shared_ptr<Channel>& ch, bj::object msg) {
-  auto type = json::opt_string(msg, "type");
-  if (!type || !*type) {
-    ch->send({{"type", "error"}, {"message", "Property 'type' (a string) is required."}});
-    return;
-  }
-  if (**type == "heartbeat") {
+void AgentChannels::Core::handle(const std::shared_ptr<Channel>& ch, channel::AgentMessage msg) {
+  if (std::holds_alternative<channel::Heartbeat>(msg)) {
     ch->send({{"type", "heartbeatAck"}});
-  } else if (**type == "received") {
-    auto id = json::opt_string(msg, "id");
-    if (!id || !*id) {
-      ch->send({{"type", "error"}, {"message", "Property 'id' (a string) is required."}});
-      return;
-    }
-    auto r = svc.db->exec(
+  } else if (auto* r = std::get_if<channel::Received>(&msg)) {
+    auto done = svc.db->exec(
         "UPDATE device_notifications SET received_at = ? WHERE id = ? AND device_id = ?"
         " AND received_at IS NULL",
-        {now_ms(), **id, ch->device_id()});
-    if (!r) log::error("agent.received_failed", {{"error", r.error().message}});
-  } else if (**type == "event") {
-    record_event(ch, msg);
-  } else {
-    ch->send({{"type", "error"}, {"message", fmt::format("Unknown message type '{}'.", **type)}});
+        {now_ms(), r->id, ch->device_id()});
+    if (!done) log::error("agent.received_failed", {{"error", done.error().message}});
+  } else if (auto* e = std::get_if<channel::Event>(&msg)) {
+    record_event(ch, *e);
   }
 }
 
 // {type:"event", ref, notificationId, event, detail?}: recorded once per ref, acknowledged with
 // {type:"ack", ref} every time, refused with {type:"error", ref, message}.
-void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch, const bj::object& msg) {
-  auto ref = json::opt_string(msg, "ref");
-  auto nid = json::opt_string(msg, "notificationId");
-  auto event = json::opt_string(msg, "event");
-  auto detail = json::opt_string(msg, "detail");
-  if (!ref || !*ref || (*ref)->empty() || (*ref)->size() > 64) {
-    ch->send({{"type", "error"}, {"message", "Property 'ref' (1 to 64 characters) is required."}});
-    return;
-  }
+void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch,
+                                       const channel::Event& ev) {
   auto refuse = [&](std::string message) {
-    ch->send({{"type", "error"}, {"ref", **ref}, {"message", std::move(message)}});
+    ch->send({{"type", "error"}, {"ref", ev.ref}, {"message", std::move(message)}});
   };
-  if (!nid || !*nid) return refuse("Property 'notificationId' (a string) is required.");
-  if (!event || !*event || std::find(kEvents.begin(), kEvents.end(), **event) == kEvents.end())
-    return refuse(
-        "Property 'event' must be one of accepted, declined, allowed, allowedViewOnly, denied, "
-        "connected, ended, expired, failed.");
-  if (!detail || (*detail && (*detail)->size() > 1000))
-    return refuse("Property 'detail' must be a string of at most 1000 characters.");
   auto now = now_ms();
   Error refused;
   auto st = svc.db->transaction([&](store::Session& s) -> Status {
     auto seen = s.query("SELECT 1 FROM device_events WHERE device_id = ? AND ref = ?",
-                        {ch->device_id(), **ref});
+                        {ch->device_id(), ev.ref});
     if (!seen) return seen.error();
     if (!seen->empty()) return {};  // a resend: already recorded
     // A session has a handful of events; new refs without end for one notification are a
     // misbehaving agent, and must not grow the table.
     auto count =
         s.query("SELECT COUNT(*) FROM device_events WHERE device_id = ? AND notification_id = ?",
-                {ch->device_id(), **nid});
+                {ch->device_id(), ev.notification_id});
     if (!count) return count.error();
     if (count->rows[0].integer(0) >= kMaxEventsPerNotification) {
       refused = make_error(
@@ -315,13 +282,13 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch, const
     }
     auto n = s.query(
         "SELECT kind, answer, expires_at FROM device_notifications WHERE id = ? AND device_id = ?",
-        {**nid, ch->device_id()});
+        {ev.notification_id, ch->device_id()});
     if (!n) return n.error();
     if (n->empty()) {
       refused = not_found("No such notification on this device.");
       return refused;
     }
-    bool answer = **event == "accepted" || **event == "declined";
+    bool answer = ev.event == "accepted" || ev.event == "declined";
     if (answer) {
       if (!n->rows[0].null(1)) {
         refused = conflict(
@@ -333,18 +300,21 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch, const
         return refused;
       }
       auto u = s.exec("UPDATE device_notifications SET answer = ?, answered_at = ? WHERE id = ?",
-                      {**event, now, **nid});
+                      {ev.event, now, ev.notification_id});
       if (!u) return u.error();
     }
     auto ins = s.exec(
         "INSERT INTO device_events (device_id, ref, notification_id, event, detail, at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        {ch->device_id(), **ref, **nid, **event, *detail, now});
+        {ch->device_id(), ev.ref, ev.notification_id, ev.event, ev.detail, now});
     if (!ins) return ins.error();
-    if (auto st = apply_session_event(s, **nid, **event, detail->value_or(""), now); !st) return st;
+    if (auto st = apply_session_event(s, ev.notification_id, ev.event, ev.detail.value_or(""), now);
+        !st)
+      return st;
     Actor actor{"device", ch->device_id(), ch->device_name(), ch->ip()};
-    bj::object details{{"notificationId", **nid}, {"kind", n->rows[0].text(0)}, {"event", **event}};
-    if (*detail) details["detail"] = **detail;
+    bj::object details{
+        {"notificationId", ev.notification_id}, {"kind", n->rows[0].text(0)}, {"event", ev.event}};
+    if (ev.detail) details["detail"] = *ev.detail;
     return audit(s, actor,
                  {answer ? "answerNotification" : "reportSessionEvent", "success", "managedDevice",
                   ch->device_id(), ch->device_name(), std::move(details)});
@@ -354,8 +324,8 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch, const
     log::error("agent.event_failed", {{"device", ch->device_id()}, {"error", st.error().message}});
     return refuse("The hub could not record the event; send it again.");
   }
-  log::info("agent.event", {{"device", ch->device_id()}, {"event", **event}, {"ref", **ref}});
-  ch->send({{"type", "ack"}, {"ref", **ref}});
+  log::info("agent.event", {{"device", ch->device_id()}, {"event", ev.event}, {"ref", ev.ref}});
+  ch->send({{"type", "ack"}, {"ref", ev.ref}});
 }
 
 // ---------------------------------------------------------------- AgentChannels

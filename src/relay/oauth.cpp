@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "relay/internal.h"
+#include "relay/oauth_params.h"
 
 #include <fmt/format.h>
 
@@ -29,42 +30,19 @@ struct ClientAuth {
   bool via_basic = false;
 };
 
-using Form = std::map<std::string, std::string>;
-
-// Reads a form body; repeated parameters are refused (RFC 6749 §3.2).
 Result<Form> read_form(const net::Request& req) {
-  auto ct = req.headers.get("Content-Type").value_or("");
-  if (!ct.starts_with("application/x-www-form-urlencoded"))
-    return bad_request("The body must be application/x-www-form-urlencoded.");
-  Form f;
-  for (auto& [k, v] : net::parse_query(req.body)) {
-    if (!f.emplace(k, v).second) return bad_request(fmt::format("Parameter '{}' is repeated.", k));
-  }
-  return f;
+  return parse_form(req.headers.get("Content-Type").value_or(""), req.body);
 }
 
 // client_secret_basic or client_secret_post; an error response when it fails.
 std::variant<ClientAuth, net::Response> authenticate_client(Ctx& ctx, const Form& f) {
-  std::string id, secret;
-  bool basic = false;
-  if (auto h = ctx.req.headers.get("Authorization"); h && h->starts_with("Basic ")) {
-    auto raw = crypto::base64_decode(h->substr(6));
-    auto colon = raw ? raw->find(':') : std::string::npos;
-    if (!raw || colon == std::string::npos)
-      return oauth_error(401, "invalid_client", "The Basic credentials are malformed.", true);
-    id = net::percent_decode(raw->substr(0, colon), true);
-    secret = net::percent_decode(raw->substr(colon + 1), true);
-    basic = true;
-    if (f.contains("client_secret"))
-      return oauth_error(400, "invalid_request", "Use one client authentication method only.");
-  } else {
-    auto i = f.find("client_id");
-    auto s = f.find("client_secret");
-    if (i == f.end() || s == f.end())
-      return oauth_error(401, "invalid_client", "Client authentication is required.", true);
-    id = i->second;
-    secret = s->second;
-  }
+  auto creds = client_credentials(ctx.req.headers.get("Authorization"), f);
+  if (!creds)
+    return oauth_error(creds.error().status, creds.error().code, creds.error().message,
+                       creds.error().status == 401);
+  const std::string& id = creds->id;
+  const std::string& secret = creds->secret;
+  bool basic = creds->via_basic;
   auto rows = ctx.db().query("SELECT secret_hash FROM oauth_clients WHERE client_id = ?", {id});
   if (!rows) return oauth_error(500, "server_error", "The database failed.");
   if (rows->empty() ||
@@ -72,8 +50,6 @@ std::variant<ClientAuth, net::Response> authenticate_client(Ctx& ctx, const Form
     log::warn("relay.client_auth_failed", {{"client", id}, {"ip", ctx.req.remote_address}});
     return oauth_error(401, "invalid_client", "Client authentication failed.", basic);
   }
-  if (auto fid = f.find("client_id"); basic && fid != f.end() && fid->second != id)
-    return oauth_error(400, "invalid_request", "client_id does not match the credentials.");
   return ClientAuth{id, basic};
 }
 
@@ -179,19 +155,10 @@ net::Response authorization_code_grant(Ctx& ctx, const ClientAuth& client, const
       out.description = "The authorization code was issued without PKCE; authorize again.";
       return {};
     }
-    {
-      std::string verifier = get("code_verifier");
-      if (verifier.size() < 43 || verifier.size() > 128) {
-        out.error = "invalid_grant";
-        out.description = "The PKCE code_verifier is missing or malformed.";
-        return {};
-      }
-      std::string digest = crypto::base64url_encode(crypto::sha256_raw(verifier));
-      if (!crypto::constant_time_equal(digest, row.text(2))) {
-        out.error = "invalid_grant";
-        out.description = "The PKCE code_verifier does not match the code_challenge.";
-        return {};
-      }
+    if (!pkce_s256_matches(get("code_verifier"), row.text(2))) {
+      out.error = "invalid_grant";
+      out.description = "The PKCE code_verifier is missing or does not match the code_challenge.";
+      return {};
     }
     auto r = s.exec("UPDATE oauth_codes SET used_at = ? WHERE code_hash = ?",
                     {now, crypto::sha256_hex(code)});

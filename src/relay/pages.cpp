@@ -11,6 +11,7 @@
 #include "common/time.h"
 #include "relay/codes.h"
 #include "relay/internal.h"
+#include "relay/oauth_params.h"
 #include "relay/pairing.h"
 
 #include <fmt/format.h>
@@ -174,19 +175,13 @@ Result<net::Response> post_signout(Ctx& ctx) {
 
 // ---------------------------------------------------------------- OAuth authorize + consent
 
-struct AuthorizeRequest {
-  std::string client_id, client_name, redirect_uri, state, code_challenge, method, response_type;
+struct AuthorizeRequest : AuthorizeParams {
+  std::string client_name;
 };
 
 // Validates the client and redirect first: until both are right nothing may redirect.
 Result<AuthorizeRequest> read_authorize(Ctx& ctx, const std::map<std::string, std::string>& p) {
-  AuthorizeRequest a;
-  auto get = [&](const char* k) {
-    auto it = p.find(k);
-    return it == p.end() ? std::string() : it->second;
-  };
-  a.client_id = get("client_id");
-  a.redirect_uri = get("redirect_uri");
+  AuthorizeRequest a{authorize_params(p), {}};
   if (a.client_id.empty()) return bad_request("The request names no application (client_id).");
   auto rows = ctx.db().query("SELECT name, redirect_uri FROM oauth_clients WHERE client_id = ?",
                              {a.client_id});
@@ -198,10 +193,6 @@ Result<AuthorizeRequest> read_authorize(Ctx& ctx, const std::map<std::string, st
         "The return address (redirect_uri) does not match the application's "
         "registered one, so Reach will not send you there.");
   a.client_name = rows->rows[0].text(0);
-  a.state = get("state");
-  a.response_type = get("response_type");
-  a.code_challenge = get("code_challenge");
-  a.method = get("code_challenge_method");
   return a;
 }
 
@@ -214,17 +205,6 @@ std::string with_query(std::string uri, const std::vector<std::pair<std::string,
     sep = '&';
   }
   return uri;
-}
-
-// An error that goes back to the client (RFC 6749 §4.1.2.1), or "" when the request is fine.
-std::string authorize_error(const AuthorizeRequest& a) {
-  if (a.response_type != "code") return "unsupported_response_type";
-  // PKCE with S256 on every request (RFC 9700 §2.1.1): a code is useless to whoever steals it.
-  if (a.method != "S256" || a.code_challenge.size() != 43 ||
-      a.code_challenge.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                         "0123456789-_") != std::string::npos)
-    return "invalid_request";
-  return "";
 }
 
 std::map<std::string, std::string> query_map(const net::Request& req) {
