@@ -105,4 +105,19 @@ Result<std::string> code_stream_url(std::string_view relay_url, std::string_view
   return scheme + std::string(rest) + "/api/v1/stream/device?code=" + *canonical;
 }
 
+Result<StreamRequest> parse_stream_request(std::string_view path,
+                                           std::optional<std::string_view> code) {
+  constexpr std::string_view kDevice = "/api/v1/stream/device";
+  constexpr std::string_view kSupporter = "/api/v1/stream/supporter/";
+  if (path.starts_with(kSupporter))
+    return StreamRequest{StreamSide::supporter, false, std::string(path.substr(kSupporter.size()))};
+  if (path.size() > kDevice.size() && path.starts_with(kDevice) && path[kDevice.size()] == '/')
+    return StreamRequest{StreamSide::device, false, std::string(path.substr(kDevice.size() + 1))};
+  if (path == kDevice) {
+    if (!code) return bad_request("Give the session code: ?code=s12-345-678, or use the link.");
+    return StreamRequest{StreamSide::device, true, std::string(*code)};
+  }
+  return not_found("No stream endpoint here.");
+}
+
 }  // namespace reach::link

@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,5 +42,20 @@ Result<SessionLink> parse_session_link(std::string_view link, std::string_view k
 // The device stream of a portal session joined by its code alone (`reach-agent join CODE`):
 // ws(s)://RELAY/api/v1/stream/device?code=s12345678.
 Result<std::string> code_stream_url(std::string_view relay_url, std::string_view code);
+
+// A relay stream endpoint as a WebSocket upgrade names it:
+//   /api/v1/stream/supporter/<ref>   the supporter link's ref (the only way in for a supporter)
+//   /api/v1/stream/device/<ref>      the end-customer link's ref
+//   /api/v1/stream/device?code=CODE  the code alone (`code`: the query's value, if any)
+// The ref or code is not checked here (`presented` is as given): the relay's one check does it.
+// Errors: 404 for a path that is no stream endpoint, 400 for the device endpoint without a code.
+enum class StreamSide { device, supporter };
+struct StreamRequest {
+  StreamSide side = StreamSide::device;
+  bool by_code = false;
+  std::string presented;
+};
+Result<StreamRequest> parse_stream_request(std::string_view path,
+                                           std::optional<std::string_view> code);
 
 }  // namespace reach::link

@@ -5,6 +5,7 @@
 #include "relay/codes.h"
 #include "relay/internal.h"
 #include "relay/pairing.h"
+#include "relay/session_fields.h"
 
 #include <fmt/format.h>
 
@@ -202,44 +203,9 @@ Result<net::Response> put_session(Ctx& ctx) {
   if (!code) return code.error();
   auto body = json::parse_object(ctx.req.body);
   if (!body) return body.error();
-  if (auto st = json::only_keys(*body, {"description", "end_customer", "state", "waiting_message",
-                                        "custom_api", "assigned_userid", "groupid", "groupname"});
-      !st)
-    return st.error();
-  auto desc = json::opt_string(*body, "description");
-  if (!desc) return desc.error();
-  auto state = json::opt_string(*body, "state");
-  if (!state) return state.error();
-  std::string st_lower = state->value_or("");
-  std::transform(st_lower.begin(), st_lower.end(), st_lower.begin(), ::tolower);
-  if (*state && st_lower != "open" && st_lower != "closed")
-    return bad_request("state must be open or closed.");
-  auto waiting = json::opt_string(*body, "waiting_message");
-  if (!waiting) return waiting.error();
-  auto custom = json::opt_string(*body, "custom_api");
-  if (!custom) return custom.error();
-  if (*custom && (*custom)->size() > 4000)
-    return bad_request("custom_api is longer than 4000 characters.");
-  auto assigned = json::opt_string(*body, "assigned_userid");
-  if (!assigned) return assigned.error();
-  std::optional<std::string> ec_name, ec_email;
-  if (auto it = body->find("end_customer"); it != body->end() && !it->value().is_null()) {
-    if (!it->value().is_object()) return bad_request("end_customer must be an object.");
-    const auto& ec = it->value().as_object();
-    if (auto st = json::only_keys(ec, {"name", "email"}); !st) return st.error();
-    auto n = json::opt_string(ec, "name");
-    if (!n) return n.error();
-    auto e = json::opt_string(ec, "email");
-    if (!e) return e.error();
-    if (*n && (*n)->size() > 100) return bad_request("end_customer.name is longer than 100.");
-    if (*e && (*e)->size() > 254) return bad_request("end_customer.email is longer than 254.");
-    ec_name = *n;
-    ec_email = *e;
-  }
-  auto gid = json::opt_string(*body, "groupid");
-  if (!gid) return gid.error();
-  auto gname = json::opt_string(*body, "groupname");
-  if (!gname) return gname.error();
+  auto f = read_session_fields(*body, SessionBody::update, now_ms());
+  if (!f) return f.error();
+  std::string st_lower = f->state.value_or("");
   auto current = load_session(ctx, *code);
   if (!current) return current.error();
   if (current->text(1) == "closed" && st_lower == "open")
@@ -248,8 +214,8 @@ Result<net::Response> put_session(Ctx& ctx) {
                       "new session.");
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     std::optional<std::string> group;
-    if (*gid || *gname) {
-      auto g = group_for(s, *ctx.account, *gid, *gname);
+    if (f->groupid || f->groupname) {
+      auto g = group_for(s, *ctx.account, f->groupid, f->groupname);
       if (!g) return g.error();
       group = *g;
     }
@@ -260,7 +226,8 @@ Result<net::Response> put_session(Ctx& ctx) {
         " end_customer_name = COALESCE(?, end_customer_name),"
         " end_customer_email = COALESCE(?, end_customer_email),"
         " group_id = COALESCE(?, group_id) WHERE code = ?",
-        {*desc, *waiting, *custom, *assigned, ec_name, ec_email, group, *code});
+        {f->description, f->waiting_message, f->custom_api, f->assigned_userid,
+         f->end_customer_name, f->end_customer_email, group, *code});
     if (!r) return r.error();
     if (st_lower == "closed") return close_session(s, *code, "closedByApi");
     return {};
@@ -283,63 +250,17 @@ Status close_session(store::Session& s, const std::string& code, const std::stri
 
 Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::object& body,
                                   bool code_join) {
-  if (auto st = json::only_keys(
-          body, {"groupid", "groupname", "valid_until", "waiting_message", "description",
-                 "end_customer", "assigned_userid", "custom_api", "support_session_type"});
-      !st)
-    return st.error();
-  auto gid = json::opt_string(body, "groupid");
-  if (!gid) return gid.error();
-  auto gname = json::opt_string(body, "groupname");
-  if (!gname) return gname.error();
-  if (!*gid && (!*gname || (*gname)->empty()))
-    return bad_request("Give groupid or groupname (a group with that name is created).");
-  if (*gname && (*gname)->size() > 100) return bad_request("groupname is longer than 100.");
-  auto desc = json::opt_string(body, "description");
-  if (!desc) return desc.error();
-  if (*desc && (*desc)->size() > 1000) return bad_request("description is longer than 1000.");
-  auto waiting = json::opt_string(body, "waiting_message");
-  if (!waiting) return waiting.error();
-  auto custom = json::opt_string(body, "custom_api");
-  if (!custom) return custom.error();
-  if (*custom && (*custom)->size() > 4000) return bad_request("custom_api is longer than 4000.");
-  auto assigned = json::opt_string(body, "assigned_userid");
-  if (!assigned) return assigned.error();
-  auto type = json::opt_string(body, "support_session_type");
-  if (!type) return type.error();
-  if (*type && **type != "Default") return bad_request("support_session_type must be Default.");
-  std::optional<std::string> ec_name, ec_email;
-  if (auto it = body.find("end_customer"); it != body.end() && !it->value().is_null()) {
-    if (!it->value().is_object()) return bad_request("end_customer must be an object.");
-    const auto& ec = it->value().as_object();
-    if (auto st = json::only_keys(ec, {"name", "email"}); !st) return st.error();
-    auto n = json::opt_string(ec, "name");
-    if (!n) return n.error();
-    auto e = json::opt_string(ec, "email");
-    if (!e) return e.error();
-    if (*n && (*n)->size() > 100) return bad_request("end_customer.name is longer than 100.");
-    if (*e && (*e)->size() > 254) return bad_request("end_customer.email is longer than 254.");
-    ec_name = *n;
-    ec_email = *e;
-  }
   auto now = now_ms();
-  std::int64_t valid_until = now + std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       ctx.svc.config.default_session_validity)
-                                       .count();
-  auto vu = json::opt_string(body, "valid_until");
-  if (!vu) return vu.error();
-  if (*vu) {
-    auto t = parse_iso8601(**vu);
-    if (!t) return bad_request("valid_until must be an ISO-8601 date and time.");
-    if (*t <= now) return bad_request("valid_until is in the past.");
-    if (*t > now + 30LL * 24 * 3600 * 1000)
-      return bad_request("valid_until is more than 30 days away.");
-    valid_until = *t;
-  }
+  auto f = read_session_fields(body, SessionBody::create, now);
+  if (!f) return f.error();
+  std::int64_t valid_until =
+      f->valid_until.value_or(now + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        ctx.svc.config.default_session_validity)
+                                        .count());
   std::string supporter = random_link_token(), customer = random_link_token();
   std::string code;
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto g = group_for(s, account, *gid, *gname);
+    auto g = group_for(s, account, f->groupid, f->groupname);
     if (!g) return g.error();
     for (int attempt = 0;; ++attempt) {
       code = random_code();
@@ -354,9 +275,11 @@ Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::ob
         " supporter_token_hash, supporter_token_sealed, customer_token_hash,"
         " customer_token_sealed, created_at, valid_until, code_join)"
         " VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, 'Default', ?, ?, ?, ?, ?, ?, ?)",
-        {code, account.id, *g, desc->value_or(""), ec_name, ec_email, *waiting, *custom,
-         assigned->value_or(account.id), crypto::sha256_hex(supporter), seal(ctx.svc, supporter),
-         crypto::sha256_hex(customer), seal(ctx.svc, customer), now, valid_until, code_join});
+        {code, account.id, *g, f->description.value_or(""), f->end_customer_name,
+         f->end_customer_email, f->waiting_message, f->custom_api,
+         f->assigned_userid.value_or(account.id), crypto::sha256_hex(supporter),
+         seal(ctx.svc, supporter), crypto::sha256_hex(customer), seal(ctx.svc, customer), now,
+         valid_until, code_join});
     if (!r) return r.error();
     return {};
   });

@@ -54,9 +54,8 @@ AuthorizeParams authorize_params(const Form& p) {
     auto it = p.find(k);
     return it == p.end() ? std::string() : it->second;
   };
-  return AuthorizeParams{get("client_id"),      get("redirect_uri"),
-                         get("state"),          get("code_challenge"),
-                         get("code_challenge_method"), get("response_type")};
+  return AuthorizeParams{get("client_id"),      get("redirect_uri"),          get("state"),
+                         get("code_challenge"), get("code_challenge_method"), get("response_type")};
 }
 
 std::string authorize_error(const AuthorizeParams& a) {

@@ -238,28 +238,11 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
 
 namespace {
 
-// The stream endpoints: the supporter's takes its link's ref only; the device's takes its link's
-// ref, or (GET /api/v1/stream/device?code=…) the code alone for portal sessions.
 Result<std::string> resolve_stream(Ctx& ctx, Side& side) {
-  auto& req = ctx.req;
-  constexpr std::string_view kDevice = "/api/v1/stream/device";
-  constexpr std::string_view kSupporter = "/api/v1/stream/supporter/";
-  if (req.path.starts_with(kSupporter)) {
-    side = Side::supporter;
-    return admit(ctx, side, Credential::link, std::string_view(req.path).substr(kSupporter.size()));
-  }
-  if (req.path.starts_with(std::string(kDevice) + "/")) {
-    side = Side::device;
-    return admit(ctx, side, Credential::link,
-                 std::string_view(req.path).substr(kDevice.size() + 1));
-  }
-  if (req.path == kDevice) {
-    side = Side::device;
-    auto q = req.query_param("code");
-    if (!q) return bad_request("Give the session code: ?code=s12-345-678, or use the link.");
-    return admit(ctx, side, Credential::code, *q);
-  }
-  return not_found("No stream endpoint here.");
+  auto r = link::parse_stream_request(ctx.req.path, ctx.req.query_param("code"));
+  if (!r) return r.error();
+  side = r->side == link::StreamSide::supporter ? Side::supporter : Side::device;
+  return admit(ctx, side, r->by_code ? Credential::code : Credential::link, r->presented);
 }
 
 }  // namespace
