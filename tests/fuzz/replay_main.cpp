@@ -24,12 +24,12 @@ int main(int argc, char** argv) {
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
     if (!in) {
-      std::fprintf(stderr, "rfb_fuzz_replay: cannot read %s\n", f.c_str());
+      std::fprintf(stderr, "fuzz replay: cannot read %s\n", f.c_str());
       return 2;
     }
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   }
-  std::printf("rfb_fuzz_replay: %zu inputs ran\n", files.size());
+  std::printf("fuzz replay: %zu inputs ran\n", files.size());
   return 0;
 }
