@@ -280,6 +280,8 @@ class Viewer {
         quality_(quality),
         compress_(compress) {}
   ~Viewer() { finish(); }
+  // VNC Authentication's password (reach connect's one-time password); none for the peers.
+  void set_password(std::string p) { password_ = std::move(p); }
 
   void start() {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -388,6 +390,10 @@ class Viewer {
     client->appData.enableJPEG = TRUE;
     client->appData.shareDesktop = TRUE;
     client->FinishedFrameBufferUpdate = on_frame;
+    client->GetPassword = [](rfbClient* c) -> char* {
+      auto* self = static_cast<Viewer*>(rfbClientGetClientData(c, &viewer_tag));
+      return self->password_.empty() ? nullptr : strdup(self->password_.c_str());
+    };
     rfbClientSetClientData(client, &viewer_tag, this);
     // The bench connects the socket itself (libvncclient's "listen" mode takes it as is), so
     // that finish() can break a handshake that never ends: Reach holds it until "allow".
@@ -418,6 +424,7 @@ class Viewer {
   const std::uint16_t port_;
   const std::string encodings_;
   const int quality_, compress_;
+  std::string password_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int> sock_{-1};
@@ -541,6 +548,7 @@ Result run_cell(const Options& o, const std::string& load, const std::string& se
   };
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  std::string viewer_password;  // reach connect's one-time password
   fs::path agent_bin = o.bin / "reach-agent", agent_state = dir / "agent-state";
   if (server == "x0vncserver" || server == "x11vnc") {
     port = free_port();
@@ -599,12 +607,14 @@ Result run_cell(const Options& o, const std::string& load, const std::string& se
     }
     host = address->substr(0, colon);
     port = static_cast<std::uint16_t>(std::stoi(address->substr(colon + 1)));
+    viewer_password = read_line(agent_conn.out, 20s).value_or("");
   } else {
     cleanup();
     return fail("unknown server " + server);
   }
 
   Viewer viewer(host, port, o.encodings, o.quality, o.compress);
+  viewer.set_password(viewer_password);
   viewer.start();
   if (server == "reach") {
     // The user's consent: "allow?" is answered once the supporter (this viewer) has arrived.

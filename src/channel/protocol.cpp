@@ -15,9 +15,8 @@ namespace {
 // The object of a message, or what is wrong with it.
 std::variant<bj::object, Invalid> object_of(std::string_view text) {
   if (text.size() > kMaxMessage)
-    return Invalid{fmt::format("Channel messages are JSON text of at most {} KiB.",
-                               kMaxMessage / 1024),
-                   {}};
+    return Invalid{
+        fmt::format("Channel messages are JSON text of at most {} KiB.", kMaxMessage / 1024), {}};
   auto o = json::parse_object(text);
   if (!o) return Invalid{"Not a JSON object: " + o.error().message, {}};
   return std::move(*o);
@@ -88,7 +87,8 @@ Result<Notification> parse_notification(const bj::object& o) {
     if (!t) return t.error();
     *out = *t;
   }
-  if (auto d = o.find("data"); d != o.end() && d->value().is_object()) x.data = d->value().as_object();
+  if (auto d = o.find("data"); d != o.end() && d->value().is_object())
+    x.data = d->value().as_object();
   return x;
 }
 

@@ -28,8 +28,8 @@ inline constexpr std::size_t kMaxRef = 64;
 inline constexpr std::size_t kMaxDetail = 1000;
 // The events an agent reports about a notification.
 inline constexpr std::array<std::string_view, 9> kEvents = {
-    "accepted", "declined", "allowed", "allowedViewOnly", "denied",
-    "connected", "ended",   "expired", "failed"};
+    "accepted",  "declined", "allowed", "allowedViewOnly", "denied",
+    "connected", "ended",    "expired", "failed"};
 
 // A message that cannot be taken; `ref` is set when the message named a valid ref (so that the
 // refusal can name it too).

@@ -9,8 +9,13 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -58,6 +63,50 @@ void TcpStream::close() {
   boost::system::error_code ignored;
   impl_->socket.shutdown(tcp::socket::shutdown_both, ignored);
   impl_->socket.close(ignored);
+}
+
+namespace {
+
+// Waits until `fd` is ready for `events`, or the deadline passes.
+Status wait_fd(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return make_error(0, "timeout", "the peer took too long");
+    pollfd p{fd, events, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r > 0) return {};
+    if (r < 0 && errno != EINTR) return make_error(0, "ioFailed", std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+Result<std::string> TcpStream::read_some(std::size_t max, std::chrono::milliseconds timeout) {
+  if (!impl_) return make_error(0, "closed", "not connected");
+  int fd = impl_->socket.native_handle();
+  if (auto st = wait_fd(fd, POLLIN, std::chrono::steady_clock::now() + timeout); !st)
+    return st.error();
+  std::string buf(max, '\0');
+  ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+  if (n == 0) return make_error(0, "closed", "the peer closed the connection");
+  if (n < 0) return make_error(0, "ioFailed", std::strerror(errno));
+  buf.resize(static_cast<std::size_t>(n));
+  return buf;
+}
+
+Status TcpStream::write_all(std::string_view data, std::chrono::milliseconds timeout) {
+  if (!impl_) return make_error(0, "closed", "not connected");
+  int fd = impl_->socket.native_handle();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!data.empty()) {
+    if (auto st = wait_fd(fd, POLLOUT, deadline); !st) return st;
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR)
+      return make_error(0, "ioFailed", std::strerror(errno));
+    if (n > 0) data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
 }
 
 Result<TcpStream> tcp_connect(EventLoop& loop, const std::string& host, std::uint16_t port,
@@ -283,14 +332,26 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
       // the bytes just flushed to the peer).
       if (draining) continue;
       std::shared_ptr<WebSocket> w;
+      std::string payload = buf.substr(0, n);
+      bool refused = false;
       {
         std::lock_guard lock(mu);
         result.tcp_to_websocket += n;
+        if (options.filter && !options.filter->passthrough()) {
+          std::string out;
+          refused = !options.filter->from_tcp(payload, out);
+          payload = std::move(out);
+        }
         w = ws;
         // Set before send(): an on_drain() racing with send() then clears it, never the reverse.
-        tcp_read_paused = true;
+        if (!payload.empty() && !refused) tcp_read_paused = true;
       }
-      bool ok = w && w->send(buf.substr(0, n), true);
+      if (refused) {
+        close_websocket(1000, "stream refused");
+        continue;
+      }
+      if (payload.empty()) continue;
+      bool ok = w && w->send(std::move(payload), true);
       {
         std::lock_guard lock(mu);
         if (ok)
@@ -370,13 +431,28 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
   }
 
   void ws_message(std::string data, bool binary) {
-    std::shared_ptr<WebSocket> pause;
+    std::shared_ptr<WebSocket> pause, reply_to;
+    std::string reply;
+    bool refused = false;
     {
       std::lock_guard lock(mu);
       if (!binary) {
         if (result.messages_dropped++ == 0) log::warn("net.bridge_text_dropped");
         return;
       }
+      if (tcp_failed || stop_requested) return;
+      if (options.filter && !options.filter->passthrough()) {
+        std::string to_tcp;
+        refused = !options.filter->from_websocket(data, to_tcp, reply);
+        data = std::move(to_tcp);
+        reply_to = ws;
+      }
+    }
+    if (!reply.empty() && reply_to) reply_to->send(std::move(reply), true);
+    if (refused) close_websocket(1000, "stream refused");
+    if (data.empty()) return;
+    {
+      std::lock_guard lock(mu);
       if (tcp_failed || stop_requested) return;
       backlog += data.size();
       result.tcp_backlog_peak = std::max(result.tcp_backlog_peak, backlog);

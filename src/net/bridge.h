@@ -45,6 +45,11 @@ class TcpStream {
   std::string remote_address() const;  // "host:port"; empty when not connected
   // Closes the connection at once (a viewer refused while another one is bridged).
   void close();
+  // Blocking reads and writes with a deadline, before the stream is bridged and never on its
+  // loop's thread (reach connect checks its viewer's password with them). read_some returns
+  // what arrived (at most `max` bytes); errors: "timeout", "closed", "ioFailed".
+  Result<std::string> read_some(std::size_t max, std::chrono::milliseconds timeout);
+  Status write_all(std::string_view data, std::chrono::milliseconds timeout);
   Impl* impl() { return impl_.get(); }  // for net's own .cpp files only
 
  private:
@@ -79,12 +84,28 @@ class TcpListener {
   std::shared_ptr<Impl> impl_;
 };
 
+// Rewrites the start of a bridged stream (a handshake answered in the middle, as `reach connect`
+// does for its viewer's password); once passthrough() is true it is not called again. Called
+// with the bridge's lock held, on the loop's threads: it must not block or call the bridge.
+class StreamFilter {
+ public:
+  virtual ~StreamFilter() = default;
+  // Bytes from the WebSocket peer: appends what goes on to TCP and what goes back to the
+  // WebSocket. false: the stream cannot go on; the bridge writes `to_tcp`, then ends.
+  virtual bool from_websocket(std::string_view in, std::string& to_tcp,
+                              std::string& to_websocket) = 0;
+  // Bytes from the TCP peer: appends what goes on to the WebSocket now (it may hold the rest).
+  virtual bool from_tcp(std::string_view in, std::string& to_websocket) = 0;
+  virtual bool passthrough() const = 0;
+};
+
 struct BridgeOptions {
   std::size_t chunk_size = std::size_t{64} * 1024;  // bytes per binary message, at most
   std::size_t tcp_write_limit =
       std::size_t{4} * 1024 * 1024;                // TCP backlog that pauses the WebSocket
   std::chrono::milliseconds flush_timeout{10000};  // WebSocket ended: time to flush to TCP
   ClientOptions client;                            // for the WebSocket connection
+  std::shared_ptr<StreamFilter> filter;            // none: every byte passes as it is
 };
 
 // Why a bridge ended. The first cause wins; the other side is then ended by the bridge.

@@ -1,10 +1,15 @@
 // reach: the supporter's command line. `reach connect LINK` bridges a remote assistance session
-// to a local TCP port, so that any VNC viewer can show the device's screen.
+// to a local TCP port, so that any VNC viewer can show the device's screen. Anyone on the machine
+// can reach that port: the viewer must give the one-time password printed at start (VNC
+// Authentication), the first one that does gets the session, and the port closes behind it.
 #include "common/cli.h"
 #include "common/log.h"
 #include "link/link.h"
 #include "net/bridge.h"
 #include "net/client.h"
+#include "reach/viewer_gate.h"
+
+#include <openssl/rand.h>
 
 #include <pthread.h>
 #include <signal.h>
@@ -119,6 +124,37 @@ std::string describe_end(const net::BridgeResult& r) {
   return r.detail;
 }
 
+// Wrong passwords before reach connect gives up: someone else on the machine may be guessing.
+constexpr int kMaxWrongPasswords = 5;
+constexpr auto kViewerHandshakeTime = std::chrono::seconds(10);
+
+// Checks the viewer's password (blocking, with a deadline). Returns the gate that finishes the
+// viewer's handshake with the device's, or the failure in words.
+Result<std::shared_ptr<cli::UpstreamGate>> authenticate_viewer(net::TcpStream& viewer,
+                                                               const std::string& password) {
+  std::array<std::uint8_t, 16> challenge{};
+  if (RAND_bytes(challenge.data(), static_cast<int>(challenge.size())) != 1)
+    return internal_error("no random bytes for the challenge");
+  cli::ViewerAuth auth(password, challenge);
+  if (auto st = viewer.write_all(auth.greeting(), kViewerHandshakeTime); !st) return st.error();
+  auto deadline = std::chrono::steady_clock::now() + kViewerHandshakeTime;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return make_error(0, "timeout", "the viewer took too long");
+    auto in = viewer.read_some(4096, left);
+    if (!in) return in.error();
+    std::string out;
+    auto state = auth.feed(*in, out);
+    if (!out.empty())
+      if (auto st = viewer.write_all(out, kViewerHandshakeTime); !st) return st.error();
+    if (state == cli::ViewerAuth::State::failed)
+      return make_error(401, "wrongPassword", auth.why());
+    if (state == cli::ViewerAuth::State::authenticated)
+      return std::make_shared<cli::UpstreamGate>(auth.minor(), auth.rest());
+  }
+}
+
 struct ConnectFlags {
   std::string link, listen = "127.0.0.1:5900", log_level = "warn", ca_file;
   bool insecure = false;
@@ -145,29 +181,53 @@ int connect(const ConnectFlags& f) {
   auto listener = net::TcpListener::open(loop, listen->first, listen->second);
   if (!listener) return fail(listener.error().message);
   std::string address = (*listener)->address();
-  std::printf("%s\n", address.c_str());
+  std::string password = cli::random_viewer_password();
+  // Standard output: the address, then the password (for scripts); in words on standard error.
+  std::printf("%s\n%s\n", address.c_str(), password.c_str());
   std::fflush(stdout);
-  std::fprintf(stderr, "Listening on %s — point a VNC viewer there (session %s)\n", address.c_str(),
-               link->code.c_str());
+  std::fprintf(stderr,
+               "Listening on %s — point a VNC viewer there (session %s) and give it the "
+               "one-time password %s\n",
+               address.c_str(), link::display_code(link->code).c_str(), password.c_str());
   log::info("reach.listening", {{"address", address}, {"code", link->code}});
   (*listener)->start([&events](net::TcpStream s) { events.push(Accepted{std::move(s)}); });
 
   std::shared_ptr<net::Bridge> bridge;
-  int exit_code = 0;
+  std::shared_ptr<cli::UpstreamGate> gate;
+  int exit_code = 0, wrong_passwords = 0;
   for (bool running = true; running;) {
     Event event = events.pop();
     if (auto* a = std::get_if<Accepted>(&event)) {
       std::string from = a->stream.remote_address();
       if (bridge) {
         a->stream.close();
-        std::fprintf(stderr, "Refused a second viewer from %s: one viewer at a time.\n",
+        std::fprintf(stderr, "Refused a second viewer from %s: one viewer per session.\n",
                      from.c_str());
         log::warn("reach.viewer_refused", {{"from", from}});
         continue;
       }
+      auto authenticated = authenticate_viewer(a->stream, password);
+      if (!authenticated) {
+        a->stream.close();
+        log::warn("reach.viewer_refused", {{"from", from}, {"why", authenticated.error().message}});
+        std::fprintf(stderr, "Refused a viewer from %s: %s.\n", from.c_str(),
+                     authenticated.error().message.c_str());
+        if (authenticated.error().code == "wrongPassword" &&
+            ++wrong_passwords >= kMaxWrongPasswords) {
+          exit_code = fail(
+              "too many wrong passwords: someone else on this machine may be "
+              "trying to take the session. Stopped; the link still works.");
+          break;
+        }
+        continue;
+      }
+      gate = *authenticated;
+      // Only the first viewer with the password: nobody else may connect from now on.
+      (*listener)->close();
       std::fprintf(stderr, "Viewer connected from %s; opening the session…\n", from.c_str());
       net::BridgeOptions options;
       options.client = client;
+      options.filter = gate;
       auto started = net::Bridge::start(
           loop, std::move(a->stream), link->stream_url, {}, options,
           [&events](const net::BridgeResult& r) { events.push(BridgeEnded{r}); });
@@ -181,10 +241,11 @@ int connect(const ConnectFlags& f) {
                    "device shares it.\n");
     } else if (auto* e = std::get_if<BridgeEnded>(&event)) {
       const auto& r = e->result;
+      std::string why = gate && !gate->why().empty() ? gate->why() : describe_end(r);
       std::fprintf(stderr,
                    "Session ended: %s (sent %llu bytes, received %llu). Its link no longer "
                    "works: request a new session to connect again.\n",
-                   describe_end(r).c_str(), static_cast<unsigned long long>(r.tcp_to_websocket),
+                   why.c_str(), static_cast<unsigned long long>(r.tcp_to_websocket),
                    static_cast<unsigned long long>(r.websocket_to_tcp));
       running = false;
     } else if (auto* s = std::get_if<Signalled>(&event)) {

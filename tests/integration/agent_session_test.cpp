@@ -243,6 +243,8 @@ std::uint64_t AgentSessionTest::pixel_case(const Image& source, const PixelCase&
   std::vector<std::string> argv = {program_path("reach_test_vnc_client"),
                                    "--connect",
                                    "127.0.0.1:" + std::to_string(port),
+                                   "--password",
+                                   bridge.second_line(),
                                    "--encodings",
                                    c.encodings,
                                    "--bpp",
@@ -409,10 +411,11 @@ TEST_F(AgentSessionTest, TypedTextAndClicksLandOnTheDeviceOnlyWithControl) {
     ServerProcess bridge;
     std::uint16_t port = connect(bridge, str_of(s, "supporter_link"));
     ChildProcess client;
-    EXPECT_TRUE(client.start(
-        {program_path("reach_test_vnc_client"), "--connect", "127.0.0.1:" + std::to_string(port),
-         "--encodings", "zrle", "--type", text, "--click", click},
-        state + ".client.log"));
+    EXPECT_TRUE(
+        client.start({program_path("reach_test_vnc_client"), "--connect",
+                      "127.0.0.1:" + std::to_string(port), "--password", bridge.second_line(),
+                      "--encodings", "zrle", "--type", text, "--click", click},
+                     state + ".client.log"));
     EXPECT_TRUE(wait_state(state, "askingToAllow")) << agent.output();
     std::vector<std::string> allow = {"allow"};
     if (view_only) allow.push_back("--view-only");

@@ -363,17 +363,39 @@ ServerProcess::~ServerProcess() {
   }
   port_ = static_cast<std::uint16_t>(port);
   // Keep draining stdout so that a chatty server never blocks on a full pipe.
+  // What follows the address line is kept (the first 64 KiB) for second_line().
   int fd = stdout_fd_;
-  stdout_reader_ = std::thread([fd] {
+  stdout_reader_ = std::thread([this, fd] {
     char buf[4096];
     while (true) {
       ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n > 0) continue;
+      if (n > 0) {
+        std::lock_guard lock(stdout_mu_);
+        if (stdout_rest_.size() < 65536) stdout_rest_.append(buf, static_cast<std::size_t>(n));
+        stdout_cv_.notify_all();
+        continue;
+      }
       if (n < 0 && errno == EINTR) continue;
       break;
     }
   });
   return ::testing::AssertionSuccess();
+}
+
+std::optional<int> ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  auto status = wait_for_exit(pid_, timeout);
+  if (!status) return std::nullopt;
+  pid_ = -1;
+  reap_stdout_reader();
+  return WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
+}
+
+std::string ServerProcess::second_line(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(stdout_mu_);
+  stdout_cv_.wait_for(lock, timeout, [&] { return stdout_rest_.find('\n') != std::string::npos; });
+  auto nl = stdout_rest_.find('\n');
+  return nl == std::string::npos ? std::string() : stdout_rest_.substr(0, nl);
 }
 
 void ServerProcess::reap_stdout_reader() {

@@ -13,10 +13,12 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -99,6 +101,10 @@ class ServerProcess {
   bool running() const { return pid_ > 0; }
   int pid() const { return pid_; }
   std::uint16_t port() const { return port_; }
+  // Waits for the program to exit by itself: its exit status (128+N for signal N), or nullopt.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  // The line of standard output after the address ("" if none within `timeout`).
+  std::string second_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
   void reap_stdout_reader();
@@ -108,6 +114,9 @@ class ServerProcess {
   int pid_ = -1;
   int stdout_fd_ = -1;
   std::thread stdout_reader_;  // drains the child's stdout after the address line
+  std::mutex stdout_mu_;
+  std::condition_variable stdout_cv_;
+  std::string stdout_rest_;  // guarded by stdout_mu_
   std::uint16_t port_ = 0;
 };
 

@@ -274,11 +274,12 @@ TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
   ASSERT_TRUE(bridge.start({program_path("reach"), "connect", link, "--listen", "127.0.0.1:0"},
                            dir_ + "/connect.log", "reach connect"));
   ChildProcess viewer;
-  ASSERT_TRUE(viewer.start({program_path("reach_test_vnc_client"), "--connect",
-                            "127.0.0.1:" + std::to_string(bridge.port()), "--encodings", "zrle",
-                            "--snapshot", dir_ + "/seen.ppm", "--type", "Hi, IT!", "--click",
-                            "40,30", "--until-closed", "--timeout-ms", "60000"},
-                           dir_ + "/viewer.log"));
+  ASSERT_TRUE(viewer.start(
+      {program_path("reach_test_vnc_client"), "--connect",
+       "127.0.0.1:" + std::to_string(bridge.port()), "--password", bridge.second_line(),
+       "--encodings", "zrle", "--snapshot", dir_ + "/seen.ppm", "--type", "Hi, IT!", "--click",
+       "40,30", "--until-closed", "--timeout-ms", "60000"},
+      dir_ + "/viewer.log"));
   ASSERT_TRUE(wait_until([&] { return session_state() == "askingToAllow"; }, 15s));
   ASSERT_EQ(agent_cli({"allow"}).exit_code, 0);
   ASSERT_TRUE(wait_until([&] { return viewer.output().find("frames=") != std::string::npos; }, 30s))

@@ -84,9 +84,15 @@ rfbBool on_resize(rfbClient* cl) {
   return cl->frameBuffer ? TRUE : FALSE;
 }
 
-char* no_password(rfbClient*) {
-  std::fprintf(stderr, "reach_test_vnc_client: the server asked for a password\n");
-  return nullptr;
+std::string g_password;  // --password: VNC Authentication's password
+
+// libvncclient frees what this returns.
+char* give_password(rfbClient*) {
+  if (g_password.empty()) {
+    std::fprintf(stderr, "reach_test_vnc_client: the server asked for a password\n");
+    return nullptr;
+  }
+  return strdup(g_password.c_str());
 }
 
 bool complete(rfbClient* cl) {
@@ -191,7 +197,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: reach_test_vnc_client --connect HOST:PORT [--encodings LIST] "
                "[--bpp 32|16] [--quality N] [--snapshot OUT.ppm] [--type TEXT] [--click X,Y] "
-               "[--wait-ms N] [--timeout-ms N]\n");
+               "[--wait-ms N] [--timeout-ms N] [--password P] [--until-closed]\n");
   return 2;
 }
 
@@ -228,6 +234,8 @@ int main(int argc, char** argv) {
       wait_ms = std::atoi(v.c_str());
     } else if (a == "--timeout-ms") {
       timeout_ms = std::atoi(v.c_str());
+    } else if (a == "--password") {
+      g_password = v;
     } else {
       return usage();
     }
@@ -254,7 +262,7 @@ int main(int argc, char** argv) {
   cl->GotFrameBufferUpdate = on_update;
   cl->FinishedFrameBufferUpdate = on_finished;
   cl->MallocFrameBuffer = on_resize;
-  cl->GetPassword = no_password;
+  cl->GetPassword = give_password;
   cl->canHandleNewFBSize = TRUE;
   cl->appData.encodingsString = encodings.c_str();
   cl->appData.useRemoteCursor = FALSE;
