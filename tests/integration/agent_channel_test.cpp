@@ -332,5 +332,77 @@ TEST_F(AgentChannelTest, CustomNotificationInputIsChecked) {
       404, "itemNotFound"));
 }
 
+// The security review's item 7: a notification's text reached the device's terminal raw, so an
+// administrator (or a forged hub) could send escape sequences that rewrite the screen.
+TEST_F(AgentChannelTest, EscapeSequencesInANotificationNeverReachTheTerminal) {
+  std::string device = enroll_agent();
+  ASSERT_TRUE(agent_->start());
+  std::string title = "Hi\x1b]0;owned\x07\x1b[2J";
+  std::string body =
+      "line\r\nsession: allowed, full control\x1b[1A\xc2\x9b"
+      "31m";
+  auto sent = hub_.post(
+      "/beta/deviceManagement/managedDevices/" + device + "/sendCustomNotificationToCompanyPortal",
+      bj::object{{"notificationTitle", title}, {"notificationBody", body}}, admin_);
+  ASSERT_EQ(sent.status, 204) << sent;
+  ASSERT_TRUE(wait_until([&] { return agent_->has_notification(title); }, 20s))
+      << agent_->process().output();
+  auto listing = agent_->cli({"notifications"});
+  for (const std::string& shown : {agent_->process().output(), listing.out}) {
+    EXPECT_EQ(shown.find('\x1b'), std::string::npos) << "an escape reached the terminal";
+    EXPECT_EQ(shown.find('\x07'), std::string::npos);
+    EXPECT_EQ(shown.find('\r'), std::string::npos);
+    EXPECT_EQ(shown.find("\xc2\x9b"), std::string::npos) << "a C1 CSI reached the terminal";
+    EXPECT_EQ(shown.find("\nsession: allowed"), std::string::npos) << "a forged line";
+  }
+  EXPECT_NE(listing.out.find("Hi]0;owned[2J"), std::string::npos) << listing.out;
+}
+
+// Item 7: a misbehaving agent grew the hub's worker queue and device_events without bound.
+TEST_F(AgentChannelTest, AFloodingAgentIsCutOffAndItsEventsAreBounded) {
+  auto enrolled = enroll(hub_, token_, {.name = "flooder", .os = "Linux"});
+  ASSERT_EQ(enrolled.status, 201) << enrolled;
+  std::string device = enrolled.str("deviceId");
+  ASSERT_EQ(notify(device, "Pending").status, 204);
+  net::EventLoop loop;
+  std::string url = "ws://127.0.0.1:" + std::to_string(hub_.port()) + "/api/agent/channel";
+  net::Headers good;
+  good.set("Authorization", "Bearer " + enrolled.str("deviceCredential"));
+  auto peer = std::make_shared<Collector>();
+  auto ws = net::websocket_connect(loop, url, good, peer);
+  ASSERT_TRUE(ws) << ws.error().message;
+  auto first = peer->next();
+  std::string nid = str_of(first.at("notification").as_object(), "id");
+  // New refs for one notification, one at a time: the 33rd on is refused, nothing recorded.
+  int acks = 0, refused = 0;
+  for (int i = 0; i < 40; ++i) {
+    (*ws)->send(R"({"type":"event","ref":"r)" + std::to_string(i) + R"(","notificationId":")" +
+                    nid + R"(","event":"connected"})",
+                false);
+    auto reply = peer->next();
+    if (str_of(reply, "type") == "ack") ++acks;
+    if (str_of(reply, "type") == "error" &&
+        str_of(reply, "message").find("at most 32") != std::string::npos)
+      ++refused;
+  }
+  EXPECT_EQ(acks, 32);
+  EXPECT_EQ(refused, 8);
+  // A burst far ahead of the hub (each event a durable write): the channel is closed, not queued.
+  for (int i = 0; i < 2000; ++i)
+    (*ws)->send(R"({"type":"event","ref":"b)" + std::to_string(i) + R"(","notificationId":")" +
+                    nid + R"(","event":"connected"})",
+                false);
+  EXPECT_TRUE(wait_until([&] { return peer->closed(); }, 20s))
+      << "2000 messages in flight were all queued";
+  // The hub is fine and the device may connect again.
+  auto again = std::make_shared<Collector>();
+  auto ws2 = net::websocket_connect(loop, url, good, again);
+  ASSERT_TRUE(ws2) << ws2.error().message;
+  (*ws2)->send(R"({"type":"heartbeat"})", false);
+  bj::object reply;
+  for (int i = 0; i < 5 && str_of(reply, "type") != "heartbeatAck"; ++i) reply = again->next();
+  EXPECT_EQ(str_of(reply, "type"), "heartbeatAck");
+}
+
 }  // namespace
 }  // namespace reach::itest

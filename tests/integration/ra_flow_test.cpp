@@ -3,6 +3,7 @@
 // a Help Desk Operator requesting remote assistance on a user's device, the agent's notification,
 // accept and allow, `reach connect` giving a real VNC client (libvncclient) the device's pixels
 // and input, the user ending it, and the hub's history and audit log telling what happened.
+#include "common/crypto.h"
 #include "integration/hub_process.h"
 #include "integration/relay_process.h"
 
@@ -679,6 +680,21 @@ TEST_F(RemoteAssistanceFlow, HistoryPagesNewestFirstAndFiltersByDevice) {
                            400, "invalidRequest"));
   EXPECT_TRUE(IsGraphError(hub_.get("/api/remoteAssistanceSessions?$top=0", admin_), 400,
                            "invalidRequest"));
+  // Tokens that decode but do not hold a position answered 500 (the review's item 7).
+  for (const std::string& forged :
+       {crypto::base64url_encode("|x"), crypto::base64url_encode("99999999999999999999999|x"),
+        crypto::base64url_encode("v1:|x"), crypto::base64url_encode("v1:12")})
+    EXPECT_TRUE(IsGraphError(hub_.get("/api/remoteAssistanceSessions?$skiptoken=" + forged, admin_),
+                             400, "invalidRequest"))
+        << forged;
+  // The history takes $filter like the other collections.
+  auto declined =
+      hub_.get("/api/remoteAssistanceSessions?$filter=" + q("state eq 'declined'"), admin_);
+  ASSERT_EQ(declined.status, 200) << declined;
+  EXPECT_EQ(declined.value().size(), 3u) << declined;
+  EXPECT_TRUE(IsGraphError(
+      hub_.get("/api/remoteAssistanceSessions?$filter=" + q("state eq 'nonsense'"), admin_), 400,
+      "invalidRequest"));
 }
 
 TEST_F(RemoteAssistanceFlow, ASessionTheRelayClosedIsRecordedAsEnded) {
