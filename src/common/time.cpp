@@ -13,11 +13,17 @@ std::int64_t now_ms() {
 }
 
 std::string iso8601(std::int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  // Floor division: before 1970 the milliseconds are still 0–999 of the second before.
+  std::int64_t secs = ms / 1000, rem = ms % 1000;
+  if (rem < 0) {
+    --secs;
+    rem += 1000;
+  }
+  std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
-  gmtime_r(&secs, &tm);
+  gmtime_r(&t, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(rem));
 }
 
 Result<std::int64_t> parse_iso8601(std::string_view s) {
@@ -69,6 +75,11 @@ Result<std::int64_t> parse_iso8601(std::string_view s) {
   tm.tm_min = mi;
   tm.tm_sec = se;
   std::int64_t secs = timegm(&tm);
+  // timegm normalises what does not exist (30 February → 2 March): refuse it instead.
+  std::tm back{};
+  std::time_t t = static_cast<std::time_t>(secs);
+  gmtime_r(&t, &back);
+  if (back.tm_mday != d || back.tm_mon != mo - 1) return bad();
   return (secs - offset_min * 60) * 1000 + frac_ms;
 }
 

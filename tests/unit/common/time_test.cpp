@@ -25,4 +25,23 @@ TEST(Time, RejectsMalformed) {
 }
 
 }  // namespace
+// Found by the channel fuzzer: a date before 1970 came back as "…:01.-923Z".
+TEST(Time, DatesBefore1970RoundTrip) {
+  for (std::int64_t ms : {std::int64_t{-1}, std::int64_t{-923}, std::int64_t{-30171016799923},
+                          std::int64_t{0}, std::int64_t{1796292000123}}) {
+    auto text = iso8601(ms);
+    auto back = parse_iso8601(text);
+    ASSERT_TRUE(back) << text;
+    EXPECT_EQ(*back, ms) << text;
+  }
+  EXPECT_EQ(iso8601(-1), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(Time, DaysThatDoNotExistAreRefused) {
+  EXPECT_FALSE(parse_iso8601("2026-02-30T10:00:00Z"));
+  EXPECT_FALSE(parse_iso8601("2026-04-31T10:00:00Z"));
+  EXPECT_TRUE(parse_iso8601("2024-02-29T10:00:00Z"));
+  EXPECT_FALSE(parse_iso8601("2026-02-29T10:00:00Z"));
+}
+
 }  // namespace reach
