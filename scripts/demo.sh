@@ -159,7 +159,8 @@ requested a session on the demo device (reach-agent on the virtual display $DISP
      and accepts it:   $BIN/reach-agent accept ${notification:-ID} --state $AGENT_STATE
   2. The administrator opens the device's remoteAssistanceSessionUrl in a browser:
        $supporter_link
-     (or, for a native VNC viewer: $BIN/reach connect SUPPORTER_LINK --listen 127.0.0.1:5900)
+     (or, for a native VNC viewer: $BIN/reach connect SUPPORTER_LINK --listen 127.0.0.1:5900,
+      then give the viewer the one-time password it prints)
   3. The device user allows it:  $BIN/reach-agent allow --state $AGENT_STATE   (or --view-only, or deny)
   4. Either side ends it; the user with  $BIN/reach-agent end --state $AGENT_STATE
   History:  curl -s -H "Authorization: Bearer \$(cat $DEMO/admin-token)" $URL/api/remoteAssistanceSessions

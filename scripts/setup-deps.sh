@@ -15,6 +15,8 @@ PACKAGES=(
   # tests and demo: the browser for end-to-end tests, a virtual display and a real VNC server
   curl sqlite3 procps chromium xvfb x11vnc x11-apps xdotool imagemagick socat
   libvncserver-dev tigervnc-scraping-server
+  # the relay's guessing test makes a private network namespace with IPv6 addresses
+  iproute2
 )
 
 missing=()
