@@ -169,9 +169,9 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
   const auto now = now_ms();
   const std::string addr = "addr:" + client_key(ctx.req.remote_address);
   const char* what = kind == Credential::code ? "code" : "link";
-  auto throttled = [&](const std::string& key) -> Error {
-    if (svc.guesses_by_address.first_refusal(key, now) ||
-        svc.guesses_by_code.first_refusal(key, now))
+  // Logged once per key and wait: a flood of refusals is one line.
+  auto throttled = [&](Throttle& t, const std::string& key) -> Error {
+    if (t.first_refusal(key, now))
       log::warn("relay.guess_throttled", {{"ip", ctx.req.remote_address}, {"what", what}});
     return make_error(429, "too_many_retries",
                       "Too many wrong session codes or links; wait and retry.");
@@ -186,7 +186,7 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
   if (kind == Credential::code && side != Side::device) std::abort();  // callers' contract
   // The code alone is guessable (10^8 of them): a client that is waiting is not even looked up.
   if (kind == Credential::code && svc.guesses_by_address.wait_ms(addr, now) > 0)
-    return throttled(addr);
+    return throttled(svc.guesses_by_address, addr);
 
   std::string code, token;
   if (kind == Credential::code) {
@@ -196,7 +196,8 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
   } else {
     auto ref = parse_link_ref(presented);
     if (!ref) {
-      if (svc.guesses_by_address.wait_ms(addr, now) > 0) return throttled(addr);
+      if (svc.guesses_by_address.wait_ms(addr, now) > 0)
+        return throttled(svc.guesses_by_address, addr);
       return refuse("", "malformed link");
     }
     code = ref->code;
@@ -220,9 +221,10 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
   if (!valid) {
     // A valid link is never throttled (its 192-bit token is not guessable), so failures on a
     // code never lock out the holders of its links; everything else waits.
-    if (svc.guesses_by_address.wait_ms(addr, now) > 0) return throttled(addr);
+    if (svc.guesses_by_address.wait_ms(addr, now) > 0)
+      return throttled(svc.guesses_by_address, addr);
     if (!rows->empty() && svc.guesses_by_code.wait_ms("code:" + code, now) > 0)
-      return throttled("code:" + code);
+      return throttled(svc.guesses_by_code, "code:" + code);
     return refuse(rows->empty() ? "" : code, rows->empty() ? "unknown code" : "wrong credential");
   }
   const auto& row = rows->rows[0];

@@ -91,6 +91,16 @@ class AgentChannelTest : public ::testing::Test {
     return pos == std::string::npos ? "" : trim(r.out.substr(pos + 7));
   }
 
+  std::string channel_url() const {
+    return "ws://127.0.0.1:" + std::to_string(hub_.port()) + "/api/agent/channel";
+  }
+  // The Authorization header of a device enrolled through the API.
+  static net::Headers device_auth(const ApiResult& enrolled) {
+    net::Headers h;
+    h.set("Authorization", "Bearer " + enrolled.str("deviceCredential"));
+    return h;
+  }
+
   ApiResult notify(const std::string& device, const std::string& title) {
     return hub_.post(
         "/beta/deviceManagement/managedDevices/" + device +
@@ -224,7 +234,7 @@ class Collector : public net::WebSocketHandler {
 
 TEST_F(AgentChannelTest, ChannelRefusesWrongCredentialsAndBadMessages) {
   net::EventLoop loop;
-  std::string url = "ws://127.0.0.1:" + std::to_string(hub_.port()) + "/api/agent/channel";
+  std::string url = channel_url();
   net::Headers bad;
   bad.set("Authorization", "Bearer rdc_wrong");
   auto refused = net::websocket_connect(loop, url, bad, std::make_shared<Collector>());
@@ -244,8 +254,7 @@ TEST_F(AgentChannelTest, ChannelRefusesWrongCredentialsAndBadMessages) {
   ASSERT_EQ(enrolled.status, 201) << enrolled;
   std::string device = enrolled.str("deviceId");
   ASSERT_EQ(notify(device, "Pending").status, 204);
-  net::Headers good;
-  good.set("Authorization", "Bearer " + enrolled.str("deviceCredential"));
+  net::Headers good = device_auth(enrolled);
   auto peer = std::make_shared<Collector>();
   auto ws = net::websocket_connect(loop, url, good, peer);
   ASSERT_TRUE(ws) << ws.error().message;
@@ -365,9 +374,8 @@ TEST_F(AgentChannelTest, AFloodingAgentIsCutOffAndItsEventsAreBounded) {
   std::string device = enrolled.str("deviceId");
   ASSERT_EQ(notify(device, "Pending").status, 204);
   net::EventLoop loop;
-  std::string url = "ws://127.0.0.1:" + std::to_string(hub_.port()) + "/api/agent/channel";
-  net::Headers good;
-  good.set("Authorization", "Bearer " + enrolled.str("deviceCredential"));
+  std::string url = channel_url();
+  net::Headers good = device_auth(enrolled);
   auto peer = std::make_shared<Collector>();
   auto ws = net::websocket_connect(loop, url, good, peer);
   ASSERT_TRUE(ws) << ws.error().message;
