@@ -13,7 +13,7 @@ PACKAGES=(
   libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxtst-dev
   libgtest-dev libgmock-dev
   # tests and demo: the browser for end-to-end tests, a virtual display and a real VNC server
-  curl sqlite3 procps chromium xvfb x11vnc x11-apps xdotool imagemagick socat
+  curl sqlite3 procps chromium xvfb x11vnc x11-apps xdotool imagemagick socat openssl
   libvncserver-dev tigervnc-scraping-server
   # the relay's guessing test makes a private network namespace with IPv6 addresses
   iproute2

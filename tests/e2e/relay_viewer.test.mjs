@@ -23,6 +23,22 @@ let display;
 let vncPort;
 let relay; // { url, token, api, createSession }
 
+// VNC Authentication's response (RFC 6143 §7.2.2): the challenge encrypted with DES under the
+// password, each byte's bits reversed. Node has no DES; the openssl command's legacy provider
+// does (an implementation that is not reach's own).
+function vncResponse(password, challenge) {
+  const key = Buffer.alloc(8);
+  for (let i = 0; i < 8 && i < password.length; i++) {
+    let c = password.charCodeAt(i), r = 0;
+    for (let b = 0; b < 8; b++) if (c & (1 << b)) r |= 0x80 >> b;
+    key[i] = r;
+  }
+  const r = spawnSync('openssl', ['enc', '-des-ecb', '-nopad', '-K', key.toString('hex'),
+    '-provider', 'legacy', '-provider', 'default'], { input: challenge });
+  assert.equal(r.status, 0, String(r.stderr));
+  return r.stdout;
+}
+
 // The device side: the test bridge between x11vnc and the session's device stream.
 async function startDevice(session) {
   const device = start(path.join(BIN, 'reach_test_device_bridge'), [
@@ -88,30 +104,44 @@ test('the supporter link shows the device screen in Chromium, and ends for good'
   await page.close();
 });
 
-test('reach connect bridges one VNC client at a time, then refuses the used link', async () => {
+test('reach connect bridges the first VNC client with its password, then refuses the used link', async () => {
   const session = await relay.createSession('reach connect');
   const device = await startDevice(session);
   const reach = start(path.join(BIN, 'reach'), ['connect', session.supporter_link, '--listen', '127.0.0.1:0']);
   const address = await firstLine(reach, 'reach connect');
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-  await until('the human line', () => /Listening on .* point a VNC viewer there/.test(reach.err));
+  const password = await until('the password line', () => reach.out.split('\n')[1] || null);
+  await until('the human line', () => /Listening on .* point a VNC viewer there .* one-time password/.test(reach.err));
 
-  // A raw RFB client: x11vnc's greeting arrives through device bridge, relay and reach.
+  // A raw RFB client with the password: then x11vnc's ServerInit arrives through device bridge,
+  // relay and reach (whose gate answered x11vnc's version and security).
   const viewer = net.connect(port, host);
   let received = Buffer.alloc(0);
   viewer.on('data', (d) => (received = Buffer.concat([received, d])));
   const viewerClosed = new Promise((r) => viewer.on('close', r));
   await until('the RFB greeting', () => received.length >= 12);
   assert.equal(received.subarray(0, 12).toString(), 'RFB 003.008\n');
+  viewer.write('RFB 003.008\n');
+  await until('the security types', () => received.length >= 14);
+  assert.deepEqual([...received.subarray(12, 14)], [1, 2], 'VNC Authentication only');
+  viewer.write(Buffer.from([2]));
+  await until('the challenge', () => received.length >= 30);
+  viewer.write(vncResponse(password, received.subarray(14, 30)));
+  await until('the security result', () => received.length >= 34);
+  assert.deepEqual([...received.subarray(30, 34)], [0, 0, 0, 0], 'SecurityResult OK');
+  viewer.write(Buffer.from([1]));  // ClientInit (shared)
+  await until('x11vnc\'s ServerInit', () => received.length >= 34 + 24);
+  assert.equal(received.readUInt16BE(34), WIDTH);
+  assert.equal(received.readUInt16BE(36), HEIGHT);
 
-  // A second viewer is closed at once.
+  // Nobody else connects any more: the port is closed.
   const second = net.connect(port, host);
-  second.on('error', () => {});
-  let secondData = 0;
-  second.on('data', (d) => (secondData += d.length));
-  await new Promise((r) => second.on('close', r));
-  assert.equal(secondData, 0);
-  await until('the refusal log line', () => /Refused a second viewer/.test(reach.err));
+  const refused = await new Promise((r) => {
+    second.on('error', (e) => r(e.code));
+    second.on('data', () => r('data'));
+    second.on('close', () => r('closed'));
+  });
+  assert.notEqual(refused, 'data', 'a second viewer got bytes');
 
   viewer.end();
   await viewerClosed;
