@@ -272,7 +272,10 @@ int main(int argc, char** argv) {
 
   ConnectFlags cf;
   auto* connect_cmd = app.add_subcommand(
-      "connect", "Bridge a remote assistance session to a local port for any VNC viewer");
+      "connect",
+      "Bridge a remote assistance session to a local port for any VNC viewer. Prints the "
+      "address, then a one-time password the viewer must give (VNC Authentication); the first "
+      "viewer with it gets the session");
   connect_cmd
       ->add_option("SUPPORTER_LINK", cf.link,
                    "The session's supporter link, http(s)://HOST/support/CODE-TOKEN")
