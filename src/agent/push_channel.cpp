@@ -13,6 +13,7 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 namespace reach::agent {
@@ -60,6 +61,7 @@ struct PushChannel::Impl {
   mutable std::mutex mu;
   std::condition_variable cv;
   std::deque<channel::HubMessage> incoming;  // guarded by mu
+  std::set<std::string> sent_on_connection;  // the channel thread's: event refs sent on it
   bool ws_closed = false;                    // guarded by mu
   bool stopping = false;                     // guarded by mu
   bool events_waiting = false;               // guarded by mu
@@ -132,8 +134,12 @@ struct PushChannel::Impl {
       log::info("channel.checkin");
   }
 
+  // Sends the events of the outbox this connection has not sent yet (all of them after a
+  // reconnect): resending the whole outbox for every new event would grow quadratically while
+  // the hub is slow, and flood it.
   void send_outbox(net::WebSocket& ws) {
     for (const auto& e : state.outbox()) {
+      if (!sent_on_connection.insert(e.ref).second) continue;
       bj::object m{{"type", "event"},
                    {"ref", e.ref},
                    {"notificationId", e.notification_id},
@@ -157,7 +163,10 @@ struct PushChannel::Impl {
       if (auto st = state.remove_event(refused->ref); !st)
         log::error("channel.outbox_failed", {{"error", st.error().message}});
     } else if (auto* e = std::get_if<channel::HubError>(&m)) {
+      // Not a refusal of one event (those name it): what is unacknowledged goes again with the
+      // next event or connection.
       log::warn("channel.hub_error", {{"message", e->message}});
+      sent_on_connection.clear();
     }
   }
 
@@ -196,6 +205,7 @@ struct PushChannel::Impl {
       log::info("channel.connected", {{"hub", credential.hub_url}});
       if (on_connected) on_connected(true);
       checkin();
+      sent_on_connection.clear();
       send_outbox(**ws);
       auto last_rx = Clock::now();
       auto next_heartbeat = last_rx + options.heartbeat;

@@ -14,7 +14,10 @@ std::string printable(std::string_view text) {
       continue;
     }
     // A UTF-8 sequence: its length from the lead byte, then continuation bytes.
-    std::size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+    std::size_t len = c >= 0xf0 && c <= 0xf4   ? 4
+                      : c >= 0xe0 && c <= 0xef ? 3
+                      : c >= 0xc2 && c <= 0xdf ? 2
+                                               : 0;
     bool ok = len != 0 && i + len <= text.size();
     for (std::size_t k = 1; ok && k < len; ++k)
       ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
@@ -22,7 +25,13 @@ std::string printable(std::string_view text) {
       ok = false;  // U+0080..U+009F: the C1 controls (CSI among them)
     if (ok && len == 3) {
       auto c1 = static_cast<unsigned char>(text[i + 1]);
+      auto c2 = static_cast<unsigned char>(text[i + 2]);
       ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);  // overlong, surrogates
+      // Bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069) can make a line
+      // read differently from what it says.
+      if (c == 0xe2 &&
+          ((c1 == 0x80 && c2 >= 0xaa && c2 <= 0xae) || (c1 == 0x81 && c2 >= 0xa6 && c2 <= 0xa9)))
+        ok = false;
     }
     if (ok && len == 4) {
       auto c1 = static_cast<unsigned char>(text[i + 1]);

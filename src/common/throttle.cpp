@@ -87,4 +87,17 @@ std::string client_key(std::string_view address) {
   return text;
 }
 
+std::vector<std::string> client_keys(std::string_view address) {
+  std::vector<std::string> keys{client_key(address)};
+  if (!keys[0].ends_with("/64")) return keys;
+  unsigned char v6[16];
+  std::string prefix = keys[0].substr(0, keys[0].size() - 3);
+  if (inet_pton(AF_INET6, prefix.c_str(), v6) != 1) return keys;
+  std::memset(v6 + 6, 0, 10);
+  char out[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, v6, out, sizeof out);
+  keys.push_back(std::string(out) + "/48");
+  return keys;
+}
+
 }  // namespace reach

@@ -4,8 +4,8 @@
 //
 // A key's failures are forgotten `forget_after` after its last one (24 h by default, the life of
 // a session code), or by success() where the caller decides a success proves something. Memory
-// is bounded: past `max_keys` the key whose last failure is oldest is evicted, so a flood of new
-// keys never frees the keys that are being throttled now.
+// is bounded: past `max_keys` the key whose last failure is oldest is evicted (a flood of new
+// keys frees a throttled key only after `max_keys` newer failures, not all at once).
 //
 // Thread-safe. Time is the caller's (`now`, milliseconds), so tests drive it without sleeping.
 #pragma once
@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace reach {
 
@@ -61,5 +62,8 @@ class Throttle {
 // (one subscriber's prefix: every address in it is one client), an IPv4-mapped IPv6 address as
 // the IPv4 address. Anything unparsable is its own key.
 std::string client_key(std::string_view address);
+// For what anyone can guess (session codes): the client_key, and for IPv6 also its /48, so that
+// a whole allocation (65,536 /64s) is throttled as one client too.
+std::vector<std::string> client_keys(std::string_view address);
 
 }  // namespace reach

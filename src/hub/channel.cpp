@@ -28,11 +28,18 @@ std::string text_message(const bj::object& o) {
   return json::serialize(o);
 }
 
-bj::object notification_json(const store::Row& row) {
+// A stored notification as the device receives it; a sealed end-customer link is opened.
+bj::object notification_json(const store::Row& row, const std::string& key) {
   // columns: id, kind, title, body, data, created_at, expires_at
   channel::Notification n{row.text(0),    row.text(1),    row.text(2), row.text(3),
                           row.integer(5), row.integer(6), {}};
   if (auto data = json::parse_object(row.text(4))) n.data = std::move(*data);
+  if (auto it = n.data.find(kSealedEndCustomerLink);
+      it != n.data.end() && it->value().is_string()) {
+    std::string link = crypto::open_text(key, it->value().as_string());
+    n.data.erase(it);
+    n.data["endCustomerLink"] = link;
+  }
   return channel::notification_json(n);
 }
 
@@ -68,6 +75,7 @@ struct AgentChannels::Core {
   std::mutex qmu;
   std::condition_variable qcv;
   std::deque<std::function<void()>> queue;
+  std::map<std::string, int> queued_by_device;  // tasks in `queue` per device (post_for)
   bool stopping = false;
   std::thread worker;
 
@@ -90,6 +98,25 @@ struct AgentChannels::Core {
       std::lock_guard lk(qmu);
       if (stopping) return false;
       queue.push_back(std::move(task));
+    }
+    qcv.notify_one();
+    return true;
+  }
+
+  // A task for one device's messages: false (nothing queued) when that device already has
+  // kMaxInFlight waiting, over all its connections.
+  bool post_for(const std::string& device, std::function<void()> task) {
+    {
+      std::lock_guard lk(qmu);
+      if (stopping) return false;
+      int& n = queued_by_device[device];
+      if (n >= kMaxInFlight) return false;
+      ++n;
+      queue.push_back([this, device, t = std::move(task)] {
+        t();
+        std::lock_guard done(qmu);
+        if (--queued_by_device[device] == 0) queued_by_device.erase(device);
+      });
     }
     qcv.notify_one();
     return true;
@@ -129,7 +156,11 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
       std::lock_guard lk(mu_);
       ws = ws_;
     }
-    if (ws) ws->send(text_message(o), false);
+    // An agent that does not read what it is sent (its answers pile up here) is cut off.
+    if (ws && !ws->send(text_message(o), false)) {
+      log::warn("agent.channel_not_reading", {{"device", device_id_}, {"ip", ip_}});
+      ws->close(1008, "not reading");
+    }
   }
   void close(std::uint16_t code, std::string reason) {
     std::shared_ptr<net::WebSocket> ws;
@@ -171,14 +202,6 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
   }
 
   void on_message(std::string data, bool binary) override {
-    // An agent waits for each answer (acks, heartbeats) before much more: one that runs far
-    // ahead of the worker is misbehaving, and is cut off rather than queued without bound.
-    // Nothing is lost: its outbox resends what was not acknowledged.
-    if (in_flight_.load() >= kMaxInFlight) {
-      log::warn("agent.channel_flooding", {{"device", device_id_}, {"ip", ip_}});
-      close(1008, "too many messages in flight");
-      return;
-    }
     auto msg = binary ? channel::AgentMessage(channel::Invalid{
                             "Channel messages are JSON text of at most 16 KiB.", {}})
                       : channel::parse_agent_message(data);
@@ -191,12 +214,16 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
     auto core = core_.lock();
     if (!core) return;
     auto self = shared_from_this();
-    ++in_flight_;
-    if (!core->post([c = core.get(), self, m = std::move(msg)]() mutable {
+    // An agent waits for each answer (acks, heartbeats) before much more: one that runs far
+    // ahead of the worker is misbehaving, and is cut off rather than queued without bound (per
+    // device, so reconnecting does not start a new allowance). Nothing is lost: its outbox
+    // resends what was not acknowledged.
+    if (!core->post_for(device_id_, [c = core.get(), self, m = std::move(msg)]() mutable {
           c->handle(self, std::move(m));
-          --self->in_flight_;
-        }))
-      --in_flight_;
+        })) {
+      log::warn("agent.channel_flooding", {{"device", device_id_}, {"ip", ip_}});
+      close(1008, "too many messages in flight");
+    }
   }
 
   void on_close(std::uint16_t code, std::string reason) override {
@@ -220,7 +247,6 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
 
   std::mutex mu_;
   std::shared_ptr<net::WebSocket> ws_;  // guarded by mu_
-  std::atomic<int> in_flight_{0};       // messages queued for the worker, not yet handled
 };
 
 void AgentChannels::Core::deliver_pending(const std::shared_ptr<Channel>& ch) {
@@ -234,7 +260,8 @@ void AgentChannels::Core::deliver_pending(const std::shared_ptr<Channel>& ch) {
     return;
   }
   for (const auto& row : rows->rows)
-    ch->send({{"type", "notification"}, {"notification", notification_json(row)}});
+    ch->send({{"type", "notification"},
+              {"notification", notification_json(row, svc.config.secret_key)}});
   if (!rows->empty())
     log::info("agent.notifications_sent",
               {{"device", ch->device_id()}, {"count", rows->rows.size()}});
@@ -322,7 +349,9 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch,
   if (!st) {
     if (!refused.code.empty()) return refuse(refused.message);
     log::error("agent.event_failed", {{"device", ch->device_id()}, {"error", st.error().message}});
-    return refuse("The hub could not record the event; send it again.");
+    // Without the ref: an error naming a ref tells the agent to drop that event for good.
+    ch->send({{"type", "error"}, {"message", "The hub could not record an event; send it again."}});
+    return;
   }
   log::info("agent.event", {{"device", ch->device_id()}, {"event", ev.event}, {"ref", ev.ref}});
   ch->send({{"type", "ack"}, {"ref", ev.ref}});

@@ -116,6 +116,10 @@ Status audit(store::Session& s, const Ctx& ctx, const AuditEntry& e);
 // Appends on its own (for events that change nothing else, such as failed sign-ins).
 void audit_now(Ctx& ctx, const AuditEntry& e);
 
+// The member of a remote assistance notification's stored data that holds its end-customer link,
+// sealed; the push channel gives the device "endCustomerLink" in clear.
+inline constexpr const char* kSealedEndCustomerLink = "endCustomerLinkSealed";
+
 // States of a remote assistance session (ra_sessions.state) that is not over, as an SQL list.
 inline constexpr const char* kOpenSessionStates = "('requested', 'accepted', 'allowed', 'active')";
 

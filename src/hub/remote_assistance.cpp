@@ -604,7 +604,9 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   auto now = now_ms();
   auto st = ctx.db().transaction([&](store::Session& tx) -> Status {
     NotificationSpec spec{"remoteAssistanceRequest", "Remote assistance request", kRequestText,
-                          bj::object{{"endCustomerLink", **end_customer},
+                          // The device's way in: sealed at rest like the supporter link;
+                          // the channel opens it for the device alone.
+                          bj::object{{kSealedEndCustomerLink, seal(ctx.svc, **end_customer)},
                                      {"sessionCode", **code},
                                      {"requestedBy", ctx.who().display_name},
                                      {"remoteAssistanceSessionId", session_id}},

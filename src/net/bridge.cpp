@@ -431,7 +431,7 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
   }
 
   void ws_message(std::string data, bool binary) {
-    std::shared_ptr<WebSocket> pause, reply_to;
+    std::shared_ptr<WebSocket> pause;
     std::string reply;
     bool refused = false;
     {
@@ -445,10 +445,11 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
         std::string to_tcp;
         refused = !options.filter->from_websocket(data, to_tcp, reply);
         data = std::move(to_tcp);
-        reply_to = ws;
+        // Sent under mu: once the filter passes everything, the reader's next TCP bytes must
+        // not overtake what it held back (send() takes only the WebSocket's own lock).
+        if (!reply.empty() && ws) ws->send(std::move(reply), true);
       }
     }
-    if (!reply.empty() && reply_to) reply_to->send(std::move(reply), true);
     if (refused) close_websocket(1000, "stream refused");
     if (data.empty()) return;
     {

@@ -124,7 +124,8 @@ std::string describe_end(const net::BridgeResult& r) {
   return r.detail;
 }
 
-// Wrong passwords before reach connect gives up: someone else on the machine may be guessing.
+// Failed viewer connections (wrong passwords, or none in time) before reach connect gives up:
+// someone else on the machine may be guessing.
 constexpr int kMaxWrongPasswords = 5;
 constexpr auto kViewerHandshakeTime = std::chrono::seconds(10);
 
@@ -212,11 +213,11 @@ int connect(const ConnectFlags& f) {
         log::warn("reach.viewer_refused", {{"from", from}, {"why", authenticated.error().message}});
         std::fprintf(stderr, "Refused a viewer from %s: %s.\n", from.c_str(),
                      authenticated.error().message.c_str());
-        if (authenticated.error().code == "wrongPassword" &&
-            ++wrong_passwords >= kMaxWrongPasswords) {
+        // Silent connections count too: each holds the port for kViewerHandshakeTime.
+        if (++wrong_passwords >= kMaxWrongPasswords) {
           exit_code = fail(
-              "too many wrong passwords: someone else on this machine may be "
-              "trying to take the session. Stopped; the link still works.");
+              "too many wrong passwords or failed viewer connections: someone else on this "
+              "machine may be trying to take the session. Stopped; the link still works.");
           break;
         }
         continue;

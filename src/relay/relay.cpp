@@ -167,7 +167,10 @@ Error stream_gone() {
 Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view presented) {
   auto& svc = ctx.svc;
   const auto now = now_ms();
-  const std::string addr = "addr:" + client_key(ctx.req.remote_address);
+  // The client's keys: its IPv4 address, or its IPv6 /64 and /48 (an organisation or a tunnel
+  // broker's customer has a /48: 65,536 /64s must not mean 65,536 times the guesses).
+  std::vector<std::string> keys;
+  for (auto& k : client_keys(ctx.req.remote_address)) keys.push_back("addr:" + k);
   const char* what = kind == Credential::code ? "code" : "link";
   // Logged once per key and wait: a flood of refusals is one line.
   auto throttled = [&](Throttle& t, const std::string& key) -> Error {
@@ -176,17 +179,24 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
     return make_error(429, "too_many_retries",
                       "Too many wrong session codes or links; wait and retry.");
   };
-  // A refusal says the same whatever was wrong, so it tells a guesser nothing.
+  // The key of the client that must wait, if any.
+  auto waiting = [&]() -> const std::string* {
+    for (const auto& k : keys)
+      if (svc.guesses_by_address.wait_ms(k, now) > 0) return &k;
+    return nullptr;
+  };
+  // A refusal says the same whatever was wrong, so it tells a guesser nothing: failures count
+  // for a code whether or not it exists.
   auto refuse = [&](const std::string& code, std::string_view why) -> Error {
-    svc.guesses_by_address.failure(addr, now);
+    for (const auto& k : keys) svc.guesses_by_address.failure(k, now);
     if (!code.empty()) svc.guesses_by_code.failure("code:" + code, now);
     log::warn("relay.bad_guess", {{"ip", ctx.req.remote_address}, {"what", what}, {"why", why}});
     return make_error(404, "not_found", "No open session has this code or link.");
   };
   if (kind == Credential::code && side != Side::device) std::abort();  // callers' contract
   // The code alone is guessable (10^8 of them): a client that is waiting is not even looked up.
-  if (kind == Credential::code && svc.guesses_by_address.wait_ms(addr, now) > 0)
-    return throttled(svc.guesses_by_address, addr);
+  if (kind == Credential::code)
+    if (const auto* k = waiting()) return throttled(svc.guesses_by_address, *k);
 
   std::string code, token;
   if (kind == Credential::code) {
@@ -196,8 +206,7 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
   } else {
     auto ref = parse_link_ref(presented);
     if (!ref) {
-      if (svc.guesses_by_address.wait_ms(addr, now) > 0)
-        return throttled(svc.guesses_by_address, addr);
+      if (const auto* k = waiting()) return throttled(svc.guesses_by_address, *k);
       return refuse("", "malformed link");
     }
     code = ref->code;
@@ -221,11 +230,10 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
   if (!valid) {
     // A valid link is never throttled (its 192-bit token is not guessable), so failures on a
     // code never lock out the holders of its links; everything else waits.
-    if (svc.guesses_by_address.wait_ms(addr, now) > 0)
-      return throttled(svc.guesses_by_address, addr);
-    if (!rows->empty() && svc.guesses_by_code.wait_ms("code:" + code, now) > 0)
+    if (const auto* k = waiting()) return throttled(svc.guesses_by_address, *k);
+    if (svc.guesses_by_code.wait_ms("code:" + code, now) > 0)
       return throttled(svc.guesses_by_code, "code:" + code);
-    return refuse(rows->empty() ? "" : code, rows->empty() ? "unknown code" : "wrong credential");
+    return refuse(code, rows->empty() ? "unknown code" : "wrong credential");
   }
   const auto& row = rows->rows[0];
   if (row.text(0) != "open") return stream_gone();

@@ -433,6 +433,13 @@ TEST_F(RemoteAssistanceFlow, OnlyTheRequesterAndRemoteAssistanceUpdatersSeeTheSu
   ASSERT_EQ(dump.exit_code, 0) << dump.err;
   EXPECT_NE(dump.out.find("ra_sessions"), std::string::npos);
   EXPECT_EQ(dump.out.find(token), std::string::npos) << "the supporter link is stored in clear";
+  // Nor the end-customer link (the device's way in), which the device's notification carries.
+  auto at_relay = relay_.get("/api/v1/sessions/" + str_of(history_of(device_), "sessionCode"),
+                             relay_.admin_token());
+  std::string device_link = at_relay.str("end_customer_link");
+  ASSERT_FALSE(device_link.empty()) << at_relay;
+  EXPECT_EQ(dump.out.find(device_link.substr(device_link.size() - 32)), std::string::npos)
+      << "the end-customer link is stored in clear";
 }
 
 TEST_F(RemoteAssistanceFlow, EachRefusalHasItsOwnErrorAndCreatesNoRelaySession) {

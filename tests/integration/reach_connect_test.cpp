@@ -200,7 +200,8 @@ TEST_F(ReachConnectTest, FiveWrongPasswordsStopItAndTheLinkStillWorks) {
   }
   auto status = connect.wait_exit(15s);
   EXPECT_TRUE(status && *status != 0) << "reach connect went on after five wrong passwords";
-  EXPECT_NE(read_file_bytes(dir_ + "/connect.log").find("too many wrong passwords"),
+  EXPECT_NE(read_file_bytes(dir_ + "/connect.log")
+                .find("too many wrong passwords or failed viewer connections"),
             std::string::npos);
   EXPECT_FALSE(supporter_connected(s));
   EXPECT_EQ(relay_.get("/support/" + last_segment(s.str("supporter_link"))).status, 200)

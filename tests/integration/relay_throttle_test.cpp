@@ -282,7 +282,8 @@ TEST_F(RelayThrottleTest, TheRequestLogHoldsNoLinkTokenOrCode) {
 
 // Moves this test's process (and every program it starts) into a network namespace of its own,
 // with loopback up and addresses in two IPv6 /64s: fd00:52::1 (where the relay is reached),
-// fd00:52::100 … fd00:52::13f (one client's /64) and fd00:53::1 (another client).
+// fd00:52::100 … fd00:52::13f (one client's /64), fd00:52:0:1::1 (another /64 of the same /48)
+// and fd00:53::1 (another client).
 ::testing::AssertionResult private_network() {
   bool root = ::geteuid() == 0;
   uid_t uid = ::getuid();
@@ -305,7 +306,8 @@ TEST_F(RelayThrottleTest, TheRequestLogHoldsNoLinkTokenOrCode) {
   std::vector<std::vector<std::string>> commands = {
       {"/bin/ip", "link", "set", "lo", "up"},
       {"/bin/ip", "-6", "addr", "add", "fd00:52::1/128", "dev", "lo", "nodad"},
-      {"/bin/ip", "-6", "addr", "add", "fd00:53::1/128", "dev", "lo", "nodad"}};
+      {"/bin/ip", "-6", "addr", "add", "fd00:53::1/128", "dev", "lo", "nodad"},
+      {"/bin/ip", "-6", "addr", "add", "fd00:52:0:1::1/128", "dev", "lo", "nodad"}};
   for (int i = 0; i < 64; ++i) {
     char a[40];
     std::snprintf(a, sizeof a, "fd00:52::%x/128", 0x100 + i);
@@ -353,6 +355,10 @@ TEST(RelayGuessing, ManyAddressesOfOneSlash64AreOneClientAndEachLoopbackAddressI
   auto same =
       raw_upgrade(relay.port(), "fd00:52::13f", "/api/v1/stream/device?code=" + code, "fd00:52::1");
   EXPECT_EQ(same.status, 429) << same.head << same.body;
+  // The /48 around it waits too: a whole allocation is one client for guessing.
+  auto sibling = raw_upgrade(relay.port(), "fd00:52:0:1::1",
+                             "/api/v1/stream/device?code=" + wrong(99), "fd00:52::1");
+  EXPECT_EQ(sibling.status, 429) << sibling.head << sibling.body;
   auto other =
       raw_upgrade(relay.port(), "fd00:53::1", "/api/v1/stream/device?code=" + code, "fd00:52::1");
   EXPECT_EQ(other.status, 101) << other.head << other.body;

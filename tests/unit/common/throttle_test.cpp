@@ -107,6 +107,9 @@ TEST(ClientKey, Ipv6ByItsSlash64AndIpv4AsItIs) {
   EXPECT_EQ(client_key("::ffff:192.0.2.7"), "192.0.2.7");
   EXPECT_EQ(client_key("192.0.2.7"), "192.0.2.7");
   EXPECT_EQ(client_key("not an address"), "not an address");
+  EXPECT_EQ(client_keys("2001:db8:1:2::1"),
+            (std::vector<std::string>{"2001:db8:1:2::/64", "2001:db8:1::/48"}));
+  EXPECT_EQ(client_keys("192.0.2.7"), (std::vector<std::string>{"192.0.2.7"}));
 }
 
 }  // namespace
