@@ -68,6 +68,29 @@ std::string authorize_error(const AuthorizeParams& a) {
   return "";
 }
 
+// A path on this site to continue to after signing in; anything else becomes "/". Every
+// character that browsers do not take as it is (a backslash, whitespace, a control character:
+// browsers drop tabs and newlines, so "/\t/evil.example" would leave the site) is
+// percent-encoded, and no "//" may start it (another host).
+std::string safe_continue(std::string_view c) {
+  static constexpr std::string_view kSafe =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/%?";
+  if (c.empty() || c.size() > 2048 || c[0] != '/' || c.starts_with("//")) return "/";
+  std::string out;
+  for (char ch : c) {
+    if (kSafe.find(ch) != std::string_view::npos) {
+      out += ch;
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      auto b = static_cast<unsigned char>(ch);
+      out += '%';
+      out += kHex[b >> 4];
+      out += kHex[b & 15];
+    }
+  }
+  return out;
+}
+
 bool pkce_s256_matches(std::string_view verifier, std::string_view challenge) {
   if (verifier.size() < 43 || verifier.size() > 128 ||
       verifier.find_first_not_of(kUnreserved) != std::string_view::npos)

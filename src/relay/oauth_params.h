@@ -34,6 +34,11 @@ AuthorizeParams authorize_params(const Form& params);
 // PKCE with S256 is required on every request.
 std::string authorize_error(const AuthorizeParams& a);
 
+// The sign-in page's `continue` as a path on this site to follow after signing in (the rest of
+// the authorization request, say): "/" for anything else, characters browsers would not take as
+// they are percent-encoded.
+std::string safe_continue(std::string_view requested);
+
 // Whether `verifier` (RFC 7636 §4.1: 43 to 128 unreserved characters) hashes to `challenge`.
 bool pkce_s256_matches(std::string_view verifier, std::string_view challenge);
 

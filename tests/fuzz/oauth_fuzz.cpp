@@ -13,6 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto nul = in.find('\0');
   std::string_view header = nul == std::string_view::npos ? std::string_view() : in.substr(0, nul);
   std::string_view body = nul == std::string_view::npos ? in : in.substr(nul + 1);
+  // The sign-in page's continue: always a path on this site, of characters taken as they are.
+  auto cont = safe_continue(in);
+  if (cont.empty() || cont[0] != '/' || cont.starts_with("//") ||
+      cont.find_first_of(" \t\r\n\\") != std::string::npos)
+    __builtin_trap();
   auto form = parse_form("application/x-www-form-urlencoded", body);
   if (!form) return 0;
   if (auto c = client_credentials(header.empty() ? std::nullopt : std::optional(header), *form)) {
