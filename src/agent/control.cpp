@@ -20,7 +20,9 @@ namespace bj = boost::json;
 
 namespace {
 
-constexpr std::size_t kMaxLine = 64 * 1024;
+// A request is small; an answer may list every stored notification (a few hundred bytes each).
+constexpr std::size_t kMaxRequest = 64 * 1024;
+constexpr std::size_t kMaxAnswer = 16 * 1024 * 1024;
 
 Error socket_error(const std::string& what) {
   return make_error(500, "controlSocket", fmt::format("{}: {}", what, std::strerror(errno)));
@@ -36,7 +38,7 @@ Result<sockaddr_un> address(const std::string& path) {
 }
 
 // Reads up to a newline (or EOF) within the deadline.
-Result<std::string> read_line(int fd, int timeout_ms) {
+Result<std::string> read_line(int fd, int timeout_ms, std::size_t max) {
   std::string line;
   char buf[4096];
   for (;;) {
@@ -51,7 +53,7 @@ Result<std::string> read_line(int fd, int timeout_ms) {
     if (n == 0) return line;
     line.append(buf, static_cast<std::size_t>(n));
     if (auto nl = line.find('\n'); nl != std::string::npos) return line.substr(0, nl);
-    if (line.size() > kMaxLine) return bad_request("The control message is too long.");
+    if (line.size() > max) return bad_request("The control message is too long.");
   }
 }
 
@@ -125,7 +127,7 @@ void ControlServer::run() {
     if (c < 0) continue;
     // The request is read before anything is answered, refusals included: closing a socket
     // with unread input resets it, and the peer would lose the answer.
-    auto line = read_line(c, 5000);
+    auto line = read_line(c, 5000, kMaxRequest);
     ucred cred{};
     socklen_t len = sizeof cred;
     bj::object response;
@@ -165,7 +167,7 @@ Result<bj::object> control_call(const std::string& path, const bj::object& reque
     ::close(fd);
     return e;
   }
-  auto line = read_line(fd, timeout_ms);
+  auto line = read_line(fd, timeout_ms, kMaxAnswer);
   ::close(fd);
   if (!line) return line.error();
   auto o = json::parse_object(*line);

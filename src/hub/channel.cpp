@@ -21,6 +21,7 @@ namespace {
 
 constexpr int kMaxInFlight = 64;  // an agent's messages waiting for the worker
 constexpr std::int64_t kMaxEventsPerNotification = 32;
+constexpr std::int64_t kDeliveryBatch = 256;  // notifications sent at once (~140 KiB at most)
 
 // Events an agent reports about a notification, and what an answer records.
 
@@ -247,13 +248,20 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
 
   std::mutex mu_;
   std::shared_ptr<net::WebSocket> ws_;  // guarded by mu_
+
+ public:
+  // The worker's only: the last notification of a full delivery batch ("" when none waits).
+  std::string batch_end;
 };
 
 void AgentChannels::Core::deliver_pending(const std::shared_ptr<Channel>& ch) {
+  // In batches: a long backlog sent at once would fill the channel's send queue, and an agent
+  // that does not read is cut off; the next batch follows the receipt of this one's last.
   auto rows = svc.db->query(
       "SELECT id, kind, title, body, data, created_at, expires_at FROM device_notifications"
-      " WHERE device_id = ? AND received_at IS NULL AND expires_at > ? ORDER BY created_at, id",
-      {ch->device_id(), now_ms()});
+      " WHERE device_id = ? AND received_at IS NULL AND expires_at > ? ORDER BY created_at, id"
+      " LIMIT ?",
+      {ch->device_id(), now_ms(), kDeliveryBatch});
   if (!rows) {
     log::error("agent.deliver_failed",
                {{"device", ch->device_id()}, {"error", rows.error().message}});
@@ -262,6 +270,9 @@ void AgentChannels::Core::deliver_pending(const std::shared_ptr<Channel>& ch) {
   for (const auto& row : rows->rows)
     ch->send({{"type", "notification"},
               {"notification", notification_json(row, svc.config.secret_key)}});
+  ch->batch_end = static_cast<std::int64_t>(rows->rows.size()) == kDeliveryBatch
+                      ? rows->rows.back().text(0)
+                      : std::string();
   if (!rows->empty())
     log::info("agent.notifications_sent",
               {{"device", ch->device_id()}, {"count", rows->rows.size()}});
@@ -276,6 +287,7 @@ void AgentChannels::Core::handle(const std::shared_ptr<Channel>& ch, channel::Ag
         " AND received_at IS NULL",
         {now_ms(), r->id, ch->device_id()});
     if (!done) log::error("agent.received_failed", {{"error", done.error().message}});
+    if (!ch->batch_end.empty() && r->id == ch->batch_end) deliver_pending(ch);
   } else if (auto* e = std::get_if<channel::Event>(&msg)) {
     record_event(ch, *e);
   }

@@ -412,5 +412,23 @@ TEST_F(AgentChannelTest, AFloodingAgentIsCutOffAndItsEventsAreBounded) {
   EXPECT_EQ(str_of(reply, "type"), "heartbeatAck");
 }
 
+// A backlog longer than one delivery batch (256) arrives whole: the next batch follows the
+// receipt of the last of the one before.
+TEST_F(AgentChannelTest, ABacklogLongerThanABatchArrivesWhole) {
+  std::string device = enroll_agent();
+  ASSERT_FALSE(device.empty());
+  constexpr int kSent = 300;
+  for (int i = 0; i < kSent; ++i)
+    ASSERT_EQ(notify(device, "Backlog " + std::to_string(i)).status, 204) << i;
+  ASSERT_TRUE(agent_->start());
+  auto count = [&] {
+    auto n = agent_->notifications();
+    return n.contains("notifications") ? n.at("notifications").as_array().size() : 0u;
+  };
+  EXPECT_TRUE(wait_until([&] { return count() == kSent; }, 30s, 200ms))
+      << count() << " of " << kSent << " arrived";
+  EXPECT_TRUE(agent_->has_notification("Backlog 299"));
+}
+
 }  // namespace
 }  // namespace reach::itest
