@@ -55,7 +55,12 @@ for t in "${targets[@]}"; do
       -artifact_prefix="$BUILD/crashes/$t/" -print_final_stats=1 "$corpus" \
       "tests/fuzz/corpus/$t" 2>"$BUILD/$t.log"; then
     tail -n 40 "$BUILD/$t.log" >&2
-    echo "fuzz: $t found a crash: $(ls -t "$BUILD/crashes/$t" | head -n 1)" >&2
+    crash=$(ls -t "$BUILD/crashes/$t" | head -n 1)
+    if [[ -n "$crash" ]]; then
+      echo "fuzz: $t found a crash: $BUILD/crashes/$t/$crash" >&2
+    else
+      echo "fuzz: $t stopped before its end (interrupted?)" >&2
+    fi
     exit 1
   fi
   grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$BUILD/$t.log" | sed "s/^/$t /"
