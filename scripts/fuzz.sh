@@ -50,14 +50,16 @@ for t in "${targets[@]}"; do
   limit=(-max_total_time="$seconds")
   [[ -n "$runs" ]] && limit=(-runs="$runs")
   echo "== $t"
+  touch "$BUILD/crashes/$t/.started"
   # -max_len: network messages here are small (a channel message is at most 16 KiB).
   if ! "$BUILD/tests/fuzz/${t}_fuzz" "${limit[@]}" -max_len=20000 -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$BUILD/crashes/$t/" -print_final_stats=1 "$corpus" \
       "tests/fuzz/corpus/$t" 2>"$BUILD/$t.log"; then
     tail -n 40 "$BUILD/$t.log" >&2
-    crash=$(ls -t "$BUILD/crashes/$t" | head -n 1)
+    crash=$(find "$BUILD/crashes/$t" -type f ! -name .started -newer "$BUILD/crashes/$t/.started" |
+      head -n 1)
     if [[ -n "$crash" ]]; then
-      echo "fuzz: $t found a crash: $BUILD/crashes/$t/$crash" >&2
+      echo "fuzz: $t found a crash: $crash" >&2
     else
       echo "fuzz: $t stopped before its end (interrupted?)" >&2
     fi
