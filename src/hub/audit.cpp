@@ -52,6 +52,27 @@ Result<net::Response> list_audit(Ctx& ctx) {
       "SELECT seq, id, at, activity, result, actor_type, actor_id, actor_name, ip_address,"
       " target_type, target_id, target_name, details FROM audit_events";
   store::Params params;
+  std::vector<std::string> conds;
+  if (q->filter) {
+    static const std::vector<odata::Field> kFields = {
+        {"activity", "activity", {}},
+        {"result", "result", {"success", "failure"}},
+        {"actor/type", "actor_type", {"user", "device", "system", "anonymous"}},
+        {"actor/id", "actor_id", {}},
+        {"actor/name", "actor_name", {}},
+        {"actor/ipAddress", "ip_address", {}},
+        {"target/type", "target_type", {}},
+        {"target/id", "target_id", {}},
+        {"target/name", "target_name", {}},
+    };
+    auto f = odata::compile_filter(*q->filter, kFields);
+    if (!f) return f.error();
+    conds.push_back(f->where);
+    for (auto& p : f->params) params.push_back(std::move(p));
+  }
+  auto range = time_range_sql(ctx, "at", params);
+  if (!range) return range.error();
+  if (!range->empty()) conds.push_back(*range);
   if (q->skiptoken) {
     std::int64_t seq = 0;
     try {
@@ -59,9 +80,10 @@ Result<net::Response> list_audit(Ctx& ctx) {
     } catch (...) {
       return bad_request("$skiptoken is not valid: use @odata.nextLink as it was given.");
     }
-    sql += " WHERE seq < ?";
+    conds.push_back("seq < ?");
     params.emplace_back(seq);
   }
+  for (std::size_t i = 0; i < conds.size(); ++i) sql += (i ? " AND " : " WHERE ") + conds[i];
   sql += " ORDER BY seq DESC LIMIT ?";
   params.emplace_back(q->top);
   auto rows = ctx.db().query(sql, params);

@@ -142,9 +142,38 @@ Result<net::Response> me(Ctx& ctx) {
   return entity_response(ctx, user_json(*row), "users/$entity");
 }
 
+// What the caller may do, for a user interface that hides what would be refused (it never
+// replaces the check each request makes). An unlicensed caller in an organisation that does not
+// allow unlicensed administrators holds nothing, and is told why.
+Result<net::Response> my_permissions(Ctx& ctx) {
+  bj::array actions;
+  std::string blocked;
+  auto usable = find_grant(ctx, actions::kDevicesRead);  // any action: the licence check
+  if (!usable && usable.error().status == 403) {
+    blocked = usable.error().message;
+  } else if (!usable) {
+    return usable.error();
+  } else {
+    auto grants = grants_of(ctx.db(), ctx.who().user_id);
+    if (!grants) return grants.error();
+    for (const auto& [action, grant] : *grants)
+      actions.push_back(bj::object{{"action", action},
+                                   {"allDevices", grant.all_devices},
+                                   {"licensedUsers", grant.licensed_users},
+                                   {"scopeGroups", bj::value_from(grant.scope_groups)}});
+  }
+  bj::object out{{"id", ctx.who().user_id},
+                 {"displayName", ctx.who().display_name},
+                 {"userPrincipalName", ctx.who().upn},
+                 {"actions", std::move(actions)}};
+  if (!blocked.empty()) out["blockedReason"] = blocked;
+  return json_response(200, out);
+}
+
 }  // namespace
 
 void register_auth_routes(Routes& r) {
+  r.api("GET", "/api/me/permissions", my_permissions);
   r.api("POST", "/api/auth/signin", signin, Auth::none);
   r.api("POST", "/api/auth/signout", signout);
   r.graph("GET", "/me", me);

@@ -1,5 +1,7 @@
 #include "hub/channel.h"
 
+#include "hub/events.h"
+
 #include "channel/protocol.h"
 
 #include "common/crypto.h"
@@ -367,6 +369,7 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch,
   }
   log::info("agent.event", {{"device", ch->device_id()}, {"event", ev.event}, {"ref", ev.ref}});
   ch->send({{"type", "ack"}, {"ref", ev.ref}});
+  if (svc.events) svc.events->publish(ch->device_id());
 }
 
 // ---------------------------------------------------------------- AgentChannels

@@ -4,12 +4,14 @@
 #include "common/time.h"
 #include "hub/channel.h"
 #include "hub/enrollment.h"
+#include "hub/events.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 namespace reach::hub {
 namespace {
@@ -190,6 +192,26 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
     conds.push_back(f->where);
     for (auto& p : f->params) params.push_back(std::move(p));
   }
+  // $orderby: keyset paging on (sort key, id); the skiptoken stays the last id shown.
+  std::string key = "d.id";
+  if (q->orderby) {
+    static const std::map<std::string, std::string, std::less<>> kSortable = {
+        {"deviceName", "lower(d.device_name)"},
+        {"lastSyncDateTime", "d.last_sync_at"},
+        {"enrolledDateTime", "d.enrolled_at"},
+        {"operatingSystem", "d.operating_system"},
+        {"osVersion", "COALESCE(d.os_version, '')"},
+        {"complianceState", "d.compliance_state"},
+        {"managedDeviceOwnerType", "d.owner_type"},
+        {"deviceEnrollmentType", "d.enrollment_type"},
+        {"managementAgent", "d.management_agent"},
+        {"userPrincipalName", "COALESCE(u.user_principal_name, '')"},
+        {"userDisplayName", "COALESCE(u.display_name, '')"}};
+    auto it = kSortable.find(*q->orderby);
+    if (it == kSortable.end())
+      return bad_request(fmt::format("$orderby cannot sort by '{}'.", *q->orderby));
+    key = it->second;
+  }
   std::string where;
   for (std::size_t i = 0; i < conds.size(); ++i) where += (i ? " AND " : " WHERE ") + conds[i];
 
@@ -204,11 +226,20 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
     count = n->rows[0].integer(0);
   }
   sql += where;
-  if (q->skiptoken) {
-    sql += " AND d.id > ?";
+  const char* cmp = q->descending ? "<" : ">";
+  const char* dir = q->descending ? " DESC" : "";
+  if (q->skiptoken && key == "d.id") {
+    sql += fmt::format(" AND d.id {} ?", cmp);
+    params.emplace_back(*q->skiptoken);
+  } else if (q->skiptoken) {
+    sql += fmt::format(
+        " AND ({0}, d.id) {1} (SELECT {0}, d.id FROM devices d LEFT JOIN users u"
+        " ON u.id = d.user_id WHERE d.id = ?)",
+        key, cmp);
     params.emplace_back(*q->skiptoken);
   }
-  sql += " ORDER BY d.id LIMIT ?";
+  sql += key == "d.id" ? fmt::format(" ORDER BY d.id{} LIMIT ?", dir)
+                       : fmt::format(" ORDER BY {0}{1}, d.id{1} LIMIT ?", key, dir);
   params.emplace_back(q->top);
   auto rows = ctx.db().query(sql, params);
   if (!rows) return rows.error();
@@ -314,6 +345,7 @@ Result<net::Response> patch_device(Ctx& ctx) {
         {"updateManagedDevice", "success", "managedDevice", id, row->text(1), std::move(details)});
   });
   if (!st) return st.error();
+  ctx.svc.events->publish(id);
   store::Params params;
   std::string sql = device_select(ctx, params) + " WHERE d.id = ?";
   params.emplace_back(id);

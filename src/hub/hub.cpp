@@ -3,7 +3,9 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/time.h"
+#include "hub/admin_center.h"
 #include "hub/channel.h"
+#include "hub/events.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
 #include "hub/schema.h"
@@ -173,30 +175,62 @@ net::Response Routes::dispatch(net::Request& req) {
   return graph_error(not_found(fmt::format("No resource at {}.", req.path)), crypto::uuid_v4());
 }
 
+Result<std::string> time_range_sql(const Ctx& ctx, std::string_view column, store::Params& params) {
+  std::string sql;
+  for (auto [name, op] : {std::pair{"from", ">="}, std::pair{"to", "<"}}) {
+    auto v = ctx.req.query_param(name);
+    if (!v) continue;
+    auto at = parse_iso8601(*v);
+    if (!at)
+      return bad_request(
+          fmt::format("'{}' must be a date and time in ISO 8601 (2026-12-01T00:00:00Z).", name));
+    sql += fmt::format("{}{} {} ?", sql.empty() ? "" : " AND ", column, op);
+    params.emplace_back(*at);
+  }
+  return sql;
+}
+
 // ---------------------------------------------------------------- Hub
+
+namespace {
+// The API's prefixes; every other path belongs to the admin center.
+bool is_api_path(std::string_view path) {
+  for (std::string_view prefix : {"/api", "/v1.0", "/beta"})
+    if (path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/'))
+      return true;
+  return false;
+}
+}  // namespace
 
 struct Hub::Impl {
   Services svc;
   Routes routes{svc};
+  std::unique_ptr<AdminCenterFiles> admin_center;
+  std::unique_ptr<DeviceEvents> events;     // destroyed before svc (declared after it)
   std::unique_ptr<AgentChannels> channels;  // destroyed before svc (declared after it)
 };
 
 Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::make_unique<Impl>()) {
   impl_->svc.config = std::move(config);
   impl_->svc.db = std::move(db);
+  impl_->admin_center = std::make_unique<AdminCenterFiles>(impl_->svc.config.admin_dir);
   impl_->channels = std::make_unique<AgentChannels>(impl_->svc);
   impl_->svc.channels = impl_->channels.get();
+  impl_->events = std::make_unique<DeviceEvents>();
+  impl_->svc.events = impl_->events.get();
   register_auth_routes(impl_->routes);
   register_directory_routes(impl_->routes);
   register_role_routes(impl_->routes);
   register_device_routes(impl_->routes);
   register_ops_routes(impl_->routes);
   register_remote_assistance_routes(impl_->routes);
+  register_summary_routes(impl_->routes);
 }
 
 Hub::~Hub() = default;
 
 std::shared_ptr<net::WebSocketHandler> Hub::upgrade(net::Request& request, net::Response& reject) {
+  if (request.path == "/api/events") return impl_->events->accept(impl_->svc, request, reject);
   if (request.path != "/api/agent/channel") {
     reject = graph_error(not_found(fmt::format("No WebSocket endpoint at {}.", request.path)),
                          crypto::uuid_v4());
@@ -213,7 +247,10 @@ net::Response Hub::handle(net::Request& request) {
   auto& m = impl_->svc.metrics;
   auto start = std::chrono::steady_clock::now();
   ++m.requests;
-  net::Response r = impl_->routes.dispatch(request);
+  net::Response r =
+      is_api_path(request.path) || (request.method != "GET" && request.method != "HEAD")
+          ? impl_->routes.dispatch(request)
+          : impl_->admin_center->serve(request);
   if (!r.headers.get("Cache-Control")) r.headers.set("Cache-Control", "no-store");
   r.headers.set("X-Content-Type-Options", "nosniff");
   if (r.status >= 500) {

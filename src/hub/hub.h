@@ -25,6 +25,8 @@ struct HubConfig {
   std::chrono::milliseconds relay_close_grace{30000};
   // How long an administrator has to complete the connector's onboarding (SPEC §3.1).
   std::chrono::milliseconds onboarding_ttl{std::chrono::minutes(15)};
+  // The admin center's built files (index.html, assets/): served at "/". Empty: not installed.
+  std::string admin_dir;
 };
 
 class Hub {

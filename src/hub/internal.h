@@ -40,6 +40,7 @@ struct Principal {
 };
 
 class AgentChannels;
+class DeviceEvents;
 
 struct Services {
   HubConfig config;
@@ -49,6 +50,7 @@ struct Services {
   Metrics metrics;
   std::function<std::string()> server_stats;
   AgentChannels* channels = nullptr;  // set by Hub; outlives every request
+  DeviceEvents* events = nullptr;     // set by Hub; outlives every request
   std::mutex connector_mu;            // serialises the connector's token refreshes
 };
 
@@ -183,6 +185,7 @@ void register_device_routes(Routes& r);
 void register_ops_routes(Routes& r);
 void register_audit_routes(Routes& r);
 void register_remote_assistance_routes(Routes& r);
+void register_summary_routes(Routes& r);
 
 // Points the connector at a relay with its OAuth client (the command line's `connector set`);
 // the connector then needs onboarding again.
@@ -209,5 +212,9 @@ Result<store::Row> find_user(store::Session& s, std::string_view id_or_upn);
 
 // Paging over an id-ordered collection: returns the nextLink (or "") for a page that was full.
 std::string next_link(const Ctx& ctx, std::string_view last_id);
+// The "from" and "to" query parameters of a history (ISO 8601 date-times, "to" exclusive) as a
+// SQL condition on `column` (milliseconds), with its parameters appended; "" when neither is
+// given; 400 when one is not a date-time.
+Result<std::string> time_range_sql(const Ctx& ctx, std::string_view column, store::Params& params);
 
 }  // namespace reach::hub

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 namespace {
@@ -22,13 +23,22 @@ int fail(const std::string& message) {
 }
 
 struct ServeFlags {
-  std::string data, listen = "127.0.0.1:8400", public_url, db_url, tls_cert, tls_key;
+  std::string data, listen = "127.0.0.1:8400", public_url, db_url, tls_cert, tls_key, admin_dir;
   std::string log_level = "info";
   int request_timeout_ms = 15000;
   int workers = 4;
   int relay_close_grace_ms = 30000;
   int onboarding_ttl_s = 900;
 };
+
+// The admin center's files: next to the binary (build tree: ../share/reach-hub/admin).
+std::string default_admin_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::canonical("/proc/self/exe", ec);
+  if (ec) return {};
+  auto dir = exe.parent_path().parent_path() / "share" / "reach-hub" / "admin";
+  return std::filesystem::exists(dir) ? dir.string() : std::string();
+}
 
 int serve(const ServeFlags& f) {
   log::init("reach-hub", f.log_level);
@@ -54,6 +64,7 @@ int serve(const ServeFlags& f) {
   config.relay_close_grace = std::chrono::milliseconds(f.relay_close_grace_ms);
   config.onboarding_ttl = std::chrono::seconds(f.onboarding_ttl_s);
   config.tls = !f.tls_cert.empty();
+  config.admin_dir = f.admin_dir.empty() ? default_admin_dir() : f.admin_dir;
   auto hub = std::make_shared<hub::Hub>(config, *db);
 
   net::ServerOptions opts;
@@ -112,6 +123,8 @@ int main(int argc, char** argv) {
                    "printed on the first line)")
       ->capture_default_str();
   serve_cmd->add_option("--public-url", sf.public_url, "URL clients use to reach this hub");
+  serve_cmd->add_option("--admin-dir", sf.admin_dir,
+                        "The admin center's files (default: share/reach-hub/admin beside bin/)");
   serve_cmd->add_option("--db", sf.db_url, "Database URL (default: SQLite in the data directory)");
   serve_cmd->add_option("--tls-cert", sf.tls_cert, "PEM certificate chain")
       ->check(CLI::ExistingFile);

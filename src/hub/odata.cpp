@@ -52,8 +52,9 @@ Result<std::vector<Token>> lex(std::string_view s) {
       out.push_back({Tok::string, std::move(text), start});
     } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.') {
       std::size_t start = i;
+      // A '/' continues a name: a property of a complex property ("actor/name").
       while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' ||
-                              s[i] == '-' || s[i] == '.'))
+                              s[i] == '-' || s[i] == '.' || s[i] == '/'))
         ++i;
       out.push_back({Tok::ident, std::string(s.substr(start, i - start)), start});
     } else {
@@ -226,6 +227,15 @@ Result<Query> parse_query(const std::vector<std::pair<std::string, std::string>>
           q.select.push_back(name);
         i = j + 1;
       }
+    } else if (key == "orderby") {
+      std::string_view v = value;
+      auto sp = v.find(' ');
+      std::string_view name = v.substr(0, sp);
+      std::string_view dir = sp == std::string_view::npos ? "" : v.substr(sp + 1);
+      if (name.empty() || (dir != "" && dir != "asc" && dir != "desc"))
+        return bad_request("$orderby takes one property, then optionally asc or desc.");
+      q.orderby = std::string(name);
+      q.descending = dir == "desc";
     } else if (key == "skiptoken") {
       auto pos = decode_skiptoken(value);
       if (!pos) return pos.error();

@@ -35,6 +35,9 @@ struct Query {
   int top = 1000;
   bool count = false;
   std::optional<std::string> skiptoken;  // the decoded position (last id of the previous page)
+  // $orderby: one property, ascending unless " desc" follows; the caller checks the name.
+  std::optional<std::string> orderby;
+  bool descending = false;
 };
 
 // Reads the query options of a collection request. `dollar_optional` accepts `filter` for

@@ -146,24 +146,9 @@ Result<net::Response> create_enrollment_token(Ctx& ctx) {
                                   {"expirationDateTime", iso8601(issued.expires_at)}});
 }
 
-Result<net::Response> root(Ctx& ctx) {
-  return net::Response::text(
-      200,
-      "<!doctype html><html><head><meta charset=utf-8><title>Reach hub</title></head>"
-      "<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">"
-      "<h1>Reach hub</h1><p>The management API is running.</p><ul>"
-      "<li><a href=\"/v1.0/me\">/v1.0/me</a> (Graph-compatible API; sign in first with "
-      "<code>POST /api/auth/signin</code>)</li>"
-      "<li><a href=\"/api/health\">/api/health</a></li>"
-      "<li><a href=\"/api/metrics\">/api/metrics</a></li></ul>"
-      "<p>The web admin center arrives in a later release.</p></body></html>",
-      "text/html; charset=utf-8");
-}
-
 }  // namespace
 
 void register_ops_routes(Routes& r) {
-  r.api("GET", "/", root, Auth::none);
   r.api("GET", "/api/health", health, Auth::none);
   r.api("GET", "/api/metrics", metrics);
   r.api("GET", "/api/organization", get_organization);

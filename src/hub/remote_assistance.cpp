@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "hub/channel.h"
+#include "hub/events.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
 #include "net/client.h"
@@ -380,7 +381,11 @@ Result<net::Response> disconnect(Ctx& ctx) {
   return net::Response::empty(204);
 }
 
-net::Response page(int status, const std::string& title, const std::string& text) {
+// The callback's answer is for the administrator's browser: a short page that goes straight
+// back to the admin center's connector page, which says the outcome (`outcome` in its query) in
+// the administrator's language. Without a browser (scripts) the page's words say it.
+net::Response page(int status, const std::string& title, const std::string& text,
+                   std::string_view outcome) {
   auto esc = [](const std::string& s) {
     std::string o;
     for (char c : s) {
@@ -406,9 +411,11 @@ net::Response page(int status, const std::string& title, const std::string& text
   auto r = net::Response::text(
       status,
       fmt::format("<!doctype html><html lang=en><meta charset=utf-8><title>{0}</title>"
+                  "<meta http-equiv=refresh content=\"0; url=/tenant/connector?onboarding={2}\">"
                   "<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">"
-                  "<h1>{0}</h1><p>{1}</p></body></html>",
-                  esc(title), esc(text)),
+                  "<h1>{0}</h1><p>{1}</p><p><a href=\"/tenant/connector?onboarding={2}\">"
+                  "Back to the remote assistance connector</a></p></body></html>",
+                  esc(title), esc(text), outcome),
       "text/html; charset=utf-8");
   return r;
 }
@@ -426,7 +433,8 @@ Result<net::Response> callback(Ctx& ctx) {
                     kPartnerId, p->display_name, bj::object{{"reason", "stateMismatch"}}});
     return page(400, "Connection not completed",
                 "This answer from the relay does not belong to an onboarding you started (or "
-                "it expired). Start again: Remote assistance connector > Connect.");
+                "it expired). Start again: Remote assistance connector > Connect.",
+                "stateMismatch");
   }
   if (auto err_param = ctx.req.query_param("error")) {
     std::string err(*err_param);
@@ -439,10 +447,10 @@ Result<net::Response> callback(Ctx& ctx) {
     audit_now(ctx, {"completeRemoteAssistanceOnboarding", "failure", "remoteAssistancePartner",
                     kPartnerId, p->display_name, bj::object{{"reason", err}}});
     return page(400, "Connection refused",
-                "The relay did not authorise the connector (" + err + ").");
+                "The relay did not authorise the connector (" + err + ").", "refused");
   }
   std::string code(ctx.req.query_param("code").value_or(""));
-  if (code.empty()) return page(400, "Connection not completed", "The relay sent no code.");
+  if (code.empty()) return page(400, "Connection not completed", "The relay sent no code.", "noCode");
   int status = 0;
   auto t = token_request(*p,
                          {{"grant_type", "authorization_code"},
@@ -456,14 +464,15 @@ Result<net::Response> callback(Ctx& ctx) {
     audit_now(ctx, {"completeRemoteAssistanceOnboarding", "failure", "remoteAssistancePartner",
                     kPartnerId, p->display_name, bj::object{{"reason", err}}});
     return page(502, "Connection not completed",
-                "The relay refused to exchange the code (" + err + "). Start again.");
+                "The relay refused to exchange the code (" + err + "). Start again.",
+                "exchangeFailed");
   }
   if (auto st = store_tokens(ctx.svc, *t, true); !st) return st.error();
   audit_now(ctx, {"completeRemoteAssistanceOnboarding", "success", "remoteAssistancePartner",
                   kPartnerId, p->display_name, bj::object{{"relay", p->relay_url.value_or("")}}});
   log::info("connector.onboarded", {{"relay", p->relay_url.value_or("")}});
   return page(200, "Remote assistance connector connected",
-              "The hub can now create remote assistance sessions. You can close this window.");
+              "The hub can now create remote assistance sessions.", "connected");
 }
 
 // ---------------------------------------------------------------- requestRemoteAssistance
@@ -578,6 +587,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
                     bj::object{{"reason", e.code}, {"message", e.message}}});
     });
     if (!st) log::error("ra.record_failure_failed", {{"error", st.error().message}});
+    if (st) ctx.svc.events->publish(id);
     return e;
   };
   if (!created) return record_failure(created.error());
@@ -632,6 +642,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   });
   if (!st) return st.error();
   ctx.svc.channels->wake(id);
+  ctx.svc.events->publish(id);
   log::info("ra.requested", {{"device", id}, {"code", **code}, {"by", ctx.who().upn}});
   return net::Response::empty(204);
 }
@@ -646,9 +657,10 @@ bj::value when(const store::Row& r, std::size_t i) {
 // expired, and a session the relay has closed (ended at either end, or by its portal) is over
 // even if the device never reported it.
 void reconcile_open_sessions(Ctx& ctx) {
-  auto open = ctx.db().query(std::string("SELECT id, code, notification_id, valid_until, state"
-                                         " FROM ra_sessions WHERE state IN ") +
-                             kOpenSessionStates);
+  auto open =
+      ctx.db().query(std::string("SELECT id, code, notification_id, valid_until, state, device_id"
+                                 " FROM ra_sessions WHERE state IN ") +
+                     kOpenSessionStates);
   if (!open || open->empty()) return;
   auto now = now_ms();
   for (const auto& r : open->rows) {
@@ -673,6 +685,8 @@ void reconcile_open_sessions(Ctx& ctx) {
     });
     if (!st)
       log::warn("ra.reconcile_failed", {{"session", r.text(0)}, {"error", st.error().message}});
+    else
+      ctx.svc.events->publish(r.text(5));
   }
 }
 
@@ -713,6 +727,9 @@ Result<net::Response> list_sessions(Ctx& ctx) {
     where += " AND " + f->where;
     for (auto& p : f->params) params.push_back(std::move(p));
   }
+  auto range = time_range_sql(ctx, "s.created_at", params);
+  if (!range) return range.error();
+  if (!range->empty()) where += " AND " + *range;
   if (q->skiptoken) {
     // The position is "<created_at>|<id>" of the last session of the previous page.
     const std::string& pos = *q->skiptoken;
@@ -751,6 +768,9 @@ Result<net::Response> list_sessions(Ctx& ctx) {
       if (auto who = ctx.req.query_param("requesterId"))
         more += "&requesterId=" + net::percent_encode(*who);
       if (q->filter) more += "&$filter=" + net::percent_encode(*q->filter);
+      for (const char* name : {"from", "to"})
+        if (auto v = ctx.req.query_param(name))
+          more += fmt::format("&{}={}", name, net::percent_encode(*v));
       next = ctx.base_url() + ctx.req.path + more + "&$skiptoken=" + token;
       break;
     }

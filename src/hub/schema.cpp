@@ -135,6 +135,14 @@ const std::vector<store::Migration>& migrations() {
            // sealed, in ra_sessions.supporter_link and is shown only to those who may use it.
            "ALTER TABLE devices DROP COLUMN ra_session_url",
        }},
+      {5,
+       "device list sort orders",
+       {
+           // The admin center's All devices sorts by name (as a person reads it) and by last
+           // check-in; with the id as the tie-break these indexes serve each page directly.
+           "CREATE INDEX devices_name_order ON devices (lower(device_name), id)",
+           "CREATE INDEX devices_sync_order ON devices (last_sync_at, id)",
+       }},
   };
   return kMigrations;
 }

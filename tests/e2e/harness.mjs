@@ -215,3 +215,45 @@ export async function waitForPattern(page, failShot) {
     throw e;
   });
 }
+
+export const ADMIN_EMAIL = 'admin@example.com';
+export const ADMIN_PASSWORD = PASSWORD;
+
+// A fresh hub (and its admin center) with one Intune Administrator and an API token. Returns
+// { url, data, token, api, enroll, server }. `enroll` enrols a device through the agents' API
+// (an inventory, as reach-agent sends it) for pages that need devices but no running agent.
+export async function startHub(tmp, extraArgs = []) {
+  const data = path.join(tmp, 'hub');
+  const hubBin = path.join(BIN, 'reach-hub');
+  run(hubBin, ['init', '--data', data, '--admin-email', ADMIN_EMAIL],
+    { REACH_ADMIN_PASSWORD: PASSWORD });
+  const token = run(hubBin, ['token', 'create', '--data', data, '--email', ADMIN_EMAIL]).trim();
+  const server = start(hubBin, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...extraArgs]);
+  const url = 'http://' + (await firstLine(server, 'reach-hub'));
+
+  async function api(method, urlPath, body, bearer = token) {
+    const res = await fetch(url + urlPath, {
+      method,
+      headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { json = text; }
+    return { status: res.status, json };
+  }
+  async function enroll(device, { user, ownership = 'personal' } = {}) {
+    const t = await api('POST', '/api/enrollmentTokens',
+      user ? { userPrincipalName: user, ownership } : { userless: true, ownership });
+    assert.equal(t.status, 201, JSON.stringify(t.json));
+    const res = await fetch(url + '/api/agent/enroll', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ enrollmentToken: t.json.token, device }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 201, JSON.stringify(body));
+    return body; // { deviceId, deviceCredential }
+  }
+  return { url, data, token, api, enroll, server };
+}

@@ -1,0 +1,104 @@
+// Small pieces the pages share: an error bar, a confirmation dialog, a page base class.
+import { LitElement, html, nothing, type TemplateResult } from 'lit';
+import { ApiError } from '../api.js';
+import { LocaleController, t } from '../i18n/index.js';
+import { shared } from '../styles.js';
+
+export function errorText(e: unknown): string {
+  return e instanceof ApiError ? e.sentence : t('error.generalException');
+}
+
+export function errorBar(e: unknown): TemplateResult | typeof nothing {
+  if (!e) return nothing;
+  return html`<fluent-message-bar intent="error" role="alert">${errorText(e)}</fluent-message-bar>`;
+}
+
+export function doneBar(text: string | undefined): TemplateResult | typeof nothing {
+  if (!text) return nothing;
+  return html`<fluent-message-bar intent="success" role="status">${text}</fluent-message-bar>`;
+}
+
+// A page: re-renders on language change, shares the styles.
+export class Page extends LitElement {
+  static styles = [shared];
+  protected readonly i18n = new LocaleController(this);
+}
+
+type DialogEl = HTMLElement & { show(): void; hide(): void };
+
+// <reach-confirm>: await el.ask({title, text, yes, no}) → true when "Yes" was chosen.
+export class ReachConfirm extends LitElement {
+  static styles = [shared];
+  static properties = { heading: { state: true }, text: { state: true }, yes: { state: true }, no: { state: true } };
+  declare heading: string;
+  declare text: string;
+  declare yes: string;
+  declare no: string;
+  private resolve?: (v: boolean) => void;
+
+  constructor() {
+    super();
+    this.heading = '';
+    this.text = '';
+    this.yes = '';
+    this.no = '';
+  }
+
+  async ask(o: { title: string; text: string; yes?: string; no?: string }): Promise<boolean> {
+    this.heading = o.title;
+    this.text = o.text;
+    this.yes = o.yes ?? t('common.yes');
+    this.no = o.no ?? t('common.no');
+    await this.updateComplete;
+    const d = this.renderRoot.querySelector('fluent-dialog') as DialogEl;
+    d.show();
+    return new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  private answer(v: boolean): void {
+    (this.renderRoot.querySelector('fluent-dialog') as DialogEl).hide();
+    this.resolve?.(v);
+    this.resolve = undefined;
+  }
+
+  render() {
+    return html`<fluent-dialog
+      aria-label=${this.heading || t('common.confirm')}
+      @toggle=${(e: ToggleEvent) => {
+        if (e.newState === 'closed' && this.resolve) this.answer(false);
+      }}
+    >
+      <fluent-dialog-body>
+        <h2 slot="title">${this.heading}</h2>
+        <p>${this.text}</p>
+        <fluent-button slot="action" appearance="primary" @click=${() => this.answer(true)}>${this.yes}</fluent-button>
+        <fluent-button slot="action" @click=${() => this.answer(false)}>${this.no}</fluent-button>
+      </fluent-dialog-body>
+    </fluent-dialog>`;
+  }
+}
+customElements.define('reach-confirm', ReachConfirm);
+
+export function confirmDialog(): ReachConfirm {
+  let el = document.querySelector('reach-confirm') as ReachConfirm | null;
+  if (!el) {
+    el = document.createElement('reach-confirm') as ReachConfirm;
+    document.body.append(el);
+  }
+  return el;
+}
+
+// Native select labelled as a person reads it.
+export function select(
+  label: string,
+  value: string,
+  options: [string, string][],
+  onChange: (v: string) => void,
+): TemplateResult {
+  return html`<label class="select"
+    >${label}
+    <select .value=${value} @change=${(e: Event) => onChange((e.target as HTMLSelectElement).value)}>
+      ${options.map(([v, text]) => html`<option value=${v} ?selected=${v === value}>${text}</option>`)}
+    </select></label
+  >`;
+}

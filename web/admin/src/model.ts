@@ -1,0 +1,93 @@
+// The hub's resources as the pages read them (the fields they use).
+export interface ManagedDevice {
+  id: string;
+  deviceName: string;
+  managementAgent: string;
+  managedDeviceOwnerType: string;
+  complianceState: string;
+  operatingSystem: string;
+  osVersion: string | null;
+  userPrincipalName: string | null;
+  userDisplayName: string | null;
+  userId: string | null;
+  emailAddress: string | null;
+  lastSyncDateTime: string;
+  enrolledDateTime: string;
+  deviceEnrollmentType: string;
+  model: string | null;
+  manufacturer: string | null;
+  serialNumber: string | null;
+  deviceType: string;
+  azureADDeviceId: string;
+  notes: string | null;
+  remoteAssistanceSessionUrl: string | null;
+  remoteAssistanceSessionErrorDetails: string | null;
+  deviceActionResults: { actionName: string; actionState: string; startDateTime: string; lastUpdatedDateTime: string }[];
+}
+
+export interface RaSession {
+  id: string;
+  deviceId: string;
+  deviceName: string;
+  requester: { id: string; userPrincipalName: string };
+  sessionCode: string;
+  state: string;
+  createdDateTime: string;
+  validUntilDateTime: string | null;
+  acceptedDateTime: string | null;
+  allowedDateTime: string | null;
+  viewOnly: boolean | null;
+  connectedDateTime: string | null;
+  endedDateTime: string | null;
+  endReason: string | null;
+  userAccepted: boolean | null;
+  userAllowed: boolean | null;
+  durationSeconds: number | null;
+}
+
+export interface Partner {
+  id: string;
+  displayName: string;
+  onboardingUrl: string | null;
+  onboardingStatus: string;
+  lastConnectionDateTime: string;
+  clientId: string | null;
+  needsReauthorization: boolean;
+  authorizationUrl?: string;
+}
+
+export interface User {
+  id: string;
+  displayName: string;
+  userPrincipalName: string;
+  mail: string | null;
+  accountEnabled: boolean;
+  assignedLicenses: { skuId: string }[];
+}
+
+export interface Group {
+  id: string;
+  displayName: string;
+  description: string | null;
+}
+
+export interface RoleDefinition {
+  id: string;
+  displayName: string;
+  description: string | null;
+  isBuiltIn: boolean;
+  rolePermissions: { resourceActions: { allowedResourceActions: string[] }[] }[];
+}
+
+export interface RoleAssignment {
+  id: string;
+  displayName: string;
+  description: string | null;
+  members: string[];
+  resourceScopes: string[];
+  scopeType: string;
+}
+
+export const PLATFORMS = ['Windows', 'macOS', 'Linux', 'iOS', 'Android'];
+export const OWNERSHIP = ['company', 'personal', 'unknown'];
+export const ENROLLMENT_TYPES = ['userEnrollment', 'deviceEnrollmentManager', 'windowsAzureADJoin', 'windowsAutoEnrollment', 'appleBulkWithUser', 'appleBulkWithoutUser', 'windowsBulkUserless', 'unknown'];

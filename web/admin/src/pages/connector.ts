@@ -1,0 +1,205 @@
+// Tenant administration > Connectors and tokens > Remote assistance connector: its status,
+// Connect (the partner's licence, "I agree", Log in to authorize: the relay's sign-in and consent
+// in this tab, then back here), reconnect when it needs re-authorisation, Disconnect, and the
+// relay and OAuth client it uses.
+import { css, html, nothing } from 'lit';
+import { type Page as ListPage, get, patch, post } from '../api.js';
+import { formatDateTime, t, tMaybe } from '../i18n/index.js';
+import type { Partner } from '../model.js';
+import { A, can } from '../permissions.js';
+import { Page, confirmDialog, doneBar, errorBar } from '../components/ui.js';
+
+type DialogEl = HTMLElement & { show(): void; hide(): void };
+type Field = HTMLElement & { value: string };
+type Check = HTMLElement & { checked: boolean };
+
+const PARTNERS = '/v1.0/deviceManagement/remoteAssistancePartners';
+
+export class ReachConnector extends Page {
+  static styles = [
+    ...Page.styles,
+    css`
+      .licence {
+        max-height: 240px;
+        overflow: auto;
+        border: 1px solid var(--colorNeutralStroke2);
+        padding: 8px 12px;
+        border-radius: var(--borderRadiusMedium);
+      }
+      .state {
+        font-size: var(--fontSizeBase400);
+        font-weight: var(--fontWeightSemibold);
+      }
+    `,
+  ];
+  static properties = {
+    generation: {},
+    outcome: {},
+    partner: { state: true },
+    error: { state: true },
+    done: { state: true },
+    agreed: { state: true },
+    busy: { state: true },
+  };
+  declare generation: number;
+  declare outcome: string;
+  declare partner: Partner | undefined;
+  declare error: unknown;
+  declare done: string | undefined;
+  declare agreed: boolean;
+  declare busy: boolean;
+
+  constructor() {
+    super();
+    this.generation = 0;
+    this.outcome = '';
+    this.partner = undefined;
+    this.error = undefined;
+    this.done = undefined;
+    this.agreed = false;
+    this.busy = false;
+  }
+
+  protected updated(changed: Map<string, unknown>): void {
+    if (changed.has('generation')) void this.load();
+  }
+
+  private async load(): Promise<void> {
+    try {
+      this.partner = (await get<ListPage<Partner>>(PARTNERS)).value[0];
+      this.error = undefined;
+    } catch (e) {
+      this.error = e;
+    }
+  }
+
+  private path(): string {
+    return `${PARTNERS}/${encodeURIComponent(this.partner!.id)}`;
+  }
+
+  private openConnect(): void {
+    this.agreed = false;
+    const box = this.renderRoot.querySelector('#agree') as Check | null;
+    if (box) box.checked = false;
+    (this.renderRoot.querySelector('#connect') as DialogEl).show();
+  }
+
+  // beginOnboarding gives the relay's authorisation URL; this tab goes there and comes back.
+  private async authorize(): Promise<void> {
+    this.busy = true;
+    try {
+      await post(`${this.path()}/beginOnboarding`);
+      const p = await get<Partner>(this.path());
+      if (!p.authorizationUrl) throw new Error('no authorization URL');
+      location.assign(p.authorizationUrl);
+    } catch (e) {
+      (this.renderRoot.querySelector('#connect') as DialogEl).hide();
+      this.error = e;
+      this.busy = false;
+    }
+  }
+
+  private async disconnect(): Promise<void> {
+    const yes = await confirmDialog().ask({ title: t('connector.disconnectTitle'), text: t('connector.disconnectConfirm') });
+    if (!yes) return;
+    try {
+      await post(`${this.path()}/disconnect`);
+      this.done = t('connector.disconnected');
+      await this.load();
+    } catch (e) {
+      this.error = e;
+    }
+  }
+
+  private async saveSettings(e: Event): Promise<void> {
+    e.preventDefault();
+    const v = (id: string) => (this.renderRoot.querySelector(id) as Field).value.trim();
+    const body: Record<string, string> = { onboardingUrl: v('#relay'), clientId: v('#client') };
+    const secret = v('#secret');
+    if (secret) body.clientSecret = secret;
+    try {
+      this.partner = await patch<Partner>(this.path(), body);
+      (this.renderRoot.querySelector('#secret') as Field).value = '';
+      this.done = t('connector.saved');
+      this.error = undefined;
+    } catch (err) {
+      this.error = err;
+    }
+  }
+
+  render() {
+    const p = this.partner;
+    const outcome = this.outcome
+      ? this.outcome === 'connected'
+        ? doneBar(t('connector.outcome.connected'))
+        : html`<fluent-message-bar intent="error" role="alert">${tMaybe(`connector.outcome.${this.outcome}`) ?? t('connector.outcome.failed')}</fluent-message-bar>`
+      : nothing;
+    const header = html`<p class="muted">${t('nav.tenant')} › ${t('connector.tokens')}</p>
+      <h1>${t('connector.title')}</h1>`;
+    if (!p) return html`${header}${errorBar(this.error)}${this.error ? nothing : html`<fluent-spinner aria-label=${t('common.loading')}></fluent-spinner>`}`;
+    const status = p.needsReauthorization ? 'needsReauthorization' : p.onboardingStatus;
+    const canUpdate = can(A.raUpdate);
+    const configured = !!p.onboardingUrl && !!p.clientId;
+    return html`${header} ${outcome} ${errorBar(this.error)} ${doneBar(this.done)}
+      <section class="card" aria-labelledby="status-h">
+        <h2 id="status-h">${p.displayName}</h2>
+        <p class="state" role="status">${tMaybe(`connector.status.${status}`) ?? status}</p>
+        <p class="muted">${t(`connector.explain.${status === 'onboarded' ? 'onboarded' : status === 'needsReauthorization' ? 'needsReauthorization' : 'notOnboarded'}`)}</p>
+        <dl class="essentials">
+          <div><dt>${t('connector.relayUrl')}</dt><dd>${p.onboardingUrl ?? '—'}</dd></div>
+          <div><dt>${t('connector.lastConnection')}</dt><dd>${p.lastConnectionDateTime?.startsWith('0001') ? '—' : formatDateTime(p.lastConnectionDateTime)}</dd></div>
+        </dl>
+        ${canUpdate
+          ? html`<div class="actions" style="margin-top:16px">
+              ${status !== 'onboarded'
+                ? html`<fluent-button appearance="primary" ?disabled=${!configured} @click=${() => this.openConnect()}
+                    >${status === 'needsReauthorization' ? t('connector.reconnect') : t('connector.connect')}</fluent-button
+                  >`
+                : nothing}
+              ${status === 'onboarded' || status === 'needsReauthorization'
+                ? html`<fluent-button @click=${() => this.disconnect()}>${t('connector.disconnect')}</fluent-button>`
+                : nothing}
+            </div>
+            ${!configured ? html`<p class="muted">${t('connector.configureFirst')}</p>` : nothing}`
+          : nothing}
+      </section>
+      ${canUpdate
+        ? html`<section class="card" aria-labelledby="settings-h">
+            <h2 id="settings-h">${t('connector.settings')}</h2>
+            <form class="form" @submit=${this.saveSettings}>
+              <fluent-text-input id="relay" type="url" .value=${p.onboardingUrl ?? ''}>${t('connector.relayUrl')}</fluent-text-input>
+              <fluent-text-input id="client" .value=${p.clientId ?? ''}>${t('connector.clientId')}</fluent-text-input>
+              <fluent-text-input id="secret" type="password" autocomplete="off" placeholder=${t('connector.secretUnchanged')}
+                >${t('connector.clientSecret')}</fluent-text-input
+              >
+              <p class="muted">${t('connector.settingsHint')}</p>
+              <div class="actions"><fluent-button type="submit">${t('common.save')}</fluent-button></div>
+            </form>
+          </section>`
+        : nothing}
+      <fluent-dialog id="connect" aria-label=${t('connector.licenceTitle')}>
+        <fluent-dialog-body>
+          <h2 slot="title">${t('connector.licenceTitle')}</h2>
+          <div class="licence" tabindex="0" role="document" aria-label=${t('connector.licenceTitle')}>
+            <p>${t('connector.licence1')}</p>
+            <p>${t('connector.licence2')}</p>
+            <p>${t('connector.licence3')}</p>
+          </div>
+          <fluent-field label-position="after">
+            <label slot="label">${t('connector.agree')}</label>
+            <fluent-checkbox
+              slot="input"
+              id="agree"
+              aria-label=${t('connector.agree')}
+              @change=${(e: Event) => (this.agreed = (e.target as Check).checked)}
+            ></fluent-checkbox>
+          </fluent-field>
+          <fluent-button slot="action" appearance="primary" ?disabled=${!this.agreed || this.busy} @click=${() => this.authorize()}
+            >${t('connector.login')}</fluent-button
+          >
+          <fluent-button slot="action" @click=${() => (this.renderRoot.querySelector('#connect') as DialogEl).hide()}>${t('common.cancel')}</fluent-button>
+        </fluent-dialog-body>
+      </fluent-dialog>`;
+  }
+}
+customElements.define('reach-connector', ReachConnector);

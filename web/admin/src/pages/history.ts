@@ -1,0 +1,320 @@
+// Tenant administration > Remote assistance sessions (history, with filters and CSV export) and
+// Audit logs (filters and a detail view).
+import { css, html, nothing } from 'lit';
+import { type Page as ListPage, get, odataString, relative } from '../api.js';
+import { formatDateTime, formatDuration, t, tMaybe } from '../i18n/index.js';
+import type { RaSession } from '../model.js';
+import { Page, errorBar, select } from '../components/ui.js';
+import { sessionStatus } from './device.js';
+
+type Field = HTMLElement & { value: string };
+
+const STATES = ['requested', 'accepted', 'allowed', 'active', 'ended', 'declined', 'denied', 'expired', 'failed'];
+
+// yyyy-mm-dd from a date input → the ISO date-time the hub takes (local midnight).
+function dayStart(v: string, plusDays = 0): string | undefined {
+  if (!v) return undefined;
+  const d = new Date(`${v}T00:00:00`);
+  if (Number.isNaN(d.getTime())) return undefined;
+  d.setDate(d.getDate() + plusDays);
+  return d.toISOString();
+}
+
+function csvCell(v: unknown): string {
+  const s = v == null ? '' : String(v);
+  // Quotes doubled; a leading =, +, - or @ is neutralised so a spreadsheet does not run it.
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return `"${safe.replace(/"/g, '""')}"`;
+}
+
+const dateInputs = css`
+  input[type='date'] {
+    font: inherit;
+    min-height: 30px;
+    padding: 0 8px;
+    color: var(--colorNeutralForeground1);
+    background: var(--colorNeutralBackground1);
+    border: 1px solid var(--colorNeutralStroke1);
+    border-radius: var(--borderRadiusMedium);
+  }
+  .pager {
+    display: flex;
+    gap: 8px;
+    margin-top: 12px;
+  }
+`;
+
+export class ReachHistory extends Page {
+  static styles = [...Page.styles, dateInputs];
+  static properties = {
+    generation: {},
+    rows: { state: true },
+    next: { state: true },
+    error: { state: true },
+    state: { state: true },
+    loading: { state: true },
+  };
+  declare generation: number;
+  declare rows: RaSession[];
+  declare next: string | undefined;
+  declare error: unknown;
+  declare state: string;
+  declare loading: boolean;
+
+  constructor() {
+    super();
+    this.generation = 0;
+    this.rows = [];
+    this.next = undefined;
+    this.error = undefined;
+    this.state = '';
+    this.loading = false;
+  }
+
+  protected updated(changed: Map<string, unknown>): void {
+    if (changed.has('generation')) void this.search();
+  }
+
+  private request(top = 100): string {
+    const v = (id: string) => ((this.renderRoot.querySelector(id) as Field | null)?.value ?? '').trim();
+    const parts: string[] = [];
+    const device = v('#device');
+    const requester = v('#requester');
+    if (device) parts.push(`startswith(deviceName,${odataString(device)})`);
+    if (requester) parts.push(`startswith(requesterUserPrincipalName,${odataString(requester)})`);
+    if (this.state) parts.push(`state eq ${odataString(this.state)}`);
+    const q = new URLSearchParams({ $top: String(top) });
+    if (parts.length) q.set('$filter', parts.join(' and '));
+    const from = dayStart(v('#from'));
+    const to = dayStart(v('#to'), 1);
+    if (from) q.set('from', from);
+    if (to) q.set('to', to);
+    return `/api/remoteAssistanceSessions?${q.toString()}`;
+  }
+
+  private async search(request = this.request(), append = false): Promise<void> {
+    this.loading = true;
+    try {
+      const page = await get<ListPage<RaSession>>(request);
+      this.rows = append ? [...this.rows, ...page.value] : page.value;
+      this.next = page['@odata.nextLink'] ? relative(page['@odata.nextLink']) : undefined;
+      this.error = undefined;
+    } catch (e) {
+      this.error = e;
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  private async exportCsv(): Promise<void> {
+    try {
+      const all: RaSession[] = [];
+      let next: string | undefined = this.request(1000);
+      while (next) {
+        const page: ListPage<RaSession> = await get<ListPage<RaSession>>(next);
+        all.push(...page.value);
+        next = page['@odata.nextLink'] ? relative(page['@odata.nextLink']) : undefined;
+      }
+      const head = ['id', 'deviceId', 'deviceName', 'requester', 'sessionCode', 'state', 'createdDateTime', 'acceptedDateTime', 'allowedDateTime', 'viewOnly', 'connectedDateTime', 'endedDateTime', 'endReason', 'userAccepted', 'userAllowed', 'durationSeconds'];
+      const lines = [head.join(',')].concat(
+        all.map((s) =>
+          [s.id, s.deviceId, s.deviceName, s.requester.userPrincipalName, s.sessionCode, s.state, s.createdDateTime, s.acceptedDateTime, s.allowedDateTime, s.viewOnly, s.connectedDateTime, s.endedDateTime, s.endReason, s.userAccepted, s.userAllowed, s.durationSeconds]
+            .map(csvCell)
+            .join(','),
+        ),
+      );
+      const blob = new Blob([lines.join('\r\n') + '\r\n'], { type: 'text/csv;charset=utf-8' });
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = `remote-assistance-sessions-${new Date().toISOString().slice(0, 10)}.csv`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    } catch (e) {
+      this.error = e;
+    }
+  }
+
+  render() {
+    return html`<p class="muted">${t('nav.tenant')}</p>
+      <h1>${t('history.title')}</h1>
+      <form class="toolbar" role="search" @submit=${(e: Event) => (e.preventDefault(), this.search())}>
+        <fluent-text-input id="device">${t('history.device')}</fluent-text-input>
+        <fluent-text-input id="requester">${t('history.requester')}</fluent-text-input>
+        ${select(t('history.outcome'), this.state, [['', t('devices.filter.all')], ...STATES.map((s): [string, string] => [s, tMaybe(`state.${s}`) ?? s])], (v) => (this.state = v))}
+        <label class="select">${t('history.from')}<input id="from" type="date" /></label>
+        <label class="select">${t('history.to')}<input id="to" type="date" /></label>
+        <fluent-button appearance="primary" type="submit">${t('common.search')}</fluent-button>
+        <fluent-button @click=${() => this.exportCsv()}>${t('history.export')}</fluent-button>
+      </form>
+      ${errorBar(this.error)}
+      <table aria-label=${t('history.title')} aria-busy=${String(this.loading)}>
+        <thead>
+          <tr>
+            <th scope="col">${t('ra.requested')}</th>
+            <th scope="col">${t('history.device')}</th>
+            <th scope="col">${t('history.requester')}</th>
+            <th scope="col">${t('ra.code')}</th>
+            <th scope="col">${t('history.consent')}</th>
+            <th scope="col">${t('ra.outcome')}</th>
+            <th scope="col">${t('ra.duration')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${this.rows.map(
+            (s) => html`<tr>
+              <td>${formatDateTime(s.createdDateTime)}</td>
+              <td><a href="/devices/${s.deviceId}">${s.deviceName}</a></td>
+              <td>${s.requester.userPrincipalName}</td>
+              <td>${s.sessionCode}</td>
+              <td>
+                ${s.userAccepted == null ? '—' : s.userAccepted ? t('history.accepted') : t('history.declined')}${s.userAllowed == null
+                  ? nothing
+                  : html`, ${s.userAllowed ? (s.viewOnly ? t('history.allowedViewOnly') : t('history.allowed')) : t('history.denied')}`}
+              </td>
+              <td>${sessionStatus(s)}</td>
+              <td>${formatDuration(s.durationSeconds)}</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+      ${!this.loading && !this.rows.length ? html`<p>${t('history.none')}</p>` : nothing}
+      <div class="pager">${this.next ? html`<fluent-button @click=${() => this.search(this.next, true)}>${t('common.loadMore')}</fluent-button>` : nothing}</div>`;
+  }
+}
+customElements.define('reach-history', ReachHistory);
+
+interface AuditEvent {
+  id: string;
+  activityDateTime: string;
+  activity: string;
+  result: string;
+  actor: { type: string; id: string | null; name: string | null; ipAddress: string };
+  target: { type: string | null; id: string | null; name: string | null };
+  details: unknown;
+}
+
+export class ReachAudit extends Page {
+  static styles = [...Page.styles, dateInputs, css`pre { white-space: pre-wrap; overflow-wrap: anywhere; }`];
+  static properties = {
+    generation: {},
+    rows: { state: true },
+    next: { state: true },
+    error: { state: true },
+    result: { state: true },
+    open: { state: true },
+    loading: { state: true },
+  };
+  declare generation: number;
+  declare rows: AuditEvent[];
+  declare next: string | undefined;
+  declare error: unknown;
+  declare result: string;
+  declare open: AuditEvent | undefined;
+  declare loading: boolean;
+
+  constructor() {
+    super();
+    this.generation = 0;
+    this.rows = [];
+    this.next = undefined;
+    this.error = undefined;
+    this.result = '';
+    this.open = undefined;
+    this.loading = false;
+  }
+
+  protected updated(changed: Map<string, unknown>): void {
+    if (changed.has('generation')) void this.search();
+  }
+
+  private request(): string {
+    const v = (id: string) => ((this.renderRoot.querySelector(id) as Field | null)?.value ?? '').trim();
+    const parts: string[] = [];
+    const activity = v('#activity');
+    const actor = v('#actor');
+    const target = v('#target');
+    if (activity) parts.push(`startswith(activity,${odataString(activity)})`);
+    if (actor) parts.push(`startswith(actor/name,${odataString(actor)})`);
+    if (target) parts.push(`(startswith(target/name,${odataString(target)}) or target/id eq ${odataString(target)})`);
+    if (this.result) parts.push(`result eq ${odataString(this.result)}`);
+    const q = new URLSearchParams({ $top: '100' });
+    if (parts.length) q.set('$filter', parts.join(' and '));
+    const from = dayStart(v('#from'));
+    const to = dayStart(v('#to'), 1);
+    if (from) q.set('from', from);
+    if (to) q.set('to', to);
+    return `/api/audit?${q.toString()}`;
+  }
+
+  private async search(request = this.request(), append = false): Promise<void> {
+    this.loading = true;
+    try {
+      const page = await get<ListPage<AuditEvent>>(request);
+      this.rows = append ? [...this.rows, ...page.value] : page.value;
+      this.next = page['@odata.nextLink'] ? relative(page['@odata.nextLink']) : undefined;
+      this.error = undefined;
+    } catch (e) {
+      this.error = e;
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  render() {
+    const o = this.open;
+    return html`<p class="muted">${t('nav.tenant')}</p>
+      <h1>${t('audit.title')}</h1>
+      <form class="toolbar" role="search" @submit=${(e: Event) => (e.preventDefault(), this.search())}>
+        <fluent-text-input id="activity">${t('audit.activity')}</fluent-text-input>
+        <fluent-text-input id="actor">${t('audit.actor')}</fluent-text-input>
+        <fluent-text-input id="target">${t('audit.target')}</fluent-text-input>
+        ${select(t('audit.result'), this.result, [['', t('devices.filter.all')], ['success', t('audit.success')], ['failure', t('audit.failure')]], (v) => (this.result = v))}
+        <label class="select">${t('history.from')}<input id="from" type="date" /></label>
+        <label class="select">${t('history.to')}<input id="to" type="date" /></label>
+        <fluent-button appearance="primary" type="submit">${t('common.search')}</fluent-button>
+      </form>
+      ${errorBar(this.error)}
+      ${o
+        ? html`<section class="card" aria-labelledby="detail-h">
+            <h2 id="detail-h">${t('audit.detail')}: ${o.activity}</h2>
+            <dl class="essentials">
+              <div><dt>${t('audit.date')}</dt><dd>${formatDateTime(o.activityDateTime)}</dd></div>
+              <div><dt>${t('audit.result')}</dt><dd>${o.result === 'success' ? t('audit.success') : t('audit.failure')}</dd></div>
+              <div><dt>${t('audit.actor')}</dt><dd>${o.actor.name ?? '—'} (${o.actor.type})</dd></div>
+              <div><dt>${t('audit.ip')}</dt><dd>${o.actor.ipAddress || '—'}</dd></div>
+              <div><dt>${t('audit.target')}</dt><dd>${o.target.name ?? '—'} ${o.target.type ? `(${o.target.type})` : ''}</dd></div>
+              <div><dt>${t('audit.targetId')}</dt><dd><code>${o.target.id ?? '—'}</code></dd></div>
+            </dl>
+            <h3>${t('audit.details')}</h3>
+            <pre>${JSON.stringify(o.details, null, 2)}</pre>
+            <fluent-button @click=${() => (this.open = undefined)}>${t('common.close')}</fluent-button>
+          </section>`
+        : nothing}
+      <table aria-label=${t('audit.title')} aria-busy=${String(this.loading)}>
+        <thead>
+          <tr>
+            <th scope="col">${t('audit.date')}</th>
+            <th scope="col">${t('audit.activity')}</th>
+            <th scope="col">${t('audit.result')}</th>
+            <th scope="col">${t('audit.actor')}</th>
+            <th scope="col">${t('audit.target')}</th>
+            <th scope="col"><span class="sr-only">${t('audit.detail')}</span></th>
+          </tr>
+        </thead>
+        <tbody>
+          ${this.rows.map(
+            (e) => html`<tr>
+              <td>${formatDateTime(e.activityDateTime)}</td>
+              <td>${e.activity}</td>
+              <td>${e.result === 'success' ? t('audit.success') : t('audit.failure')}</td>
+              <td>${e.actor.name ?? e.actor.type}</td>
+              <td>${e.target.name ?? '—'}</td>
+              <td><fluent-button size="small" @click=${() => (this.open = e)}>${t('audit.show')}</fluent-button></td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+      <div class="pager">${this.next ? html`<fluent-button @click=${() => this.search(this.next, true)}>${t('common.loadMore')}</fluent-button>` : nothing}</div>`;
+  }
+}
+customElements.define('reach-audit', ReachAudit);
