@@ -142,33 +142,28 @@ done
 cat <<EOT
 
 Reach is running (demo data in $DEMO/).
-  Hub (admin API):  $URL
-  Relay (portal):   $RELAY_URL
-  Administrator:    $ADMIN_EMAIL   (same account name and password on both)
+  Admin center:     $URL/
+  Administrator:    $ADMIN_EMAIL   (same account name and password on the hub and the relay)
   Password:         $(cat "$DEMO/admin-password")
+  Relay (portal):   $RELAY_URL
   Hub API token:    $(cat "$DEMO/admin-token")
 
-Try:
-  curl -s -H "Authorization: Bearer \$(cat $DEMO/admin-token)" $URL/v1.0/deviceManagement/managedDevices
-  curl -s -c /tmp/reach.cookies -H 'Content-Type: application/json' \\
-       -d '{"email":"$ADMIN_EMAIL","password":"'"\$(cat $DEMO/admin-password)"'"}' $URL/api/auth/signin
-
-Remote assistance: the connector is connected to the relay, and the administrator has
-requested a session on the demo device (reach-agent on the virtual display $DISPLAY_NAME).
-  1. The device user sees the request ($BIN/reach-agent notifications --state $AGENT_STATE)
-     and accepts it:   $BIN/reach-agent accept ${notification:-ID} --state $AGENT_STATE
-  2. The administrator opens the device's remoteAssistanceSessionUrl in a browser:
-       $supporter_link
-     (or, for a native VNC viewer: $BIN/reach connect SUPPORTER_LINK --listen 127.0.0.1:5900,
-      then give the viewer the one-time password it prints)
+In the admin center (sign in with the address and password above):
+  Devices > All devices > $(json_field deviceName "$device") shows the remote assistance session
+  requested for you (Tenant administration > Connectors and tokens: the connector is connected).
+  The status changes by itself as the device user answers on the virtual display $DISPLAY_NAME:
+  1. The device user accepts the request:
+       $BIN/reach-agent accept ${notification:-ID} --state $AGENT_STATE
+  2. On the device's page, select Start remote assistance (the viewer opens in a new tab).
+     (For a native VNC viewer: $BIN/reach connect SUPPORTER_LINK --listen 127.0.0.1:5900,
+      with the supporter link $supporter_link
+      then give the viewer the one-time password it prints.)
   3. The device user allows it:  $BIN/reach-agent allow --state $AGENT_STATE   (or --view-only, or deny)
   4. Either side ends it; the user with  $BIN/reach-agent end --state $AGENT_STATE
-  History:  curl -s -H "Authorization: Bearer \$(cat $DEMO/admin-token)" $URL/api/remoteAssistanceSessions
-  A new request (codes are single-use):
-    curl -X POST -H "Authorization: Bearer \$(cat $DEMO/admin-token)" \\
-         $URL/v1.0/deviceManagement/managedDevices/$device_id/requestRemoteAssistance
+  A new session: … More > New remote assistance session > Yes on the device's page.
   Userless devices: create a session in the relay portal ($RELAY_URL) and run
     $BIN/reach-agent join CODE --relay $RELAY_URL --state $AGENT_STATE
+  The API: curl -s -H "Authorization: Bearer \$(cat $DEMO/admin-token)" $URL/v1.0/deviceManagement/managedDevices
 
 Press Ctrl-C to stop.
 EOT

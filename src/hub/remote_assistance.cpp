@@ -450,7 +450,8 @@ Result<net::Response> callback(Ctx& ctx) {
                 "The relay did not authorise the connector (" + err + ").", "refused");
   }
   std::string code(ctx.req.query_param("code").value_or(""));
-  if (code.empty()) return page(400, "Connection not completed", "The relay sent no code.", "noCode");
+  if (code.empty())
+    return page(400, "Connection not completed", "The relay sent no code.", "noCode");
   int status = 0;
   auto t = token_request(*p,
                          {{"grant_type", "authorization_code"},

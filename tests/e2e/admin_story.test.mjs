@@ -1,0 +1,161 @@
+// End to end: the seed's story in the admin center, with the real hub, relay and an agent on a
+// virtual display. The administrator signs in, connects the remote assistance connector through
+// Connectors and tokens (relay and client, Connect, the licence, Log in to authorize, the relay's
+// sign-in and consent pages, back to "Connected"), finds the device in All devices, requests a
+// session from More > New remote assistance session > Yes, and watches its status change without
+// a reload while the device user answers (`reach-agent accept`, `allow`, `end`). Start remote
+// assistance opens the viewer, which shows the device's pixels; the history lists the session.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  ADMIN_EMAIL, ADMIN_PASSWORD, BIN, OUT_DIR, checkEnvironment, firstLine, launchChromium, run,
+  start, startHub, startPatternDisplay, startRelay, tearDown, until, waitForPattern,
+} from './harness.mjs';
+
+const AGENT = path.join(BIN || '', 'reach-agent');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reach-e2e-admin-'));
+const state = path.join(tmp, 'agent');
+let browser;
+let hub;
+let relay;
+let display;
+let client; // the hub's OAuth client at the relay
+let deviceName;
+
+function agentCli(args) {
+  const r = spawnSync(AGENT, [...args, '--state', state], { encoding: 'utf8' });
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+function agentJson(args) {
+  const r = agentCli([...args, '--json']);
+  return r.status === 0 ? JSON.parse(r.out) : null;
+}
+
+before(async () => {
+  checkEnvironment();
+  display = await startPatternDisplay(tmp);
+  relay = await startRelay(tmp);
+  hub = await startHub(tmp);
+  client = JSON.parse(run(path.join(BIN, 'reach-relay'), ['client', 'add', '--data', path.join(tmp, 'relay'),
+    '--name', 'Reach hub', '--redirect-uri', `${hub.url}/api/remoteAssistance/callback`]));
+  // The device's user, and the device: reach-agent enrolled to them, running on the display.
+  const u = await hub.api('POST', '/v1.0/users', { displayName: 'Dana Device',
+    userPrincipalName: 'dana@example.com', accountEnabled: true,
+    passwordProfile: { password: 'Dana-Passw0rd-1' } });
+  assert.equal(u.status, 201, JSON.stringify(u.json));
+  const token = run(path.join(BIN, 'reach-hub'), ['enrollment-token', 'create', '--data', hub.data,
+    '--user', 'dana@example.com']).trim();
+  run(AGENT, ['enroll', '--hub', hub.url, '--token', token, '--state', state]);
+  const agent = start(AGENT, ['run', '--state', state, '--display', display]);
+  await firstLine(agent, 'reach-agent run');
+  const { deviceId } = JSON.parse(fs.readFileSync(path.join(state, 'credential.json'), 'utf8'));
+  await until('the agent\'s push channel', () => agentJson(['status'])?.channel === 'connected');
+  deviceName = (await hub.api('GET', `/v1.0/deviceManagement/managedDevices/${deviceId}`)).json.deviceName;
+  browser = await launchChromium();
+});
+
+after(() => tearDown(browser, tmp));
+
+test('the administrator connects the connector and helps the device user, all in the browser', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const shot = (name) => page.screenshot({ path: path.join(OUT_DIR, `admin-story-${name}.png`), fullPage: true });
+  try {
+    // Sign in.
+    await page.goto(hub.url + '/');
+    await page.getByRole('textbox', { name: 'Email' }).fill(ADMIN_EMAIL);
+    await page.getByRole('textbox', { name: 'Password' }).fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+
+    // Tenant administration > Connectors and tokens: the relay and the client, then Connect.
+    await page.getByRole('link', { name: 'Connectors and tokens' }).click();
+    await page.getByRole('heading', { name: 'Remote assistance connector' }).waitFor();
+    await page.getByRole('textbox', { name: 'Relay URL' }).fill(relay.url);
+    await page.getByRole('textbox', { name: 'Client ID' }).fill(client.client_id);
+    await page.getByRole('textbox', { name: 'Client secret' }).fill(client.client_secret);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved. Connect again to use the new settings.').waitFor();
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    const login = page.getByRole('button', { name: 'Log in to authorize' });
+    await login.waitFor();
+    assert.equal(await login.isDisabled(), true, 'Log in to authorize waits for "I agree"');
+    await page.getByRole('checkbox', { name: 'I agree' }).click();
+    await until('Log in to authorize enabled', async () => !(await login.isDisabled()));
+    await login.click();
+    // The relay's own pages, in this tab.
+    await page.waitForURL((u) => u.href.startsWith(relay.url));
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    // Back on the connector's page.
+    await page.waitForURL((u) => u.href.startsWith(`${hub.url}/tenant/connector`));
+    await page.getByRole('status').filter({ hasText: /^Connected$/ }).waitFor();
+    await shot('connector');
+
+    // Devices > All devices > search > the device.
+    await page.getByRole('link', { name: 'All devices' }).click();
+    await page.getByRole('searchbox', { name: 'Search' }).fill(deviceName.slice(0, 4));
+    await page.getByRole('link', { name: deviceName, exact: true }).click();
+    await page.getByRole('heading', { name: deviceName, exact: true }).waitFor();
+    await page.getByText('The status updates by itself.').waitFor();
+    // Nothing below may reload the page: a reload would lose this mark.
+    await page.evaluate(() => { window.reachNoReload = true; });
+
+    // … More > New remote assistance session > Yes.
+    await page.getByRole('button', { name: 'More' }).click();
+    await page.getByRole('menuitem', { name: 'New remote assistance session' }).click();
+    await page.getByRole('button', { name: 'Yes' }).click();
+    const status = page.getByRole('status').filter({ hasText: /Requested|Accepted|Connected|Ended/ });
+    await status.filter({ hasText: 'Requested: waiting for the user to accept' }).waitFor();
+    await shot('requested');
+
+    // The device user accepts (the agent's command line); the page follows, pushed by the hub.
+    const list = await until('the request on the device', () => {
+      const n = agentJson(['notifications']);
+      return n?.notifications?.find((x) => x.kind === 'remoteAssistanceRequest') ?? null;
+    });
+    assert.equal(agentCli(['accept', list.id]).status, 0);
+    await status.filter({ hasText: 'Accepted by the user: waiting for you' }).waitFor();
+
+    // Start remote assistance: the viewer in a new tab; the user allows; the device's pixels.
+    const [viewer] = await Promise.all([
+      context.waitForEvent('page'),
+      page.getByRole('link', { name: 'Start remote assistance' }).click(),
+    ]);
+    await until('the agent asking to allow', () => agentJson(['status'])?.session?.state === 'askingToAllow');
+    assert.equal(agentCli(['allow']).status, 0);
+    await waitForPattern(viewer, 'admin-story-viewer-failed.png');
+    await viewer.screenshot({ path: path.join(OUT_DIR, 'admin-story-viewer.png') });
+    await status.filter({ hasText: 'Connected: you have control of the screen.' }).waitFor();
+    await shot('connected');
+
+    // The user ends the session; the page says so, with its duration.
+    assert.equal(agentCli(['end']).status, 0);
+    await status.filter({ hasText: 'Ended: ended by the user.' }).waitFor();
+    const duration = page.locator('dt', { hasText: 'Duration' }).locator('xpath=following-sibling::dd');
+    assert.match(await duration.innerText(), /^\d+ (s|min)/);
+    assert.equal(await page.evaluate(() => window.reachNoReload), true, 'the page was never reloaded');
+    await shot('ended');
+
+    // Tenant administration > Remote assistance sessions lists it.
+    await page.getByRole('link', { name: 'Remote assistance sessions' }).click();
+    const row = page.getByRole('row').filter({ hasText: deviceName });
+    await row.filter({ hasText: 'Ended: ended by the user.' }).waitFor();
+    assert.match(await row.innerText(), /Accepted, allowed full control/);
+    await shot('history');
+    assert.deepEqual(errors, []);
+  } catch (e) {
+    await shot('failed');
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
