@@ -310,7 +310,7 @@ export class ReachApp extends LitElement {
   render() {
     const me = currentUser();
     const header = html`<header>
-      <a class="skip" href="#main">${t('app.skipToContent')}</a>
+      <button class="skip" @click=${() => (this.renderRoot.querySelector('main') as HTMLElement | null)?.focus()}>${t('app.skipToContent')}</button>
       <a class="product" href="/">${t('app.name')}</a>
       <span class="spacer"></span>
       <label
@@ -338,9 +338,9 @@ export class ReachApp extends LitElement {
             <fluent-message-bar intent="error" role="alert">${errorText(this.startupError)}</fluent-message-bar>
           </div>`
         : html`<div class="notice"></div>`;
-    if (!this.ready) return html`${header}${notice}<main id="main"><fluent-spinner aria-label=${t('common.loading')}></fluent-spinner></main>`;
+    if (!this.ready) return html`${header}${notice}<main id="main" tabindex="-1"><fluent-spinner aria-label=${t('common.loading')}></fluent-spinner></main>`;
     if (!this.signedIn)
-      return html`${header}${notice}<main id="main"><reach-signin @signed-in=${() => this.signedInNow()}></reach-signin></main>`;
+      return html`${header}${notice}<main id="main" tabindex="-1"><reach-signin @signed-in=${() => this.signedInNow()}></reach-signin></main>`;
     const blocked = me?.blockedReason
       ? html`<fluent-message-bar intent="warning" role="alert">${t('app.unlicensed')}</fluent-message-bar>`
       : nothing;
