@@ -82,16 +82,24 @@ std::string device_select(Ctx& ctx, store::Params& params) {
 const std::vector<odata::Field>& filter_fields() {
   static const std::vector<odata::Field> kFields = {
       {"id", "d.id", {}},
-      {"deviceName", "d.device_name", {}},
+      {"deviceName", "d.device_name", {}, "lower(d.device_name) >= ? AND lower(d.device_name) < ?"},
       {"userId", "d.user_id", {}},
-      {"userPrincipalName", "u.user_principal_name", {}},
+      // By the user's table, so that the condition stays on devices (an OR of such ranges is
+      // then served by indexes, not a scan of every device).
+      {"userPrincipalName",
+       "u.user_principal_name",
+       {},
+       "d.user_id IN (SELECT id FROM users WHERE upn_key >= ? AND upn_key < ?)"},
       {"userDisplayName", "u.display_name", {}},
       {"emailAddress", "u.mail", {}},
       {"operatingSystem", "d.operating_system", {}},
       {"osVersion", "d.os_version", {}},
       {"model", "d.model", {}},
       {"manufacturer", "d.manufacturer", {}},
-      {"serialNumber", "d.serial_number", {}},
+      {"serialNumber",
+       "d.serial_number",
+       {},
+       "lower(d.serial_number) >= ? AND lower(d.serial_number) < ?"},
       {"azureADDeviceId", "d.azure_ad_device_id", {}},
       {"complianceState", "d.compliance_state", kComplianceStates},
       {"managementAgent", "d.management_agent", kManagementAgents},

@@ -143,6 +143,17 @@ class Parser {
       const Token& lit = next();
       if (lit.kind != Tok::string) return fail("startswith needs a quoted string");
       if (next().kind != Tok::rparen) return fail("missing ')' after startswith");
+      if (!(*f)->prefix_range.empty()) {
+        // [prefix, prefix + U+10FFFF): every string that starts with the prefix, in the byte
+        // order of UTF-8 (which is code point order), so that an index on the expression
+        // answers it.
+        std::string low = lit.text;
+        for (auto& c : low)
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        params_.emplace_back(low);
+        params_.emplace_back(low + "\xF4\x8F\xBF\xBF");
+        return "(" + (*f)->prefix_range + ")";
+      }
       // Prefix match without LIKE wildcards: compare the leading characters.
       params_.emplace_back(lit.text);
       return fmt::format("(SUBSTR({}, 1, {}) = ?)", (*f)->column, lit.text.size());

@@ -19,6 +19,11 @@ struct Field {
   std::string name;                      // property name as Graph spells it
   std::string column;                    // SQL expression it maps to
   std::vector<std::string> enum_values;  // empty: free text; else the literal must be one of these
+  // startswith() as a range an index can serve: a condition with two parameters, the prefix in
+  // lower case and its upper bound ("lower(d.device_name) >= ? AND lower(d.device_name) < ?"),
+  // which makes the match case-insensitive (ASCII, as SQL's lower()). Empty: an exact-case
+  // comparison of the leading characters.
+  std::string prefix_range = {};
 };
 
 struct SqlFilter {

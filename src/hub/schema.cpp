@@ -136,12 +136,14 @@ const std::vector<store::Migration>& migrations() {
            "ALTER TABLE devices DROP COLUMN ra_session_url",
        }},
       {5,
-       "device list sort orders",
+       "device list sort orders and search",
        {
            // The admin center's All devices sorts by name (as a person reads it) and by last
            // check-in; with the id as the tie-break these indexes serve each page directly.
            "CREATE INDEX devices_name_order ON devices (lower(device_name), id)",
            "CREATE INDEX devices_sync_order ON devices (last_sync_at, id)",
+           // The search box: startswith() on the serial number, case-insensitive.
+           "CREATE INDEX devices_serial_prefix ON devices (lower(serial_number))",
        }},
   };
   return kMigrations;

@@ -142,6 +142,29 @@ TEST_F(HubAdminCenter, DevicePagesSortByAPropertyAndPageWithoutGapsOrRepeats) {
                            "invalidRequest"));
 }
 
+TEST_F(HubAdminCenter, TheSearchBoxFindsDevicesByNameUserOrSerialInAnyCase) {
+  ASSERT_EQ(
+      create_user(hub_, admin_, "Nora.Nordmann@reach.test", "Nora", "Nora-Passw0rd-long-1").status,
+      201);
+  enroll_device("Oslo-Laptop-7");
+  enroll_device("bergen-desk", "Linux", "nora.nordmann@reach.test");
+  enroll_device("OSLOFJORD");
+  auto search = [&](const std::string& term) {
+    std::string f = "startswith(deviceName,'" + term + "') or startswith(userPrincipalName,'" +
+                    term + "') or startswith(serialNumber,'" + term + "')";
+    std::vector<std::string> out;
+    for (const auto& d : collect_pages(
+             hub_, kDevices + "?$orderby=deviceName&$filter=" + net::percent_encode(f), admin_))
+      out.emplace_back(d.at("deviceName").as_string());
+    return out;
+  };
+  EXPECT_EQ(search("oslo"), (std::vector<std::string>{"Oslo-Laptop-7", "OSLOFJORD"}));
+  EXPECT_EQ(search("OSLO-"), std::vector<std::string>{"Oslo-Laptop-7"});
+  EXPECT_EQ(search("NORA.n"), std::vector<std::string>{"bergen-desk"});
+  EXPECT_EQ(search("sn-BERGEN"), std::vector<std::string>{"bergen-desk"}) << "by serial number";
+  EXPECT_EQ(search("o%"), std::vector<std::string>{}) << "no wildcards";
+}
+
 TEST_F(HubAdminCenter, SummaryCountsTheDevicesInScope) {
   enroll_device("one", "Linux");
   enroll_device("two", "Linux");

@@ -36,6 +36,18 @@ TEST(ODataFilter, StartsWithIsAPrefixCompareWithoutWildcards) {
   EXPECT_EQ(text(f->params[0]), "LAB_%");
 }
 
+TEST(ODataFilter, StartsWithOnAnIndexedPropertyIsACaseInsensitiveRange) {
+  std::vector<Field> fields = {
+      {"deviceName", "d.name", {}, "lower(d.name) >= ? AND lower(d.name) < ?"}};
+  auto f = compile_filter("startswith(deviceName,'Lab_%É')", fields);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->where, "((lower(d.name) >= ? AND lower(d.name) < ?))");
+  ASSERT_EQ(f->params.size(), 2u);
+  // ASCII letters folded as SQL's lower() does; wildcards and other letters kept as they are.
+  EXPECT_EQ(text(f->params[0]), "lab_%É");
+  EXPECT_EQ(text(f->params[1]), "lab_%É\xF4\x8F\xBF\xBF");
+}
+
 TEST(ODataFilter, AndBindsTighterThanOrAndParenthesesGroup) {
   auto f = compile_filter(
       "operatingSystem eq 'iOS' or operatingSystem eq 'Android' and "

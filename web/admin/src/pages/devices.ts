@@ -185,7 +185,7 @@ export class ReachDevices extends Page {
   private onSearch(e: Event): void {
     this.search = (e.target as HTMLInputElement).value;
     window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => this.restart(), 200);
+    this.timer = window.setTimeout(() => this.restart(), 150);
   }
 
   private sortBy(key: string): void {
