@@ -183,7 +183,7 @@ bj::object project(bj::object full, const std::vector<std::string>& select) {
 // Lists devices visible under `grant`, optionally limited by `extra` (a condition over d/u).
 Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string extra,
                                    store::Params extra_params, std::string_view context) {
-  auto q = odata::parse_query(ctx.req.query, ctx.version == "beta", selectable(), 1000);
+  auto q = odata::parse_query(ctx.req.query, ctx.version == "beta", selectable(), 1000, true);
   if (!q) return q.error();
   store::Params params;
   std::string sql = device_select(ctx, params);

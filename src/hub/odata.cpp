@@ -203,7 +203,7 @@ Result<SqlFilter> compile_filter(std::string_view filter, const std::vector<Fiel
 
 Result<Query> parse_query(const std::vector<std::pair<std::string, std::string>>& query,
                           bool dollar_optional, const std::vector<std::string>& allowed_select,
-                          int max_top) {
+                          int max_top, bool orderby_allowed) {
   Query q;
   q.top = max_top;
   for (const auto& [raw_key, value] : query) {
@@ -238,7 +238,7 @@ Result<Query> parse_query(const std::vector<std::pair<std::string, std::string>>
           q.select.push_back(name);
         i = j + 1;
       }
-    } else if (key == "orderby") {
+    } else if (key == "orderby" && orderby_allowed) {
       std::string_view v = value;
       auto sp = v.find(' ');
       std::string_view name = v.substr(0, sp);

@@ -47,10 +47,10 @@ struct Query {
 
 // Reads the query options of a collection request. `dollar_optional` accepts `filter` for
 // `$filter` (the beta endpoint does). Unknown `$` options are refused; `allowed_select` lists the
-// properties $select may name.
+// properties $select may name; `$orderby` is refused unless `orderby_allowed`.
 Result<Query> parse_query(const std::vector<std::pair<std::string, std::string>>& query,
                           bool dollar_optional, const std::vector<std::string>& allowed_select,
-                          int max_top = 1000);
+                          int max_top = 1000, bool orderby_allowed = false);
 
 // Opaque continuation tokens: base64url of "v1:" + the last id, so a client cannot forge
 // positions other than ids.

@@ -166,7 +166,7 @@ test('a Help Desk Operator sees devices in scope, can request, and cannot open R
   assert.equal(await nav.getByRole('link', { name: 'Connectors and tokens' }).count(), 0);
   assert.equal(await nav.getByRole('link', { name: 'Audit logs' }).count(), 0);
   await nav.getByRole('link', { name: 'All devices' }).click();
-  await page.getByText('1 devices').waitFor();
+  await page.getByText('1 device', { exact: true }).waitFor();
   const names = await page.getByRole('table').getByRole('link').allInnerTexts();
   assert.deepEqual(names.length, 1);
   // A device out of scope is not shown even by its address.

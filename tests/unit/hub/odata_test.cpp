@@ -135,6 +135,16 @@ TEST(ODataQuery, RejectsBadValues) {
   }
 }
 
+TEST(ODataQuery, OrderByOnlyWhereTheCollectionSortsAndWellFormed) {
+  auto q = parse_query({{"$orderby", "deviceName desc"}}, false, {"id"}, 1000, true);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->orderby.value_or(""), "deviceName");
+  EXPECT_TRUE(q->descending);
+  EXPECT_FALSE(parse_query({{"$orderby", "deviceName"}}, false, {"id"}, 1000, false));
+  for (const char* bad : {"", " deviceName", "deviceName sideways", "deviceName asc desc"})
+    EXPECT_FALSE(parse_query({{"$orderby", bad}}, false, {"id"}, 1000, true)) << bad;
+}
+
 TEST(ODataQuery, SkiptokenRoundTrips) {
   auto t = encode_skiptoken("7f0c-id");
   EXPECT_EQ(decode_skiptoken(t).value(), "7f0c-id");

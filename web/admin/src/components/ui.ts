@@ -71,7 +71,7 @@ export class ReachConfirm extends LitElement {
       <fluent-dialog-body>
         <h2 slot="title">${this.heading}</h2>
         <p>${this.text}</p>
-        <fluent-button slot="action" appearance="primary" @click=${() => this.answer(true)}>${this.yes}</fluent-button>
+        <fluent-button slot="action" appearance="primary" autofocus @click=${() => this.answer(true)}>${this.yes}</fluent-button>
         <fluent-button slot="action" @click=${() => this.answer(false)}>${this.no}</fluent-button>
       </fluent-dialog-body>
     </fluent-dialog>`;

@@ -121,6 +121,7 @@ export const en = {
   'devices.filter.all': 'All',
   'devices.columns': 'Columns',
   'devices.count': '{n} devices',
+  'devices.countOne': '1 device',
   'devices.none': 'No devices match.',
   'devices.col.deviceName': 'Device name',
   'devices.col.managedBy': 'Managed by',
@@ -294,6 +295,11 @@ export const en = {
   'scopeType.allDevices': 'All devices',
   'scopeType.allLicensedUsers': 'All licensed users',
   'scopeType.allDevicesAndLicensedUsers': 'All devices and all licensed users',
+  // Built-in roles' descriptions, by role id (the hub's own text is English).
+  'roleDesc.9e0cc482-82df-4ab2-a24c-0c23a3f52e1e': 'Full access to every management and remote assistance action.',
+  'roleDesc.9ed3a0c4-9c6b-4f3a-8d0c-6b6d1b1f8f52':
+    'Reads devices and users, reads the remote assistance connector and requests remote assistance for devices in scope.',
+  'roleDesc.d12b9e51-1bd5-4a9d-9c8a-0b1e8e0e0d5f': 'Reads devices, users, roles, the connector and the audit log; changes nothing.',
   'perm.group.devices': 'Managed devices',
   'perm.group.remoteTasks': 'Remote tasks',
   'perm.group.remoteAssistance': 'Remote assistance',

@@ -123,6 +123,7 @@ export const nb: Record<MessageKey, string> = {
   'devices.filter.all': 'Alle',
   'devices.columns': 'Kolonner',
   'devices.count': '{n} enheter',
+  'devices.countOne': '1 enhet',
   'devices.none': 'Ingen enheter samsvarer.',
   'devices.col.deviceName': 'Enhetsnavn',
   'devices.col.managedBy': 'Administrert av',
@@ -296,6 +297,10 @@ export const nb: Record<MessageKey, string> = {
   'scopeType.allDevices': 'Alle enheter',
   'scopeType.allLicensedUsers': 'Alle lisensierte brukere',
   'scopeType.allDevicesAndLicensedUsers': 'Alle enheter og alle lisensierte brukere',
+  'roleDesc.9e0cc482-82df-4ab2-a24c-0c23a3f52e1e': 'Full tilgang til alle handlinger for administrasjon og fjernhjelp.',
+  'roleDesc.9ed3a0c4-9c6b-4f3a-8d0c-6b6d1b1f8f52':
+    'Leser enheter og brukere, leser koblingen for fjernhjelp og ber om fjernhjelp for enheter innenfor omfanget.',
+  'roleDesc.d12b9e51-1bd5-4a9d-9c8a-0b1e8e0e0d5f': 'Leser enheter, brukere, roller, koblingen og overvåkingsloggen; endrer ingenting.',
   'perm.group.devices': 'Administrerte enheter',
   'perm.group.remoteTasks': 'Eksterne oppgaver',
   'perm.group.remoteAssistance': 'Fjernhjelp',

@@ -361,7 +361,7 @@ export class ReachDevice extends Page {
           ? html`<fluent-menu>
               <fluent-menu-button slot="trigger" appearance="subtle" aria-label=${t('device.more')}>… ${t('device.moreShort')}</fluent-menu-button>
               <fluent-menu-list>
-                <fluent-menu-item ?disabled=${this.busy} @click=${() => this.requestAssistance()}>${t('device.newSession')}</fluent-menu-item>
+                <fluent-menu-item ?disabled=${this.busy} @change=${() => this.requestAssistance()}>${t('device.newSession')}</fluent-menu-item>
               </fluent-menu-list>
             </fluent-menu>`
           : nothing}

@@ -248,7 +248,7 @@ export class ReachDevices extends Page {
         : nothing}
       ${errorBar(this.error)}
       <p class="muted" role="status" aria-live="polite">
-        ${this.loading ? t('common.loading') : this.count !== undefined ? t('devices.count', { n: this.count }) : nothing}
+        ${this.loading ? t('common.loading') : this.count !== undefined ? (this.count === 1 ? t('devices.countOne') : t('devices.count', { n: this.count })) : nothing}
       </p>
       <table aria-label=${t('devices.title')} aria-busy=${String(this.loading)}>
         <thead>

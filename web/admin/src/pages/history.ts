@@ -1,6 +1,6 @@
 // Tenant administration > Remote assistance sessions (history, with filters and CSV export) and
 // Audit logs (filters and a detail view).
-import { css, html, nothing } from 'lit';
+import { css, html, nothing, type PropertyDeclarations } from 'lit';
 import { type Page as ListPage, get, odataString, relative } from '../api.js';
 import { formatDateTime, formatDuration, t, tMaybe } from '../i18n/index.js';
 import type { RaSession } from '../model.js';
@@ -44,21 +44,19 @@ const dateInputs = css`
   }
 `;
 
-export class ReachHistory extends Page {
-  static styles = [...Page.styles, dateInputs];
-  static properties = {
+// A history: filters in a form, newest first, a page at a time ("Load more").
+abstract class PagedHistory<T> extends Page {
+  static properties: PropertyDeclarations = {
     generation: {},
     rows: { state: true },
     next: { state: true },
     error: { state: true },
-    state: { state: true },
     loading: { state: true },
   };
   declare generation: number;
-  declare rows: RaSession[];
+  declare rows: T[];
   declare next: string | undefined;
   declare error: unknown;
-  declare state: string;
   declare loading: boolean;
 
   constructor() {
@@ -67,35 +65,34 @@ export class ReachHistory extends Page {
     this.rows = [];
     this.next = undefined;
     this.error = undefined;
-    this.state = '';
     this.loading = false;
   }
+
+  protected abstract request(): string;
 
   protected updated(changed: Map<string, unknown>): void {
     if (changed.has('generation')) void this.search();
   }
 
-  private request(top = 100): string {
-    const v = (id: string) => ((this.renderRoot.querySelector(id) as Field | null)?.value ?? '').trim();
-    const parts: string[] = [];
-    const device = v('#device');
-    const requester = v('#requester');
-    if (device) parts.push(`startswith(deviceName,${odataString(device)})`);
-    if (requester) parts.push(`startswith(requesterUserPrincipalName,${odataString(requester)})`);
-    if (this.state) parts.push(`state eq ${odataString(this.state)}`);
-    const q = new URLSearchParams({ $top: String(top) });
-    if (parts.length) q.set('$filter', parts.join(' and '));
-    const from = dayStart(v('#from'));
-    const to = dayStart(v('#to'), 1);
-    if (from) q.set('from', from);
-    if (to) q.set('to', to);
-    return `/api/remoteAssistanceSessions?${q.toString()}`;
+  protected field(id: string): string {
+    return ((this.renderRoot.querySelector(id) as Field | null)?.value ?? '').trim();
   }
 
-  private async search(request = this.request(), append = false): Promise<void> {
+  // PATH?$top=…&$filter=(the parts, and-ed)&from=…&to=… (the form's dates, whole days).
+  protected query(path: string, parts: string[], top: number): string {
+    const q = new URLSearchParams({ $top: String(top) });
+    if (parts.length) q.set('$filter', parts.join(' and '));
+    const from = dayStart(this.field('#from'));
+    const to = dayStart(this.field('#to'), 1);
+    if (from) q.set('from', from);
+    if (to) q.set('to', to);
+    return `${path}?${q.toString()}`;
+  }
+
+  protected async search(request = this.request(), append = false): Promise<void> {
     this.loading = true;
     try {
-      const page = await get<ListPage<RaSession>>(request);
+      const page = await get<ListPage<T>>(request);
       this.rows = append ? [...this.rows, ...page.value] : page.value;
       this.next = page['@odata.nextLink'] ? relative(page['@odata.nextLink']) : undefined;
       this.error = undefined;
@@ -104,6 +101,28 @@ export class ReachHistory extends Page {
     } finally {
       this.loading = false;
     }
+  }
+}
+
+export class ReachHistory extends PagedHistory<RaSession> {
+  static styles = [...Page.styles, dateInputs];
+  static properties = { state: { state: true } };
+  declare state: string;
+
+  constructor() {
+    super();
+    this.state = '';
+  }
+
+  protected request(top = 100): string {
+    const v = (id: string) => this.field(id);
+    const parts: string[] = [];
+    const device = v('#device');
+    const requester = v('#requester');
+    if (device) parts.push(`startswith(deviceName,${odataString(device)})`);
+    if (requester) parts.push(`startswith(requesterUserPrincipalName,${odataString(requester)})`);
+    if (this.state) parts.push(`state eq ${odataString(this.state)}`);
+    return this.query('/api/remoteAssistanceSessions', parts, top);
   }
 
   private async exportCsv(): Promise<void> {
@@ -193,42 +212,25 @@ interface AuditEvent {
   details: unknown;
 }
 
-export class ReachAudit extends Page {
-  static styles = [...Page.styles, dateInputs, css`pre { white-space: pre-wrap; overflow-wrap: anywhere; }`];
-  static properties = {
-    generation: {},
-    rows: { state: true },
-    next: { state: true },
-    error: { state: true },
-    result: { state: true },
-    open: { state: true },
-    loading: { state: true },
-  };
-  declare generation: number;
-  declare rows: AuditEvent[];
-  declare next: string | undefined;
-  declare error: unknown;
+export class ReachAudit extends PagedHistory<AuditEvent> {
+  static styles = [...Page.styles, dateInputs, css`
+    pre {
+      white-space: pre-wrap;
+      overflow-wrap: anywhere;
+    }
+  `];
+  static properties = { result: { state: true }, open: { state: true } };
   declare result: string;
   declare open: AuditEvent | undefined;
-  declare loading: boolean;
 
   constructor() {
     super();
-    this.generation = 0;
-    this.rows = [];
-    this.next = undefined;
-    this.error = undefined;
     this.result = '';
     this.open = undefined;
-    this.loading = false;
   }
 
-  protected updated(changed: Map<string, unknown>): void {
-    if (changed.has('generation')) void this.search();
-  }
-
-  private request(): string {
-    const v = (id: string) => ((this.renderRoot.querySelector(id) as Field | null)?.value ?? '').trim();
+  protected request(): string {
+    const v = (id: string) => this.field(id);
     const parts: string[] = [];
     const activity = v('#activity');
     const actor = v('#actor');
@@ -237,27 +239,7 @@ export class ReachAudit extends Page {
     if (actor) parts.push(`startswith(actor/name,${odataString(actor)})`);
     if (target) parts.push(`(startswith(target/name,${odataString(target)}) or target/id eq ${odataString(target)})`);
     if (this.result) parts.push(`result eq ${odataString(this.result)}`);
-    const q = new URLSearchParams({ $top: '100' });
-    if (parts.length) q.set('$filter', parts.join(' and '));
-    const from = dayStart(v('#from'));
-    const to = dayStart(v('#to'), 1);
-    if (from) q.set('from', from);
-    if (to) q.set('to', to);
-    return `/api/audit?${q.toString()}`;
-  }
-
-  private async search(request = this.request(), append = false): Promise<void> {
-    this.loading = true;
-    try {
-      const page = await get<ListPage<AuditEvent>>(request);
-      this.rows = append ? [...this.rows, ...page.value] : page.value;
-      this.next = page['@odata.nextLink'] ? relative(page['@odata.nextLink']) : undefined;
-      this.error = undefined;
-    } catch (e) {
-      this.error = e;
-    } finally {
-      this.loading = false;
-    }
+    return this.query('/api/audit', parts, 100);
   }
 
   render() {

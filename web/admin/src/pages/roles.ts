@@ -3,7 +3,7 @@
 // scope type).
 import { css, html, nothing } from 'lit';
 import { all, del, get, patch, post } from '../api.js';
-import { t, type MessageKey } from '../i18n/index.js';
+import { t, tMaybe, type MessageKey } from '../i18n/index.js';
 import type { Group, RoleAssignment, RoleDefinition } from '../model.js';
 import { A, can } from '../permissions.js';
 import { navigate } from '../router.js';
@@ -29,6 +29,8 @@ const GROUPS: { label: MessageKey; actions: [string, MessageKey][] }[] = [
   { label: 'perm.group.audit', actions: [[A.auditRead, 'perm.auditRead']] },
 ];
 
+// A built-in role's description in the page's language; a custom role's as its author wrote it.
+const describe = (r: RoleDefinition) => (r.isBuiltIn ? (tMaybe(`roleDesc.${r.id}`) ?? r.description) : r.description) ?? '';
 const actionsOf = (r: RoleDefinition) => r.rolePermissions.flatMap((p) => p.resourceActions.flatMap((a) => a.allowedResourceActions));
 const SCOPE_TYPES = ['resourceScope', 'allDevices', 'allLicensedUsers', 'allDevicesAndLicensedUsers'];
 
@@ -127,7 +129,7 @@ export class ReachRoles extends Page {
     const row = (r: RoleDefinition) => html`<tr>
       <td><a href="/tenant/roles/${r.id}">${r.displayName}</a></td>
       <td>${r.isBuiltIn ? t('roles.builtIn') : t('roles.custom')}</td>
-      <td>${r.description ?? ''}</td>
+      <td>${describe(r)}</td>
     </tr>`;
     return html`<p class="muted">${t('nav.tenant')}</p>
       <div class="head">
@@ -279,7 +281,7 @@ export class ReachRole extends Page {
     return html`<p class="muted"><a href="/tenant/roles">${t('roles.title')}</a> ›</p>
       <h1>${role.displayName}</h1>
       ${errorBar(this.error)} ${doneBar(this.done)}
-      <p>${role.description ?? ''} <span class="muted">(${role.isBuiltIn ? t('roles.builtIn') : t('roles.custom')})</span></p>
+      <p>${describe(role)} <span class="muted">(${role.isBuiltIn ? t('roles.builtIn') : t('roles.custom')})</span></p>
       <section class="card" aria-labelledby="perm-h">
         <h2 id="perm-h">${t('roles.permissions')}</h2>
         ${editable
