@@ -7,6 +7,7 @@
 #include "link/link.h"
 #include "net/http.h"
 #include "net/router.h"
+#include "relay/page_text.h"
 #include "relay/relay.h"
 #include "store/db.h"
 
@@ -73,7 +74,8 @@ using Handler = std::function<Result<net::Response>(Ctx&)>;
 // The Web API's error body: {"error","error_description","error_code"}.
 net::Response api_error(const Error& e);
 net::Response json_response(int status, const bj::value& v);
-net::Response html_page(int status, std::string_view title, std::string_view body);
+net::Response html_page(int status, std::string_view title, std::string_view body,
+                        Lang lang = Lang::en);
 net::Response redirect(int status, std::string location);
 // Error codes of the Web API (TeamViewer's strings).
 Error invalid_token(std::string msg);

@@ -12,6 +12,7 @@
 #include "relay/codes.h"
 #include "relay/internal.h"
 #include "relay/oauth_params.h"
+#include "relay/page_text.h"
 #include "relay/pairing.h"
 
 #include <fmt/format.h>
@@ -56,6 +57,21 @@ Status check_form(Ctx& ctx, const std::map<std::string, std::string>& f) {
   return {};
 }
 
+// The page's text in its language, as it goes into HTML (escaped unless it is markup of ours).
+std::string tx(Lang lang, T id) {
+  return std::string(text(lang, id));
+}
+// A session's state as the page says it.
+std::string state_text(Lang lang, std::string_view state) {
+  if (state == "open") return tx(lang, T::state_open);
+  if (state == "closed") return tx(lang, T::state_closed);
+  return html::escape(state);
+}
+template <typename... A>
+std::string txf(Lang lang, T id, A&&... args) {
+  return fmt::format(fmt::runtime(text(lang, id)), std::forward<A>(args)...);
+}
+
 std::string hidden(std::string_view name, std::string_view value) {
   return fmt::format("<input type=hidden name=\"{}\" value=\"{}\">", html::escape(name),
                      html::escape(value));
@@ -67,16 +83,19 @@ net::Response signin_page(Ctx& ctx, int status, std::string_view cont, std::stri
                           std::string_view email = "") {
   net::Response scratch;
   std::string csrf = csrf_token(ctx, scratch);
+  Lang L = page_language(ctx.req);
   std::string body = fmt::format(
-      "<h1>Sign in to Reach</h1>{}"
+      "<h1>{}</h1>{}"
       "<form method=post action=\"/signin\" class=card>{}{}"
-      "<label>Email <input name=email type=email autocomplete=username required value=\"{}\">"
-      "</label><label>Password <input name=password type=password "
+      "<label>{} <input name=email type=email autocomplete=username required value=\"{}\">"
+      "</label><label>{} <input name=password type=password "
       "autocomplete=current-password required></label>"
-      "<button type=submit>Sign in</button></form>",
+      "<button type=submit>{}</button></form>",
+      tx(L, T::signin_heading),
       error.empty() ? "" : fmt::format("<p class=error role=alert>{}</p>", html::escape(error)),
-      hidden("csrf", csrf), hidden("continue", cont), html::escape(email));
-  auto r = html_page(status, "Sign in", body);
+      hidden("csrf", csrf), hidden("continue", cont), tx(L, T::email), html::escape(email),
+      tx(L, T::password), tx(L, T::signin_button));
+  auto r = html_page(status, tx(L, T::signin_title), body, L);
   for (const auto& [k, v] : scratch.headers.items()) r.headers.add(k, v);
   return r;
 }
@@ -98,17 +117,16 @@ Result<net::Response> post_signin(Ctx& ctx) {
     return signin_page(ctx, st.error().status, cont, st.error().message);
   std::string email = f["email"], password = f["password"];
   if (email.empty() || password.empty() || email.size() > 320 || password.size() > 1024)
-    return signin_page(ctx, 400, cont, "Enter your email and password.", email);
+    return signin_page(ctx, 400, cont, tx(page_language(ctx.req), T::signin_missing), email);
   auto now = now_ms();
   std::string ek = "email:" + to_lower(email), ak = "addr:" + client_key(ctx.req.remote_address);
   auto wait = std::max(ctx.svc.signin_by_email.wait_ms(ek, now),
                        ctx.svc.signin_by_address.wait_ms(ak, now));
   if (wait > 0) {
     log::warn("relay.signin_throttled", {{"email", email}, {"ip", ctx.req.remote_address}});
-    auto r = signin_page(ctx, 429, cont,
-                         fmt::format("Too many failed sign-ins. Wait {} seconds and try again.",
-                                     (wait + 999) / 1000),
-                         email);
+    auto r =
+        signin_page(ctx, 429, cont,
+                    txf(page_language(ctx.req), T::signin_throttled, (wait + 999) / 1000), email);
     r.headers.set("Retry-After", std::to_string((wait + 999) / 1000));
     return r;
   }
@@ -125,7 +143,7 @@ Result<net::Response> post_signin(Ctx& ctx) {
     ctx.svc.signin_by_email.failure(ek, now);
     ctx.svc.signin_by_address.failure(ak, now);
     log::warn("relay.signin_failed", {{"email", email}, {"ip", ctx.req.remote_address}});
-    return signin_page(ctx, 401, cont, "The email or password is not right.", email);
+    return signin_page(ctx, 401, cont, tx(page_language(ctx.req), T::signin_wrong), email);
   }
   ctx.svc.signin_by_email.success(ek);
   ctx.svc.signin_by_address.success(ak);
@@ -208,16 +226,17 @@ net::Response consent_page(Ctx& ctx, const AuthorizeRequest& a) {
                        hidden("response_type", a.response_type) +
                        hidden("code_challenge", a.code_challenge) +
                        hidden("code_challenge_method", a.method);
+  Lang L = page_language(ctx.req);
   std::string body = fmt::format(
-      "<h1>Allow access?</h1><div class=card><p><strong>{}</strong> wants to create sessions, "
-      "read your account and keep access.</p><p class=muted>Signed in as {}. You can revoke "
-      "this access at any time by disconnecting the application.</p>"
+      "<h1>{}</h1><div class=card><p>{}</p><p class=muted>{}</p>"
       "<form method=post action=\"/oauth2/authorize\">{}"
-      "<button type=submit name=decision value=allow>Allow</button> "
-      "<button type=submit name=decision value=deny class=secondary>Deny</button>"
+      "<button type=submit name=decision value=allow>{}</button> "
+      "<button type=submit name=decision value=deny class=secondary>{}</button>"
       "</form></div>",
-      html::escape(a.client_name), html::escape(ctx.account->email), fields);
-  auto r = html_page(200, "Allow access", body);
+      tx(L, T::consent_heading), txf(L, T::consent_wants, html::escape(a.client_name)),
+      txf(L, T::consent_signed_in, html::escape(ctx.account->email)), fields, tx(L, T::allow),
+      tx(L, T::deny));
+  auto r = html_page(200, tx(L, T::consent_title), body, L);
   for (const auto& [k, v] : scratch.headers.items()) r.headers.add(k, v);
   return r;
 }
@@ -239,7 +258,7 @@ Result<net::Response> post_authorize(Ctx& ctx) {
   auto a = read_authorize(ctx, f);
   if (!a) return a.error();
   if (auto st = check_form(ctx, f); !st) return st.error();
-  if (!ctx.account) return signin_page(ctx, 401, "/", "Sign in first.");
+  if (!ctx.account) return signin_page(ctx, 401, "/", tx(page_language(ctx.req), T::sign_in_first));
   if (auto e = authorize_error(*a); !e.empty())
     return redirect(302, with_query(a->redirect_uri, {{"error", e}, {"state", a->state}}));
   if (f["decision"] != "allow") {
@@ -286,23 +305,26 @@ std::string session_rows(Ctx& ctx, const std::string& csrf) {
       "SELECT code, state, description, end_customer_name, created_at FROM sessions"
       " WHERE account_id = ? ORDER BY created_at DESC, code DESC LIMIT 200",
       {ctx.account->id});
-  if (!rows || rows->empty()) return "<p class=muted>No sessions yet.</p>";
-  std::string out =
-      "<table><thead><tr><th>Code</th><th>State</th><th>Description</th><th>Customer</th>"
-      "<th>Created</th><th></th></tr></thead><tbody>";
+  Lang L = page_language(ctx.req);
+  if (!rows || rows->empty()) return "<p class=muted>" + tx(L, T::no_sessions) + "</p>";
+  std::string out = fmt::format(
+      "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+      "<th>{}</th><th></th></tr></thead><tbody>",
+      tx(L, T::col_code), tx(L, T::col_state), tx(L, T::col_description), tx(L, T::col_customer),
+      tx(L, T::col_created));
   for (const auto& r : rows->rows) {
     std::string code = r.text(0);
     std::string action;
     if (r.text(1) == "open")
       action = fmt::format(
-          "<a href=\"/portal/sessions/{0}\">Open</a> "
+          "<a href=\"/portal/sessions/{0}\">{2}</a> "
           "<form method=post action=\"/portal/sessions/{0}/close\" class=inline>{1}"
-          "<button type=submit class=secondary>Close</button></form>",
-          code, hidden("csrf", csrf));
+          "<button type=submit class=secondary>{3}</button></form>",
+          code, hidden("csrf", csrf), tx(L, T::open), tx(L, T::close));
     out += fmt::format(
         "<tr><td class=code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td></tr>",
-        display_code(code), html::escape(r.text(1)), html::escape(r.text(2)),
+        display_code(code), state_text(L, r.text(1)), html::escape(r.text(2)),
         html::escape(r.text(3)), short_time(r.integer(4)), action);
   }
   return out + "</tbody></table>";
@@ -312,17 +334,20 @@ Result<net::Response> portal(Ctx& ctx) {
   if (!ctx.account) return redirect(303, "/signin?continue=%2F");
   net::Response scratch;
   std::string csrf = csrf_token(ctx, scratch);
+  Lang L = page_language(ctx.req);
   std::string body = fmt::format(
-      "<div class=bar><span>Signed in as {}</span><form method=post action=\"/signout\" "
-      "class=inline>{}<button type=submit class=secondary>Sign out</button></form></div>"
-      "<h1>Sessions</h1><form method=post action=\"/portal/sessions\" class=card>"
-      "<h2>New session</h2>{}<label>Description <input name=description maxlength=200 "
-      "placeholder=\"Printer does not work\"></label><label>Customer name <input "
-      "name=customer_name maxlength=100></label><label>Customer email <input name=customer_email "
-      "type=email maxlength=254></label><button type=submit>Create session</button></form>{}",
-      html::escape(ctx.account->email), hidden("csrf", csrf), hidden("csrf", csrf),
-      session_rows(ctx, csrf));
-  auto r = html_page(200, "Sessions", body);
+      "<div class=bar><span>{}</span><form method=post action=\"/signout\" "
+      "class=inline>{}<button type=submit class=secondary>{}</button></form></div>"
+      "<h1>{}</h1><form method=post action=\"/portal/sessions\" class=card>"
+      "<h2>{}</h2>{}<label>{} <input name=description maxlength=200 "
+      "placeholder=\"{}\"></label><label>{} <input "
+      "name=customer_name maxlength=100></label><label>{} <input name=customer_email "
+      "type=email maxlength=254></label><button type=submit>{}</button></form>{}",
+      txf(L, T::signed_in_as, html::escape(ctx.account->email)), hidden("csrf", csrf),
+      tx(L, T::sign_out), tx(L, T::sessions_title), tx(L, T::new_session), hidden("csrf", csrf),
+      tx(L, T::description), tx(L, T::description_hint), tx(L, T::customer_name),
+      tx(L, T::customer_email), tx(L, T::create_session), session_rows(ctx, csrf));
+  auto r = html_page(200, tx(L, T::sessions_title), body, L);
   for (const auto& [k, v] : scratch.headers.items()) r.headers.add(k, v);
   return r;
 }
@@ -361,26 +386,29 @@ Result<net::Response> portal_session(Ctx& ctx) {
   };
   net::Response scratch;
   std::string csrf = csrf_token(ctx, scratch);
+  Lang L = page_language(ctx.req);
   std::string body = fmt::format(
-      "<p><a href=\"/\">← Sessions</a></p><h1>Session <span class=code>{}</span></h1>"
-      "<div class=card><p>State: <strong>{}</strong>{}</p>"
-      "<p>Read this code to the person at the device. They run:</p>"
+      "<p><a href=\"/\">{}</a></p><h1>{} <span class=code>{}</span></h1>"
+      "<div class=card><p>{}: <strong>{}</strong>{}</p>"
+      "<p>{}</p>"
       "<pre>reach-agent join {} --relay {}</pre>"
-      "<p>Supporter link (open it to see and control the device, once):</p>"
+      "<p>{}</p>"
       "<p><a class=link href=\"{}\">{}</a></p>"
-      "<p class=muted>Or bridge it to a VNC viewer: <code>reach connect {}</code></p>"
-      "<p>Valid until {}</p>{}</div>",
-      html::escape(str("code")), html::escape(str("state")),
-      s->at("online").as_bool() ? " · the device is connected" : "", html::escape(str("code")),
-      html::escape(ctx.base_url()), html::escape(str("supporter_link")),
+      "<p class=muted>{} <code>reach connect {}</code></p>"
+      "<p>{}</p>{}</div>",
+      tx(L, T::back_to_sessions), tx(L, T::session_heading), html::escape(str("code")),
+      tx(L, T::state_label), state_text(L, str("state")),
+      s->at("online").as_bool() ? tx(L, T::device_connected) : "", tx(L, T::read_code),
+      html::escape(str("code")), html::escape(ctx.base_url()), tx(L, T::supporter_link_label),
       html::escape(str("supporter_link")), html::escape(str("supporter_link")),
-      html::escape(str("valid_until")),
+      tx(L, T::bridge_hint), html::escape(str("supporter_link")),
+      txf(L, T::valid_until, html::escape(str("valid_until"))),
       str("state") == "open"
           ? fmt::format("<form method=post action=\"/portal/sessions/{}/close\">{}<button "
-                        "type=submit class=secondary>Close session</button></form>",
-                        *code, hidden("csrf", csrf))
+                        "type=submit class=secondary>{}</button></form>",
+                        *code, hidden("csrf", csrf), tx(L, T::close_session))
           : "");
-  auto r = html_page(200, "Session " + str("code"), body);
+  auto r = html_page(200, tx(L, T::session_heading) + " " + str("code"), body, L);
   for (const auto& [k, v] : scratch.headers.items()) r.headers.add(k, v);
   return r;
 }
@@ -408,20 +436,33 @@ Result<net::Response> viewer(Ctx& ctx) {
   std::string ref = ctx.req.params["ref"];
   auto code = admit(ctx, Side::supporter, Credential::link, ref);
   if (!code) return code.error();
+  Lang L = page_language(ctx.req);
+  // The viewer's script says what happens in the page's language: its texts ride along as data
+  // attributes.
+  std::string texts;
+  for (auto [name, id] :
+       {std::pair{"connecting", T::st_connecting}, std::pair{"connected", T::st_connected},
+        std::pair{"connected-view-only", T::st_connected_view_only},
+        std::pair{"you-ended", T::st_you_ended}, std::pair{"ended", T::st_ended},
+        std::pair{"lost", T::st_lost}, std::pair{"refused", T::st_refused},
+        std::pair{"view-only", T::st_view_only}, std::pair{"full-control", T::st_full_control},
+        std::pair{"no-reason", T::st_no_reason}, std::pair{"title", T::viewer_title}})
+    texts += fmt::format(" data-t-{}=\"{}\"", name, html::escape(text(L, id)));
   std::string page = fmt::format(
-      "<!doctype html><html lang=en><head><meta charset=utf-8>"
+      "<!doctype html><html lang={}><head><meta charset=utf-8>"
       "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
-      "<title>Session {} · Reach viewer</title>"
+      "<title>{} {} · {}</title>"
       "<link rel=stylesheet href=\"/static/viewer.css\"></head>"
-      "<body data-stream=\"/api/v1/stream/supporter/{}\">"
-      "<div id=bar><strong>Reach</strong><span id=status role=status>Loading…</span>"
-      "<label><input type=checkbox id=view-only> View only</label>"
-      "<button id=end type=button>End session</button></div>"
+      "<body data-stream=\"/api/v1/stream/supporter/{}\"{}>"
+      "<div id=bar><strong>Reach</strong><span id=status role=status>{}</span>"
+      "<label><input type=checkbox id=view-only> {}</label>"
+      "<button id=end type=button>{}</button></div>"
       "<div id=screen></div>"
-      "<noscript><p>The viewer needs JavaScript. Or use <code>reach connect</code> with any VNC "
-      "viewer.</p></noscript>"
+      "<noscript><p>{}</p></noscript>"
       "<script type=module src=\"/static/viewer.js\"></script></body></html>",
-      display_code(*code), html::escape(ref));
+      lang_tag(L), tx(L, T::session_heading), display_code(*code), tx(L, T::viewer_title),
+      html::escape(ref), texts, tx(L, T::loading), tx(L, T::view_only), tx(L, T::end_session),
+      tx(L, T::needs_js));
   auto r = net::Response::text(200, std::move(page), "text/html; charset=utf-8");
   r.headers.set("Content-Security-Policy",
                 "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
@@ -434,13 +475,16 @@ Result<net::Response> join_page(Ctx& ctx) {
   std::string ref = ctx.req.params["ref"];
   auto code = admit(ctx, Side::device, Credential::link, ref);
   if (!code) return code.error();
+  Lang L = page_language(ctx.req);
   auto r = html_page(
-      200, "Join a session",
-      fmt::format("<h1>Remote assistance session <span class=code>{}</span></h1><div class=card>"
-                  "<p>Your IT supporter is waiting. On this device, run:</p>"
+      200, tx(L, T::join_title),
+      fmt::format("<h1>{} <span class=code>{}</span></h1><div class=card>"
+                  "<p>{}</p>"
                   "<pre>reach-agent join {}/join/{}</pre>"
-                  "<p class=muted>Nothing is shared until you allow it on the device.</p></div>",
-                  display_code(*code), html::escape(ctx.base_url()), html::escape(ref)));
+                  "<p class=muted>{}</p></div>",
+                  tx(L, T::join_heading), display_code(*code), tx(L, T::join_waiting),
+                  html::escape(ctx.base_url()), html::escape(ref), tx(L, T::join_nothing_shared)),
+      L);
   r.headers.set("Referrer-Policy", "no-referrer");
   return r;
 }

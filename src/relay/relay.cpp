@@ -105,13 +105,14 @@ net::Response api_error(const Error& e) {
   return r;
 }
 
-net::Response html_page(int status, std::string_view title, std::string_view body) {
+net::Response html_page(int status, std::string_view title, std::string_view body, Lang lang) {
   std::string page = fmt::format(
-      "<!doctype html><html lang=en><head><meta charset=utf-8>"
+      "<!doctype html><html lang={}><head><meta charset=utf-8>"
       "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
       "<title>{} · Reach</title><link rel=stylesheet href=\"/static/reach.css\"></head>"
-      "<body><header><a class=brand href=\"/\">Reach</a></header><main>{}</main></body></html>",
-      html::escape(title), body);
+      "<body><header><a class=brand href=\"/\">Reach</a><span class=lang>{}</span></header>"
+      "<main>{}</main></body></html>",
+      lang_tag(lang), html::escape(title), text(lang, T::other_language), body);
   auto r = net::Response::text(status, std::move(page), "text/html; charset=utf-8");
   r.headers.set("Content-Security-Policy",
                 "default-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:");
@@ -143,12 +144,19 @@ net::Router::Handler page_route(Services& svc, Handler h) {
     Ctx ctx{svc, req, std::nullopt};
     ctx.account = account_from_cookie(ctx);
     auto r = h(ctx);
+    // The page's language switch (?lang=) is kept for the pages that follow.
+    if (auto c = language_cookie(req); !c.empty()) {
+      if (r) r->headers.add("Set-Cookie", c);
+    }
     if (r) return std::move(*r);
     const auto& e = r.error();
-    return html_page(e.status, "Error",
-                     fmt::format("<h1>Something is not right</h1><p class=error>{}</p>"
-                                 "<p><a href=\"/\">Back to the portal</a></p>",
-                                 html::escape(e.message)));
+    // The reason is the handler's own sentence (English); the frame is in the page's language.
+    Lang lang = page_language(req);
+    return html_page(e.status, text(lang, T::error_title),
+                     fmt::format("<h1>{}</h1><p class=error>{}</p><p><a href=\"/\">{}</a></p>",
+                                 text(lang, T::error_heading), html::escape(e.message),
+                                 text(lang, T::back_to_portal)),
+                     lang);
   };
 }
 

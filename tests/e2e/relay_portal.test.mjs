@@ -150,3 +150,36 @@ test('a signed-in form posted without the page\'s CSRF token changes nothing', a
   assert.equal(afterList.json.sessions.length, before.json.sessions.length);
   await page.close();
 });
+
+test('a Norwegian browser gets the portal, its sign-in and the viewer in Norwegian', async () => {
+  const context = await browser.newContext({viewport: {width: 1100, height: 800}, locale: 'nb-NO'});
+  const page = await context.newPage();
+  await page.goto(base + '/');
+  assert.equal(await page.getAttribute('html', 'lang'), 'nb');
+  await page.getByLabel('E-post').fill(EMAIL);
+  await page.getByLabel('Passord').fill('not-the-password');
+  await page.getByRole('button', {name: 'Logg på'}).click();
+  assert.equal(await page.locator('.error').textContent(), 'E-postadressen eller passordet er feil.');
+  await page.getByLabel('Passord').fill(PASSWORD);
+  await page.getByRole('button', {name: 'Logg på'}).click();
+  await page.getByRole('heading', {name: 'Økter'}).waitFor();
+  await page.getByLabel('Beskrivelse').fill('Skriveren');
+  await page.getByRole('button', {name: 'Opprett økt'}).click();
+  await page.getByText('Les denne koden for personen ved enheten. De kjører:').waitFor();
+  assert.match(await page.textContent('.card p'), /Status: åpen/);
+  const link = await page.textContent('a.link');
+  await page.screenshot({path: path.join(OUT_DIR, 'relay_portal_session_nb.png')});
+  // The viewer behind the link: its bar and its status in the same language.
+  await page.goto(link);
+  assert.equal(await page.getAttribute('html', 'lang'), 'nb');
+  await page.getByRole('button', {name: 'Avslutt økten'}).waitFor();
+  await page.getByText('Kobler til reléet … venter på at enheten deler skjermen.').waitFor();
+  // The switch in the page's header overrides the browser, and is kept.
+  await page.goto(base + '/');
+  await page.getByRole('link', {name: 'English'}).click();
+  await page.getByRole('heading', {name: 'Sessions'}).waitFor();
+  await page.goto(base + '/');
+  await page.getByRole('button', {name: 'Create session'}).waitFor();
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  await context.close();
+});

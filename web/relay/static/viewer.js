@@ -7,6 +7,8 @@ const viewOnly = document.getElementById('view-only');
 const endButton = document.getElementById('end');
 const screen = document.getElementById('screen');
 const stream = document.body.dataset.stream;
+// The page's words, in its language (the relay puts them on <body> as data-t-*).
+const say = (key) => document.body.dataset['t' + key.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())];
 
 function status(text, kind) {
   statusEl.textContent = text;
@@ -15,7 +17,7 @@ function status(text, kind) {
 
 const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
 let ended = false;
-status('Connecting to the relay… waiting for the device to share its screen.');
+status(say('connecting'));
 const rfb = new RFB(screen, scheme + location.host + stream, { shared: true });
 rfb.scaleViewport = true;
 rfb.resizeSession = false;
@@ -23,23 +25,23 @@ rfb.viewOnly = viewOnly.checked;
 window.reachRfb = rfb;  // for the end-to-end tests
 
 rfb.addEventListener('connect', () => {
-  status('Connected: you see the device\'s screen' + (rfb.viewOnly ? ' (view only).' : '.'), 'good');
+  status(say(rfb.viewOnly ? 'connected-view-only' : 'connected'), 'good');
 });
 rfb.addEventListener('desktopname', (e) => {
-  document.title = e.detail.name + ' · Reach viewer';
+  document.title = e.detail.name + ' · ' + say('title');
 });
 rfb.addEventListener('disconnect', (e) => {
   endButton.disabled = true;
-  if (ended) status('You ended the session. The link no longer works.', 'bad');
-  else if (e.detail.clean) status('The session has ended. Request a new session to connect again.', 'bad');
-  else status('The connection to the session was lost. Request a new session to connect again.', 'bad');
+  if (ended) status(say('you-ended'), 'bad');
+  else if (e.detail.clean) status(say('ended'), 'bad');
+  else status(say('lost'), 'bad');
 });
 rfb.addEventListener('securityfailure', (e) => {
-  status('The device refused the connection: ' + (e.detail.reason || 'no reason given'), 'bad');
+  status(say('refused') + (e.detail.reason || say('no-reason')), 'bad');
 });
 viewOnly.addEventListener('change', () => {
   rfb.viewOnly = viewOnly.checked;
-  status(rfb.viewOnly ? 'View only: your keyboard and mouse are not sent.' : 'Full control.', 'good');
+  status(say(rfb.viewOnly ? 'view-only' : 'full-control'), 'good');
 });
 endButton.addEventListener('click', () => {
   ended = true;
