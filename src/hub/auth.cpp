@@ -115,7 +115,7 @@ Result<net::Response> signin(Ctx& ctx) {
                                             {"displayName", row.text(1)},
                                             {"userPrincipalName", row.text(2)}});
   resp.headers.add("Set-Cookie",
-                   fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}", kCookie,
+                   fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}", kCookie,
                                token, lifetime_ms / 1000, ctx.req.tls ? "; Secure" : ""));
   return resp;
 }
@@ -131,7 +131,7 @@ Result<net::Response> signout(Ctx& ctx) {
   });
   if (!st) return st.error();
   auto resp = net::Response::empty(204);
-  resp.headers.add("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+  resp.headers.add("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
                                              kCookie, ctx.req.tls ? "; Secure" : ""));
   return resp;
 }

@@ -124,8 +124,11 @@ Result<Principal> authenticate_user(Ctx& ctx) {
   if (rows->empty() || !rows->rows[0].boolean(4))
     return unauthenticated("The access token or session is invalid, expired or revoked.");
   const auto& row = rows->rows[0];
-  // CSRF: SameSite=Strict already keeps the cookie off cross-site requests; refuse any that
-  // still look cross-site.
+  // CSRF: the cookie is SameSite=Lax, so that the relay can send the administrator back to the
+  // connector's callback (a cross-site navigation when the relay is on another site); browsers
+  // still keep it off cross-site POST, PATCH and DELETE, and any state change that looks
+  // cross-site is refused here. GET changes nothing a cross-site page could choose (the
+  // callback is bound to the state its administrator started; /api/events refuses other sites).
   if (via_cookie && req.method != "GET" && req.method != "HEAD" && cross_site(req))
     return forbidden("Cross-site requests cannot change anything.");
   return Principal{row.text(0), row.text(1), row.text(2), row.boolean(3), via_cookie};

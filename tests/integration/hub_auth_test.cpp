@@ -92,7 +92,7 @@ class HubAuth : public ::testing::Test {
   std::string admin_;
 };
 
-TEST_F(HubAuth, RightPasswordGivesAnHttpOnlySameSiteStrictCookieThatWorks) {
+TEST_F(HubAuth, RightPasswordGivesAnHttpOnlySameSiteLaxCookieThatWorks) {
   auto r = signin(email(), password());
   ASSERT_EQ(r.status, 200) << r;
   EXPECT_FALSE(r.str("id").empty()) << r;
@@ -102,7 +102,9 @@ TEST_F(HubAuth, RightPasswordGivesAnHttpOnlySameSiteStrictCookieThatWorks) {
   ASSERT_FALSE(c.value.empty()) << "no reach_session cookie in Set-Cookie";
   EXPECT_GE(c.value.size(), 22u) << "a session id needs at least 128 bits";
   EXPECT_TRUE(has_attribute(c, "HttpOnly")) << c.attributes;
-  EXPECT_TRUE(has_attribute(c, "SameSite=Strict")) << c.attributes;
+  // Lax, not Strict: the relay's redirect back to the connector's callback is a cross-site
+  // navigation (e2e_admin_story); cross-site state changes are refused by Origin.
+  EXPECT_TRUE(has_attribute(c, "SameSite=Lax")) << c.attributes;
   EXPECT_TRUE(has_attribute(c, "Path=/")) << c.attributes;
 
   auto m = me(c.value);
