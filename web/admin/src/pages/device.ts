@@ -15,13 +15,11 @@ const OPEN = ['requested', 'accepted', 'allowed', 'active'];
 const STEPS = ['requested', 'accepted', 'waiting', 'connected', 'ended'] as const;
 
 // How far a session got, on the five steps the page shows.
+// Accepted (or allowed) by the user: waiting for the supporter. Declined, denied, expired and
+// failed sessions are not on the steps (-1): their status says what happened.
+const STEP_OF: Record<string, number> = { requested: 0, accepted: 2, allowed: 2, active: 3, ended: 4 };
 function stepOf(s: RaSession): number {
-  if (s.state === 'requested') return 0;
-  if (s.state === 'accepted') return 2; // accepted by the user: waiting for the supporter
-  if (s.state === 'allowed') return 2;
-  if (s.state === 'active') return 3;
-  if (s.state === 'ended') return s.connectedDateTime ? 4 : 4;
-  return -1; // declined, denied, expired, failed
+  return STEP_OF[s.state] ?? -1;
 }
 
 export function sessionStatus(s: RaSession): string {

@@ -3,7 +3,7 @@
 // choice of columns kept in this browser.
 import { css, html, nothing } from 'lit';
 import { type Page as ListPage, get, odataString, relative } from '../api.js';
-import { formatDateTime, formatNumber, t, tMaybe, type MessageKey } from '../i18n/index.js';
+import { formatDateTime, t, tMaybe, type MessageKey } from '../i18n/index.js';
 import { ENROLLMENT_TYPES, OWNERSHIP, PLATFORMS, type ManagedDevice } from '../model.js';
 import { Page, errorBar, select } from '../components/ui.js';
 
@@ -279,4 +279,3 @@ export class ReachDevices extends Page {
   }
 }
 customElements.define('reach-devices', ReachDevices);
-export { formatNumber };
