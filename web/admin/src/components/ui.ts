@@ -1,6 +1,6 @@
 // Small pieces the pages share: an error bar, a confirmation dialog, a page base class.
-import { LitElement, html, nothing, type TemplateResult } from 'lit';
-import { ApiError } from '../api.js';
+import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from 'lit';
+import { ApiError, all } from '../api.js';
 import { LocaleController, t } from '../i18n/index.js';
 import { shared } from '../styles.js';
 
@@ -24,7 +24,55 @@ export class Page extends LitElement {
   protected readonly i18n = new LocaleController(this);
 }
 
-type DialogEl = HTMLElement & { show(): void; hide(): void };
+export type DialogEl = HTMLElement & { show(): void; hide(): void };
+
+// A page that lists every item of a small collection (users, groups, roles), loaded when the
+// page opens and whenever the app asks again (`generation`), with a "create" dialog (#create).
+export abstract class CollectionPage<T> extends Page {
+  static properties: PropertyDeclarations = {
+    generation: {},
+    items: { state: true },
+    error: { state: true },
+    formError: { state: true },
+  };
+  declare generation: number;
+  declare items: T[];
+  declare error: unknown;
+  declare formError: unknown;
+
+  constructor() {
+    super();
+    this.generation = 0;
+    this.items = [];
+    this.error = undefined;
+    this.formError = undefined;
+  }
+
+  // The collection's path (every page of it is loaded).
+  protected abstract source(): string;
+
+  protected updated(changed: Map<string, unknown>): void {
+    if (changed.has('generation')) void this.load();
+  }
+
+  protected async load(): Promise<void> {
+    try {
+      this.items = await all<T>(this.source());
+      this.error = undefined;
+    } catch (e) {
+      this.error = e;
+    }
+  }
+
+  protected dialog(id = '#create'): DialogEl {
+    return this.renderRoot.querySelector(id) as DialogEl;
+  }
+
+  protected openCreate(): void {
+    this.formError = undefined;
+    this.dialog().show();
+  }
+}
 
 // <reach-confirm>: await el.ask({title, text, yes, no}) → true when "Yes" was chosen.
 export class ReachConfirm extends LitElement {

@@ -6,10 +6,9 @@ import { formatDateTime, t } from '../i18n/index.js';
 import type { Group, ManagedDevice, User } from '../model.js';
 import { navigate } from '../router.js';
 import { A, can } from '../permissions.js';
-import { Page, confirmDialog, doneBar, errorBar } from '../components/ui.js';
+import { CollectionPage, Page, confirmDialog, doneBar, errorBar } from '../components/ui.js';
 
 type Field = HTMLElement & { value: string };
-type DialogEl = HTMLElement & { show(): void; hide(): void };
 const SKU = 'b05e124f-c7cc-45a0-a6aa-8cf78c946968';
 const value = (root: ShadowRoot | HTMLElement, id: string) => ((root.querySelector(id) as Field | null)?.value ?? '').trim();
 
@@ -24,33 +23,11 @@ const listStyles = css`
   }
 `;
 
-export class ReachUsers extends Page {
+export class ReachUsers extends CollectionPage<User> {
   static styles = [...Page.styles, listStyles];
-  static properties = { generation: {}, users: { state: true }, error: { state: true }, formError: { state: true } };
-  declare generation: number;
-  declare users: User[];
-  declare error: unknown;
-  declare formError: unknown;
 
-  constructor() {
-    super();
-    this.generation = 0;
-    this.users = [];
-    this.error = undefined;
-    this.formError = undefined;
-  }
-
-  protected updated(changed: Map<string, unknown>): void {
-    if (changed.has('generation')) void this.load();
-  }
-
-  private async load(): Promise<void> {
-    try {
-      this.users = await all<User>('/v1.0/users?$top=999');
-      this.error = undefined;
-    } catch (e) {
-      this.error = e;
-    }
+  protected source(): string {
+    return '/v1.0/users?$top=999';
   }
 
   private async create(): Promise<void> {
@@ -65,7 +42,7 @@ export class ReachUsers extends Page {
         passwordProfile: { password: (r.querySelector('#password') as Field).value },
       });
       if (licensed) await post(`/v1.0/users/${u.id}/assignLicense`, { addLicenses: [{ skuId: SKU }], removeLicenses: [] });
-      (r.querySelector('#create') as DialogEl).hide();
+      this.dialog().hide();
       navigate(`/users/${u.id}`);
     } catch (e) {
       this.formError = e;
@@ -77,10 +54,7 @@ export class ReachUsers extends Page {
     return html`<div class="head">
         <h1>${t('users.title')}</h1>
         ${canEdit
-          ? html`<fluent-button appearance="primary" @click=${() => {
-              this.formError = undefined;
-              ((this.renderRoot as ShadowRoot).querySelector('#create') as DialogEl).show();
-            }}>${t('users.new')}</fluent-button>`
+          ? html`<fluent-button appearance="primary" @click=${() => this.openCreate()}>${t('users.new')}</fluent-button>`
           : nothing}
       </div>
       ${errorBar(this.error)}
@@ -94,7 +68,7 @@ export class ReachUsers extends Page {
           </tr>
         </thead>
         <tbody>
-          ${this.users.map(
+          ${this.items.map(
             (u) => html`<tr>
               <td><a href="/users/${u.id}">${u.displayName}</a></td>
               <td>${u.userPrincipalName}</td>
@@ -115,7 +89,7 @@ export class ReachUsers extends Page {
             <label><input type="checkbox" id="licensed" checked /> ${t('users.assignLicence')}</label>
           </div>
           <fluent-button slot="action" appearance="primary" @click=${() => this.create()}>${t('common.create')}</fluent-button>
-          <fluent-button slot="action" @click=${() => ((this.renderRoot as ShadowRoot).querySelector('#create') as DialogEl).hide()}>${t('common.cancel')}</fluent-button>
+          <fluent-button slot="action" @click=${() => this.dialog().hide()}>${t('common.cancel')}</fluent-button>
         </fluent-dialog-body>
       </fluent-dialog>`;
   }
@@ -233,40 +207,18 @@ export class ReachUser extends Page {
 }
 customElements.define('reach-user', ReachUser);
 
-export class ReachGroups extends Page {
+export class ReachGroups extends CollectionPage<Group> {
   static styles = [...Page.styles, listStyles];
-  static properties = { generation: {}, groups: { state: true }, error: { state: true }, formError: { state: true } };
-  declare generation: number;
-  declare groups: Group[];
-  declare error: unknown;
-  declare formError: unknown;
 
-  constructor() {
-    super();
-    this.generation = 0;
-    this.groups = [];
-    this.error = undefined;
-    this.formError = undefined;
-  }
-
-  protected updated(changed: Map<string, unknown>): void {
-    if (changed.has('generation')) void this.load();
-  }
-
-  private async load(): Promise<void> {
-    try {
-      this.groups = await all<Group>('/v1.0/groups?$top=999');
-      this.error = undefined;
-    } catch (e) {
-      this.error = e;
-    }
+  protected source(): string {
+    return '/v1.0/groups?$top=999';
   }
 
   private async create(): Promise<void> {
     const r = this.renderRoot as ShadowRoot;
     try {
       const g = await post<Group>('/v1.0/groups', { displayName: value(r, '#name'), description: value(r, '#description') || null });
-      (r.querySelector('#create') as DialogEl).hide();
+      this.dialog().hide();
       navigate(`/groups/${g.id}`);
     } catch (e) {
       this.formError = e;
@@ -277,10 +229,7 @@ export class ReachGroups extends Page {
     return html`<div class="head">
         <h1>${t('groups.title')}</h1>
         ${can(A.orgUpdate)
-          ? html`<fluent-button appearance="primary" @click=${() => {
-              this.formError = undefined;
-              ((this.renderRoot as ShadowRoot).querySelector('#create') as DialogEl).show();
-            }}>${t('groups.new')}</fluent-button>`
+          ? html`<fluent-button appearance="primary" @click=${() => this.openCreate()}>${t('groups.new')}</fluent-button>`
           : nothing}
       </div>
       ${errorBar(this.error)}
@@ -292,7 +241,7 @@ export class ReachGroups extends Page {
           </tr>
         </thead>
         <tbody>
-          ${this.groups.map((g) => html`<tr><td><a href="/groups/${g.id}">${g.displayName}</a></td><td>${g.description ?? ''}</td></tr>`)}
+          ${this.items.map((g) => html`<tr><td><a href="/groups/${g.id}">${g.displayName}</a></td><td>${g.description ?? ''}</td></tr>`)}
         </tbody>
       </table>
       <fluent-dialog id="create" aria-label=${t('groups.new')}>
@@ -304,7 +253,7 @@ export class ReachGroups extends Page {
             <fluent-text-input id="description">${t('groups.description')}</fluent-text-input>
           </div>
           <fluent-button slot="action" appearance="primary" @click=${() => this.create()}>${t('common.create')}</fluent-button>
-          <fluent-button slot="action" @click=${() => ((this.renderRoot as ShadowRoot).querySelector('#create') as DialogEl).hide()}>${t('common.cancel')}</fluent-button>
+          <fluent-button slot="action" @click=${() => this.dialog().hide()}>${t('common.cancel')}</fluent-button>
         </fluent-dialog-body>
       </fluent-dialog>`;
   }

@@ -7,10 +7,9 @@ import { t, tMaybe, type MessageKey } from '../i18n/index.js';
 import type { Group, RoleAssignment, RoleDefinition } from '../model.js';
 import { A, can } from '../permissions.js';
 import { navigate } from '../router.js';
-import { Page, confirmDialog, doneBar, errorBar, select } from '../components/ui.js';
+import { CollectionPage, Page, confirmDialog, doneBar, errorBar, select, type DialogEl } from '../components/ui.js';
 
 type Field = HTMLElement & { value: string };
-type DialogEl = HTMLElement & { show(): void; hide(): void };
 
 // The Intune action strings, grouped and named as a person reads them.
 const GROUPS: { label: MessageKey; actions: [string, MessageKey][] }[] = [
@@ -81,33 +80,11 @@ const styles = css`
   }
 `;
 
-export class ReachRoles extends Page {
+export class ReachRoles extends CollectionPage<RoleDefinition> {
   static styles = [...Page.styles, styles];
-  static properties = { generation: {}, roles: { state: true }, error: { state: true }, formError: { state: true } };
-  declare generation: number;
-  declare roles: RoleDefinition[];
-  declare error: unknown;
-  declare formError: unknown;
 
-  constructor() {
-    super();
-    this.generation = 0;
-    this.roles = [];
-    this.error = undefined;
-    this.formError = undefined;
-  }
-
-  protected updated(changed: Map<string, unknown>): void {
-    if (changed.has('generation')) void this.load();
-  }
-
-  private async load(): Promise<void> {
-    try {
-      this.roles = await all<RoleDefinition>('/v1.0/deviceManagement/roleDefinitions');
-      this.error = undefined;
-    } catch (e) {
-      this.error = e;
-    }
+  protected source(): string {
+    return '/v1.0/deviceManagement/roleDefinitions';
   }
 
   private async create(): Promise<void> {
@@ -118,7 +95,7 @@ export class ReachRoles extends Page {
         description: (r.querySelector('#description') as Field).value.trim(),
         rolePermissions: [{ resourceActions: [{ allowedResourceActions: pickedActions(r), notAllowedResourceActions: [] }] }],
       });
-      (r.querySelector('#create') as DialogEl).hide();
+      this.dialog().hide();
       navigate(`/tenant/roles/${role.id}`);
     } catch (e) {
       this.formError = e;
@@ -135,10 +112,7 @@ export class ReachRoles extends Page {
       <div class="head">
         <h1>${t('roles.title')}</h1>
         ${can(A.rolesCreate)
-          ? html`<fluent-button appearance="primary" @click=${() => {
-              this.formError = undefined;
-              ((this.renderRoot as ShadowRoot).querySelector('#create') as DialogEl).show();
-            }}>${t('roles.new')}</fluent-button>`
+          ? html`<fluent-button appearance="primary" @click=${() => this.openCreate()}>${t('roles.new')}</fluent-button>`
           : nothing}
       </div>
       ${errorBar(this.error)}
@@ -151,7 +125,7 @@ export class ReachRoles extends Page {
           </tr>
         </thead>
         <tbody>
-          ${this.roles.filter((r) => r.isBuiltIn).map(row)} ${this.roles.filter((r) => !r.isBuiltIn).map(row)}
+          ${this.items.filter((r) => r.isBuiltIn).map(row)} ${this.items.filter((r) => !r.isBuiltIn).map(row)}
         </tbody>
       </table>
       <fluent-dialog id="create" aria-label=${t('roles.new')}>
@@ -164,7 +138,7 @@ export class ReachRoles extends Page {
             ${permissionPicker([])}
           </div>
           <fluent-button slot="action" appearance="primary" @click=${() => this.create()}>${t('common.create')}</fluent-button>
-          <fluent-button slot="action" @click=${() => ((this.renderRoot as ShadowRoot).querySelector('#create') as DialogEl).hide()}>${t('common.cancel')}</fluent-button>
+          <fluent-button slot="action" @click=${() => this.dialog().hide()}>${t('common.cancel')}</fluent-button>
         </fluent-dialog-body>
       </fluent-dialog>`;
   }
