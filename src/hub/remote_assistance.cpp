@@ -6,6 +6,7 @@
 // directory's key. Relay calls are blocking HTTP on the request's worker thread; token refreshes
 // are serialised by Services::connector_mu so that one rotation is never raced by another.
 #include "common/crypto.h"
+#include "common/html.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "hub/channel.h"
@@ -386,28 +387,6 @@ Result<net::Response> disconnect(Ctx& ctx) {
 // the administrator's language. Without a browser (scripts) the page's words say it.
 net::Response page(int status, const std::string& title, const std::string& text,
                    std::string_view outcome) {
-  auto esc = [](const std::string& s) {
-    std::string o;
-    for (char c : s) {
-      switch (c) {
-        case '<':
-          o += "&lt;";
-          break;
-        case '>':
-          o += "&gt;";
-          break;
-        case '&':
-          o += "&amp;";
-          break;
-        case '"':
-          o += "&quot;";
-          break;
-        default:
-          o.push_back(c);
-      }
-    }
-    return o;
-  };
   auto r = net::Response::text(
       status,
       fmt::format("<!doctype html><html lang=en><meta charset=utf-8><title>{0}</title>"
@@ -415,7 +394,7 @@ net::Response page(int status, const std::string& title, const std::string& text
                   "<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">"
                   "<h1>{0}</h1><p>{1}</p><p><a href=\"/tenant/connector?onboarding={2}\">"
                   "Back to the remote assistance connector</a></p></body></html>",
-                  esc(title), esc(text), outcome),
+                  html::escape(title), html::escape(text), outcome),
       "text/html; charset=utf-8");
   return r;
 }
