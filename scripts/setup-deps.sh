@@ -15,6 +15,10 @@ PACKAGES=(
   # tests and demo: the browser for end-to-end tests, a virtual display and a real VNC server
   curl sqlite3 procps chromium xvfb x11vnc x11-apps xdotool imagemagick socat openssl
   libvncserver-dev tigervnc-scraping-server
+  # reach-portal, the desktop app (Qt 6 Widgets, QtDBus, Qt Linguist, SVG icons), and what its
+  # tests run it under: a session D-Bus, a real notification server and an XEmbed tray
+  qt6-base-dev qt6-tools-dev qt6-l10n-tools qt6-svg-dev libqt6svg6 dbus-daemon dbus-bin
+  dunst trayer fonts-dejavu-core
   # the relay's guessing test makes a private network namespace with IPv6 addresses
   iproute2
 )

@@ -44,12 +44,33 @@ bj::object ok(bj::object o = {}) {
   o["ok"] = true;
   return o;
 }
-bj::object refusal(const std::string& message) {
-  return {{"ok", false}, {"error", message}};
+bj::object refusal(const std::string& message, const char* reason = nullptr) {
+  bj::object o{{"ok", false}, {"error", message}};
+  if (reason) o["reason"] = reason;
+  return o;
+}
+
+// The stable key of a failed join (see agent.h), beside join_error()'s sentence.
+const char* join_reason(const Error& e) {
+  if (e.code == "sessionOpen") return "busy";
+  if (e.status == 410) return "sessionOver";
+  if (e.status == 404) return "noSession";
+  if (e.status == 409) return "taken";
+  if (e.status == 429) return "throttled";
+  if (e.status == 0) return "unreachable";
+  return nullptr;
+}
+
+// What a subscriber may learn of a request beyond its words: who asks, for which organisation.
+// Not the session link: that stays in the agent.
+void add_requester(bj::object& out, const Notification& n) {
+  for (const char* key : {"requestedBy", "organization"})
+    if (auto it = n.data.find(key); it != n.data.end() && it->value().is_string())
+      out[key] = printable(it->value().as_string());
 }
 
 bj::object notification_json(const Notification& n) {
-  return {{"id", n.id},
+  bj::object o{{"id", n.id},
           {"kind", n.kind},
           {"title", n.title},
           {"body", n.body},
@@ -58,6 +79,8 @@ bj::object notification_json(const Notification& n) {
           {"read", n.read},
           {"answer", n.answer},
           {"expired", n.expires_at <= now_ms()}};
+  add_requester(o, n);
+  return o;
 }
 
 // The hub event a session state is reported as ("" for states the hub does not track).
@@ -81,6 +104,7 @@ std::string hub_event(ConsentState s, bool view_only) {
 }  // namespace
 
 std::string join_error(const Error& e) {
+  if (e.code == "sessionOpen") return e.message;
   if (e.status == 410)
     return "This session is over (its code is used up or expired): a new session is needed.";
   if (e.status == 404)
@@ -123,11 +147,16 @@ struct Agent::Impl {
   std::unique_ptr<RemoteSession> session;  // guarded by mu: the current or last session
   std::string session_notification;        // guarded by mu
   std::string session_detail;              // guarded by mu: why it ended
+  bj::object last_checkin;                 // guarded by mu: the hub's answer to the last one
 
   Impl(StateDir& s, AgentOptions o) : state(s), options(std::move(o)) {}
 
   void say(const std::string& line) {
     if (options.say) options.say(line);
+  }
+
+  void changed() {
+    if (options.on_change) options.on_change();
   }
 
   void report(const std::string& notification_id, const std::string& event,
@@ -160,6 +189,7 @@ struct Agent::Impl {
                         id, title, body, id, id));
       else
         say(fmt::format("notification {}: {} — {}", id, title, body));
+      changed();
     }
     return true;
   }
@@ -207,6 +237,7 @@ struct Agent::Impl {
       session_detail = detail;
       cv.notify_all();
     }
+    changed();
     auto e = hub_event(s, view_only);
     if (!e.empty()) report(notification_id, e, detail);
   }
@@ -214,7 +245,8 @@ struct Agent::Impl {
   Status join(const std::string& stream_url, const std::string& notification_id) {
     std::lock_guard lk(mu);
     if (session && !is_final(session->state()))
-      return conflict("A remote assistance session is already open on this device.");
+      return make_error(409, "sessionOpen",
+                        "A remote assistance session is already open on this device.");
     SessionOptions so;
     so.stream_url = stream_url;
     so.client = options.relay_client;
@@ -232,6 +264,7 @@ struct Agent::Impl {
     session = std::move(*s);
     session_notification = notification_id;
     session_detail.clear();
+    changed();
     return {};
   }
 
@@ -240,9 +273,11 @@ struct Agent::Impl {
     if (!n) return refusal("There is no notification " + id + " on this device.");
     if (n->kind != "remoteAssistanceRequest")
       return refusal("That notification asks nothing: there is nothing to accept or decline.");
-    if (!n->answer.empty()) return refusal("That request was already " + n->answer + ".");
+    if (!n->answer.empty())
+      return refusal("That request was already " + n->answer + ".", "answered");
     if (n->expires_at <= now_ms())
-      return refusal("That request has expired: ask your IT administrator for a new session.");
+      return refusal("That request has expired: ask your IT administrator for a new session.",
+                     "expired");
     std::string link;
     if (auto it = n->data.find("endCustomerLink"); it != n->data.end() && it->value().is_string())
       link = std::string(it->value().as_string());
@@ -256,6 +291,7 @@ struct Agent::Impl {
     n->answer = accept ? "accepted" : "declined";
     n->read = true;
     if (auto st = state.update_notification(*n); !st) return refusal(st.error().message);
+    changed();
     report(id, n->answer);
     if (!accept) {
       say("request " + id + " declined");
@@ -264,15 +300,16 @@ struct Agent::Impl {
     say("request " + id + " accepted: joining the session");
     if (auto st = join(stream_url, id); !st) {
       report(id, "failed", st.error().message);
-      return refusal(join_error(st.error()));
+      return refusal(join_error(st.error()), join_reason(st.error()));
     }
     return ok({{"answer", "accepted"}, {"session", "waitingForSupporter"}});
   }
 
-  bj::object status() {
+  // `all`: the stored notifications, oldest first.
+  bj::object status(const std::vector<Notification>& all) {
     bj::object o;
     std::size_t flagged = 0;
-    for (const auto& n : state.notifications())
+    for (const auto& n : all)
       if ((n.wants_answer() && n.expires_at > now_ms()) || (!n.read && !n.wants_answer()))
         ++flagged;
     o["unread"] = flagged;
@@ -280,16 +317,56 @@ struct Agent::Impl {
     o["channel"] = channel ? (channel->connected() ? "connected" : "connecting") : "none";
     if (session) {
       auto st = session->stats();
-      o["session"] = bj::object{{"state", to_string(session->state())},
-                                {"viewOnly", session->view_only()},
-                                {"notificationId", session_notification},
-                                {"supporter", supporter_of(session_notification)},
-                                {"detail", session_detail},
-                                {"bytesSent", st.bytes_sent},
-                                {"updatesSent", st.updates_sent},
-                                {"inputDropped", st.input_dropped}};
+      bj::object s{{"state", to_string(session->state())},
+                   {"viewOnly", session->view_only()},
+                   {"notificationId", session_notification},
+                   {"supporter", supporter_of(session_notification)},
+                   {"detail", session_detail},
+                   {"bytesSent", st.bytes_sent},
+                   {"updatesSent", st.updates_sent},
+                   {"inputDropped", st.input_dropped}};
+      if (auto n = state.notification(session_notification)) add_requester(s, *n);
+      o["session"] = std::move(s);
     }
     return ok(std::move(o));
+  }
+
+  bj::object snapshot() {
+    auto all = state.notifications();
+    bj::object o = status(all);
+    bj::array list;
+    for (auto it = all.rbegin(); it != all.rend(); ++it) list.push_back(notification_json(*it));
+    o["notifications"] = std::move(list);
+    if (auto cred = state.credential(); cred && *cred) {
+      bj::object e{{"hubUrl", (*cred)->hub_url}, {"deviceId", (*cred)->device_id}};
+      std::lock_guard lk(mu);
+      for (const char* key : {"userPrincipalName", "organization", "lastSyncDateTime"})
+        if (auto v = last_checkin.if_contains(key); v && v->is_string()) e[key] = *v;
+      o["enrollment"] = std::move(e);
+    }
+    o["codeEntry"] = !relay_for_codes().empty();
+    return o;
+  }
+
+  std::string relay_for_codes() {
+    if (!options.relay_url.empty()) return options.relay_url;
+    std::lock_guard lk(mu);
+    auto v = last_checkin.if_contains("relayUrl");
+    return v && v->is_string() ? std::string(v->as_string()) : "";
+  }
+
+  bj::object join_code(const std::string& code) {
+    std::string relay = relay_for_codes();
+    if (relay.empty())
+      return refusal(
+          "This device does not know where to take a session code: the IT administrator has "
+          "not connected remote assistance yet.",
+          "noRelay");
+    auto url = link::code_stream_url(relay, code);
+    if (!url) return refusal(url.error().message, "badCode");
+    say("joining the session of code " + printable(code));
+    if (auto st = join(*url, {}); !st) return refusal(join_error(st.error()), join_reason(st.error()));
+    return ok({{"session", "waitingForSupporter"}});
   }
 
   bj::object control(const bj::object& req) {
@@ -297,19 +374,21 @@ struct Agent::Impl {
     std::string c = cmd && *cmd ? **cmd : "";
     auto id = json::opt_string(req, "id");
     std::string nid = id && *id ? **id : "";
-    if (c == "status") return status();
+    if (c == "status") return status(state.notifications());
     if (c == "notifications") {
-      auto s = status();  // the flag count as it was before this listing
       auto all = state.notifications();
+      auto s = status(all);  // the flag count as it was before this listing
       bj::array list;
+      bool marked = false;
       for (auto it = all.rbegin(); it != all.rend(); ++it) {
         list.push_back(notification_json(*it));
         if (!it->read && !it->wants_answer()) {
           Notification n = *it;
           n.read = true;
-          (void)state.update_notification(n);
+          if (state.update_notification(n)) marked = true;
         }
       }
+      if (marked) changed();
       s["notifications"] = std::move(list);
       return s;
     }
@@ -317,12 +396,19 @@ struct Agent::Impl {
       if (nid.empty()) return refusal("Say which notification: reach-agent " + c + " ID.");
       return answer(nid, c == "accept");
     }
-    if (c == "allow" || c == "deny" || c == "end") {
+    if (c == "allow" || c == "deny" || c == "end" || c == "viewOnly") {
       std::unique_lock lk(mu);
       if (!session || is_final(session->state()))
-        return refusal("There is no remote assistance session on this device.");
+        return refusal("There is no remote assistance session on this device.", "noSession");
       if (c == "end") {
         session->end("endedByUser");
+        return ok();
+      }
+      if (c == "viewOnly") {
+        if (auto st = session->restrict_to_view_only(); !st) return refusal(st.error().message);
+        lk.unlock();
+        changed();
+        say("session: view only from now on");
         return ok();
       }
       auto vo = json::opt_bool(req, "viewOnly");
@@ -333,8 +419,14 @@ struct Agent::Impl {
     if (c == "join") {
       auto url = json::opt_string(req, "streamUrl");
       if (!url || !*url) return refusal("join needs the session's stream URL.");
-      if (auto st = join(**url, {}); !st) return refusal(join_error(st.error()));
+      if (auto st = join(**url, {}); !st)
+        return refusal(join_error(st.error()), join_reason(st.error()));
       return ok({{"session", "waitingForSupporter"}});
+    }
+    if (c == "joinCode") {
+      auto code = json::opt_string(req, "code");
+      if (!code || !*code) return refusal("joinCode needs the session code.", "badCode");
+      return join_code(**code);
     }
     return refusal("Unknown command '" + c + "'.");
   }
@@ -356,9 +448,18 @@ Agent::~Agent() {
 }
 
 void Agent::start_channel(const Credential& credential) {
+  Impl* i = impl_.get();
   auto ch = std::make_unique<PushChannel>(
-      credential, impl_->state, collect_inventory(), impl_->options.channel,
-      [i = impl_.get()](const Notification& n) { return i->on_notification(n); });
+      credential, i->state, collect_inventory(), i->options.channel,
+      [i](const Notification& n) { return i->on_notification(n); },
+      [i](bool) { i->changed(); },
+      [i](const bj::object& answer) {
+        {
+          std::lock_guard lk(i->mu);
+          i->last_checkin = answer;
+        }
+        i->changed();
+      });
   std::lock_guard lk(impl_->mu);
   impl_->channel = std::move(ch);
 }
@@ -369,6 +470,10 @@ Status Agent::join(const std::string& stream_url, const std::string& notificatio
 
 bj::object Agent::control(const bj::object& request) {
   return impl_->control(request);
+}
+
+bj::object Agent::snapshot() {
+  return impl_->snapshot();
 }
 
 ConsentState Agent::wait_session() {

@@ -7,8 +7,17 @@
 //   {"cmd":"accept"|"decline","id":ID}     → the user's answer to a remote assistance request
 //   {"cmd":"allow","viewOnly":bool} | {"cmd":"deny"} → "allow this session to start?"
 //   {"cmd":"end"}                          → ends the session at once
+//   {"cmd":"viewOnly"}                     → drops the supporter's control for the session
 //   {"cmd":"join","streamUrl":URL}         → joins a relay session (reach-agent join)
-// Every response has "ok" and, when not ok, "error" (a sentence for the user).
+//   {"cmd":"joinCode","code":CODE}         → joins by the code a supporter reads out, on the
+//                                            relay given with --relay or named by the hub
+// Every response has "ok" and, when not ok, "error" (a sentence for the user) and, for the
+// refusals an app shows in its own words, "reason" (a stable key: "expired", "answered",
+// "noRelay", "badCode", "sessionOver", "noSession", "taken", "throttled", "unreachable", "busy").
+//
+// snapshot() is what subscribers of the control socket receive after every change (on_change):
+// the flag count, the channel, the enrollment, every notification and the session, in fields an
+// app can show in its own language. It never carries a session link.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
@@ -32,6 +41,11 @@ struct AgentOptions {
   std::chrono::milliseconds allow_timeout{std::chrono::minutes(5)};
   // A line for the person at the device (notifications, prompts, session changes).
   std::function<void(const std::string&)> say;
+  // Called after anything snapshot() shows has changed, from any thread, maybe under the
+  // agent's lock: it must only signal (ControlServer::changed()).
+  std::function<void()> on_change;
+  // The relay session codes are typed into; empty: the one the hub names at check-in.
+  std::string relay_url;
 };
 
 // The device's inventory for enrollment and check-ins (hostname, /etc/os-release, DMI).
@@ -50,6 +64,7 @@ class Agent {
   // notification_id is set). Errors: 409 while another session is open; the relay's refusal.
   Status join(const std::string& stream_url, const std::string& notification_id = {});
   boost::json::object control(const boost::json::object& request);
+  boost::json::object snapshot();
 
   // Blocks until the current session (if any) reaches a final state; returns that state.
   ConsentState wait_session();

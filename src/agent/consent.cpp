@@ -46,6 +46,8 @@ const char* to_string(ConsentEvent e) {
       return "deny";
     case ConsentEvent::first_frame:
       return "firstFrame";
+    case ConsentEvent::restrict_to_view_only:
+      return "restrictToViewOnly";
     case ConsentEvent::end:
       return "end";
     case ConsentEvent::expire:
@@ -94,6 +96,10 @@ bool Consent::apply(ConsentEvent e) {
     case E::first_frame:
       if (state_ != S::allowed) return false;
       next = S::active;
+      break;
+    case E::restrict_to_view_only:
+      if (state_ != S::allowed && state_ != S::active) return false;
+      view_only_ = true;
       break;
     case E::end:
       // A request not yet answered cannot be "ended": it is declined or it expires.

@@ -12,6 +12,9 @@
 //                                                            end / stream_lost / expire ▼
 //                                                                                  ended (final)
 //
+// While allowed or active, `restrict_to_view_only` drops control (the user's choice on the
+// session indicator); nothing gives control back within the session.
+//
 // `join CODE` starts at accepted (typing the code is the user's acceptance).
 // Thread-safety: a value type; the owner serialises access.
 #pragma once
@@ -45,6 +48,7 @@ enum class ConsentEvent {
   allow_control,
   deny,
   first_frame,
+  restrict_to_view_only,
   end,  // the user (reach-agent end), the supporter, or the stream went away
   expire,
 };

@@ -23,6 +23,10 @@ namespace {
 // A request is small; an answer may list every stored notification (a few hundred bytes each).
 constexpr std::size_t kMaxRequest = 64 * 1024;
 constexpr std::size_t kMaxAnswer = 16 * 1024 * 1024;
+// A subscriber that leaves this much unread is not reading: it is dropped, not buffered for.
+constexpr std::size_t kMaxUnread = 1024 * 1024;
+// Subscribers are the user's own apps (reach-portal, scripts): a few, never hundreds.
+constexpr std::size_t kMaxSubscribers = 16;
 
 Error socket_error(const std::string& what) {
   return make_error(500, "controlSocket", fmt::format("{}: {}", what, std::strerror(errno)));
@@ -70,7 +74,7 @@ bool write_all(int fd, std::string_view data) {
 }  // namespace
 
 Result<std::unique_ptr<ControlServer>> ControlServer::start(const std::string& path,
-                                                            Handler handler) {
+                                                            Handler handler, Snapshot snapshot) {
   auto addr = address(path);
   if (!addr) return addr.error();
   // A socket file may be left by a killed agent: replace it only if nobody answers on it.
@@ -95,55 +99,135 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(const std::string& p
     ::close(fd);
     return e;
   }
-  return std::unique_ptr<ControlServer>(new ControlServer(path, fd, std::move(handler)));
+  return std::unique_ptr<ControlServer>(
+      new ControlServer(path, fd, std::move(handler), std::move(snapshot)));
 }
 
-ControlServer::ControlServer(std::string path, int fd, Handler handler)
-    : path_(std::move(path)), fd_(fd), handler_(std::move(handler)) {
-  REACH_CHECK(::pipe2(wake_, O_CLOEXEC) == 0, "pipe2 failed");
+ControlServer::ControlServer(std::string path, int fd, Handler handler, Snapshot snapshot)
+    : path_(std::move(path)),
+      fd_(fd),
+      handler_(std::move(handler)),
+      snapshot_(std::move(snapshot)) {
+  // Non-blocking both ends: changed() never waits (a full pipe already says "changed"), and
+  // run() drains every pending byte at once.
+  REACH_CHECK(::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) == 0, "pipe2 failed");
   thread_ = std::thread([this] { run(); });
 }
 
 ControlServer::~ControlServer() {
   char c = 'x';
-  (void)!::write(wake_[1], &c, 1);
+  while (::write(wake_[1], &c, 1) != 1 && errno == EAGAIN) {
+    // The pipe is full of 'c's: let run() drain it.
+    std::this_thread::yield();
+  }
   thread_.join();
+  for (auto& sub : subscribers_) ::close(sub.fd);
   ::close(fd_);
   ::close(wake_[0]);
   ::close(wake_[1]);
   ::unlink(path_.c_str());
 }
 
+void ControlServer::changed() {
+  char c = 'c';
+  (void)!::write(wake_[1], &c, 1);
+}
+
 void ControlServer::run() {
+  std::vector<pollfd> fds;
   for (;;) {
-    pollfd p[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-    if (::poll(p, 2, -1) < 0) {
+    fds.assign({{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}});
+    for (const auto& sub : subscribers_)
+      fds.push_back({sub.fd, static_cast<short>(POLLIN | (sub.out.empty() ? 0 : POLLOUT)), 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       log::error("control.poll_failed", {{"error", std::strerror(errno)}});
       return;
     }
-    if (p[1].revents) return;
-    int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    // The request is read before anything is answered, refusals included: closing a socket
-    // with unread input resets it, and the peer would lose the answer.
-    auto line = read_line(c, 5000, kMaxRequest);
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    bj::object response;
-    if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) {
-      log::warn("control.refused_other_user", {{"uid", cred.uid}});
-      response = {{"ok", false}, {"error", "This agent belongs to another user."}};
-    } else if (!line) {
-      response = {{"ok", false}, {"error", line.error().message}};
-    } else if (auto req = json::parse_object(*line); !req) {
-      response = {{"ok", false}, {"error", "Not a JSON object: " + req.error().message}};
-    } else {
-      response = handler_(*req);
+    // Subscribers first, while fds[i + 2] is still subscribers_[i]; last first, so that
+    // dropping one keeps the indexes of those before it.
+    for (std::size_t i = subscribers_.size(); i-- > 0;) {
+      short ev = fds[i + 2].revents;
+      if (ev & (POLLIN | POLLHUP | POLLERR))
+        drop(i, "closed");  // a subscriber only reads: its hang-up, or anything it says, ends it
+      else if (ev & POLLOUT)
+        flush(i);
     }
-    write_all(c, json::serialize(response) + "\n");
-    ::close(c);
+    if (fds[1].revents) {
+      bool stop = false, dirty = false;
+      char buf[256];
+      ssize_t n;
+      while ((n = ::read(wake_[0], buf, sizeof buf)) > 0)
+        for (ssize_t i = 0; i < n; ++i) (buf[i] == 'x' ? stop : dirty) = true;
+      if (stop) return;
+      if (dirty) publish();
+    }
+    if (fds[0].revents) {
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) serve(c);
+    }
   }
+}
+
+void ControlServer::serve(int c) {
+  // The request is read before anything is answered, refusals included: closing a socket
+  // with unread input resets it, and the peer would lose the answer.
+  auto line = read_line(c, 5000, kMaxRequest);
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  bj::object response;
+  if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) {
+    log::warn("control.refused_other_user", {{"uid", cred.uid}});
+    response = {{"ok", false}, {"error", "This agent belongs to another user."}};
+  } else if (!line) {
+    response = {{"ok", false}, {"error", line.error().message}};
+  } else if (auto req = json::parse_object(*line); !req) {
+    response = {{"ok", false}, {"error", "Not a JSON object: " + req.error().message}};
+  } else if (auto cmd = req->if_contains("cmd"); cmd && cmd->is_string() && *cmd == "subscribe") {
+    if (!snapshot_) {
+      response = {{"ok", false}, {"error", "This agent does not offer subscriptions."}};
+    } else if (subscribers_.size() >= kMaxSubscribers) {
+      response = {{"ok", false}, {"error", "Too many subscribers: close another app first."}};
+    } else {
+      subscribers_.push_back({c, {}});
+      log::info("control.subscribed", {{"subscribers", subscribers_.size()}});
+      publish(subscribers_.size() - 1);  // the others have this state already
+      return;
+    }
+  } else {
+    response = handler_(*req);
+  }
+  write_all(c, json::serialize(response) + "\n");
+  ::close(c);
+}
+
+void ControlServer::publish(std::size_t first) {
+  if (subscribers_.size() <= first) return;
+  bj::object state = snapshot_();
+  state["ok"] = true;
+  state["type"] = "state";
+  std::string line = json::serialize(state) + "\n";
+  for (std::size_t i = subscribers_.size(); i-- > first;) {
+    auto& sub = subscribers_[i];
+    sub.out += line;
+    if (sub.out.size() > kMaxUnread)
+      drop(i, "not reading");
+    else
+      flush(i);
+  }
+}
+
+void ControlServer::flush(std::size_t index) {
+  auto& sub = subscribers_[index];
+  ssize_t n = ::send(sub.fd, sub.out.data(), sub.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n > 0) sub.out.erase(0, static_cast<std::size_t>(n));
+  if (n < 0 && errno != EAGAIN && errno != EINTR) drop(index, "write failed");
+}
+
+void ControlServer::drop(std::size_t index, const char* why) {
+  ::close(subscribers_[index].fd);
+  subscribers_.erase(subscribers_.begin() + static_cast<std::ptrdiff_t>(index));
+  log::info("control.unsubscribed", {{"reason", why}, {"subscribers", subscribers_.size()}});
 }
 
 Result<bj::object> control_call(const std::string& path, const bj::object& request,

@@ -16,26 +16,44 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace reach::agent {
 
 class ControlServer {
  public:
   using Handler = std::function<boost::json::object(const boost::json::object& request)>;
+  using Snapshot = std::function<boost::json::object()>;
 
   // Binds `path` (replacing a stale socket nobody answers on). Errors: "agentRunning" when
   // another process already answers there, "controlSocket" on other failures.
-  static Result<std::unique_ptr<ControlServer>> start(const std::string& path, Handler handler);
+  // Without a snapshot, subscriptions are refused.
+  static Result<std::unique_ptr<ControlServer>> start(const std::string& path, Handler handler,
+                                                      Snapshot snapshot = {});
   ~ControlServer();  // stops the thread and removes the socket file
 
+  // The agent's state changed: every subscriber gets a new snapshot. Never blocks.
+  void changed();
+
  private:
-  ControlServer(std::string path, int fd, Handler handler);
+  struct Subscriber {
+    int fd;
+    std::string out;  // written when the socket takes it
+  };
+
+  ControlServer(std::string path, int fd, Handler handler, Snapshot snapshot);
   void run();
+  void serve(int connection);
+  void publish(std::size_t first = 0);  // to subscribers_[first…]
+  void flush(std::size_t index);
+  void drop(std::size_t index, const char* why);
 
   const std::string path_;
   const int fd_;
   const Handler handler_;
-  int wake_[2] = {-1, -1};  // a pipe that stops run()
+  const Snapshot snapshot_;
+  int wake_[2] = {-1, -1};  // a pipe: 'c' for changed(), 'x' stops run()
+  std::vector<Subscriber> subscribers_;  // the server thread's
   std::thread thread_;
 };
 

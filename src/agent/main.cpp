@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
 namespace {
@@ -131,6 +132,48 @@ struct RunFlags {
   int backoff_max_ms = 60000;
   int checkin_s = 900;
   int allow_timeout_s = 300;
+  std::string relay;  // run: where session codes go (default: the relay the hub names)
+};
+
+// The agent serving its control socket; the agent's changes reach the socket's subscribers
+// (reach-portal). On the way out the socket stops first, so no request reaches an agent being
+// destroyed, and the session that ends with the agent signals nobody.
+class Serving {
+ public:
+  Serving(agent::StateDir& state, agent::AgentOptions options)
+      : agent_(state, with_signal(std::move(options))) {}
+  ~Serving() {
+    {
+      std::lock_guard lk(mu_);
+      server_ = nullptr;
+    }
+    owned_.reset();
+  }
+  Status listen(const std::string& path) {
+    auto server = agent::ControlServer::start(
+        path, [this](const bj::object& r) { return agent_.control(r); },
+        [this] { return agent_.snapshot(); });
+    if (!server) return server.error();
+    std::lock_guard lk(mu_);
+    owned_ = std::move(*server);
+    server_ = owned_.get();
+    return {};
+  }
+  agent::Agent& agent() { return agent_; }
+
+ private:
+  agent::AgentOptions with_signal(agent::AgentOptions o) {
+    o.on_change = [this] {
+      std::lock_guard lk(mu_);
+      if (server_) server_->changed();
+    };
+    return o;
+  }
+
+  std::mutex mu_;
+  agent::ControlServer* server_ = nullptr;  // guarded by mu_
+  std::unique_ptr<agent::ControlServer> owned_;
+  agent::Agent agent_;
 };
 
 agent::AgentOptions agent_options(const RunFlags& f) {
@@ -141,6 +184,7 @@ agent::AgentOptions agent_options(const RunFlags& f) {
   o.channel.backoff_max = std::chrono::milliseconds(f.backoff_max_ms);
   o.channel.checkin_interval = std::chrono::seconds(f.checkin_s);
   o.allow_timeout = std::chrono::seconds(f.allow_timeout_s);
+  o.relay_url = f.relay;
   o.say = say;
   return o;
 }
@@ -153,11 +197,9 @@ int run(const Common& c, const RunFlags& f) {
   if (!cred) return fail(cred.error().message);
   if (!*cred)
     return fail("this device is not enrolled: run `reach-agent enroll --hub URL --token TOKEN`");
-  agent::Agent agent(**state, agent_options(f));
-  auto control = agent::ControlServer::start(
-      (*state)->control_socket(), [&agent](const bj::object& r) { return agent.control(r); });
-  if (!control) return fail(control.error().message);
-  agent.start_channel(**cred);
+  Serving serving(**state, agent_options(f));
+  if (auto st = serving.listen((*state)->control_socket()); !st) return fail(st.error().message);
+  serving.agent().start_channel(**cred);
   log::info("agent.running", {{"device", (*cred)->device_id}, {"state", (*state)->path()}});
   say("running: device " + (*cred)->device_id + ", hub " + (*cred)->hub_url);
   std::mutex mu;
@@ -216,10 +258,9 @@ int join(const Common& c, const RunFlags& f, const std::string& code, const std:
     return follow((*state)->control_socket());
   }
   if (delegated.error().code != "agentNotRunning") return fail(delegated.error().message);
-  agent::Agent agent(**state, agent_options(f));
-  auto control = agent::ControlServer::start(
-      (*state)->control_socket(), [&agent](const bj::object& r) { return agent.control(r); });
-  if (!control) return fail(control.error().message);
+  Serving serving(**state, agent_options(f));
+  if (auto st = serving.listen((*state)->control_socket()); !st) return fail(st.error().message);
+  auto& agent = serving.agent();
   if (auto st = agent.join(*url); !st) return fail(agent::join_error(st.error()));
   signals.watch([&agent] { (void)agent.control({{"cmd", "end"}}); });
   auto final_state = agent.wait_session();
@@ -305,6 +346,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--backoff-min-ms", rf.backoff_min_ms, "First reconnect delay");
   run_cmd->add_option("--backoff-max-ms", rf.backoff_max_ms, "Longest reconnect delay");
   run_cmd->add_option("--checkin-interval", rf.checkin_s, "Seconds between check-ins");
+  run_cmd->add_option("--relay", rf.relay,
+                      "The relay that session codes are typed for (default: the one the hub "
+                      "names once remote assistance is connected)");
 
   auto* notif_cmd = app.add_subcommand("notifications", "List this device's notifications");
   std::string id;

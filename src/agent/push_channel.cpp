@@ -57,6 +57,7 @@ struct PushChannel::Impl {
   PushChannelOptions options;
   NotificationCallback on_notification;
   ConnectedCallback on_connected;
+  CheckinCallback on_checkin;
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -73,13 +74,14 @@ struct PushChannel::Impl {
   net::EventLoop loop;
 
   Impl(Credential c, StateDir& s, bj::object inv, PushChannelOptions o, NotificationCallback n,
-       ConnectedCallback cc)
+       ConnectedCallback cc, CheckinCallback ci)
       : credential(std::move(c)),
         state(s),
         inventory(std::move(inv)),
         options(std::move(o)),
         on_notification(std::move(n)),
-        on_connected(std::move(cc)) {}
+        on_connected(std::move(cc)),
+        on_checkin(std::move(ci)) {}
 
   class Handler : public net::WebSocketHandler {
    public:
@@ -130,8 +132,10 @@ struct PushChannel::Impl {
       log::warn("channel.checkin_failed", {{"error", r.error().message}});
     else if (r->status != 200)
       log::warn("channel.checkin_refused", {{"status", r->status}});
-    else
+    else {
       log::info("channel.checkin");
+      if (auto answer = json::parse_object(r->body); answer && on_checkin) on_checkin(*answer);
+    }
   }
 
   // Sends the events of the outbox this connection has not sent yet (all of them after a
@@ -258,10 +262,10 @@ struct PushChannel::Impl {
 
 PushChannel::PushChannel(Credential credential, StateDir& state, bj::object inventory,
                          PushChannelOptions options, NotificationCallback on_notification,
-                         ConnectedCallback on_connected)
+                         ConnectedCallback on_connected, CheckinCallback on_checkin)
     : impl_(std::make_shared<Impl>(std::move(credential), state, std::move(inventory),
                                    std::move(options), std::move(on_notification),
-                                   std::move(on_connected))) {
+                                   std::move(on_connected), std::move(on_checkin))) {
   impl_->thread = std::thread([i = impl_.get()] { i->run(); });
 }
 

@@ -35,10 +35,12 @@ class PushChannel {
   // callback returns true, i.e. once the device has stored it).
   using NotificationCallback = std::function<bool(const Notification& n)>;
   using ConnectedCallback = std::function<void(bool connected)>;
+  // The hub's answer to a check-in: lastSyncDateTime, userPrincipalName, organization, relayUrl.
+  using CheckinCallback = std::function<void(const boost::json::object& answer)>;
 
   PushChannel(Credential credential, StateDir& state, boost::json::object inventory,
               PushChannelOptions options, NotificationCallback on_notification,
-              ConnectedCallback on_connected = {});
+              ConnectedCallback on_connected = {}, CheckinCallback on_checkin = {});
   ~PushChannel();  // closes the channel and joins
 
   // Queues `e` durably and sends it when the channel is up; resent until the hub acks it.

@@ -379,6 +379,15 @@ Status RemoteSession::deny() {
   return {};
 }
 
+Status RemoteSession::restrict_to_view_only() {
+  std::lock_guard lk(impl_->mu);
+  if (!impl_->consent.apply(ConsentEvent::restrict_to_view_only))
+    return conflict(fmt::format("There is no shared screen to restrict: the session is {}.",
+                                to_string(impl_->consent.state())));
+  log::info("session.view_only");
+  return {};
+}
+
 void RemoteSession::end(std::string reason) {
   std::lock_guard lk(impl_->mu);
   if (impl_->finished) return;

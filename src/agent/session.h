@@ -59,6 +59,9 @@ class RemoteSession {
   // Errors: 409 when the session is not asking.
   Status allow(bool view_only);
   Status deny();
+  // Drops the supporter's control for the rest of the session (input is dropped from now on).
+  // Errors: 409 when the session is not allowed or active.
+  Status restrict_to_view_only();
   void end(std::string reason = "endedByUser");
   // Blocks until the session has reached a final state.
   void wait();

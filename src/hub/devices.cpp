@@ -480,7 +480,22 @@ Result<net::Response> checkin(Ctx& ctx) {
        inv.serial_number, inv.device_type, inv.sku_family, device});
   if (!r) return r.error();
   ++ctx.svc.metrics.checkins;
-  return json_response(200, bj::object{{"deviceId", device}, {"lastSyncDateTime", iso8601(now)}});
+  // What the company portal shows the person at the device: who the device is enrolled to, the
+  // organisation, and the relay to type a session code into (once the connector is onboarded).
+  bj::object answer{{"deviceId", device}, {"lastSyncDateTime", iso8601(now)}};
+  auto about = ctx.db().query(
+      "SELECT u.user_principal_name, o.display_name, p.relay_url FROM devices d"
+      " CROSS JOIN organization o LEFT JOIN users u ON u.id = d.user_id"
+      " LEFT JOIN ra_partners p ON p.status = 'onboarded' WHERE d.id = ? LIMIT 1",
+      {device});
+  if (!about) return about.error();
+  if (!about->empty()) {
+    const auto& row = about->rows.front();
+    if (auto upn = row.opt_text(0)) answer["userPrincipalName"] = *upn;
+    answer["organization"] = row.text(1);
+    if (auto relay = row.opt_text(2)) answer["relayUrl"] = *relay;
+  }
+  return json_response(200, std::move(answer));
 }
 
 }  // namespace

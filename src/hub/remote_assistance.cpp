@@ -589,6 +589,10 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
     return record_failure(
         make_error(502, "partnerError", "The relay's valid_until is not a date."));
 
+  // The device names the organisation beside the requester ("allow this session to start?").
+  auto org = ctx.db().query("SELECT display_name FROM organization");
+  if (!org) return org.error();
+  std::string organization = org->empty() ? "" : org->rows.front().text(0);
   std::string session_id = crypto::uuid_v4();
   std::string notification_id;
   auto now = now_ms();
@@ -599,6 +603,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
                           bj::object{{kSealedEndCustomerLink, seal(ctx.svc, **end_customer)},
                                      {"sessionCode", **code},
                                      {"requestedBy", ctx.who().display_name},
+                                     {"organization", organization},
                                      {"remoteAssistanceSessionId", session_id}},
                           *valid_until};
     auto n = queue_notification(tx, id, spec);

@@ -18,6 +18,7 @@ const std::vector<E> kAllEvents = {E::accept,
                                    E::allow_control,
                                    E::deny,
                                    E::first_frame,
+                                   E::restrict_to_view_only,
                                    E::end,
                                    E::expire};
 
@@ -56,7 +57,7 @@ TEST(Consent, NoStepCanBeSkipped) {
   // From requested, only accept and decline (and expire) apply: no path to sharing.
   Consent c;
   for (E e : {E::stream_open, E::supporter_arrived, E::allow_control, E::allow_view_only,
-              E::first_frame, E::deny, E::end}) {
+              E::first_frame, E::restrict_to_view_only, E::deny, E::end}) {
     EXPECT_FALSE(c.apply(e)) << to_string(e);
     EXPECT_EQ(c.state(), S::requested);
   }
@@ -88,6 +89,24 @@ TEST(Consent, FinalStatesAcceptNothing) {
       EXPECT_FALSE(finals[i].may_share_screen());
     }
   }
+}
+
+TEST(Consent, ControlCanBeDroppedButNotTakenBack) {
+  Consent asking(S::accepted);
+  ASSERT_TRUE(asking.apply(E::stream_open));
+  ASSERT_TRUE(asking.apply(E::supporter_arrived));
+  EXPECT_FALSE(asking.apply(E::restrict_to_view_only));  // nothing is shared yet
+  ASSERT_TRUE(asking.apply(E::allow_control));
+  ASSERT_TRUE(asking.apply(E::first_frame));
+  ASSERT_TRUE(asking.may_inject_input());
+  ASSERT_TRUE(asking.apply(E::restrict_to_view_only));
+  EXPECT_EQ(asking.state(), S::active);
+  EXPECT_TRUE(asking.may_share_screen());
+  EXPECT_FALSE(asking.may_inject_input());
+  EXPECT_TRUE(asking.view_only());
+  // Allowing again is not a way back to control: the question was answered.
+  EXPECT_FALSE(asking.apply(E::allow_control));
+  EXPECT_FALSE(asking.may_inject_input());
 }
 
 TEST(Consent, ALiveSessionEndsRatherThanExpires) {
