@@ -2,13 +2,14 @@
 # Installs what is missing, builds, and runs Reach locally with demo data: the hub, initialised,
 # with a few enrolled demo devices, the relay (remote-assistance service) with a supporter
 # account, and a real device: reach-agent enrolled and running on a virtual display (Xvfb) with a
-# small demo desktop, joined to a relay session that waits for the supporter. Prints the URLs,
+# small demo desktop and the company portal's desktop app (reach-portal, with a tray, a desktop
+# notification server and a session D-Bus), and a remote assistance request waiting for its user. Prints the URLs,
 # credentials and the supporter link, then keeps running until Ctrl-C. State lives in .demo/
 # (delete it to start afresh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
-bash scripts/build.sh reach-hub reach-relay reach-agent reach >/dev/null
+bash scripts/build.sh reach-hub reach-relay reach-agent reach-portal reach >/dev/null
 BIN=${REACH_BUILD_DIR:-build}/bin
 DEMO=.demo
 HUB_DATA=$DEMO/hub
@@ -75,16 +76,34 @@ for app in "xlogo -geometry 300x300+40+40" "xclock -geometry 300x300+380+40 -upd
   DISPLAY=$DISPLAY_NAME $app >/dev/null 2>&1 &
   pids+=($!)
 done
+# The desktop session around the portal: a session bus, a notification server (dunst) and a tray
+# (trayer), as a desktop environment provides them; a VNC server to watch the screen.
+export DBUS_SESSION_BUS_ADDRESS="unix:path=$PWD/$DEMO/session-bus"
+rm -f "$DEMO/session-bus"
+dbus-daemon --session --nofork --address="$DBUS_SESSION_BUS_ADDRESS" >"$DEMO/dbus.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do [[ -S $DEMO/session-bus ]] && break; sleep 0.1; done
+DISPLAY=$DISPLAY_NAME trayer --edge top --align right --widthtype request --height 32 \
+  --SetDockType true --transparent false --tint 0x1f1f1f >"$DEMO/trayer.log" 2>&1 &
+pids+=($!)
+DISPLAY=$DISPLAY_NAME dunst >"$DEMO/dunst.log" 2>&1 &
+pids+=($!)
+VNC_PORT=${REACH_DEMO_VNC_PORT:-5999}
+x11vnc -display "$DISPLAY_NAME" -localhost -rfbport "$VNC_PORT" -nopw -shared -forever -quiet \
+  >"$DEMO/x11vnc.log" 2>&1 &
+pids+=($!)
 AGENT_STATE=$DEMO/agent
 if [[ ! -f "$AGENT_STATE/credential.json" ]]; then
   device_token=$("$BIN/reach-hub" enrollment-token create --data "$HUB_DATA" --user "$ADMIN_EMAIL")
   "$BIN/reach-agent" enroll --hub "$URL" --token "$device_token" --state "$AGENT_STATE" \
     --log-level warn >/dev/null
 fi
-"$BIN/reach-agent" run --state "$AGENT_STATE" --display "$DISPLAY_NAME" --log-level warn \
-  >"$DEMO/agent.out" 2>"$DEMO/agent.log" &
+"$BIN/reach-agent" run --state "$AGENT_STATE" --display "$DISPLAY_NAME" --relay "$RELAY_URL" \
+  --log-level warn >"$DEMO/agent.out" 2>"$DEMO/agent.log" &
 pids+=($!)
 wait_for_address "$DEMO/agent.out" ${pids[-1]} "$DEMO/agent.log"
+DISPLAY=$DISPLAY_NAME "$BIN/reach-portal" --state "$AGENT_STATE" >"$DEMO/portal.log" 2>&1 &
+pids+=($!)
 
 # The remote assistance connector: the hub registered at the relay as an OAuth client, then
 # connected the way an administrator's browser does it (hub sign-in, Connect, the relay's
@@ -151,18 +170,24 @@ Reach is running (demo data in $DEMO/).
 In the admin center (sign in with the address and password above):
   Devices > All devices > $(json_field deviceName "$device") shows the remote assistance session
   requested for you (Tenant administration > Connectors and tokens: the connector is connected).
-  The status changes by itself as the device user answers on the virtual display $DISPLAY_NAME:
-  1. The device user accepts the request:
-       $BIN/reach-agent accept ${notification:-ID} --state $AGENT_STATE
+  The status changes by itself as the device user answers on the virtual display $DISPLAY_NAME.
+
+The device user's screen (the Company Portal app, its tray icon and notifications):
+  watch it with a VNC viewer on 127.0.0.1:$VNC_PORT (no password, this machine only), or take a
+  picture:  DISPLAY=$DISPLAY_NAME import -window root screen.png
+  1. The device user accepts the request: Accept on the notification (top right), or in the
+     Company Portal window (click the tray icon), or  $BIN/reach-agent accept ${notification:-ID} --state $AGENT_STATE
   2. On the device's page, select Start remote assistance (the viewer opens in a new tab).
      (For a native VNC viewer: $BIN/reach connect SUPPORTER_LINK --listen 127.0.0.1:5900,
       with the supporter link $supporter_link
       then give the viewer the one-time password it prints.)
-  3. The device user allows it:  $BIN/reach-agent allow --state $AGENT_STATE   (or --view-only, or deny)
-  4. Either side ends it; the user with  $BIN/reach-agent end --state $AGENT_STATE
+  3. The device user allows it in the "Allow this session to start?" dialog (Full control,
+     View only or Deny), or  $BIN/reach-agent allow --state $AGENT_STATE
+  4. Either side ends it: End session on the bar at the top of the device's screen, or
+     $BIN/reach-agent end --state $AGENT_STATE
   A new session: … More > New remote assistance session > Yes on the device's page.
-  Userless devices: create a session in the relay portal ($RELAY_URL) and run
-    $BIN/reach-agent join CODE --relay $RELAY_URL --state $AGENT_STATE
+  Userless devices: create a session in the relay portal ($RELAY_URL) and type its code in the
+  Company Portal's "Get help with a code", or  $BIN/reach-agent join CODE --relay $RELAY_URL --state $AGENT_STATE
   The API: curl -s -H "Authorization: Bearer \$(cat $DEMO/admin-token)" $URL/v1.0/deviceManagement/managedDevices
 
 Press Ctrl-C to stop.

@@ -148,6 +148,7 @@ struct Agent::Impl {
   std::string session_notification;        // guarded by mu
   std::string session_detail;              // guarded by mu: why it ended
   bj::object last_checkin;                 // guarded by mu: the hub's answer to the last one
+  std::int64_t answer_by = 0;              // guarded by mu: when "allow?" times out to deny
 
   Impl(StateDir& s, AgentOptions o) : state(s), options(std::move(o)) {}
 
@@ -212,7 +213,10 @@ struct Agent::Impl {
       case ConsentState::waiting:
         say("session: waiting for the supporter to connect");
         break;
-      case ConsentState::asking:
+      case ConsentState::asking: {
+        std::lock_guard lk(mu);
+        answer_by = now_ms() + options.allow_timeout.count();
+      }
         say(
             fmt::format("session: {} is connected. Allow this session to start? "
                         "`reach-agent allow` (full control), `reach-agent allow --view-only`, or "
@@ -325,6 +329,7 @@ struct Agent::Impl {
                    {"bytesSent", st.bytes_sent},
                    {"updatesSent", st.updates_sent},
                    {"inputDropped", st.input_dropped}};
+      if (session->state() == ConsentState::asking) s["answerByDateTime"] = iso8601(answer_by);
       if (auto n = state.notification(session_notification)) add_requester(s, *n);
       o["session"] = std::move(s);
     }

@@ -1,0 +1,283 @@
+#include "portal/portal_window.h"
+
+#include "portal/icon.h"
+#include "portal/texts.h"
+
+#include <QComboBox>
+#include <QDateTime>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QPushButton>
+#include <QRegularExpressionValidator>
+#include <QScrollArea>
+#include <QVBoxLayout>
+
+namespace reach::portal {
+
+namespace {
+
+QLabel* wrapped(const QString& text = {}) {
+  auto* l = new QLabel(text);
+  l->setWordWrap(true);
+  l->setTextFormat(Qt::PlainText);
+  return l;
+}
+
+QString when(const QString& iso) {
+  auto t = QDateTime::fromString(iso, Qt::ISODate);
+  if (!t.isValid()) return {};
+  return QLocale().toString(t.toLocalTime(), QLocale::ShortFormat);
+}
+
+bool is_request(const QJsonObject& n) {
+  return n.value("kind").toString() == "remoteAssistanceRequest";
+}
+
+}  // namespace
+
+PortalWindow::PortalWindow(QWidget* parent) : QWidget(parent) {
+  setObjectName("portalWindow");
+  setWindowIcon(app_icon());
+  setMinimumSize(480, 360);
+
+  status_ = wrapped();
+  status_->setObjectName("agentStatus");
+  feedback_ = wrapped();
+  feedback_->hide();
+
+  waiting_box_ = new QGroupBox;
+  waiting_list_ = new QVBoxLayout(waiting_box_);
+  nothing_waiting_ = wrapped();
+  waiting_list_->addWidget(nothing_waiting_);
+
+  session_box_ = new QGroupBox;
+  session_text_ = wrapped();
+  end_ = new QPushButton;
+  connect(end_, &QPushButton::clicked, this, &PortalWindow::end_session);
+  auto* session_layout = new QHBoxLayout(session_box_);
+  session_layout->addWidget(session_text_, 1);
+  session_layout->addWidget(end_);
+
+  code_box_ = new QGroupBox;
+  code_help_ = wrapped();
+  code_ = new QLineEdit;
+  code_->setMaxLength(32);
+  // Digits, letters and dashes: what a code read out over the phone can hold.
+  code_->setValidator(
+      new QRegularExpressionValidator(QRegularExpression("[A-Za-z0-9 -]{0,32}"), code_));
+  connect_ = new QPushButton;
+  auto submit = [this] {
+    QString c = code_->text().simplified().remove(' ');
+    if (c.isEmpty()) {
+      code_->setFocus();
+      return;
+    }
+    connect_->setEnabled(false);
+    emit join_code(c);
+  };
+  connect(connect_, &QPushButton::clicked, this, submit);
+  connect(code_, &QLineEdit::returnPressed, this, submit);
+  auto* code_row = new QHBoxLayout;
+  code_row->addWidget(code_, 1);
+  code_row->addWidget(connect_);
+  auto* code_layout = new QVBoxLayout(code_box_);
+  code_layout->addWidget(code_help_);
+  code_layout->addLayout(code_row);
+
+  device_box_ = new QGroupBox;
+  device_form_ = new QFormLayout(device_box_);
+
+  language_label_ = new QLabel;
+  language_ = new QComboBox;
+  language_label_->setBuddy(language_);
+  language_->addItem(QString(), QString());
+  language_->addItem(QStringLiteral("English"), QStringLiteral("en"));
+  language_->addItem(QStringLiteral("Norsk bokmål"), QStringLiteral("nb"));
+  connect(language_, &QComboBox::activated, this,
+          [this](int i) { emit language_chosen(language_->itemData(i).toString()); });
+  auto* language_row = new QHBoxLayout;
+  language_row->addStretch();
+  language_row->addWidget(language_label_);
+  language_row->addWidget(language_);
+
+  // The sections scroll (a long notification list); the language stays at the bottom.
+  auto* content = new QWidget;
+  auto* sections = new QVBoxLayout(content);
+  sections->addWidget(status_);
+  sections->addWidget(feedback_);
+  sections->addWidget(session_box_);
+  sections->addWidget(waiting_box_);
+  sections->addWidget(code_box_);
+  sections->addWidget(device_box_);
+  sections->addStretch();
+  auto* scroll = new QScrollArea;
+  scroll->setWidget(content);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(scroll, 1);
+  layout->addLayout(language_row);
+  resize(620, 660);
+  render({}, false);
+}
+
+void PortalWindow::set_language(const QString& code) {
+  int i = language_->findData(code);
+  language_->setCurrentIndex(i < 0 ? 0 : i);
+}
+
+void PortalWindow::focus_code_entry() {
+  code_->setFocus();
+  code_->selectAll();
+}
+
+void PortalWindow::show_feedback(const QString& message, bool error) {
+  feedback_->setText(message);
+  feedback_->setStyleSheet(error ? "color: #b10e1c;" : "");
+  feedback_->setVisible(!message.isEmpty());
+  if (error) feedback_->setAccessibleDescription(message);
+  connect_->setEnabled(true);
+}
+
+void PortalWindow::render(const QJsonObject& state, bool agent_running) {
+  state_ = state;
+  running_ = agent_running;
+  setWindowTitle(app_name());
+  language_label_->setText(tr("&Language:"));
+  language_->setItemText(0, tr("As the system"));
+  waiting_box_->setTitle(tr("Notifications"));
+  session_box_->setTitle(tr("Remote assistance session"));
+  code_box_->setTitle(tr("Get help with a code"));
+  device_box_->setTitle(tr("This device"));
+  connect_->setText(tr("&Connect"));
+  end_->setText(tr("&End session"));
+  code_->setPlaceholderText(tr("for example s12-345-678"));
+  code_->setAccessibleName(tr("Session code"));
+
+  const QString channel = state.value("channel").toString();
+  if (!agent_running)
+    status_->setText(
+        tr("The company portal's service is not running on this device, so nothing can reach "
+           "you. Sign out and in again, or ask your IT administrator."));
+  else if (channel == "connecting")
+    status_->setText(tr("Connecting to your organisation… Notifications arrive once connected."));
+  else
+    status_->clear();
+  status_->setVisible(!status_->text().isEmpty());
+
+  const QJsonObject session = state.value("session").toObject();
+  const QString s = session.value("state").toString();
+  const bool open = !s.isEmpty() && s != "ended" && s != "denied" && s != "expired" &&
+                    s != "declined";
+  session_box_->setVisible(open);
+  session_text_->setText(session_sentence(session));
+
+  code_help_->setText(
+      state.value("codeEntry").toBool()
+          ? tr("If someone from IT support is helping you on the phone, type the session code "
+               "they read to you. Nothing is shared until you allow it.")
+          : tr("Session codes can be used once your IT administrator has set up remote "
+               "assistance for this device."));
+  const bool can_join = agent_running && state.value("codeEntry").toBool() && !open;
+  code_->setEnabled(can_join);
+  connect_->setEnabled(can_join);
+
+  render_notifications(state.value("notifications").toArray());
+  render_device(state);
+}
+
+void PortalWindow::render_notifications(const QJsonArray& list) {
+  // Rebuilt only when what it shows changes, so focus and typing are not disturbed by every
+  // snapshot; the language is part of what it shows.
+  QByteArray key = QJsonDocument(list).toJson(QJsonDocument::Compact) + tr("Accept").toUtf8();
+  if (key == waiting_key_) return;
+  waiting_key_ = key;
+  while (waiting_list_->count() > 1) {
+    auto* item = waiting_list_->takeAt(1);
+    delete item->widget();
+    delete item;
+  }
+  int shown = 0;
+  for (const auto& v : list) {
+    const QJsonObject n = v.toObject();
+    const QString id = n.value("id").toString();
+    auto* row = new QFrame;
+    row->setFrameShape(QFrame::StyledPanel);
+    auto* text = new QVBoxLayout;
+    auto* title = wrapped(is_request(n) ? request_summary() : n.value("title").toString());
+    QFont bold = title->font();
+    bold.setBold(true);
+    title->setFont(bold);
+    text->addWidget(title);
+    text->addWidget(wrapped(is_request(n) ? request_body() : n.value("body").toString()));
+    if (QString by = requested_by(n); !by.isEmpty()) text->addWidget(wrapped(by));
+    auto* meta = wrapped(when(n.value("createdDateTime").toString()));
+    meta->setStyleSheet("color: palette(mid);");
+    text->addWidget(meta);
+    auto* layout = new QHBoxLayout(row);
+    layout->addLayout(text, 1);
+    if (is_request(n)) {
+      const QString given = n.value("answer").toString();
+      if (given.isEmpty() && !n.value("expired").toBool()) {
+        auto* accept = new QPushButton(tr("Accept"));
+        auto* decline = new QPushButton(tr("Decline"));
+        accept->setAccessibleDescription(request_summary());
+        connect(accept, &QPushButton::clicked, this, [this, id, accept, decline] {
+          accept->setEnabled(false);
+          decline->setEnabled(false);
+          emit answer(id, true);
+        });
+        connect(decline, &QPushButton::clicked, this, [this, id, accept, decline] {
+          accept->setEnabled(false);
+          decline->setEnabled(false);
+          emit answer(id, false);
+        });
+        layout->addWidget(accept);
+        layout->addWidget(decline);
+      } else {
+        layout->addWidget(new QLabel(given == "accepted"   ? tr("Accepted")
+                                     : given == "declined" ? tr("Declined")
+                                                           : tr("Expired")));
+      }
+    }
+    waiting_list_->addWidget(row);
+    ++shown;
+  }
+  nothing_waiting_->setText(tr("Nothing is waiting for you."));
+  nothing_waiting_->setVisible(shown == 0);
+}
+
+void PortalWindow::render_device(const QJsonObject& state) {
+  while (device_form_->rowCount() > 0) device_form_->removeRow(0);
+  const QJsonObject e = state.value("enrollment").toObject();
+  if (e.isEmpty()) {
+    device_form_->addRow(wrapped(running_ ? tr("This device is not enrolled.")
+                                          : tr("Not known while the service is not running.")));
+    return;
+  }
+  auto add = [this](const QString& label, const QString& value) {
+    if (value.isEmpty()) return;
+    auto* v = wrapped(value);
+    v->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    device_form_->addRow(label, v);
+  };
+  add(tr("Organisation:"), e.value("organization").toString());
+  add(tr("Enrolled to:"), e.value("userPrincipalName").toString());
+  add(tr("Managed by:"), e.value("hubUrl").toString());
+  add(tr("Device ID:"), e.value("deviceId").toString());
+  QString last = when(e.value("lastSyncDateTime").toString());
+  add(tr("Last check-in:"), last.isEmpty() ? tr("Not yet") : last);
+  const QString channel = state.value("channel").toString();
+  add(tr("Connection:"),
+      channel == "connected" ? tr("Connected: requests reach this device at once")
+                             : tr("Not connected: trying again"));
+}
+
+}  // namespace reach::portal

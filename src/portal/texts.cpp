@@ -1,0 +1,102 @@
+#include "portal/texts.h"
+
+#include <QCoreApplication>
+
+namespace reach::portal {
+
+namespace {
+
+// The context the catalogues file these sentences under (lupdate reads Texts::tr).
+struct Texts {
+  Q_DECLARE_TR_FUNCTIONS(Texts)
+};
+
+QString field(const QJsonObject& o, const char* key) {
+  return o.value(key).toString().trimmed();
+}
+
+}  // namespace
+
+QString app_name() {
+  return Texts::tr("Company Portal");
+}
+
+QString request_summary() {
+  return Texts::tr("Remote assistance request");
+}
+
+QString request_body() {
+  return Texts::tr(
+      "Your IT administrator is requesting control of this device for a remote assistance "
+      "session.");
+}
+
+QString requested_by(const QJsonObject& o) {
+  QString who = field(o, "requestedBy"), org = field(o, "organization");
+  if (who.isEmpty()) return {};
+  if (org.isEmpty()) return Texts::tr("Requested by %1.").arg(who);
+  return Texts::tr("Requested by %1, %2.").arg(who, org);
+}
+
+QString supporter_name(const QJsonObject& session) {
+  QString who = field(session, "requestedBy"), org = field(session, "organization");
+  if (!who.isEmpty() && !org.isEmpty()) return Texts::tr("%1 (%2)").arg(who, org);
+  if (!who.isEmpty()) return who;
+  if (!field(session, "notificationId").isEmpty()) return Texts::tr("Your IT administrator");
+  return Texts::tr("The supporter");
+}
+
+QString session_sentence(const QJsonObject& session) {
+  const QString state = field(session, "state");
+  const QString who = supporter_name(session);
+  if (state == "accepted" || state == "waitingForSupporter")
+    return Texts::tr("Waiting for %1 to connect.").arg(who);
+  if (state == "askingToAllow") return Texts::tr("%1 is waiting for your permission.").arg(who);
+  if (state == "allowed" || state == "active") return indicator_sentence(session);
+  const QString detail = field(session, "detail");
+  if (state == "denied") return Texts::tr("You did not allow the session.");
+  if (state == "expired") return Texts::tr("The session expired before it started.");
+  if (state == "ended") {
+    if (detail == "endedByUser") return Texts::tr("You ended the session.");
+    if (detail == "supporterLeft") return Texts::tr("The supporter left the session.");
+    return Texts::tr("The session has ended.");
+  }
+  return {};
+}
+
+QString indicator_sentence(const QJsonObject& session) {
+  const QString who = supporter_name(session);
+  return session.value("viewOnly").toBool() ? Texts::tr("%1 is viewing this screen").arg(who)
+                                            : Texts::tr("%1 is controlling this screen").arg(who);
+}
+
+QString refusal(const QJsonObject& answer) {
+  const QString reason = field(answer, "reason");
+  if (reason == "expired")
+    return Texts::tr("That request has expired. Ask your IT administrator for a new session.");
+  if (reason == "answered") return Texts::tr("That request was already answered.");
+  if (reason == "noRelay")
+    return Texts::tr(
+        "This device cannot take a session code yet: your IT administrator has not set up "
+        "remote assistance.");
+  if (reason == "badCode")
+    return Texts::tr("That is not a session code. It looks like s12-345-678: check it and try again.");
+  if (reason == "sessionOver")
+    return Texts::tr("That session is over or its code has expired. Ask the supporter for a new one.");
+  if (reason == "noSession")
+    return Texts::tr("There is no session for that code. Check the code with the supporter.");
+  if (reason == "taken") return Texts::tr("Another device has already joined that session.");
+  if (reason == "throttled") return Texts::tr("Too many wrong codes. Wait a minute and try again.");
+  if (reason == "unreachable")
+    return Texts::tr("The remote assistance service cannot be reached. Check the network.");
+  if (reason == "busy") return Texts::tr("A remote assistance session is already open on this device.");
+  if (reason == "agentNotRunning") return Texts::tr("The company portal's service is not running.");
+  return field(answer, "error");
+}
+
+QString waiting_count(int n) {
+  if (n == 0) return Texts::tr("Nothing is waiting for you");
+  return Texts::tr("%n notification(s) waiting for you", nullptr, n);
+}
+
+}  // namespace reach::portal
