@@ -71,14 +71,14 @@ void add_requester(bj::object& out, const Notification& n) {
 
 bj::object notification_json(const Notification& n) {
   bj::object o{{"id", n.id},
-          {"kind", n.kind},
-          {"title", n.title},
-          {"body", n.body},
-          {"createdDateTime", iso8601(n.created_at)},
-          {"expirationDateTime", iso8601(n.expires_at)},
-          {"read", n.read},
-          {"answer", n.answer},
-          {"expired", n.expires_at <= now_ms()}};
+               {"kind", n.kind},
+               {"title", n.title},
+               {"body", n.body},
+               {"createdDateTime", iso8601(n.created_at)},
+               {"expirationDateTime", iso8601(n.expires_at)},
+               {"read", n.read},
+               {"answer", n.answer},
+               {"expired", n.expires_at <= now_ms()}};
   add_requester(o, n);
   return o;
 }
@@ -370,7 +370,8 @@ struct Agent::Impl {
     auto url = link::code_stream_url(relay, code);
     if (!url) return refusal(url.error().message, "badCode");
     say("joining the session of code " + printable(code));
-    if (auto st = join(*url, {}); !st) return refusal(join_error(st.error()), join_reason(st.error()));
+    if (auto st = join(*url, {}); !st)
+      return refusal(join_error(st.error()), join_reason(st.error()));
     return ok({{"session", "waitingForSupporter"}});
   }
 
@@ -456,8 +457,7 @@ void Agent::start_channel(const Credential& credential) {
   Impl* i = impl_.get();
   auto ch = std::make_unique<PushChannel>(
       credential, i->state, collect_inventory(), i->options.channel,
-      [i](const Notification& n) { return i->on_notification(n); },
-      [i](bool) { i->changed(); },
+      [i](const Notification& n) { return i->on_notification(n); }, [i](bool) { i->changed(); },
       [i](const bj::object& answer) {
         {
           std::lock_guard lk(i->mu);

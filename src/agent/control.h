@@ -52,7 +52,7 @@ class ControlServer {
   const int fd_;
   const Handler handler_;
   const Snapshot snapshot_;
-  int wake_[2] = {-1, -1};  // a pipe: 'c' for changed(), 'x' stops run()
+  int wake_[2] = {-1, -1};               // a pipe: 'c' for changed(), 'x' stops run()
   std::vector<Subscriber> subscribers_;  // the server thread's
   std::thread thread_;
 };

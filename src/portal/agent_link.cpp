@@ -21,9 +21,8 @@ AgentLink::AgentLink(QString socket_path, QObject* parent)
   retry_.setInterval(1000);
   retry_.setSingleShot(true);
   connect(&retry_, &QTimer::timeout, this, &AgentLink::subscribe);
-  connect(&subscription_, &QLocalSocket::connected, this, [this] {
-    subscription_.write("{\"cmd\":\"subscribe\"}\n");
-  });
+  connect(&subscription_, &QLocalSocket::connected, this,
+          [this] { subscription_.write("{\"cmd\":\"subscribe\"}\n"); });
   connect(&subscription_, &QLocalSocket::readyRead, this, &AgentLink::read_lines);
   connect(&subscription_, &QLocalSocket::disconnected, this, &AgentLink::lost);
   connect(&subscription_, &QLocalSocket::errorOccurred, this, [this] {

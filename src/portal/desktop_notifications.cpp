@@ -35,8 +35,8 @@ DesktopNotifications::DesktopNotifications(QObject* parent) : QObject(parent) {
 }
 
 void DesktopNotifications::show(const QString& agent_id, const QString& summary,
-                                const QString& body,
-                                const QList<QPair<QString, QString>>& actions, bool until_answered) {
+                                const QString& body, const QList<QPair<QString, QString>>& actions,
+                                bool until_answered) {
   if (!available_ || shown_.contains(agent_id)) return;
   QStringList flat;
   if (actions_) {

@@ -40,8 +40,9 @@ int main(int argc, char** argv) {
   QCommandLineOption state({"s", "state"}, "The agent's state directory (as reach-agent --state).",
                            "DIR", default_state_dir());
   QCommandLineOption show("show", "Open the window at once (otherwise only the tray icon).");
-  QCommandLineOption language("language", "en or nb (default: as chosen in the app, else the "
-                                          "system's).",
+  QCommandLineOption language("language",
+                              "en or nb (default: as chosen in the app, else the "
+                              "system's).",
                               "CODE");
   cli.addOptions({state, show, language});
   cli.process(app);
@@ -52,10 +53,11 @@ int main(int argc, char** argv) {
   }
 
   // One instance per user and agent: a second start asks the first to show its window.
-  const QString instance = QString("reach-portal-%1-%2")
-                               .arg(::getuid())
-                               .arg(QString(QCryptographicHash::hash(
-                                   dir.toUtf8(), QCryptographicHash::Sha256).toHex().left(16)));
+  const QString instance =
+      QString("reach-portal-%1-%2")
+          .arg(::getuid())
+          .arg(QString(
+              QCryptographicHash::hash(dir.toUtf8(), QCryptographicHash::Sha256).toHex().left(16)));
   {
     QLocalSocket other;
     other.connectToServer(instance);
@@ -70,7 +72,8 @@ int main(int argc, char** argv) {
   single.setSocketOptions(QLocalServer::UserAccessOption);
   single.listen(instance);
 
-  QString lang = cli.isSet(language) ? cli.value(language) : QSettings().value("language").toString();
+  QString lang =
+      cli.isSet(language) ? cli.value(language) : QSettings().value("language").toString();
   reach::portal::PortalApp portal(dir + "/control.sock", lang);
   QObject::connect(&single, &QLocalServer::newConnection, &portal, [&] {
     while (auto* c = single.nextPendingConnection()) {

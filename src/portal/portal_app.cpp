@@ -46,10 +46,11 @@ PortalApp::PortalApp(QString socket_path, QString language, QObject* parent)
                              !r.value("ok").toBool());
     });
   });
-  connect(window_.get(), &PortalWindow::end_session, this,
-          [this] { send("end", {}, [this](const QJsonObject& r) {
-                     if (!r.value("ok").toBool()) window_->show_feedback(refusal(r), true);
-                   }); });
+  connect(window_.get(), &PortalWindow::end_session, this, [this] {
+    send("end", {}, [this](const QJsonObject& r) {
+      if (!r.value("ok").toBool()) window_->show_feedback(refusal(r), true);
+    });
+  });
   connect(window_.get(), &PortalWindow::language_chosen, this, [this](const QString& code) {
     QSettings().setValue("language", code);
     set_language(code);
@@ -99,12 +100,14 @@ void PortalApp::open_window() {
 void PortalApp::set_language(const QString& code) {
   language_ = code;
   qApp->removeTranslator(&translator_);
-  QLocale locale = code.isEmpty() ? QLocale::system() : QLocale(code);
-  // English is the source language; any Norwegian (nb, no, nn) reads the Bokmål catalogue.
-  if (locale.language() == QLocale::NorwegianBokmal || locale.language() == QLocale::NorwegianNynorsk)
-    locale = QLocale(QLocale::NorwegianBokmal, QLocale::Norway);
-  if (translator_.load(locale, "reach-portal", "_", ":/i18n")) qApp->installTranslator(&translator_);
-  QLocale::setDefault(locale);
+  const QLocale locale = code.isEmpty() ? QLocale::system() : QLocale(code);
+  // Any Norwegian (nb, no, nn) reads the Bokmål catalogue; every other language English (its
+  // catalogue holds only the plural forms of the source texts).
+  const bool norwegian = locale.language() == QLocale::NorwegianBokmal ||
+                         locale.language() == QLocale::NorwegianNynorsk;
+  if (translator_.load(norwegian ? ":/i18n/reach-portal_nb.qm" : ":/i18n/reach-portal_en.qm"))
+    qApp->installTranslator(&translator_);
+  QLocale::setDefault(locale);  // dates and times as the person reads them
   window_->set_language(code);
   render();
 }
@@ -159,8 +162,7 @@ void PortalApp::notify(const QJsonObject& state) {
                            {{"accept", tr("Accept")}, {"decline", tr("Decline")}}, true);
     } else {
       if (n.value("read").toBool()) continue;
-      notifications_->show(id, n.value("title").toString(), n.value("body").toString(), {},
-                           false);
+      notifications_->show(id, n.value("title").toString(), n.value("body").toString(), {}, false);
     }
     keep << id;
   }

@@ -174,8 +174,8 @@ void PortalWindow::render(const QJsonObject& state, bool agent_running) {
 
   const QJsonObject session = state.value("session").toObject();
   const QString s = session.value("state").toString();
-  const bool open = !s.isEmpty() && s != "ended" && s != "denied" && s != "expired" &&
-                    s != "declined";
+  const bool open =
+      !s.isEmpty() && s != "ended" && s != "denied" && s != "expired" && s != "declined";
   session_box_->setVisible(open);
   session_text_->setText(session_sentence(session));
 
@@ -275,8 +275,8 @@ void PortalWindow::render_device(const QJsonObject& state) {
   QString last = when(e.value("lastSyncDateTime").toString());
   add(tr("Last check-in:"), last.isEmpty() ? tr("Not yet") : last);
   const QString channel = state.value("channel").toString();
-  add(tr("Connection:"),
-      channel == "connected" ? tr("Connected: requests reach this device at once")
+  add(tr("Connection:"), channel == "connected"
+                             ? tr("Connected: requests reach this device at once")
                              : tr("Not connected: trying again"));
 }
 

@@ -49,8 +49,13 @@ QString supporter_name(const QJsonObject& session) {
 QString session_sentence(const QJsonObject& session) {
   const QString state = field(session, "state");
   const QString who = supporter_name(session);
-  if (state == "accepted" || state == "waitingForSupporter")
-    return Texts::tr("Waiting for %1 to connect.").arg(who);
+  if (state == "accepted" || state == "waitingForSupporter") {
+    if (!field(session, "requestedBy").isEmpty())
+      return Texts::tr("Waiting for %1 to connect.").arg(who);
+    return field(session, "notificationId").isEmpty()
+               ? Texts::tr("Waiting for the supporter to connect.")
+               : Texts::tr("Waiting for your IT administrator to connect.");
+  }
   if (state == "askingToAllow") return Texts::tr("%1 is waiting for your permission.").arg(who);
   if (state == "allowed" || state == "active") return indicator_sentence(session);
   const QString detail = field(session, "detail");
@@ -80,16 +85,19 @@ QString refusal(const QJsonObject& answer) {
         "This device cannot take a session code yet: your IT administrator has not set up "
         "remote assistance.");
   if (reason == "badCode")
-    return Texts::tr("That is not a session code. It looks like s12-345-678: check it and try again.");
+    return Texts::tr(
+        "That is not a session code. It looks like s12-345-678: check it and try again.");
   if (reason == "sessionOver")
-    return Texts::tr("That session is over or its code has expired. Ask the supporter for a new one.");
+    return Texts::tr(
+        "That session is over or its code has expired. Ask the supporter for a new one.");
   if (reason == "noSession")
     return Texts::tr("There is no session for that code. Check the code with the supporter.");
   if (reason == "taken") return Texts::tr("Another device has already joined that session.");
   if (reason == "throttled") return Texts::tr("Too many wrong codes. Wait a minute and try again.");
   if (reason == "unreachable")
     return Texts::tr("The remote assistance service cannot be reached. Check the network.");
-  if (reason == "busy") return Texts::tr("A remote assistance session is already open on this device.");
+  if (reason == "busy")
+    return Texts::tr("A remote assistance session is already open on this device.");
   if (reason == "agentNotRunning") return Texts::tr("The company portal's service is not running.");
   return field(answer, "error");
 }

@@ -103,12 +103,11 @@ int main(int argc, char** argv) {
     if (args[i] == "--timeout-ms") timeout_ms = args[i + 1].toInt();
   }
   auto session = QDBusConnection::sessionBus();
-  auto addr = session.call(QDBusMessage::createMethodCall("org.a11y.Bus", "/org/a11y/bus",
-                                                          "org.a11y.Bus", "GetAddress"),
-                           QDBus::Block, 5000);
+  auto addr = session.call(
+      QDBusMessage::createMethodCall("org.a11y.Bus", "/org/a11y/bus", "org.a11y.Bus", "GetAddress"),
+      QDBus::Block, 5000);
   if (addr.type() != QDBusMessage::ReplyMessage || addr.arguments().isEmpty()) {
-    std::fprintf(stderr, "a11y_find: no accessibility bus: %s\n",
-                 qPrintable(addr.errorMessage()));
+    std::fprintf(stderr, "a11y_find: no accessibility bus: %s\n", qPrintable(addr.errorMessage()));
     return 2;
   }
   auto bus = QDBusConnection::connectToBus(addr.arguments().first().toString(), "a11y");

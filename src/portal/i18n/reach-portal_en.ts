@@ -123,6 +123,14 @@
         <translation>
             <numerusform>%n notification waiting for you</numerusform><numerusform>%n notifications waiting for you</numerusform></translation>
     </message>
+    <message>
+        <source>Waiting for the supporter to connect.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <source>Waiting for your IT administrator to connect.</source>
+        <translation type="unfinished" />
+    </message>
 </context>
 <context>
     <name>reach::portal::AgentLink</name>

@@ -123,6 +123,14 @@
         <translation>
             <numerusform>%n varsel venter på deg</numerusform><numerusform>%n varsler venter på deg</numerusform></translation>
     </message>
+    <message>
+        <source>Waiting for the supporter to connect.</source>
+        <translation>Venter på at den som hjelper deg, skal koble til.</translation>
+    </message>
+    <message>
+        <source>Waiting for your IT administrator to connect.</source>
+        <translation>Venter på at IT-administratoren din skal koble til.</translation>
+    </message>
 </context>
 <context>
     <name>reach::portal::AgentLink</name>

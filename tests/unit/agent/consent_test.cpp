@@ -10,17 +10,10 @@ namespace {
 using E = ConsentEvent;
 using S = ConsentState;
 
-const std::vector<E> kAllEvents = {E::accept,
-                                   E::decline,
-                                   E::stream_open,
-                                   E::supporter_arrived,
-                                   E::allow_view_only,
-                                   E::allow_control,
-                                   E::deny,
-                                   E::first_frame,
-                                   E::restrict_to_view_only,
-                                   E::end,
-                                   E::expire};
+const std::vector<E> kAllEvents = {
+    E::accept,        E::decline, E::stream_open, E::supporter_arrived,     E::allow_view_only,
+    E::allow_control, E::deny,    E::first_frame, E::restrict_to_view_only, E::end,
+    E::expire};
 
 TEST(Consent, TheWholeWayWithControl) {
   Consent c;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -14,7 +15,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <poll.h>
 
 namespace reach::agent {
 namespace {
@@ -58,8 +58,7 @@ class ControlSubscription : public ::testing::Test {
 
   // The next line from `fd`, or "" when nothing comes within `ms` or the socket closed (then
   // `closed` is set).
-  static std::string next_line(int fd, std::string& buffer, int ms = 5000,
-                               bool* closed = nullptr) {
+  static std::string next_line(int fd, std::string& buffer, int ms = 5000, bool* closed = nullptr) {
     for (;;) {
       if (auto nl = buffer.find('\n'); nl != std::string::npos) {
         std::string line = buffer.substr(0, nl);

@@ -1,0 +1,723 @@
+// reach-portal, the desktop app, as the person at the device meets it (issue 11): on the
+// device's virtual display with a session D-Bus, a real notification server (dunst), a tray host
+// (the StatusNotifierItem watcher a panel provides) and assistive technology's view of the
+// controls (AT-SPI), against the real hub, relay and agent.
+//
+// Everything is read where the person (or their desktop) would read it: the Notify calls on the
+// bus, the tray item's tooltip and icon over D-Bus, windows by their titles on the X display,
+// buttons by role and accessible name; every click is an X input event (xdotool). Screenshots go
+// to $REACH_SCREENSHOT_DIR (default: the build's screenshots/portal).
+#include "integration/ra_fixture.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <csignal>
+#include <cstring>
+
+namespace reach::itest {
+namespace {
+
+std::string screenshot_dir() {
+  if (const char* d = std::getenv("REACH_SCREENSHOT_DIR"); d && *d) return d;
+  return program_path("") + "/../screenshots/portal";
+}
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// The notification calls a monitor saw on the session bus: each Notify's string arguments.
+struct NotifyCall {
+  std::string app, icon, summary, body;
+  std::vector<std::string> actions;  // key, label, key, label…
+};
+
+// dbus-monitor's text: a "method call … member=Notify" line, then one argument per line
+// ("string \"…\"" may span lines), arrays between "array [" and "]".
+std::vector<NotifyCall> parse_notify_calls(const std::string& log) {
+  std::vector<NotifyCall> calls;
+  std::size_t pos = 0;
+  while ((pos = log.find("member=Notify\n", pos)) != std::string::npos) {
+    pos += 14;
+    std::size_t end = log.find("\nmethod call ", pos);
+    std::string block = log.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    std::vector<std::string> strings;
+    std::vector<std::string> array;
+    int depth = 0, arrays_done = 0;
+    std::size_t i = 0;
+    NotifyCall c;
+    while (i < block.size()) {
+      std::size_t eol = block.find('\n', i);
+      std::string line = block.substr(i, eol == std::string::npos ? std::string::npos : eol - i);
+      std::string t = trim(line);
+      if (t.starts_with("string \"")) {
+        std::size_t start = block.find('"', i) + 1;
+        std::size_t close = block.find("\"\n", start);
+        if (close == std::string::npos) close = block.size() - 1;
+        std::string value = block.substr(start, close - start);
+        (depth == 1 && arrays_done == 0 ? array : strings).push_back(value);
+        i = close + 2;
+        continue;
+      }
+      if (t.starts_with("array [")) ++depth;
+      if (t == "]" && --depth == 0) ++arrays_done;
+      if (eol == std::string::npos) break;
+      i = eol + 1;
+    }
+    if (strings.size() >= 4) {
+      c.app = strings[0];
+      c.icon = strings[1];
+      c.summary = strings[2];
+      c.body = strings[3];
+      c.actions = array;
+      calls.push_back(c);
+    }
+    pos = end == std::string::npos ? log.size() : end;
+  }
+  return calls;
+}
+
+// The pixels of a PNG (ImageMagick converts it to PPM).
+struct Image {
+  int w = 0, h = 0;
+  std::string rgb;
+  // Pixels that are the badge's red (#c50f1f, not the session icon's orange) in the rectangle.
+  int red_in(int x0, int y0, int x1, int y1) const {
+    int n = 0;
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) {
+        auto p = reinterpret_cast<const unsigned char*>(rgb.data()) + (y * w + x) * 3;
+        if (p[0] > 150 && p[1] < 40 && p[2] < 60) ++n;
+      }
+    return n;
+  }
+};
+
+Image load_png(const std::string& path) {
+  Image img;
+  auto r = run_command({"/usr/bin/convert", path, "-background", "white", "-flatten", "ppm:-"});
+  if (r.exit_code != 0) return img;
+  std::istringstream in(r.out);
+  std::string magic;
+  int maxval = 0;
+  in >> magic >> img.w >> img.h >> maxval;
+  in.get();
+  img.rgb.resize(static_cast<std::size_t>(img.w) * img.h * 3);
+  in.read(img.rgb.data(), static_cast<std::streamsize>(img.rgb.size()));
+  return img;
+}
+
+// A desktop session on the device's display, as a desktop environment provides it.
+class Desktop {
+ public:
+  ::testing::AssertionResult start(const std::string& dir, const std::string& display) {
+    dir_ = dir + "/desktop";
+    std::filesystem::create_directories(dir_ + "/runtime");
+    std::filesystem::create_directories(dir_ + "/home");
+    std::filesystem::permissions(dir_ + "/runtime", std::filesystem::perms::owner_all);
+    bus_ = "unix:path=" + dir_ + "/bus";
+    env_ = {{"DISPLAY", display},
+            {"DBUS_SESSION_BUS_ADDRESS", bus_},
+            {"XDG_RUNTIME_DIR", dir_ + "/runtime"},
+            {"HOME", dir_ + "/home"},
+            {"XDG_CONFIG_HOME", dir_ + "/home/.config"}};
+    if (!dbus_.start({"/usr/bin/dbus-daemon", "--session", "--nofork", "--address=" + bus_},
+                     dir_ + "/dbus.log", env_))
+      return ::testing::AssertionFailure() << "dbus-daemon did not start";
+    if (!wait_until([&] { return std::filesystem::exists(dir_ + "/bus"); }, 10s))
+      return ::testing::AssertionFailure()
+             << "no session bus: " << read_file_bytes(dir_ + "/dbus.log");
+    // dunst's context menu is a program that gets the actions on its standard input, one per
+    // line ("#Label (summary) [id,key]"), and prints the chosen one: here, the line whose key
+    // the test wrote to `pick`, as a person would choose it from the menu.
+    std::ofstream(dir_ + "/pick.sh") << "#!/bin/sh\ngrep -m1 \",$(cat '" << dir_ << "/pick')]$\"\n";
+    std::filesystem::permissions(dir_ + "/pick.sh", std::filesystem::perms::owner_all);
+    std::ofstream(dir_ + "/dunstrc") << "[global]\n    dmenu = " << dir_ << "/pick.sh\n"
+                                     << "    mouse_left_click = do_action, close_current\n";
+    if (!monitor_.start({"/usr/bin/dbus-monitor", "--session",
+                         "type='method_call',interface='org.freedesktop.Notifications',"
+                         "member='Notify'"},
+                        dir_ + "/notify-calls.log", env_))
+      return ::testing::AssertionFailure() << "dbus-monitor did not start";
+    if (!dunst_.start({"/usr/bin/dunst", "-config", dir_ + "/dunstrc"}, dir_ + "/dunst.log", env_))
+      return ::testing::AssertionFailure() << "dunst did not start";
+    if (!wait_until([&] { return bus_has("org.freedesktop.Notifications"); }, 15s))
+      return ::testing::AssertionFailure() << "dunst is not on the bus: " << dunst_.output();
+    std::filesystem::create_directories(dir_ + "/tray");
+    if (!tray_.start({program_path("reach_test_sni_host"), "--out", dir_ + "/tray"},
+                     dir_ + "/tray.log", env_) ||
+        !wait_until([&] { return tray_.output().find("ready") != std::string::npos; }, 15s))
+      return ::testing::AssertionFailure() << "no tray host: " << tray_.output();
+    // The monitor is listening once it has printed its own name's acquisition.
+    if (!wait_until([&] { return !monitor_.output().empty(); }, 10s))
+      return ::testing::AssertionFailure() << "dbus-monitor is silent";
+    return ::testing::AssertionSuccess();
+  }
+
+  // `reach-portal --state STATE`, in `lang` ("" for the default C locale), with assistive
+  // technology on (QT_LINUX_ACCESSIBILITY_ALWAYS_ON, as a screen reader would turn it on).
+  ::testing::AssertionResult start_portal(const std::string& state, const std::string& lang,
+                                          std::vector<std::string> args = {}) {
+    Env env = env_;
+    env.emplace_back("QT_LINUX_ACCESSIBILITY_ALWAYS_ON", "1");
+    if (!lang.empty()) {
+      env.emplace_back("LANG", lang);
+      env.emplace_back("LC_ALL", "");
+      env.emplace_back("LANGUAGE", "");
+    }
+    std::vector<std::string> argv = {program_path("reach-portal"), "--state", state};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return portal_.start(argv, dir_ + "/portal.log", env);
+  }
+  ChildProcess& portal() { return portal_; }
+
+  bool bus_has(const std::string& name) {
+    auto r = run_command(
+        {"/usr/bin/dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+         "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:" + name},
+        env_, 5s);
+    return r.out.find("boolean true") != std::string::npos;
+  }
+
+  std::vector<NotifyCall> notify_calls() const { return parse_notify_calls(monitor_.output()); }
+  std::string tray_output() const { return tray_.output(); }
+  // The newest icon the tray host drew ("" before the first).
+  std::string tray_icon_file() const {
+    std::string out = tray_.output(), file;
+    for (std::size_t p = 0; (p = out.find("icon ", p)) != std::string::npos; p += 5)
+      if (p == 0 || out[p - 1] == '\n') file = trim(out.substr(p + 5, out.find('\n', p) - p - 5));
+    return file;
+  }
+
+  // Chooses the action `key` of the newest notification from dunst's context menu.
+  CommandResult choose_action(const std::string& key) {
+    std::ofstream(dir_ + "/pick") << key;
+    return run_command({"/usr/bin/dunstctl", "context"}, env_, 10s);
+  }
+
+  // A window of the portal titled exactly `title` is mapped on the display. Titles are read as
+  // the window manager reads them (_NET_WM_NAME, UTF-8): xdotool's own title search does not
+  // match non-ASCII titles such as "Vil du tillate at økten starter?".
+  bool window_shown(const std::string& title) {
+    auto ids = run_command(
+        {"/usr/bin/xdotool", "search", "--onlyvisible", "--classname", "reach-portal"}, env_, 5s);
+    Env env = env_;
+    env.emplace_back("LC_ALL", "C.UTF-8");
+    std::istringstream in(ids.out);
+    for (std::string id; in >> id;) {
+      auto name = run_command({"/usr/bin/xprop", "-id", id, "-notype", "_NET_WM_NAME"}, env, 5s);
+      if (trim(name.out) == "_NET_WM_NAME = \"" + title + "\"") return true;
+    }
+    return false;
+  }
+
+  // Finds the control by role and name (AT-SPI) and clicks its centre with an X input event.
+  // Returns "" or what went wrong.
+  std::string click(const std::string& role, const std::string& name) {
+    auto where = run_command({program_path("reach_test_a11y_find"), "--role", role, "--name", name,
+                              "--timeout-ms", "15000"},
+                             env_, 20s);
+    if (where.exit_code != 0) return "not found: " + where.err;
+    std::istringstream in(where.out);
+    std::string x, y;
+    in >> x >> y;
+    auto c = run_command({"/usr/bin/xdotool", "mousemove", "--sync", x, y, "click", "1"}, env_, 5s);
+    return c.exit_code == 0 ? "" : "xdotool: " + c.err;
+  }
+  bool control_shown(const std::string& role, const std::string& name, int timeout_ms = 15000) {
+    return run_command({program_path("reach_test_a11y_find"), "--role", role, "--name", name,
+                        "--timeout-ms", std::to_string(timeout_ms)},
+                       env_, std::chrono::milliseconds(timeout_ms + 5000))
+               .exit_code == 0;
+  }
+  CommandResult xdotool(std::vector<std::string> args) {
+    args.insert(args.begin(), "/usr/bin/xdotool");
+    return run_command(args, env_, 10s);
+  }
+
+  void screenshot(const std::string& name) {
+    std::filesystem::create_directories(screenshot_dir());
+    run_command({"/usr/bin/import", "-window", "root", screenshot_dir() + "/" + name + ".png"},
+                env_, 20s);
+  }
+  void keep_tray_icon(const std::string& name) {
+    std::filesystem::create_directories(screenshot_dir());
+    if (auto f = tray_icon_file(); !f.empty())
+      std::filesystem::copy_file(f, screenshot_dir() + "/" + name + ".png",
+                                 std::filesystem::copy_options::overwrite_existing);
+  }
+
+ private:
+  std::string dir_, bus_;
+  Env env_;
+  ChildProcess dbus_, monitor_, dunst_, tray_, portal_;
+};
+
+// The agent's state as its subscribers see it (the control socket's subscription, the same
+// stream reach-portal reads): waits for a session state and says how long it took.
+class AgentWatch {
+ public:
+  bool open(const std::string& socket_path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, socket_path.c_str(), sizeof a.sun_path - 1);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return false;
+    const char req[] = "{\"cmd\":\"subscribe\"}\n";
+    return ::write(fd_, req, sizeof req - 1) == static_cast<ssize_t>(sizeof req - 1);
+  }
+  ~AgentWatch() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // Reads snapshots until one satisfies `done`; how long that took.
+  std::optional<std::chrono::milliseconds> wait_for(
+      const std::function<bool(const bj::object& snapshot)>& done,
+      std::chrono::milliseconds timeout) {
+    auto start = std::chrono::steady_clock::now();
+    for (;;) {
+      auto nl = buffer_.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        boost::system::error_code ec;
+        auto v = bj::parse(line, ec);
+        if (!ec && v.is_object() && done(v.as_object()))
+          return std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - start);
+        continue;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          timeout - (std::chrono::steady_clock::now() - start));
+      if (left <= std::chrono::milliseconds(0)) return std::nullopt;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+      char buf[65536];
+      ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) return std::nullopt;
+      buffer_.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  std::optional<std::chrono::milliseconds> wait_state(const std::string& state,
+                                                      std::chrono::milliseconds timeout) {
+    return wait_for(
+        [&](const bj::object& o) {
+          return o.contains("session") && o.at("session").is_object() &&
+                 str_of(o.at("session").as_object(), "state") == state;
+        },
+        timeout);
+  }
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+constexpr const char* kRequestText =
+    "Your IT administrator is requesting control of this device for a remote assistance session.";
+
+class PortalTest : public RemoteAssistanceFlow {
+ protected:
+  void SetUp() override {
+    RemoteAssistanceFlow::SetUp();
+    width_ = 1024;
+    height_ = 768;
+  }
+  void TearDown() override {
+    if (HasFailure())
+      desktop_.screenshot(std::string("failed-") +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    RemoteAssistanceFlow::TearDown();
+  }
+
+  // Services, connector, the device with its agent, the desktop and the portal in `lang`.
+  void start_all(const std::string& lang = "", std::vector<std::string> portal_args = {}) {
+    start_services();
+    onboard();
+    enroll_device_and_helpdesk();
+    ASSERT_TRUE(desktop_.start(dir_, display_.name()));
+    ASSERT_TRUE(desktop_.start_portal(state_, lang, portal_args));
+    // The portal's tray item registered with the panel and says nothing waits.
+    ASSERT_TRUE(wait_until(
+        [&] { return desktop_.tray_output().find("tooltip ") != std::string::npos; }, 20s))
+        << desktop_.tray_output() << desktop_.portal().output();
+  }
+
+  // A request from the help desk, accepted through the notification server's Accept action.
+  void request_and_accept_through_the_notification() {
+    ASSERT_EQ(request(helpdesk_, device_).status, 204);
+    ASSERT_TRUE(wait_until([&] { return !desktop_.notify_calls().empty(); }, 20s))
+        << desktop_.portal().output();
+    auto r = desktop_.choose_action("accept");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 20s))
+        << agent_.output();
+  }
+
+  // The supporter: `reach connect` with the session's link and a real VNC client that types and
+  // clicks once admitted.
+  void supporter_connects(ServerProcess& bridge, ChildProcess& viewer) {
+    std::string link =
+        hub_.get(std::string(kDevices) + "/" + device_, admin_).str("remoteAssistanceSessionUrl");
+    ASSERT_TRUE(bridge.start({program_path("reach"), "connect", link, "--listen", "127.0.0.1:0"},
+                             dir_ + "/connect.log", "reach connect"));
+    ASSERT_TRUE(viewer.start(
+        {program_path("reach_test_vnc_client"), "--connect",
+         "127.0.0.1:" + std::to_string(bridge.port()), "--password", bridge.second_line(),
+         "--encodings", "zrle", "--snapshot", dir_ + "/seen.ppm", "--type",
+         "typed by the supporter", "--click", "500,400", "--until-closed", "--timeout-ms", "90000"},
+        dir_ + "/viewer.log"));
+    ASSERT_TRUE(wait_until([&] { return session_state() == "askingToAllow"; }, 20s));
+  }
+
+  std::int64_t session_number(const std::string& key) {
+    auto s = agent_json({"status"});
+    if (!s.contains("session")) return -1;
+    const auto& o = s.at("session").as_object();
+    return o.contains(key) ? o.at(key).as_int64() : -1;
+  }
+
+  Desktop desktop_;
+};
+
+TEST_F(PortalTest, ARequestReachesTheDesktopAndAcceptWorksThroughTheNotificationServer) {
+  start_all();
+  EXPECT_NE(desktop_.tray_output().find("tooltip Company Portal | Nothing is waiting for you"),
+            std::string::npos)
+      << desktop_.tray_output();
+  desktop_.keep_tray_icon("portal-tray-en-0");
+
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  // The notification server received the request's Notify call, with its actions.
+  ASSERT_TRUE(wait_until([&] { return !desktop_.notify_calls().empty(); }, 20s))
+      << desktop_.portal().output();
+  auto call = desktop_.notify_calls().back();
+  EXPECT_EQ(call.app, "Company Portal");
+  EXPECT_EQ(call.summary, "Remote assistance request");
+  EXPECT_EQ(call.body, std::string(kRequestText) + "\nRequested by Helen Helpdesk, Reach.");
+  EXPECT_EQ(call.actions, (std::vector<std::string>{"default", "Company Portal", "accept", "Accept",
+                                                    "decline", "Decline"}));
+  // The tray's badge: the tooltip a panel shows, and the red flag drawn on the icon.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return desktop_.tray_output().find(
+                   "tooltip Company Portal | 1 notification waiting for you") != std::string::npos;
+      },
+      10s))
+      << desktop_.tray_output();
+  ASSERT_TRUE(wait_until(
+      [&] { return load_png(desktop_.tray_icon_file()).red_in(32, 0, 64, 32) > 100; }, 10s));
+  Image flagged = load_png(desktop_.tray_icon_file());
+  EXPECT_EQ(flagged.red_in(0, 32, 32, 64), 0) << "the flag sits in the top-right corner";
+  desktop_.keep_tray_icon("portal-tray-en-1");
+  desktop_.screenshot("portal-notification-en");
+
+  // Accept, chosen in the notification server's own menu, reaches the hub as accepted.
+  auto chosen = desktop_.choose_action("accept");
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.err;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto h = history_of(device_);
+        return h.contains("userAccepted") && h.at("userAccepted") == true;
+      },
+      20s))
+      << bj::serialize(history_of(device_));
+  EXPECT_EQ(session_state(), "waitingForSupporter");
+  // The flag goes down with nothing left to answer.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto out = desktop_.tray_output();
+        return out.rfind("tooltip ") ==
+               out.find("tooltip Company Portal | Nothing is waiting for you",
+                        out.rfind("tooltip "));
+      },
+      10s))
+      << desktop_.tray_output();
+
+  // A custom notification: selecting it (its default action) opens the portal window.
+  auto sent =
+      hub_.post(std::string(kDevices) + "/" + device_ + "/sendCustomNotificationToCompanyPortal",
+                bj::object{{"notificationTitle", "Update tonight"},
+                           {"notificationBody", "Leave the laptop on at 22:00."}},
+                admin_);
+  ASSERT_EQ(sent.status, 204) << sent;
+  ASSERT_TRUE(wait_until([&] { return desktop_.notify_calls().size() >= 2; }, 20s));
+  EXPECT_EQ(desktop_.notify_calls().back().summary, "Update tonight");
+  EXPECT_EQ(desktop_.notify_calls().back().body, "Leave the laptop on at 22:00.");
+  // Unread until seen in the window (watched on the agent's own stream: listing the
+  // notifications with the command line would mark it read itself).
+  AgentWatch watch;
+  ASSERT_TRUE(watch.open(state_ + "/control.sock"));
+  auto custom_read = [](bool read) {
+    return [read](const bj::object& o) {
+      for (const auto& v : o.at("notifications").as_array())
+        if (str_of(v.as_object(), "title") == "Update tonight")
+          return v.as_object().at("read") == read;
+      return false;
+    };
+  };
+  ASSERT_TRUE(watch.wait_for(custom_read(false), 10s));
+  EXPECT_FALSE(desktop_.window_shown("Company Portal"));
+  ASSERT_EQ(desktop_.choose_action("default").exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Company Portal"); }, 10s));
+  ASSERT_TRUE(desktop_.control_shown("label", "Leave the laptop on at 22:00."));
+  ASSERT_TRUE(watch.wait_for(custom_read(true), 10s));
+  desktop_.screenshot("portal-window-en");
+}
+
+TEST_F(PortalTest, ViewOnlyByARealClickSharesThePixelsAndDropsTheSupportersInput) {
+  start_all();
+  ChildProcess input_log;
+  std::string log = dir_ + "/input.log";
+  ASSERT_TRUE(input_log.start({program_path("reach_test_x11_input_log"), "--out", log},
+                              dir_ + "/input-tool.log", {{"DISPLAY", display_.name()}}));
+  ASSERT_TRUE(
+      wait_until([&] { return input_log.output().find("ready") != std::string::npos; }, 20s));
+  request_and_accept_through_the_notification();
+  ServerProcess bridge;
+  ChildProcess viewer;
+  supporter_connects(bridge, viewer);
+  // The question is an X window of its own, on top, naming who asks.
+  ASSERT_TRUE(
+      wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s))
+      << desktop_.portal().output();
+  ASSERT_TRUE(desktop_.control_shown(
+      "label", "Helen Helpdesk (Reach) is connected and wants to see this screen."));
+  // Until it is answered the viewer is not admitted: no pixel, no input channel.
+  EXPECT_EQ(viewer.output().find("frames="), std::string::npos);
+  desktop_.screenshot("portal-allow-dialog-en");
+  ASSERT_EQ(desktop_.click("push button", "View only"), "");
+  ASSERT_TRUE(wait_until([&] { return viewer.output().find("frames=") != std::string::npos; }, 30s))
+      << viewer.output();
+  ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 10s));
+  EXPECT_FALSE(desktop_.window_shown("Allow this session to start?"));
+  // The supporter typed and clicked: all of it dropped, none of it reached the display.
+  ASSERT_TRUE(wait_until([&] { return session_number("inputDropped") > 0; }, 10s));
+  EXPECT_EQ(read_file_bytes(log).find("key "), std::string::npos) << read_file_bytes(log);
+  EXPECT_EQ(read_file_bytes(log).find("click "), std::string::npos) << read_file_bytes(log);
+  EXPECT_TRUE(history_of(device_).at("userAllowed") == true);
+  // The indicator says so, without a View only button (there is no control to drop).
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Remote assistance session"); }, 10s));
+  ASSERT_TRUE(desktop_.control_shown("label", "Helen Helpdesk (Reach) is viewing this screen"));
+  EXPECT_FALSE(desktop_.control_shown("push button", "View only", 500));
+  desktop_.screenshot("portal-session-bar-viewing-en");
+}
+
+TEST_F(PortalTest, DenyByARealClickSendsNoPixel) {
+  start_all();
+  request_and_accept_through_the_notification();
+  ServerProcess bridge;
+  ChildProcess viewer;
+  supporter_connects(bridge, viewer);
+  ASSERT_TRUE(
+      wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s));
+  ASSERT_EQ(desktop_.click("push button", "Deny"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "denied"; }, 10s)) << agent_.output();
+  // The viewer never got a frame: the relay closed it during the handshake.
+  auto code = viewer.wait(20s);
+  EXPECT_NE(code, std::optional<int>(0)) << viewer.output();
+  EXPECT_EQ(viewer.output().find("frames="), std::string::npos) << viewer.output();
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "denied"; }, 10s));
+  EXPECT_FALSE(desktop_.window_shown("Allow this session to start?"));
+  EXPECT_FALSE(desktop_.window_shown("Remote assistance session"));
+}
+
+TEST_F(PortalTest, NoAnswerBeforeTheDeadlineIsDeny) {
+  agent_args_ = {"--allow-timeout", "4"};
+  start_all();
+  request_and_accept_through_the_notification();
+  ServerProcess bridge;
+  ChildProcess viewer;
+  supporter_connects(bridge, viewer);
+  ASSERT_TRUE(
+      wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s));
+  // The dialog counts down to the agent's deadline, and goes when the agent decides.
+  ASSERT_TRUE(wait_until([&] { return session_state() == "denied"; }, 15s)) << agent_.output();
+  ASSERT_TRUE(
+      wait_until([&] { return !desktop_.window_shown("Allow this session to start?"); }, 10s));
+  EXPECT_EQ(viewer.output().find("frames="), std::string::npos) << viewer.output();
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "denied"; }, 10s));
+}
+
+TEST_F(PortalTest, EndSessionOnTheIndicatorEndsItAtOnce) {
+  start_all();
+  request_and_accept_through_the_notification();
+  ServerProcess bridge;
+  ChildProcess viewer;
+  supporter_connects(bridge, viewer);
+  ASSERT_EQ(desktop_.click("push button", "Full control"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 20s)) << agent_.output();
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Remote assistance session"); }, 10s));
+  ASSERT_TRUE(desktop_.control_shown("label", "Helen Helpdesk (Reach) is controlling this screen"));
+  // The tray icon changes while the screen is shared.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return desktop_.tray_output().find("is controlling this screen") != std::string::npos;
+      },
+      10s))
+      << desktop_.tray_output();
+  desktop_.keep_tray_icon("portal-tray-en-session");
+  desktop_.screenshot("portal-session-bar-controlling-en");
+
+  // The viewer has the screen and has typed: it now only waits for the end.
+  ASSERT_TRUE(wait_until([&] { return viewer.output().find("frames=") != std::string::npos; }, 30s))
+      << viewer.output();
+  AgentWatch watch;
+  ASSERT_TRUE(watch.open(state_ + "/control.sock"));
+  ASSERT_TRUE(watch.wait_state("active", 5s));
+  auto where = run_command(
+      {program_path("reach_test_a11y_find"), "--role", "push button", "--name", "End session"},
+      {{"DISPLAY", display_.name()},
+       {"DBUS_SESSION_BUS_ADDRESS", "unix:path=" + dir_ + "/desktop/bus"}});
+  ASSERT_EQ(where.exit_code, 0) << where.err;
+  std::istringstream at(where.out);
+  std::string x, y;
+  at >> x >> y;
+  ASSERT_EQ(desktop_.xdotool({"mousemove", "--sync", x, y}).exit_code, 0);
+  auto click_started = std::chrono::steady_clock::now();
+  auto clicked = desktop_.xdotool({"click", "1"});
+  ASSERT_EQ(clicked.exit_code, 0) << clicked.err;
+  ASSERT_TRUE(watch.wait_state("ended", 10s)) << agent_.output();
+  // Reported, not asserted: from starting xdotool's click (its own start-up included) to the
+  // agent's "ended" on the agent's own stream.
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - click_started);
+  std::printf("[portal test] End session: the agent said \"ended\" %lld ms after the click began\n",
+              static_cast<long long>(took.count()));
+  EXPECT_EQ(viewer.wait(15s), std::optional<int>(0)) << viewer.output();
+  EXPECT_NE(viewer.output().find("closed by server"), std::string::npos);
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "ended"; }, 15s));
+  EXPECT_EQ(str_of(history_of(device_), "endReason"), "endedByUser");
+  ASSERT_TRUE(wait_until([&] { return !desktop_.window_shown("Remote assistance session"); }, 10s));
+}
+
+TEST_F(PortalTest, ViewOnlyFromTheIndicatorDropsControlForTheRestOfTheSession) {
+  start_all();
+  request_and_accept_through_the_notification();
+  ServerProcess bridge;
+  ChildProcess viewer;
+  supporter_connects(bridge, viewer);
+  ASSERT_EQ(desktop_.click("push button", "Full control"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 20s));
+  ASSERT_EQ(desktop_.click("push button", "View only"), "");
+  ASSERT_TRUE(wait_until(
+      [&] { return agent_json({"status"}).at("session").as_object().at("viewOnly") == true; },
+      10s));
+  ASSERT_TRUE(desktop_.control_shown("label", "Helen Helpdesk (Reach) is viewing this screen"));
+  EXPECT_EQ(session_state(), "active");
+}
+
+TEST_F(PortalTest, ClosingOrKillingThePortalMidSessionChangesNothing) {
+  start_all();
+  request_and_accept_through_the_notification();
+  ServerProcess bridge;
+  ChildProcess viewer;
+  supporter_connects(bridge, viewer);
+  ASSERT_EQ(desktop_.click("push button", "Full control"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 20s));
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Remote assistance session"); }, 10s));
+  auto sent = session_number("bytesSent");
+
+  desktop_.portal().kill9();
+  ASSERT_TRUE(wait_until([&] { return !desktop_.window_shown("Remote assistance session"); }, 10s));
+  // The agent goes on as before: the session is active and the supporter still sees updates.
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(session_state(), "active");
+  EXPECT_TRUE(viewer.running());
+  auto status = agent_cli({"status"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+
+  // Started again, it shows the session as it is.
+  ASSERT_TRUE(desktop_.start_portal(state_, ""));
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Remote assistance session"); }, 15s));
+  ASSERT_TRUE(desktop_.control_shown("label", "Helen Helpdesk (Reach) is controlling this screen"));
+  // And a clean quit from the tray's menu is the same: the session stays.
+  desktop_.portal().terminate();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(session_state(), "active");
+  EXPECT_GE(session_number("bytesSent"), sent);
+  ASSERT_EQ(agent_cli({"end"}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "ended"; }, 15s));
+}
+
+TEST_F(PortalTest, NorwegianFromTheLocale) {
+  start_all("nb_NO.UTF-8");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return desktop_.tray_output().find("tooltip Firmaportal | Ingenting venter på deg") !=
+               std::string::npos;
+      },
+      10s))
+      << desktop_.tray_output();
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  ASSERT_TRUE(wait_until([&] { return !desktop_.notify_calls().empty(); }, 20s));
+  auto call = desktop_.notify_calls().back();
+  EXPECT_EQ(call.app, "Firmaportal");
+  EXPECT_EQ(call.summary, "Forespørsel om fjernhjelp");
+  EXPECT_EQ(call.body,
+            "IT-administratoren din ber om å få styre denne enheten i en fjernhjelpsøkt.\n"
+            "Forespurt av Helen Helpdesk, Reach.");
+  EXPECT_EQ(call.actions, (std::vector<std::string>{"default", "Firmaportal", "accept", "Godta",
+                                                    "decline", "Avslå"}));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return desktop_.tray_output().find("tooltip Firmaportal | 1 varsel venter på deg") !=
+               std::string::npos;
+      },
+      10s))
+      << desktop_.tray_output();
+  desktop_.screenshot("portal-notification-nb");
+  desktop_.keep_tray_icon("portal-tray-nb-1");
+  ASSERT_EQ(desktop_.choose_action("default").exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Firmaportal"); }, 10s));
+  ASSERT_EQ(desktop_.click("push button", "Godta"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 20s));
+  ASSERT_TRUE(
+      desktop_.control_shown("label", "Godtatt. Venter på at den som hjelper deg, kobler til."));
+  desktop_.screenshot("portal-window-nb");
+
+  ServerProcess bridge;
+  ChildProcess viewer;
+  supporter_connects(bridge, viewer);
+  ASSERT_TRUE(
+      wait_until([&] { return desktop_.window_shown("Vil du tillate at økten starter?"); }, 15s));
+  ASSERT_TRUE(desktop_.control_shown(
+      "label", "Helen Helpdesk (Reach) er koblet til og vil se denne skjermen."));
+  ASSERT_TRUE(desktop_.control_shown("push button", "Bare visning"));
+  ASSERT_TRUE(desktop_.control_shown("push button", "Avslå"));
+  desktop_.screenshot("portal-allow-dialog-nb");
+  ASSERT_EQ(desktop_.click("push button", "Full kontroll"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 20s));
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Fjernhjelpsøkt"); }, 10s));
+  ASSERT_TRUE(desktop_.control_shown("label", "Helen Helpdesk (Reach) styrer denne skjermen"));
+  desktop_.screenshot("portal-session-bar-nb");
+  ASSERT_EQ(desktop_.click("push button", "Avslutt økten"), "");
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "ended"; }, 15s));
+}
+
+TEST_F(PortalTest, ASessionCodeTypedInThePortalJoinsTheSupportersSession) {
+  start_all("", {"--show"});
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Company Portal"); }, 10s));
+  // A code that is not one: the window says so in words, and nothing is joined.
+  ASSERT_EQ(desktop_.click("text", "Session code"), "");
+  ASSERT_EQ(desktop_.xdotool({"type", "--delay", "20", "123"}).exit_code, 0);
+  ASSERT_EQ(desktop_.xdotool({"key", "Return"}).exit_code, 0);
+  ASSERT_TRUE(desktop_.control_shown(
+      "label", "That is not a session code. It looks like s12-345-678: check it and try again."));
+  EXPECT_EQ(session_state(), "");
+
+  // The supporter's session from the relay portal; the person types the code read to them.
+  auto session = relay_.portal_session("Printer trouble");
+  ASSERT_EQ(session.status, 200) << session;
+  std::string code = session.str("code");
+  ASSERT_FALSE(code.empty()) << session;
+  ASSERT_EQ(desktop_.xdotool({"key", "ctrl+a"}).exit_code, 0);
+  ASSERT_EQ(desktop_.xdotool({"type", "--delay", "20", code}).exit_code, 0);
+  ASSERT_EQ(desktop_.click("push button", "Connect"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 15s))
+      << agent_.output();
+  ASSERT_TRUE(desktop_.control_shown("label", "Waiting for the supporter to connect."));
+  desktop_.screenshot("portal-code-en");
+}
+
+}  // namespace
+}  // namespace reach::itest
