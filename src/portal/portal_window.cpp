@@ -174,6 +174,10 @@ void PortalWindow::render(const QJsonObject& state, bool agent_running) {
 
   const QJsonObject session = state.value("session").toObject();
   const QString s = session.value("state").toString();
+  // What the last answer led to ("Accepted. Waiting for…") is said until the supporter is
+  // there: from then on the dialog, the bar and the session's own sentence speak.
+  if (s == "askingToAllow" || s == "allowed" || s == "active" || s == "ended" || s == "denied")
+    feedback_->hide();
   const bool open =
       !s.isEmpty() && s != "ended" && s != "denied" && s != "expired" && s != "declined";
   session_box_->setVisible(open);
