@@ -211,17 +211,30 @@ class Desktop {
     return false;
   }
 
-  // Finds the control by role and name (AT-SPI) and clicks its centre with an X input event.
-  // Returns "" or what went wrong.
-  std::string click(const std::string& role, const std::string& name) {
+  // Where the control with this role and name is on the screen (AT-SPI), as xdotool's X and Y;
+  // nullopt (and why, in `error`) when it is not shown within 15 s.
+  std::optional<std::pair<std::string, std::string>> locate(const std::string& role,
+                                                            const std::string& name,
+                                                            std::string* error = nullptr) {
     auto where = run_command({program_path("reach_test_a11y_find"), "--role", role, "--name", name,
                               "--timeout-ms", "15000"},
                              env_, 20s);
-    if (where.exit_code != 0) return "not found: " + where.err;
+    if (where.exit_code != 0) {
+      if (error) *error = "not found: " + where.err;
+      return std::nullopt;
+    }
     std::istringstream in(where.out);
-    std::string x, y;
-    in >> x >> y;
-    auto c = run_command({"/usr/bin/xdotool", "mousemove", "--sync", x, y, "click", "1"}, env_, 5s);
+    std::pair<std::string, std::string> at;
+    in >> at.first >> at.second;
+    return at;
+  }
+  // Finds the control by role and name and clicks its centre with an X input event. Returns ""
+  // or what went wrong.
+  std::string click(const std::string& role, const std::string& name) {
+    std::string error;
+    auto at = locate(role, name, &error);
+    if (!at) return error;
+    auto c = xdotool({"mousemove", "--sync", at->first, at->second, "click", "1"});
     return c.exit_code == 0 ? "" : "xdotool: " + c.err;
   }
   bool control_shown(const std::string& role, const std::string& name, int timeout_ms = 15000) {
@@ -369,6 +382,16 @@ class PortalTest : public RemoteAssistanceFlow {
     ASSERT_TRUE(wait_until([&] { return session_state() == "askingToAllow"; }, 20s));
   }
 
+  // From the help desk's request to the question on the screen: accepted through the
+  // notification, the supporter connected, "Allow this session to start?" shown.
+  void until_the_question(ServerProcess& bridge, ChildProcess& viewer) {
+    request_and_accept_through_the_notification();
+    supporter_connects(bridge, viewer);
+    ASSERT_TRUE(
+        wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s))
+        << desktop_.portal().output();
+  }
+
   std::int64_t session_number(const std::string& key) {
     auto s = agent_json({"status"});
     if (!s.contains("session")) return -1;
@@ -472,14 +495,9 @@ TEST_F(PortalTest, ViewOnlyByARealClickSharesThePixelsAndDropsTheSupportersInput
                               dir_ + "/input-tool.log", {{"DISPLAY", display_.name()}}));
   ASSERT_TRUE(
       wait_until([&] { return input_log.output().find("ready") != std::string::npos; }, 20s));
-  request_and_accept_through_the_notification();
   ServerProcess bridge;
   ChildProcess viewer;
-  supporter_connects(bridge, viewer);
-  // The question is an X window of its own, on top, naming who asks.
-  ASSERT_TRUE(
-      wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s))
-      << desktop_.portal().output();
+  until_the_question(bridge, viewer);
   ASSERT_TRUE(desktop_.control_shown(
       "label", "Helen Helpdesk (Reach) is connected and wants to see this screen."));
   // Until it is answered the viewer is not admitted: no pixel, no input channel.
@@ -504,12 +522,9 @@ TEST_F(PortalTest, ViewOnlyByARealClickSharesThePixelsAndDropsTheSupportersInput
 
 TEST_F(PortalTest, DenyByARealClickSendsNoPixel) {
   start_all();
-  request_and_accept_through_the_notification();
   ServerProcess bridge;
   ChildProcess viewer;
-  supporter_connects(bridge, viewer);
-  ASSERT_TRUE(
-      wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s));
+  until_the_question(bridge, viewer);
   ASSERT_EQ(desktop_.click("push button", "Deny"), "");
   ASSERT_TRUE(wait_until([&] { return session_state() == "denied"; }, 10s)) << agent_.output();
   // The viewer never got a frame: the relay closed it during the handshake.
@@ -524,12 +539,9 @@ TEST_F(PortalTest, DenyByARealClickSendsNoPixel) {
 TEST_F(PortalTest, NoAnswerBeforeTheDeadlineIsDeny) {
   agent_args_ = {"--allow-timeout", "4"};
   start_all();
-  request_and_accept_through_the_notification();
   ServerProcess bridge;
   ChildProcess viewer;
-  supporter_connects(bridge, viewer);
-  ASSERT_TRUE(
-      wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s));
+  until_the_question(bridge, viewer);
   // The dialog counts down to the agent's deadline, and goes when the agent decides.
   ASSERT_TRUE(wait_until([&] { return session_state() == "denied"; }, 15s)) << agent_.output();
   ASSERT_TRUE(
@@ -540,10 +552,9 @@ TEST_F(PortalTest, NoAnswerBeforeTheDeadlineIsDeny) {
 
 TEST_F(PortalTest, EndSessionOnTheIndicatorEndsItAtOnce) {
   start_all();
-  request_and_accept_through_the_notification();
   ServerProcess bridge;
   ChildProcess viewer;
-  supporter_connects(bridge, viewer);
+  until_the_question(bridge, viewer);
   ASSERT_EQ(desktop_.click("push button", "Full control"), "");
   ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 20s)) << agent_.output();
   ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Remote assistance session"); }, 10s));
@@ -564,15 +575,9 @@ TEST_F(PortalTest, EndSessionOnTheIndicatorEndsItAtOnce) {
   AgentWatch watch;
   ASSERT_TRUE(watch.open(state_ + "/control.sock"));
   ASSERT_TRUE(watch.wait_state("active", 5s));
-  auto where = run_command(
-      {program_path("reach_test_a11y_find"), "--role", "push button", "--name", "End session"},
-      {{"DISPLAY", display_.name()},
-       {"DBUS_SESSION_BUS_ADDRESS", "unix:path=" + dir_ + "/desktop/bus"}});
-  ASSERT_EQ(where.exit_code, 0) << where.err;
-  std::istringstream at(where.out);
-  std::string x, y;
-  at >> x >> y;
-  ASSERT_EQ(desktop_.xdotool({"mousemove", "--sync", x, y}).exit_code, 0);
+  auto end = desktop_.locate("push button", "End session");
+  ASSERT_TRUE(end);
+  ASSERT_EQ(desktop_.xdotool({"mousemove", "--sync", end->first, end->second}).exit_code, 0);
   auto click_started = std::chrono::steady_clock::now();
   auto clicked = desktop_.xdotool({"click", "1"});
   ASSERT_EQ(clicked.exit_code, 0) << clicked.err;
@@ -592,10 +597,9 @@ TEST_F(PortalTest, EndSessionOnTheIndicatorEndsItAtOnce) {
 
 TEST_F(PortalTest, ViewOnlyFromTheIndicatorDropsControlForTheRestOfTheSession) {
   start_all();
-  request_and_accept_through_the_notification();
   ServerProcess bridge;
   ChildProcess viewer;
-  supporter_connects(bridge, viewer);
+  until_the_question(bridge, viewer);
   ASSERT_EQ(desktop_.click("push button", "Full control"), "");
   ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 20s));
   ASSERT_EQ(desktop_.click("push button", "View only"), "");
@@ -608,10 +612,9 @@ TEST_F(PortalTest, ViewOnlyFromTheIndicatorDropsControlForTheRestOfTheSession) {
 
 TEST_F(PortalTest, ClosingOrKillingThePortalMidSessionChangesNothing) {
   start_all();
-  request_and_accept_through_the_notification();
   ServerProcess bridge;
   ChildProcess viewer;
-  supporter_connects(bridge, viewer);
+  until_the_question(bridge, viewer);
   ASSERT_EQ(desktop_.click("push button", "Full control"), "");
   ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 20s));
   ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Remote assistance session"); }, 10s));
