@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <optional>
 
 namespace reach::agent {
 
@@ -147,6 +148,7 @@ struct Agent::Impl {
   std::unique_ptr<RemoteSession> session;  // guarded by mu: the current or last session
   std::string session_notification;        // guarded by mu
   std::string session_detail;              // guarded by mu: why it ended
+  std::optional<Credential> enrolled;      // guarded by mu: set by start_channel
   bj::object last_checkin;                 // guarded by mu: the hub's answer to the last one
   std::int64_t answer_by = 0;              // guarded by mu: when "allow?" times out to deny
 
@@ -342,14 +344,14 @@ struct Agent::Impl {
     bj::array list;
     for (auto it = all.rbegin(); it != all.rend(); ++it) list.push_back(notification_json(*it));
     o["notifications"] = std::move(list);
-    if (auto cred = state.credential(); cred && *cred) {
-      bj::object e{{"hubUrl", (*cred)->hub_url}, {"deviceId", (*cred)->device_id}};
-      std::lock_guard lk(mu);
+    o["codeEntry"] = !relay_for_codes().empty();
+    std::lock_guard lk(mu);
+    if (enrolled) {
+      bj::object e{{"hubUrl", enrolled->hub_url}, {"deviceId", enrolled->device_id}};
       for (const char* key : {"userPrincipalName", "organization", "lastSyncDateTime"})
         if (auto v = last_checkin.if_contains(key); v && v->is_string()) e[key] = *v;
       o["enrollment"] = std::move(e);
     }
-    o["codeEntry"] = !relay_for_codes().empty();
     return o;
   }
 
@@ -466,6 +468,7 @@ void Agent::start_channel(const Credential& credential) {
         i->changed();
       });
   std::lock_guard lk(impl_->mu);
+  impl_->enrolled = credential;
   impl_->channel = std::move(ch);
 }
 

@@ -484,6 +484,10 @@ TEST_F(PortalTest, ARequestReachesTheDesktopAndAcceptWorksThroughTheNotification
   ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Company Portal"); }, 10s));
   ASSERT_TRUE(desktop_.control_shown("label", "Leave the laptop on at 22:00."));
   ASSERT_TRUE(watch.wait_for(custom_read(true), 10s));
+  // The device's enrollment, as the hub told the agent at check-in.
+  EXPECT_TRUE(desktop_.control_shown("label", "dana@reach.test"));
+  EXPECT_TRUE(desktop_.control_shown("label", device_));
+  EXPECT_TRUE(desktop_.control_shown("label", hub_.base_url()));
   desktop_.screenshot("portal-window-en");
 }
 
