@@ -524,6 +524,47 @@ TEST_F(PortalTest, ViewOnlyByARealClickSharesThePixelsAndDropsTheSupportersInput
   desktop_.screenshot("portal-session-bar-viewing-en");
 }
 
+// The supporter cannot answer the question for the person: before the answer the agent has not
+// admitted the supporter's viewer (no security offer, no ServerInit), so nothing the supporter
+// sends is input. Here the supporter sends a click on Full control's own position: the agent
+// takes it as a protocol error and ends the session; the button was never pressed.
+TEST_F(PortalTest, TheSupporterCannotAnswerTheQuestion) {
+  start_all();
+  request_and_accept_through_the_notification();
+  std::string link =
+      hub_.get(std::string(kDevices) + "/" + device_, admin_).str("remoteAssistanceSessionUrl");
+  net::EventLoop loop;
+  auto peer = std::make_shared<WsPeer>();
+  auto ws = net::websocket_connect(
+      loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)), {}, peer);
+  ASSERT_TRUE(ws);
+  ASSERT_TRUE(peer->wait_bytes(12, 10s));
+  (*ws)->send("RFB 003.008\n", true);
+  ASSERT_TRUE(
+      wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s));
+  auto at = desktop_.locate("push button", "Full control");
+  ASSERT_TRUE(at);
+  int x = std::stoi(at->first), y = std::stoi(at->second);
+  // RFB PointerEvent (button 1 down, then up) at the button's centre.
+  std::string click;
+  for (int mask : {1, 0})
+    click += std::string{5,
+                         static_cast<char>(mask),
+                         static_cast<char>(x >> 8),
+                         static_cast<char>(x & 0xff),
+                         static_cast<char>(y >> 8),
+                         static_cast<char>(y & 0xff)};
+  (*ws)->send(click, true);
+  ASSERT_TRUE(peer->wait_closed(10s));
+  ASSERT_TRUE(wait_until([&] { return session_state() == "ended"; }, 10s)) << agent_.output();
+  EXPECT_FALSE(history_of(device_).at("userAllowed") == true) << bj::serialize(history_of(device_));
+  std::string got;
+  for (const auto& m : peer->messages()) got += m;
+  EXPECT_EQ(got, "RFB 003.008\n") << "nothing about the desktop reached the supporter";
+  ASSERT_TRUE(
+      wait_until([&] { return !desktop_.window_shown("Allow this session to start?"); }, 10s));
+}
+
 TEST_F(PortalTest, DenyByARealClickSendsNoPixel) {
   start_all();
   ServerProcess bridge;
