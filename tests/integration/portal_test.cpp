@@ -565,6 +565,18 @@ TEST_F(PortalTest, TheSupporterCannotAnswerTheQuestion) {
       wait_until([&] { return !desktop_.window_shown("Allow this session to start?"); }, 10s));
 }
 
+TEST_F(PortalTest, TheQuestionIsAnsweredWithTheKeyboardToo) {
+  start_all();
+  ServerProcess bridge;
+  ChildProcess viewer;
+  until_the_question(bridge, viewer);
+  // The dialog has the keyboard: Alt+V is View only (its mnemonic), as the button reads.
+  ASSERT_EQ(desktop_.xdotool({"key", "alt+v"}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 20s)) << agent_.output();
+  EXPECT_TRUE(agent_json({"status"}).at("session").as_object().at("viewOnly") == true);
+  EXPECT_FALSE(desktop_.window_shown("Allow this session to start?"));
+}
+
 TEST_F(PortalTest, DenyByARealClickSendsNoPixel) {
   start_all();
   ServerProcess bridge;
