@@ -27,6 +27,8 @@ struct ServeFlags {
   std::string log_level = "info";
   int request_timeout_ms = 15000;
   int workers = 4;
+  int max_connections = 0;  // 0: from the file descriptor limit
+  int reserved_connections = 64;
   int relay_close_grace_ms = 30000;
   int onboarding_ttl_s = 900;
 };
@@ -74,20 +76,13 @@ int serve(const ServeFlags& f) {
   opts.request_timeout = std::chrono::milliseconds(f.request_timeout_ms);
   opts.worker_threads = static_cast<std::size_t>(f.workers);
   opts.error_response = hub::server_error_response;
+  opts.max_connections = static_cast<std::size_t>(f.max_connections);
+  opts.reserved_connections = static_cast<std::size_t>(f.reserved_connections);
   net::Server server(
       opts, [hub](net::Request& r) { return hub->handle(r); },
       [hub](net::Request& r, net::Response& reject) { return hub->upgrade(r, reject); });
-  hub->set_server_stats_source([&server] {
-    auto s = server.stats();
-    return fmt::format(
-        "# HELP reach_hub_connections_open Open client connections.\n"
-        "# TYPE reach_hub_connections_open gauge\nreach_hub_connections_open {}\n"
-        "# HELP reach_hub_connections_total Connections accepted.\n"
-        "# TYPE reach_hub_connections_total counter\nreach_hub_connections_total {}\n"
-        "# HELP reach_hub_rejected_requests_total Malformed, oversized or timed-out requests.\n"
-        "# TYPE reach_hub_rejected_requests_total counter\nreach_hub_rejected_requests_total {}\n",
-        s.connections_open, s.connections_accepted, s.rejected_malformed);
-  });
+  hub->set_server_stats_source(
+      [&server] { return net::Server::metrics_text(server.stats(), "reach_hub"); });
   auto bound = server.listen();
   if (!bound) return fail(bound.error().message);
   std::printf("%s\n", bound->c_str());
@@ -136,6 +131,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_option("--workers", sf.workers, "Handler threads")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-connections", sf.max_connections,
+                   "Open connections at most (0: as many as the file descriptor limit allows)")
+      ->check(CLI::Range(0, 10000000))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--reserved-connections", sf.reserved_connections,
+                   "Connections kept for API requests: agents' channels may not take them")
+      ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   serve_cmd->add_option("--relay-close-grace-ms", sf.relay_close_grace_ms,
                         "Wait for the device's own report after the relay closes a session");

@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <sys/resource.h>
 #include <atomic>
 #include <map>
 #include <thread>
@@ -103,7 +104,7 @@ struct Server::Impl {
   };
 
   Impl(ServerOptions o, Handler h, UpgradeHandler u)
-      : options(std::move(o)),
+      : options(resolve_limits(std::move(o))),
         handler(std::move(h)),
         upgrade(std::move(u)),
         ioc(static_cast<int>(std::max<std::size_t>(1, options.io_threads))),
@@ -187,7 +188,33 @@ struct Server::Impl {
   std::atomic<std::uint64_t> open{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> websockets{0};
+  std::atomic<std::uint64_t> upgrades_refused{0};
+  std::atomic<std::int64_t> last_refusal_log{0};  // steady ms: refusals are logged once a second
   std::atomic<bool> stopping{false};
+
+  static ServerOptions resolve_limits(ServerOptions o) {
+    if (o.max_connections == 0) o.max_connections = connections_for_fd_limit();
+    o.reserved_connections = std::min(o.reserved_connections, o.max_connections / 2);
+    return o;
+  }
+
+  // A refusal is logged at most once a second (with the count so far): a flood of them must not
+  // become a flood of log lines.
+  void log_refusal(const char* event) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+                   .count();
+    auto last = last_refusal_log.load();
+    if (now - last < 1000 || !last_refusal_log.compare_exchange_strong(last, now)) return;
+    log::warn(event, {{"open", open.load()},
+                      {"websockets", websockets.load()},
+                      {"limit", options.max_connections},
+                      {"reserved", options.reserved_connections},
+                      {"refused", refused.load()},
+                      {"upgrades_refused", upgrades_refused.load()}});
+  }
 
   std::mutex live_mu;
   std::map<std::uint64_t, Live> lives;  // guarded by live_mu
@@ -251,7 +278,8 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     if (open.load() >= options.max_connections) {
       boost::system::error_code ignored;
       socket.close(ignored);
-      ++rejected;
+      ++refused;
+      log_refusal("http.connection_refused");
       continue;
     }
     ++open;
@@ -447,6 +475,23 @@ asio::awaitable<void> Server::Impl::upgrade_connection(
     std::shared_ptr<Conn<Stream>> conn, BeastRequest req,
     std::chrono::steady_clock::time_point start) {
   Request request = to_request(req, conn->remote, kIsTls<Stream>);
+  // A WebSocket slot is taken before the upgrade is decided (two handshakes cannot both take
+  // the last one) and given back when the WebSocket ends, or now if there is none.
+  if (websockets.fetch_add(1) >= options.max_connections - options.reserved_connections) {
+    --websockets;
+    ++upgrades_refused;
+    log_refusal("http.upgrade_refused");
+    Response busy =
+        error_response(503, "serviceUnavailable",
+                       "The server holds as many WebSockets as it may: try again later.");
+    busy.headers.set("Retry-After", "5");
+    BeastResponse res = to_beast(busy, req, false);
+    bool written = co_await write(*conn, res);
+    log_request(request.method, request.path, 503, start);
+    if (written) co_await graceful_close(*conn);
+    co_return;
+  }
+  std::shared_ptr<void> ws_slot(nullptr, [this](void*) { --websockets; });
   Response reject = error_response(403, "accessDenied", "WebSocket upgrade refused");
   std::shared_ptr<WebSocketHandler> ws_handler;
   try {
@@ -493,7 +538,7 @@ asio::awaitable<void> Server::Impl::upgrade_connection(
                                    [weak] {
                                      if (auto s = weak.lock()) s->abort();
                                    }});
-  session->start([this, id, slot = conn->slot] { remove_live(id); });
+  session->start([this, id, slot = conn->slot, ws_slot] { remove_live(id); });
   // If stop() ran while the handshake was in flight, this session missed the broadcast.
   if (stopping) session->close(1001, "server shutdown");
 }
@@ -569,7 +614,44 @@ Server::Stats Server::stats() const {
   s.connections_open = impl_->open.load();
   s.requests = impl_->requests.load();
   s.rejected_malformed = impl_->rejected.load();
+  s.connections_limit = impl_->options.max_connections;
+  s.connections_refused = impl_->refused.load();
+  s.websockets_open = impl_->websockets.load();
+  s.upgrades_refused = impl_->upgrades_refused.load();
   return s;
+}
+
+std::string Server::metrics_text(const Stats& s, std::string_view prefix) {
+  std::string out;
+  auto one = [&](const char* name, const char* type, const char* help, std::uint64_t v) {
+    out += "# HELP " + std::string(prefix) + "_" + name + " " + help + "\n# TYPE " +
+           std::string(prefix) + "_" + name + " " + type + "\n" + std::string(prefix) + "_" + name +
+           " " + std::to_string(v) + "\n";
+  };
+  one("connections_open", "gauge", "Open client connections.", s.connections_open);
+  one("connections_limit", "gauge", "Connections the server holds at most.", s.connections_limit);
+  one("connections_total", "counter", "Connections accepted.", s.connections_accepted);
+  one("connections_refused_total", "counter",
+      "Connections closed at once because the limit was reached.", s.connections_refused);
+  one("websockets_open", "gauge", "Open WebSockets.", s.websockets_open);
+  one("websocket_upgrades_refused_total", "counter",
+      "WebSocket upgrades refused (503) to keep the reserved connections for the API.",
+      s.upgrades_refused);
+  one("rejected_requests_total", "counter", "Malformed, oversized or timed-out requests.",
+      s.rejected_malformed);
+  return out;
+}
+
+std::size_t connections_for_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024 - kFdHeadroom;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  rlim_t fds = lim.rlim_cur == RLIM_INFINITY ? rlim_t{1} << 20 : lim.rlim_cur;
+  return fds > 2 * kFdHeadroom ? static_cast<std::size_t>(fds) - kFdHeadroom : kFdHeadroom;
 }
 
 }  // namespace reach::net

@@ -38,7 +38,14 @@ struct ServerOptions {
   std::chrono::milliseconds handshake_timeout{10000};  // TLS and WebSocket handshakes
   std::size_t worker_threads = 4;
   std::size_t io_threads = 1;
-  std::size_t max_connections = 10000;
+  // Open connections (HTTP and WebSocket) beyond which new ones are closed at once, logged and
+  // counted. 0: as many as the process's file descriptor limit allows (raised to its hard limit
+  // at start), less kFdHeadroom for the store, logs and the server's own descriptors.
+  std::size_t max_connections = 0;
+  // Connections only plain HTTP requests may use: WebSocket upgrades (agents' channels, relay
+  // streams) are refused with 503 once max_connections - reserved_connections are open, so the
+  // API stays reachable when WebSockets fill the rest.
+  std::size_t reserved_connections = 64;
   std::size_t ws_message_limit = 1024 * 1024;
   std::size_t ws_send_queue_limit = 4 * 1024 * 1024;  // bytes; see WebSocket::send
   // Formats the answers the server itself gives (400, 413, 431, 500) in the application's error
@@ -53,6 +60,11 @@ using Handler = std::function<Response(Request&)>;
 // upgrade, or nullptr to refuse it with `reject` (which the callee fills, e.g. 401 or 404).
 using UpgradeHandler =
     std::function<std::shared_ptr<WebSocketHandler>(Request& request, Response& reject)>;
+
+// Descriptors kept free of connections when the limit comes from RLIMIT_NOFILE.
+inline constexpr std::size_t kFdHeadroom = 64;
+// Raises the soft RLIMIT_NOFILE to the hard one and returns the connections it leaves room for.
+std::size_t connections_for_fd_limit();
 
 class Server {
  public:
@@ -75,10 +87,16 @@ class Server {
   struct Stats {
     std::uint64_t connections_accepted = 0;
     std::uint64_t connections_open = 0;
+    std::uint64_t connections_limit = 0;    // max_connections as resolved at construction
+    std::uint64_t connections_refused = 0;  // closed at accept: max_connections reached
+    std::uint64_t websockets_open = 0;
+    std::uint64_t upgrades_refused = 0;  // 503: only the reserved connections were left
     std::uint64_t requests = 0;
     std::uint64_t rejected_malformed = 0;  // parse errors, limits, timeouts
   };
   Stats stats() const;
+  // The stats in Prometheus text format, each name prefixed with `prefix` (e.g. "reach_hub").
+  static std::string metrics_text(const Stats& s, std::string_view prefix);
 
  private:
   struct Impl;

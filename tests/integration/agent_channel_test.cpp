@@ -430,5 +430,41 @@ TEST_F(AgentChannelTest, ABacklogLongerThanABatchArrivesWhole) {
   EXPECT_TRUE(agent_->has_notification("Backlog 299"));
 }
 
+// One node, properly (issue 12): agents' channels may fill the connections the hub holds, but not
+// the reserve; the API stays reachable, and the refusals are counted where operators look.
+TEST(HubConnectionLimits, ChannelsLeaveTheReserveToTheApiAndRefusalsAreCounted) {
+  HubProcess hub{
+      HubOptions{.serve_args = {"--max-connections", "16", "--reserved-connections", "6"}}};
+  ASSERT_TRUE(hub.init_and_start());
+  std::string admin = hub.admin_token();
+  std::string token = hub.create_enrollment_token({"--userless"});
+  net::EventLoop loop;
+  std::vector<std::shared_ptr<net::WebSocket>> channels;
+  std::string url = "ws://127.0.0.1:" + std::to_string(hub.port()) + "/api/agent/channel";
+  auto connect = [&](int i) {
+    auto e = enroll(hub, token, DeviceSpec{.name = "limit-" + std::to_string(i), .os = "Linux"});
+    EXPECT_EQ(e.status, 201) << e;
+    net::Headers h;
+    h.set("Authorization", "Bearer " + e.str("deviceCredential"));
+    return net::websocket_connect(loop, url, h, std::make_shared<Collector>());
+  };
+  for (int i = 0; i < 10; ++i) {
+    auto ws = connect(i);
+    ASSERT_TRUE(ws) << i << ": " << ws.error().message;
+    channels.push_back(*ws);
+  }
+  auto refused = connect(10);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().status, 503) << refused.error().message;
+  EXPECT_EQ(hub.get("/api/health").status, 200);
+  auto m = hub.get("/api/metrics", admin);
+  ASSERT_EQ(m.status, 200) << m;
+  EXPECT_NE(m.body.find("reach_hub_connections_limit 16\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("reach_hub_websockets_open 10\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("reach_hub_websocket_upgrades_refused_total 1\n"), std::string::npos)
+      << m.body;
+  EXPECT_NE(hub.read_stderr_log().find("http.upgrade_refused"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace reach::itest

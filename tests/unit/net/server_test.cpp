@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <future>
 #include <stdexcept>
@@ -373,6 +375,80 @@ TEST(Server, MaxConnectionsClosesExtraSockets) {
   // The first connection is unaffected.
   ASSERT_TRUE(first.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_FALSE(first.read_response().empty());
+}
+
+// A WebSocket that stays open until the test ends (agents' channels, relay streams).
+class Silent : public WebSocketHandler {
+ public:
+  void on_open(std::shared_ptr<WebSocket> ws) override { ws_ = std::move(ws); }
+  void on_message(std::string, bool) override {}
+  void on_close(std::uint16_t, std::string) override { ws_.reset(); }
+
+ private:
+  std::shared_ptr<WebSocket> ws_;
+};
+
+TEST(Server, WebSocketsLeaveTheReservedConnectionsToTheApi) {
+  ServerOptions o;
+  o.max_connections = 8;
+  o.reserved_connections = 3;
+  RunningServer s(o, describe, [](Request&, Response&) -> std::shared_ptr<WebSocketHandler> {
+    return std::make_shared<Silent>();
+  });
+  EventLoop loop;
+  std::vector<std::shared_ptr<WebSocket>> sockets;
+  for (int i = 0; i < 5; ++i) {
+    auto ws = websocket_connect(loop, s.url("ws", "/channel"), {}, std::make_shared<Silent>());
+    ASSERT_TRUE(ws) << i << ": " << ws.error().message;
+    sockets.push_back(*ws);
+  }
+  // The sixth WebSocket would take a reserved connection: refused, in words, with a retry hint.
+  auto sixth = websocket_connect(loop, s.url("ws", "/channel"), {}, std::make_shared<Silent>());
+  ASSERT_FALSE(sixth);
+  EXPECT_EQ(sixth.error().status, 503);
+  EXPECT_NE(sixth.error().message.find("try again later"), std::string::npos)
+      << sixth.error().message;
+  // The API is still reachable.
+  auto api = http_request("GET", s.url("http", "/health"));
+  ASSERT_TRUE(api) << api.error().message;
+  EXPECT_EQ(api->status, 200);
+  // Filling the reserve with idle HTTP connections: the ninth connection is closed at once.
+  std::vector<std::unique_ptr<RawSocket>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<RawSocket>(s.port()));
+    ASSERT_TRUE(idle.back()->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_FALSE(idle.back()->read_response().empty());
+  }
+  RawSocket ninth(s.port());
+  ninth.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = false;
+  EXPECT_EQ(ninth.read_until_close(5s, &closed), "");
+  EXPECT_TRUE(closed);
+  auto st = s.server().stats();
+  EXPECT_EQ(st.connections_limit, 8u);
+  EXPECT_EQ(st.websockets_open, 5u);
+  EXPECT_EQ(st.upgrades_refused, 1u);
+  EXPECT_EQ(st.connections_refused, 1u);
+  auto text = Server::metrics_text(st, "reach_test");
+  EXPECT_NE(text.find("reach_test_connections_refused_total 1\n"), std::string::npos) << text;
+  // A WebSocket that ends gives its slot back.
+  sockets.front()->close(1000, "bye");
+  sockets.erase(sockets.begin());
+  ASSERT_TRUE(eventually([&] { return s.server().stats().websockets_open == 4; }));
+  idle.clear();
+  ASSERT_TRUE(eventually([&] { return s.server().stats().connections_open == 4; }));
+  auto again = websocket_connect(loop, s.url("ws", "/channel"), {}, std::make_shared<Silent>());
+  EXPECT_TRUE(again) << again.error().message;
+}
+
+TEST(Server, TheDefaultLimitFollowsTheFileDescriptorLimit) {
+  std::size_t n = connections_for_fd_limit();
+  rlimit lim{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
+  EXPECT_EQ(lim.rlim_cur, lim.rlim_max) << "the soft limit is raised to the hard one";
+  EXPECT_EQ(n, static_cast<std::size_t>(lim.rlim_cur) - kFdHeadroom);
+  RunningServer s({}, describe);
+  EXPECT_EQ(s.server().stats().connections_limit, n);
 }
 
 TEST(Client, ErrorsAreValues) {
