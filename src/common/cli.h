@@ -34,6 +34,25 @@ inline std::optional<int> parse(CLI::App& app, int argc, char** argv, const char
   return std::nullopt;
 }
 
+// A server's connection limits as flags (net::ServerOptions::max_connections and
+// reserved_connections): --max-connections (0: from the file descriptor limit) and
+// --reserved-connections, kept for `reserved_for` (e.g. "API requests").
+struct ConnectionLimits {
+  int max = 0;
+  int reserved = 64;
+};
+inline void add_connection_limits(CLI::App* cmd, ConnectionLimits& limits,
+                                  const std::string& reserved_for) {
+  cmd->add_option("--max-connections", limits.max,
+                  "Open connections at most (0: as many as the file descriptor limit allows)")
+      ->check(CLI::Range(0, 10000000))
+      ->capture_default_str();
+  cmd->add_option("--reserved-connections", limits.reserved,
+                  "Connections kept for " + reserved_for + ": WebSockets may not take them")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+}
+
 // "HOST:PORT" (IPv6 hosts in brackets) → host and port.
 inline Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& listen) {
   auto colon = listen.rfind(':');

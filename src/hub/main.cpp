@@ -27,8 +27,7 @@ struct ServeFlags {
   std::string log_level = "info";
   int request_timeout_ms = 15000;
   int workers = 4;
-  int max_connections = 0;  // 0: from the file descriptor limit
-  int reserved_connections = 64;
+  cli::ConnectionLimits limits;
   int relay_close_grace_ms = 30000;
   int onboarding_ttl_s = 900;
 };
@@ -76,8 +75,8 @@ int serve(const ServeFlags& f) {
   opts.request_timeout = std::chrono::milliseconds(f.request_timeout_ms);
   opts.worker_threads = static_cast<std::size_t>(f.workers);
   opts.error_response = hub::server_error_response;
-  opts.max_connections = static_cast<std::size_t>(f.max_connections);
-  opts.reserved_connections = static_cast<std::size_t>(f.reserved_connections);
+  opts.max_connections = static_cast<std::size_t>(f.limits.max);
+  opts.reserved_connections = static_cast<std::size_t>(f.limits.reserved);
   net::Server server(
       opts, [hub](net::Request& r) { return hub->handle(r); },
       [hub](net::Request& r, net::Response& reject) { return hub->upgrade(r, reject); });
@@ -132,16 +131,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--workers", sf.workers, "Handler threads")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  serve_cmd
-      ->add_option("--max-connections", sf.max_connections,
-                   "Open connections at most (0: as many as the file descriptor limit allows)")
-      ->check(CLI::Range(0, 10000000))
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--reserved-connections", sf.reserved_connections,
-                   "Connections kept for API requests: agents' channels may not take them")
-      ->check(CLI::Range(0, 1000000))
-      ->capture_default_str();
+  cli::add_connection_limits(serve_cmd, sf.limits, "API requests");
   serve_cmd->add_option("--relay-close-grace-ms", sf.relay_close_grace_ms,
                         "Wait for the device's own report after the relay closes a session");
   serve_cmd

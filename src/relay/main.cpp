@@ -30,8 +30,7 @@ struct ServeFlags {
   int peer_wait_ms = 600000;
   int sessions_page_size = 1000;
   int workers = 4;
-  int max_connections = 0;  // 0: from the file descriptor limit
-  int reserved_connections = 64;
+  cli::ConnectionLimits limits;
   int io_threads = 0;  // 0: one per core
 };
 
@@ -69,8 +68,8 @@ int serve(ServeFlags f, const char* argv0) {
                                      : std::max(1u, std::thread::hardware_concurrency());
   opts.ws_message_limit = 1024 * 1024;
   opts.ws_send_queue_limit = 1024 * 1024;
-  opts.max_connections = static_cast<std::size_t>(f.max_connections);
-  opts.reserved_connections = static_cast<std::size_t>(f.reserved_connections);
+  opts.max_connections = static_cast<std::size_t>(f.limits.max);
+  opts.reserved_connections = static_cast<std::size_t>(f.limits.reserved);
   net::Server server(
       opts, [relay](net::Request& r) { return relay->handle(r); },
       [relay](net::Request& r, net::Response& reject) { return relay->upgrade(r, reject); });
@@ -133,16 +132,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--io-threads", sf.io_threads, "Threads that move bytes (0: one per core)")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
-  serve_cmd
-      ->add_option("--max-connections", sf.max_connections,
-                   "Open connections at most (0: as many as the file descriptor limit allows)")
-      ->check(CLI::Range(0, 10000000))
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--reserved-connections", sf.reserved_connections,
-                   "Connections kept for the API and pages: session streams may not take them")
-      ->check(CLI::Range(0, 1000000))
-      ->capture_default_str();
+  cli::add_connection_limits(serve_cmd, sf.limits, "the API and pages");
   serve_cmd->add_option("--workers", sf.workers, "Handler threads")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
