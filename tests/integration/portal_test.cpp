@@ -179,6 +179,10 @@ class Desktop {
     return r.out.find("boolean true") != std::string::npos;
   }
 
+  // The tray host has read a tooltip containing `text` (within 10 s).
+  bool tray_says(const std::string& text) const {
+    return wait_until([&] { return tray_.output().find(text) != std::string::npos; }, 10s);
+  }
   std::vector<NotifyCall> notify_calls() const { return parse_notify_calls(monitor_.output()); }
   std::string tray_output() const { return tray_.output(); }
   // The newest icon the tray host drew ("" before the first).
@@ -420,12 +424,7 @@ TEST_F(PortalTest, ARequestReachesTheDesktopAndAcceptWorksThroughTheNotification
   EXPECT_EQ(call.actions, (std::vector<std::string>{"default", "Company Portal", "accept", "Accept",
                                                     "decline", "Decline"}));
   // The tray's badge: the tooltip a panel shows, and the red flag drawn on the icon.
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return desktop_.tray_output().find(
-                   "tooltip Company Portal | 1 notification waiting for you") != std::string::npos;
-      },
-      10s))
+  ASSERT_TRUE(desktop_.tray_says("tooltip Company Portal | 1 notification waiting for you"))
       << desktop_.tray_output();
   ASSERT_TRUE(wait_until(
       [&] { return load_png(desktop_.tray_icon_file()).red_in(32, 0, 64, 32) > 100; }, 10s));
@@ -617,12 +616,7 @@ TEST_F(PortalTest, EndSessionOnTheIndicatorEndsItAtOnce) {
   ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Remote assistance session"); }, 10s));
   ASSERT_TRUE(desktop_.control_shown("label", "Helen Helpdesk (Reach) is controlling this screen"));
   // The tray icon changes while the screen is shared.
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return desktop_.tray_output().find("is controlling this screen") != std::string::npos;
-      },
-      10s))
-      << desktop_.tray_output();
+  ASSERT_TRUE(desktop_.tray_says("is controlling this screen")) << desktop_.tray_output();
   desktop_.keep_tray_icon("portal-tray-en-session");
   desktop_.screenshot("portal-session-bar-controlling-en");
 
@@ -701,12 +695,7 @@ TEST_F(PortalTest, ClosingOrKillingThePortalMidSessionChangesNothing) {
 
 TEST_F(PortalTest, NorwegianFromTheLocale) {
   start_all("nb_NO.UTF-8");
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return desktop_.tray_output().find("tooltip Firmaportal | Ingenting venter på deg") !=
-               std::string::npos;
-      },
-      10s))
+  ASSERT_TRUE(desktop_.tray_says("tooltip Firmaportal | Ingenting venter på deg"))
       << desktop_.tray_output();
   ASSERT_EQ(request(helpdesk_, device_).status, 204);
   ASSERT_TRUE(wait_until([&] { return !desktop_.notify_calls().empty(); }, 20s));
@@ -718,12 +707,7 @@ TEST_F(PortalTest, NorwegianFromTheLocale) {
             "Forespurt av Helen Helpdesk, Reach.");
   EXPECT_EQ(call.actions, (std::vector<std::string>{"default", "Firmaportal", "accept", "Godta",
                                                     "decline", "Avslå"}));
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return desktop_.tray_output().find("tooltip Firmaportal | 1 varsel venter på deg") !=
-               std::string::npos;
-      },
-      10s))
+  ASSERT_TRUE(desktop_.tray_says("tooltip Firmaportal | 1 varsel venter på deg"))
       << desktop_.tray_output();
   desktop_.screenshot("portal-notification-nb");
   desktop_.keep_tray_icon("portal-tray-nb-1");
