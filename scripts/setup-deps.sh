@@ -18,7 +18,7 @@ PACKAGES=(
   # reach-portal, the desktop app (Qt 6 Widgets, QtDBus, Qt Linguist, SVG icons), and what its
   # tests run it under: a session D-Bus, a real notification server and an XEmbed tray
   qt6-base-dev qt6-tools-dev qt6-l10n-tools qt6-svg-dev libqt6svg6 dbus-daemon dbus-bin
-  dunst trayer fonts-dejavu-core at-spi2-core desktop-file-utils
+  dunst trayer fonts-dejavu-core at-spi2-core desktop-file-utils x11-utils
   # the relay's guessing test makes a private network namespace with IPv6 addresses
   iproute2
 )
