@@ -237,7 +237,17 @@ async function crud(page) {
   role = await api(`/v1.0/deviceManagement/roleDefinitions/${roleId}`);
   assert.equal(role.json.rolePermissions[0].resourceActions[0].allowedResourceActions.length, 2);
   await page.getByRole('button', { name: 'Assign' }).click();
-  await page.getByRole('textbox', { name: 'Name', exact: true }).last().fill('Printer people');
+  // The dialog opens as the page may still re-render (a loaded machine): fill its Name once it
+  // is shown, and again until the field holds it (a CI run saw the Create sent with it empty).
+  const names = page.getByRole('textbox', { name: 'Name', exact: true });
+  for (let i = 0; i < 100 && (await names.count()) < 2; i++) await page.waitForTimeout(100);
+  const assignName = names.last();
+  for (let i = 0; i < 20; i++) {
+    await assignName.fill('Printer people');
+    if ((await assignName.evaluate((el) => el.value)) === 'Printer people') break;
+    await page.waitForTimeout(100);
+  }
+  assert.equal(await assignName.evaluate((el) => el.value), 'Printer people');
   // Members come first, scope groups second (Playwright does not look into the dialog's slots).
   await page.getByRole('checkbox', { name: 'Service desk' }).first().check();
   assert.equal(await page.getByRole('checkbox', { name: 'Service desk' }).first().isChecked(), true);
