@@ -276,9 +276,10 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     }
     ++accepted;
     if (open.load() >= options.max_connections) {
+      // Counted before the close: whoever sees the connection end also sees it counted.
+      ++refused;
       boost::system::error_code ignored;
       socket.close(ignored);
-      ++refused;
       log_refusal("http.connection_refused");
       continue;
     }
