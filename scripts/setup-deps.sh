@@ -21,6 +21,9 @@ PACKAGES=(
   dunst trayer fonts-dejavu-core at-spi2-core desktop-file-utils x11-utils
   # the relay's guessing test makes a private network namespace with IPv6 addresses
   iproute2
+  # PostgreSQL, the multi-node store: libpq to talk to it, the server for the tests (each run
+  # starts its own with initdb and pg_ctl)
+  libpq-dev postgresql
 )
 
 missing=()

@@ -26,12 +26,13 @@ Actor cli_actor() {
 
 }  // namespace
 
-Result<std::shared_ptr<store::Database>> open_initialised(const std::string& data_dir) {
-  if (!std::filesystem::exists(data_dir + "/hub.db"))
+Result<std::shared_ptr<store::Database>> open_initialised(const std::string& data_dir,
+                                                          const std::string& db_url) {
+  if (db_url.empty() && !store::has_database(data_dir, "hub.db"))
     return bad_request(fmt::format(
         "{} is not an initialised data directory; run 'reach-hub init --data {} --admin-email …'",
         data_dir, data_dir));
-  auto db = open_database(data_dir);
+  auto db = open_database(data_dir, db_url);
   if (!db) return db.error();
   auto org = (*db)->query("SELECT id FROM organization");
   if (!org) return org.error();
@@ -41,7 +42,7 @@ Result<std::shared_ptr<store::Database>> open_initialised(const std::string& dat
 }
 
 Result<InitResult> init_data_dir(const std::string& data_dir, const std::string& admin_email,
-                                 std::optional<std::string> password) {
+                                 std::optional<std::string> password, const std::string& db_url) {
   if (admin_email.find('@') == std::string::npos || admin_email.size() > 320)
     return bad_request("--admin-email must be an email address");
   if (password && password->size() < 8)
@@ -51,8 +52,18 @@ Result<InitResult> init_data_dir(const std::string& data_dir, const std::string&
   if (ec) return internal_error(fmt::format("cannot create {}: {}", data_dir, ec.message()));
   ::chmod(data_dir.c_str(), 0700);
   if (auto key = crypto::load_or_create_key(data_dir + "/secret.key"); !key) return key.error();
-  auto db = open_database(data_dir);
+  if (!db_url.empty()) {
+    if (!store::Database::is_postgresql_url(db_url))
+      return bad_request("--db takes a postgresql:// URL (without it, the data directory holds "
+                         "an SQLite database)");
+    if (store::has_database(data_dir, "hub.db"))
+      return conflict(fmt::format("{} is already initialised", data_dir));
+  }
+  auto db = open_database(data_dir, db_url);
   if (!db) return db.error();
+  if (!db_url.empty()) {
+    if (auto st = store::remember_database_url(data_dir, db_url); !st) return st.error();
+  }
 
   InitResult out;
   out.password_generated = !password;

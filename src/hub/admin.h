@@ -19,12 +19,16 @@ struct InitResult {
 
 // Creates the data directory (0700), its secret key and database, the organisation, the
 // built-in roles and the first administrator (licensed, Intune Administrator over everything).
-// Refuses a data directory that is already initialised.
+// Refuses a data directory that is already initialised. With `db_url` (postgresql://…), the
+// data lives in that database and the directory records where (store::remember_database_url).
 Result<InitResult> init_data_dir(const std::string& data_dir, const std::string& admin_email,
-                                 std::optional<std::string> password);
+                                 std::optional<std::string> password,
+                                 const std::string& db_url = {});
 
-// Opens an initialised data directory's database (error naming `reach-hub init` otherwise).
-Result<std::shared_ptr<store::Database>> open_initialised(const std::string& data_dir);
+// Opens an initialised data directory's database (error naming `reach-hub init` otherwise);
+// `db_url` overrides the one the directory records.
+Result<std::shared_ptr<store::Database>> open_initialised(const std::string& data_dir,
+                                                          const std::string& db_url = {});
 
 Result<std::string> create_api_token(const std::string& data_dir, const std::string& email);
 

@@ -51,6 +51,8 @@ class Hub {
 net::Response server_error_response(int status, std::string_view code, std::string_view message);
 
 // Opens the data directory's database and applies migrations.
-Result<std::shared_ptr<store::Database>> open_database(const std::string& data_dir);
+// The hub's store: `db_url`, else the one recorded in the data directory, else its SQLite file.
+Result<std::shared_ptr<store::Database>> open_database(const std::string& data_dir,
+                                                       const std::string& db_url = {});
 
 }  // namespace reach::hub

@@ -43,14 +43,10 @@ std::string default_admin_dir() {
 
 int serve(const ServeFlags& f) {
   log::init("reach-hub", f.log_level);
-  if (!f.db_url.empty() && !f.db_url.starts_with("sqlite:"))
-    return fail(
-        "--db: only the embedded SQLite store is available in this release "
-        "(PostgreSQL comes with multi-node support)");
   if (f.tls_cert.empty() != f.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
   auto listen = cli::parse_listen(f.listen);
   if (!listen) return fail(listen.error().message);
-  auto db = hub::open_initialised(f.data);
+  auto db = hub::open_initialised(f.data, f.db_url);
   if (!db) return fail(db.error().message);
   // Built-in roles follow the program version: refresh them at every start.
   if (auto st = (*db)->transaction([](store::Session& s) { return hub::refresh_builtin_roles(s); });
@@ -101,12 +97,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", REACH_VERSION);
 
+  std::string init_db_url;
   std::string data, email;
   auto* init = app.add_subcommand("init",
                                   "Create the organisation and its first administrator "
                                   "(password from REACH_ADMIN_PASSWORD, else generated)");
   init->add_option("--data", data, "Data directory")->required();
   init->add_option("--admin-email", email, "The first administrator's email")->required();
+  init->add_option("--db", init_db_url,
+                   "PostgreSQL URL (postgresql://…) for the data; the data directory records it "
+                   "(default: SQLite in the data directory)");
 
   ServeFlags sf;
   auto* serve_cmd = app.add_subcommand("serve", "Run the service");
@@ -119,7 +119,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--public-url", sf.public_url, "URL clients use to reach this hub");
   serve_cmd->add_option("--admin-dir", sf.admin_dir,
                         "The admin center's files (default: share/reach-hub/admin beside bin/)");
-  serve_cmd->add_option("--db", sf.db_url, "Database URL (default: SQLite in the data directory)");
+  serve_cmd->add_option("--db", sf.db_url,
+                        "Database URL (default: the one 'init --db' recorded, else SQLite in the "
+                        "data directory)");
   serve_cmd->add_option("--tls-cert", sf.tls_cert, "PEM certificate chain")
       ->check(CLI::ExistingFile);
   serve_cmd->add_option("--tls-key", sf.tls_key, "PEM private key")->check(CLI::ExistingFile);
@@ -184,8 +186,8 @@ int main(int argc, char** argv) {
   reach::log::init("reach-hub", "warn");
   if (init->parsed()) {
     const char* pw = std::getenv("REACH_ADMIN_PASSWORD");
-    auto r = reach::hub::init_data_dir(data, email,
-                                       pw && *pw ? std::optional<std::string>(pw) : std::nullopt);
+    auto r = reach::hub::init_data_dir(
+        data, email, pw && *pw ? std::optional<std::string>(pw) : std::nullopt, init_db_url);
     if (!r) return fail(r.error().message);
     std::printf("Initialised %s\n", data.c_str());
     std::printf("Administrator: %s\n", email.c_str());

@@ -23,8 +23,8 @@ std::string new_account_id() {
 
 }  // namespace
 
-Result<Opened> open_initialised(const std::string& data_dir) {
-  if (!std::filesystem::exists(data_dir + "/relay.db") ||
+Result<Opened> open_initialised(const std::string& data_dir, const std::string& db_url) {
+  if ((db_url.empty() && !store::has_database(data_dir, "relay.db")) ||
       !std::filesystem::exists(data_dir + "/secret.key"))
     return bad_request(
         fmt::format("{} is not an initialised data directory; run 'reach-relay init --data {} "
@@ -32,7 +32,7 @@ Result<Opened> open_initialised(const std::string& data_dir) {
                     data_dir, data_dir));
   auto key = crypto::load_or_create_key(data_dir + "/secret.key");
   if (!key) return key.error();
-  auto db = open_database(data_dir);
+  auto db = open_database(data_dir, db_url);
   if (!db) return db.error();
   return Opened{*db, *key};
 }
@@ -58,19 +58,30 @@ Result<std::string> add_account(const std::string& data_dir, const std::string& 
 }
 
 Result<InitResult> init_data_dir(const std::string& data_dir, const std::string& email,
-                                 std::optional<std::string> password) {
+                                 std::optional<std::string> password, const std::string& db_url) {
   if (email.find('@') == std::string::npos || email.size() > 254)
     return bad_request("--admin-email must be an email address");
   if (password && password->size() < 8)
     return bad_request("the password must be at least 8 characters long");
-  if (std::filesystem::exists(data_dir + "/relay.db"))
+  if (!db_url.empty() && !store::Database::is_postgresql_url(db_url))
+    return bad_request("--db takes a postgresql:// URL (without it, the data directory holds "
+                       "an SQLite database)");
+  if (store::has_database(data_dir, "relay.db"))
     return conflict(fmt::format("{} is already initialised", data_dir));
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return internal_error(fmt::format("cannot create {}: {}", data_dir, ec.message()));
   ::chmod(data_dir.c_str(), 0700);
   if (auto key = crypto::load_or_create_key(data_dir + "/secret.key"); !key) return key.error();
-  if (auto db = open_database(data_dir); !db) return db.error();
+  auto db = open_database(data_dir, db_url);
+  if (!db) return db.error();
+  auto accounts = (*db)->query("SELECT COUNT(*) FROM accounts");
+  if (!accounts) return accounts.error();
+  if (accounts->rows.at(0).integer(0) > 0)
+    return conflict(fmt::format("the database {} is already initialised", (*db)->describe()));
+  if (!db_url.empty()) {
+    if (auto st = store::remember_database_url(data_dir, db_url); !st) return st.error();
+  }
   InitResult out;
   out.password_generated = !password;
   out.password = password ? *password : crypto::random_token(18);

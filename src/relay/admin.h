@@ -17,15 +17,18 @@ struct InitResult {
 };
 // Creates the data directory (0700), its secret key, the database and the first supporter
 // account. Refuses a directory that is already initialised.
+// With `db_url` (postgresql://…), the data lives in that database and the directory records where.
 Result<InitResult> init_data_dir(const std::string& data_dir, const std::string& email,
-                                 std::optional<std::string> password);
+                                 std::optional<std::string> password,
+                                 const std::string& db_url = {});
 
 // The database and secret key of an initialised data directory.
 struct Opened {
   std::shared_ptr<store::Database> db;
   std::string key;
 };
-Result<Opened> open_initialised(const std::string& data_dir);
+// `db_url` overrides the database the directory records.
+Result<Opened> open_initialised(const std::string& data_dir, const std::string& db_url = {});
 
 struct ClientCredentials {
   std::string client_id, client_secret;

@@ -23,7 +23,7 @@ int fail(const std::string& message) {
 }
 
 struct ServeFlags {
-  std::string data, listen = "127.0.0.1:8500", public_url, tls_cert, tls_key, static_dir;
+  std::string data, listen = "127.0.0.1:8500", public_url, db_url, tls_cert, tls_key, static_dir;
   std::string log_level = "info";
   int request_timeout_ms = 15000;
   int access_token_ttl = 3600;
@@ -48,7 +48,7 @@ int serve(ServeFlags f, const char* argv0) {
   if (f.tls_cert.empty() != f.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
   auto listen = cli::parse_listen(f.listen);
   if (!listen) return fail(listen.error().message);
-  auto opened = relay::open_initialised(f.data);
+  auto opened = relay::open_initialised(f.data, f.db_url);
   if (!opened) return fail(opened.error().message);
   relay::RelayConfig config;
   config.public_url = f.public_url;
@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", REACH_VERSION);
 
+  std::string init_db_url;
   std::string data, email, name, redirect_uri;
   auto* init = app.add_subcommand("init",
                                   "Create the data directory and the first supporter "
@@ -101,6 +102,9 @@ int main(int argc, char** argv) {
                                   "generated and printed once)");
   init->add_option("--data", data, "Data directory")->required();
   init->add_option("--admin-email", email, "The first account's email")->required();
+  init->add_option("--db", init_db_url,
+                   "PostgreSQL URL (postgresql://…) for the data; the data directory records it "
+                   "(default: SQLite in the data directory)");
 
   ServeFlags sf;
   auto* serve_cmd = app.add_subcommand("serve", "Run the service");
@@ -111,6 +115,9 @@ int main(int argc, char** argv) {
                    "the first line)")
       ->capture_default_str();
   serve_cmd->add_option("--public-url", sf.public_url, "URL that browsers and agents use");
+  serve_cmd->add_option("--db", sf.db_url,
+                        "Database URL (default: the one 'init --db' recorded, else SQLite in the "
+                        "data directory)");
   serve_cmd->add_option("--tls-cert", sf.tls_cert, "PEM certificate chain")
       ->check(CLI::ExistingFile);
   serve_cmd->add_option("--tls-key", sf.tls_key, "PEM private key")->check(CLI::ExistingFile);
@@ -178,8 +185,8 @@ int main(int argc, char** argv) {
 
   if (init->parsed()) {
     const char* pw = std::getenv("REACH_ADMIN_PASSWORD");
-    auto r = reach::relay::init_data_dir(data, email,
-                                         pw && *pw ? std::optional<std::string>(pw) : std::nullopt);
+    auto r = reach::relay::init_data_dir(
+        data, email, pw && *pw ? std::optional<std::string>(pw) : std::nullopt, init_db_url);
     if (!r) return fail(r.error().message);
     std::printf("Initialised %s\nAccount: %s\n", data.c_str(), email.c_str());
     if (r->password_generated)

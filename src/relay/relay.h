@@ -41,6 +41,8 @@ class Relay {
   std::unique_ptr<Impl> impl_;
 };
 
-Result<std::shared_ptr<store::Database>> open_database(const std::string& data_dir);
+// The relay's store: `db_url`, else the one recorded in the data directory, else its SQLite file.
+Result<std::shared_ptr<store::Database>> open_database(const std::string& data_dir,
+                                                       const std::string& db_url = {});
 
 }  // namespace reach::relay

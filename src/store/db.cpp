@@ -7,6 +7,13 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 
 namespace reach::store {
@@ -55,6 +62,17 @@ class SqliteSession : public Session {
     return static_cast<std::int64_t>(sqlite3_changes(db_));
   }
 
+  // Runs the statement only if it just reads (it may then run on a reader connection);
+  // nullopt, having run nothing, if it would write.
+  Result<std::optional<Rows>> query_if_readonly(std::string_view sql, const Params& params) {
+    Rows out;
+    bool wrote = false;
+    auto st = run(sql, params, &out, &wrote);
+    if (!st) return st.error();
+    if (wrote) return std::optional<Rows>();
+    return std::optional<Rows>(std::move(out));
+  }
+
   Status exec_script(const std::string& sql) {
     char* err = nullptr;
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
@@ -74,13 +92,17 @@ class SqliteSession : public Session {
     return internal_error(msg);
   }
 
-  Status run(std::string_view sql, const Params& params, Rows* out) {
+  Status run(std::string_view sql, const Params& params, Rows* out, bool* refuse_writes = nullptr) {
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
         SQLITE_OK) {
       return db_error("prepare");
     }
     std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> guard(stmt, sqlite3_finalize);
+    if (refuse_writes && !sqlite3_stmt_readonly(stmt)) {
+      *refuse_writes = true;
+      return {};
+    }
     REACH_CHECK(static_cast<int>(params.size()) == sqlite3_bind_parameter_count(stmt),
                 "SQL parameter count does not match the statement");
     for (std::size_t i = 0; i < params.size(); ++i) {
@@ -130,17 +152,38 @@ class SqliteSession : public Session {
   sqlite3* db_;
 };
 
+// One SQLite connection per thread at a time: the writer (every write, every transaction) and a
+// pool of readers for statements that only read, so a long read never waits on a write and
+// readers run side by side (WAL gives each a consistent snapshot).
 class SqliteDatabase : public Database {
  public:
-  explicit SqliteDatabase(sqlite3* db) : db_(db), session_(db) {}
-  ~SqliteDatabase() override { sqlite3_close_v2(db_); }
+  SqliteDatabase(sqlite3* writer, std::string path)
+      : path_(std::move(path)), writer_(writer), session_(writer) {}
+  ~SqliteDatabase() override {
+    for (sqlite3* r : readers_) sqlite3_close_v2(r);
+    sqlite3_close_v2(writer_);
+  }
 
   Status init() {
     return session_.exec_script(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   }
 
+  Backend backend() const override { return Backend::sqlite; }
+  std::string describe() const override { return "sqlite:" + path_; }
+  Status ping() override {
+    auto r = query("SELECT 1", {});
+    if (!r) return r.error();
+    return {};
+  }
+
   Result<Rows> query(std::string_view sql, const Params& params) override {
+    if (sqlite3* reader = take_reader()) {
+      auto out = SqliteSession(reader).query_if_readonly(sql, params);
+      give_back(reader);
+      if (!out) return out.error();
+      if (*out) return std::move(**out);
+    }
     std::lock_guard lock(mu_);
     return session_.query(sql, params);
   }
@@ -170,12 +213,45 @@ class SqliteDatabase : public Database {
     return {};
   }
 
-  Status script(const std::string& sql) { return session_.exec_script(sql); }
-
  private:
-  sqlite3* db_;
+  static constexpr std::size_t kMaxReaders = 8;
+
+  // A free reader, opened if there is none and the pool has room; nullptr when every reader is
+  // busy (the statement then runs on the writer rather than wait).
+  sqlite3* take_reader() {
+    {
+      std::lock_guard lock(readers_mu_);
+      if (!idle_.empty()) {
+        sqlite3* r = idle_.back();
+        idle_.pop_back();
+        return r;
+      }
+      if (readers_.size() >= kMaxReaders) return nullptr;
+    }
+    sqlite3* r = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &r, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK) {
+      log::warn("db.reader_open_failed", {{"message", r ? sqlite3_errmsg(r) : "out of memory"}});
+      sqlite3_close_v2(r);
+      return nullptr;
+    }
+    sqlite3_busy_timeout(r, 5000);
+    std::lock_guard lock(readers_mu_);
+    readers_.push_back(r);
+    return r;
+  }
+  void give_back(sqlite3* r) {
+    std::lock_guard lock(readers_mu_);
+    idle_.push_back(r);
+  }
+
+  std::string path_;
+  sqlite3* writer_;
   std::mutex mu_;
-  SqliteSession session_;  // guarded by mu_
+  SqliteSession session_;  // the writer; guarded by mu_
+  std::mutex readers_mu_;
+  std::vector<sqlite3*> readers_;  // every reader opened; guarded by readers_mu_
+  std::vector<sqlite3*> idle_;     // those not in use; guarded by readers_mu_
 };
 
 }  // namespace
@@ -191,15 +267,64 @@ Result<std::unique_ptr<Database>> Database::open_sqlite(const std::string& path)
     return internal_error(fmt::format("cannot open database {}: {}", path, msg));
   }
   sqlite3_busy_timeout(db, 5000);
-  auto out = std::make_unique<SqliteDatabase>(db);
+  auto out = std::make_unique<SqliteDatabase>(db, path);
   if (auto st = out->init(); !st) return st.error();
   return std::unique_ptr<Database>(std::move(out));
 }
 
+bool Database::is_postgresql_url(std::string_view url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& url) {
+  if (is_postgresql_url(url)) return open_postgresql(url);
+  if (url.starts_with("sqlite:")) return open_sqlite(url.substr(7));
+  if (url.find("://") != std::string::npos)
+    return bad_request(fmt::format(
+        "unsupported database URL '{}': use postgresql://… or sqlite:PATH", url.substr(0, 40)));
+  return open_sqlite(url);
+}
+
+namespace {
+std::string url_file(const std::string& data_dir) {
+  return data_dir + "/database";
+}
+}  // namespace
+
+std::string database_url(const std::string& data_dir, std::string_view sqlite_file) {
+  std::ifstream in(url_file(data_dir));
+  std::string url;
+  if (in && std::getline(in, url) && !url.empty()) return url;
+  return "sqlite:" + data_dir + "/" + std::string(sqlite_file);
+}
+
+Status remember_database_url(const std::string& data_dir, const std::string& url) {
+  std::string path = url_file(data_dir);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return internal_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  std::string line = url + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok) return internal_error(fmt::format("cannot write {}", path));
+  return {};
+}
+
+bool has_database(const std::string& data_dir, std::string_view sqlite_file) {
+  return std::filesystem::exists(url_file(data_dir)) ||
+         std::filesystem::exists(data_dir + "/" + std::string(sqlite_file));
+}
+
 Status Database::migrate(const std::vector<Migration>& migrations) {
-  auto created = exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+  // Every step is a transaction, and transactions exclude each other across processes: nodes
+  // that start together on one PostgreSQL apply each migration once.
+  auto created = transaction([](Session& s) -> Status {
+    auto r = s.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+    if (!r) return r.error();
+    return {};
+  });
   if (!created) return created.error();
   auto rows = query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
   if (!rows) return rows.error();
@@ -216,18 +341,26 @@ Status Database::migrate(const std::vector<Migration>& migrations) {
     REACH_CHECK(m.version > prev, "migrations must have strictly increasing versions");
     prev = m.version;
     if (m.version <= current) continue;
+    const auto& statements = backend() == Backend::postgresql && !m.postgresql.empty()
+                                 ? m.postgresql
+                                 : m.statements;
+    bool applied = false;
     auto st = transaction([&](Session& s) -> Status {
-      for (const auto& stmt : m.statements) {
+      auto done = s.query("SELECT 1 FROM schema_migrations WHERE version = ?", {m.version});
+      if (!done) return done.error();
+      if (!done->empty()) return {};  // another process applied it meanwhile
+      for (const auto& stmt : statements) {
         auto r = s.exec(stmt);
         if (!r) return r.error();
       }
       auto r = s.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                       {m.version, m.name, now_ms()});
       if (!r) return r.error();
+      applied = true;
       return {};
     });
     if (!st) return st;
-    log::info("db.migrated", {{"version", m.version}, {"name", m.name}});
+    if (applied) log::info("db.migrated", {{"version", m.version}, {"name", m.name}});
   }
   return {};
 }

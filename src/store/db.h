@@ -1,11 +1,17 @@
 // The storage layer: a small SQL interface with bound parameters, transactions and forward-only
-// migrations. The SQL the rest of Reach writes is kept portable to PostgreSQL: `?` placeholders
-// (rewritten to `$n` by a PostgreSQL backend), TEXT/BIGINT/INTEGER columns, times as BIGINT
-// milliseconds, booleans as INTEGER 0/1, no SQLite-only functions.
+// migrations, over two backends: SQLite (the embedded default) and PostgreSQL (the multi-node
+// store, through libpq). The SQL the rest of Reach writes is portable between them: `?`
+// placeholders (rewritten to `$n` for PostgreSQL), TEXT/BIGINT/INTEGER columns, times as BIGINT
+// milliseconds, booleans as INTEGER 0/1, no backend-only functions. Where a migration cannot be
+// portable (identity columns), it carries its PostgreSQL form beside the SQLite one.
 //
-// Thread-safety: a Database may be shared by all threads. Statements are serialised (SQLite has a
-// single writer anyway); transaction() holds the database for the duration of its callback.
-// Durability: a statement or transaction that returned success is on disk (WAL, synchronous=FULL).
+// Thread-safety: a Database may be shared by all threads. Statements outside a transaction run
+// concurrently: SQLite reads go to a pool of reader connections while the single writer
+// connection takes writes; PostgreSQL statements go to a pool of connections. transaction()
+// serialises writers, across processes too (SQLite's write lock; a PostgreSQL advisory lock), so
+// a read-then-write inside one sees no other writer between its statements.
+// Durability: a statement or transaction that returned success is on disk (SQLite: WAL,
+// synchronous=FULL; PostgreSQL: its commit).
 #pragma once
 
 #include "common/result.h"
@@ -69,12 +75,29 @@ struct Migration {
   int version;  // strictly increasing from 1
   std::string name;
   std::vector<std::string> statements;
+  // When not empty, run on PostgreSQL instead of `statements`.
+  std::vector<std::string> postgresql = {};
 };
+
+enum class Backend { sqlite, postgresql };
 
 class Database : public Session {
  public:
   // Opens (creating if needed) a SQLite database file in WAL mode.
   static Result<std::unique_ptr<Database>> open_sqlite(const std::string& path);
+  // Connects to PostgreSQL: a libpq URL (postgresql://user@host:port/db?options). The pool
+  // holds up to `pool_size` connections, opened as needed.
+  static Result<std::unique_ptr<Database>> open_postgresql(const std::string& url,
+                                                           std::size_t pool_size = 16);
+  // "postgresql://…" or "postgres://…" opens PostgreSQL; "sqlite:PATH" or a path opens SQLite.
+  static Result<std::unique_ptr<Database>> open(const std::string& url);
+  static bool is_postgresql_url(std::string_view url);
+
+  virtual Backend backend() const = 0;
+  // Where the data is, for people: the SQLite path, or the PostgreSQL URL without its password.
+  virtual std::string describe() const = 0;
+  // Whether the store answers a trivial statement now (health checks).
+  virtual Status ping() = 0;
 
   // Runs `fn` in a transaction: commits if it returns success, rolls back otherwise (and on
   // exceptions, which are rethrown). Nothing else runs on the database meanwhile.
@@ -84,5 +107,13 @@ class Database : public Session {
   // Refuses a database whose schema is newer than the newest migration known.
   Status migrate(const std::vector<Migration>& migrations);
 };
+
+// A program's data directory and its database. `init --db URL` records the URL in DIR/database
+// (mode 0600: it may hold a password), so every later command on DIR uses the same store;
+// without one, the store is the embedded SQLite file DIR/`sqlite_file`.
+std::string database_url(const std::string& data_dir, std::string_view sqlite_file);
+Status remember_database_url(const std::string& data_dir, const std::string& url);
+// Whether DIR has a database: the recorded URL or the SQLite file.
+bool has_database(const std::string& data_dir, std::string_view sqlite_file);
 
 }  // namespace reach::store

@@ -1,29 +1,37 @@
 #include "store/db.h"
 
 #include "common/crypto.h"
+#include "pg/test_postgres.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 namespace reach::store {
 namespace {
 
+// On SQLite, or on PostgreSQL when the run selects it (ctest's store_test ….postgresql).
 class DbTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / ("reach-db-" + crypto::random_token(6));
     std::filesystem::create_directories(dir_);
-    auto db = Database::open_sqlite((dir_ / "t.db").string());
-    ASSERT_TRUE(db);
+    url_ = testpg::selected() ? testpg::create_database("store") : "sqlite:" + (dir_ / "t.db").string();
+    ASSERT_FALSE(url_.empty());
+    auto db = Database::open(url_);
+    ASSERT_TRUE(db) << db.error().message;
     db_ = std::move(*db);
   }
   void TearDown() override {
     db_.reset();
     std::filesystem::remove_all(dir_);
+    if (testpg::selected()) testpg::drop_database(url_);
   }
   std::filesystem::path dir_;
+  std::string url_;
   std::unique_ptr<Database> db_;
 };
 
@@ -84,7 +92,8 @@ TEST_F(DbTest, MigrationsApplyOnceAndRefuseNewerSchemas) {
 TEST_F(DbTest, FailingMigrationRollsBack) {
   std::vector<Migration> bad = {{1, "bad", {"CREATE TABLE a (id TEXT)", "NOT SQL"}}};
   EXPECT_FALSE(db_->migrate(bad));
-  EXPECT_TRUE(db_->query("SELECT name FROM sqlite_master WHERE name = 'a'")->empty());
+  EXPECT_FALSE(db_->query("SELECT COUNT(*) FROM a")) << "the migration's first table was kept";
+  EXPECT_EQ(db_->query("SELECT COUNT(*) FROM schema_migrations")->rows[0].integer(0), 0);
 }
 
 TEST_F(DbTest, ConcurrentTransactionsSerialise) {
@@ -112,9 +121,119 @@ TEST_F(DbTest, WritesSurviveReopen) {
   ASSERT_TRUE(db_->migrate(kV1));
   ASSERT_TRUE(db_->exec("INSERT INTO t (id) VALUES ('kept')"));
   db_.reset();
-  auto db = Database::open_sqlite((dir_ / "t.db").string());
+  auto db = Database::open(url_);
   ASSERT_TRUE(db);
   EXPECT_EQ((*db)->query("SELECT id FROM t")->rows.at(0).text(0), "kept");
+}
+
+TEST_F(DbTest, ReadersRunWhileAWriterHoldsItsTransaction) {
+  ASSERT_TRUE(db_->migrate(kV1));
+  ASSERT_TRUE(db_->exec("INSERT INTO t (id, n) VALUES ('r', 1)"));
+  std::promise<void> inside, read_done;
+  auto read_done_f = read_done.get_future();
+  std::thread writer([&] {
+    auto st = db_->transaction([&](Session& s) -> Status {
+      auto r = s.exec("UPDATE t SET n = 2 WHERE id = 'r'");
+      if (!r) return r.error();
+      inside.set_value();
+      // Held open until the reader has finished: a reader that waited on the writer would
+      // never finish, and the wait below would give up.
+      if (read_done_f.wait_for(std::chrono::seconds(20)) != std::future_status::ready)
+        ADD_FAILURE() << "the reader waited for the writer's transaction";
+      return {};
+    });
+    EXPECT_TRUE(st);
+  });
+  inside.get_future().wait();
+  auto seen = db_->query("SELECT n FROM t WHERE id = 'r'");
+  read_done.set_value();
+  writer.join();
+  ASSERT_TRUE(seen) << seen.error().message;
+  EXPECT_EQ(seen->rows.at(0).integer(0), 1) << "a reader saw an uncommitted write";
+  EXPECT_EQ(db_->query("SELECT n FROM t WHERE id = 'r'")->rows.at(0).integer(0), 2);
+}
+
+TEST_F(DbTest, QuestionMarksInQuotesAreNotPlaceholders) {
+  ASSERT_TRUE(db_->migrate(kV1));
+  ASSERT_TRUE(db_->exec("INSERT INTO t (id, s) VALUES (?, 'what?')", {"q"}));
+  auto rows = db_->query("SELECT s, 'it''s ?' FROM t WHERE id = ? AND s = 'what?'", {"q"});
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->rows.size(), 1u);
+  EXPECT_EQ(rows->rows[0].text(0), "what?");
+  EXPECT_EQ(rows->rows[0].text(1), "it's ?");
+}
+
+TEST_F(DbTest, CountsAndComparisonsReadAsIntegers) {
+  ASSERT_TRUE(db_->migrate(kV1));
+  ASSERT_TRUE(db_->exec("INSERT INTO t (id, n) VALUES ('a', 5), ('b', 7)"));
+  auto rows = db_->query("SELECT COUNT(*), SUM(n), MAX(n) FROM t WHERE n > ?", {6});
+  ASSERT_TRUE(rows) << rows.error().message;
+  EXPECT_EQ(rows->rows[0].integer(0), 1);
+  EXPECT_EQ(rows->rows[0].integer(1), 7);
+  EXPECT_EQ(rows->rows[0].integer(2), 7);
+  auto cmp = db_->query("SELECT n > 6 FROM t WHERE id = 'b'");
+  ASSERT_TRUE(cmp) << cmp.error().message;
+  EXPECT_TRUE(cmp->rows[0].boolean(0));
+  auto changed = db_->exec("UPDATE t SET n = n + 1");
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(*changed, 2);
+}
+
+TEST_F(DbTest, DescribeNamesTheStoreWithoutAPassword) {
+  EXPECT_TRUE(db_->ping());
+  std::string d = db_->describe();
+  if (db_->backend() == Backend::postgresql) {
+    EXPECT_TRUE(d.starts_with("postgresql://")) << d;
+  } else {
+    EXPECT_EQ(d, url_);
+  }
+}
+
+TEST_F(DbTest, TheDataDirectoryRemembersItsDatabase) {
+  std::string dir = dir_.string();
+  EXPECT_FALSE(has_database(dir, "x.db"));
+  EXPECT_EQ(database_url(dir, "x.db"), "sqlite:" + dir + "/x.db");
+  ASSERT_TRUE(remember_database_url(dir, "postgresql://u@127.0.0.1:1/x"));
+  EXPECT_TRUE(has_database(dir, "x.db"));
+  EXPECT_EQ(database_url(dir, "x.db"), "postgresql://u@127.0.0.1:1/x");
+  EXPECT_EQ(std::filesystem::status(dir_ / "database").permissions() &
+                std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto bad = Database::open("mysql://x");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("postgresql://"), std::string::npos);
+}
+
+// PostgreSQL only: a connection the server drops is replaced, and the error in between says the
+// store is unavailable rather than that the request was wrong.
+TEST(PostgresStore, ADroppedConnectionIsReplaced) {
+  std::string url = testpg::create_database("dropped");
+  ASSERT_FALSE(url.empty());
+  auto db = Database::open_postgresql(url, 2);
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE((*db)->exec("CREATE TABLE k (id TEXT)", {}));
+  auto admin = Database::open_postgresql(testpg::server_url(), 1);
+  ASSERT_TRUE(admin);
+  std::string name = url.substr(url.rfind('/') + 1);
+  ASSERT_TRUE((*admin)->query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", {name}));
+  auto first = (*db)->query("SELECT COUNT(*) FROM k", {});
+  if (!first) {
+    EXPECT_EQ(first.error().status, 503) << first.error().message;
+  }
+  auto then = (*db)->query("SELECT COUNT(*) FROM k", {});
+  ASSERT_TRUE(then) << then.error().message;
+  EXPECT_EQ(then->rows.at(0).integer(0), 0);
+  db->reset();
+  testpg::drop_database(url);
+}
+
+TEST(PostgresStore, AnUnreachableServerIsAClearError) {
+  auto db = Database::open_postgresql("postgresql://reach@127.0.0.1:1/none?connect_timeout=2");
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().status, 503);
+  EXPECT_NE(db.error().message.find("cannot connect to the database"), std::string::npos)
+      << db.error().message;
 }
 
 }  // namespace

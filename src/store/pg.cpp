@@ -1,0 +1,356 @@
+// The PostgreSQL backend (libpq): a pool of connections, `?` placeholders rewritten to `$n`,
+// statements prepared once per connection, transactions serialised across every process on the
+// database by an advisory lock (the same single-writer rule SQLite gives the embedded store).
+#include "common/log.h"
+#include "store/db.h"
+
+#include <libpq-fe.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+
+namespace reach::store {
+namespace {
+
+// Any key will do as long as every Reach process uses the same one for its transactions.
+constexpr std::int64_t kWriterLockKey = 0x52656163680001;  // "Reach", 1
+constexpr std::size_t kMaxPreparedPerConnection = 256;
+constexpr auto kPoolWait = std::chrono::seconds(15);
+
+// Type OIDs from PostgreSQL's pg_type.h (stable across versions).
+constexpr Oid kBoolOid = 16;
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
+
+Error unavailable(std::string message) {
+  return make_error(503, "serviceUnavailable", std::move(message));
+}
+
+// `?` to `$1…$n`, leaving quoted strings, quoted identifiers and comments alone.
+std::string number_placeholders(std::string_view sql, std::size_t* count) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (c == '\'' || c == '"') {
+      std::size_t end = sql.find(c, i + 1);
+      if (end == std::string_view::npos) end = sql.size() - 1;
+      out.append(sql.substr(i, end - i + 1));
+      i = end;  // a doubled quote is two quoted runs back to back: same text out
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      std::size_t end = sql.find('\n', i);
+      if (end == std::string_view::npos) end = sql.size() - 1;
+      out.append(sql.substr(i, end - i + 1));
+      i = end;
+    } else if (c == '?') {
+      out += fmt::format("${}", ++n);
+    } else {
+      out.push_back(c);
+    }
+  }
+  *count = n;
+  return out;
+}
+
+struct PgResult {
+  PGresult* r;
+  explicit PgResult(PGresult* p) : r(p) {}
+  ~PgResult() { PQclear(r); }
+  PgResult(const PgResult&) = delete;
+  PgResult& operator=(const PgResult&) = delete;
+};
+
+struct Connection {
+  PGconn* conn = nullptr;
+  std::unordered_map<std::string, std::string> prepared;  // SQL -> statement name
+  ~Connection() { PQfinish(conn); }
+  bool broken() const { return PQstatus(conn) != CONNECTION_OK; }
+};
+
+void ignore_notice(void*, const char*) {}
+
+class PgSession : public Session {
+ public:
+  explicit PgSession(Connection& c) : c_(c) {}
+
+  Result<Rows> query(std::string_view sql, const Params& params) override {
+    Rows out;
+    auto st = run(sql, params, &out, nullptr);
+    if (!st) return st.error();
+    return out;
+  }
+
+  Result<std::int64_t> exec(std::string_view sql, const Params& params) override {
+    std::int64_t changed = 0;
+    auto st = run(sql, params, nullptr, &changed);
+    if (!st) return st.error();
+    return changed;
+  }
+
+  // A statement without parameters or results (BEGIN, COMMIT, SET …).
+  Status command(const char* sql) {
+    PgResult r(PQexec(c_.conn, sql));
+    auto s = PQresultStatus(r.r);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) return error(r.r, "statement");
+    return {};
+  }
+
+ private:
+  Error error(PGresult* r, std::string_view what) {
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    std::string text = r ? PQresultErrorMessage(r) : "";
+    if (text.empty()) text = PQerrorMessage(c_.conn);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    std::string msg = fmt::format("database {}: {}", what, text);
+    std::string_view sqlstate = state ? state : "";
+    if (sqlstate.starts_with("23")) return conflict(msg);  // integrity constraint violation
+    if (sqlstate.starts_with("22"))  // data exception: a value the column cannot hold
+      return bad_request("a value cannot be stored: " + text);
+    if (c_.broken() || sqlstate.starts_with("08") || sqlstate.starts_with("57") ||
+        sqlstate == "55P03" || sqlstate == "53300") {
+      log::warn("db.unavailable", {{"what", what}, {"sqlstate", sqlstate}, {"message", text}});
+      return unavailable("the database is unavailable: " + text);
+    }
+    log::error("db.error", {{"what", what}, {"sqlstate", sqlstate}, {"message", text}});
+    return internal_error(msg);
+  }
+
+  Status run(std::string_view sql, const Params& params, Rows* out, std::int64_t* changed) {
+    std::size_t n = 0;
+    std::string numbered = number_placeholders(sql, &n);
+    REACH_CHECK(n == params.size(), "SQL parameter count does not match the statement");
+    std::vector<std::string> texts(params.size());
+    std::vector<const char*> values(params.size(), nullptr);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const auto& v = params[i].v;
+      if (auto* num = std::get_if<std::int64_t>(&v)) {
+        texts[i] = std::to_string(*num);
+      } else if (auto* s = std::get_if<std::string>(&v)) {
+        if (s->find('\0') != std::string::npos)
+          return bad_request("a value cannot be stored: text holds a NUL character");
+        texts[i] = *s;
+      } else {
+        continue;  // NULL
+      }
+      values[i] = texts[i].c_str();
+    }
+    auto name = prepare(numbered, static_cast<int>(n));
+    if (!name) return name.error();
+    PgResult r(PQexecPrepared(c_.conn, name->c_str(), static_cast<int>(n), values.data(), nullptr,
+                              nullptr, 0));
+    auto status = PQresultStatus(r.r);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return error(r.r, "statement");
+    if (changed) {
+      const char* t = PQcmdTuples(r.r);
+      *changed = (t && *t) ? std::strtoll(t, nullptr, 10) : 0;
+    }
+    if (!out) return {};
+    int cols = PQnfields(r.r);
+    std::vector<Oid> types(cols);
+    out->columns.clear();
+    for (int c = 0; c < cols; ++c) {
+      out->columns.emplace_back(PQfname(r.r, c));
+      types[c] = PQftype(r.r, c);
+    }
+    int rows = PQntuples(r.r);
+    out->rows.reserve(rows);
+    for (int i = 0; i < rows; ++i) {
+      Row row;
+      row.cols.reserve(cols);
+      for (int c = 0; c < cols; ++c) {
+        if (PQgetisnull(r.r, i, c)) {
+          row.cols.emplace_back();
+          continue;
+        }
+        const char* v = PQgetvalue(r.r, i, c);
+        switch (types[c]) {
+          case kInt8Oid:
+          case kInt4Oid:
+          case kInt2Oid:
+            row.cols.emplace_back(static_cast<std::int64_t>(std::strtoll(v, nullptr, 10)));
+            break;
+          case kBoolOid:
+            row.cols.emplace_back(static_cast<std::int64_t>(v[0] == 't' ? 1 : 0));
+            break;
+          default:
+            row.cols.emplace_back(std::string(v, static_cast<std::size_t>(PQgetlength(r.r, i, c))));
+        }
+      }
+      out->rows.push_back(std::move(row));
+    }
+    return {};
+  }
+
+  // The statement's server-side name, prepared on first use on this connection.
+  Result<std::string> prepare(const std::string& sql, int nparams) {
+    if (auto it = c_.prepared.find(sql); it != c_.prepared.end()) return it->second;
+    if (c_.prepared.size() >= kMaxPreparedPerConnection) {
+      if (auto st = command("DEALLOCATE ALL"); !st) return st.error();
+      c_.prepared.clear();
+    }
+    std::string name = fmt::format("r{}", next_name_++);
+    PgResult r(PQprepare(c_.conn, name.c_str(), sql.c_str(), nparams, nullptr));
+    if (PQresultStatus(r.r) != PGRES_COMMAND_OK) return error(r.r, "prepare");
+    c_.prepared.emplace(sql, name);
+    return name;
+  }
+
+  Connection& c_;
+  static inline std::atomic<std::uint64_t> next_name_{0};
+};
+
+class PgDatabase : public Database {
+ public:
+  PgDatabase(std::string url, std::size_t pool_size) : url_(std::move(url)), max_(pool_size) {}
+
+  Backend backend() const override { return Backend::postgresql; }
+  std::string describe() const override { return described_; }
+
+  Status start() {
+    auto c = acquire();
+    if (!c) return c.error();
+    described_ = fmt::format("postgresql://{}@{}:{}/{}", PQuser((*c)->conn), PQhost((*c)->conn),
+                             PQport((*c)->conn), PQdb((*c)->conn));
+    release(std::move(*c));
+    return {};
+  }
+
+  Status ping() override {
+    auto r = query("SELECT 1", {});
+    if (!r) return r.error();
+    return {};
+  }
+
+  Result<Rows> query(std::string_view sql, const Params& params) override {
+    auto c = acquire();
+    if (!c) return c.error();
+    auto out = PgSession(**c).query(sql, params);
+    release(std::move(*c));
+    return out;
+  }
+
+  Result<std::int64_t> exec(std::string_view sql, const Params& params) override {
+    auto c = acquire();
+    if (!c) return c.error();
+    auto out = PgSession(**c).exec(sql, params);
+    release(std::move(*c));
+    return out;
+  }
+
+  Status transaction(const std::function<Status(Session&)>& fn) override {
+    auto c = acquire();
+    if (!c) return c.error();
+    PgSession s(**c);
+    Status result = [&]() -> Status {
+      if (auto st = s.command("BEGIN"); !st) return st;
+      auto locked = s.query("SELECT pg_advisory_xact_lock(?)", {kWriterLockKey});
+      if (!locked) {
+        (void)s.command("ROLLBACK");
+        return locked.error();
+      }
+      Status inner;
+      try {
+        inner = fn(s);
+      } catch (...) {
+        (void)s.command("ROLLBACK");
+        release(std::move(*c));
+        throw;
+      }
+      if (!inner) {
+        (void)s.command("ROLLBACK");
+        return inner;
+      }
+      if (auto st = s.command("COMMIT"); !st) {
+        (void)s.command("ROLLBACK");
+        return st;
+      }
+      return {};
+    }();
+    release(std::move(*c));
+    return result;
+  }
+
+ private:
+  Result<std::unique_ptr<Connection>> acquire() {
+    {
+      std::unique_lock lock(mu_);
+      bool ok = cv_.wait_for(lock, kPoolWait, [&] { return !idle_.empty() || open_ < max_; });
+      if (!ok)
+        return unavailable(fmt::format("every one of the {} database connections is busy", max_));
+      if (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        return c;
+      }
+      ++open_;
+    }
+    auto c = connect();
+    if (!c) {
+      std::lock_guard lock(mu_);
+      --open_;
+      cv_.notify_one();
+    }
+    return c;
+  }
+
+  void release(std::unique_ptr<Connection> c) {
+    std::lock_guard lock(mu_);
+    // A connection that broke (server restart, network) is dropped; the next user opens anew.
+    if (c->broken() || PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
+      c.reset();
+      --open_;
+    } else {
+      idle_.push_back(std::move(c));
+    }
+    cv_.notify_one();
+  }
+
+  Result<std::unique_ptr<Connection>> connect() {
+    // Defaults first: what the URL says wins.
+    const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+    const char* vals[] = {"10", "reach", url_.c_str(), nullptr};
+    auto c = std::make_unique<Connection>();
+    c->conn = PQconnectdbParams(keys, vals, 1);
+    if (!c->conn) return unavailable("cannot connect to the database: out of memory");
+    if (PQstatus(c->conn) != CONNECTION_OK) {
+      std::string msg = PQerrorMessage(c->conn);
+      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+      return unavailable("cannot connect to the database: " + msg);
+    }
+    PQsetNoticeProcessor(c->conn, ignore_notice, nullptr);
+    // No statement may hold the others up for long: the pool is shared by every request.
+    PgSession s(*c);
+    if (auto st = s.command("SET statement_timeout = '15s'; SET lock_timeout = '15s';"
+                            " SET idle_in_transaction_session_timeout = '60s'");
+        !st)
+      return st.error();
+    return c;
+  }
+
+  std::string url_;
+  std::size_t max_;
+  std::string described_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  std::size_t open_ = 0;                           // guarded by mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> Database::open_postgresql(const std::string& url,
+                                                            std::size_t pool_size) {
+  auto db = std::make_unique<PgDatabase>(url, pool_size == 0 ? 1 : pool_size);
+  if (auto st = db->start(); !st) return st.error();
+  return std::unique_ptr<Database>(std::move(db));
+}
+
+}  // namespace reach::store
