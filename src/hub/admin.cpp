@@ -54,8 +54,9 @@ Result<InitResult> init_data_dir(const std::string& data_dir, const std::string&
   if (auto key = crypto::load_or_create_key(data_dir + "/secret.key"); !key) return key.error();
   if (!db_url.empty()) {
     if (!store::Database::is_postgresql_url(db_url))
-      return bad_request("--db takes a postgresql:// URL (without it, the data directory holds "
-                         "an SQLite database)");
+      return bad_request(
+          "--db takes a postgresql:// URL (without it, the data directory holds "
+          "an SQLite database)");
     if (store::has_database(data_dir, "hub.db"))
       return conflict(fmt::format("{} is already initialised", data_dir));
   }

@@ -9,17 +9,14 @@
 namespace reach::hub {
 
 Status audit(store::Session& s, const Actor& actor, const AuditEntry& e) {
-  // The sequence is taken inside the caller's transaction, which serialises writers; this keeps
-  // the SQL portable (no AUTOINCREMENT/SERIAL).
-  auto next = s.query("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events");
-  if (!next) return next.error();
+  // The sequence number comes from the store (an AUTOINCREMENT rowid or an identity column), so
+  // writers on several nodes never pick the same one.
   auto r = s.exec(
-      "INSERT INTO audit_events (seq, id, at, activity, result, actor_type, actor_id, actor_name,"
+      "INSERT INTO audit_events (id, at, activity, result, actor_type, actor_id, actor_name,"
       " ip_address, target_type, target_id, target_name, details)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {next->rows[0].integer(0), crypto::uuid_v4(), now_ms(), e.activity, e.result, actor.type,
-       actor.id, actor.name, actor.ip_address, e.target_type, e.target_id, e.target_name,
-       json::serialize(e.details)});
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {crypto::uuid_v4(), now_ms(), e.activity, e.result, actor.type, actor.id, actor.name,
+       actor.ip_address, e.target_type, e.target_id, e.target_name, json::serialize(e.details)});
   if (!r) return r.error();
   return {};
 }

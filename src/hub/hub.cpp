@@ -272,7 +272,8 @@ net::Response Hub::handle(net::Request& request) {
 
 Result<std::shared_ptr<store::Database>> open_database(const std::string& data_dir,
                                                        const std::string& db_url) {
-  auto db = store::Database::open(db_url.empty() ? store::database_url(data_dir, "hub.db") : db_url);
+  auto db =
+      store::Database::open(db_url.empty() ? store::database_url(data_dir, "hub.db") : db_url);
   if (!db) return db.error();
   std::shared_ptr<store::Database> shared = std::move(*db);
   if (auto st = shared->migrate(migrations()); !st) return st.error();

@@ -64,8 +64,9 @@ Result<InitResult> init_data_dir(const std::string& data_dir, const std::string&
   if (password && password->size() < 8)
     return bad_request("the password must be at least 8 characters long");
   if (!db_url.empty() && !store::Database::is_postgresql_url(db_url))
-    return bad_request("--db takes a postgresql:// URL (without it, the data directory holds "
-                       "an SQLite database)");
+    return bad_request(
+        "--db takes a postgresql:// URL (without it, the data directory holds "
+        "an SQLite database)");
   if (store::has_database(data_dir, "relay.db"))
     return conflict(fmt::format("{} is already initialised", data_dir));
   std::error_code ec;

@@ -341,9 +341,8 @@ Status Database::migrate(const std::vector<Migration>& migrations) {
     REACH_CHECK(m.version > prev, "migrations must have strictly increasing versions");
     prev = m.version;
     if (m.version <= current) continue;
-    const auto& statements = backend() == Backend::postgresql && !m.postgresql.empty()
-                                 ? m.postgresql
-                                 : m.statements;
+    const auto& statements =
+        backend() == Backend::postgresql && !m.postgresql.empty() ? m.postgresql : m.statements;
     bool applied = false;
     auto st = transaction([&](Session& s) -> Status {
       auto done = s.query("SELECT 1 FROM schema_migrations WHERE version = ?", {m.version});

@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>

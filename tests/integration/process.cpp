@@ -1,5 +1,7 @@
 #include "integration/process.h"
 
+#include "pg/test_postgres.h"
+
 #include "net/client.h"
 
 #include <arpa/inet.h>
@@ -437,11 +439,18 @@ ServiceProcess::~ServiceProcess() {
   if (data_dir_.empty()) return;
   if (::testing::Test::HasFailure()) {
     std::cerr << "[" << program_ << "] test failed: keeping data directory " << data_dir_
-              << " (server log: " << stderr_log_path() << ")\n";
+              << " (server log: " << stderr_log_path() << ")"
+              << (db_url_.empty() ? "" : " and database " + db_url_) << "\n";
     return;
   }
   std::error_code ec;
   std::filesystem::remove_all(data_dir_, ec);
+  if (!db_url_.empty()) testpg::drop_database(db_url_);
+}
+
+CommandResult ServiceProcess::dump_database(const std::string& sqlite_file) const {
+  if (!db_url_.empty()) return run_command({"/usr/bin/pg_dump", "--no-owner", db_url_});
+  return run_command({"/usr/bin/sqlite3", data_dir_ + "/" + sqlite_file, ".dump"});
 }
 
 ::testing::AssertionResult ServiceProcess::init(const std::string& admin_email,
@@ -450,9 +459,17 @@ ServiceProcess::~ServiceProcess() {
     data_dir_ = make_temp_dir(program_ + "-it-");
     if (data_dir_.empty()) return ::testing::AssertionFailure() << "mkdtemp failed";
   }
-  auto r = run_command(
-      {program_path(program_), "init", "--data", data_dir_, "--admin-email", admin_email},
-      {{"REACH_ADMIN_PASSWORD", admin_password}});
+  std::vector<std::string> argv = {program_path(program_), "init",     "--data", data_dir_,
+                                   "--admin-email",        admin_email};
+  if (testpg::selected() && db_url_.empty()) {
+    db_url_ = testpg::create_database(program_);
+    if (db_url_.empty()) return ::testing::AssertionFailure() << "no PostgreSQL database";
+  }
+  if (!db_url_.empty()) {
+    argv.push_back("--db");
+    argv.push_back(db_url_);
+  }
+  auto r = run_command(argv, {{"REACH_ADMIN_PASSWORD", admin_password}});
   if (r.exit_code != 0)
     return ::testing::AssertionFailure()
            << program_ << " init failed (" << r.exit_code << "): " << r.err << r.out;

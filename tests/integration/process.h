@@ -131,7 +131,8 @@ class ServiceProcess {
   ServiceProcess(const ServiceProcess&) = delete;
   ServiceProcess& operator=(const ServiceProcess&) = delete;
 
-  // mkdtemp (the first time) and `init`.
+  // mkdtemp (the first time) and `init`; on a PostgreSQL run (testpg::selected()), `init --db`
+  // with a new database of the tests' server.
   ::testing::AssertionResult init(const std::string& admin_email,
                                   const std::string& admin_password);
   // `serve` with `args` appended; waits for the address line.
@@ -146,10 +147,15 @@ class ServiceProcess {
   const ServerProcess& server() const { return server_; }
   const std::string& data_dir() const { return data_dir_; }
   std::string stderr_log_path() const { return data_dir_ + "/serve.stderr.log"; }
+  // The PostgreSQL database's URL on a PostgreSQL run; empty on SQLite.
+  const std::string& database_url() const { return db_url_; }
+  // Every row of the store as text (sqlite3 .dump or pg_dump), for tests that look at rest.
+  CommandResult dump_database(const std::string& sqlite_file) const;
 
  private:
   std::string program_;
   std::string data_dir_;
+  std::string db_url_;
   ServerProcess server_;
 };
 

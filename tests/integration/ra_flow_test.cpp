@@ -204,7 +204,7 @@ TEST_F(RemoteAssistanceFlow, OnlyTheRequesterAndRemoteAssistanceUpdatersSeeTheSu
   // At rest: the link's token is nowhere in the hub's database in clear.
   ASSERT_FALSE(link.empty());
   std::string token = link.substr(link.size() - 32);
-  auto dump = run_command({"/usr/bin/sqlite3", hub_.data_dir() + "/hub.db", ".dump"});
+  auto dump = hub_.dump_database();
   ASSERT_EQ(dump.exit_code, 0) << dump.err;
   EXPECT_NE(dump.out.find("ra_sessions"), std::string::npos);
   EXPECT_EQ(dump.out.find(token), std::string::npos) << "the supporter link is stored in clear";

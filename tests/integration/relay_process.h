@@ -54,6 +54,8 @@ class RelayProcess {
   std::string ws_url(std::string_view path) const;  // "ws://127.0.0.1:PORT" + path
   const RelayOptions& options() const { return options_; }
   const std::string& data_dir() const { return service_.data_dir(); }
+  // Every row of the relay's store as text (SQLite or PostgreSQL, whichever this run uses).
+  CommandResult dump_database() const { return service_.dump_database("relay.db"); }
   std::string read_stderr_log() const;
 
   // `reach-relay ARGS… --data DIR`.

@@ -45,7 +45,8 @@ case "$cmd" in
       if "${as_owner[@]}" "$bindir/pg_ctl" -D "$data/db" -l "$data/server.log" -w -t 30 \
            -o "-p $port -c listen_addresses=127.0.0.1 -k $data -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
            start >/dev/null 2>&1; then
-        echo "postgresql://reach@127.0.0.1:$port/postgres" >"$state/url"
+        # Through the Unix socket: tests in a network namespace of their own reach it too.
+        echo "postgresql:///postgres?host=$data&port=$port&user=reach" >"$state/url"
         echo "test-postgres: started on 127.0.0.1:$port ($data)" >&2
         exit 0
       fi

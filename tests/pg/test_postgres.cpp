@@ -40,20 +40,30 @@ struct OwnServer {
 std::string start_own() {
   static OwnServer own;
   if (!own.url.empty()) return own.url;
-  own.state = (std::filesystem::temp_directory_path() / ("reach-pg-state-" + crypto::random_token(6)))
-                  .string();
+  own.state =
+      (std::filesystem::temp_directory_path() / ("reach-pg-state-" + crypto::random_token(6)))
+          .string();
   std::string cmd = "'" + script() + "' start '" + own.state + "'";
   if (std::system(cmd.c_str()) != 0) return {};
   own.url = read_line(own.state + "/url");
   return own.url;
 }
 
+// postgresql:///NAME?host=…: the server's URL with another database.
 std::string with_database(const std::string& server, const std::string& name) {
-  auto slash = server.rfind('/');
-  return server.substr(0, slash + 1) + name;
+  auto slash = server.find("///");
+  auto query = server.find('?');
+  return server.substr(0, slash + 3) + name + server.substr(query);
 }
 
 }  // namespace
+
+std::string database_name(const std::string& url) {
+  auto slash = url.find("///");
+  auto query = url.find('?');
+  if (slash == std::string::npos) return {};
+  return url.substr(slash + 3, query == std::string::npos ? std::string::npos : query - slash - 3);
+}
 
 bool selected() {
   const char* s = std::getenv("REACH_TEST_STORE");
@@ -75,7 +85,8 @@ std::string server_url() {
     if (!url.empty()) return url;
   }
   std::string url = start_own();
-  if (url.empty()) ADD_FAILURE() << "cannot start the tests' PostgreSQL server (" << script() << ")";
+  if (url.empty())
+    ADD_FAILURE() << "cannot start the tests' PostgreSQL server (" << script() << ")";
   return url;
 }
 
@@ -106,7 +117,7 @@ std::string create_database(std::string_view purpose) {
 void drop_database(const std::string& url) {
   std::string server = server_url();
   if (server.empty() || url.empty()) return;
-  std::string name = url.substr(url.rfind('/') + 1);
+  std::string name = database_name(url);
   auto admin = store::Database::open_postgresql(server, 1);
   if (!admin) return;
   (void)(*admin)->exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)", {});

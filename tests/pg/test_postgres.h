@@ -11,11 +11,15 @@ namespace reach::testpg {
 // Whether this run puts the integration tests on PostgreSQL (REACH_TEST_STORE=postgresql).
 bool selected();
 
-// The server's URL (to its `postgres` database); empty, with a test failure, if none can start.
+// The server's URL (postgresql:///postgres?host=SOCKET_DIR&port=…: through its Unix socket); empty,
+// with a test failure, if none can start.
 std::string server_url();
 
 // A new, empty database on the server; its URL. Empty, with a test failure, on error.
 std::string create_database(std::string_view purpose);
+
+// The database a URL of create_database names.
+std::string database_name(const std::string& url);
 
 // Drops a database create_database made (nothing may be connected to it).
 void drop_database(const std::string& url);

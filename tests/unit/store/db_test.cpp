@@ -19,7 +19,8 @@ class DbTest : public ::testing::Test {
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / ("reach-db-" + crypto::random_token(6));
     std::filesystem::create_directories(dir_);
-    url_ = testpg::selected() ? testpg::create_database("store") : "sqlite:" + (dir_ / "t.db").string();
+    url_ = testpg::selected() ? testpg::create_database("store")
+                              : "sqlite:" + (dir_ / "t.db").string();
     ASSERT_FALSE(url_.empty());
     auto db = Database::open(url_);
     ASSERT_TRUE(db) << db.error().message;
@@ -196,8 +197,7 @@ TEST_F(DbTest, TheDataDirectoryRemembersItsDatabase) {
   ASSERT_TRUE(remember_database_url(dir, "postgresql://u@127.0.0.1:1/x"));
   EXPECT_TRUE(has_database(dir, "x.db"));
   EXPECT_EQ(database_url(dir, "x.db"), "postgresql://u@127.0.0.1:1/x");
-  EXPECT_EQ(std::filesystem::status(dir_ / "database").permissions() &
-                std::filesystem::perms::all,
+  EXPECT_EQ(std::filesystem::status(dir_ / "database").permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   auto bad = Database::open("mysql://x");
   ASSERT_FALSE(bad);
@@ -214,7 +214,7 @@ TEST(PostgresStore, ADroppedConnectionIsReplaced) {
   ASSERT_TRUE((*db)->exec("CREATE TABLE k (id TEXT)", {}));
   auto admin = Database::open_postgresql(testpg::server_url(), 1);
   ASSERT_TRUE(admin);
-  std::string name = url.substr(url.rfind('/') + 1);
+  std::string name = testpg::database_name(url);
   ASSERT_TRUE((*admin)->query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", {name}));
   auto first = (*db)->query("SELECT COUNT(*) FROM k", {});
