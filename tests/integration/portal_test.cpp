@@ -682,7 +682,13 @@ TEST_F(PortalTest, ClosingOrKillingThePortalMidSessionChangesNothing) {
 
   // Started again, it shows the session as it is.
   ASSERT_TRUE(desktop_.start_portal(state_, ""));
-  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Remote assistance session"); }, 15s));
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Remote assistance session"); }, 15s))
+      << "portal: " <<
+      [&] {
+        auto exited = desktop_.portal().wait(0ms);
+        return exited ? "exited with " + std::to_string(*exited) : std::string("running");
+      }()
+      << "; its output: " << desktop_.portal().output() << "; tray: " << desktop_.tray_output();
   ASSERT_TRUE(desktop_.control_shown("label", "Helen Helpdesk (Reach) is controlling this screen"));
   // And a clean quit from the tray's menu is the same: the session stays.
   desktop_.portal().terminate();

@@ -14,12 +14,15 @@
 #include <QDBusConnection>
 #include <QDBusConnectionInterface>
 #include <QDBusMessage>
+#include <QDBusPendingCallWatcher>
+#include <QDBusPendingReply>
 #include <QDBusVariant>
 #include <QImage>
 #include <QStringList>
 #include <QTimer>
 
 #include <cstdio>
+#include <functional>
 #include <map>
 
 namespace {
@@ -48,12 +51,20 @@ QList<Pixmap> read_pixmaps(const QDBusArgument& arg) {
   return out;
 }
 
-QDBusVariant get(const QString& service, const QString& path, const QString& prop) {
+// Properties are read asynchronously: the item may itself be in a blocking call to this watcher
+// (Qt introspects it while registering), and a host that blocked on the item would hold both up.
+void get(QObject* owner, const QString& service, const QString& path, const QString& prop,
+         std::function<void(const QDBusVariant&)> then) {
   auto m = QDBusMessage::createMethodCall(service, path, "org.freedesktop.DBus.Properties", "Get");
   m << QStringLiteral("org.kde.StatusNotifierItem") << prop;
-  auto r = QDBusConnection::sessionBus().call(m, QDBus::Block, 3000);
-  if (r.type() != QDBusMessage::ReplyMessage || r.arguments().isEmpty()) return {};
-  return r.arguments().first().value<QDBusVariant>();
+  auto* w = new QDBusPendingCallWatcher(QDBusConnection::sessionBus().asyncCall(m, 5000), owner);
+  QObject::connect(w, &QDBusPendingCallWatcher::finished, owner,
+                   [w, then = std::move(then)](QDBusPendingCallWatcher*) {
+                     w->deleteLater();
+                     QDBusPendingReply<QDBusVariant> r = *w;
+                     if (r.isError()) return;
+                     then(r.value());
+                   });
 }
 
 class Watcher : public QObject {
@@ -99,7 +110,11 @@ class Watcher : public QObject {
 
  private:
   void read(const QString& service, const QString& path) {
-    QDBusVariant tip = get(service, path, "ToolTip");
+    get(this, service, path, "ToolTip", [this](const QDBusVariant& tip) { show_tip(tip); });
+    get(this, service, path, "IconPixmap", [this](const QDBusVariant& pix) { show_icon(pix); });
+  }
+
+  void show_tip(const QDBusVariant& tip) {
     QString title;
     if (tip.variant().canConvert<QDBusArgument>()) {
       const QDBusArgument a = tip.variant().value<QDBusArgument>();
@@ -114,7 +129,9 @@ class Watcher : public QObject {
       last_tip_ = title;
       say("tooltip " + QString(title).replace('\n', " | "));
     }
-    QDBusVariant pix = get(service, path, "IconPixmap");
+  }
+
+  void show_icon(const QDBusVariant& pix) {
     if (!pix.variant().canConvert<QDBusArgument>()) return;
     auto pixmaps = read_pixmaps(pix.variant().value<QDBusArgument>());
     const Pixmap* best = nullptr;
