@@ -24,6 +24,8 @@ PACKAGES=(
   # PostgreSQL, the multi-node store: libpq to talk to it, the server for the tests (each run
   # starts its own with initdb and pg_ctl)
   libpq-dev postgresql
+  # the load balancer in front of several hub and relay nodes (the multi-node tests run their own)
+  nginx
 )
 
 missing=()

@@ -369,7 +369,7 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch,
   }
   log::info("agent.event", {{"device", ch->device_id()}, {"event", ev.event}, {"ref", ev.ref}});
   ch->send({{"type", "ack"}, {"ref", ev.ref}});
-  if (svc.events) svc.events->publish(ch->device_id());
+  if (svc.events) publish_device(svc, ch->device_id());
 }
 
 // ---------------------------------------------------------------- AgentChannels

@@ -353,7 +353,7 @@ Result<net::Response> patch_device(Ctx& ctx) {
         {"updateManagedDevice", "success", "managedDevice", id, row->text(1), std::move(details)});
   });
   if (!st) return st.error();
-  ctx.svc.events->publish(id);
+  publish_device(ctx.svc, id);
   store::Params params;
   std::string sql = device_select(ctx, params) + " WHERE d.id = ?";
   params.emplace_back(id);
@@ -394,7 +394,7 @@ Result<net::Response> send_custom_notification(Ctx& ctx) {
                   bj::object{{"notificationId", notification_id}, {"title", *title}}});
   });
   if (!st) return st.error();
-  ctx.svc.channels->wake(id);
+  wake_device(ctx.svc, id);
   return net::Response::empty(204);
 }
 

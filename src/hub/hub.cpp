@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <thread>
 
 namespace reach::hub {
 
@@ -203,6 +205,48 @@ bool is_api_path(std::string_view path) {
       return true;
   return false;
 }
+
+constexpr const char* kDeviceSignals = "reach_hub_devices";
+
+// What the store's signals reach: this hub until it is destroyed (the Database outlives it).
+struct SignalTarget {
+  std::mutex mu;
+  Services* svc = nullptr;  // guarded by mu; null once the hub is gone
+};
+
+void signal_device(Services& svc, char what, const std::string& device_id) {
+  auto st = svc.db->notify(kDeviceSignals, svc.config.node_name + " " + what + " " + device_id);
+  if (!st) log::warn("hub.signal_failed", {{"device", device_id}, {"error", st.error().message}});
+}
+
+}  // namespace
+
+void wake_device(Services& svc, const std::string& device_id) {
+  svc.channels->wake(device_id);
+  signal_device(svc, 'w', device_id);
+}
+
+void publish_device(Services& svc, const std::string& device_id) {
+  svc.events->publish(device_id);
+  signal_device(svc, 'p', device_id);
+}
+
+namespace {
+
+// Pushes what is pending to the agents connected here, for notifications queued since `since`
+// (another node's signal may have been lost: it died between its commit and its signal, or this
+// node's listener was reconnecting).
+std::int64_t sweep_outbox(Services& svc, std::int64_t since) {
+  std::int64_t now = now_ms();
+  auto rows = svc.db->query(
+      "SELECT DISTINCT device_id FROM device_notifications"
+      " WHERE received_at IS NULL AND created_at >= ? AND expires_at > ?",
+      {since, now});
+  if (!rows) return since;
+  for (const auto& r : rows->rows) svc.channels->wake(r.text(0));
+  return now;
+}
+
 }  // namespace
 
 struct Hub::Impl {
@@ -211,6 +255,37 @@ struct Hub::Impl {
   std::unique_ptr<AdminCenterFiles> admin_center;
   std::unique_ptr<DeviceEvents> events;     // destroyed before svc (declared after it)
   std::unique_ptr<AgentChannels> channels;  // destroyed before svc (declared after it)
+  std::shared_ptr<SignalTarget> target = std::make_shared<SignalTarget>();
+  std::mutex sweep_mu;
+  std::condition_variable sweep_cv;
+  bool stopping = false;  // guarded by sweep_mu
+  std::thread sweeper;
+
+  void on_signal(const std::string& payload) {
+    if (payload.empty()) {  // signals may have been missed: look at everything recent
+      sweep_outbox(svc, now_ms() - 10 * 60 * 1000);
+      return;
+    }
+    auto first = payload.find(' ');
+    if (first == std::string::npos || first + 3 > payload.size()) return;
+    if (std::string_view(payload).substr(0, first) == svc.config.node_name) return;  // ours
+    char what = payload[first + 1];
+    std::string device = payload.substr(first + 3);
+    if (what == 'w') channels->wake(device);
+    if (what == 'p') events->publish(device);
+  }
+
+  void sweep_loop() {
+    std::int64_t since = now_ms();
+    std::unique_lock lock(sweep_mu);
+    while (!sweep_cv.wait_for(lock, svc.config.outbox_sweep, [&] { return stopping; })) {
+      lock.unlock();
+      // A margin for clocks and commits in flight: a notification is pushed twice at worst, and
+      // the agent's "received" makes that harmless.
+      since = sweep_outbox(svc, since - 5000);
+      lock.lock();
+    }
+  }
 };
 
 Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::make_unique<Impl>()) {
@@ -228,9 +303,30 @@ Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::mak
   register_ops_routes(impl_->routes);
   register_remote_assistance_routes(impl_->routes);
   register_summary_routes(impl_->routes);
+
+  impl_->target->svc = &impl_->svc;
+  impl_->svc.db->listen(kDeviceSignals,
+                        [target = impl_->target, impl = impl_.get()](const std::string& payload) {
+                          std::lock_guard lock(target->mu);
+                          if (target->svc) impl->on_signal(payload);
+                        });
+  // One store for one process (SQLite) has no other node whose signal could be lost.
+  if (impl_->svc.db->backend() == store::Backend::postgresql)
+    impl_->sweeper = std::thread([impl = impl_.get()] { impl->sweep_loop(); });
 }
 
-Hub::~Hub() = default;
+Hub::~Hub() {
+  {
+    std::lock_guard lock(impl_->target->mu);
+    impl_->target->svc = nullptr;
+  }
+  {
+    std::lock_guard lock(impl_->sweep_mu);
+    impl_->stopping = true;
+  }
+  impl_->sweep_cv.notify_all();
+  if (impl_->sweeper.joinable()) impl_->sweeper.join();
+}
 
 std::shared_ptr<net::WebSocketHandler> Hub::upgrade(net::Request& request, net::Response& reject) {
   if (request.path == "/api/events") return impl_->events->accept(impl_->svc, request, reject);

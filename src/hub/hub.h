@@ -27,6 +27,10 @@ struct HubConfig {
   std::chrono::milliseconds onboarding_ttl{std::chrono::minutes(15)};
   // The admin center's built files (index.html, assets/): served at "/". Empty: not installed.
   std::string admin_dir;
+  // This process's name among the nodes on one store (health, metrics, logs); unique per node.
+  std::string node_name;
+  // How often a node looks in the outbox for notifications whose signal it may have missed.
+  std::chrono::milliseconds outbox_sweep{2000};
 };
 
 class Hub {

@@ -54,6 +54,13 @@ struct Services {
   std::mutex connector_mu;            // serialises the connector's token refreshes
 };
 
+// After the commit of a change to a device: wake_device() pushes its pending notifications to its
+// agent, publish_device() tells the admin center pages that watch it. Both act here and, through
+// the store's signals, on every other node sharing the store (whichever holds the channel or the
+// page's socket).
+void wake_device(Services& svc, const std::string& device_id);
+void publish_device(Services& svc, const std::string& device_id);
+
 // One request being handled.
 struct Ctx {
   Services& svc;

@@ -6,6 +6,8 @@
 #include "hub/hub.h"
 #include "net/server.h"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -30,6 +32,8 @@ struct ServeFlags {
   cli::ConnectionLimits limits;
   int relay_close_grace_ms = 30000;
   int onboarding_ttl_s = 900;
+  std::string node_name;
+  int outbox_sweep_ms = 2000;
 };
 
 // The admin center's files: next to the binary (build tree: ../share/reach-hub/admin).
@@ -39,6 +43,13 @@ std::string default_admin_dir() {
   if (ec) return {};
   auto dir = exe.parent_path().parent_path() / "share" / "reach-hub" / "admin";
   return std::filesystem::exists(dir) ? dir.string() : std::string();
+}
+
+// Unique among the nodes of one store: the host and this process.
+std::string default_node_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "hub");
+  return fmt::format("{}/{}", host, ::getpid());
 }
 
 int serve(const ServeFlags& f) {
@@ -62,6 +73,8 @@ int serve(const ServeFlags& f) {
   config.onboarding_ttl = std::chrono::seconds(f.onboarding_ttl_s);
   config.tls = !f.tls_cert.empty();
   config.admin_dir = f.admin_dir.empty() ? default_admin_dir() : f.admin_dir;
+  config.node_name = f.node_name.empty() ? default_node_name() : f.node_name;
+  config.outbox_sweep = std::chrono::milliseconds(f.outbox_sweep_ms);
   auto hub = std::make_shared<hub::Hub>(config, *db);
 
   net::ServerOptions opts;
@@ -82,7 +95,11 @@ int serve(const ServeFlags& f) {
   if (!bound) return fail(bound.error().message);
   std::printf("%s\n", bound->c_str());
   std::fflush(stdout);
-  log::info("hub.listening", {{"address", *bound}, {"tls", config.tls}, {"data", f.data}});
+  log::info("hub.listening", {{"address", *bound},
+                              {"tls", config.tls},
+                              {"data", f.data},
+                              {"node", config.node_name},
+                              {"store", (*db)->describe()}});
   server.stop_on_signals();
   server.run();
   log::info("hub.stopped");
@@ -122,6 +139,13 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--db", sf.db_url,
                         "Database URL (default: the one 'init --db' recorded, else SQLite in the "
                         "data directory)");
+  serve_cmd->add_option("--node-name", sf.node_name,
+                        "This node's name among those sharing one database (default: HOST/PID)");
+  serve_cmd
+      ->add_option("--outbox-sweep-ms", sf.outbox_sweep_ms,
+                   "On PostgreSQL: how often a node looks for notifications whose signal it missed")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
   serve_cmd->add_option("--tls-cert", sf.tls_cert, "PEM certificate chain")
       ->check(CLI::ExistingFile);
   serve_cmd->add_option("--tls-key", sf.tls_key, "PEM private key")->check(CLI::ExistingFile);

@@ -1,5 +1,6 @@
 // Operations endpoints: health, metrics, organisation settings, enrollment tokens.
 #include "common/time.h"
+#include "hub/channel.h"
 #include "hub/enrollment.h"
 #include "hub/internal.h"
 
@@ -8,10 +9,18 @@
 namespace reach::hub {
 namespace {
 
+const char* store_name(const store::Database& db) {
+  return db.backend() == store::Backend::postgresql ? "postgresql" : "sqlite";
+}
+
+// For load balancers and operators: which node answered, on which store, and whether it reaches
+// the store now (503 when it does not, so that a balancer's health check takes it out).
 Result<net::Response> health(Ctx& ctx) {
   auto r = ctx.db().query("SELECT COUNT(*) FROM schema_migrations");
   bool ok = r.has_value();
   return json_response(ok ? 200 : 503, bj::object{{"status", ok ? "ok" : "unavailable"},
+                                                  {"node", ctx.svc.config.node_name},
+                                                  {"store", store_name(ctx.db())},
                                                   {"database", ok ? "ok" : "failing"},
                                                   {"version", REACH_VERSION}});
 }
@@ -48,6 +57,14 @@ Result<net::Response> metrics(Ctx& ctx) {
         "# TYPE reach_hub_managed_devices gauge\nreach_hub_managed_devices {}\n",
         n->rows[0].integer(0));
   }
+  out += fmt::format(
+      "# HELP reach_hub_node_info The node that answered and its store.\n"
+      "# TYPE reach_hub_node_info gauge\nreach_hub_node_info{{node=\"{}\",store=\"{}\"}} 1\n",
+      ctx.svc.config.node_name, store_name(ctx.db()));
+  out += fmt::format(
+      "# HELP reach_hub_agent_channels Agents' push channels held by this node.\n"
+      "# TYPE reach_hub_agent_channels gauge\nreach_hub_agent_channels {}\n",
+      ctx.svc.channels->open_channels());
   if (ctx.svc.server_stats) out += ctx.svc.server_stats();
   return net::Response::text(200, std::move(out), "text/plain; version=0.0.4; charset=utf-8");
 }

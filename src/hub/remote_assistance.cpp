@@ -567,7 +567,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
                     bj::object{{"reason", e.code}, {"message", e.message}}});
     });
     if (!st) log::error("ra.record_failure_failed", {{"error", st.error().message}});
-    if (st) ctx.svc.events->publish(id);
+    if (st) publish_device(ctx.svc, id);
     return e;
   };
   if (!created) return record_failure(created.error());
@@ -626,8 +626,8 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
                              {"notificationId", notification_id}}});
   });
   if (!st) return st.error();
-  ctx.svc.channels->wake(id);
-  ctx.svc.events->publish(id);
+  wake_device(ctx.svc, id);
+  publish_device(ctx.svc, id);
   log::info("ra.requested", {{"device", id}, {"code", **code}, {"by", ctx.who().upn}});
   return net::Response::empty(204);
 }
@@ -671,7 +671,7 @@ void reconcile_open_sessions(Ctx& ctx) {
     if (!st)
       log::warn("ra.reconcile_failed", {{"session", r.text(0)}, {"error", st.error().message}});
     else
-      ctx.svc.events->publish(r.text(5));
+      publish_device(ctx.svc, r.text(5));
   }
 }
 

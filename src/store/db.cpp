@@ -177,6 +177,21 @@ class SqliteDatabase : public Database {
     return {};
   }
 
+  Status notify(const std::string& channel, const std::string& payload) override {
+    std::vector<std::function<void(const std::string&)>> to_call;
+    {
+      std::lock_guard lock(listeners_mu_);
+      for (const auto& [c, fn] : listeners_)
+        if (c == channel) to_call.push_back(fn);
+    }
+    for (const auto& fn : to_call) fn(payload);
+    return {};
+  }
+  void listen(const std::string& channel, std::function<void(const std::string&)> fn) override {
+    std::lock_guard lock(listeners_mu_);
+    listeners_.emplace_back(channel, std::move(fn));
+  }
+
   Result<Rows> query(std::string_view sql, const Params& params) override {
     if (sqlite3* reader = take_reader()) {
       auto out = SqliteSession(reader).query_if_readonly(sql, params);
@@ -252,6 +267,8 @@ class SqliteDatabase : public Database {
   std::mutex readers_mu_;
   std::vector<sqlite3*> readers_;  // every reader opened; guarded by readers_mu_
   std::vector<sqlite3*> idle_;     // those not in use; guarded by readers_mu_
+  std::mutex listeners_mu_;
+  std::vector<std::pair<std::string, std::function<void(const std::string&)>>> listeners_;
 };
 
 }  // namespace

@@ -99,6 +99,16 @@ class Database : public Session {
   // Whether the store answers a trivial statement now (health checks).
   virtual Status ping() = 0;
 
+  // Signals between the processes that share this store: notify() reaches every listen()er of
+  // the channel — in every process on one PostgreSQL (LISTEN/NOTIFY), in this process alone on
+  // SQLite (which has a single process). Best effort and at most once: whatever must not be lost
+  // is in a table first, and the signal only says "look now". When a PostgreSQL listener had to
+  // reconnect (and may have missed signals) it is called with an empty payload.
+  virtual Status notify(const std::string& channel, const std::string& payload) = 0;
+  // `fn` runs on a thread of the database's (PostgreSQL) or the notifier's (SQLite); it must be
+  // quick and thread-safe. Listeners stop when the Database is destroyed.
+  virtual void listen(const std::string& channel, std::function<void(const std::string&)> fn) = 0;
+
   // Runs `fn` in a transaction: commits if it returns success, rolls back otherwise (and on
   // exceptions, which are rethrown). Nothing else runs on the database meanwhile.
   virtual Status transaction(const std::function<Status(Session&)>& fn) = 0;

@@ -13,6 +13,9 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
+
+#include <poll.h>
 #include <unordered_map>
 
 namespace reach::store {
@@ -210,6 +213,21 @@ class PgSession : public Session {
 class PgDatabase : public Database {
  public:
   PgDatabase(std::string url, std::size_t pool_size) : url_(std::move(url)), max_(pool_size) {}
+  ~PgDatabase() override {
+    stopping_ = true;
+    for (auto& t : listeners_) t.join();
+  }
+
+  Status notify(const std::string& channel, const std::string& payload) override {
+    auto r = query("SELECT pg_notify(?, ?)", {channel, payload});
+    if (!r) return r.error();
+    return {};
+  }
+
+  // One connection and thread per listened channel: LISTEN, then wait on its socket.
+  void listen(const std::string& channel, std::function<void(const std::string&)> fn) override {
+    listeners_.emplace_back([this, channel, fn = std::move(fn)] { listen_loop(channel, fn); });
+  }
 
   Backend backend() const override { return Backend::postgresql; }
   std::string describe() const override { return described_; }
@@ -279,6 +297,41 @@ class PgDatabase : public Database {
   }
 
  private:
+  void listen_loop(const std::string& channel, const std::function<void(const std::string&)>& fn) {
+    bool first = true;
+    while (!stopping_) {
+      auto c = connect();
+      if (!c) {
+        log::warn("db.listen_failed", {{"channel", channel}, {"error", c.error().message}});
+        for (int i = 0; i < 10 && !stopping_; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      std::unique_ptr<char, decltype(&PQfreemem)> quoted(
+          PQescapeIdentifier((*c)->conn, channel.c_str(), channel.size()), PQfreemem);
+      if (!quoted || !PgSession(**c).command(("LISTEN " + std::string(quoted.get())).c_str())) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      }
+      // Signals sent while this listener was away are lost: say so, so that it catches up.
+      if (!first) fn("");
+      first = false;
+      while (!stopping_) {
+        pollfd p{PQsocket((*c)->conn), POLLIN, 0};
+        int n = ::poll(&p, 1, 200);
+        if (n < 0 && errno != EINTR) break;
+        if (n <= 0) continue;
+        if (!PQconsumeInput((*c)->conn)) break;  // the connection is gone: reconnect
+        while (PGnotify* note = PQnotifies((*c)->conn)) {
+          std::string payload = note->extra ? note->extra : "";
+          PQfreemem(note);
+          fn(payload);
+        }
+      }
+      if (!stopping_) log::warn("db.listen_lost", {{"channel", channel}});
+    }
+  }
+
   Result<std::unique_ptr<Connection>> acquire() {
     {
       std::unique_lock lock(mu_);
@@ -342,6 +395,8 @@ class PgDatabase : public Database {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
   std::size_t open_ = 0;                           // guarded by mu_
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> listeners_;
 };
 
 }  // namespace

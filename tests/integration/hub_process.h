@@ -57,6 +57,8 @@ class HubProcess {
   ::testing::AssertionResult init();
   // Starts `serve` on the data directory and waits for the address line (up to 30 s).
   ::testing::AssertionResult start(const std::vector<std::string>& extra_args = {});
+  // Another node of `first`'s store (ServiceProcess::join); then start() it.
+  ::testing::AssertionResult join(const HubProcess& first) { return service_.join(first.service_); }
   // init() then start().
   ::testing::AssertionResult init_and_start();
   // SIGTERM and wait (up to 15 s); success only for a clean exit with status 0.

@@ -476,6 +476,19 @@ CommandResult ServiceProcess::dump_database(const std::string& sqlite_file) cons
   return ::testing::AssertionSuccess();
 }
 
+::testing::AssertionResult ServiceProcess::join(const ServiceProcess& first) {
+  if (first.db_url_.empty())
+    return ::testing::AssertionFailure() << "several nodes need the PostgreSQL store";
+  data_dir_ = make_temp_dir(program_ + "-node-");
+  if (data_dir_.empty()) return ::testing::AssertionFailure() << "mkdtemp failed";
+  for (const char* f : {"secret.key", "database"}) {
+    std::error_code ec;
+    std::filesystem::copy_file(first.data_dir_ + "/" + f, data_dir_ + "/" + f, ec);
+    if (ec) return ::testing::AssertionFailure() << "copying " << f << ": " << ec.message();
+  }
+  return ::testing::AssertionSuccess();
+}
+
 ::testing::AssertionResult ServiceProcess::start(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {program_path(program_), "serve", "--data", data_dir_};
   // A test that restarts a server on its old port passes its own --listen.

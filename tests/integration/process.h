@@ -135,6 +135,9 @@ class ServiceProcess {
   // with a new database of the tests' server.
   ::testing::AssertionResult init(const std::string& admin_email,
                                   const std::string& admin_password);
+  // Another node of `first`'s store: a data directory of its own holding copies of `first`'s
+  // secret key and database URL, as an operator sets up a second node.
+  ::testing::AssertionResult join(const ServiceProcess& first);
   // `serve` with `args` appended; waits for the address line.
   ::testing::AssertionResult start(const std::vector<std::string>& args);
   // `PROGRAM ARGS…`, with `--data DIR` appended when `with_data` is true.

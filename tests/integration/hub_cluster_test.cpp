@@ -1,0 +1,241 @@
+// Two reach-hub nodes on one PostgreSQL behind nginx, configured by deploy/nginx/reach-hub.conf:
+// an agent's channel lands on either node and gets what is asked on the other (LISTEN/NOTIFY);
+// when its node is killed it reconnects through nginx to the other and still gets what was asked
+// meanwhile (the outbox); a sign-in made on one node works on the other.
+#include "integration/agent_process.h"
+#include "integration/hub_process.h"
+#include "pg/test_postgres.h"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <thread>
+
+namespace reach::itest {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  std::uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+void replace_once(std::string& s, const std::string& from, const std::string& to) {
+  auto at = s.find(from);
+  ASSERT_NE(at, std::string::npos) << "deploy/nginx/reach-hub.conf no longer has " << from;
+  s.replace(at, from.size(), to);
+}
+
+// Debian's nginx with the README's configuration, its files in a directory of its own.
+class Nginx {
+ public:
+  ~Nginx() {
+    process_.kill9();
+    if (!dir_.empty() && !::testing::Test::HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  ::testing::AssertionResult start(std::uint16_t first, std::uint16_t second) {
+    dir_ = make_temp_dir("reach-nginx-");
+    port_ = free_port();
+    std::string site =
+        read_file_bytes(std::string(REACH_SOURCE_DIR) + "/deploy/nginx/reach-hub.conf");
+    if (site.empty()) return ::testing::AssertionFailure() << "no deploy/nginx/reach-hub.conf";
+    replace_once(site, "server 127.0.0.1:8401", "server 127.0.0.1:" + std::to_string(first));
+    replace_once(site, "server 127.0.0.1:8402", "server 127.0.0.1:" + std::to_string(second));
+    replace_once(site, "listen 127.0.0.1:8400;", "listen 127.0.0.1:" + std::to_string(port_) + ";");
+    std::ofstream(dir_ + "/reach-hub.conf") << site;
+    std::string main_conf;
+    if (::geteuid() == 0) main_conf += "user root;\n";
+    main_conf += "worker_processes 1;\npid " + dir_ + "/nginx.pid;\nerror_log " + dir_ +
+                 "/error.log info;\nevents { worker_connections 1024; }\nhttp {\n  access_log " +
+                 dir_ + "/access.log;\n";
+    for (const char* t : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"})
+      main_conf += "  " + std::string(t) + "_temp_path " + dir_ + "/" + t + ";\n";
+    main_conf += "  include " + dir_ + "/reach-hub.conf;\n}\n";
+    std::ofstream(dir_ + "/nginx.conf") << main_conf;
+    auto started = process_.start(
+        {"/usr/sbin/nginx", "-p", dir_, "-c", dir_ + "/nginx.conf", "-g", "daemon off;"},
+        dir_ + "/output.log");
+    if (!started) return started;
+    bool up = wait_until(
+        [&] {
+          auto r = http_call("GET", url("/api/health"), {}, {});
+          return r.status == 200;
+        },
+        15s);
+    if (!up)
+      return ::testing::AssertionFailure() << "nginx did not answer: " << process_.output()
+                                           << read_file_bytes(dir_ + "/error.log");
+    return ::testing::AssertionSuccess();
+  }
+
+  std::string url(const std::string& path = "") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  std::string error_log() const { return read_file_bytes(dir_ + "/error.log"); }
+
+ private:
+  std::string dir_;
+  std::uint16_t port_ = 0;
+  ChildProcess process_;
+};
+
+class HubCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(testpg::selected()) << "several nodes share a PostgreSQL store";
+    ASSERT_TRUE(a_.init());
+    // The outbox sweep, the safety net for lost signals, is slowed down: what reaches the other
+    // node within the test's waits does so through LISTEN/NOTIFY.
+    ASSERT_TRUE(a_.start({"--node-name", "node-a", "--outbox-sweep-ms", "600000"}));
+    ASSERT_TRUE(b_.join(a_));
+    ASSERT_TRUE(b_.start({"--node-name", "node-b", "--outbox-sweep-ms", "600000"}));
+    ASSERT_TRUE(nginx_.start(a_.port(), b_.port()));
+    admin_ = a_.admin_token();
+    dir_ = make_temp_dir("reach-cluster-agent-");
+  }
+  void TearDown() override {
+    agent_.reset();
+    if (HasFailure())
+      std::printf("[cluster test] keeping %s; nginx: %s\n", dir_.c_str(),
+                  nginx_.error_log().substr(0, 4000).c_str());
+    else if (!dir_.empty())
+      std::filesystem::remove_all(dir_);
+  }
+
+  // The channels a node holds, from its own metrics.
+  static int channels_on(HubProcess& node, const std::string& token) {
+    auto r = node.get("/api/metrics", token);
+    std::smatch m;
+    static const std::regex kLine("\nreach_hub_agent_channels ([0-9]+)\n");
+    if (r.status != 200 || !std::regex_search(r.body, m, kLine)) return -1;
+    return std::stoi(m[1]);
+  }
+
+  ApiResult notify(HubProcess& node, const std::string& device, const std::string& title) {
+    return node.post("/beta/deviceManagement/managedDevices/" + device +
+                         "/sendCustomNotificationToCompanyPortal",
+                     bj::object{{"notificationTitle", title}, {"notificationBody", "Body"}},
+                     admin_);
+  }
+
+  HubProcess a_, b_;
+  Nginx nginx_;
+  std::string admin_, dir_;
+  std::unique_ptr<Agent> agent_;
+};
+
+TEST_F(HubCluster, ARequestOnOneNodeReachesTheAgentOnTheOtherAndSurvivesItsNodesDeath) {
+  ASSERT_EQ(create_user(a_, admin_, "dana@reach.test", "Dana Device", "Dana-Passw0rd-1").status,
+            201);
+  std::string token = a_.create_enrollment_token({"--user", "dana@reach.test"});
+  ASSERT_FALSE(token.empty());
+  agent_ = std::make_unique<Agent>(dir_ + "/state");
+  auto enrolled = agent_->cli({"enroll", "--hub", nginx_.url(), "--token", token});
+  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.out << enrolled.err;
+  std::string device = trim(enrolled.out.substr(enrolled.out.find("device ") + 7));
+  ASSERT_TRUE(agent_->start());
+  auto connected = [&] { return str_of(agent_->status(), "channel") == "connected"; };
+  ASSERT_TRUE(wait_until(connected, 15s)) << agent_->process().output();
+
+  // Which node holds the channel: the request is made on the other one.
+  std::string admin_b = b_.admin_token();
+  ASSERT_TRUE(
+      wait_until([&] { return channels_on(a_, admin_) + channels_on(b_, admin_b) == 1; }, 10s));
+  bool on_a = channels_on(a_, admin_) == 1;
+  HubProcess& holder = on_a ? a_ : b_;
+  HubProcess& other = on_a ? b_ : a_;
+  ASSERT_EQ(notify(other, device, "Asked on the other node").status, 204);
+  ASSERT_TRUE(wait_until([&] { return agent_->has_notification("Asked on the other node"); }, 10s))
+      << agent_->process().output();
+
+  // The holder dies; what is asked meanwhile waits in the outbox, and the agent, back through
+  // nginx on the surviving node, gets it.
+  holder.kill9();
+  ASSERT_EQ(notify(other, device, "Asked while it reconnected").status, 204);
+  const std::string& other_token = on_a ? admin_b : admin_;
+  ASSERT_TRUE(wait_until([&] { return channels_on(other, other_token) == 1; }, 20s))
+      << agent_->process().output() << nginx_.error_log();
+  ASSERT_TRUE(
+      wait_until([&] { return agent_->has_notification("Asked while it reconnected"); }, 15s))
+      << agent_->process().output();
+  ASSERT_EQ(notify(other, device, "Asked after").status, 204);
+  ASSERT_TRUE(wait_until([&] { return agent_->has_notification("Asked after"); }, 10s));
+  EXPECT_TRUE(agent_->process().running());
+}
+
+TEST_F(HubCluster, ASignInAndTheDeviceListWorkOnEitherNode) {
+  // Health says which node answered: through nginx, both take turns.
+  std::set<std::string> nodes;
+  for (int i = 0; i < 6; ++i) {
+    auto h = http_call("GET", nginx_.url("/api/health"), {}, {});
+    ASSERT_EQ(h.status, 200) << h.body;
+    auto v = bj::parse(h.body).as_object();
+    EXPECT_EQ(str_of(v, "store"), "postgresql");
+    EXPECT_EQ(str_of(v, "database"), "ok");
+    nodes.insert(str_of(v, "node"));
+  }
+  EXPECT_EQ(nodes, (std::set<std::string>{"node-a", "node-b"}));
+
+  // Signed in on A, the browser's cookie works on B.
+  net::Headers json;
+  json.set("Content-Type", "application/json");
+  auto signin = a_.request("POST", "/api/auth/signin",
+                           bj::serialize(bj::object{{"email", a_.options().admin_email},
+                                                    {"password", a_.options().admin_password}}),
+                           json);
+  ASSERT_EQ(signin.status, 200) << signin;
+  std::string cookie;
+  for (auto sc : signin.headers.get_all("Set-Cookie")) {
+    std::string c(sc);
+    if (c.starts_with("reach_session=")) cookie = c.substr(0, c.find(';'));
+  }
+  ASSERT_FALSE(cookie.empty()) << signin;
+  net::Headers h;
+  h.set("Cookie", cookie);
+  auto me = b_.request("GET", "/v1.0/me", {}, h);
+  EXPECT_EQ(me.status, 200) << me;
+
+  // Devices enrolled on either node are listed, whole, by both.
+  std::string token = a_.create_enrollment_token({"--userless", "--ownership", "company"});
+  for (int i = 0; i < 4; ++i) {
+    DeviceSpec d;
+    d.name = "NODE-DEVICE-" + std::to_string(i);
+    d.os = "Linux";
+    ASSERT_EQ(enroll(i % 2 ? a_ : b_, token, d).status, 201);
+  }
+  for (HubProcess* node : {&a_, &b_}) {
+    auto list = node->request("GET", "/v1.0/deviceManagement/managedDevices?$top=2", {}, h);
+    ASSERT_EQ(list.status, 200) << list;
+    EXPECT_EQ(list.value().size(), 2u);
+    std::string next = list.str("@odata.nextLink");
+    ASSERT_FALSE(next.empty()) << list;
+    // The next page, asked of the other node (the link names the node that made it).
+    HubProcess* nextnode = node == &a_ ? &b_ : &a_;
+    auto page2 = nextnode->request("GET", next.substr(next.find("/v1.0/")), {}, h);
+    ASSERT_EQ(page2.status, 200) << page2;
+    EXPECT_EQ(page2.value().size(), 2u) << page2;
+  }
+}
+
+}  // namespace
+}  // namespace reach::itest
