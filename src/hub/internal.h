@@ -51,7 +51,6 @@ struct Services {
   std::function<std::string()> server_stats;
   AgentChannels* channels = nullptr;  // set by Hub; outlives every request
   DeviceEvents* events = nullptr;     // set by Hub; outlives every request
-  std::mutex connector_mu;            // serialises the connector's token refreshes
 };
 
 // After the commit of a change to a device: wake_device() pushes its pending notifications to its

@@ -4,7 +4,7 @@
 //
 // The partner is the relay. Its OAuth client credentials and tokens are sealed with the data
 // directory's key. Relay calls are blocking HTTP on the request's worker thread; token refreshes
-// are serialised by Services::connector_mu so that one rotation is never raced by another.
+// hold the store's "connector" lock so that one rotation is never raced by another, on any node.
 #include "common/crypto.h"
 #include "common/html.h"
 #include "common/log.h"
@@ -25,11 +25,13 @@ namespace reach::hub {
 namespace {
 
 constexpr const char* kPartnerId = "6f0c1bde-5a43-4c1e-9a6e-7d3b8e2f0a11";
-constexpr std::int64_t kRefreshMargin = 60 * 1000;  // refresh this long before expiry
+// An access token is refreshed this long before it expires, or a quarter of its lifetime before
+// when that is shorter.
+constexpr std::int64_t kRefreshMargin = 60 * 1000;
 constexpr const char* kPartnerColumns =
     "id, display_name, relay_url, client_id, client_secret, status, onboarding_expires_at,"
     " pending_state, pending_verifier, pending_user_id, access_token, access_expires_at,"
-    " refresh_token, needs_reauth, last_connection_at";
+    " refresh_token, needs_reauth, last_connection_at, access_refresh_at";
 constexpr const char* kRequestText =
     "Your IT administrator is requesting control of this device for a remote assistance "
     "session.";
@@ -44,6 +46,7 @@ struct Partner {
   std::string pending_state, pending_verifier, pending_user_id;  // unsealed
   std::string access_token, refresh_token;                       // unsealed
   std::int64_t access_expires_at = 0;
+  std::int64_t access_refresh_at = 0;  // when the access token is to be refreshed
   bool needs_reauth = false;
   std::int64_t last_connection_at = 0;
 };
@@ -79,6 +82,7 @@ Result<Partner> load_partner(Services& svc, store::Session& s) {
   p.pending_user_id = r.text(9);
   p.access_token = unseal(svc, r.opt_text(10));
   p.access_expires_at = r.integer(11);
+  p.access_refresh_at = r.integer(15);
   p.refresh_token = unseal(svc, r.opt_text(12));
   p.needs_reauth = r.boolean(13);
   p.last_connection_at = r.integer(14);
@@ -182,44 +186,59 @@ Status store_tokens(Services& svc, const bj::object& t, bool first) {
   auto now = now_ms();
   auto r = svc.db->exec(
       std::string(
-          "UPDATE ra_partners SET access_token = ?, refresh_token = ?,"
-          " access_expires_at = ?, needs_reauth = 0, last_connection_at = ?, updated_at = ?") +
+          "UPDATE ra_partners SET access_token = ?, refresh_token = ?, access_expires_at = ?,"
+          " access_refresh_at = ?, needs_reauth = 0, last_connection_at = ?, updated_at = ?") +
           (first ? ", status = 'onboarded', pending_state = NULL, pending_verifier = NULL,"
                    " pending_user_id = NULL, onboarding_expires_at = NULL"
                  : "") +
           " WHERE id = ?",
-      {seal(svc, **access), seal(svc, **refresh), now + **expires * 1000, now, now, kPartnerId});
+      {seal(svc, **access), seal(svc, **refresh), now + **expires * 1000,
+       now + **expires * 1000 - std::min(kRefreshMargin, **expires * 1000 / 4), now, now,
+       kPartnerId});
   if (!r) return r.error();
   return {};
 }
 
-// A valid access token, refreshed first when it is about to expire (or `force`d after a 401).
-Result<std::string> access_token(Services& svc, bool force) {
-  std::lock_guard lk(svc.connector_mu);
-  auto p = load_partner(svc, *svc.db);
-  if (!p) return p.error();
-  if (p->status != "onboarded") return connector_not_onboarded();
-  if (p->needs_reauth) return connector_needs_reauth();
-  if (!force && p->access_expires_at - kRefreshMargin > now_ms()) return p->access_token;
-  int status = 0;
-  auto t = token_request(*p, {{"grant_type", "refresh_token"}, {"refresh_token", p->refresh_token}},
-                         &status);
-  if (!t) return t.error();
-  if (status != 200) {
-    std::string err = json::opt_string(*t, "error").value().value_or("");
-    log::warn("connector.refresh_refused", {{"status", status}, {"error", err}});
-    if (err == "invalid_grant" || err == "invalid_client" || status == 401) {
-      auto r = svc.db->exec("UPDATE ra_partners SET needs_reauth = 1, updated_at = ? WHERE id = ?",
-                            {now_ms(), kPartnerId});
-      if (!r) return r.error();
-      return connector_needs_reauth();
+// A valid access token, refreshed first when it is about to expire, or when the relay refused
+// `refused` (and no one has refreshed it since). The refresh token rotates, so two refreshes at
+// once would present a used one and revoke the grant: refreshes hold the store's "connector" lock,
+// which excludes them across every node, and read the tokens again under it.
+Result<std::string> access_token(Services& svc, const std::optional<std::string>& refused) {
+  std::string out;
+  auto st = svc.db->with_lock("connector", [&]() -> Status {
+    auto p = load_partner(svc, *svc.db);
+    if (!p) return p.error();
+    if (p->status != "onboarded") return connector_not_onboarded();
+    if (p->needs_reauth) return connector_needs_reauth();
+    bool stale = refused && *refused == p->access_token;
+    if (!stale && p->access_refresh_at > now_ms()) {
+      out = p->access_token;
+      return {};
     }
-    return make_error(502, "partnerError",
-                      fmt::format("The relay refused a token refresh ({}).", err));
-  }
-  if (auto st = store_tokens(svc, *t, false); !st) return st.error();
-  log::info("connector.token_refreshed");
-  return std::string(t->at("access_token").as_string());
+    int status = 0;
+    auto t = token_request(
+        *p, {{"grant_type", "refresh_token"}, {"refresh_token", p->refresh_token}}, &status);
+    if (!t) return t.error();
+    if (status != 200) {
+      std::string err = json::opt_string(*t, "error").value().value_or("");
+      log::warn("connector.refresh_refused", {{"status", status}, {"error", err}});
+      if (err == "invalid_grant" || err == "invalid_client" || status == 401) {
+        auto r =
+            svc.db->exec("UPDATE ra_partners SET needs_reauth = 1, updated_at = ? WHERE id = ?",
+                         {now_ms(), kPartnerId});
+        if (!r) return r.error();
+        return connector_needs_reauth();
+      }
+      return make_error(502, "partnerError",
+                        fmt::format("The relay refused a token refresh ({}).", err));
+    }
+    if (auto stored = store_tokens(svc, *t, false); !stored) return stored.error();
+    log::info("connector.token_refreshed", {{"node", svc.config.node_name}});
+    out = std::string(t->at("access_token").as_string());
+    return {};
+  });
+  if (!st) return st.error();
+  return out;
 }
 
 // A sessions-API call with the connector's token; one refresh and retry on 401.
@@ -232,8 +251,9 @@ Result<net::Response> relay_call(Services& svc, std::string_view method, const s
     if (!p->relay_url) return connector_not_onboarded();
     base = trim_slash(*p->relay_url);
   }
+  std::optional<std::string> refused;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto token = access_token(svc, attempt > 0);
+    auto token = access_token(svc, refused);
     if (!token) return token.error();
     net::Headers h;
     h.set("Authorization", "Bearer " + *token);
@@ -244,6 +264,7 @@ Result<net::Response> relay_call(Services& svc, std::string_view method, const s
                         "The relay cannot be reached: " + r.error().message);
     if (r->status != 401) return std::move(*r);
     log::info("connector.token_refused_by_relay", {{"path", path}});
+    refused = *token;
   }
   return connector_needs_reauth();
 }
@@ -399,9 +420,21 @@ net::Response page(int status, const std::string& title, const std::string& text
   return r;
 }
 
+Result<net::Response> callback_locked(Ctx& ctx);
+
 // GET /api/remoteAssistance/callback?code=…&state=… (the relay redirects the admin's browser).
+// Under the store's "connector" lock, like token refreshes: on any node, one at a time.
 Result<net::Response> callback(Ctx& ctx) {
-  std::lock_guard lk(ctx.svc.connector_mu);
+  std::optional<Result<net::Response>> out;
+  auto st = ctx.db().with_lock("connector", [&]() -> Status {
+    out.emplace(callback_locked(ctx));
+    return {};
+  });
+  if (!st) return st.error();
+  return std::move(*out);
+}
+
+Result<net::Response> callback_locked(Ctx& ctx) {
   auto p = load_partner(ctx.svc, ctx.db());
   if (!p) return p.error();
   std::string state(ctx.req.query_param("state").value_or(""));

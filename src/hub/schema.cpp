@@ -166,6 +166,11 @@ const std::vector<store::Migration>& migrations() {
            "SELECT setval(pg_get_serial_sequence('audit_events', 'seq'),"
            " (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events), false)",
        }},
+      {7,
+       "connector token refresh time",
+       {
+           "ALTER TABLE ra_partners ADD COLUMN access_refresh_at BIGINT",
+       }},
   };
   return kMigrations;
 }

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 
 namespace reach::store {
@@ -177,6 +178,18 @@ class SqliteDatabase : public Database {
     return {};
   }
 
+  Status with_lock(const std::string& name, const std::function<Status()>& fn) override {
+    std::mutex* m = nullptr;
+    {
+      std::lock_guard lock(locks_mu_);
+      auto& slot = locks_[name];
+      if (!slot) slot = std::make_unique<std::mutex>();
+      m = slot.get();
+    }
+    std::lock_guard held(*m);
+    return fn();
+  }
+
   Status notify(const std::string& channel, const std::string& payload) override {
     std::vector<std::function<void(const std::string&)>> to_call;
     {
@@ -267,6 +280,8 @@ class SqliteDatabase : public Database {
   std::mutex readers_mu_;
   std::vector<sqlite3*> readers_;  // every reader opened; guarded by readers_mu_
   std::vector<sqlite3*> idle_;     // those not in use; guarded by readers_mu_
+  std::mutex locks_mu_;
+  std::map<std::string, std::unique_ptr<std::mutex>> locks_;  // guarded by locks_mu_
   std::mutex listeners_mu_;
   std::vector<std::pair<std::string, std::function<void(const std::string&)>>> listeners_;
 };

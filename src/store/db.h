@@ -99,6 +99,13 @@ class Database : public Session {
   // Whether the store answers a trivial statement now (health checks).
   virtual Status ping() = 0;
 
+  // Runs `fn` holding the lock called `name`, which excludes every other holder of that name in
+  // every process on this store (PostgreSQL: an advisory lock; SQLite: a lock in this process,
+  // its only one). For work that must not run twice at once but cannot sit in a transaction,
+  // such as a call to another service whose answer is then stored. Unavailable (503) when the
+  // lock cannot be had within the store's lock timeout.
+  virtual Status with_lock(const std::string& name, const std::function<Status()>& fn) = 0;
+
   // Signals between the processes that share this store: notify() reaches every listen()er of
   // the channel — in every process on one PostgreSQL (LISTEN/NOTIFY), in this process alone on
   // SQLite (which has a single process). Best effort and at most once: whatever must not be lost

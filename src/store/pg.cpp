@@ -218,6 +218,31 @@ class PgDatabase : public Database {
     for (auto& t : listeners_) t.join();
   }
 
+  // A session-level advisory lock on a connection of the pool, held while `fn` runs (its
+  // statements use other connections).
+  Status with_lock(const std::string& name, const std::function<Status()>& fn) override {
+    auto c = acquire();
+    if (!c) return c.error();
+    PgSession s(**c);
+    auto locked = s.query("SELECT pg_advisory_lock(hashtext(?))", {"reach:" + name});
+    if (!locked) {
+      release(std::move(*c));
+      return locked.error();
+    }
+    Status result;
+    try {
+      result = fn();
+    } catch (...) {
+      (void)s.query("SELECT pg_advisory_unlock(hashtext(?))", {"reach:" + name});
+      release(std::move(*c));
+      throw;
+    }
+    // A connection that broke lost its lock with it; either way the lock is no longer held.
+    (void)s.query("SELECT pg_advisory_unlock(hashtext(?))", {"reach:" + name});
+    release(std::move(*c));
+    return result;
+  }
+
   Status notify(const std::string& channel, const std::string& payload) override {
     auto r = query("SELECT pg_notify(?, ?)", {channel, payload});
     if (!r) return r.error();

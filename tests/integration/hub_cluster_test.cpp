@@ -4,6 +4,7 @@
 // meanwhile (the outbox); a sign-in made on one node works on the other.
 #include "integration/agent_process.h"
 #include "integration/hub_process.h"
+#include "integration/ra_fixture.h"
 #include "pg/test_postgres.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <regex>
 #include <set>
 #include <thread>
@@ -235,6 +237,62 @@ TEST_F(HubCluster, ASignInAndTheDeviceListWorkOnEitherNode) {
     ASSERT_EQ(page2.status, 200) << page2;
     EXPECT_EQ(page2.value().size(), 2u) << page2;
   }
+}
+
+// The connector's refresh token rotates: two refreshes at once would present a used one and the
+// relay would revoke the grant. Two nodes answering 200 requests that all need the relay, just as
+// the access token falls due, refresh it once between them.
+class ClusterConnector : public RemoteAssistanceFlow {
+ protected:
+  static int refreshes(const HubProcess& node) {
+    std::string log = node.read_stderr_log();
+    int n = 0;
+    for (auto at = log.find("event=connector.token_refreshed"); at != std::string::npos;
+         at = log.find("event=connector.token_refreshed", at + 1))
+      ++n;
+    return n;
+  }
+};
+
+TEST_F(ClusterConnector, TwoHundredRequestsOnTwoNodesRefreshTheTokenOnce) {
+  ASSERT_TRUE(testpg::selected());
+  // Access tokens live 8 s and are refreshed 2 s before they expire.
+  start_services({"--access-token-ttl", "8"});
+  HubProcess b;
+  ASSERT_TRUE(b.join(hub_));
+  ASSERT_TRUE(b.start({"--node-name", "node-b"}));
+  onboard();
+  auto onboarded = std::chrono::steady_clock::now();
+  enroll_device_and_helpdesk();
+  // One open session: every read of the history asks the relay about it, with the token.
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  const std::string admin_b = b.admin_token();
+  int before = refreshes(hub_) + refreshes(b);
+  std::this_thread::sleep_until(onboarded + 6500ms);  // the token is due for its refresh
+
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  std::latch go(41);  // the clients' first requests leave together
+  for (int t = 0; t < 40; ++t)
+    clients.emplace_back([&, t] {
+      go.arrive_and_wait();
+      for (int i = 0; i < 5; ++i) {
+        HubProcess& node = (t + i) % 2 ? b : hub_;
+        auto r = node.get("/api/remoteAssistanceSessions?deviceId=" + device_,
+                          (t + i) % 2 ? admin_b : admin_);
+        (r.status == 200 ? ok : failed)++;
+      }
+    });
+  go.arrive_and_wait();
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok, 200);
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(refreshes(hub_) + refreshes(b) - before, 1)
+      << "node A refreshed " << refreshes(hub_) << ", node B " << refreshes(b);
+  // The grant lives on: no re-authorisation, and the relay takes the connector's calls.
+  auto p = b.get(std::string(kPartners) + "/" + partner_, admin_b);
+  EXPECT_FALSE(p.obj().at("needsReauthorization").as_bool()) << p;
+  EXPECT_EQ(history_of(device_).count("state"), 1u);
 }
 
 }  // namespace

@@ -495,11 +495,10 @@ TEST_F(HubEnrollmentSmall, NoAcknowledgedEnrollmentIsLostWhenTheHubIsKilled) {
   EXPECT_GE(stored, acked);
   EXPECT_LE(stored, acked + 4);
   // Each device that is there is whole (its enrollment's transaction committed all of it).
-  auto list = hub_.get(kDevices + "?$top=1000&$select=id,deviceName,operatingSystem",
-                       hub_.admin_token());
+  auto list =
+      hub_.get(kDevices + "?$top=1000&$select=id,deviceName,operatingSystem", hub_.admin_token());
   ASSERT_EQ(list.status, 200) << list;
-  for (const auto& v : list.value())
-    EXPECT_EQ(str_of(v.as_object(), "operatingSystem"), "Linux");
+  for (const auto& v : list.value()) EXPECT_EQ(str_of(v.as_object(), "operatingSystem"), "Linux");
 }
 
 }  // namespace
