@@ -10,14 +10,26 @@ namespace reach {
 std::int64_t Throttle::wait_ms(const std::string& key, std::int64_t now) const {
   std::lock_guard lock(mu_);
   auto it = state_.find(key);
-  if (it == state_.end() || it->second.blocked_until <= now) return 0;
-  return it->second.blocked_until - now;
+  if (it == state_.end() || it->second.r.blocked_until <= now) return 0;
+  return it->second.r.blocked_until - now;
+}
+
+Throttle::Record Throttle::after_failure(Record r, std::int64_t now, const Options& options) {
+  if (r.failures > 0 && now - r.last_failure >= options.forget_after_ms) r = Record{};
+  r.last_failure = now;
+  ++r.failures;
+  if (r.failures >= options.free_failures) {
+    int doublings = std::min(r.failures - options.free_failures, 30);
+    r.blocked_until =
+        now + std::min<std::int64_t>(std::int64_t{1000} << doublings, options.max_block_ms);
+  }
+  return r;
 }
 
 void Throttle::forget_stale(std::int64_t now) {
   while (!order_.empty()) {
     auto it = state_.find(order_.front());
-    if (now - it->second.last_failure < options_.forget_after_ms &&
+    if (now - it->second.r.last_failure < options_.forget_after_ms &&
         state_.size() <= options_.max_keys)
       return;
     state_.erase(it);
@@ -33,15 +45,8 @@ void Throttle::failure(const std::string& key, std::int64_t now) {
     s.order = order_.insert(order_.end(), key);
   } else {
     order_.splice(order_.end(), order_, s.order);
-    if (now - s.last_failure >= options_.forget_after_ms) s = State{0, 0, 0, -1, s.order};
   }
-  s.last_failure = now;
-  ++s.failures;
-  if (s.failures >= options_.free_failures) {
-    int doublings = std::min(s.failures - options_.free_failures, 30);
-    s.blocked_until =
-        now + std::min<std::int64_t>(std::int64_t{1000} << doublings, options_.max_block_ms);
-  }
+  s.r = after_failure(s.r, now, options_);
   forget_stale(now);
 }
 
@@ -56,9 +61,11 @@ void Throttle::success(const std::string& key) {
 bool Throttle::first_refusal(const std::string& key, std::int64_t now) {
   std::lock_guard lock(mu_);
   auto it = state_.find(key);
-  if (it == state_.end() || it->second.blocked_until <= now) return false;
-  if (it->second.refusal_noted_for == it->second.blocked_until) return false;
-  it->second.refusal_noted_for = it->second.blocked_until;
+  if (it == state_.end()) return false;
+  auto& r = it->second.r;
+  if (r.blocked_until <= now) return false;
+  if (r.refusal_noted_for == r.blocked_until) return false;
+  r.refusal_noted_for = r.blocked_until;
   return true;
 }
 

@@ -32,6 +32,16 @@ class Throttle {
   Throttle() : Throttle(Options{}) {}
   explicit Throttle(Options options) : options_(options) {}
 
+  // One key's record, and what a failure does to it: the rule, shared with the throttles the hub
+  // keeps in its store (one record per key whichever node saw the failure).
+  struct Record {
+    int failures = 0;
+    std::int64_t blocked_until = 0;
+    std::int64_t last_failure = 0;
+    std::int64_t refusal_noted_for = -1;  // the blocked_until whose first refusal was noted
+  };
+  static Record after_failure(Record r, std::int64_t now, const Options& options);
+
   // Milliseconds the caller must still wait before a new attempt for `key` (0: go ahead).
   std::int64_t wait_ms(const std::string& key, std::int64_t now) const;
   void failure(const std::string& key, std::int64_t now);
@@ -43,10 +53,7 @@ class Throttle {
 
  private:
   struct State {
-    int failures = 0;
-    std::int64_t blocked_until = 0;
-    std::int64_t last_failure = 0;
-    std::int64_t refusal_noted_for = -1;  // the blocked_until whose first refusal was noted
+    Record r;
     std::list<std::string>::iterator order;
   };
   // Drops keys not failed for forget_after_ms, oldest first. Needs mu_.

@@ -291,6 +291,8 @@ struct Hub::Impl {
 Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::make_unique<Impl>()) {
   impl_->svc.config = std::move(config);
   impl_->svc.db = std::move(db);
+  impl_->svc.signin_by_email.attach(impl_->svc.db.get());
+  impl_->svc.signin_by_address.attach(impl_->svc.db.get());
   impl_->admin_center = std::make_unique<AdminCenterFiles>(impl_->svc.config.admin_dir);
   impl_->channels = std::make_unique<AgentChannels>(impl_->svc);
   impl_->svc.channels = impl_->channels.get();

@@ -6,6 +6,7 @@
 #include "common/result.h"
 #include "common/throttle.h"
 #include "hub/hub.h"
+#include "hub/stored_throttle.h"
 #include "net/http.h"
 #include "net/router.h"
 #include "store/db.h"
@@ -45,8 +46,8 @@ class DeviceEvents;
 struct Services {
   HubConfig config;
   std::shared_ptr<store::Database> db;
-  Throttle signin_by_email;
-  Throttle signin_by_address;
+  StoredThrottle signin_by_email{"signinEmail"};  // in the store: shared by every node
+  StoredThrottle signin_by_address{"signinAddress"};
   Metrics metrics;
   std::function<std::string()> server_stats;
   AgentChannels* channels = nullptr;  // set by Hub; outlives every request

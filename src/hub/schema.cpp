@@ -171,6 +171,15 @@ const std::vector<store::Migration>& migrations() {
        {
            "ALTER TABLE ra_partners ADD COLUMN access_refresh_at BIGINT",
        }},
+      {8,
+       "sign-in throttles in the store, shared by every node",
+       {
+           "CREATE TABLE throttles ("
+           " scope TEXT NOT NULL, key_hash TEXT NOT NULL, failures INTEGER NOT NULL,"
+           " blocked_until BIGINT NOT NULL, last_failure BIGINT NOT NULL,"
+           " refusal_noted_for BIGINT NOT NULL, PRIMARY KEY (scope, key_hash))",
+           "CREATE INDEX throttles_age ON throttles (scope, last_failure)",
+       }},
   };
   return kMigrations;
 }

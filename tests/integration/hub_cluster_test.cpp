@@ -239,6 +239,29 @@ TEST_F(HubCluster, ASignInAndTheDeviceListWorkOnEitherNode) {
   }
 }
 
+// A sign-in flood that a load balancer spreads over the nodes is one flood: the throttle's records
+// are in the store.
+TEST_F(HubCluster, FailedSignInsOnBothNodesAreThrottledAsOne) {
+  net::Headers json;
+  json.set("Content-Type", "application/json");
+  auto attempt = [&](HubProcess& node) {
+    return node.request(
+        "POST", "/api/auth/signin",
+        bj::serialize(bj::object{{"email", "mallory@reach.test"}, {"password", "Guess-1234"}}),
+        json);
+  };
+  for (int i = 0; i < 4; ++i) {
+    auto r = attempt(i % 2 ? b_ : a_);
+    EXPECT_EQ(r.status, 401) << i << ": " << r;
+  }
+  // The fifth failure starts the wait, whichever node saw the four before.
+  EXPECT_EQ(attempt(b_).status, 401);
+  auto on_a = attempt(a_);
+  EXPECT_TRUE(IsGraphError(on_a, 429, "tooManyRequests")) << on_a;
+  auto on_b = attempt(b_);
+  EXPECT_TRUE(IsGraphError(on_b, 429, "tooManyRequests")) << on_b;
+}
+
 // The connector's refresh token rotates: two refreshes at once would present a used one and the
 // relay would revoke the grant. Two nodes answering 200 requests that all need the relay, just as
 // the access token falls due, refresh it once between them.
