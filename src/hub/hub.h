@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace reach::hub {
 
@@ -29,6 +30,11 @@ struct HubConfig {
   std::string admin_dir;
   // This process's name among the nodes on one store (health, metrics, logs); unique per node.
   std::string node_name;
+  // Load balancers in front of this node (their addresses, as the node sees them): a request from
+  // one of them is taken to come from the last address of its X-Forwarded-For, which the balancer
+  // appends (nginx's $proxy_add_x_forwarded_for). From any other peer the header is ignored, so a
+  // client cannot choose the address it is throttled and audited as.
+  std::vector<std::string> trusted_proxies;
   // How often a node looks in the outbox for notifications whose signal it may have missed.
   std::chrono::milliseconds outbox_sweep{2000};
 };

@@ -34,6 +34,7 @@ struct ServeFlags {
   int onboarding_ttl_s = 900;
   std::string node_name;
   int outbox_sweep_ms = 2000;
+  std::vector<std::string> trusted_proxies;
 };
 
 // The admin center's files: next to the binary (build tree: ../share/reach-hub/admin).
@@ -75,6 +76,7 @@ int serve(const ServeFlags& f) {
   config.admin_dir = f.admin_dir.empty() ? default_admin_dir() : f.admin_dir;
   config.node_name = f.node_name.empty() ? default_node_name() : f.node_name;
   config.outbox_sweep = std::chrono::milliseconds(f.outbox_sweep_ms);
+  config.trusted_proxies = f.trusted_proxies;
   auto hub = std::make_shared<hub::Hub>(config, *db);
 
   net::ServerOptions opts;
@@ -141,6 +143,9 @@ int main(int argc, char** argv) {
                         "data directory)");
   serve_cmd->add_option("--node-name", sf.node_name,
                         "This node's name among those sharing one database (default: HOST/PID)");
+  serve_cmd->add_option("--trusted-proxy", sf.trusted_proxies,
+                        "Address of a load balancer in front of this node (repeatable): its "
+                        "X-Forwarded-For names the client");
   serve_cmd
       ->add_option("--outbox-sweep-ms", sf.outbox_sweep_ms,
                    "On PostgreSQL: how often a node looks for notifications whose signal it missed")

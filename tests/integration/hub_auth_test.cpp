@@ -509,6 +509,45 @@ TEST_F(HubAuth, StopsCleanlyOnSigtermAndRestartsWithItsData) {
   return ::testing::AssertionSuccess();
 }
 
+// Behind a load balancer every request comes from the balancer: the client's address is the one
+// the balancer appends to X-Forwarded-For, and only a balancer named by --trusted-proxy is
+// believed. Anyone else's X-Forwarded-For is ignored, so a guesser cannot rotate it to escape.
+TEST_F(HubAuth, OnlyATrustedBalancersForwardedAddressNamesTheClient) {
+  auto from = [](const std::string& chain) {
+    net::Headers h;
+    h.set("X-Forwarded-For", chain);
+    return h;
+  };
+  // Not trusted: five failures under five made-up addresses are one client's.
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(signin("user" + std::to_string(i) + "@reach.test", "Wrong-Passw0rd",
+                     from("203.0.113." + std::to_string(i)))
+                  .status,
+              401);
+  EXPECT_TRUE(IsGraphError(signin("other@reach.test", "Wrong-Passw0rd", from("198.51.100.1")), 429,
+                           "tooManyRequests"));
+
+  // The loopback balancer trusted: the last forwarded address is the client.
+  ASSERT_TRUE(hub_->stop());
+  ASSERT_TRUE(hub_->start({"--trusted-proxy", "127.0.0.1"}));
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(signin("guess" + std::to_string(i) + "@reach.test", "Wrong-Passw0rd",
+                     from("10.9.9.9, 203.0.113.50"))
+                  .status,
+              401);
+  EXPECT_TRUE(IsGraphError(signin("guess9@reach.test", "Wrong-Passw0rd", from("203.0.113.50")), 429,
+                           "tooManyRequests"));
+  // Another client behind the same balancer is not held up, whatever it puts first.
+  EXPECT_EQ(
+      signin("guess9@reach.test", "Wrong-Passw0rd", from("203.0.113.50, 203.0.113.51")).status,
+      401);
+  EXPECT_EQ(signin(email(), password(), from("203.0.113.52")).status, 200);
+  // The audit log names the client, not the balancer.
+  auto audit = hub_->get("/api/audit?$top=50", admin_);
+  ASSERT_EQ(audit.status, 200) << audit;
+  EXPECT_NE(audit.body.find("203.0.113.52"), std::string::npos) << audit;
+}
+
 TEST(HubCommandLine, HelpAndBadArguments) {
   auto hub = program_path("reach-hub");
   auto help = run_command({hub, "--help"});
