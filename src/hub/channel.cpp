@@ -96,6 +96,41 @@ struct AgentChannels::Core {
     }
   }
 
+  // When channels opened, written in batches: one transaction for every connect the worker has
+  // not recorded yet, not one synchronous write each (a connect storm would hold heartbeats up
+  // behind thousands of commits).
+  std::mutex connects_mu;
+  std::vector<std::pair<std::string, std::int64_t>> connects;  // guarded by connects_mu
+
+  void record_connect(const std::string& device_id) {
+    bool first;
+    {
+      std::lock_guard lk(connects_mu);
+      first = connects.empty();
+      connects.emplace_back(device_id, now_ms());
+    }
+    if (first) post([this] { flush_connects(); });
+  }
+
+  void flush_connects() {
+    std::vector<std::pair<std::string, std::int64_t>> batch;
+    {
+      std::lock_guard lk(connects_mu);
+      batch.swap(connects);
+    }
+    if (batch.empty()) return;
+    auto st = svc.db->transaction([&](store::Session& s) -> Status {
+      for (const auto& [device, at] : batch) {
+        auto r = s.exec("UPDATE devices SET channel_connected_at = ? WHERE id = ?", {at, device});
+        if (!r) return r.error();
+      }
+      return {};
+    });
+    if (!st)
+      log::error("agent.channel_record_failed",
+                 {{"channels", batch.size()}, {"error", st.error().message}});
+  }
+
   bool post(std::function<void()> task) {
     {
       std::lock_guard lk(qmu);
@@ -196,12 +231,8 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
     if (replaced) replaced->close(4001, "replaced by a newer connection");
     log::info("agent.channel_open", {{"device", device_id_}, {"ip", ip_}});
     auto self = shared_from_this();
-    core->post([c = core.get(), self] {
-      auto r = c->svc.db->exec("UPDATE devices SET channel_connected_at = ? WHERE id = ?",
-                               {now_ms(), self->device_id_});
-      if (!r) log::error("agent.channel_record_failed", {{"error", r.error().message}});
-      c->deliver_pending(self);
-    });
+    core->record_connect(device_id_);
+    core->post([c = core.get(), self] { c->deliver_pending(self); });
   }
 
   void on_message(std::string data, bool binary) override {
