@@ -57,6 +57,7 @@ struct Services {
   Throttle guesses_by_address, guesses_by_code;
   std::unique_ptr<Pairing> pairing;
   Background background;
+  std::function<std::string()> server_stats;
 };
 
 struct Ctx {

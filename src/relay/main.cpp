@@ -6,6 +6,8 @@
 #include "relay/admin.h"
 #include "relay/relay.h"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -24,6 +26,7 @@ int fail(const std::string& message) {
 
 struct ServeFlags {
   std::string data, listen = "127.0.0.1:8500", public_url, db_url, tls_cert, tls_key, static_dir;
+  std::string node_name;
   std::string log_level = "info";
   int request_timeout_ms = 15000;
   int access_token_ttl = 3600;
@@ -56,6 +59,13 @@ int serve(ServeFlags f, const char* argv0) {
   config.access_token_ttl = std::chrono::seconds(f.access_token_ttl);
   config.peer_wait = std::chrono::milliseconds(f.peer_wait_ms);
   config.sessions_page_size = f.sessions_page_size;
+  if (f.node_name.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "relay");
+    config.node_name = fmt::format("{}/{}", host, ::getpid());
+  } else {
+    config.node_name = f.node_name;
+  }
   auto relay = std::make_shared<relay::Relay>(config, opened->db, opened->key);
 
   net::ServerOptions opts;
@@ -77,7 +87,12 @@ int serve(ServeFlags f, const char* argv0) {
   if (!bound) return fail(bound.error().message);
   std::printf("%s\n", bound->c_str());
   std::fflush(stdout);
-  log::info("relay.listening", {{"address", *bound}, {"tls", opts.tls.has_value()}});
+  relay->set_server_stats_source(
+      [&server] { return net::Server::metrics_text(server.stats(), "reach_relay"); });
+  log::info("relay.listening", {{"address", *bound},
+                                {"tls", opts.tls.has_value()},
+                                {"node", config.node_name},
+                                {"store", opened->db->describe()}});
   server.stop_on_signals();
   server.run();
   log::info("relay.stopped");
@@ -115,6 +130,8 @@ int main(int argc, char** argv) {
                    "the first line)")
       ->capture_default_str();
   serve_cmd->add_option("--public-url", sf.public_url, "URL that browsers and agents use");
+  serve_cmd->add_option("--node-name", sf.node_name,
+                        "This node's name in health and metrics (default: HOST/PID)");
   serve_cmd->add_option("--db", sf.db_url,
                         "Database URL (default: the one 'init --db' recorded, else SQLite in the "
                         "data directory)");

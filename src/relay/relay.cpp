@@ -320,6 +320,48 @@ Relay::Relay(RelayConfig config, std::shared_ptr<store::Database> db, std::strin
   for (const char* p :
        {"/api/v1/stream/device", "/api/v1/stream/device/{ref}", "/api/v1/stream/supporter/{ref}"})
     impl_->router.add("GET", p, not_websocket);
+
+  // For balancers and operators: which node, which store, and whether it reaches the store now.
+  impl_->router.add(
+      "GET", "/api/health",
+      api_route(
+          svc,
+          [](Ctx& ctx) -> Result<net::Response> {
+            bool ok = ctx.svc.db->ping().has_value();
+            return json_response(
+                ok ? 200 : 503,
+                bj::object{
+                    {"status", ok ? "ok" : "unavailable"},
+                    {"node", ctx.svc.config.node_name},
+                    {"store",
+                     ctx.svc.db->backend() == store::Backend::postgresql ? "postgresql" : "sqlite"},
+                    {"database", ok ? "ok" : "failing"}});
+          },
+          false));
+  // Per node, for any account's token (a script token from `reach-relay token create`).
+  impl_->router.add(
+      "GET", "/api/metrics",
+      api_route(
+          svc,
+          [](Ctx& ctx) -> Result<net::Response> {
+            std::string out = fmt::format(
+                "# HELP reach_relay_node_info The node that answered and its store.\n"
+                "# TYPE reach_relay_node_info "
+                "gauge\nreach_relay_node_info{{node=\"{}\",store=\"{}\"}} 1\n"
+                "# HELP reach_relay_sessions_streaming Sessions with a stream open on this node.\n"
+                "# TYPE reach_relay_sessions_streaming gauge\nreach_relay_sessions_streaming {}\n",
+                ctx.svc.config.node_name,
+                ctx.svc.db->backend() == store::Backend::postgresql ? "postgresql" : "sqlite",
+                ctx.svc.pairing->active_sessions());
+            if (ctx.svc.server_stats) out += ctx.svc.server_stats();
+            return net::Response::text(200, std::move(out),
+                                       "text/plain; version=0.0.4; charset=utf-8");
+          },
+          true));
+}
+
+void Relay::set_server_stats_source(std::function<std::string()> f) {
+  impl_->svc.server_stats = std::move(f);
 }
 
 Relay::~Relay() = default;

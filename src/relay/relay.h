@@ -10,6 +10,7 @@
 #include "store/db.h"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,8 @@ struct RelayConfig {
   std::chrono::hours default_session_validity{24};
   std::chrono::milliseconds peer_wait{std::chrono::minutes(10)};
   int sessions_page_size = 1000;
+  // This process's name among the nodes on one store (health, metrics, logs).
+  std::string node_name;
 };
 
 class Relay {
@@ -33,6 +36,8 @@ class Relay {
   ~Relay();
 
   net::Response handle(net::Request& request);
+  // Prometheus lines about the server's connections, appended to GET /api/metrics.
+  void set_server_stats_source(std::function<std::string()> f);
   // WebSocket upgrades of the stream endpoints; nullptr with `reject` filled to refuse.
   std::shared_ptr<net::WebSocketHandler> upgrade(net::Request& request, net::Response& reject);
 

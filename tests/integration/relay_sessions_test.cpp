@@ -2,6 +2,7 @@
 // real program: create, list with filters and paging, get, update and close, ownership, bad
 // input that changes nothing, and codes and links that are dead once a session closed or expired.
 #include "integration/relay_process.h"
+#include "pg/test_postgres.h"
 
 #include <algorithm>
 #include <ctime>
@@ -361,6 +362,30 @@ TEST_F(RelaySessionsTest, PlainGetOnAStreamEndpointIs426) {
   }
   // The session is untouched and still joinable.
   EXPECT_EQ(relay_->get("/api/v1/sessions/" + s.str("code"), token_).str("state"), "open");
+}
+
+}  // namespace
+}  // namespace reach::itest
+
+namespace reach::itest {
+namespace {
+
+// Operations: health for balancers (no token), metrics for an account's token.
+TEST_F(RelaySessionsTest, HealthNamesNodeAndStoreAndMetricsNeedAToken) {
+  auto h = relay_->get("/api/health", "");
+  ASSERT_EQ(h.status, 200) << h;
+  EXPECT_EQ(h.str("status"), "ok");
+  EXPECT_EQ(h.str("database"), "ok");
+  EXPECT_EQ(h.str("store"), testpg::selected() ? "postgresql" : "sqlite");
+  EXPECT_FALSE(h.str("node").empty()) << h;
+  EXPECT_EQ(relay_->get("/api/metrics", "").status, 401);
+  auto m = relay_->get("/api/metrics", token_);
+  ASSERT_EQ(m.status, 200) << m;
+  EXPECT_NE(m.body.find("reach_relay_sessions_streaming "), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("reach_relay_connections_open "), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("store=\"" + std::string(testpg::selected() ? "postgresql" : "sqlite")),
+            std::string::npos)
+      << m.body;
 }
 
 }  // namespace
