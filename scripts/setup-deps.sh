@@ -26,6 +26,8 @@ PACKAGES=(
   libpq-dev postgresql
   # the load balancer in front of several hub and relay nodes (the multi-node tests run their own)
   nginx
+  # bench/hub/list_bench.sh's load generator
+  wrk
 )
 
 missing=()

@@ -180,6 +180,18 @@ const std::vector<store::Migration>& migrations() {
            " refusal_noted_for BIGINT NOT NULL, PRIMARY KEY (scope, key_hash))",
            "CREATE INDEX throttles_age ON throttles (scope, last_failure)",
        }},
+      {9,
+       "device list filters on indexes",
+       // An equality filter on one of these, in the default order (id), reads only the rows it
+       // returns instead of scanning every device.
+       {
+           "CREATE INDEX devices_os ON devices (operating_system, id)",
+           "CREATE INDEX devices_compliance ON devices (compliance_state, id)",
+           "CREATE INDEX devices_agent ON devices (management_agent, id)",
+           "CREATE INDEX devices_enrollment ON devices (enrollment_type, id)",
+           "CREATE INDEX devices_owner ON devices (owner_type, id)",
+           "CREATE INDEX devices_type ON devices (device_type, id)",
+       }},
   };
   return kMigrations;
 }

@@ -109,7 +109,9 @@ class PgSession : public Session {
  private:
   Error error(PGresult* r, std::string_view what) {
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-    std::string text = r ? PQresultErrorMessage(r) : "";
+    // The primary message only: the detail can quote the row's values, which a caller may show.
+    const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    std::string text = primary ? primary : "";
     if (text.empty()) text = PQerrorMessage(c_.conn);
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     std::string msg = fmt::format("database {}: {}", what, text);

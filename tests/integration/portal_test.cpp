@@ -408,8 +408,8 @@ class PortalTest : public RemoteAssistanceFlow {
 
 TEST_F(PortalTest, ARequestReachesTheDesktopAndAcceptWorksThroughTheNotificationServer) {
   start_all();
-  EXPECT_NE(desktop_.tray_output().find("tooltip Company Portal | Nothing is waiting for you"),
-            std::string::npos)
+  // Until the portal has the agent's first state, its tooltip says the service is not running.
+  EXPECT_TRUE(desktop_.tray_says("tooltip Company Portal | Nothing is waiting for you"))
       << desktop_.tray_output();
   desktop_.keep_tray_icon("portal-tray-en-0");
 
