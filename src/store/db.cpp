@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 
 namespace reach::store {
 
@@ -49,6 +50,12 @@ namespace {
 class SqliteSession : public Session {
  public:
   explicit SqliteSession(sqlite3* db) : db_(db) {}
+  ~SqliteSession() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  }
+  SqliteSession(const SqliteSession&) = delete;
+  SqliteSession& operator=(const SqliteSession&) = delete;
+  sqlite3* connection() const { return db_; }
 
   Result<Rows> query(std::string_view sql, const Params& params) override {
     Rows out;
@@ -93,13 +100,39 @@ class SqliteSession : public Session {
     return internal_error(msg);
   }
 
-  Status run(std::string_view sql, const Params& params, Rows* out, bool* refuse_writes = nullptr) {
+  // The connection's prepared statement for `sql` (kept for the next call), or a new one the
+  // caller finalizes (`cached` false) once the cache is full.
+  Result<sqlite3_stmt*> prepare(std::string_view sql, bool* cached) {
+    std::string key(sql);
+    if (auto it = cache_.find(key); it != cache_.end()) {
+      *cached = true;
+      return it->second;
+    }
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &stmt, nullptr) != SQLITE_OK) {
       return db_error("prepare");
     }
-    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> guard(stmt, sqlite3_finalize);
+    *cached = cache_.size() < kMaxCached;
+    if (*cached) cache_.emplace(std::move(key), stmt);
+    return stmt;
+  }
+
+  Status run(std::string_view sql, const Params& params, Rows* out, bool* refuse_writes = nullptr) {
+    bool cached = false;
+    auto prepared = prepare(sql, &cached);
+    if (!prepared) return prepared.error();
+    sqlite3_stmt* stmt = *prepared;
+    // Done with the statement: a cached one is reset for its next use, another finalized.
+    auto release = [cached](sqlite3_stmt* st) {
+      if (cached) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+      } else {
+        sqlite3_finalize(st);
+      }
+    };
+    std::unique_ptr<sqlite3_stmt, decltype(release)> guard(stmt, release);
     if (refuse_writes && !sqlite3_stmt_readonly(stmt)) {
       *refuse_writes = true;
       return {};
@@ -150,7 +183,9 @@ class SqliteSession : public Session {
     return {};
   }
 
+  static constexpr std::size_t kMaxCached = 256;
   sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
 
 // One SQLite connection per thread at a time: the writer (every write, every transaction) and a
@@ -159,14 +194,22 @@ class SqliteSession : public Session {
 class SqliteDatabase : public Database {
  public:
   SqliteDatabase(sqlite3* writer, std::string path)
-      : path_(std::move(path)), writer_(writer), session_(writer) {}
+      : path_(std::move(path)),
+        writer_(writer),
+        session_(std::make_unique<SqliteSession>(writer)) {}
   ~SqliteDatabase() override {
-    for (sqlite3* r : readers_) sqlite3_close_v2(r);
+    idle_.clear();
+    for (auto& r : readers_) {
+      sqlite3* c = r->connection();
+      r.reset();
+      sqlite3_close_v2(c);
+    }
+    session_.reset();
     sqlite3_close_v2(writer_);
   }
 
   Status init() {
-    return session_.exec_script(
+    return session_->exec_script(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   }
 
@@ -206,36 +249,36 @@ class SqliteDatabase : public Database {
   }
 
   Result<Rows> query(std::string_view sql, const Params& params) override {
-    if (sqlite3* reader = take_reader()) {
-      auto out = SqliteSession(reader).query_if_readonly(sql, params);
+    if (SqliteSession* reader = take_reader()) {
+      auto out = reader->query_if_readonly(sql, params);
       give_back(reader);
       if (!out) return out.error();
       if (*out) return std::move(**out);
     }
     std::lock_guard lock(mu_);
-    return session_.query(sql, params);
+    return session_->query(sql, params);
   }
   Result<std::int64_t> exec(std::string_view sql, const Params& params) override {
     std::lock_guard lock(mu_);
-    return session_.exec(sql, params);
+    return session_->exec(sql, params);
   }
 
   Status transaction(const std::function<Status(Session&)>& fn) override {
     std::lock_guard lock(mu_);
-    if (auto st = session_.exec_script("BEGIN IMMEDIATE"); !st) return st;
+    if (auto st = session_->exec_script("BEGIN IMMEDIATE"); !st) return st;
     Status result;
     try {
-      result = fn(session_);
+      result = fn(*session_);
     } catch (...) {
-      (void)session_.exec_script("ROLLBACK");
+      (void)session_->exec_script("ROLLBACK");
       throw;
     }
     if (!result) {
-      (void)session_.exec_script("ROLLBACK");
+      (void)session_->exec_script("ROLLBACK");
       return result;
     }
-    if (auto st = session_.exec_script("COMMIT"); !st) {
-      (void)session_.exec_script("ROLLBACK");
+    if (auto st = session_->exec_script("COMMIT"); !st) {
+      (void)session_->exec_script("ROLLBACK");
       return st;
     }
     return {};
@@ -246,11 +289,11 @@ class SqliteDatabase : public Database {
 
   // A free reader, opened if there is none and the pool has room; nullptr when every reader is
   // busy (the statement then runs on the writer rather than wait).
-  sqlite3* take_reader() {
+  SqliteSession* take_reader() {
     {
       std::lock_guard lock(readers_mu_);
       if (!idle_.empty()) {
-        sqlite3* r = idle_.back();
+        SqliteSession* r = idle_.back();
         idle_.pop_back();
         return r;
       }
@@ -265,10 +308,10 @@ class SqliteDatabase : public Database {
     }
     sqlite3_busy_timeout(r, 5000);
     std::lock_guard lock(readers_mu_);
-    readers_.push_back(r);
-    return r;
+    readers_.push_back(std::make_unique<SqliteSession>(r));
+    return readers_.back().get();
   }
-  void give_back(sqlite3* r) {
+  void give_back(SqliteSession* r) {
     std::lock_guard lock(readers_mu_);
     idle_.push_back(r);
   }
@@ -276,10 +319,10 @@ class SqliteDatabase : public Database {
   std::string path_;
   sqlite3* writer_;
   std::mutex mu_;
-  SqliteSession session_;  // the writer; guarded by mu_
+  std::unique_ptr<SqliteSession> session_;  // the writer; guarded by mu_
   std::mutex readers_mu_;
-  std::vector<sqlite3*> readers_;  // every reader opened; guarded by readers_mu_
-  std::vector<sqlite3*> idle_;     // those not in use; guarded by readers_mu_
+  std::vector<std::unique_ptr<SqliteSession>> readers_;  // every reader; guarded by readers_mu_
+  std::vector<SqliteSession*> idle_;                     // those not in use; guarded by readers_mu_
   std::mutex locks_mu_;
   std::map<std::string, std::unique_ptr<std::mutex>> locks_;  // guarded by locks_mu_
   std::mutex listeners_mu_;
@@ -289,6 +332,13 @@ class SqliteDatabase : public Database {
 }  // namespace
 
 Result<std::unique_ptr<Database>> Database::open_sqlite(const std::string& path) {
+  // SQLite's memory statistics take a process-wide mutex on every allocation: with several
+  // connections in use at once that is where the threads would meet. Nothing here reads them.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db,
