@@ -32,6 +32,20 @@ constexpr Oid kInt8Oid = 20;
 constexpr Oid kInt2Oid = 21;
 constexpr Oid kInt4Oid = 23;
 
+// libpq's messages run over several lines ("…failed: …\n\tIs the server running…?"): one line.
+std::string one_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      out += "; ";
+    } else if (c != '\t') {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 Error unavailable(std::string message) {
   return make_error(503, "serviceUnavailable", std::move(message));
 }
@@ -111,9 +125,8 @@ class PgSession : public Session {
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     // The primary message only: the detail can quote the row's values, which a caller may show.
     const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-    std::string text = primary ? primary : "";
-    if (text.empty()) text = PQerrorMessage(c_.conn);
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    std::string text = one_line(primary ? primary : "");
+    if (text.empty()) text = one_line(PQerrorMessage(c_.conn));
     std::string msg = fmt::format("database {}: {}", what, text);
     std::string_view sqlstate = state ? state : "";
     if (sqlstate.starts_with("23")) return conflict(msg);  // integrity constraint violation
@@ -401,9 +414,7 @@ class PgDatabase : public Database {
     c->conn = PQconnectdbParams(keys, vals, 1);
     if (!c->conn) return unavailable("cannot connect to the database: out of memory");
     if (PQstatus(c->conn) != CONNECTION_OK) {
-      std::string msg = PQerrorMessage(c->conn);
-      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-      return unavailable("cannot connect to the database: " + msg);
+      return unavailable("cannot connect to the database: " + one_line(PQerrorMessage(c->conn)));
     }
     PQsetNoticeProcessor(c->conn, ignore_notice, nullptr);
     // No statement may hold the others up for long: the pool is shared by every request.

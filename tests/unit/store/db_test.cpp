@@ -234,6 +234,7 @@ TEST(PostgresStore, AnUnreachableServerIsAClearError) {
   EXPECT_EQ(db.error().status, 503);
   EXPECT_NE(db.error().message.find("cannot connect to the database"), std::string::npos)
       << db.error().message;
+  EXPECT_EQ(db.error().message.find('\n'), std::string::npos) << "one line: " << db.error().message;
 }
 
 }  // namespace
