@@ -262,9 +262,10 @@ TEST_F(HubCluster, FailedSignInsOnBothNodesAreThrottledAsOne) {
   EXPECT_TRUE(IsGraphError(on_b, 429, "tooManyRequests")) << on_b;
 }
 
-// The connector's refresh token rotates: two refreshes at once would present a used one and the
-// relay would revoke the grant. Two nodes answering 200 requests that all need the relay, just as
-// the access token falls due, refresh it once between them.
+// The connector's onboarding begun on one node completes on the other. Its refresh token rotates:
+// two refreshes at once would present a used one and the relay would revoke the grant. Two nodes
+// answering 200 requests that all need the relay, just as the access token falls due, refresh it
+// once between them.
 class ClusterConnector : public RemoteAssistanceFlow {
  protected:
   static int refreshes(const HubProcess& node) {
@@ -283,9 +284,14 @@ TEST_F(ClusterConnector, TwoHundredRequestsOnTwoNodesRefreshTheTokenOnce) {
   start_services({"--access-token-ttl", "8"});
   HubProcess b;
   ASSERT_TRUE(b.join(hub_));
-  ASSERT_TRUE(b.start({"--node-name", "node-b"}));
-  onboard();
+  // Every node of one hub is told the one URL people use (the balancer's; here node A's), so
+  // that the connector's OAuth redirect URI is the same whichever node builds it.
+  ASSERT_TRUE(b.start({"--node-name", "node-b", "--public-url", hub_.base_url()}));
+  // Connect begins on node A; the relay sends the browser back to node B.
+  onboard(b.base_url());
   auto onboarded = std::chrono::steady_clock::now();
+  EXPECT_EQ(b.get(std::string(kPartners) + "/" + partner_, b.admin_token()).str("onboardingStatus"),
+            "onboarded");
   enroll_device_and_helpdesk();
   // One open session: every read of the history asks the relay about it, with the token.
   ASSERT_EQ(request(helpdesk_, device_).status, 204);

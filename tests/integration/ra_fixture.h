@@ -77,8 +77,9 @@ class RemoteAssistanceFlow : public ::testing::Test {
 
   // Connector onboarding as the administrator's browser does it: sign in to the hub, Connect
   // (beginOnboarding), follow authorizationUrl to the relay's sign-in and consent pages, and
-  // bring the code back to the hub's callback.
-  void onboard() {
+  // bring the code back to the hub's callback — at `callback_node` when given (another node of
+  // the same store, as a load balancer may choose), with the same cookies.
+  void onboard(const std::string& callback_node = "") {
     Browser hub{hub_.base_url()};
     auto in = hub.go("POST", "/api/auth/signin",
                      bj::serialize(bj::object{{"email", hub_.options().admin_email},
@@ -115,6 +116,7 @@ class RemoteAssistanceFlow : public ::testing::Test {
     std::string location(back.headers.get("Location").value_or(""));
     ASSERT_TRUE(location.starts_with(hub_.base_url() + "/api/remoteAssistance/callback?"))
         << location;
+    if (!callback_node.empty()) hub.base_url = callback_node;
     auto done = hub.go("GET", path_of(location));
     ASSERT_EQ(done.status, 200) << done;
     EXPECT_NE(done.body.find("connected"), std::string::npos) << done.body;
