@@ -31,7 +31,7 @@ constexpr std::int64_t kRefreshMargin = 60 * 1000;
 constexpr const char* kPartnerColumns =
     "id, display_name, relay_url, client_id, client_secret, status, onboarding_expires_at,"
     " pending_state, pending_verifier, pending_user_id, access_token, access_expires_at,"
-    " refresh_token, needs_reauth, last_connection_at, access_refresh_at";
+    " refresh_token, needs_reauth, last_connection_at, access_refresh_at, pending_redirect_uri";
 constexpr const char* kRequestText =
     "Your IT administrator is requesting control of this device for a remote assistance "
     "session.";
@@ -44,7 +44,10 @@ struct Partner {
   std::string status;
   std::int64_t onboarding_expires_at = 0;
   std::string pending_state, pending_verifier, pending_user_id;  // unsealed
-  std::string access_token, refresh_token;                       // unsealed
+  // The redirect URI of the pending authorization, as the node that began it built it: the code
+  // exchange must present the same one, whichever node the relay sends the browser back to.
+  std::string pending_redirect_uri;
+  std::string access_token, refresh_token;  // unsealed
   std::int64_t access_expires_at = 0;
   std::int64_t access_refresh_at = 0;  // when the access token is to be refreshed
   bool needs_reauth = false;
@@ -83,6 +86,7 @@ Result<Partner> load_partner(Services& svc, store::Session& s) {
   p.access_token = unseal(svc, r.opt_text(10));
   p.access_expires_at = r.integer(11);
   p.access_refresh_at = r.integer(15);
+  p.pending_redirect_uri = r.text(16);
   p.refresh_token = unseal(svc, r.opt_text(12));
   p.needs_reauth = r.boolean(13);
   p.last_connection_at = r.integer(14);
@@ -104,13 +108,18 @@ std::string redirect_uri(const Ctx& ctx) {
   return ctx.base_url() + "/api/remoteAssistance/callback";
 }
 
+std::string pending_redirect_uri(const Ctx& ctx, const Partner& p) {
+  return p.pending_redirect_uri.empty() ? redirect_uri(ctx) : p.pending_redirect_uri;
+}
+
 std::string authorization_url(const Ctx& ctx, const Partner& p) {
   std::string challenge = crypto::base64url_encode(crypto::sha256_raw(p.pending_verifier));
   return fmt::format(
       "{}/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}&state={}"
       "&code_challenge={}&code_challenge_method=S256",
       trim_slash(*p.relay_url), net::percent_encode(*p.client_id),
-      net::percent_encode(redirect_uri(ctx)), net::percent_encode(p.pending_state), challenge);
+      net::percent_encode(pending_redirect_uri(ctx, p)), net::percent_encode(p.pending_state),
+      challenge);
 }
 
 bj::object partner_json(const Ctx& ctx, const Partner& p) {
@@ -356,9 +365,10 @@ Result<net::Response> begin_onboarding(Ctx& ctx) {
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec(
         "UPDATE ra_partners SET status = 'onboarding', pending_state = ?, pending_verifier = ?,"
-        " pending_user_id = ?, onboarding_expires_at = ?, updated_at = ? WHERE id = ?",
-        {seal(ctx.svc, state), seal(ctx.svc, verifier), ctx.who().user_id, expires, now_ms(),
-         kPartnerId});
+        " pending_user_id = ?, pending_redirect_uri = ?, onboarding_expires_at = ?,"
+        " updated_at = ? WHERE id = ?",
+        {seal(ctx.svc, state), seal(ctx.svc, verifier), ctx.who().user_id, redirect_uri(ctx),
+         expires, now_ms(), kPartnerId});
     if (!r) return r.error();
     return audit(s, ctx,
                  {"beginRemoteAssistanceOnboarding", "success", "remoteAssistancePartner",
@@ -468,7 +478,7 @@ Result<net::Response> callback_locked(Ctx& ctx) {
   auto t = token_request(*p,
                          {{"grant_type", "authorization_code"},
                           {"code", code},
-                          {"redirect_uri", redirect_uri(ctx)},
+                          {"redirect_uri", pending_redirect_uri(ctx, *p)},
                           {"code_verifier", p->pending_verifier}},
                          &status);
   if (!t) return t.error();

@@ -192,6 +192,11 @@ const std::vector<store::Migration>& migrations() {
            "CREATE INDEX devices_owner ON devices (owner_type, id)",
            "CREATE INDEX devices_type ON devices (device_type, id)",
        }},
+      {10,
+       "the pending onboarding's redirect URI",
+       {
+           "ALTER TABLE ra_partners ADD COLUMN pending_redirect_uri TEXT",
+       }},
   };
   return kMigrations;
 }
