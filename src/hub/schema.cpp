@@ -197,6 +197,11 @@ const std::vector<store::Migration>& migrations() {
        {
            "ALTER TABLE ra_partners ADD COLUMN pending_redirect_uri TEXT",
        }},
+      {11,
+       "the outbox sweep reads recent notifications by an index",
+       {
+           "CREATE INDEX device_notifications_created ON device_notifications (created_at)",
+       }},
   };
   return kMigrations;
 }

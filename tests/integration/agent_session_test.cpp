@@ -363,6 +363,9 @@ TEST_F(AgentSessionTest, EndDuringABusyStreamStopsItAtOnce) {
   auto& agent = a.agent;
   const auto& state = a.state;
   ASSERT_EQ(agent_cli(state, {"allow"}).exit_code, 0);
+  // The client answers the security types once they are offered (12 bytes of version, then 2),
+  // as a client does: the agent refuses a client that speaks first.
+  ASSERT_TRUE(supporter.peer().wait_bytes(14, 10s)) << agent.output();
   std::string start = rfb_client_start();
   supporter.send(start.substr(12));
   // Keep the agent busy: a whole-screen Raw frame asked for every millisecond (the agent answers
@@ -374,6 +377,15 @@ TEST_F(AgentSessionTest, EndDuringABusyStreamStopsItAtOnce) {
       std::this_thread::sleep_for(1ms);
     }
   });
+  // Stopped on every way out of the test, failed assertions included.
+  struct Join {
+    std::atomic<bool>& asking;
+    std::thread& t;
+    ~Join() {
+      asking = false;
+      if (t.joinable()) t.join();
+    }
+  } join_asker{asking, asker};
   ASSERT_TRUE(supporter.peer().wait_bytes(16 * 1024 * 1024, 20s)) << agent.output();
   auto t0 = Clock::now();
   ASSERT_EQ(agent_cli(state, {"end"}).exit_code, 0);
@@ -492,6 +504,7 @@ TEST_F(AgentSessionTest, MaliciousViewersAreDisconnectedAndNeverCrashTheAgent) {
     auto& agent = a.agent;
     const auto& state = a.state;
     ASSERT_EQ(agent_cli(state, {"allow"}).exit_code, 0);
+    ASSERT_TRUE(supporter.peer().wait_bytes(14, 10s)) << agent.output();  // security types
     supporter.send(rfb_client_start().substr(12));
     supporter.send(c.bytes);
     ASSERT_TRUE(supporter.peer().wait_closed(10s)) << agent.output();
