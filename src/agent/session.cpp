@@ -171,7 +171,14 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         flush();
       }
       if (closed) {
-        end_detail = close_code == 4000 ? "peerTimeout" : "supporterLeft";
+        // 1000: the supporter's end or the relay closed the session; 4000: the supporter never
+        // came; anything else (1006: the connection dropped, 1001: the relay stopped): the
+        // relay was lost, and with it the session.
+        end_detail = close_code == 4000   ? "peerTimeout"
+                     : close_code == 1000 ? "supporterLeft"
+                                          : "relayLost";
+        if (end_detail == "relayLost")
+          log::warn("session.relay_lost", {{"code", static_cast<int>(close_code)}});
         break;
       }
       if (conn->awaiting_admission()) {

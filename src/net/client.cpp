@@ -272,7 +272,10 @@ asio::awaitable<Result<std::shared_ptr<WebSocket>>> ws_connect(
   auto [ec] = co_await ws.async_handshake(res, t.host_header, t.target, use_tuple);
   if (ec) {
     if (ec == websocket::error::upgrade_declined && res.result_int() != 0) {
-      co_return make_error(static_cast<int>(res.result_int()), "upgradeRefused", res.body());
+      int status = static_cast<int>(res.result_int());
+      if ((status == 307 || status == 308) && res.count(http::field::location))
+        co_return make_error(status, "redirect", std::string(res[http::field::location]));
+      co_return make_error(status, "upgradeRefused", res.body());
     }
     co_return failure(ec, "protocolError", "WebSocket handshake failed");
   }
@@ -287,12 +290,35 @@ asio::awaitable<Result<std::shared_ptr<WebSocket>>> ws_connect(
   co_return std::shared_ptr<WebSocket>(session);
 }
 
-}  // namespace
+// Where a 307/308 on the upgrade of `from` points, as a ws(s) URL: an absolute http(s) or ws(s)
+// URL, or an absolute path on the same origin. Never from wss to ws.
+Result<std::string> redirect_target(std::string_view from, const std::string& location) {
+  auto fail = [&](std::string why) -> Error {
+    return make_error(0, "protocolError",
+                      "refused the server's redirect to '" + location + "': " + why);
+  };
+  bool from_tls = from.starts_with("wss://");
+  std::string to;
+  if (location.starts_with("/") && !location.starts_with("//")) {
+    auto origin_end = from.find('/', from.find("://") + 3);
+    to = std::string(from.substr(0, origin_end)) + location;
+  } else if (location.starts_with("https://")) {
+    to = "wss://" + location.substr(8);
+  } else if (location.starts_with("http://")) {
+    to = "ws://" + location.substr(7);
+  } else if (location.starts_with("wss://") || location.starts_with("ws://")) {
+    to = location;
+  } else {
+    return fail("not an http(s) or ws(s) URL");
+  }
+  if (from_tls && !to.starts_with("wss://")) return fail("it leaves TLS");
+  return to;
+}
 
-Result<std::shared_ptr<WebSocket>> websocket_connect(EventLoop& loop, std::string_view url,
-                                                     const Headers& headers,
-                                                     std::shared_ptr<WebSocketHandler> handler,
-                                                     const ClientOptions& options) {
+Result<std::shared_ptr<WebSocket>> websocket_connect_once(EventLoop& loop, std::string_view url,
+                                                          const Headers& headers,
+                                                          std::shared_ptr<WebSocketHandler> handler,
+                                                          const ClientOptions& options) {
   auto target = parse_target(url, "ws", "wss");
   if (!target) return target.error();
   auto tls = tls_context(*target, options);
@@ -320,6 +346,33 @@ Result<std::shared_ptr<WebSocket>> websocket_connect(EventLoop& loop, std::strin
                    done);
   }
   return future.get();
+}
+
+}  // namespace
+
+// A relay node answers a stream for a session that another node carries with a redirect to
+// that node (307); up to two are followed, within the one deadline.
+Result<std::shared_ptr<WebSocket>> websocket_connect(EventLoop& loop, std::string_view url,
+                                                     const Headers& headers,
+                                                     std::shared_ptr<WebSocketHandler> handler,
+                                                     const ClientOptions& options) {
+  constexpr int kMaxRedirects = 2;
+  std::string current(url);
+  auto deadline = Clock::now() + options.timeout;
+  for (int hop = 0;; ++hop) {
+    ClientOptions left = options;
+    left.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.timeout <= std::chrono::milliseconds(0))
+      return make_error(0, "timeout", "the WebSocket handshake timed out");
+    auto r = websocket_connect_once(loop, current, headers, handler, left);
+    if (r || r.error().code != "redirect") return r;
+    if (hop == kMaxRedirects)
+      return make_error(0, "protocolError",
+                        "too many redirects (the last to " + r.error().message + ")");
+    auto next = redirect_target(current, r.error().message);
+    if (!next) return next.error();
+    current = std::move(*next);
+  }
 }
 
 }  // namespace reach::net

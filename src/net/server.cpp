@@ -502,7 +502,8 @@ asio::awaitable<void> Server::Impl::upgrade_connection(
     reject = error_response(500, "generalException", "internal error");
   }
   if (!ws_handler) {
-    if (reject.status < 400) reject.status = 403;
+    // A refusal, or a redirect to where the stream is served (307/308); nothing else.
+    if (reject.status < 400 && reject.status != 307 && reject.status != 308) reject.status = 403;
     BeastResponse res = to_beast(reject, req, false);
     bool written = co_await write(*conn, res);
     log_request(request.method, request.path, reject.status, start);

@@ -64,6 +64,10 @@ QString session_sentence(const QJsonObject& session) {
   if (state == "ended") {
     if (detail == "endedByUser") return Texts::tr("You ended the session.");
     if (detail == "supporterLeft") return Texts::tr("The supporter left the session.");
+    if (detail == "relayLost")
+      return Texts::tr(
+          "The connection to the remote assistance service was lost, so the session has ended. "
+          "A new session is needed to continue.");
     return Texts::tr("The session has ended.");
   }
   return {};

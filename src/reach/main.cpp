@@ -117,7 +117,7 @@ std::string describe_end(const net::BridgeResult& r) {
       if (r.websocket_code == 1000)
         return "the session has ended (closed by the device or the relay)";
       if (r.websocket_code == 4000) return "the device did not join in time; the session has ended";
-      return "the connection to the relay ended: " + r.detail;
+      return "the connection to the relay was lost (" + r.detail + ")";
     case net::BridgeEnd::stopped:
       return "stopped";
   }

@@ -19,7 +19,8 @@ constexpr const char* kSessionColumns =
     "s.code, s.state, s.group_id, g.name, s.description, s.end_customer_name,"
     " s.end_customer_email, s.waiting_message, s.custom_api, s.assigned_userid,"
     " s.support_session_type, s.supporter_token_sealed, s.customer_token_sealed, s.created_at,"
-    " s.valid_until, s.closed_at, s.close_reason, s.account_id";
+    " s.valid_until, s.closed_at, s.close_reason, s.account_id, s.owner_node,"
+    " s.device_connected_at, s.supporter_connected_at";
 
 std::string unseal(const Services& svc, const std::string& sealed) {
   return crypto::open_text(svc.key, sealed);
@@ -47,9 +48,16 @@ Result<store::Row> load_session(Ctx& ctx, const std::string& code) {
 
 bj::object row_json(Ctx& ctx, const store::Row& r, bool full) {
   std::string code = r.text(0);
-  auto state = ctx.svc.pairing->state(code);
-  bool device = state && state->device && !state->ended;
-  bool supporter = state && state->supporter && !state->ended;
+  bool device = false, supporter = false;
+  if (const std::string owner = r.text(18); owner.empty() || owner == ctx.svc.config.node_name) {
+    auto state = ctx.svc.pairing->state(code);
+    device = state && state->device && !state->ended;
+    supporter = state && state->supporter && !state->ended;
+  } else {
+    // Streamed on another node: the ends that joined there, while the session is open.
+    device = r.text(1) == "open" && !r.null(19);
+    supporter = r.text(1) == "open" && !r.null(20);
+  }
   bj::object o{{"code", display_code(code)},
                {"state", r.text(1)},
                {"online", device},

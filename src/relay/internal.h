@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@ namespace reach::relay {
 
 namespace bj = boost::json;
 class Pairing;
+class Nodes;
 using link::display_code;
 using link::normalize_code;
 using link::parse_link_ref;
@@ -57,6 +59,7 @@ struct Services {
   Throttle guesses_by_address, guesses_by_code;
   std::unique_ptr<Pairing> pairing;
   Background background;
+  std::unique_ptr<Nodes> nodes;  // set by Relay::join; until then every session is streamed here
   std::function<std::string()> server_stats;
 };
 
@@ -107,8 +110,18 @@ enum class Side;
 enum class Credential { link, code };
 Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view presented);
 
-// Closes both stream ends of a session now (the session was closed through the API or portal).
+// Closes both stream ends of a session now, on whichever node holds them (the session was
+// closed through the API or portal).
 void end_streams(Services& svc, const std::string& code);
+
+// Where the streams of an open session meet (relay/nodes.h): here, or the owning node's URL.
+// `stream_base` prefixes the stream paths a page gives its scripts ("" for the page's origin).
+struct StreamRoute {
+  bool here = true;
+  std::string node_url;
+  std::string stream_base;
+};
+Result<StreamRoute> route_streams(Services& svc, const std::string& code);
 
 // --- route registration (one per file) ---
 void register_pages(net::Router& r, Services& svc);

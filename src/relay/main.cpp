@@ -26,7 +26,8 @@ int fail(const std::string& message) {
 
 struct ServeFlags {
   std::string data, listen = "127.0.0.1:8500", public_url, db_url, tls_cert, tls_key, static_dir;
-  std::string node_name;
+  std::string node_name, node_url;
+  int node_check_ms = 1000;
   std::string log_level = "info";
   int request_timeout_ms = 15000;
   int access_token_ttl = 3600;
@@ -85,6 +86,14 @@ int serve(ServeFlags f, const char* argv0) {
       [relay](net::Request& r, net::Response& reject) { return relay->upgrade(r, reject); });
   auto bound = server.listen();
   if (!bound) return fail(bound.error().message);
+  // Among the nodes on the store: the URL that reaches this node directly (default: the address
+  // it listens on, which is all one node alone needs).
+  std::string node_url =
+      f.node_url.empty() ? (opts.tls ? "https://" : "http://") + *bound : f.node_url;
+  if (auto st =
+          relay->join(node_url, !f.node_url.empty(), std::chrono::milliseconds(f.node_check_ms));
+      !st)
+    return fail(st.error().message);
   std::printf("%s\n", bound->c_str());
   std::fflush(stdout);
   relay->set_server_stats_source(
@@ -92,6 +101,7 @@ int serve(ServeFlags f, const char* argv0) {
   log::info("relay.listening", {{"address", *bound},
                                 {"tls", opts.tls.has_value()},
                                 {"node", config.node_name},
+                                {"node_url", node_url},
                                 {"store", opened->db->describe()}});
   server.stop_on_signals();
   server.run();
@@ -132,6 +142,15 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--public-url", sf.public_url, "URL that browsers and agents use");
   serve_cmd->add_option("--node-name", sf.node_name,
                         "This node's name in health and metrics (default: HOST/PID)");
+  serve_cmd->add_option("--node-url", sf.node_url,
+                        "The URL that reaches this node directly, where the other nodes send a "
+                        "session's streams (several nodes; default: http://LISTEN)");
+  serve_cmd
+      ->add_option("--node-check-ms", sf.node_check_ms,
+                   "How often the other nodes' presence is checked (their streaming sessions "
+                   "end when they die)")
+      ->check(CLI::Range(50, 600000))
+      ->capture_default_str();
   serve_cmd->add_option("--db", sf.db_url,
                         "Database URL (default: the one 'init --db' recorded, else SQLite in the "
                         "data directory)");

@@ -436,6 +436,9 @@ Result<net::Response> viewer(Ctx& ctx) {
   std::string ref = ctx.req.params["ref"];
   auto code = admit(ctx, Side::supporter, Credential::link, ref);
   if (!code) return code.error();
+  // The stream goes to the node that owns the session (this one, if none did yet).
+  auto route = route_streams(ctx.svc, *code);
+  if (!route) return route.error();
   Lang L = page_language(ctx.req);
   // The viewer's script says what happens in the page's language: its texts ride along as data
   // attributes.
@@ -453,7 +456,7 @@ Result<net::Response> viewer(Ctx& ctx) {
       "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
       "<title>{} {} · {}</title>"
       "<link rel=stylesheet href=\"/static/viewer.css\"></head>"
-      "<body data-stream=\"/api/v1/stream/supporter/{}\"{}>"
+      "<body data-stream=\"{}/api/v1/stream/supporter/{}\"{}>"
       "<div id=bar><strong>Reach</strong><span id=status role=status>{}</span>"
       "<label><input type=checkbox id=view-only> {}</label>"
       "<button id=end type=button>{}</button></div>"
@@ -461,8 +464,8 @@ Result<net::Response> viewer(Ctx& ctx) {
       "<noscript><p>{}</p></noscript>"
       "<script type=module src=\"/static/viewer.js\"></script></body></html>",
       lang_tag(L), tx(L, T::session_heading), display_code(*code), tx(L, T::viewer_title),
-      html::escape(ref), texts, tx(L, T::loading), tx(L, T::view_only), tx(L, T::end_session),
-      tx(L, T::needs_js));
+      html::escape(route->stream_base), html::escape(ref), texts, tx(L, T::loading),
+      tx(L, T::view_only), tx(L, T::end_session), tx(L, T::needs_js));
   auto r = net::Response::text(200, std::move(page), "text/html; charset=utf-8");
   r.headers.set("Content-Security-Policy",
                 "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "

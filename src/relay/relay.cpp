@@ -6,6 +6,7 @@
 #include "common/time.h"
 #include "relay/codes.h"
 #include "relay/internal.h"
+#include "relay/nodes.h"
 #include "relay/pairing.h"
 #include "relay/schema.h"
 
@@ -266,7 +267,17 @@ Result<std::string> resolve_stream(Ctx& ctx, Side& side) {
 }  // namespace
 
 void end_streams(Services& svc, const std::string& code) {
-  svc.pairing->close(code, "closed");
+  if (svc.nodes)
+    svc.nodes->end_streams(code);
+  else
+    svc.pairing->close(code, "closed");
+}
+
+Result<StreamRoute> route_streams(Services& svc, const std::string& code) {
+  if (!svc.nodes) return StreamRoute{};
+  auto r = svc.nodes->route(code);
+  if (!r) return r.error();
+  return StreamRoute{r->here, r->node_url, svc.nodes->stream_base(*r)};
 }
 
 // ---------------------------------------------------------------- Relay
@@ -360,6 +371,19 @@ Relay::Relay(RelayConfig config, std::shared_ptr<store::Database> db, std::strin
           true));
 }
 
+Status Relay::join(std::string node_url, bool url_given, std::chrono::milliseconds check_interval) {
+  auto& svc = impl_->svc;
+  Nodes::Options o;
+  o.name = svc.config.node_name;
+  o.url = std::move(node_url);
+  o.url_given = url_given;
+  o.check_interval = check_interval;
+  auto nodes = std::make_unique<Nodes>(*svc.db, *svc.pairing, std::move(o));
+  if (auto st = nodes->start(); !st) return st;
+  svc.nodes = std::move(nodes);
+  return {};
+}
+
 void Relay::set_server_stats_source(std::function<std::string()> f) {
   impl_->svc.server_stats = std::move(f);
 }
@@ -427,6 +451,19 @@ std::shared_ptr<net::WebSocketHandler> Relay::upgrade(net::Request& request,
   auto code = resolve_stream(ctx, side);
   if (!code) {
     reject = api_error(code.error());
+    return nullptr;
+  }
+  auto route = route_streams(impl_->svc, *code);
+  if (!route) {
+    reject = api_error(route.error());
+    return nullptr;
+  }
+  if (!route->here) {
+    // The owning node's URL, with the path and query as they came: the client asks there.
+    std::string location = route->node_url;
+    while (!location.empty() && location.back() == '/') location.pop_back();
+    reject = net::Response::empty(307);
+    reject.headers.set("Location", location + request.target);
     return nullptr;
   }
   auto handler = impl_->svc.pairing->attach(*code, side);

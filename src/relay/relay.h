@@ -5,6 +5,7 @@
 // Thread-safety: handle() and upgrade() are called concurrently from worker threads.
 #pragma once
 
+#include "common/result.h"
 #include "net/http.h"
 #include "net/websocket.h"
 #include "store/db.h"
@@ -34,6 +35,12 @@ class Relay {
  public:
   Relay(RelayConfig config, std::shared_ptr<store::Database> db, std::string secret_key);
   ~Relay();
+
+  // Takes this process's place among the relay nodes on the store (relay/nodes.h): `node_url`
+  // reaches this node directly; `url_given`: the operator set it (--node-url). Until joined,
+  // every session's streams meet here. Errors: another live node has this node's name.
+  Status join(std::string node_url, bool url_given,
+              std::chrono::milliseconds check_interval = std::chrono::seconds(1));
 
   net::Response handle(net::Request& request);
   // Prometheus lines about the server's connections, appended to GET /api/metrics.

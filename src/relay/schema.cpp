@@ -64,6 +64,17 @@ const std::vector<store::Migration>& migrations() {
            // end-customer link. Sessions made before this are link-only: the safe side.
            "ALTER TABLE sessions ADD COLUMN code_join INTEGER NOT NULL DEFAULT 0",
        }},
+      {3,
+       "several nodes: the node that owns a session's streams",
+       {
+           // The nodes sharing this store and the URL that reaches each directly; a node's row
+           // goes when another node finds it dead (src/relay/nodes.h).
+           "CREATE TABLE relay_nodes (name TEXT PRIMARY KEY, url TEXT NOT NULL,"
+           " started_at BIGINT NOT NULL)",
+           // The node both streams of the session meet on; NULL until one end arrives.
+           "ALTER TABLE sessions ADD COLUMN owner_node TEXT",
+           "CREATE INDEX sessions_owner ON sessions (owner_node)",
+       }},
   };
   return kMigrations;
 }

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 namespace reach::store {
@@ -233,6 +234,17 @@ class SqliteDatabase : public Database {
     return fn();
   }
 
+  Status claim_presence(const std::string& name) override {
+    std::lock_guard lock(locks_mu_);
+    if (!present_.insert(name).second)
+      return conflict("'" + name + "' is already held by this process");
+    return {};
+  }
+  Result<bool> present(const std::string& name) override {
+    std::lock_guard lock(locks_mu_);
+    return present_.count(name) > 0;
+  }
+
   Status notify(const std::string& channel, const std::string& payload) override {
     std::vector<std::function<void(const std::string&)>> to_call;
     {
@@ -325,6 +337,7 @@ class SqliteDatabase : public Database {
   std::vector<SqliteSession*> idle_;                     // those not in use; guarded by readers_mu_
   std::mutex locks_mu_;
   std::map<std::string, std::unique_ptr<std::mutex>> locks_;  // guarded by locks_mu_
+  std::set<std::string> present_;                             // guarded by locks_mu_
   std::mutex listeners_mu_;
   std::vector<std::pair<std::string, std::function<void(const std::string&)>>> listeners_;
 };

@@ -106,6 +106,16 @@ class Database : public Session {
   // lock cannot be had within the store's lock timeout.
   virtual Status with_lock(const std::string& name, const std::function<Status()>& fn) = 0;
 
+  // A process's sign of life on this store, for the nodes that share it. claim_presence(name)
+  // holds `name` for as long as this Database lives; present(name) says whether a live process
+  // holds it now. PostgreSQL: a session advisory lock on a connection of its own, which the
+  // server lets go the moment that connection ends, a process killed with SIGKILL included, so
+  // the others see a dead node at once; if the connection breaks while the process lives, it is
+  // retaken (and logged). SQLite: this process alone. Conflict (409) when another live process
+  // holds the name.
+  virtual Status claim_presence(const std::string& name) = 0;
+  virtual Result<bool> present(const std::string& name) = 0;
+
   // Signals between the processes that share this store: notify() reaches every listen()er of
   // the channel — in every process on one PostgreSQL (LISTEN/NOTIFY), in this process alone on
   // SQLite (which has a single process). Best effort and at most once: whatever must not be lost

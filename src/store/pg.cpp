@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <poll.h>
 #include <unordered_map>
@@ -258,6 +259,31 @@ class PgDatabase : public Database {
     return result;
   }
 
+  // The lock lives on a connection of its own, watched by a thread that retakes it if the
+  // connection breaks.
+  Status claim_presence(const std::string& name) override {
+    auto c = connect();
+    if (!c) return c.error();
+    auto got = take_presence(**c, name);
+    if (!got) return got.error();
+    if (!*got) return conflict("another live process holds '" + name + "' on this database");
+    std::shared_ptr<Connection> held = std::move(*c);
+    listeners_.emplace_back([this, name, held] { presence_loop(name, held); });
+    return {};
+  }
+
+  Result<bool> present(const std::string& name) override {
+    // A bigint advisory key is shown in pg_locks as its high half (classid) and low half (objid).
+    auto r = query(
+        "SELECT COUNT(*) FROM pg_locks l, (SELECT hashtext(?)::bigint AS k) h"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+        " AND l.classid::bigint = ((h.k >> 32) & 4294967295)"
+        " AND l.objid::bigint = (h.k & 4294967295)",
+        {presence_key(name)});
+    if (!r) return r.error();
+    return !r->empty() && r->rows[0].integer(0) > 0;
+  }
+
   Status notify(const std::string& channel, const std::string& payload) override {
     auto r = query("SELECT pg_notify(?, ?)", {channel, payload});
     if (!r) return r.error();
@@ -369,6 +395,45 @@ class PgDatabase : public Database {
         }
       }
       if (!stopping_) log::warn("db.listen_lost", {{"channel", channel}});
+    }
+  }
+
+  static std::string presence_key(const std::string& name) { return "reach:presence:" + name; }
+
+  Result<bool> take_presence(Connection& c, const std::string& name) {
+    auto r =
+        PgSession(c).query("SELECT CASE WHEN pg_try_advisory_lock(hashtext(?)) THEN 1 ELSE 0 END",
+                           {presence_key(name)});
+    if (!r) return r.error();
+    return !r->empty() && r->rows[0].integer(0) == 1;
+  }
+
+  // Watches the connection that holds a presence; when it breaks, reconnects and retakes it.
+  void presence_loop(const std::string& name, std::shared_ptr<Connection> c) {
+    bool warned_taken = false;
+    while (!stopping_) {
+      if (c) {
+        pollfd p{PQsocket(c->conn), POLLIN, 0};
+        int n = ::poll(&p, 1, 200);
+        if (n < 0 && errno != EINTR) c.reset();
+        if (n > 0 && !PQconsumeInput(c->conn)) {
+          log::warn("db.presence_lost", {{"name", name}});
+          c.reset();
+        }
+        continue;
+      }
+      for (int i = 0; i < 5 && !stopping_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      auto fresh = connect();
+      if (!fresh) continue;
+      auto got = take_presence(**fresh, name);
+      if (got && *got) {
+        log::info("db.presence_retaken", {{"name", name}});
+        c = std::move(*fresh);
+        warned_taken = false;
+      } else if (got && !std::exchange(warned_taken, true)) {
+        log::error("db.presence_taken", {{"name", name}});
+      }
     }
   }
 

@@ -413,6 +413,24 @@ TEST_F(AgentSessionTest, EndDuringABusyStreamStopsItAtOnce) {
       << agent.output();
 }
 
+// The relay dies while the session runs: the agent ends it as "relayLost" (what the portal and
+// the hub's history then say), stops sharing and exits; nothing is left waiting.
+TEST_F(AgentSessionTest, TheRelayDyingEndsTheSessionAsLost) {
+  ChildProcess pattern;
+  ASSERT_TRUE(draw_pattern(pattern));
+  AskingSession a;
+  ASSERT_TRUE(ask(a, "lost"));
+  ASSERT_EQ(agent_cli(a.state, {"allow"}).exit_code, 0);
+  ASSERT_TRUE(a.supporter->peer().wait_bytes(14, 10s)) << a.agent.output();
+  ASSERT_TRUE(wait_state(a.state, "allowed") || wait_state(a.state, "active")) << a.agent.output();
+  relay_.kill9();
+  EXPECT_TRUE(a.supporter->peer().wait_closed(5s));
+  EXPECT_NE(a.supporter->peer().close_code(), 1000);
+  EXPECT_TRUE(a.agent.wait(15s).has_value()) << a.agent.output();
+  EXPECT_NE(a.agent.output().find("session: ended (relayLost)"), std::string::npos)
+      << a.agent.output();
+}
+
 TEST_F(AgentSessionTest, TypedTextAndClicksLandOnTheDeviceOnlyWithControl) {
   ChildProcess input_log;
   std::string log = dir_ + "/input.log";

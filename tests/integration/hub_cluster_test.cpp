@@ -4,6 +4,7 @@
 // meanwhile (the outbox); a sign-in made on one node works on the other.
 #include "integration/agent_process.h"
 #include "integration/hub_process.h"
+#include "integration/nginx.h"
 #include "integration/ra_fixture.h"
 #include "pg/test_postgres.h"
 
@@ -27,80 +28,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  std::uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
-void replace_once(std::string& s, const std::string& from, const std::string& to) {
-  auto at = s.find(from);
-  ASSERT_NE(at, std::string::npos) << "deploy/nginx/reach-hub.conf no longer has " << from;
-  s.replace(at, from.size(), to);
-}
-
-// Debian's nginx with the README's configuration, its files in a directory of its own.
-class Nginx {
- public:
-  ~Nginx() {
-    process_.kill9();
-    if (!dir_.empty() && !::testing::Test::HasFailure()) std::filesystem::remove_all(dir_);
-  }
-
-  ::testing::AssertionResult start(std::uint16_t first, std::uint16_t second) {
-    dir_ = make_temp_dir("reach-nginx-");
-    port_ = free_port();
-    std::string site =
-        read_file_bytes(std::string(REACH_SOURCE_DIR) + "/deploy/nginx/reach-hub.conf");
-    if (site.empty()) return ::testing::AssertionFailure() << "no deploy/nginx/reach-hub.conf";
-    replace_once(site, "server 127.0.0.1:8401", "server 127.0.0.1:" + std::to_string(first));
-    replace_once(site, "server 127.0.0.1:8402", "server 127.0.0.1:" + std::to_string(second));
-    replace_once(site, "listen 127.0.0.1:8400;", "listen 127.0.0.1:" + std::to_string(port_) + ";");
-    std::ofstream(dir_ + "/reach-hub.conf") << site;
-    std::string main_conf;
-    if (::geteuid() == 0) main_conf += "user root;\n";
-    main_conf += "worker_processes 1;\npid " + dir_ + "/nginx.pid;\nerror_log " + dir_ +
-                 "/error.log info;\nevents { worker_connections 1024; }\nhttp {\n  access_log " +
-                 dir_ + "/access.log;\n";
-    for (const char* t : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"})
-      main_conf += "  " + std::string(t) + "_temp_path " + dir_ + "/" + t + ";\n";
-    main_conf += "  include " + dir_ + "/reach-hub.conf;\n}\n";
-    std::ofstream(dir_ + "/nginx.conf") << main_conf;
-    auto started = process_.start(
-        {"/usr/sbin/nginx", "-p", dir_, "-c", dir_ + "/nginx.conf", "-g", "daemon off;"},
-        dir_ + "/output.log");
-    if (!started) return started;
-    bool up = wait_until(
-        [&] {
-          auto r = http_call("GET", url("/api/health"), {}, {});
-          return r.status == 200;
-        },
-        15s);
-    if (!up)
-      return ::testing::AssertionFailure() << "nginx did not answer: " << process_.output()
-                                           << read_file_bytes(dir_ + "/error.log");
-    return ::testing::AssertionSuccess();
-  }
-
-  std::string url(const std::string& path = "") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  std::string error_log() const { return read_file_bytes(dir_ + "/error.log"); }
-
- private:
-  std::string dir_;
-  std::uint16_t port_ = 0;
-  ChildProcess process_;
-};
-
 class HubCluster : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -111,7 +38,12 @@ class HubCluster : public ::testing::Test {
     ASSERT_TRUE(a_.start({"--node-name", "node-a", "--outbox-sweep-ms", "600000"}));
     ASSERT_TRUE(b_.join(a_));
     ASSERT_TRUE(b_.start({"--node-name", "node-b", "--outbox-sweep-ms", "600000"}));
-    ASSERT_TRUE(nginx_.start(a_.port(), b_.port()));
+    const auto port = free_port();
+    ASSERT_TRUE(nginx_.start(
+        "reach-hub.conf", port,
+        {{"server 127.0.0.1:8401", "server 127.0.0.1:" + std::to_string(a_.port())},
+         {"server 127.0.0.1:8402", "server 127.0.0.1:" + std::to_string(b_.port())},
+         {"listen 127.0.0.1:8400;", "listen 127.0.0.1:" + std::to_string(port) + ";"}}));
     admin_ = a_.admin_token();
     dir_ = make_temp_dir("reach-cluster-agent-");
   }

@@ -105,7 +105,8 @@ class ReachConnectTest : public ::testing::Test {
   std::string dir_;
 };
 
-TEST_F(ReachConnectTest, OnlyTheFirstViewerWithTheOneTimePasswordGetsTheSession) {
+TEST_F(ReachConnectTest,
+       OnlyTheFirstViewerWithTheOneTimePasswordGetsTheSessionUntilTheRelayIsLost) {
   auto s = new_session();
   ServerProcess connect;
   ASSERT_TRUE(start(connect, s));
@@ -160,6 +161,16 @@ TEST_F(ReachConnectTest, OnlyTheFirstViewerWithTheOneTimePasswordGetsTheSession)
   EXPECT_EQ(viewer.read(4 + 10), u32(0) + "SERVERINIT") << "the viewer's SecurityResult: OK";
   viewer.send("\x01");  // ClientInit passes through
   ASSERT_TRUE(device->wait_bytes(14, 10s));
+
+  // The relay dies mid-session: reach connect says the connection was lost and that a new
+  // session is needed, and stops; the viewer's connection is closed.
+  relay_.kill9();
+  EXPECT_EQ(connect.wait_exit(10s), std::optional<int>(0));
+  const std::string said = read_file_bytes(dir_ + "/connect.log");
+  EXPECT_NE(said.find("Session ended: the connection to the relay was lost"), std::string::npos)
+      << said;
+  EXPECT_NE(said.find("request a new session"), std::string::npos) << said;
+  EXPECT_TRUE(viewer.closed_by_peer());
 }
 
 TEST_F(ReachConnectTest, TheDeviceUsersDenyReachesTheViewerWithItsReason) {

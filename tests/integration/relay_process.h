@@ -44,6 +44,12 @@ class RelayProcess {
   RelayProcess& operator=(const RelayProcess&) = delete;
 
   ::testing::AssertionResult init();
+  // A further node on `first`'s store (PostgreSQL runs): its own data directory with the same
+  // secret key and database URL, and the same administrator.
+  ::testing::AssertionResult join(const RelayProcess& first) {
+    return service_.join(first.service_);
+  }
+  void kill9() { service_.server().kill9(); }
   ::testing::AssertionResult start(const std::vector<std::string>& extra_args = {});
   ::testing::AssertionResult init_and_start(const std::vector<std::string>& extra_args = {});
   ::testing::AssertionResult stop() { return service_.server().stop(); }

@@ -59,6 +59,10 @@
         <translation type="unfinished" />
     </message>
     <message>
+        <source>The connection to the remote assistance service was lost, so the session has ended. A new session is needed to continue.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
         <source>The session has ended.</source>
         <translation type="unfinished" />
     </message>

@@ -59,6 +59,10 @@
         <translation>Den som hjalp deg, forlot økten.</translation>
     </message>
     <message>
+        <source>The connection to the remote assistance service was lost, so the session has ended. A new session is needed to continue.</source>
+        <translation>Forbindelsen til fjernhjelpstjenesten ble brutt, så økten er avsluttet. En ny økt trengs for å fortsette.</translation>
+    </message>
+    <message>
         <source>The session has ended.</source>
         <translation>Økten er avsluttet.</translation>
     </message>

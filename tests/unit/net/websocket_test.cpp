@@ -143,6 +143,60 @@ TEST(WebSocket, RefusedUpgradeGivesClientTheStatus) {
   EXPECT_EQ(rec->closes(), 0);
 }
 
+// A server that redirects every upgrade (a relay node sending a stream to the node that owns its
+// session).
+UpgradeHandler redirect_to(std::string location, std::atomic<int>* asked = nullptr) {
+  return [location, asked](Request&, Response& reject) {
+    if (asked) ++*asked;
+    reject = Response::empty(307);
+    reject.headers.set("Location", location);
+    return std::shared_ptr<WebSocketHandler>();
+  };
+}
+
+TEST(WebSocket, ARedirectIsFollowedWithThePathAndHeaders) {
+  std::string seen;
+  RunningServer owner(
+      {}, not_websocket, [&](Request& r, Response&) -> std::shared_ptr<WebSocketHandler> {
+        seen = r.target + " " + std::string(r.headers.get("authorization").value_or(""));
+        return std::make_shared<EchoHandler>();
+      });
+  RunningServer other({}, not_websocket, redirect_to(owner.url("http", "/stream/x?code=1")));
+  // An absolute path is on the same origin.
+  RunningServer same({}, not_websocket, redirect_to("/elsewhere"));
+  EventLoop loop;
+  Headers h;
+  h.add("Authorization", "Bearer t");
+  auto ws =
+      websocket_connect(loop, other.url("ws", "/stream/x?code=1"), h, std::make_shared<Recorder>());
+  ASSERT_TRUE(ws) << ws.error().message;
+  EXPECT_EQ(seen, "/stream/x?code=1 Bearer t");
+  auto rec = std::make_shared<Recorder>();
+  auto looped = websocket_connect(loop, same.url("ws", "/first"), {}, rec);
+  ASSERT_FALSE(looped);
+  EXPECT_NE(looped.error().message.find("too many redirects"), std::string::npos)
+      << looped.error().message;
+  EXPECT_EQ(rec->closes(), 0);
+}
+
+TEST(WebSocket, ARedirectOutOfTlsOrToAnotherSchemeIsRefused) {
+  TestCert cert;
+  std::atomic<int> odd_asked{0};
+  RunningServer plain({}, not_websocket, accept_echo());
+  RunningServer tls(cert.server_options(), not_websocket, redirect_to(plain.url("http", "/x")));
+  EventLoop loop;
+  auto down = websocket_connect(loop, tls.url("wss", "/x"), {}, std::make_shared<Recorder>(),
+                                cert.client_options());
+  ASSERT_FALSE(down);
+  EXPECT_NE(down.error().message.find("it leaves TLS"), std::string::npos) << down.error().message;
+  RunningServer odd({}, not_websocket, redirect_to("ftp://127.0.0.1/x", &odd_asked));
+  auto other = websocket_connect(loop, odd.url("ws", "/x"), {}, std::make_shared<Recorder>());
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message.find("not an http(s) or ws(s) URL"), std::string::npos)
+      << other.error().message;
+  EXPECT_EQ(odd_asked.load(), 1);
+}
+
 TEST(WebSocket, HeadersReachTheUpgradeHandler) {
   std::atomic<bool> saw{false};
   RunningServer s({}, not_websocket,

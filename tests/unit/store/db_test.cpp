@@ -13,6 +13,12 @@
 namespace reach::store {
 namespace {
 
+// Whether `name` is present, or `otherwise` when the store could not say.
+bool present_or(Database& db, const std::string& name, bool otherwise) {
+  auto r = db.present(name);
+  return r ? *r : otherwise;
+}
+
 // On SQLite, or on PostgreSQL when the run selects it (ctest's store_test ….postgresql).
 class DbTest : public ::testing::Test {
  protected:
@@ -202,6 +208,53 @@ TEST_F(DbTest, TheDataDirectoryRemembersItsDatabase) {
   auto bad = Database::open("mysql://x");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("postgresql://"), std::string::npos);
+}
+
+TEST_F(DbTest, APresenceIsHeldOnceAndSeen) {
+  ASSERT_TRUE(db_->claim_presence("node-1"));
+  auto again = db_->claim_presence("node-1");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().status, 409);
+  EXPECT_EQ(present_or(*db_, "node-1", false), true);
+  EXPECT_EQ(present_or(*db_, "node-2", true), false);
+}
+
+// PostgreSQL only: another process (here another Database, with its own connections) sees a
+// presence, cannot take it, and sees it go the moment its holder's connection does.
+TEST(PostgresStore, APresenceGoesWithItsHolderAndComesBackAfterADrop) {
+  std::string url = testpg::create_database("presence");
+  ASSERT_FALSE(url.empty());
+  auto holder = Database::open_postgresql(url, 2);
+  auto other = Database::open_postgresql(url, 2);
+  ASSERT_TRUE(holder && other);
+  ASSERT_TRUE((*holder)->claim_presence("node-1"));
+  EXPECT_EQ(present_or(**other, "node-1", false), true);
+  auto taken = (*other)->claim_presence("node-1");
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().status, 409);
+
+  // The server drops every connection of the holder: it reconnects and takes its name back.
+  auto admin = Database::open_postgresql(testpg::server_url(), 1);
+  ASSERT_TRUE(admin);
+  ASSERT_TRUE((*admin)->query(
+      "SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory'", {}));
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    back = present_or(**other, "node-1", false);
+  }
+  EXPECT_TRUE(back) << "the holder did not take its presence back";
+
+  holder->reset();
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = !present_or(**other, "node-1", true);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "the presence outlived its holder";
+  EXPECT_TRUE((*other)->claim_presence("node-1"));
+  other->reset();
+  testpg::drop_database(url);
 }
 
 // PostgreSQL only: a connection the server drops is replaced, and the error in between says the

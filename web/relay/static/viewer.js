@@ -15,10 +15,13 @@ function status(text, kind) {
   statusEl.className = kind || '';
 }
 
+// A path on this page's origin, or (with several relay nodes) the ws(s):// URL of the node that
+// owns the session.
 const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+const streamUrl = /^wss?:\/\//.test(stream) ? stream : scheme + location.host + stream;
 let ended = false;
 status(say('connecting'));
-const rfb = new RFB(screen, scheme + location.host + stream, { shared: true });
+const rfb = new RFB(screen, streamUrl, { shared: true });
 rfb.scaleViewport = true;
 rfb.resizeSession = false;
 rfb.viewOnly = viewOnly.checked;

@@ -218,6 +218,7 @@ export const en = {
   'ra.outcome': 'Outcome',
   'endReason.endedByUser': 'ended by the user',
   'endReason.supporterLeft': 'the supporter left',
+  'endReason.relayLost': 'the connection to the relay was lost',
   'endReason.declinedByUser': 'declined by the user',
   'endReason.deniedByUser': 'denied by the user',
   'endReason.noAnswer': 'the user did not answer',

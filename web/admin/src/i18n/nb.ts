@@ -220,6 +220,7 @@ export const nb: Record<MessageKey, string> = {
   'ra.outcome': 'Utfall',
   'endReason.endedByUser': 'avsluttet av brukeren',
   'endReason.supporterLeft': 'den som hjalp, forlot økten',
+  'endReason.relayLost': 'forbindelsen til reléet ble brutt',
   'endReason.declinedByUser': 'avslått av brukeren',
   'endReason.deniedByUser': 'avvist av brukeren',
   'endReason.noAnswer': 'brukeren svarte ikke',
