@@ -162,15 +162,17 @@ TEST_F(ReachConnectTest,
   viewer.send("\x01");  // ClientInit passes through
   ASSERT_TRUE(device->wait_bytes(14, 10s));
 
-  // The relay dies mid-session: reach connect says the connection was lost and that a new
-  // session is needed, and stops; the viewer's connection is closed.
+  // The relay dies mid-session: the viewer's connection is closed, as a viewer's is when the
+  // session ends, and reach connect says that the connection was lost and a new session is
+  // needed, and stops.
   relay_.kill9();
+  EXPECT_TRUE(viewer.closed_by_peer());
+  viewer.close();
   EXPECT_EQ(connect.wait_exit(10s), std::optional<int>(0));
   const std::string said = read_file_bytes(dir_ + "/connect.log");
   EXPECT_NE(said.find("Session ended: the connection to the relay was lost"), std::string::npos)
       << said;
   EXPECT_NE(said.find("request a new session"), std::string::npos) << said;
-  EXPECT_TRUE(viewer.closed_by_peer());
 }
 
 TEST_F(ReachConnectTest, TheDeviceUsersDenyReachesTheViewerWithItsReason) {
