@@ -207,26 +207,6 @@ bool is_api_path(std::string_view path) {
   return false;
 }
 
-// The client's address: the peer's, or behind a trusted balancer the one it appended last to
-// X-Forwarded-For (what comes before it was written by whoever sent the request: not evidence).
-void find_client_address(const HubConfig& config, net::Request& request) {
-  if (config.trusted_proxies.empty()) return;
-  if (std::find(config.trusted_proxies.begin(), config.trusted_proxies.end(),
-                request.remote_address) == config.trusted_proxies.end())
-    return;
-  auto forwarded = request.headers.get("X-Forwarded-For");
-  if (!forwarded) return;
-  std::string_view list = *forwarded;
-  auto comma = list.rfind(',');
-  std::string_view last = comma == std::string_view::npos ? list : list.substr(comma + 1);
-  while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
-  while (!last.empty() && last.back() == ' ') last.remove_suffix(1);
-  if (last.empty() || last.size() > 45 ||
-      last.find_first_not_of("0123456789abcdefABCDEF.:") != std::string_view::npos)
-    return;
-  request.remote_address = std::string(last);
-}
-
 constexpr const char* kDeviceSignals = "reach_hub_devices";
 
 // What the store's signals reach: this hub until it is destroyed (the Database outlives it).
@@ -352,7 +332,7 @@ Hub::~Hub() {
 }
 
 std::shared_ptr<net::WebSocketHandler> Hub::upgrade(net::Request& request, net::Response& reject) {
-  find_client_address(impl_->svc.config, request);
+  net::use_forwarded_client(request, impl_->svc.config.trusted_proxies);
   if (request.path == "/api/events") return impl_->events->accept(impl_->svc, request, reject);
   if (request.path != "/api/agent/channel") {
     reject = graph_error(not_found(fmt::format("No WebSocket endpoint at {}.", request.path)),
@@ -370,7 +350,7 @@ net::Response Hub::handle(net::Request& request) {
   auto& m = impl_->svc.metrics;
   auto start = std::chrono::steady_clock::now();
   ++m.requests;
-  find_client_address(impl_->svc.config, request);
+  net::use_forwarded_client(request, impl_->svc.config.trusted_proxies);
   net::Response r =
       is_api_path(request.path) || (request.method != "GET" && request.method != "HEAD")
           ? impl_->routes.dispatch(request)

@@ -6,10 +6,10 @@
 #include "common/result.h"
 #include "common/throttle.h"
 #include "hub/hub.h"
-#include "hub/stored_throttle.h"
 #include "net/http.h"
 #include "net/router.h"
 #include "store/db.h"
+#include "store/stored_throttle.h"
 
 #include <boost/json.hpp>
 
@@ -46,8 +46,8 @@ class DeviceEvents;
 struct Services {
   HubConfig config;
   std::shared_ptr<store::Database> db;
-  StoredThrottle signin_by_email{"signinEmail"};  // in the store: shared by every node
-  StoredThrottle signin_by_address{"signinAddress"};
+  store::StoredThrottle signin_by_email{"signinEmail"};  // in the store: shared by every node
+  store::StoredThrottle signin_by_address{"signinAddress"};
   Metrics metrics;
   std::function<std::string()> server_stats;
   AgentChannels* channels = nullptr;  // set by Hub; outlives every request

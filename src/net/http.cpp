@@ -1,5 +1,7 @@
 #include "net/http.h"
 
+#include <algorithm>
+
 #include <cctype>
 
 namespace reach::net {
@@ -135,6 +137,24 @@ std::string percent_encode(std::string_view s) {
     }
   }
   return out;
+}
+
+void use_forwarded_client(Request& request, const std::vector<std::string>& trusted_proxies) {
+  if (trusted_proxies.empty()) return;
+  if (std::find(trusted_proxies.begin(), trusted_proxies.end(), request.remote_address) ==
+      trusted_proxies.end())
+    return;
+  auto forwarded = request.headers.get("X-Forwarded-For");
+  if (!forwarded) return;
+  std::string_view list = *forwarded;
+  auto comma = list.rfind(',');
+  std::string_view last = comma == std::string_view::npos ? list : list.substr(comma + 1);
+  while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+  while (!last.empty() && last.back() == ' ') last.remove_suffix(1);
+  if (last.empty() || last.size() > 45 ||
+      last.find_first_not_of("0123456789abcdefABCDEF.:") != std::string_view::npos)
+    return;
+  request.remote_address = std::string(last);
 }
 
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {

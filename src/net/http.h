@@ -54,6 +54,12 @@ struct Response {
   static Response empty(int status);
 };
 
+// Behind a load balancer every request comes from the balancer. When the peer is one of
+// `trusted_proxies`, the client's address becomes the last entry of X-Forwarded-For (the one
+// that balancer appended; what comes before it was written by whoever sent the request, and is
+// not evidence). Otherwise, or when that entry is not an address, nothing changes.
+void use_forwarded_client(Request& request, const std::vector<std::string>& trusted_proxies);
+
 // Splits "a=1&b=%20x" into decoded pairs ("+" is a space). Invalid escapes are kept verbatim.
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
 std::string percent_decode(std::string_view s, bool plus_is_space);

@@ -10,6 +10,7 @@
 #include "relay/page_text.h"
 #include "relay/relay.h"
 #include "store/db.h"
+#include "store/stored_throttle.h"
 
 #include <boost/json.hpp>
 
@@ -55,8 +56,9 @@ struct Services {
   RelayConfig config;
   std::shared_ptr<store::Database> db;
   std::string key;  // secret-box key of the data directory
-  Throttle signin_by_email, signin_by_address;
-  Throttle guesses_by_address, guesses_by_code;
+  // In the store, so that every node throttles a client alike (a balancer spreads its tries).
+  store::StoredThrottle signin_by_email{"signinEmail"}, signin_by_address{"signinAddress"};
+  store::StoredThrottle guesses_by_address{"guessAddress"}, guesses_by_code{"guessCode"};
   std::unique_ptr<Pairing> pairing;
   Background background;
   std::unique_ptr<Nodes> nodes;  // set by Relay::join; until then every session is streamed here

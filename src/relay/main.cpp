@@ -27,6 +27,7 @@ int fail(const std::string& message) {
 struct ServeFlags {
   std::string data, listen = "127.0.0.1:8500", public_url, db_url, tls_cert, tls_key, static_dir;
   std::string node_name, node_url;
+  std::vector<std::string> trusted_proxies;
   int node_check_ms = 1000;
   std::string log_level = "info";
   int request_timeout_ms = 15000;
@@ -60,6 +61,7 @@ int serve(ServeFlags f, const char* argv0) {
   config.access_token_ttl = std::chrono::seconds(f.access_token_ttl);
   config.peer_wait = std::chrono::milliseconds(f.peer_wait_ms);
   config.sessions_page_size = f.sessions_page_size;
+  config.trusted_proxies = f.trusted_proxies;
   if (f.node_name.empty()) {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "relay");
@@ -151,6 +153,9 @@ int main(int argc, char** argv) {
                    "end when they die)")
       ->check(CLI::Range(50, 600000))
       ->capture_default_str();
+  serve_cmd->add_option("--trusted-proxy", sf.trusted_proxies,
+                        "Address of a load balancer in front of this node (repeatable): its "
+                        "X-Forwarded-For names the client");
   serve_cmd->add_option("--db", sf.db_url,
                         "Database URL (default: the one 'init --db' recorded, else SQLite in the "
                         "data directory)");

@@ -182,7 +182,7 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
   for (auto& k : client_keys(ctx.req.remote_address)) keys.push_back("addr:" + k);
   const char* what = kind == Credential::code ? "code" : "link";
   // Logged once per key and wait: a flood of refusals is one line.
-  auto throttled = [&](Throttle& t, const std::string& key) -> Error {
+  auto throttled = [&](store::StoredThrottle& t, const std::string& key) -> Error {
     if (t.first_refusal(key, now))
       log::warn("relay.guess_throttled", {{"ip", ctx.req.remote_address}, {"what", what}});
     return make_error(429, "too_many_retries",
@@ -293,6 +293,9 @@ Relay::Relay(RelayConfig config, std::shared_ptr<store::Database> db, std::strin
   svc.config = std::move(config);
   svc.db = std::move(db);
   svc.key = std::move(secret_key);
+  for (auto* t : {&svc.signin_by_email, &svc.signin_by_address, &svc.guesses_by_address,
+                  &svc.guesses_by_code})
+    t->attach(svc.db.get());
   Services* s = &svc;
   PairingOptions popts;
   popts.peer_wait = svc.config.peer_wait;
@@ -422,6 +425,7 @@ net::Response serve_static(const Services& svc, const net::Request& req) {
 }  // namespace
 
 net::Response Relay::handle(net::Request& request) {
+  net::use_forwarded_client(request, impl_->svc.config.trusted_proxies);
   if (request.path.starts_with("/static/") && (request.method == "GET" || request.method == "HEAD"))
     return serve_static(impl_->svc, request);
   const net::Router::Handler* h = nullptr;
@@ -446,6 +450,7 @@ net::Response Relay::handle(net::Request& request) {
 
 std::shared_ptr<net::WebSocketHandler> Relay::upgrade(net::Request& request,
                                                       net::Response& reject) {
+  net::use_forwarded_client(request, impl_->svc.config.trusted_proxies);
   Ctx ctx{impl_->svc, request, std::nullopt};
   Side side = Side::device;
   auto code = resolve_stream(ctx, side);

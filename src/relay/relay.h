@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace reach::relay {
 
@@ -29,6 +30,8 @@ struct RelayConfig {
   int sessions_page_size = 1000;
   // This process's name among the nodes on one store (health, metrics, logs).
   std::string node_name;
+  // Balancers in front of this node: their X-Forwarded-For names the client (throttles, logs).
+  std::vector<std::string> trusted_proxies;
 };
 
 class Relay {

@@ -75,6 +75,17 @@ const std::vector<store::Migration>& migrations() {
            "ALTER TABLE sessions ADD COLUMN owner_node TEXT",
            "CREATE INDEX sessions_owner ON sessions (owner_node)",
        }},
+      {4,
+       "throttles in the store, shared by every node",
+       {
+           // store::StoredThrottle: wrong sign-ins and wrong session codes or links, by hashed
+           // key (an email, a client's network, a code).
+           "CREATE TABLE throttles ("
+           " scope TEXT NOT NULL, key_hash TEXT NOT NULL, failures INTEGER NOT NULL,"
+           " blocked_until BIGINT NOT NULL, last_failure BIGINT NOT NULL,"
+           " refusal_noted_for BIGINT NOT NULL, PRIMARY KEY (scope, key_hash))",
+           "CREATE INDEX throttles_age ON throttles (scope, last_failure)",
+       }},
   };
   return kMigrations;
 }

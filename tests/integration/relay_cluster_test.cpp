@@ -56,7 +56,8 @@ class RelayCluster : public ::testing::Test {
   }
 
   std::vector<std::string> node_flags(const std::string& name) const {
-    return {"--node-name", name, "--node-url", node_url(name), "--node-check-ms", "200"};
+    return {"--node-name",     name,  "--node-url",      node_url(name),
+            "--node-check-ms", "200", "--trusted-proxy", "127.0.0.1"};
   }
   std::string node_url(const std::string& name) const {
     return "http://127.0.0.1:" + std::to_string(port_) + "/node/" + name;
@@ -205,6 +206,28 @@ TEST_F(RelayCluster, KillingTheOwningNodeEndsItsSessionsAtBothEndsAndLeavesTheOt
   ASSERT_NO_FATAL_FAILURE(connect(z_device, nginx_.url(), device_path(z)));
   ASSERT_NO_FATAL_FAILURE(connect(z_supporter, nginx_.url(), supporter_path(z)));
   ASSERT_NO_FATAL_FAILURE(exchange(z_device, z_supporter, "z"));
+}
+
+// Wrong session codes are counted in the store: a guesser whose tries a balancer spreads over the
+// nodes is throttled as if there were one node, and by its own address (the balancer's
+// X-Forwarded-For), not the balancer's, so other clients behind the same balancer are not held up.
+TEST_F(RelayCluster, WrongCodesSpreadOverTheNodesAreThrottledAsOneClient) {
+  auto guess = [&](RelayProcess& node, int n, const std::string& client) {
+    net::Headers h;
+    h.set("X-Forwarded-For", client);
+    auto ws = net::websocket_connect(
+        loop_,
+        ws_of(node.base_url()) + "/api/v1/stream/device?code=s" + std::to_string(40000000 + n), h,
+        std::make_shared<WsPeer>());
+    return ws ? 101 : ws.error().status;
+  };
+  // Five free tries, three on one node and two on the other; the sixth waits, on either node.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(guess(i % 2 ? b_ : a_, i, "203.0.113.7"), 404) << i;
+  EXPECT_EQ(guess(b_, 5, "203.0.113.7"), 429);
+  EXPECT_EQ(guess(a_, 6, "203.0.113.7"), 429);
+  // Another client behind the balancer is not held up.
+  EXPECT_EQ(guess(b_, 7, "203.0.113.8"), 404);
+  EXPECT_EQ(guess(a_, 8, "198.51.100.1, 203.0.113.8"), 404);
 }
 
 TEST_F(RelayCluster, ANodeStartingUnderALiveNodesNameIsRefused) {

@@ -1,16 +1,15 @@
-#include "hub/stored_throttle.h"
+#include "store/stored_throttle.h"
 
 #include "common/crypto.h"
 #include "common/log.h"
 
-namespace reach::hub {
+namespace reach::store {
 namespace {
 
 // Stale records are swept once every this many failures.
 constexpr std::uint32_t kSweepEvery = 256;
 
-Result<Throttle::Record> load(store::Session& s, const std::string& scope,
-                              const std::string& hash) {
+Result<Throttle::Record> load(Session& s, const std::string& scope, const std::string& hash) {
   auto rows = s.query(
       "SELECT failures, blocked_until, last_failure, refusal_noted_for FROM throttles"
       " WHERE scope = ? AND key_hash = ?",
@@ -26,7 +25,7 @@ Result<Throttle::Record> load(store::Session& s, const std::string& scope,
   return r;
 }
 
-Status save(store::Session& s, const std::string& scope, const std::string& hash,
+Status save(Session& s, const std::string& scope, const std::string& hash,
             const Throttle::Record& r) {
   auto done = s.exec(
       "INSERT INTO throttles (scope, key_hash, failures, blocked_until, last_failure,"
@@ -56,7 +55,7 @@ std::int64_t StoredThrottle::wait_ms(const std::string& key, std::int64_t now) c
 
 void StoredThrottle::failure(const std::string& key, std::int64_t now) {
   std::string hash = crypto::sha256_hex(key);
-  auto st = db_->transaction([&](store::Session& s) -> Status {
+  auto st = db_->transaction([&](Session& s) -> Status {
     auto r = load(s, scope_, hash);
     if (!r) return r.error();
     return save(s, scope_, hash, Throttle::after_failure(*r, now, options_));
@@ -78,7 +77,7 @@ void StoredThrottle::success(const std::string& key) {
 bool StoredThrottle::first_refusal(const std::string& key, std::int64_t now) {
   std::string hash = crypto::sha256_hex(key);
   bool first = false;
-  auto st = db_->transaction([&](store::Session& s) -> Status {
+  auto st = db_->transaction([&](Session& s) -> Status {
     auto r = load(s, scope_, hash);
     if (!r) return r.error();
     if (r->blocked_until <= now || r->refusal_noted_for == r->blocked_until) return {};
@@ -90,4 +89,4 @@ bool StoredThrottle::first_refusal(const std::string& key, std::int64_t now) {
   return first && st;
 }
 
-}  // namespace reach::hub
+}  // namespace reach::store

@@ -1,7 +1,7 @@
-// Throttle (common/throttle.h) with its records in the hub's store, so that every node sharing
-// the store throttles a key alike (a sign-in flood spread over nodes by a load balancer is one
-// flood) and a restart forgets nothing. Keys are stored as SHA-256 hashes: the table says how
-// often something failed, not which email or address it was.
+// Throttle (common/throttle.h) with its records in the store (a `throttles` table in the hub's
+// and the relay's schemas), so that every node sharing the store throttles a key alike (a flood
+// spread over nodes by a load balancer is one flood) and a restart forgets nothing. Keys are stored
+// as SHA-256 hashes: the table says how often something failed, not which email or address it was.
 //
 // Thread-safe. A store error reads as "no wait" (the sign-in then fails on the store itself) and
 // is logged.
@@ -13,14 +13,14 @@
 #include <atomic>
 #include <string>
 
-namespace reach::hub {
+namespace reach::store {
 
 class StoredThrottle {
  public:
   explicit StoredThrottle(std::string scope, Throttle::Options options = {})
       : scope_(std::move(scope)), options_(options) {}
 
-  void attach(store::Database* db) { db_ = db; }
+  void attach(Database* db) { db_ = db; }
 
   std::int64_t wait_ms(const std::string& key, std::int64_t now) const;
   void failure(const std::string& key, std::int64_t now);
@@ -30,8 +30,8 @@ class StoredThrottle {
  private:
   const std::string scope_;
   const Throttle::Options options_;
-  store::Database* db_ = nullptr;
+  Database* db_ = nullptr;
   std::atomic<std::uint32_t> failures_seen_{0};
 };
 
-}  // namespace reach::hub
+}  // namespace reach::store
