@@ -6,8 +6,14 @@
 //
 // Reach: a device WebSocket sends to the supporter WebSocket through the relay (binary messages
 // of 64 KiB). socat: a TCP client sends through `socat TCP-LISTEN,fork TCP:sink` to a TCP sink.
-// Memory per idle pair: the relay's RSS growth per paired idle session vs the RSS of the socat
-// processes per forwarded idle connection (socat forks one process per connection).
+// Both load generators are alike, so that the ratio is the relay's and socat's: one blocking
+// thread per sending end writing 64 KiB at a time, one per receiving end reading. The WebSocket
+// ends are raw sockets after the RFC 6455 handshake: the device writes one masked frame built
+// once (a client must mask; the mask is not what is measured), the supporter parses the relay's
+// frames and counts their payload.
+// Memory per idle pair: the relay's RSS growth per paired idle session (by default as many as
+// the relay's descriptor limit allows: two per pair) vs the RSS of the socat processes per
+// forwarded idle connection (socat forks one process per connection; measured on at most 1000).
 #include "common/crypto.h"
 #include "common/log.h"
 #include "net/client.h"
@@ -121,36 +127,10 @@ std::vector<pid_t> children_of(pid_t parent) {
 
 // ------------------------------------------------------------------ Reach side
 
-struct Counter : net::WebSocketHandler {
-  std::atomic<std::uint64_t> received{0};
-  std::mutex mu;
-  std::condition_variable cv;
-  bool drained = false, closed = false;
-  void on_message(std::string data, bool) override {
-    received += data.size();
-    cv.notify_all();
-  }
-  void on_drain() override {
-    std::lock_guard l(mu);
-    drained = true;
-    cv.notify_all();
-  }
-  void on_close(std::uint16_t, std::string) override {
-    std::lock_guard l(mu);
-    closed = true;
-    cv.notify_all();
-  }
-};
-
-struct Pair {
-  std::shared_ptr<Counter> dev_h = std::make_shared<Counter>();
-  std::shared_ptr<Counter> sup_h = std::make_shared<Counter>();
-  std::shared_ptr<net::WebSocket> dev, sup;
-};
-
 struct Relay {
   Child proc;
   std::string base, token, data;
+  std::uint16_t port = 0;
 };
 
 std::string path_of(const std::string& url) {
@@ -158,7 +138,32 @@ std::string path_of(const std::string& url) {
   return url.substr(p);
 }
 
-Pair open_pair(net::EventLoop& loop, const Relay& relay) {
+int connect_to(std::uint16_t port);
+
+// A WebSocket end on a blocking socket, after the handshake (nothing else of RFC 6455 is needed
+// to push bytes one way and count them at the other).
+int raw_websocket(std::uint16_t port, const std::string& path) {
+  int fd = connect_to(port);
+  std::string req = fmt::format(
+      "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: cmVhY2gtcmVsYXktYmVuY2g=\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      path, port);
+  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) die("handshake write");
+  std::string head;
+  char c;
+  while (head.size() < 4096 && read(fd, &c, 1) == 1) {
+    head += c;
+    if (head.ends_with("\r\n\r\n")) break;
+  }
+  if (head.rfind("HTTP/1.1 101", 0) != 0) die("the relay refused a stream: " + head.substr(0, 80));
+  return fd;
+}
+
+struct Pair {
+  int dev = -1, sup = -1;
+};
+
+Pair open_pair(const Relay& relay) {
   net::Headers h;
   h.set("Authorization", "Bearer " + relay.token);
   h.set("Content-Type", "application/json");
@@ -168,38 +173,85 @@ Pair open_pair(net::EventLoop& loop, const Relay& relay) {
   auto s = boost::json::parse(r->body).as_object();
   std::string sup_link(s["supporter_link"].as_string()),
       dev_link(s["end_customer_link"].as_string());
-  auto ws_base = "ws" + relay.base.substr(4);
-  Pair p;
   std::string dev_ref = path_of(dev_link).substr(std::string("/join/").size());
   std::string sup_ref = path_of(sup_link).substr(std::string("/support/").size());
-  auto dev =
-      net::websocket_connect(loop, ws_base + "/api/v1/stream/device/" + dev_ref, {}, p.dev_h);
-  if (!dev) die("device connect: " + dev.error().message);
-  auto sup =
-      net::websocket_connect(loop, ws_base + "/api/v1/stream/supporter/" + sup_ref, {}, p.sup_h);
-  if (!sup) die("supporter connect: " + sup.error().message);
-  p.dev = *dev;
-  p.sup = *sup;
+  Pair p;
+  p.dev = raw_websocket(relay.port, "/api/v1/stream/device/" + dev_ref);
+  p.sup = raw_websocket(relay.port, "/api/v1/stream/supporter/" + sup_ref);
   return p;
 }
 
-void pump(Pair& p, std::uint64_t bytes) {
-  std::string chunk(kChunk, 'x');
-  for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>(i * 131);
-  std::uint64_t sent = 0;
-  while (sent < bytes) {
-    if (!p.dev->send(chunk, true)) {
-      std::unique_lock l(p.dev_h->mu);
-      p.dev_h->cv.wait_for(l, std::chrono::milliseconds(50),
-                           [&] { return p.dev_h->drained || p.dev_h->closed; });
-      p.dev_h->drained = false;
-      if (p.dev_h->closed) die("device stream closed during the transfer");
+void close_pair(Pair& p) {
+  close(p.dev);
+  close(p.sup);
+}
+
+// One binary frame of kChunk bytes as a client sends it (masked), built once.
+const std::string& device_frame() {
+  static const std::string frame = [] {
+    std::string f;
+    f += static_cast<char>(0x82);        // FIN, binary
+    f += static_cast<char>(0x80 | 127);  // masked, 64-bit length
+    for (int i = 7; i >= 0; --i) f += static_cast<char>((kChunk >> (8 * i)) & 0xff);
+    const unsigned char key[4] = {0x5a, 0xc3, 0x17, 0x8e};
+    f.append(reinterpret_cast<const char*>(key), 4);
+    for (std::size_t i = 0; i < kChunk; ++i)
+      f += static_cast<char>(static_cast<unsigned char>(i * 131) ^ key[i % 4]);
+    return f;
+  }();
+  return frame;
+}
+
+// Reads the relay's (unmasked) frames until `bytes` of payload have arrived.
+void count_payload(int fd, std::uint64_t bytes) {
+  std::vector<unsigned char> buf(256 * 1024);
+  std::size_t have = 0;            // bytes in buf not yet parsed
+  std::uint64_t payload_left = 0;  // of the frame being read
+  std::uint64_t got = 0;
+  while (got < bytes) {
+    ssize_t n = read(fd, buf.data() + have, buf.size() - have);
+    if (n <= 0) die("the supporter stream closed during the transfer");
+    have += static_cast<std::size_t>(n);
+    std::size_t at = 0;
+    for (;;) {
+      if (payload_left > 0) {
+        std::uint64_t take = std::min<std::uint64_t>(payload_left, have - at);
+        payload_left -= take;
+        got += take;
+        at += static_cast<std::size_t>(take);
+        if (payload_left > 0) break;
+      }
+      if (have - at < 2) break;
+      std::size_t len = buf[at + 1] & 0x7f, header = 2;
+      if (len == 126) header = 4;
+      if (len == 127) header = 10;
+      if (have - at < header) break;
+      std::uint64_t size = len;
+      if (len == 126) size = (std::uint64_t{buf[at + 2]} << 8) | buf[at + 3];
+      if (len == 127) {
+        size = 0;
+        for (int i = 0; i < 8; ++i) size = (size << 8) | buf[at + 2 + i];
+      }
+      at += header;
+      payload_left = size;
     }
-    sent += chunk.size();
+    std::memmove(buf.data(), buf.data() + at, have - at);
+    have -= at;
   }
-  std::unique_lock l(p.sup_h->mu);
-  p.sup_h->cv.wait(l, [&] { return p.sup_h->received >= bytes || p.sup_h->closed; });
-  if (p.sup_h->received < bytes) die("supporter stream closed early");
+}
+
+void pump(Pair& p, std::uint64_t bytes) {
+  std::thread reader([&] { count_payload(p.sup, bytes); });
+  const std::string& frame = device_frame();
+  for (std::uint64_t sent = 0; sent < bytes; sent += kChunk) {
+    std::size_t off = 0;
+    while (off < frame.size()) {
+      ssize_t n = write(p.dev, frame.data() + off, frame.size() - off);
+      if (n <= 0) die("the device stream closed during the transfer");
+      off += static_cast<std::size_t>(n);
+    }
+  }
+  reader.join();
 }
 
 // ------------------------------------------------------------------ socat side
@@ -291,7 +343,8 @@ int main(int argc, char** argv) {
   log::init("relay_bench", "error");
   std::string relay_bin = "build/bin/reach-relay";
   std::uint64_t single_mib = 1024, per_session_mib = 16;
-  int sessions = 100, idle = 100;
+  int sessions = 100, idle = 9900;
+  std::string io_threads = "0";  // the relay's default: one per core
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--relay-bin")
@@ -304,6 +357,8 @@ int main(int argc, char** argv) {
       per_session_mib = std::stoull(v);
     else if (k == "--idle")
       idle = std::stoi(v);
+    else if (k == "--relay-io-threads")
+      io_threads = v;
     else
       die("unknown option " + k);
   }
@@ -317,8 +372,10 @@ int main(int argc, char** argv) {
   relay.token =
       run({relay_bin, "token", "create", "--data", relay.data, "--email", "bench@reach.test"});
   relay.proc = spawn({relay_bin, "serve", "--data", relay.data, "--listen", "127.0.0.1:0",
-                      "--log-level", "error", "--workers", "2"});
-  relay.base = "http://" + read_line(relay.proc.out);
+                      "--log-level", "error", "--workers", "2", "--io-threads", io_threads});
+  std::string bound = read_line(relay.proc.out);
+  relay.base = "http://" + bound;
+  relay.port = static_cast<std::uint16_t>(std::stoi(bound.substr(bound.rfind(':') + 1)));
 
   // socat forwarding to a sink
   Sink sink;
@@ -330,17 +387,15 @@ int main(int argc, char** argv) {
              fmt::format("TCP:127.0.0.1:{}", sink.port)});
   close(connect_to(socat_port));  // wait until socat listens (this connection forks and ends)
 
-  net::EventLoop loop;
   std::printf("%-44s %14s %14s %8s\n", "measure", "reach-relay", "socat", "ratio");
 
   // 1. One paired session.
   {
-    Pair p = open_pair(loop, relay);
+    Pair p = open_pair(relay);
     auto t0 = Clock::now();
     pump(p, single_mib << 20);
     double reach = mib_per_s(single_mib << 20, Clock::now() - t0);
-    p.dev->close();
-    p.sup->close();
+    close_pair(p);
 
     std::uint64_t before = sink.received;
     int fd = connect_to(socat_port);
@@ -358,7 +413,7 @@ int main(int argc, char** argv) {
   // 2. Many concurrent sessions.
   {
     std::vector<Pair> pairs;
-    for (int i = 0; i < sessions; ++i) pairs.push_back(open_pair(loop, relay));
+    for (int i = 0; i < sessions; ++i) pairs.push_back(open_pair(relay));
     auto t0 = Clock::now();
     std::vector<std::thread> th;
     for (auto& p : pairs)
@@ -366,10 +421,7 @@ int main(int argc, char** argv) {
     for (auto& t : th) t.join();
     std::uint64_t total = static_cast<std::uint64_t>(sessions) * (per_session_mib << 20);
     double reach = mib_per_s(total, Clock::now() - t0);
-    for (auto& p : pairs) {
-      p.dev->close();
-      p.sup->close();
-    }
+    for (auto& p : pairs) close_pair(p);
     pairs.clear();
 
     std::uint64_t before = sink.received;
@@ -393,27 +445,32 @@ int main(int argc, char** argv) {
   {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     long base_rss = rss_kib(relay.proc.pid);
-    std::vector<Pair> pairs;
-    for (int i = 0; i < idle; ++i) pairs.push_back(open_pair(loop, relay));
+    // Opened by 4 threads: each session is an API call (a durable write) and two handshakes.
+    std::vector<Pair> pairs(static_cast<std::size_t>(idle));
+    std::vector<std::thread> openers;
+    for (int t = 0; t < 4; ++t)
+      openers.emplace_back([&, t] {
+        for (int i = t; i < idle; i += 4) pairs[static_cast<std::size_t>(i)] = open_pair(relay);
+      });
+    for (auto& t : openers) t.join();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     double reach_kib = static_cast<double>(rss_kib(relay.proc.pid) - base_rss) / idle;
+    for (auto& p : pairs) close_pair(p);
+    pairs.clear();
 
+    const int socat_idle = std::min(idle, 1000);
     std::vector<int> fds;
-    for (int i = 0; i < idle; ++i) fds.push_back(connect_to(socat_port));
+    for (int i = 0; i < socat_idle; ++i) fds.push_back(connect_to(socat_port));
     std::this_thread::sleep_for(std::chrono::milliseconds(800));
     long socat_total = 0;
     auto kids = children_of(socat.pid);
     for (pid_t k : kids) socat_total += rss_kib(k);
     double socat_kib =
         kids.empty() ? 0 : static_cast<double>(socat_total) / static_cast<double>(kids.size());
-    std::printf("%-44s %10.0f KiB   %8.0f KiB   %8.2f\n",
-                fmt::format("memory per idle paired session ({})", idle).c_str(), reach_kib,
+    std::printf("%-44s %10.1f KiB   %8.0f KiB   %8.3f\n",
+                fmt::format("memory per idle pair ({} / {})", idle, socat_idle).c_str(), reach_kib,
                 socat_kib, socat_kib > 0 ? reach_kib / socat_kib : 0.0);
     for (int fd : fds) close(fd);
-    for (auto& p : pairs) {
-      p.dev->close();
-      p.sup->close();
-    }
   }
 
   kill(socat.pid, SIGTERM);

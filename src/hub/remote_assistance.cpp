@@ -13,6 +13,7 @@
 #include "hub/events.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
+#include "hub/ra_rules.h"
 #include "net/client.h"
 
 #include <fmt/format.h>
@@ -500,45 +501,44 @@ Result<net::Response> callback_locked(Ctx& ctx) {
 
 // ---------------------------------------------------------------- requestRemoteAssistance
 
-// SPEC §4.1, in order; nullopt when the device may be helped.
+// The eligibility rules' answer (ra_rules.h) as a Graph error; nullopt when the device may be
+// helped. `d`: id, device_name, user_id, owner_type, enrollment_type, device_type, sku_family,
+// operating_system, os_version, channel_connected_at.
 std::optional<Error> ineligible(const store::Row& d, const Partner& p) {
-  // device columns: id, device_name, user_id, owner_type, enrollment_type, device_type,
-  // sku_family, operating_system, os_version, channel_connected_at
-  auto lower = [](std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-  };
-  std::string type = d.text(5), sku = lower(d.text(6)), os = lower(d.text(7)),
-              version = lower(d.text(8)), enrollment = d.text(4);
-  if (enrollment == "deviceEnrollmentManager" || enrollment == "windowsBulkUserless" ||
-      enrollment == "appleBulkWithoutUser" || d.null(2))
-    return make_error(
-        409, "userlessDeviceNotSupported",
-        fmt::format("This device was enrolled without a user, so nobody there can be notified. "
-                    "Create a session in the relay portal ({}) and read its code to the person at "
-                    "the device, who runs `reach-agent join CODE`.",
-                    p.relay_url.value_or("the relay")));
-  if (d.text(3) == "company")
-    return make_error(409, "companyOwnedDeviceNotSupported",
-                      "Remote assistance through the connector is for personally owned devices; "
-                      "this device is company-owned.");
-  if (type == "holoLens" || os.find("holographic") != std::string::npos)
-    return make_error(409, "windowsHolographicNotSupported",
-                      "Windows Holographic (HoloLens) devices cannot take remote assistance "
-                      "sessions.");
-  if (type == "surfaceHub" || os.find("windows team") != std::string::npos ||
-      sku.find("team") != std::string::npos)
-    return make_error(409, "windowsTeamNotSupported",
-                      "Windows Team (Surface Hub) devices cannot take remote assistance sessions.");
-  if (sku == "s" || sku.find("10 s") != std::string::npos || sku == "windows10s" ||
-      version.find("10 s") != std::string::npos)
-    return make_error(409, "windows10SNotSupported",
-                      "Windows 10 S devices cannot take remote assistance sessions.");
-  if (d.null(9))
-    return make_error(409, "agentNotConnected",
-                      "The device's company portal (reach-agent run) has never connected to the "
-                      "hub, so it cannot be notified. Start it on the device first.");
-  return std::nullopt;
+  DeviceFacts facts{d.text(4), !d.null(2), d.text(3), d.text(5),
+                    d.text(6), d.text(7),  d.text(8), !d.null(9)};
+  auto why = hub::ineligible(facts);
+  if (!why) return std::nullopt;
+  std::string message;
+  switch (*why) {
+    case Ineligible::userless:
+      message = fmt::format(
+          "This device was enrolled without a user, so nobody there can be notified. Create a "
+          "session in the relay portal ({}) and read its code to the person at the device, who "
+          "runs `reach-agent join CODE`.",
+          p.relay_url.value_or("the relay"));
+      break;
+    case Ineligible::company_owned:
+      message =
+          "Remote assistance through the connector is for personally owned devices; this device "
+          "is company-owned.";
+      break;
+    case Ineligible::windows_holographic:
+      message = "Windows Holographic (HoloLens) devices cannot take remote assistance sessions.";
+      break;
+    case Ineligible::windows_team:
+      message = "Windows Team (Surface Hub) devices cannot take remote assistance sessions.";
+      break;
+    case Ineligible::windows_10s:
+      message = "Windows 10 S devices cannot take remote assistance sessions.";
+      break;
+    case Ineligible::agent_not_connected:
+      message =
+          "The device's company portal (reach-agent run) has never connected to the hub, so it "
+          "cannot be notified. Start it on the device first.";
+      break;
+  }
+  return make_error(409, std::string(error_code(*why)), std::move(message));
 }
 
 Status set_action(store::Session& s, const std::string& device, const std::string& state,
@@ -854,45 +854,60 @@ Status configure_connector(store::Session& s, const std::string& key, const std:
   return {};
 }
 
-// Called by the push channel inside the transaction that records an agent's event.
+// Called by the push channel inside the transaction that records an agent's event, and by the
+// reconciliation with the relay. Only the changes ra_rules.h allows are made, and the UPDATE is
+// guarded by the state it was decided from.
 Status apply_session_event(store::Session& s, const std::string& notification_id,
                            const std::string& event, const std::string& detail, std::int64_t at) {
   auto rows = s.query("SELECT id, device_id, state FROM ra_sessions WHERE notification_id = ?",
                       {notification_id});
   if (!rows) return rows.error();
   if (rows->empty()) return {};  // not a remote assistance request (e.g. a custom notification)
-  std::string id = rows->rows[0].text(0), device = rows->rows[0].text(1);
+  const std::string id = rows->rows[0].text(0), device = rows->rows[0].text(1);
+  const std::string from_text = rows->rows[0].text(2);
+  auto from = parse_ra_state(from_text);
+  auto to = from ? next_ra_state(*from, event) : std::nullopt;
+  if (!to) {
+    log::info("ra.event_ignored", {{"session", id}, {"state", from_text}, {"event", event}});
+    return {};
+  }
+  const std::string state(to_string(*to));
   auto update = [&](const std::string& sql, store::Params p) -> Status {
+    p.insert(p.begin(), state);
     p.push_back(id);
-    auto r = s.exec("UPDATE ra_sessions SET " + sql + " WHERE id = ?", p);
+    p.push_back(from_text);
+    auto r = s.exec("UPDATE ra_sessions SET state = ?, " + sql + " WHERE id = ? AND state = ?", p);
     if (!r) return r.error();
     return {};
   };
-  auto finish = [&](const std::string& state, const std::string& reason,
-                    const std::string& action) -> Status {
-    if (auto st = update(
-            "state = ?, ended_at = COALESCE(ended_at, ?), end_reason = COALESCE(end_reason, ?)",
-            {state, at, reason});
+  auto finish = [&](const std::string& reason, const std::string& action) -> Status {
+    if (auto st = update("ended_at = COALESCE(ended_at, ?), end_reason = COALESCE(end_reason, ?)",
+                         {at, reason});
         !st)
       return st;
     return set_action(s, device, action, false);
   };
-  if (event == "accepted") {
-    if (auto st = update("state = 'accepted', accepted_at = ?", {at}); !st) return st;
-    return set_action(s, device, "active", false);
-  }
-  if (event == "declined") return finish("declined", "declinedByUser", "failed");
-  if (event == "allowed" || event == "allowedViewOnly")
-    return update("state = 'allowed', allowed_at = ?, view_only = ?",
-                  {at, event == "allowedViewOnly"});
-  if (event == "denied")
-    return finish("denied", detail.empty() ? "deniedByUser" : detail, "failed");
-  if (event == "connected") return update("state = 'active', connected_at = ?", {at});
-  if (event == "expired") return finish("expired", detail.empty() ? "expired" : detail, "failed");
-  if (event == "failed") return finish("failed", detail.empty() ? "failed" : detail, "failed");
-  if (event == "ended") {
-    bool was_active = rows->rows[0].text(2) == "active";
-    return finish("ended", detail.empty() ? "ended" : detail, was_active ? "done" : "failed");
+  switch (*to) {
+    case RaState::accepted:
+      if (auto st = update("accepted_at = ?", {at}); !st) return st;
+      return set_action(s, device, "active", false);
+    case RaState::allowed:
+      return update("allowed_at = ?, view_only = ?", {at, event == "allowedViewOnly"});
+    case RaState::active:
+      return update("connected_at = ?", {at});
+    case RaState::declined:
+      return finish("declinedByUser", "failed");
+    case RaState::denied:
+      return finish(detail.empty() ? "deniedByUser" : detail, "failed");
+    case RaState::expired:
+      return finish(detail.empty() ? "expired" : detail, "failed");
+    case RaState::failed:
+      return finish(detail.empty() ? "failed" : detail, "failed");
+    case RaState::ended:
+      return finish(detail.empty() ? "ended" : detail,
+                    *from == RaState::active ? "done" : "failed");
+    case RaState::requested:
+      break;
   }
   return {};
 }
