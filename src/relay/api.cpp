@@ -6,6 +6,7 @@
 #include "relay/internal.h"
 #include "relay/pairing.h"
 #include "relay/session_fields.h"
+#include "relay/session_record.h"
 
 #include <fmt/format.h>
 
@@ -14,13 +15,6 @@
 namespace reach::relay {
 
 namespace {
-
-constexpr const char* kSessionColumns =
-    "s.code, s.state, s.group_id, g.name, s.description, s.end_customer_name,"
-    " s.end_customer_email, s.waiting_message, s.custom_api, s.assigned_userid,"
-    " s.support_session_type, s.supporter_token_sealed, s.customer_token_sealed, s.created_at,"
-    " s.valid_until, s.closed_at, s.close_reason, s.account_id, s.owner_node,"
-    " s.device_connected_at, s.supporter_connected_at";
 
 std::string unseal(const Services& svc, const std::string& sealed) {
   return crypto::open_text(svc.key, sealed);
@@ -31,55 +25,49 @@ std::string seal(const Services& svc, const std::string& plain) {
 }
 
 // Closes sessions whose validity ended without both ends ever pairing.
-void expire_if_due(store::Session& s, const std::string& code, const store::Row& row,
-                   std::int64_t now) {
-  if (row.text(1) == "open" && row.integer(14) <= now) (void)close_session(s, code, "expired");
+void expire_if_due(store::Session& s, const SessionRecord& r, std::int64_t now) {
+  if (r.open() && r.valid_until <= now) (void)close_session(s, r.code, "expired");
 }
 
-Result<store::Row> load_session(Ctx& ctx, const std::string& code) {
-  auto rows = ctx.db().query(fmt::format("SELECT {} FROM sessions s JOIN groups_ g ON"
-                                         " g.id = s.group_id WHERE s.code = ?",
-                                         kSessionColumns),
-                             {code});
-  if (!rows) return rows.error();
-  if (rows->empty()) return not_found("No session has this code.");
-  return rows->rows[0];
+Result<SessionRecord> load_session(Ctx& ctx, const std::string& code) {
+  return find_session(ctx.db(), code);
 }
 
-bj::object row_json(Ctx& ctx, const store::Row& r, bool full) {
-  std::string code = r.text(0);
+bj::object row_json(Ctx& ctx, const SessionRecord& r, bool full) {
   bool device = false, supporter = false;
-  if (const std::string owner = r.text(18); owner.empty() || owner == ctx.svc.config.node_name) {
-    auto state = ctx.svc.pairing->state(code);
+  if (!r.owner_node || *r.owner_node == ctx.svc.config.node_name) {
+    auto state = ctx.svc.pairing->state(r.code);
     device = state && state->device && !state->ended;
     supporter = state && state->supporter && !state->ended;
   } else {
     // Streamed on another node: the ends that joined there, while the session is open.
-    device = r.text(1) == "open" && !r.null(19);
-    supporter = r.text(1) == "open" && !r.null(20);
+    device = r.open() && r.device_connected_at.has_value();
+    supporter = r.open() && r.supporter_connected_at.has_value();
   }
-  bj::object o{{"code", display_code(code)},
-               {"state", r.text(1)},
+  bj::object o{{"code", display_code(r.code)},
+               {"state", r.state},
                {"online", device},
-               {"groupid", r.text(2)},
-               {"support_session_type", r.text(10)}};
+               {"groupid", r.group_id},
+               {"support_session_type", r.support_session_type}};
   if (!full) return o;
   std::string base = ctx.base_url();
-  o["groupname"] = r.text(3);
-  o["description"] = r.text(4);
+  o["groupname"] = r.group_name;
+  o["description"] = r.description;
   bj::object ec;
-  if (!r.null(5)) ec["name"] = r.text(5);
-  if (!r.null(6)) ec["email"] = r.text(6);
+  if (r.end_customer_name) ec["name"] = *r.end_customer_name;
+  if (r.end_customer_email) ec["email"] = *r.end_customer_email;
   o["end_customer"] = std::move(ec);
-  o["waiting_message"] = r.null(7) ? bj::value() : bj::value(r.text(7));
-  o["custom_api"] = r.null(8) ? "" : r.text(8);
-  o["assigned_userid"] = r.text(9);
-  o["supporter_link"] = base + "/support/" + code + "-" + unseal(ctx.svc, r.text(11));
-  o["end_customer_link"] = base + "/join/" + code + "-" + unseal(ctx.svc, r.text(12));
-  o["created_at"] = iso8601(r.integer(13));
-  o["valid_until"] = iso8601(r.integer(14));
-  o["closed_at"] = r.null(15) ? bj::value() : bj::value(iso8601(r.integer(15)));
-  if (!r.null(16)) o["close_reason"] = r.text(16);
+  o["waiting_message"] = r.waiting_message ? bj::value(*r.waiting_message) : bj::value();
+  o["custom_api"] = r.custom_api.value_or("");
+  o["assigned_userid"] = r.assigned_userid;
+  o["supporter_link"] =
+      base + "/support/" + r.code + "-" + unseal(ctx.svc, r.supporter_token_sealed);
+  o["end_customer_link"] =
+      base + "/join/" + r.code + "-" + unseal(ctx.svc, r.customer_token_sealed);
+  o["created_at"] = iso8601(r.created_at);
+  o["valid_until"] = iso8601(r.valid_until);
+  o["closed_at"] = r.closed_at ? bj::value(iso8601(*r.closed_at)) : bj::value();
+  if (r.close_reason) o["close_reason"] = *r.close_reason;
   o["connected"] = bj::object{{"device", device}, {"supporter", supporter}};
   return o;
 }
@@ -174,11 +162,12 @@ Result<net::Response> list_sessions(Ctx& ctx) {
   auto rows = ctx.db().query(fmt::format("SELECT {} FROM sessions s JOIN groups_ g ON"
                                          " g.id = s.group_id WHERE {}"
                                          " ORDER BY s.created_at DESC, s.code DESC LIMIT ?",
-                                         kSessionColumns, where),
+                                         kSessionRecordColumns, where),
                              params);
   if (!rows) return rows.error();
   bj::array sessions;
-  for (const auto& r : rows->rows) sessions.push_back(row_json(ctx, r, full == "true"));
+  for (const auto& r : rows->rows)
+    sessions.push_back(row_json(ctx, session_from_row(r), full == "true"));
   bj::object out{{"sessions", std::move(sessions)}};
   auto remaining = count->rows[0].integer(0) - static_cast<std::int64_t>(rows->rows.size());
   if (remaining > 0) {
@@ -216,7 +205,7 @@ Result<net::Response> put_session(Ctx& ctx) {
   std::string st_lower = f->state.value_or("");
   auto current = load_session(ctx, *code);
   if (!current) return current.error();
-  if (current->text(1) == "closed" && st_lower == "open")
+  if (!current->open() && st_lower == "open")
     return make_error(409, "conflict",
                       "A closed session cannot be reopened; session codes work once. Create a "
                       "new session.");
@@ -300,9 +289,9 @@ Result<bj::object> session_json(Ctx& ctx, const std::string& code, bool full) {
   auto row = load_session(ctx, code);
   if (!row) return row.error();
   auto now = now_ms();
-  if (row->text(1) == "open" && row->integer(14) <= now) {
+  if (row->open() && row->valid_until <= now) {
     auto st = ctx.db().transaction([&](store::Session& s) {
-      expire_if_due(s, code, *row, now);
+      expire_if_due(s, *row, now);
       return Status{};
     });
     if (!st) return st.error();
