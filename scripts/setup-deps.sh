@@ -24,6 +24,8 @@ PACKAGES=(
   # PostgreSQL, the multi-node store: libpq to talk to it, the server for the tests (each run
   # starts its own with initdb and pg_ctl)
   libpq-dev postgresql
+  # the allocator reach-hub and reach-relay link (malloc was a third of the hub's CPU on a list)
+  libjemalloc-dev
   # the load balancer in front of several hub and relay nodes (the multi-node tests run their own)
   nginx
   # bench/hub/list_bench.sh's load generator
