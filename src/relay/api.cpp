@@ -29,10 +29,6 @@ void expire_if_due(store::Session& s, const SessionRecord& r, std::int64_t now) 
   if (r.open() && r.valid_until <= now) (void)close_session(s, r.code, "expired");
 }
 
-Result<SessionRecord> load_session(Ctx& ctx, const std::string& code) {
-  return find_session(ctx.db(), code);
-}
-
 bj::object row_json(Ctx& ctx, const SessionRecord& r, bool full) {
   bool device = false, supporter = false;
   if (!r.owner_node || *r.owner_node == ctx.svc.config.node_name) {
@@ -203,7 +199,7 @@ Result<net::Response> put_session(Ctx& ctx) {
   auto f = read_session_fields(*body, SessionBody::update, now_ms());
   if (!f) return f.error();
   std::string st_lower = f->state.value_or("");
-  auto current = load_session(ctx, *code);
+  auto current = find_session(ctx.db(), *code);
   if (!current) return current.error();
   if (!current->open() && st_lower == "open")
     return make_error(409, "conflict",
@@ -286,7 +282,7 @@ Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::ob
 }
 
 Result<bj::object> session_json(Ctx& ctx, const std::string& code, bool full) {
-  auto row = load_session(ctx, code);
+  auto row = find_session(ctx.db(), code);
   if (!row) return row.error();
   auto now = now_ms();
   if (row->open() && row->valid_until <= now) {
@@ -295,7 +291,7 @@ Result<bj::object> session_json(Ctx& ctx, const std::string& code, bool full) {
       return Status{};
     });
     if (!st) return st.error();
-    row = load_session(ctx, code);
+    row = find_session(ctx.db(), code);
     if (!row) return row.error();
   }
   return row_json(ctx, *row, full);

@@ -65,8 +65,6 @@ class Nodes {
   // Checks the others' presence once and takes over from the dead (the watch thread's work).
   void sweep();
 
-  const std::string& name() const { return options_.name; }
-
  private:
   // Closes `node`'s sessions whose streams had connected ("nodeLost") and frees the others;
   // `forget`: also deletes the node's row. Returns the sessions closed.
