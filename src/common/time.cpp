@@ -12,18 +12,44 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string iso8601(std::int64_t ms) {
+void append_iso8601(std::string& out, std::int64_t ms) {
+  using namespace std::chrono;
   // Floor division: before 1970 the milliseconds are still 0–999 of the second before.
-  std::int64_t secs = ms / 1000, rem = ms % 1000;
-  if (rem < 0) {
-    --secs;
-    rem += 1000;
+  const auto t = sys_time<milliseconds>(milliseconds(ms));
+  const auto day = floor<days>(t);
+  const year_month_day ymd(day);
+  const hh_mm_ss<milliseconds> hms(t - day);
+  const auto put = [&out](long long v, int width) {
+    char digits[20];
+    for (int i = width - 1; i >= 0; --i, v /= 10) digits[i] = static_cast<char>('0' + v % 10);
+    out.append(digits, static_cast<std::size_t>(width));
+  };
+  int y = static_cast<int>(ymd.year());
+  if (y < 0 || y > 9999) {  // outside what four digits say; not produced by Reach's own clock
+    out += fmt::format("{:04}", y);
+  } else {
+    put(y, 4);
   }
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(rem));
+  out += '-';
+  put(static_cast<unsigned>(ymd.month()), 2);
+  out += '-';
+  put(static_cast<unsigned>(ymd.day()), 2);
+  out += 'T';
+  put(hms.hours().count(), 2);
+  out += ':';
+  put(hms.minutes().count(), 2);
+  out += ':';
+  put(hms.seconds().count(), 2);
+  out += '.';
+  put(hms.subseconds().count(), 3);
+  out += 'Z';
+}
+
+std::string iso8601(std::int64_t ms) {
+  std::string out;
+  out.reserve(24);
+  append_iso8601(out, ms);
+  return out;
 }
 
 Result<std::int64_t> parse_iso8601(std::string_view s) {

@@ -13,6 +13,8 @@ namespace reach {
 std::int64_t now_ms();
 // "2026-11-21T13:22:08.123Z" (Graph's DateTimeOffset form, always UTC).
 std::string iso8601(std::int64_t ms);
+// The same, appended to `out` (for writers of long JSON texts).
+void append_iso8601(std::string& out, std::int64_t ms);
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM]".
 Result<std::int64_t> parse_iso8601(std::string_view s);
 

@@ -1,5 +1,6 @@
 // Managed devices (Graph `managedDevice`), enrollment and check-in of agents.
 #include "common/crypto.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "hub/channel.h"
@@ -47,11 +48,11 @@ const std::vector<std::string> kManagementAgents = {"eas",
                                                     "jamf",
                                                     "googleCloudDevicePolicyController"};
 
-// The SELECT of devices, columns in the order device_json expects; its parameters are appended
+// The SELECT of devices, columns in the order of DeviceColumn (below); its parameters are appended
 // to `params`, which must be empty (they come first in the statement).
 //
 // The supporter link of a device's open remote assistance session is a bearer credential: it
-// is read (column 18, sealed) only for the administrator who requested the session and for
+// is read (kSupporterLink, sealed) only for the administrator who requested the session and for
 // holders of RemoteAssistance_Update with the device in scope. Everyone else who may read the
 // device sees that a session exists through deviceActionResults, not the link.
 std::string device_select(Ctx& ctx, store::Params& params) {
@@ -110,74 +111,162 @@ const std::vector<odata::Field>& filter_fields() {
   return kFields;
 }
 
-bj::value opt(const store::Row& r, std::size_t i) {
-  return r.null(i) ? bj::value() : bj::value(r.text(i));
+// The columns of device_select, by name.
+enum DeviceColumn : std::size_t {
+  kId,
+  kDeviceName,
+  kUserId,
+  kOperatingSystem,
+  kOsVersion,
+  kModel,
+  kManufacturer,
+  kSerialNumber,
+  kDeviceType,
+  kSkuFamily,
+  kOwnerType,
+  kEnrollmentType,
+  kComplianceState,
+  kManagementAgent,
+  kAzureAdDeviceId,
+  kNotes,
+  kEnrolledAt,
+  kLastSyncAt,
+  kSupporterLink,  // sealed; NULL unless this caller may read it
+  kRaErrorDetails,
+  kUserPrincipalName,
+  kUserDisplayName,
+  kUserMail,
+  kActionState,
+  kActionStartedAt,
+  kActionUpdatedAt,
+  kDeviceColumns
+};
+
+// A property of the managedDevice representation: where its value comes from.
+struct DeviceProperty {
+  enum Kind { column, date_time, literal, session_url, action_results };
+  std::string_view name;
+  Kind kind;
+  std::size_t col = 0;
+  std::string_view json = {};  // kind literal: the value as JSON text
+};
+
+// Every property, in the order the full representation has them (after "@odata.type").
+const std::vector<DeviceProperty>& device_properties() {
+  using P = DeviceProperty;
+  static const std::vector<P> kProperties = {
+      {"id", P::column, kId},
+      {"userId", P::column, kUserId},
+      {"deviceName", P::column, kDeviceName},
+      {"managedDeviceName", P::column, kDeviceName},
+      {"managedDeviceOwnerType", P::column, kOwnerType},
+      {"enrolledDateTime", P::date_time, kEnrolledAt},
+      {"lastSyncDateTime", P::date_time, kLastSyncAt},
+      {"operatingSystem", P::column, kOperatingSystem},
+      {"osVersion", P::column, kOsVersion},
+      {"complianceState", P::column, kComplianceState},
+      {"jailBroken", P::literal, 0, R"("Unknown")"},
+      {"managementAgent", P::column, kManagementAgent},
+      {"azureADRegistered", P::literal, 0, "true"},
+      {"deviceEnrollmentType", P::column, kEnrollmentType},
+      {"emailAddress", P::column, kUserMail},
+      {"azureADDeviceId", P::column, kAzureAdDeviceId},
+      {"deviceRegistrationState", P::literal, 0, R"("registered")"},
+      {"isSupervised", P::literal, 0, "false"},
+      {"isEncrypted", P::literal, 0, "false"},
+      {"userPrincipalName", P::column, kUserPrincipalName},
+      {"userDisplayName", P::column, kUserDisplayName},
+      {"model", P::column, kModel},
+      {"manufacturer", P::column, kManufacturer},
+      {"serialNumber", P::column, kSerialNumber},
+      {"deviceType", P::column, kDeviceType},
+      {"skuFamily", P::column, kSkuFamily},
+      {"notes", P::column, kNotes},
+      {"remoteAssistanceSessionUrl", P::session_url, kSupporterLink},
+      {"remoteAssistanceSessionErrorDetails", P::column, kRaErrorDetails},
+      {"deviceActionResults", P::action_results, kActionState},
+  };
+  return kProperties;
 }
 
-bj::object device_json(const store::Row& r, std::string_view key) {
-  bj::array results;
-  if (!r.null(23))
-    results.push_back(bj::object{{"@odata.type", "microsoft.graph.deviceActionResult"},
-                                 {"actionName", "requestRemoteAssistance"},
-                                 {"actionState", r.text(23)},
-                                 {"startDateTime", iso8601(r.integer(24))},
-                                 {"lastUpdatedDateTime", iso8601(r.integer(25))}});
-  return bj::object{
-      {"@odata.type", "#microsoft.graph.managedDevice"},
-      {"id", r.text(0)},
-      {"userId", opt(r, 2)},
-      {"deviceName", r.text(1)},
-      {"managedDeviceName", r.text(1)},
-      {"managedDeviceOwnerType", r.text(10)},
-      {"enrolledDateTime", iso8601(r.integer(16))},
-      {"lastSyncDateTime", iso8601(r.integer(17))},
-      {"operatingSystem", r.text(3)},
-      {"osVersion", opt(r, 4)},
-      {"complianceState", r.text(12)},
-      {"jailBroken", "Unknown"},
-      {"managementAgent", r.text(13)},
-      {"azureADRegistered", true},
-      {"deviceEnrollmentType", r.text(11)},
-      {"emailAddress", opt(r, 22)},
-      {"azureADDeviceId", r.text(14)},
-      {"deviceRegistrationState", "registered"},
-      {"isSupervised", false},
-      {"isEncrypted", false},
-      {"userPrincipalName", opt(r, 20)},
-      {"userDisplayName", opt(r, 21)},
-      {"model", opt(r, 5)},
-      {"manufacturer", opt(r, 6)},
-      {"serialNumber", opt(r, 7)},
-      {"deviceType", r.text(8)},
-      {"skuFamily", opt(r, 9)},
-      {"notes", opt(r, 15)},
-      {"remoteAssistanceSessionUrl",
-       r.null(18) ? bj::value() : bj::value(crypto::open_text(key, r.text(18)))},
-      {"remoteAssistanceSessionErrorDetails", opt(r, 19)},
-      {"deviceActionResults", std::move(results)},
-  };
+void write_column(json::Text& t, const store::Row& r, std::size_t i) {
+  const auto& v = r.cols.at(i).v;
+  if (const auto* s = std::get_if<std::string>(&v))
+    t.string(*s);
+  else if (r.null(i))
+    t.null();
+  else
+    t.string(r.text(i));
+}
+
+void write_property(json::Text& t, const DeviceProperty& p, const store::Row& r,
+                    std::string_view key) {
+  t.key(p.name);
+  switch (p.kind) {
+    case DeviceProperty::column:
+      write_column(t, r, p.col);
+      break;
+    case DeviceProperty::date_time:
+      t.date_time(r.integer(p.col));
+      break;
+    case DeviceProperty::literal:
+      t.raw(p.json);
+      break;
+    case DeviceProperty::session_url:
+      if (r.null(p.col))
+        t.null();
+      else
+        t.string(crypto::open_text(key, r.text(p.col)));
+      break;
+    case DeviceProperty::action_results:
+      t.begin_array();
+      if (!r.null(kActionState)) {
+        t.begin_object();
+        t.key("@odata.type").string("microsoft.graph.deviceActionResult");
+        t.key("actionName").string("requestRemoteAssistance");
+        t.key("actionState");
+        write_column(t, r, kActionState);
+        t.key("startDateTime").date_time(r.integer(kActionStartedAt));
+        t.key("lastUpdatedDateTime").date_time(r.integer(kActionUpdatedAt));
+        t.end_object();
+      }
+      t.end_array();
+      break;
+  }
+}
+
+// Writes one device: every property, or those `select` names (in its order, without
+// "@odata.type", as $select asks). `context` is written first when not empty.
+void write_device(json::Text& t, const store::Row& r, std::string_view key,
+                  const std::vector<std::string>& select, std::string_view context = {}) {
+  t.begin_object();
+  if (!context.empty()) t.key("@odata.context").string(context);
+  if (select.empty()) {
+    t.key("@odata.type").string("#microsoft.graph.managedDevice");
+    for (const auto& p : device_properties()) write_property(t, p, r, key);
+  } else {
+    for (const auto& name : select)
+      for (const auto& p : device_properties())
+        if (p.name == name) write_property(t, p, r, key);
+  }
+  t.end_object();
+}
+
+net::Response device_response(Ctx& ctx, const store::Row& r,
+                              const std::vector<std::string>& select = {}) {
+  json::Text t(2048);
+  write_device(t, r, ctx.svc.config.secret_key, select,
+               ctx.context_url("deviceManagement/managedDevices/$entity"));
+  return net::Response::json_text(200, t.take());
 }
 
 const std::vector<std::string>& selectable() {
   static const std::vector<std::string> kNames = [] {
     std::vector<std::string> out;
-    store::Row empty;
-    empty.cols.resize(26);  // as many as device_select reads
-    empty.cols[16] = store::Value(std::int64_t{0});
-    empty.cols[17] = store::Value(std::int64_t{0});
-    for (const auto& kv : device_json(empty, ""))
-      if (!kv.key().starts_with("@")) out.emplace_back(kv.key());
+    for (const auto& p : device_properties()) out.emplace_back(p.name);
     return out;
   }();
   return kNames;
-}
-
-bj::object project(bj::object full, const std::vector<std::string>& select) {
-  if (select.empty()) return full;
-  bj::object out;
-  for (const auto& name : select)
-    if (auto it = full.find(name); it != full.end()) out.emplace(name, it->value());
-  return out;
 }
 
 // Lists devices visible under `grant`, optionally limited by `extra` (a condition over d/u).
@@ -258,15 +347,18 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
     for (std::size_t i = 0; i < q->select.size(); ++i) ctx_what += (i ? "," : "") + q->select[i];
     ctx_what += ")";
   }
-  bj::object out{{"@odata.context", ctx.context_url(ctx_what)}};
-  if (count) out["@odata.count"] = *count;
-  bj::array value;
-  for (const auto& row : rows->rows)
-    value.push_back(project(device_json(row, ctx.svc.config.secret_key), q->select));
-  out["value"] = std::move(value);
+  // Written as text: a page of 100 devices built as JSON values first was most of its cost.
+  json::Text t(1024 + rows->rows.size() * 1024);
+  t.begin_object();
+  t.key("@odata.context").string(ctx.context_url(ctx_what));
+  if (count) t.key("@odata.count").number(*count);
+  t.key("value").begin_array();
+  for (const auto& row : rows->rows) write_device(t, row, ctx.svc.config.secret_key, q->select);
+  t.end_array();
   if (static_cast<int>(rows->rows.size()) == q->top)
-    out["@odata.nextLink"] = next_link(ctx, rows->rows.back().text(0));
-  return json_response(200, out);
+    t.key("@odata.nextLink").string(next_link(ctx, rows->rows.back().text(kId)));
+  t.end_object();
+  return net::Response::json_text(200, t.take());
 }
 
 Result<net::Response> list_managed_devices(Ctx& ctx) {
@@ -311,10 +403,7 @@ Result<net::Response> get_device(Ctx& ctx) {
   if (!q) return q.error();
   auto row = device_in_scope(ctx, actions::kDevicesRead);
   if (!row) return row.error();
-  std::string what = "deviceManagement/managedDevices/$entity";
-  bj::object o = project(device_json(*row, ctx.svc.config.secret_key), q->select);
-  o.emplace("@odata.context", ctx.context_url(what));
-  return json_response(200, o);
+  return device_response(ctx, *row, q->select);
 }
 
 Result<net::Response> patch_device(Ctx& ctx) {
@@ -335,7 +424,7 @@ Result<net::Response> patch_device(Ctx& ctx) {
   if (!notes) return notes.error();
   if (*notes && (*notes)->size() > 4000)
     return bad_request("'notes' is longer than 4000 characters.");
-  std::string id = row->text(0);
+  std::string id = row->text(kId);
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     if (*owner) {
       auto r = s.exec("UPDATE devices SET owner_type = ? WHERE id = ?", {**owner, id});
@@ -348,9 +437,9 @@ Result<net::Response> patch_device(Ctx& ctx) {
     bj::object details;
     if (*owner) details["managedDeviceOwnerType"] = **owner;
     if (notes_given) details["notesChanged"] = true;
-    return audit(
-        s, ctx,
-        {"updateManagedDevice", "success", "managedDevice", id, row->text(1), std::move(details)});
+    return audit(s, ctx,
+                 {"updateManagedDevice", "success", "managedDevice", id, row->text(kDeviceName),
+                  std::move(details)});
   });
   if (!st) return st.error();
   publish_device(ctx.svc, id);
@@ -359,8 +448,7 @@ Result<net::Response> patch_device(Ctx& ctx) {
   params.emplace_back(id);
   auto rows = ctx.db().query(sql, params);
   if (!rows) return rows.error();
-  return entity_response(ctx, device_json(rows->rows.at(0), ctx.svc.config.secret_key),
-                         "deviceManagement/managedDevices/$entity");
+  return device_response(ctx, rows->rows.at(0));
 }
 
 // POST managedDevices/{id}/sendCustomNotificationToCompanyPortal (Graph beta): a message shown
@@ -381,7 +469,7 @@ Result<net::Response> send_custom_notification(Ctx& ctx) {
     return bad_request("'notificationTitle' must be 1 to 50 characters.");
   if (text->empty() || text->size() > 500)
     return bad_request("'notificationBody' must be 1 to 500 characters.");
-  std::string id = row->text(0);
+  std::string id = row->text(kId);
   std::string notification_id;
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     NotificationSpec spec{
@@ -390,7 +478,7 @@ Result<net::Response> send_custom_notification(Ctx& ctx) {
     if (!n) return n.error();
     notification_id = *n;
     return audit(s, ctx,
-                 {"sendCustomNotification", "success", "managedDevice", id, row->text(1),
+                 {"sendCustomNotification", "success", "managedDevice", id, row->text(kDeviceName),
                   bj::object{{"notificationId", notification_id}, {"title", *title}}});
   });
   if (!st) return st.error();

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <vector>
+
 namespace reach {
 namespace {
 
@@ -44,4 +49,31 @@ TEST(Time, DaysThatDoNotExistAreRefused) {
   EXPECT_FALSE(parse_iso8601("2026-02-29T10:00:00Z"));
 }
 
+}  // namespace reach
+
+namespace reach {
+namespace {
+
+TEST(Time, Iso8601AgreesWithGmtimeOverFourCenturies) {
+  std::mt19937_64 rng(7);
+  // 1900-01-01 to 2300-01-01, plus the edges of leap days and years.
+  const std::int64_t lo = -2208988800000, hi = 10413792000000;
+  std::vector<std::int64_t> samples = {951782400000 - 1, 951782400000, 951868800000, 4107542400000,
+                                       4107542399999};
+  for (int i = 0; i < 20000; ++i)
+    samples.push_back(lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo)));
+  for (auto ms : samples) {
+    std::int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char want[32];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms - secs * 1000));
+    EXPECT_EQ(iso8601(ms), want) << ms;
+  }
+}
+
+}  // namespace
 }  // namespace reach
