@@ -1,6 +1,7 @@
 #include "hub/channel.h"
 
 #include "hub/events.h"
+#include "hub/ra_sessions.h"
 
 #include "channel/protocol.h"
 

@@ -8,6 +8,7 @@
 #include "hub/events.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
+#include "hub/partner_client.h"
 #include "hub/schema.h"
 
 #include <fmt/format.h>
@@ -299,6 +300,7 @@ Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::mak
   impl_->svc.channels = impl_->channels.get();
   impl_->events = std::make_unique<DeviceEvents>();
   impl_->svc.events = impl_->events.get();
+  impl_->svc.partner = make_relay_partner_client(impl_->svc);
   register_auth_routes(impl_->routes);
   register_directory_routes(impl_->routes);
   register_role_routes(impl_->routes);

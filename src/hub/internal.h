@@ -42,6 +42,7 @@ struct Principal {
 
 class AgentChannels;
 class DeviceEvents;
+class PartnerClient;
 
 struct Services {
   HubConfig config;
@@ -50,8 +51,9 @@ struct Services {
   store::StoredThrottle signin_by_address{"signinAddress"};
   Metrics metrics;
   std::function<std::string()> server_stats;
-  AgentChannels* channels = nullptr;  // set by Hub; outlives every request
-  DeviceEvents* events = nullptr;     // set by Hub; outlives every request
+  AgentChannels* channels = nullptr;       // set by Hub; outlives every request
+  DeviceEvents* events = nullptr;          // set by Hub; outlives every request
+  std::shared_ptr<PartnerClient> partner;  // the remote assistance partner (the relay)
 };
 
 // After the commit of a change to a device: wake_device() pushes its pending notifications to its
@@ -198,11 +200,6 @@ void register_summary_routes(Routes& r);
 // the connector then needs onboarding again.
 Status configure_connector(store::Session& s, const std::string& key, const std::string& relay_url,
                            const std::string& client_id, const std::string& client_secret);
-
-// An agent's report on a remote assistance request (remote_assistance.cpp), applied to the
-// session history within the caller's transaction. Other notifications are left alone.
-Status apply_session_event(store::Session& s, const std::string& notification_id,
-                           const std::string& event, const std::string& detail, std::int64_t at);
 
 // The one check of an agent's device credential (a Bearer token), for its API calls and its push
 // channel: 401 when absent or unknown.

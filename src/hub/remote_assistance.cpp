@@ -2,18 +2,21 @@
 // client side of its onboarding, requestRemoteAssistance and the remote assistance session
 // history (SPEC §3.1, §3.3–§3.7, §4.1–§4.5).
 //
-// The partner is the relay. Its OAuth client credentials and tokens are sealed with the data
-// directory's key. Relay calls are blocking HTTP on the request's worker thread; token refreshes
-// hold the store's "connector" lock so that one rotation is never raced by another, on any node.
+// The connector's record is hub/connector.h; the partner (the relay) is reached through
+// hub/partner_client.h; which devices may be helped and how a request's state may change are
+// hub/ra_rules.h.
 #include "common/crypto.h"
 #include "common/html.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "hub/channel.h"
+#include "hub/connector.h"
 #include "hub/events.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
+#include "hub/partner_client.h"
 #include "hub/ra_rules.h"
+#include "hub/ra_sessions.h"
 #include "net/client.h"
 
 #include <fmt/format.h>
@@ -25,85 +28,9 @@ namespace reach::hub {
 
 namespace {
 
-constexpr const char* kPartnerId = "6f0c1bde-5a43-4c1e-9a6e-7d3b8e2f0a11";
-// An access token is refreshed this long before it expires, or a quarter of its lifetime before
-// when that is shorter.
-constexpr std::int64_t kRefreshMargin = 60 * 1000;
-constexpr const char* kPartnerColumns =
-    "id, display_name, relay_url, client_id, client_secret, status, onboarding_expires_at,"
-    " pending_state, pending_verifier, pending_user_id, access_token, access_expires_at,"
-    " refresh_token, needs_reauth, last_connection_at, access_refresh_at, pending_redirect_uri";
 constexpr const char* kRequestText =
     "Your IT administrator is requesting control of this device for a remote assistance "
     "session.";
-
-// Session states that still hold the device's one open request.
-
-struct Partner {
-  std::string id, display_name;
-  std::optional<std::string> relay_url, client_id, client_secret;  // secret unsealed
-  std::string status;
-  std::int64_t onboarding_expires_at = 0;
-  std::string pending_state, pending_verifier, pending_user_id;  // unsealed
-  // The redirect URI of the pending authorization, as the node that began it built it: the code
-  // exchange must present the same one, whichever node the relay sends the browser back to.
-  std::string pending_redirect_uri;
-  std::string access_token, refresh_token;  // unsealed
-  std::int64_t access_expires_at = 0;
-  std::int64_t access_refresh_at = 0;  // when the access token is to be refreshed
-  bool needs_reauth = false;
-  std::int64_t last_connection_at = 0;
-};
-
-std::string seal(const Services& svc, const std::string& plain) {
-  return crypto::seal_text(svc.config.secret_key, plain);
-}
-std::string unseal(const Services& svc, const std::optional<std::string>& sealed) {
-  return crypto::open_text(svc.config.secret_key, sealed.value_or(""));
-}
-
-std::string trim_slash(std::string u) {
-  while (!u.empty() && u.back() == '/') u.pop_back();
-  return u;
-}
-
-Result<Partner> load_partner(Services& svc, store::Session& s) {
-  auto rows = s.query(std::string("SELECT ") + kPartnerColumns + " FROM ra_partners WHERE id = ?",
-                      {kPartnerId});
-  if (!rows) return rows.error();
-  if (rows->empty()) return internal_error("The remote assistance partner record is missing.");
-  const auto& r = rows->rows[0];
-  Partner p;
-  p.id = r.text(0);
-  p.display_name = r.text(1);
-  p.relay_url = r.opt_text(2);
-  p.client_id = r.opt_text(3);
-  if (!r.null(4)) p.client_secret = unseal(svc, r.opt_text(4));
-  p.status = r.text(5);
-  p.onboarding_expires_at = r.integer(6);
-  p.pending_state = unseal(svc, r.opt_text(7));
-  p.pending_verifier = unseal(svc, r.opt_text(8));
-  p.pending_user_id = r.text(9);
-  p.access_token = unseal(svc, r.opt_text(10));
-  p.access_expires_at = r.integer(11);
-  p.access_refresh_at = r.integer(15);
-  p.pending_redirect_uri = r.text(16);
-  p.refresh_token = unseal(svc, r.opt_text(12));
-  p.needs_reauth = r.boolean(13);
-  p.last_connection_at = r.integer(14);
-  // An onboarding not completed in time falls back (SPEC §3.1).
-  if (p.status == "onboarding" && p.onboarding_expires_at <= now_ms()) {
-    auto u = s.exec(
-        "UPDATE ra_partners SET status = 'notOnboarded', pending_state = NULL,"
-        " pending_verifier = NULL, pending_user_id = NULL, onboarding_expires_at = NULL"
-        " WHERE id = ? AND status = 'onboarding'",
-        {kPartnerId});
-    if (!u) return u.error();
-    p.status = "notOnboarded";
-    p.pending_state.clear();
-  }
-  return p;
-}
 
 std::string redirect_uri(const Ctx& ctx) {
   return ctx.base_url() + "/api/remoteAssistance/callback";
@@ -111,16 +38,6 @@ std::string redirect_uri(const Ctx& ctx) {
 
 std::string pending_redirect_uri(const Ctx& ctx, const Partner& p) {
   return p.pending_redirect_uri.empty() ? redirect_uri(ctx) : p.pending_redirect_uri;
-}
-
-std::string authorization_url(const Ctx& ctx, const Partner& p) {
-  std::string challenge = crypto::base64url_encode(crypto::sha256_raw(p.pending_verifier));
-  return fmt::format(
-      "{}/oauth2/authorize?response_type=code&client_id={}&redirect_uri={}&state={}"
-      "&code_challenge={}&code_challenge_method=S256",
-      trim_slash(*p.relay_url), net::percent_encode(*p.client_id),
-      net::percent_encode(pending_redirect_uri(ctx, p)), net::percent_encode(p.pending_state),
-      challenge);
 }
 
 bj::object partner_json(const Ctx& ctx, const Partner& p) {
@@ -139,7 +56,7 @@ bj::object partner_json(const Ctx& ctx, const Partner& p) {
     o["onboardingRequestExpiryDateTime"] =
         p.status == "onboarding" ? bj::value(iso8601(p.onboarding_expires_at)) : bj::value();
   if (p.status == "onboarding" && !p.pending_state.empty())
-    o["authorizationUrl"] = authorization_url(ctx, p);
+    o["authorizationUrl"] = ctx.svc.partner->authorization_url(p, pending_redirect_uri(ctx, p));
   return o;
 }
 
@@ -150,133 +67,6 @@ Result<Partner> partner_for(Ctx& ctx, const char* action) {
     return not_found(
         fmt::format("Remote assistance partner '{}' does not exist.", ctx.req.params["id"]));
   return load_partner(ctx.svc, ctx.db());
-}
-
-// ---------------------------------------------------------------- the relay, as an OAuth client
-
-Error connector_not_onboarded() {
-  return make_error(409, "remoteAssistanceConnectorNotOnboarded",
-                    "The remote assistance connector is not connected: Tenant administration > "
-                    "Connectors and tokens > Remote assistance connector > Connect.");
-}
-Error connector_needs_reauth() {
-  return make_error(409, "remoteAssistanceConnectorNeedsReauthorization",
-                    "The remote assistance connector needs to be re-authorised: the relay no "
-                    "longer accepts its grant. Connect it again (Tenant administration > "
-                    "Connectors and tokens > Remote assistance connector).");
-}
-
-Result<bj::object> token_request(const Partner& p,
-                                 std::vector<std::pair<std::string, std::string>> form,
-                                 int* status) {
-  form.emplace_back("client_id", *p.client_id);
-  form.emplace_back("client_secret", p.client_secret.value_or(""));
-  std::string body;
-  for (const auto& [k, v] : form)
-    body += (body.empty() ? "" : "&") + net::percent_encode(k) + "=" + net::percent_encode(v);
-  net::Headers h;
-  h.set("Content-Type", "application/x-www-form-urlencoded");
-  auto r = net::http_request("POST", trim_slash(*p.relay_url) + "/api/v1/oauth2/token", h, body);
-  if (!r)
-    return make_error(502, "partnerUnreachable",
-                      "The relay cannot be reached: " + r.error().message);
-  *status = r->status;
-  auto o = json::parse_object(r->body);
-  if (!o) return make_error(502, "partnerError", "The relay's token answer is not JSON.");
-  return std::move(*o);
-}
-
-// Stores the tokens of a token response (rotation: the new refresh token replaces the old).
-Status store_tokens(Services& svc, const bj::object& t, bool first) {
-  auto access = json::opt_string(t, "access_token");
-  auto refresh = json::opt_string(t, "refresh_token");
-  auto expires = json::opt_int(t, "expires_in");
-  if (!access || !*access || !refresh || !*refresh || !expires || !*expires)
-    return make_error(502, "partnerError", "The relay's token answer lacks its tokens.");
-  auto now = now_ms();
-  auto r = svc.db->exec(
-      std::string(
-          "UPDATE ra_partners SET access_token = ?, refresh_token = ?, access_expires_at = ?,"
-          " access_refresh_at = ?, needs_reauth = 0, last_connection_at = ?, updated_at = ?") +
-          (first ? ", status = 'onboarded', pending_state = NULL, pending_verifier = NULL,"
-                   " pending_user_id = NULL, onboarding_expires_at = NULL"
-                 : "") +
-          " WHERE id = ?",
-      {seal(svc, **access), seal(svc, **refresh), now + **expires * 1000,
-       now + **expires * 1000 - std::min(kRefreshMargin, **expires * 1000 / 4), now, now,
-       kPartnerId});
-  if (!r) return r.error();
-  return {};
-}
-
-// A valid access token, refreshed first when it is about to expire, or when the relay refused
-// `refused` (and no one has refreshed it since). The refresh token rotates, so two refreshes at
-// once would present a used one and revoke the grant: refreshes hold the store's "connector" lock,
-// which excludes them across every node, and read the tokens again under it.
-Result<std::string> access_token(Services& svc, const std::optional<std::string>& refused) {
-  std::string out;
-  auto st = svc.db->with_lock("connector", [&]() -> Status {
-    auto p = load_partner(svc, *svc.db);
-    if (!p) return p.error();
-    if (p->status != "onboarded") return connector_not_onboarded();
-    if (p->needs_reauth) return connector_needs_reauth();
-    bool stale = refused && *refused == p->access_token;
-    if (!stale && p->access_refresh_at > now_ms()) {
-      out = p->access_token;
-      return {};
-    }
-    int status = 0;
-    auto t = token_request(
-        *p, {{"grant_type", "refresh_token"}, {"refresh_token", p->refresh_token}}, &status);
-    if (!t) return t.error();
-    if (status != 200) {
-      std::string err = json::opt_string(*t, "error").value().value_or("");
-      log::warn("connector.refresh_refused", {{"status", status}, {"error", err}});
-      if (err == "invalid_grant" || err == "invalid_client" || status == 401) {
-        auto r =
-            svc.db->exec("UPDATE ra_partners SET needs_reauth = 1, updated_at = ? WHERE id = ?",
-                         {now_ms(), kPartnerId});
-        if (!r) return r.error();
-        return connector_needs_reauth();
-      }
-      return make_error(502, "partnerError",
-                        fmt::format("The relay refused a token refresh ({}).", err));
-    }
-    if (auto stored = store_tokens(svc, *t, false); !stored) return stored.error();
-    log::info("connector.token_refreshed", {{"node", svc.config.node_name}});
-    out = std::string(t->at("access_token").as_string());
-    return {};
-  });
-  if (!st) return st.error();
-  return out;
-}
-
-// A sessions-API call with the connector's token; one refresh and retry on 401.
-Result<net::Response> relay_call(Services& svc, std::string_view method, const std::string& path,
-                                 const std::string& body) {
-  std::string base;
-  {
-    auto p = load_partner(svc, *svc.db);
-    if (!p) return p.error();
-    if (!p->relay_url) return connector_not_onboarded();
-    base = trim_slash(*p->relay_url);
-  }
-  std::optional<std::string> refused;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto token = access_token(svc, refused);
-    if (!token) return token.error();
-    net::Headers h;
-    h.set("Authorization", "Bearer " + *token);
-    if (!body.empty()) h.set("Content-Type", "application/json");
-    auto r = net::http_request(method, base + path, h, body);
-    if (!r)
-      return make_error(502, "partnerUnreachable",
-                        "The relay cannot be reached: " + r.error().message);
-    if (r->status != 401) return std::move(*r);
-    log::info("connector.token_refused_by_relay", {{"path", path}});
-    refused = *token;
-  }
-  return connector_needs_reauth();
 }
 
 // ---------------------------------------------------------------- partner endpoints
@@ -382,22 +172,7 @@ Result<net::Response> begin_onboarding(Ctx& ctx) {
 Result<net::Response> disconnect(Ctx& ctx) {
   auto p = partner_for(ctx, actions::kRemoteAssistanceUpdate);
   if (!p) return p.error();
-  bool revoked = false;
-  if (!p->refresh_token.empty() && p->relay_url && p->client_id) {
-    // RFC 7009: revoking the refresh token ends the grant at the relay.
-    std::string body =
-        "token=" + net::percent_encode(p->refresh_token) +
-        "&token_type_hint=refresh_token&client_id=" + net::percent_encode(*p->client_id) +
-        "&client_secret=" + net::percent_encode(p->client_secret.value_or(""));
-    net::Headers h;
-    h.set("Content-Type", "application/x-www-form-urlencoded");
-    auto r =
-        net::http_request("POST", trim_slash(*p->relay_url) + "/api/v1/oauth2/revoke", h, body);
-    revoked = r && r->status == 200;
-    if (!revoked)
-      log::warn("connector.revoke_failed",
-                {{"error", r ? std::to_string(r->status) : r.error().message}});
-  }
+  bool revoked = ctx.svc.partner->revoke(*p);
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec(
         "UPDATE ra_partners SET status = 'notOnboarded', access_token = NULL,"
@@ -475,23 +250,15 @@ Result<net::Response> callback_locked(Ctx& ctx) {
   std::string code(ctx.req.query_param("code").value_or(""));
   if (code.empty())
     return page(400, "Connection not completed", "The relay sent no code.", "noCode");
-  int status = 0;
-  auto t = token_request(*p,
-                         {{"grant_type", "authorization_code"},
-                          {"code", code},
-                          {"redirect_uri", pending_redirect_uri(ctx, *p)},
-                          {"code_verifier", p->pending_verifier}},
-                         &status);
+  auto t = ctx.svc.partner->exchange_code(*p, code, pending_redirect_uri(ctx, *p));
   if (!t) return t.error();
-  if (status != 200) {
-    std::string err = json::opt_string(*t, "error").value().value_or("?");
+  if (!t->granted) {
     audit_now(ctx, {"completeRemoteAssistanceOnboarding", "failure", "remoteAssistancePartner",
-                    kPartnerId, p->display_name, bj::object{{"reason", err}}});
+                    kPartnerId, p->display_name, bj::object{{"reason", t->error}}});
     return page(502, "Connection not completed",
-                "The relay refused to exchange the code (" + err + "). Start again.",
+                "The relay refused to exchange the code (" + t->error + "). Start again.",
                 "exchangeFailed");
   }
-  if (auto st = store_tokens(ctx.svc, *t, true); !st) return st.error();
   audit_now(ctx, {"completeRemoteAssistanceOnboarding", "success", "remoteAssistancePartner",
                   kPartnerId, p->display_name, bj::object{{"relay", p->relay_url.value_or("")}}});
   log::info("connector.onboarded", {{"relay", p->relay_url.value_or("")}});
@@ -541,22 +308,6 @@ std::optional<Error> ineligible(const store::Row& d, const Partner& p) {
   return make_error(409, std::string(error_code(*why)), std::move(message));
 }
 
-Status set_action(store::Session& s, const std::string& device, const std::string& state,
-                  bool restart) {
-  auto now = now_ms();
-  auto r =
-      s.exec(restart ? "INSERT INTO device_action_results (device_id, action_name, action_state,"
-                       " started_at, updated_at) VALUES (?, 'requestRemoteAssistance', ?, ?, ?)"
-                       " ON CONFLICT (device_id, action_name) DO UPDATE SET action_state ="
-                       " excluded.action_state, started_at = excluded.started_at,"
-                       " updated_at = excluded.updated_at"
-                     : "UPDATE device_action_results SET action_state = ?, updated_at = ?"
-                       " WHERE device_id = ? AND action_name = 'requestRemoteAssistance'",
-             restart ? store::Params{device, state, now, now} : store::Params{state, now, device});
-  if (!r) return r.error();
-  return {};
-}
-
 Result<net::Response> request_remote_assistance(Ctx& ctx) {
   auto g = require(ctx, actions::kRequestRemoteAssistance);
   if (!g) return g.error();
@@ -594,12 +345,9 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   if (!open) return open.error();
   if (!open->empty()) return net::Response::empty(204);
 
-  bj::object req{{"groupname", "Reach hub"},
-                 {"description", name},
-                 {"end_customer", bj::object{{"name", d.text(10)}, {"email", d.text(11)}}},
-                 {"custom_api",
-                  json::serialize(bj::object{{"deviceId", id}, {"requestedBy", ctx.who().upn}})}};
-  auto created = relay_call(ctx.svc, "POST", "/api/v1/sessions", json::serialize(req));
+  auto created = ctx.svc.partner->create_session(
+      {"Reach hub", name, d.text(10), d.text(11),
+       json::serialize(bj::object{{"deviceId", id}, {"requestedBy", ctx.who().upn}})});
   auto record_failure = [&](const Error& e) {
     auto st = ctx.db().transaction([&](store::Session& s) -> Status {
       auto r = s.exec("UPDATE devices SET ra_error_details = ? WHERE id = ?", {e.message, id});
@@ -614,23 +362,6 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
     return e;
   };
   if (!created) return record_failure(created.error());
-  auto s = json::parse_object(created->body);
-  if (created->status != 200 || !s)
-    return record_failure(make_error(
-        502, "partnerError",
-        fmt::format("The relay could not create a session (HTTP {}).", created->status)));
-  auto code = json::opt_string(*s, "code");
-  auto supporter = json::opt_string(*s, "supporter_link");
-  auto end_customer = json::opt_string(*s, "end_customer_link");
-  auto valid = json::opt_string(*s, "valid_until");
-  if (!code || !*code || !supporter || !*supporter || !end_customer || !*end_customer || !valid ||
-      !*valid)
-    return record_failure(
-        make_error(502, "partnerError", "The relay's session lacks its code or links."));
-  auto valid_until = parse_iso8601(**valid);
-  if (!valid_until)
-    return record_failure(
-        make_error(502, "partnerError", "The relay's valid_until is not a date."));
 
   // The device names the organisation beside the requester ("allow this session to start?").
   auto org = ctx.db().query("SELECT display_name FROM organization");
@@ -640,15 +371,16 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   std::string notification_id;
   auto now = now_ms();
   auto st = ctx.db().transaction([&](store::Session& tx) -> Status {
-    NotificationSpec spec{"remoteAssistanceRequest", "Remote assistance request", kRequestText,
-                          // The device's way in: sealed at rest like the supporter link;
-                          // the channel opens it for the device alone.
-                          bj::object{{kSealedEndCustomerLink, seal(ctx.svc, **end_customer)},
-                                     {"sessionCode", **code},
-                                     {"requestedBy", ctx.who().display_name},
-                                     {"organization", organization},
-                                     {"remoteAssistanceSessionId", session_id}},
-                          *valid_until};
+    NotificationSpec spec{
+        "remoteAssistanceRequest", "Remote assistance request", kRequestText,
+        // The device's way in: sealed at rest like the supporter link;
+        // the channel opens it for the device alone.
+        bj::object{{kSealedEndCustomerLink, seal(ctx.svc, created->end_customer_link)},
+                   {"sessionCode", created->code},
+                   {"requestedBy", ctx.who().display_name},
+                   {"organization", organization},
+                   {"remoteAssistanceSessionId", session_id}},
+        created->valid_until};
     auto n = queue_notification(tx, id, spec);
     if (!n) return n.error();
     notification_id = *n;
@@ -656,22 +388,22 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
         "INSERT INTO ra_sessions (id, device_id, requester_id, requester_name, code,"
         " supporter_link, notification_id, state, created_at, valid_until)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)",
-        {session_id, id, ctx.who().user_id, ctx.who().upn, **code, seal(ctx.svc, **supporter),
-         notification_id, now, *valid_until});
+        {session_id, id, ctx.who().user_id, ctx.who().upn, created->code,
+         seal(ctx.svc, created->supporter_link), notification_id, now, created->valid_until});
     if (!r) return r.error();
     auto u = tx.exec("UPDATE devices SET ra_error_details = NULL WHERE id = ?", {id});
     if (!u) return u.error();
     if (auto a = set_action(tx, id, "pending", true); !a) return a;
     return audit(tx, ctx,
                  {"requestRemoteAssistance", "success", "managedDevice", id, name,
-                  bj::object{{"sessionCode", **code},
+                  bj::object{{"sessionCode", created->code},
                              {"remoteAssistanceSessionId", session_id},
                              {"notificationId", notification_id}}});
   });
   if (!st) return st.error();
   wake_device(ctx.svc, id);
   publish_device(ctx.svc, id);
-  log::info("ra.requested", {{"device", id}, {"code", **code}, {"by", ctx.who().upn}});
+  log::info("ra.requested", {{"device", id}, {"code", created->code}, {"by", ctx.who().upn}});
   return net::Response::empty(204);
 }
 
@@ -697,14 +429,11 @@ void reconcile_open_sessions(Ctx& ctx) {
       event = "expired";
       detail = "expired";
     } else {
-      auto got = relay_call(ctx.svc, "GET", "/api/v1/sessions/" + r.text(1), "");
-      if (!got || got->status != 200) continue;  // the relay is away: keep what is known
-      auto o = json::parse_object(got->body);
-      if (!o || json::opt_string(*o, "state").value().value_or("") != "closed") continue;
+      auto got = ctx.svc.partner->get_session(r.text(1));
+      if (!got || got->state != "closed") continue;  // the relay is away: keep what is known
       // The device reports its own end (with the reason) within moments; give it that time.
-      auto closed_text = json::opt_string(*o, "closed_at").value().value_or("");
-      auto closed_at = parse_iso8601(closed_text);
-      if (!closed_at || *closed_at + ctx.svc.config.relay_close_grace.count() > now) continue;
+      if (!got->closed_at || *got->closed_at + ctx.svc.config.relay_close_grace.count() > now)
+        continue;
       event = "ended";
       detail = "closedAtRelay";
     }
@@ -836,81 +565,6 @@ Result<net::Response> list_sessions(Ctx& ctx) {
 }
 
 }  // namespace
-
-Status configure_connector(store::Session& s, const std::string& key, const std::string& relay_url,
-                           const std::string& client_id, const std::string& client_secret) {
-  if (!relay_url.starts_with("http://") && !relay_url.starts_with("https://"))
-    return bad_request("--relay-url must be the relay's http:// or https:// URL.");
-  if (client_id.empty() || client_secret.empty())
-    return bad_request("Both the client id and the client secret are needed.");
-  auto r = s.exec(
-      "UPDATE ra_partners SET relay_url = ?, client_id = ?, client_secret = ?,"
-      " status = 'notOnboarded', access_token = NULL, refresh_token = NULL,"
-      " access_expires_at = NULL, needs_reauth = 0, pending_state = NULL, pending_verifier = NULL,"
-      " pending_user_id = NULL, onboarding_expires_at = NULL, updated_at = ? WHERE id = ?",
-      {relay_url, client_id, crypto::base64_encode(crypto::seal(key, client_secret)), now_ms(),
-       kPartnerId});
-  if (!r) return r.error();
-  return {};
-}
-
-// Called by the push channel inside the transaction that records an agent's event, and by the
-// reconciliation with the relay. Only the changes ra_rules.h allows are made, and the UPDATE is
-// guarded by the state it was decided from.
-Status apply_session_event(store::Session& s, const std::string& notification_id,
-                           const std::string& event, const std::string& detail, std::int64_t at) {
-  auto rows = s.query("SELECT id, device_id, state FROM ra_sessions WHERE notification_id = ?",
-                      {notification_id});
-  if (!rows) return rows.error();
-  if (rows->empty()) return {};  // not a remote assistance request (e.g. a custom notification)
-  const std::string id = rows->rows[0].text(0), device = rows->rows[0].text(1);
-  const std::string from_text = rows->rows[0].text(2);
-  auto from = parse_ra_state(from_text);
-  auto to = from ? next_ra_state(*from, event) : std::nullopt;
-  if (!to) {
-    log::info("ra.event_ignored", {{"session", id}, {"state", from_text}, {"event", event}});
-    return {};
-  }
-  const std::string state(to_string(*to));
-  auto update = [&](const std::string& sql, store::Params p) -> Status {
-    p.insert(p.begin(), state);
-    p.push_back(id);
-    p.push_back(from_text);
-    auto r = s.exec("UPDATE ra_sessions SET state = ?, " + sql + " WHERE id = ? AND state = ?", p);
-    if (!r) return r.error();
-    return {};
-  };
-  auto finish = [&](const std::string& reason, const std::string& action) -> Status {
-    if (auto st = update("ended_at = COALESCE(ended_at, ?), end_reason = COALESCE(end_reason, ?)",
-                         {at, reason});
-        !st)
-      return st;
-    return set_action(s, device, action, false);
-  };
-  switch (*to) {
-    case RaState::accepted:
-      if (auto st = update("accepted_at = ?", {at}); !st) return st;
-      return set_action(s, device, "active", false);
-    case RaState::allowed:
-      return update("allowed_at = ?, view_only = ?", {at, event == "allowedViewOnly"});
-    case RaState::active:
-      return update("connected_at = ?", {at});
-    case RaState::declined:
-      return finish("declinedByUser", "failed");
-    case RaState::denied:
-      return finish(detail.empty() ? "deniedByUser" : detail, "failed");
-    case RaState::expired:
-      return finish(detail.empty() ? "expired" : detail, "failed");
-    case RaState::failed:
-      return finish(detail.empty() ? "failed" : detail, "failed");
-    case RaState::ended:
-      return finish(detail.empty() ? "ended" : detail,
-                    *from == RaState::active ? "done" : "failed");
-    case RaState::requested:
-      break;
-  }
-  return {};
-}
 
 void register_remote_assistance_routes(Routes& r) {
   r.graph("GET", "/deviceManagement/remoteAssistancePartners", list_partners);

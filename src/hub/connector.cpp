@@ -1,0 +1,123 @@
+#include "hub/connector.h"
+
+#include "common/crypto.h"
+#include "common/time.h"
+#include "hub/internal.h"
+
+#include <algorithm>
+
+namespace reach::hub {
+namespace {
+
+// An access token is refreshed this long before it expires, or a quarter of its lifetime before
+// when that is shorter.
+constexpr std::int64_t kRefreshMargin = 60 * 1000;
+
+// The columns of load_partner, in the order it reads them.
+constexpr const char* kPartnerColumns =
+    "id, display_name, relay_url, client_id, client_secret, status, onboarding_expires_at,"
+    " pending_state, pending_verifier, pending_user_id, access_token, access_expires_at,"
+    " refresh_token, needs_reauth, last_connection_at, access_refresh_at, pending_redirect_uri";
+
+std::string unseal(const Services& svc, const std::optional<std::string>& sealed) {
+  return crypto::open_text(svc.config.secret_key, sealed.value_or(""));
+}
+
+}  // namespace
+
+std::string seal(const Services& svc, const std::string& plain) {
+  return crypto::seal_text(svc.config.secret_key, plain);
+}
+
+Error connector_not_onboarded() {
+  return make_error(409, "remoteAssistanceConnectorNotOnboarded",
+                    "The remote assistance connector is not connected: Tenant administration > "
+                    "Connectors and tokens > Remote assistance connector > Connect.");
+}
+
+Error connector_needs_reauth() {
+  return make_error(409, "remoteAssistanceConnectorNeedsReauthorization",
+                    "The remote assistance connector needs to be re-authorised: the relay no "
+                    "longer accepts its grant. Connect it again (Tenant administration > "
+                    "Connectors and tokens > Remote assistance connector).");
+}
+
+Result<Partner> load_partner(const Services& svc, store::Session& s) {
+  auto rows = s.query(std::string("SELECT ") + kPartnerColumns + " FROM ra_partners WHERE id = ?",
+                      {kPartnerId});
+  if (!rows) return rows.error();
+  if (rows->empty()) return internal_error("The remote assistance partner record is missing.");
+  const auto& r = rows->rows[0];
+  Partner p;
+  p.id = r.text(0);
+  p.display_name = r.text(1);
+  p.relay_url = r.opt_text(2);
+  p.client_id = r.opt_text(3);
+  if (!r.null(4)) p.client_secret = unseal(svc, r.opt_text(4));
+  p.status = r.text(5);
+  p.onboarding_expires_at = r.integer(6);
+  p.pending_state = unseal(svc, r.opt_text(7));
+  p.pending_verifier = unseal(svc, r.opt_text(8));
+  p.pending_user_id = r.text(9);
+  p.access_token = unseal(svc, r.opt_text(10));
+  p.access_expires_at = r.integer(11);
+  p.refresh_token = unseal(svc, r.opt_text(12));
+  p.needs_reauth = r.boolean(13);
+  p.last_connection_at = r.integer(14);
+  p.access_refresh_at = r.integer(15);
+  p.pending_redirect_uri = r.text(16);
+  if (p.status == "onboarding" && p.onboarding_expires_at <= now_ms()) {
+    auto u = s.exec(
+        "UPDATE ra_partners SET status = 'notOnboarded', pending_state = NULL,"
+        " pending_verifier = NULL, pending_user_id = NULL, onboarding_expires_at = NULL"
+        " WHERE id = ? AND status = 'onboarding'",
+        {kPartnerId});
+    if (!u) return u.error();
+    p.status = "notOnboarded";
+    p.pending_state.clear();
+  }
+  return p;
+}
+
+Status store_tokens(const Services& svc, store::Session& s, const GrantTokens& t, bool first) {
+  auto now = now_ms();
+  auto life = t.expires_in_s * 1000;
+  auto r = s.exec(
+      std::string(
+          "UPDATE ra_partners SET access_token = ?, refresh_token = ?, access_expires_at = ?,"
+          " access_refresh_at = ?, needs_reauth = 0, last_connection_at = ?, updated_at = ?") +
+          (first ? ", status = 'onboarded', pending_state = NULL, pending_verifier = NULL,"
+                   " pending_user_id = NULL, onboarding_expires_at = NULL"
+                 : "") +
+          " WHERE id = ?",
+      {seal(svc, t.access_token), seal(svc, t.refresh_token), now + life,
+       now + life - std::min(kRefreshMargin, life / 4), now, now, kPartnerId});
+  if (!r) return r.error();
+  return {};
+}
+
+Status mark_needs_reauth(store::Session& s) {
+  auto r = s.exec("UPDATE ra_partners SET needs_reauth = 1, updated_at = ? WHERE id = ?",
+                  {now_ms(), kPartnerId});
+  if (!r) return r.error();
+  return {};
+}
+
+Status configure_connector(store::Session& s, const std::string& key, const std::string& relay_url,
+                           const std::string& client_id, const std::string& client_secret) {
+  if (!relay_url.starts_with("http://") && !relay_url.starts_with("https://"))
+    return bad_request("--relay-url must be the relay's http:// or https:// URL.");
+  if (client_id.empty() || client_secret.empty())
+    return bad_request("Both the client id and the client secret are needed.");
+  auto r = s.exec(
+      "UPDATE ra_partners SET relay_url = ?, client_id = ?, client_secret = ?,"
+      " status = 'notOnboarded', access_token = NULL, refresh_token = NULL,"
+      " access_expires_at = NULL, needs_reauth = 0, pending_state = NULL, pending_verifier = NULL,"
+      " pending_user_id = NULL, onboarding_expires_at = NULL, updated_at = ? WHERE id = ?",
+      {relay_url, client_id, crypto::base64_encode(crypto::seal(key, client_secret)), now_ms(),
+       kPartnerId});
+  if (!r) return r.error();
+  return {};
+}
+
+}  // namespace reach::hub

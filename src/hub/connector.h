@@ -1,0 +1,57 @@
+// The remote assistance connector's record (ra_partners, one row): where the partner is, the hub's
+// OAuth client there, the onboarding in progress and the grant's tokens. Secrets are sealed at
+// rest with the data directory's key and unsealed only in this struct, in memory.
+#pragma once
+
+#include "common/result.h"
+#include "store/db.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace reach::hub {
+
+struct Services;
+
+inline constexpr const char* kPartnerId = "6f0c1bde-5a43-4c1e-9a6e-7d3b8e2f0a11";
+
+struct Partner {
+  std::string id, display_name;
+  std::optional<std::string> relay_url, client_id, client_secret;  // secret unsealed
+  std::string status;  // notOnboarded, onboarding, onboarded
+  std::int64_t onboarding_expires_at = 0;
+  std::string pending_state, pending_verifier, pending_user_id;  // unsealed
+  // The redirect URI of the pending authorization, as the node that began it built it: the code
+  // exchange must present the same one, whichever node the relay sends the browser back to.
+  std::string pending_redirect_uri;
+  std::string access_token, refresh_token;  // unsealed
+  std::int64_t access_expires_at = 0;
+  std::int64_t access_refresh_at = 0;  // when the access token is to be refreshed
+  bool needs_reauth = false;
+  std::int64_t last_connection_at = 0;
+};
+
+// The tokens of a grant, as the partner's token endpoint gave them.
+struct GrantTokens {
+  std::string access_token, refresh_token;
+  std::int64_t expires_in_s = 0;
+};
+
+// Loads the record. An onboarding not completed in time falls back to notOnboarded here (SPEC
+// §3.1), for whoever reads it first.
+Result<Partner> load_partner(const Services& svc, store::Session& s);
+
+// Stores a grant's tokens (rotation: the new refresh token replaces the old). `first`: the end
+// of an onboarding, which also clears what it had pending.
+Status store_tokens(const Services& svc, store::Session& s, const GrantTokens& t, bool first);
+
+// Marks the grant refused by the partner: an administrator must connect again.
+Status mark_needs_reauth(store::Session& s);
+
+std::string seal(const Services& svc, const std::string& plain);
+
+Error connector_not_onboarded();
+Error connector_needs_reauth();
+
+}  // namespace reach::hub

@@ -1,0 +1,69 @@
+// The remote assistance partner as the hub's connector uses it: sessions shaped like the
+// TeamViewer Web API's (POST /api/v1/sessions, GET /api/v1/sessions/{code}), and the OAuth 2
+// client side of the connector's grant (authorization code with PKCE, rotating refresh tokens,
+// RFC 7009 revocation). The relay is the one partner today (RelayPartnerClient); another is
+// another implementation of this interface.
+//
+// Errors are ready for the Graph edge: partnerUnreachable and partnerError (502) when the partner
+// cannot be reached or answers nonsense, remoteAssistanceConnectorNotOnboarded and
+// remoteAssistanceConnectorNeedsReauthorization (409) when there is no usable grant.
+#pragma once
+
+#include "common/result.h"
+#include "hub/connector.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace reach::hub {
+
+struct Services;
+
+// POST /api/v1/sessions's body (TeamViewer Web API, SPEC §4.2).
+struct NewPartnerSession {
+  std::string groupname, description;
+  std::string end_customer_name, end_customer_email;
+  std::string custom_api;  // the partner keeps it and gives it back with the session
+};
+
+struct PartnerSession {
+  std::string code;  // "r123-456-789"
+  std::string supporter_link, end_customer_link;
+  std::int64_t valid_until = 0;  // ms since the epoch
+  std::string state;             // "open" or "closed"
+  std::optional<std::int64_t> closed_at;
+};
+
+// What the partner's token endpoint said to an authorization code.
+struct CodeExchange {
+  bool granted = false;
+  std::string error;  // the OAuth error when not granted ("invalid_grant", …)
+};
+
+class PartnerClient {
+ public:
+  virtual ~PartnerClient() = default;
+
+  virtual Result<PartnerSession> create_session(const NewPartnerSession& request) = 0;
+  virtual Result<PartnerSession> get_session(std::string_view code) = 0;
+
+  // Where the administrator's browser is sent to authorise the connector: the onboarding pending
+  // in `p` (its state and PKCE verifier), coming back to `redirect_uri`.
+  virtual std::string authorization_url(const Partner& p, const std::string& redirect_uri) = 0;
+  // Exchanges the authorization code of the onboarding in `p` and stores the grant. The caller
+  // holds the store's "connector" lock.
+  virtual Result<CodeExchange> exchange_code(const Partner& p, const std::string& code,
+                                             const std::string& redirect_uri) = 0;
+  // Ends the grant at the partner (best effort): whether the partner confirmed it.
+  virtual bool revoke(const Partner& p) = 0;
+};
+
+// The relay as the partner. Calls are blocking HTTP on the caller's thread. An access token is
+// refreshed shortly before it expires, or when the relay refuses it; refreshes hold the store's
+// "connector" lock, on any node, so that a rotating refresh token is never presented twice.
+std::unique_ptr<PartnerClient> make_relay_partner_client(Services& svc);
+
+}  // namespace reach::hub
