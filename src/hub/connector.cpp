@@ -29,6 +29,14 @@ std::string seal(const Services& svc, const std::string& plain) {
   return crypto::seal_text(svc.config.secret_key, plain);
 }
 
+std::int64_t refresh_time(std::int64_t now, std::int64_t life_ms) {
+  return now + life_ms - std::min(kRefreshMargin, life_ms / 4);
+}
+
+bool needs_refresh(const Partner& p, const std::optional<std::string>& refused, std::int64_t now) {
+  return (refused && *refused == p.access_token) || p.access_refresh_at <= now;
+}
+
 Error connector_not_onboarded() {
   return make_error(409, "remoteAssistanceConnectorNotOnboarded",
                     "The remote assistance connector is not connected: Tenant administration > "
@@ -90,8 +98,8 @@ Status store_tokens(const Services& svc, store::Session& s, const GrantTokens& t
                    " pending_user_id = NULL, onboarding_expires_at = NULL"
                  : "") +
           " WHERE id = ?",
-      {seal(svc, t.access_token), seal(svc, t.refresh_token), now + life,
-       now + life - std::min(kRefreshMargin, life / 4), now, now, kPartnerId});
+      {seal(svc, t.access_token), seal(svc, t.refresh_token), now + life, refresh_time(now, life),
+       now, now, kPartnerId});
   if (!r) return r.error();
   return {};
 }

@@ -38,6 +38,15 @@ struct GrantTokens {
   std::int64_t expires_in_s = 0;
 };
 
+// When an access token that lives `life_ms` from `now` is to be refreshed: a minute before it
+// expires, or a quarter of its life before when that is shorter.
+std::int64_t refresh_time(std::int64_t now, std::int64_t life_ms);
+
+// Whether the stored access token must be refreshed before it is used at `now`: its refresh time
+// has come, or the partner refused this very token (`refused`; a token already replaced by
+// another node's refresh is not refreshed again).
+bool needs_refresh(const Partner& p, const std::optional<std::string>& refused, std::int64_t now);
+
 // Loads the record. An onboarding not completed in time falls back to notOnboarded here (SPEC
 // §3.1), for whoever reads it first.
 Result<Partner> load_partner(const Services& svc, store::Session& s);

@@ -162,8 +162,7 @@ class RelayPartnerClient final : public PartnerClient {
       if (!p) return p.error();
       if (p->status != "onboarded") return connector_not_onboarded();
       if (p->needs_reauth) return connector_needs_reauth();
-      bool stale = refused && *refused == p->access_token;
-      if (!stale && p->access_refresh_at > now_ms()) {
+      if (!needs_refresh(*p, refused, now_ms())) {
         out = p->access_token;
         return {};
       }

@@ -460,7 +460,12 @@ TEST(RelayOAuthExpiry, ExpiredAccessTokenGets401TokenExpired) {
   ASSERT_EQ(t.status, 200) << t;
   EXPECT_EQ(t.obj().at("expires_in").as_int64(), 1) << t;
   std::string access = t.str("access_token");
-  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  // It lasts one second (expires_in 1); then it is refused as expired, not as unknown.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return bj::serialize(relay.get("/api/v1/ping", access).json) == R"({"token_valid":false})";
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(50)));
   auto r = relay.get("/api/v1/account", access);
   EXPECT_TRUE(IsApiError(r, 401, "token_expired")) << r;
   EXPECT_EQ(bj::serialize(relay.get("/api/v1/ping", access).json), R"({"token_valid":false})");

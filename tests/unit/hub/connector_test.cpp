@@ -1,0 +1,39 @@
+#include "hub/connector.h"
+
+#include <gtest/gtest.h>
+
+namespace reach::hub {
+namespace {
+
+TEST(ConnectorRefresh, ALongLivedTokenIsRefreshedAMinuteBeforeItExpires) {
+  const std::int64_t now = 1'000'000'000;
+  EXPECT_EQ(refresh_time(now, 3600 * 1000), now + 3600 * 1000 - 60 * 1000);
+  EXPECT_EQ(refresh_time(now, 240 * 1000), now + 180 * 1000);  // exactly a minute = a quarter
+}
+
+TEST(ConnectorRefresh, AShortLivedTokenIsRefreshedAQuarterOfItsLifeBefore) {
+  const std::int64_t now = 1'000'000'000;
+  EXPECT_EQ(refresh_time(now, 2000), now + 1500);
+  EXPECT_EQ(refresh_time(now, 100 * 1000), now + 75 * 1000);
+}
+
+TEST(ConnectorRefresh, ATokenIsUsedUntilItsRefreshTimeThenRefreshed) {
+  Partner p;
+  p.access_token = "a1";
+  p.access_refresh_at = 5000;
+  EXPECT_FALSE(needs_refresh(p, std::nullopt, 4999));
+  EXPECT_TRUE(needs_refresh(p, std::nullopt, 5000));
+  EXPECT_TRUE(needs_refresh(p, std::nullopt, 9000));
+}
+
+TEST(ConnectorRefresh, ARefusedTokenIsRefreshedOnceNotAfterAnotherNodeReplacedIt) {
+  Partner p;
+  p.access_token = "a1";
+  p.access_refresh_at = 5000;
+  EXPECT_TRUE(needs_refresh(p, std::string("a1"), 1000));  // refused: refresh now
+  p.access_token = "a2";                                   // another node already did
+  EXPECT_FALSE(needs_refresh(p, std::string("a1"), 1000));
+}
+
+}  // namespace
+}  // namespace reach::hub
