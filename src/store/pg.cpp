@@ -1,6 +1,8 @@
 // The PostgreSQL backend (libpq): a pool of connections, `?` placeholders rewritten to `$n`,
-// statements prepared once per connection, transactions serialised across every process on the
-// database by an advisory lock (the same single-writer rule SQLite gives the embedded store).
+// statements prepared once per connection. Transactions are SERIALIZABLE: they run side by side,
+// on every process sharing the database, and PostgreSQL aborts one that could not have run alone
+// in some order; that one is run again (the guarantee SQLite's single writer gives the embedded
+// store, without making every node's writes wait on one lock).
 #include "common/log.h"
 #include "store/db.h"
 
@@ -13,6 +15,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <utility>
 
@@ -22,8 +25,8 @@
 namespace reach::store {
 namespace {
 
-// Any key will do as long as every Reach process uses the same one for its transactions.
-constexpr std::int64_t kWriterLockKey = 0x52656163680001;  // "Reach", 1
+// How many times a transaction aborted by a serialization failure or a deadlock is run again.
+constexpr int kTransactionAttempts = 30;
 constexpr std::size_t kMaxPreparedPerConnection = 256;
 constexpr auto kPoolWait = std::chrono::seconds(15);
 
@@ -113,6 +116,13 @@ class PgSession : public Session {
     return changed;
   }
 
+  // Whether a statement of this session failed because its transaction could not be serialised
+  // with a concurrent one (40001) or was chosen to end a deadlock (40P01): the transaction is to
+  // be run again, whatever the code that ran the statement made of its error.
+  bool must_retry() const { return must_retry_; }
+  // Whether the transaction this session is in has failed (a statement's error).
+  bool failed() const { return PQtransactionStatus(c_.conn) == PQTRANS_INERROR; }
+
   // A statement without parameters or results (BEGIN, COMMIT, SET …).
   Status command(const char* sql) {
     PgResult r(PQexec(c_.conn, sql));
@@ -130,6 +140,10 @@ class PgSession : public Session {
     if (text.empty()) text = one_line(PQerrorMessage(c_.conn));
     std::string msg = fmt::format("database {}: {}", what, text);
     std::string_view sqlstate = state ? state : "";
+    if (sqlstate == "40001" || sqlstate == "40P01") {
+      must_retry_ = true;
+      return unavailable("the database is busy: " + text);
+    }
     if (sqlstate.starts_with("23")) return conflict(msg);  // integrity constraint violation
     if (sqlstate.starts_with("22"))  // data exception: a value the column cannot hold
       return bad_request("a value cannot be stored: " + text);
@@ -223,6 +237,7 @@ class PgSession : public Session {
   }
 
   Connection& c_;
+  bool must_retry_ = false;
   static inline std::atomic<std::uint64_t> next_name_{0};
 };
 
@@ -332,34 +347,52 @@ class PgDatabase : public Database {
   Status transaction(const std::function<Status(Session&)>& fn) override {
     auto c = acquire();
     if (!c) return c.error();
-    PgSession s(**c);
-    Status result = [&]() -> Status {
-      if (auto st = s.command("BEGIN"); !st) return st;
-      auto locked = s.query("SELECT pg_advisory_xact_lock(?)", {kWriterLockKey});
-      if (!locked) {
-        (void)s.command("ROLLBACK");
-        return locked.error();
-      }
-      Status inner;
+    Status result;
+    for (int attempt = 1;; ++attempt) {
+      PgSession s(**c);
       try {
-        inner = fn(s);
+        result = attempt_transaction(s, fn);
       } catch (...) {
         (void)s.command("ROLLBACK");
         release(std::move(*c));
         throw;
       }
-      if (!inner) {
-        (void)s.command("ROLLBACK");
-        return inner;
+      if (!s.must_retry()) break;
+      (void)s.command("ROLLBACK");
+      if (attempt == kTransactionAttempts) {
+        log::warn("db.transaction_gave_up", {{"attempts", attempt}});
+        result = unavailable("the database is too busy: try again");
+        break;
       }
-      if (auto st = s.command("COMMIT"); !st) {
-        (void)s.command("ROLLBACK");
-        return st;
-      }
-      return {};
-    }();
+      // A little random wait, longer each time, so that the same two do not collide again.
+      thread_local std::minstd_rand jitter(std::random_device{}());
+      std::this_thread::sleep_for(
+          std::chrono::microseconds(static_cast<int>(jitter() % 1000) * std::min(attempt, 10)));
+    }
     release(std::move(*c));
     return result;
+  }
+
+  // One run of `fn` in a transaction, committed when it succeeds. A failed statement whose error
+  // `fn` did not return still fails the transaction: PostgreSQL would have rolled it back at
+  // COMMIT, and the caller would have been told it was done.
+  static Status attempt_transaction(PgSession& s, const std::function<Status(Session&)>& fn) {
+    if (auto st = s.command("BEGIN ISOLATION LEVEL SERIALIZABLE"); !st) return st;
+    Status inner = fn(s);
+    if (!inner) {
+      (void)s.command("ROLLBACK");
+      return inner;
+    }
+    if (s.failed()) {
+      (void)s.command("ROLLBACK");
+      log::error("db.statement_error_ignored", {});
+      return internal_error("database: a statement of the transaction failed");
+    }
+    if (auto st = s.command("COMMIT"); !st) {
+      (void)s.command("ROLLBACK");
+      return st;
+    }
+    return {};
   }
 
  private:

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -122,6 +123,41 @@ TEST_F(DbTest, ConcurrentTransactionsSerialise) {
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(db_->query("SELECT n FROM t WHERE id = 'c'")->rows[0].integer(0), 200);
+}
+
+// Two processes' worth of stores on one database, each checking that a slot is free before it
+// takes it: exactly one takes it (no write skew), and no transaction is lost or refused.
+TEST_F(DbTest, CheckThenInsertOnTwoStoresTakesTheSlotOnce) {
+  ASSERT_TRUE(db_->migrate(kV1));
+  auto second = Database::open(url_);
+  ASSERT_TRUE(second) << second.error().message;
+  std::atomic<int> taken{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i] {
+      Database& db = i % 2 ? **second : *db_;
+      for (int round = 0; round < 10; ++round) {
+        bool took = false;
+        auto st = db.transaction([&](Session& s) -> Status {
+          took = false;
+          auto n = s.query("SELECT COUNT(*) FROM t WHERE s = ?", {"slot" + std::to_string(round)});
+          if (!n) return n.error();
+          if (n->rows[0].integer(0) > 0) return {};
+          auto r = s.exec("INSERT INTO t (id, s) VALUES (?, ?)",
+                          {crypto::random_token(8), "slot" + std::to_string(round)});
+          if (!r) return r.error();
+          took = true;
+          return {};
+        });
+        if (!st) ++failed;
+        if (st && took) ++taken;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(taken.load(), 10);
+  EXPECT_EQ(db_->query("SELECT COUNT(*) FROM t")->rows[0].integer(0), 10);
+  EXPECT_EQ(db_->query("SELECT COUNT(DISTINCT s) FROM t")->rows[0].integer(0), 10);
 }
 
 TEST_F(DbTest, WritesSurviveReopen) {
@@ -277,6 +313,33 @@ TEST(PostgresStore, ADroppedConnectionIsReplaced) {
   auto then = (*db)->query("SELECT COUNT(*) FROM k", {});
   ASSERT_TRUE(then) << then.error().message;
   EXPECT_EQ(then->rows.at(0).integer(0), 0);
+  db->reset();
+  testpg::drop_database(url);
+}
+
+// PostgreSQL only (SQLite undoes only the failed statement): a statement whose error the code
+// ignored has failed the whole transaction, so the transaction is reported failed, not committed
+// in words and rolled back in fact.
+TEST(PostgresStore, AStatementErrorTheCodeIgnoredFailsTheTransaction) {
+  std::string url = testpg::create_database("ignored");
+  ASSERT_FALSE(url.empty());
+  auto db = Database::open_postgresql(url, 2);
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE((*db)->exec("CREATE TABLE k (id TEXT PRIMARY KEY)", {}));
+  ASSERT_TRUE((*db)->exec("INSERT INTO k (id) VALUES ('taken')", {}));
+  auto st = (*db)->transaction([](Session& s) -> Status {
+    if (auto r = s.exec("INSERT INTO k (id) VALUES ('new')"); !r) return r.error();
+    (void)s.exec("INSERT INTO k (id) VALUES ('taken')");  // a conflict, ignored
+    return {};
+  });
+  EXPECT_FALSE(st);
+  EXPECT_EQ((*db)->query("SELECT COUNT(*) FROM k", {})->rows.at(0).integer(0), 1);
+  // The connection is clean for the next one.
+  EXPECT_TRUE((*db)->transaction([](Session& s) -> Status {
+    if (auto r = s.exec("INSERT INTO k (id) VALUES ('next')"); !r) return r.error();
+    return {};
+  }));
+  EXPECT_EQ((*db)->query("SELECT COUNT(*) FROM k", {})->rows.at(0).integer(0), 2);
   db->reset();
   testpg::drop_database(url);
 }
