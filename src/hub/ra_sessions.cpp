@@ -2,9 +2,110 @@
 
 #include "common/log.h"
 #include "common/time.h"
+#include "hub/internal.h"
 #include "hub/ra_rules.h"
 
 namespace reach::hub {
+namespace {
+
+std::optional<std::int64_t> opt_int(const store::Row& r, std::size_t i) {
+  return r.null(i) ? std::nullopt : std::optional<std::int64_t>(r.integer(i));
+}
+
+}  // namespace
+
+Result<std::optional<RaDevice>> find_ra_device(store::Session& s, const std::string& device_id) {
+  auto rows = s.query(
+      "SELECT d.id, d.device_name, d.user_id, d.owner_type, d.enrollment_type, d.device_type,"
+      " d.sku_family, d.operating_system, d.os_version, d.channel_connected_at,"
+      " u.display_name, u.user_principal_name FROM devices d LEFT JOIN users u ON u.id = d.user_id"
+      " WHERE d.id = ?",
+      {device_id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<RaDevice>();
+  const auto& r = rows->rows[0];
+  RaDevice d;
+  d.id = r.text(0);
+  d.name = r.text(1);
+  d.facts.has_user = !r.null(2);
+  d.facts.owner_type = r.text(3);
+  d.facts.enrollment_type = r.text(4);
+  d.facts.device_type = r.text(5);
+  d.facts.sku_family = r.text(6);
+  d.facts.operating_system = r.text(7);
+  d.facts.os_version = r.text(8);
+  d.facts.agent_connected_once = !r.null(9);
+  d.user_display_name = r.text(10);
+  d.user_principal_name = r.text(11);
+  return std::optional<RaDevice>(std::move(d));
+}
+
+Result<std::vector<RaSession>> find_ra_sessions(store::Session& s, const std::string& where,
+                                                store::Params params, int limit) {
+  params.emplace_back(limit);
+  auto rows = s.query(
+      "SELECT s.id, s.device_id, d.device_name, s.requester_id, s.requester_name, s.code,"
+      " s.state, s.created_at, s.valid_until, s.accepted_at, s.allowed_at, s.view_only,"
+      " s.connected_at, s.ended_at, s.end_reason"
+      " FROM ra_sessions s JOIN devices d ON d.id = s.device_id WHERE " +
+          where + " ORDER BY s.created_at DESC, s.id DESC LIMIT ?",
+      params);
+  if (!rows) return rows.error();
+  std::vector<RaSession> out;
+  out.reserve(rows->rows.size());
+  for (const auto& r : rows->rows) {
+    RaSession x;
+    x.id = r.text(0);
+    x.device_id = r.text(1);
+    x.device_name = r.text(2);
+    x.requester_id = r.text(3);
+    x.requester_name = r.text(4);
+    x.code = r.text(5);
+    x.state = r.text(6);
+    x.created_at = r.integer(7);
+    x.valid_until = r.integer(8);
+    x.accepted_at = opt_int(r, 9);
+    x.allowed_at = opt_int(r, 10);
+    if (!r.null(11)) x.view_only = r.boolean(11);
+    x.connected_at = opt_int(r, 12);
+    x.ended_at = opt_int(r, 13);
+    x.end_reason = r.opt_text(14);
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+Result<std::vector<OpenRaSession>> open_ra_sessions(store::Session& s) {
+  auto rows = s.query(std::string("SELECT id, code, notification_id, device_id, state, valid_until"
+                                  " FROM ra_sessions WHERE state IN ") +
+                      kOpenSessionStates);
+  if (!rows) return rows.error();
+  std::vector<OpenRaSession> out;
+  for (const auto& r : rows->rows)
+    out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5)});
+  return out;
+}
+
+Result<bool> has_open_ra_session(store::Session& s, const std::string& device_id,
+                                 std::int64_t now) {
+  auto rows = s.query(std::string("SELECT 1 FROM ra_sessions WHERE device_id = ? AND"
+                                  " valid_until > ? AND state IN ") +
+                          kOpenSessionStates + " LIMIT 1",
+                      {device_id, now});
+  if (!rows) return rows.error();
+  return !rows->empty();
+}
+
+Status insert_ra_session(store::Session& s, const NewRaSession& n) {
+  auto r = s.exec(
+      "INSERT INTO ra_sessions (id, device_id, requester_id, requester_name, code,"
+      " supporter_link, notification_id, state, created_at, valid_until)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)",
+      {n.id, n.device_id, n.requester_id, n.requester_name, n.code, n.sealed_supporter_link,
+       n.notification_id, n.created_at, n.valid_until});
+  if (!r) return r.error();
+  return {};
+}
 
 Status set_action(store::Session& s, const std::string& device, const std::string& state,
                   bool restart) {

@@ -4,12 +4,57 @@
 #pragma once
 
 #include "common/result.h"
+#include "hub/ra_rules.h"
 #include "store/db.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace reach::hub {
+
+// A device as requestRemoteAssistance sees it: what eligibility looks at, and who is notified.
+struct RaDevice {
+  std::string id, name;
+  DeviceFacts facts;
+  std::string user_display_name, user_principal_name;  // "" without a user
+};
+// nullopt when there is no such device.
+Result<std::optional<RaDevice>> find_ra_device(store::Session& s, const std::string& device_id);
+
+// A request as the history shows it (ra_sessions, with its device's name).
+struct RaSession {
+  std::string id, device_id, device_name, requester_id, requester_name, code, state;
+  std::int64_t created_at = 0, valid_until = 0;
+  std::optional<std::int64_t> accepted_at, allowed_at, connected_at, ended_at;
+  std::optional<bool> view_only;
+  std::optional<std::string> end_reason;
+};
+
+// Requests matching `where` (a condition over s, ra_sessions, and d, devices; the caller's, with
+// its parameters), newest first, at most `limit`.
+Result<std::vector<RaSession>> find_ra_sessions(store::Session& s, const std::string& where,
+                                                store::Params params, int limit);
+
+// A request still open (requested, accepted, allowed or active), as the reconciliation needs it.
+struct OpenRaSession {
+  std::string id, code, notification_id, device_id, state;
+  std::int64_t valid_until = 0;
+};
+Result<std::vector<OpenRaSession>> open_ra_sessions(store::Session& s);
+
+// Whether the device has an open request still valid at `now` (one at a time per device).
+Result<bool> has_open_ra_session(store::Session& s, const std::string& device_id, std::int64_t now);
+
+// A new request, as requestRemoteAssistance records it (state requested).
+struct NewRaSession {
+  std::string id, device_id, requester_id, requester_name, code;
+  std::string sealed_supporter_link;
+  std::string notification_id;
+  std::int64_t created_at = 0, valid_until = 0;
+};
+Status insert_ra_session(store::Session& s, const NewRaSession& n);
 
 // Sets the device's requestRemoteAssistance action result (deviceActionResults) to `state`;
 // `restart`: a new request, which also restarts its start time (and creates the row).

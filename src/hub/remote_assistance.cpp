@@ -269,12 +269,9 @@ Result<net::Response> callback_locked(Ctx& ctx) {
 // ---------------------------------------------------------------- requestRemoteAssistance
 
 // The eligibility rules' answer (ra_rules.h) as a Graph error; nullopt when the device may be
-// helped. `d`: id, device_name, user_id, owner_type, enrollment_type, device_type, sku_family,
-// operating_system, os_version, channel_connected_at.
-std::optional<Error> ineligible(const store::Row& d, const Partner& p) {
-  DeviceFacts facts{d.text(4), !d.null(2), d.text(3), d.text(5),
-                    d.text(6), d.text(7),  d.text(8), !d.null(9)};
-  auto why = hub::ineligible(facts);
+// helped.
+std::optional<Error> ineligible(const RaDevice& d, const Partner& p) {
+  auto why = hub::ineligible(d.facts);
   if (!why) return std::nullopt;
   std::string message;
   switch (*why) {
@@ -312,17 +309,12 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   auto g = require(ctx, actions::kRequestRemoteAssistance);
   if (!g) return g.error();
   std::string id = ctx.req.params["id"];
-  auto rows = ctx.db().query(
-      "SELECT d.id, d.device_name, d.user_id, d.owner_type, d.enrollment_type, d.device_type,"
-      " d.sku_family, d.operating_system, d.os_version, d.channel_connected_at,"
-      " u.display_name, u.user_principal_name FROM devices d LEFT JOIN users u ON u.id = d.user_id"
-      " WHERE d.id = ?",
-      {id});
-  if (!rows) return rows.error();
-  if (rows->empty()) return not_found(fmt::format("Managed device '{}' does not exist.", id));
+  auto found = find_ra_device(ctx.db(), id);
+  if (!found) return found.error();
+  if (!*found) return not_found(fmt::format("Managed device '{}' does not exist.", id));
   if (auto st = check_device_scope(ctx, *g, id); !st) return st.error();
-  const auto& d = rows->rows[0];
-  std::string name = d.text(1);
+  const RaDevice& d = **found;
+  const std::string& name = d.name;
   if (!ctx.req.body.empty() && ctx.req.body.find_first_not_of(" \r\n\t") != std::string::npos)
     return bad_request("requestRemoteAssistance takes no request body.");
 
@@ -338,15 +330,12 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   if (p->needs_reauth) return refuse(connector_needs_reauth());
 
   // One open request per device: a second request returns the open one.
-  auto open = ctx.db().query(std::string("SELECT id FROM ra_sessions WHERE device_id = ? AND"
-                                         " valid_until > ? AND state IN ") +
-                                 kOpenSessionStates,
-                             {id, now_ms()});
+  auto open = has_open_ra_session(ctx.db(), id, now_ms());
   if (!open) return open.error();
-  if (!open->empty()) return net::Response::empty(204);
+  if (*open) return net::Response::empty(204);
 
   auto created = ctx.svc.partner->create_session(
-      {"Reach hub", name, d.text(10), d.text(11),
+      {"Reach hub", name, d.user_display_name, d.user_principal_name,
        json::serialize(bj::object{{"deviceId", id}, {"requestedBy", ctx.who().upn}})});
   auto record_failure = [&](const Error& e) {
     auto st = ctx.db().transaction([&](store::Session& s) -> Status {
@@ -384,13 +373,10 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
     auto n = queue_notification(tx, id, spec);
     if (!n) return n.error();
     notification_id = *n;
-    auto r = tx.exec(
-        "INSERT INTO ra_sessions (id, device_id, requester_id, requester_name, code,"
-        " supporter_link, notification_id, state, created_at, valid_until)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)",
-        {session_id, id, ctx.who().user_id, ctx.who().upn, created->code,
-         seal(ctx.svc, created->supporter_link), notification_id, now, created->valid_until});
-    if (!r) return r.error();
+    auto r = insert_ra_session(
+        tx, {session_id, id, ctx.who().user_id, ctx.who().upn, created->code,
+             seal(ctx.svc, created->supporter_link), notification_id, now, created->valid_until});
+    if (!r) return r;
     auto u = tx.exec("UPDATE devices SET ra_error_details = NULL WHERE id = ?", {id});
     if (!u) return u.error();
     if (auto a = set_action(tx, id, "pending", true); !a) return a;
@@ -409,27 +395,24 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
 
 // ---------------------------------------------------------------- history
 
-bj::value when(const store::Row& r, std::size_t i) {
-  return r.null(i) ? bj::value() : bj::value(iso8601(r.integer(i)));
+bj::value when(const std::optional<std::int64_t>& at) {
+  return at ? bj::value(iso8601(*at)) : bj::value();
 }
 
 // Brings open sessions up to date before they are shown: a request nobody answered in time has
 // expired, and a session the relay has closed (ended at either end, or by its portal) is over
 // even if the device never reported it.
 void reconcile_open_sessions(Ctx& ctx) {
-  auto open =
-      ctx.db().query(std::string("SELECT id, code, notification_id, valid_until, state, device_id"
-                                 " FROM ra_sessions WHERE state IN ") +
-                     kOpenSessionStates);
-  if (!open || open->empty()) return;
+  auto open = open_ra_sessions(ctx.db());
+  if (!open) return;
   auto now = now_ms();
-  for (const auto& r : open->rows) {
+  for (const auto& r : *open) {
     std::string event, detail;
-    if (r.integer(3) <= now && r.text(4) != "active") {
+    if (r.valid_until <= now && r.state != "active") {
       event = "expired";
       detail = "expired";
     } else {
-      auto got = ctx.svc.partner->get_session(r.text(1));
+      auto got = ctx.svc.partner->get_session(r.code);
       if (!got || got->state != "closed") continue;  // the relay is away: keep what is known
       // The device reports its own end (with the reason) within moments; give it that time.
       if (!got->closed_at || *got->closed_at + ctx.svc.config.relay_close_grace.count() > now)
@@ -438,12 +421,12 @@ void reconcile_open_sessions(Ctx& ctx) {
       detail = "closedAtRelay";
     }
     auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-      return apply_session_event(s, r.text(2), event, detail, now);
+      return apply_session_event(s, r.notification_id, event, detail, now);
     });
     if (!st)
-      log::warn("ra.reconcile_failed", {{"session", r.text(0)}, {"error", st.error().message}});
+      log::warn("ra.reconcile_failed", {{"session", r.id}, {"error", st.error().message}});
     else
-      publish_device(ctx.svc, r.text(5));
+      publish_device(ctx.svc, r.device_id);
   }
 }
 
@@ -502,23 +485,15 @@ Result<net::Response> list_sessions(Ctx& ctx) {
   }
   // Only sessions on devices the caller may see.
   where += " AND " + device_scope_sql(*g, params);
-  params.push_back(top + 1);
-  auto rows = ctx.db().query(
-      "SELECT s.id, s.device_id, d.device_name, s.requester_id, s.requester_name, s.code,"
-      " s.state, s.created_at, s.valid_until, s.accepted_at, s.allowed_at, s.view_only,"
-      " s.connected_at, s.ended_at, s.end_reason"
-      " FROM ra_sessions s JOIN devices d ON d.id = s.device_id WHERE " +
-          where + " ORDER BY s.created_at DESC, s.id DESC LIMIT ?",
-      params);
+  auto rows = find_ra_sessions(ctx.db(), where, std::move(params), top + 1);
   if (!rows) return rows.error();
   bj::array value;
   std::string next;
-  for (std::size_t i = 0; i < rows->rows.size(); ++i) {
-    const auto& r = rows->rows[i];
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    const auto& r = (*rows)[i];
     if (static_cast<int>(i) == top) {
-      const auto& last = rows->rows[i - 1];
-      std::string token =
-          odata::encode_skiptoken(fmt::format("{}|{}", last.integer(7), last.text(0)));
+      const auto& last = (*rows)[i - 1];
+      std::string token = odata::encode_skiptoken(fmt::format("{}|{}", last.created_at, last.id));
       std::string more = "?$top=" + std::to_string(top);
       if (auto dev = ctx.req.query_param("deviceId"))
         more += "&deviceId=" + net::percent_encode(*dev);
@@ -531,31 +506,31 @@ Result<net::Response> list_sessions(Ctx& ctx) {
       next = ctx.base_url() + ctx.req.path + more + "&$skiptoken=" + token;
       break;
     }
-    bj::object o{{"id", r.text(0)},
-                 {"deviceId", r.text(1)},
-                 {"deviceName", r.text(2)},
-                 {"requester", bj::object{{"id", r.text(3)}, {"userPrincipalName", r.text(4)}}},
-                 {"sessionCode", r.text(5)},
-                 {"state", r.text(6)},
-                 {"createdDateTime", iso8601(r.integer(7))},
-                 {"validUntilDateTime", iso8601(r.integer(8))},
-                 {"acceptedDateTime", when(r, 9)},
-                 {"allowedDateTime", when(r, 10)},
-                 {"viewOnly", r.null(11) ? bj::value() : bj::value(r.boolean(11))},
-                 {"connectedDateTime", when(r, 12)},
-                 {"endedDateTime", when(r, 13)},
-                 {"endReason", r.null(14) ? bj::value() : bj::value(r.text(14))}};
+    bj::object o{
+        {"id", r.id},
+        {"deviceId", r.device_id},
+        {"deviceName", r.device_name},
+        {"requester", bj::object{{"id", r.requester_id}, {"userPrincipalName", r.requester_name}}},
+        {"sessionCode", r.code},
+        {"state", r.state},
+        {"createdDateTime", iso8601(r.created_at)},
+        {"validUntilDateTime", iso8601(r.valid_until)},
+        {"acceptedDateTime", when(r.accepted_at)},
+        {"allowedDateTime", when(r.allowed_at)},
+        {"viewOnly", r.view_only ? bj::value(*r.view_only) : bj::value()},
+        {"connectedDateTime", when(r.connected_at)},
+        {"endedDateTime", when(r.ended_at)},
+        {"endReason", r.end_reason ? bj::value(*r.end_reason) : bj::value()}};
     // Consent answers as the user gave them.
-    std::string state = r.text(6);
-    o["userAccepted"] = !r.null(9)            ? bj::value(true)
-                        : state == "declined" ? bj::value(false)
-                                              : bj::value();
-    o["userAllowed"] = !r.null(10)         ? bj::value(true)
-                       : state == "denied" ? bj::value(false)
-                                           : bj::value();
+    o["userAccepted"] = r.accepted_at           ? bj::value(true)
+                        : r.state == "declined" ? bj::value(false)
+                                                : bj::value();
+    o["userAllowed"] = r.allowed_at          ? bj::value(true)
+                       : r.state == "denied" ? bj::value(false)
+                                             : bj::value();
     o["durationSeconds"] =
-        !r.null(12) && !r.null(13)
-            ? bj::value(static_cast<double>(r.integer(13) - r.integer(12)) / 1000.0)
+        r.connected_at && r.ended_at
+            ? bj::value(static_cast<double>(*r.ended_at - *r.connected_at) / 1000.0)
             : bj::value();
     value.push_back(std::move(o));
   }
