@@ -117,10 +117,10 @@ Result<std::string> create_api_token(const std::string& data_dir, const std::str
     auto r = s.exec(
         "INSERT INTO api_tokens (token_hash, id, user_id, created_at)"
         " VALUES (?, ?, ?, ?)",
-        {crypto::sha256_hex(token), id, user->text(0), now_ms()});
+        {crypto::sha256_hex(token), id, user->id, now_ms()});
     if (!r) return r.error();
     return audit(s, cli_actor(),
-                 {"createApiToken", "success", "user", user->text(0), user->text(2),
+                 {"createApiToken", "success", "user", user->id, user->user_principal_name,
                   bj::object{{"tokenId", id}}});
   });
   if (!st) return st.error();
@@ -140,7 +140,7 @@ Result<IssuedEnrollmentToken> create_enrollment_token(const std::string& data_di
     if (user_email) {
       auto user = find_user(s, *user_email);
       if (!user) return user.error();
-      spec.user_id = user->text(0);
+      spec.user_id = user->id;
     }
     auto t = issue_enrollment_token(s, spec);
     if (!t) return t.error();

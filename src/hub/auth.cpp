@@ -70,15 +70,14 @@ Result<net::Response> signin(Ctx& ctx) {
     return resp;
   }
 
-  auto rows = ctx.db().query(
-      std::string("SELECT ") + kUserColumns + ", password_hash FROM users WHERE upn_key = ?",
-      {to_lower(email)});
-  if (!rows) return rows.error();
+  auto found = find_credential(ctx.db(), email);
+  if (!found) return found.error();
   bool ok = false;
-  if (rows->empty() || rows->rows[0].null(7)) {
+  if (!*found || !(*found)->password_hash) {
     (void)crypto::password_verify(dummy_hash(), password);
   } else {
-    ok = crypto::password_verify(rows->rows[0].text(7), password) && rows->rows[0].boolean(4);
+    ok = crypto::password_verify(*(*found)->password_hash, password) &&
+         (*found)->user.account_enabled;
   }
   if (!ok) {
     ctx.svc.signin_by_email.failure(email_key, now);
@@ -91,29 +90,30 @@ Result<net::Response> signin(Ctx& ctx) {
   }
   ctx.svc.signin_by_email.success(email_key);
   ctx.svc.signin_by_address.success(addr_key);
-  const auto& row = rows->rows[0];
+  const User& user = (*found)->user;
   std::string token = crypto::random_token(32);
   auto lifetime_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.session_lifetime)
           .count();
-  ctx.principal = Principal{row.text(0), row.text(1), row.text(2), row.boolean(5), true};
+  ctx.principal =
+      Principal{user.id, user.display_name, user.user_principal_name, user.licensed, true};
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
         " VALUES (?, ?, ?, ?)",
-        {crypto::sha256_hex(token), row.text(0), now, now + lifetime_ms});
+        {crypto::sha256_hex(token), user.id, now, now + lifetime_ms});
     if (!r) return r.error();
     // Expired sessions are swept here rather than by a timer.
     r = s.exec("DELETE FROM sessions WHERE expires_at <= ?", {now});
     if (!r) return r.error();
-    return audit(s, ctx, {"signIn", "success", "user", row.text(0), row.text(2), {}});
+    return audit(s, ctx, {"signIn", "success", "user", user.id, user.user_principal_name, {}});
   });
   if (!st) return st.error();
   ++ctx.svc.metrics.signins_ok;
-  log::info("auth.signin", {{"user", row.text(0)}, {"ip", req.remote_address}});
-  auto resp = json_response(200, bj::object{{"id", row.text(0)},
-                                            {"displayName", row.text(1)},
-                                            {"userPrincipalName", row.text(2)}});
+  log::info("auth.signin", {{"user", user.id}, {"ip", req.remote_address}});
+  auto resp = json_response(200, bj::object{{"id", user.id},
+                                            {"displayName", user.display_name},
+                                            {"userPrincipalName", user.user_principal_name}});
   resp.headers.add("Set-Cookie",
                    fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}", kCookie,
                                token, lifetime_ms / 1000, ctx.req.tls ? "; Secure" : ""));

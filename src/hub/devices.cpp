@@ -372,8 +372,8 @@ Result<net::Response> list_user_devices(Ctx& ctx) {
   if (!g) return g.error();
   auto user = find_user(ctx.db(), ctx.req.params["id"]);
   if (!user) return user.error();
-  return list_devices(ctx, *g, "d.user_id = ?", {user->text(0)},
-                      fmt::format("users('{}')/managedDevices", user->text(0)));
+  return list_devices(ctx, *g, "d.user_id = ?", {user->id},
+                      fmt::format("users('{}')/managedDevices", user->id));
 }
 
 Result<net::Response> list_my_devices(Ctx& ctx) {

@@ -13,25 +13,6 @@
 namespace reach::hub {
 namespace {
 
-constexpr const char* kGroupColumns = "id, display_name, description, created_at";
-
-bj::object group_json(const store::Row& row) {
-  return bj::object{{"@odata.type", "#microsoft.graph.group"},
-                    {"id", row.text(0)},
-                    {"displayName", row.text(1)},
-                    {"description", row.null(2) ? bj::value() : bj::value(row.text(2))},
-                    {"createdDateTime", iso8601(row.integer(3))},
-                    {"securityEnabled", true},
-                    {"mailEnabled", false}};
-}
-
-Result<store::Row> find_group(store::Session& s, std::string_view id) {
-  auto rows = s.query(fmt::format("SELECT {} FROM groups_ WHERE id = ?", kGroupColumns), {id});
-  if (!rows) return rows.error();
-  if (rows->empty()) return not_found(fmt::format("Group '{}' does not exist.", id));
-  return rows->rows[0];
-}
-
 // Validates a password for a new or changed account.
 Status check_password(const std::string& pw) {
   if (pw.size() < 8) return bad_request("The password must be at least 8 characters long.");
@@ -86,7 +67,8 @@ Result<net::Response> list_page(Ctx& ctx, std::string_view table, std::string_vi
 
 Result<net::Response> list_users(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
-  return list_page(ctx, "users", kUserColumns, "users", user_json);
+  return list_page(ctx, "users", kUserColumns, "users",
+                   [](const store::Row& r) { return user_json(user_of(r)); });
 }
 
 Result<net::Response> get_user(Ctx& ctx) {
@@ -160,7 +142,7 @@ Result<net::Response> update_user(Ctx& ctx) {
   if (*pw) hash = crypto::password_hash(**pw);
   auto existing = find_user(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
-  std::string id = existing->text(0);
+  std::string id = existing->id;
   if (auto ok = check_user_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec(
@@ -179,7 +161,7 @@ Result<net::Response> update_user(Ctx& ctx) {
       }
     }
     return audit(s, ctx,
-                 {"updateUser", "success", "user", id, existing->text(2),
+                 {"updateUser", "success", "user", id, existing->user_principal_name,
                   bj::object{{"passwordChanged", hash.has_value()}}});
   });
   if (!st) return st.error();
@@ -190,7 +172,7 @@ Result<net::Response> delete_user(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
   auto existing = find_user(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
-  std::string id = existing->text(0);
+  std::string id = existing->id;
   if (id == ctx.who().user_id) return bad_request("You cannot delete your own account.");
   if (auto ok = check_user_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
@@ -201,7 +183,7 @@ Result<net::Response> delete_user(Ctx& ctx) {
       auto r = s.exec(sql, {id});
       if (!r) return r.error();
     }
-    return audit(s, ctx, {"deleteUser", "success", "user", id, existing->text(2), {}});
+    return audit(s, ctx, {"deleteUser", "success", "user", id, existing->user_principal_name, {}});
   });
   if (!st) return st.error();
   return net::Response::empty(204);
@@ -234,7 +216,7 @@ Result<net::Response> assign_license(Ctx& ctx) {
   if (!licensed) return bad_request("Nothing to add or remove.");
   auto existing = find_user(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
-  std::string id = existing->text(0);
+  std::string id = existing->id;
   if (auto ok = check_user_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec("UPDATE users SET licensed = ? WHERE id = ?", {*licensed, id});
@@ -244,7 +226,7 @@ Result<net::Response> assign_license(Ctx& ctx) {
                   "success",
                   "user",
                   id,
-                  existing->text(2),
+                  existing->user_principal_name,
                   {}});
   });
   if (!st) return st.error();
@@ -257,7 +239,8 @@ Result<net::Response> assign_license(Ctx& ctx) {
 
 Result<net::Response> list_groups(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
-  return list_page(ctx, "groups_", kGroupColumns, "groups", group_json);
+  return list_page(ctx, "groups_", kGroupColumns, "groups",
+                   [](const store::Row& r) { return group_json(group_of(r)); });
 }
 
 Result<net::Response> get_group(Ctx& ctx) {
@@ -309,14 +292,14 @@ Result<net::Response> update_group(Ctx& ctx) {
     auto r = s.exec(
         "UPDATE groups_ SET display_name = COALESCE(?, display_name),"
         " description = COALESCE(?, description) WHERE id = ?",
-        {*name, *desc, existing->text(0)});
+        {*name, *desc, existing->id});
     if (!r) return r.error();
     return audit(s, ctx,
                  {"updateGroup",
                   "success",
                   "group",
-                  existing->text(0),
-                  name->value_or(existing->text(1)),
+                  existing->id,
+                  name->value_or(existing->display_name),
                   {}});
   });
   if (!st) return st.error();
@@ -327,7 +310,7 @@ Result<net::Response> delete_group(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
   auto existing = find_group(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
-  std::string id = existing->text(0);
+  std::string id = existing->id;
   if (auto ok = check_group_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     for (const char* sql : {"DELETE FROM group_members WHERE group_id = ?",
@@ -337,7 +320,7 @@ Result<net::Response> delete_group(Ctx& ctx) {
       auto r = s.exec(sql, {id});
       if (!r) return r.error();
     }
-    return audit(s, ctx, {"deleteGroup", "success", "group", id, existing->text(1), {}});
+    return audit(s, ctx, {"deleteGroup", "success", "group", id, existing->display_name, {}});
   });
   if (!st) return st.error();
   return net::Response::empty(204);
@@ -351,15 +334,15 @@ Result<net::Response> list_members(Ctx& ctx) {
       fmt::format("SELECT {} FROM users WHERE id IN (SELECT member_id FROM group_members"
                   " WHERE group_id = ?) ORDER BY id",
                   kUserColumns),
-      {group->text(0)});
+      {group->id});
   if (!users) return users.error();
   auto devices = ctx.db().query(
       "SELECT id, device_name, operating_system, os_version FROM devices WHERE id IN"
       " (SELECT member_id FROM group_members WHERE group_id = ?) ORDER BY id",
-      {group->text(0)});
+      {group->id});
   if (!devices) return devices.error();
   bj::array value;
-  for (const auto& row : users->rows) value.push_back(user_json(row));
+  for (const auto& row : users->rows) value.push_back(user_json(user_of(row)));
   for (const auto& row : devices->rows)
     value.push_back(bj::object{{"@odata.type", "#microsoft.graph.device"},
                                {"id", row.text(0)},
@@ -385,7 +368,7 @@ Result<net::Response> add_member(Ctx& ctx) {
     member_id = member_id.substr(18, member_id.size() - 20);
   auto group = find_group(ctx.db(), ctx.req.params["id"]);
   if (!group) return group.error();
-  if (auto ok = check_group_change(ctx, group->text(0)); !ok) return ok.error();
+  if (auto ok = check_group_change(ctx, group->id); !ok) return ok.error();
   std::string type;
   if (auto u = ctx.db().query("SELECT id FROM users WHERE id = ?", {member_id}); u && !u->empty())
     type = "user";
@@ -396,13 +379,13 @@ Result<net::Response> add_member(Ctx& ctx) {
     return bad_request(fmt::format("No user or device has the id '{}'.", member_id));
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec("INSERT INTO group_members (group_id, member_id, member_type) VALUES (?, ?, ?)",
-                    {group->text(0), member_id, type});
+                    {group->id, member_id, type});
     if (!r) {
       if (r.error().status == 409) return conflict("That object is already a member of the group.");
       return r.error();
     }
     return audit(s, ctx,
-                 {"addGroupMember", "success", "group", group->text(0), group->text(1),
+                 {"addGroupMember", "success", "group", group->id, group->display_name,
                   bj::object{{"memberId", member_id}, {"memberType", type}}});
   });
   if (!st) return st.error();
@@ -413,15 +396,15 @@ Result<net::Response> remove_member(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
   auto group = find_group(ctx.db(), ctx.req.params["id"]);
   if (!group) return group.error();
-  if (auto ok = check_group_change(ctx, group->text(0)); !ok) return ok.error();
+  if (auto ok = check_group_change(ctx, group->id); !ok) return ok.error();
   std::string member_id = ctx.req.params["member"];
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto r = s.exec("DELETE FROM group_members WHERE group_id = ? AND member_id = ?",
-                    {group->text(0), member_id});
+                    {group->id, member_id});
     if (!r) return r.error();
     if (*r == 0) return not_found("That object is not a member of the group.");
     return audit(s, ctx,
-                 {"removeGroupMember", "success", "group", group->text(0), group->text(1),
+                 {"removeGroupMember", "success", "group", group->id, group->display_name,
                   bj::object{{"memberId", member_id}}});
   });
   if (!st) return st.error();
@@ -429,28 +412,6 @@ Result<net::Response> remove_member(Ctx& ctx) {
 }
 
 }  // namespace
-
-bj::object user_json(const store::Row& row) {
-  bj::array licenses;
-  if (row.boolean(5))
-    licenses.push_back(bj::object{{"disabledPlans", bj::array{}}, {"skuId", kReachSkuId}});
-  return bj::object{{"@odata.type", "#microsoft.graph.user"},
-                    {"id", row.text(0)},
-                    {"displayName", row.text(1)},
-                    {"userPrincipalName", row.text(2)},
-                    {"mail", row.null(3) ? bj::value() : bj::value(row.text(3))},
-                    {"accountEnabled", row.boolean(4)},
-                    {"assignedLicenses", std::move(licenses)},
-                    {"createdDateTime", iso8601(row.integer(6))}};
-}
-
-Result<store::Row> find_user(store::Session& s, std::string_view id_or_upn) {
-  auto rows = s.query(fmt::format("SELECT {} FROM users WHERE id = ? OR upn_key = ?", kUserColumns),
-                      {id_or_upn, to_lower(std::string(id_or_upn))});
-  if (!rows) return rows.error();
-  if (rows->empty()) return not_found(fmt::format("User '{}' does not exist.", id_or_upn));
-  return rows->rows[0];
-}
 
 void register_directory_routes(Routes& r) {
   r.graph("GET", "/users", list_users);

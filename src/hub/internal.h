@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/result.h"
 #include "common/throttle.h"
+#include "hub/directory_store.h"
 #include "hub/hub.h"
 #include "net/http.h"
 #include "net/router.h"
@@ -207,12 +208,6 @@ struct DeviceIdentity {
   std::string id, name;
 };
 Result<DeviceIdentity> authenticate_device(store::Database& db, const net::Request& req);
-
-// Shared by directory and device handlers.
-bj::object user_json(const store::Row& row);  // columns as kUserColumns
-inline constexpr const char* kUserColumns =
-    "id, display_name, user_principal_name, mail, account_enabled, licensed, created_at";
-Result<store::Row> find_user(store::Session& s, std::string_view id_or_upn);
 
 // Paging over an id-ordered collection: returns the nextLink (or "") for a page that was full.
 std::string next_link(const Ctx& ctx, std::string_view last_id);

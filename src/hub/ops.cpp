@@ -136,7 +136,7 @@ Result<net::Response> create_enrollment_token(Ctx& ctx) {
   if (has_user) {
     auto user = find_user(ctx.db(), uid->has_value() ? **uid : **upn);
     if (!user) return bad_request(user.error().message);
-    spec.user_id = user->text(0);
+    spec.user_id = user->id;
   }
   spec.ownership = ownership->value_or(has_user ? "personal" : "company");
   if (*days) {
