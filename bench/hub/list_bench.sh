@@ -29,6 +29,8 @@ done
 TMP=$(mktemp -d /tmp/reach-list-bench-XXXXXX)
 PIDS=()
 cleanup() {
+  # serve() runs in a command substitution, a subshell: its hubs are known by their pid files.
+  for f in "$TMP"/*.pid; do [[ -f $f ]] && PIDS+=("$(cat "$f")"); done
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   "$SRC/tests/pg/test-postgres.sh" stop "$TMP/pg" 2>/dev/null || true
@@ -50,7 +52,7 @@ serve() {
   local out="$TMP/$2.addr"
   "$BIN/reach-hub" serve --data "$1" --listen 127.0.0.1:0 --node-name "$2" --log-level warn \
     >"$out" 2>"$TMP/$2.log" &
-  PIDS+=($!)
+  echo $! >"$TMP/$2.pid"
   for _ in $(seq 1 100); do [[ -s "$out" ]] && break; sleep 0.1; done
   head -1 "$out"
 }

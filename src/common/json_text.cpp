@@ -48,6 +48,20 @@ Text& Text::key(std::string_view name) {
   return *this;
 }
 
+Text& Text::key_text(std::string_view quoted_name_colon) {
+  before_value();
+  out_ += quoted_name_colon;
+  comma_ = false;
+  return *this;
+}
+
+std::string Text::quoted_key(std::string_view name) {
+  Text t;
+  t.quoted(name);
+  t.out_ += ':';
+  return t.take();
+}
+
 Text& Text::string(std::string_view s) {
   before_value();
   quoted(s);

@@ -24,6 +24,11 @@ class Text {
   // The name of the next member of the object being written.
   Text& key(std::string_view name);
 
+  // A name already written as JSON with its colon (`"id":`, from quoted_key()), for writers that
+  // write the same names many times.
+  Text& key_text(std::string_view quoted_name_colon);
+  static std::string quoted_key(std::string_view name);
+
   Text& string(std::string_view s);
   Text& null();
   Text& boolean(bool b);

@@ -149,43 +149,48 @@ struct DeviceProperty {
   Kind kind;
   std::size_t col = 0;
   std::string_view json = {};  // kind literal: the value as JSON text
+  std::string json_name = {};  // the name as JSON with its colon, written once
 };
 
 // Every property, in the order the full representation has them (after "@odata.type").
 const std::vector<DeviceProperty>& device_properties() {
   using P = DeviceProperty;
-  static const std::vector<P> kProperties = {
-      {"id", P::column, kId},
-      {"userId", P::column, kUserId},
-      {"deviceName", P::column, kDeviceName},
-      {"managedDeviceName", P::column, kDeviceName},
-      {"managedDeviceOwnerType", P::column, kOwnerType},
-      {"enrolledDateTime", P::date_time, kEnrolledAt},
-      {"lastSyncDateTime", P::date_time, kLastSyncAt},
-      {"operatingSystem", P::column, kOperatingSystem},
-      {"osVersion", P::column, kOsVersion},
-      {"complianceState", P::column, kComplianceState},
-      {"jailBroken", P::literal, 0, R"("Unknown")"},
-      {"managementAgent", P::column, kManagementAgent},
-      {"azureADRegistered", P::literal, 0, "true"},
-      {"deviceEnrollmentType", P::column, kEnrollmentType},
-      {"emailAddress", P::column, kUserMail},
-      {"azureADDeviceId", P::column, kAzureAdDeviceId},
-      {"deviceRegistrationState", P::literal, 0, R"("registered")"},
-      {"isSupervised", P::literal, 0, "false"},
-      {"isEncrypted", P::literal, 0, "false"},
-      {"userPrincipalName", P::column, kUserPrincipalName},
-      {"userDisplayName", P::column, kUserDisplayName},
-      {"model", P::column, kModel},
-      {"manufacturer", P::column, kManufacturer},
-      {"serialNumber", P::column, kSerialNumber},
-      {"deviceType", P::column, kDeviceType},
-      {"skuFamily", P::column, kSkuFamily},
-      {"notes", P::column, kNotes},
-      {"remoteAssistanceSessionUrl", P::session_url, kSupporterLink},
-      {"remoteAssistanceSessionErrorDetails", P::column, kRaErrorDetails},
-      {"deviceActionResults", P::action_results, kActionState},
-  };
+  static const std::vector<P> kProperties = [] {
+    std::vector<P> all = {
+        {"id", P::column, kId},
+        {"userId", P::column, kUserId},
+        {"deviceName", P::column, kDeviceName},
+        {"managedDeviceName", P::column, kDeviceName},
+        {"managedDeviceOwnerType", P::column, kOwnerType},
+        {"enrolledDateTime", P::date_time, kEnrolledAt},
+        {"lastSyncDateTime", P::date_time, kLastSyncAt},
+        {"operatingSystem", P::column, kOperatingSystem},
+        {"osVersion", P::column, kOsVersion},
+        {"complianceState", P::column, kComplianceState},
+        {"jailBroken", P::literal, 0, R"("Unknown")"},
+        {"managementAgent", P::column, kManagementAgent},
+        {"azureADRegistered", P::literal, 0, "true"},
+        {"deviceEnrollmentType", P::column, kEnrollmentType},
+        {"emailAddress", P::column, kUserMail},
+        {"azureADDeviceId", P::column, kAzureAdDeviceId},
+        {"deviceRegistrationState", P::literal, 0, R"("registered")"},
+        {"isSupervised", P::literal, 0, "false"},
+        {"isEncrypted", P::literal, 0, "false"},
+        {"userPrincipalName", P::column, kUserPrincipalName},
+        {"userDisplayName", P::column, kUserDisplayName},
+        {"model", P::column, kModel},
+        {"manufacturer", P::column, kManufacturer},
+        {"serialNumber", P::column, kSerialNumber},
+        {"deviceType", P::column, kDeviceType},
+        {"skuFamily", P::column, kSkuFamily},
+        {"notes", P::column, kNotes},
+        {"remoteAssistanceSessionUrl", P::session_url, kSupporterLink},
+        {"remoteAssistanceSessionErrorDetails", P::column, kRaErrorDetails},
+        {"deviceActionResults", P::action_results, kActionState},
+    };
+    for (auto& p : all) p.json_name = json::Text::quoted_key(p.name);
+    return all;
+  }();
   return kProperties;
 }
 
@@ -201,7 +206,7 @@ void write_column(json::Text& t, const store::Row& r, std::size_t i) {
 
 void write_property(json::Text& t, const DeviceProperty& p, const store::Row& r,
                     std::string_view key) {
-  t.key(p.name);
+  t.key_text(p.json_name);
   switch (p.kind) {
     case DeviceProperty::column:
       write_column(t, r, p.col);
