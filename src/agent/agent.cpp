@@ -251,7 +251,7 @@ struct Agent::Impl {
   Status join(const std::string& stream_url, const std::string& notification_id) {
     std::lock_guard lk(mu);
     if (session && !is_final(session->state()))
-      return make_error(409, "sessionOpen",
+      return make_error(Errc::conflict, "sessionOpen",
                         "A remote assistance session is already open on this device.");
     SessionOptions so;
     so.stream_url = stream_url;

@@ -29,7 +29,7 @@ constexpr std::size_t kMaxUnread = 1024 * 1024;
 constexpr std::size_t kMaxSubscribers = 16;
 
 Error socket_error(const std::string& what) {
-  return make_error(500, "controlSocket", fmt::format("{}: {}", what, std::strerror(errno)));
+  return make_error(Errc::internal, "controlSocket", fmt::format("{}: {}", what, std::strerror(errno)));
 }
 
 Result<sockaddr_un> address(const std::string& path) {
@@ -48,7 +48,7 @@ Result<std::string> read_line(int fd, int timeout_ms, std::size_t max) {
   for (;;) {
     pollfd p{fd, POLLIN, 0};
     int r = ::poll(&p, 1, timeout_ms);
-    if (r == 0) return make_error(504, "timeout", "The agent did not answer in time.");
+    if (r == 0) return make_error(Errc::timeout, "timeout", "The agent did not answer in time.");
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return socket_error("poll");
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -84,7 +84,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(const std::string& p
                  ::connect(probe, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) == 0;
     if (probe >= 0) ::close(probe);
     if (alive)
-      return make_error(409, "agentRunning",
+      return make_error(Errc::conflict, "agentRunning",
                         "Another reach-agent process already serves this state directory.");
     ::unlink(path.c_str());
   }
@@ -240,7 +240,7 @@ Result<bj::object> control_call(const std::string& path, const bj::object& reque
     int e = errno;
     ::close(fd);
     if (e == ENOENT || e == ECONNREFUSED)
-      return make_error(503, "agentNotRunning",
+      return make_error(Errc::unavailable, "agentNotRunning",
                         "The agent is not running (start `reach-agent run`, or `reach-agent join "
                         "CODE` for a session from the relay portal).");
     errno = e;
@@ -255,7 +255,7 @@ Result<bj::object> control_call(const std::string& path, const bj::object& reque
   ::close(fd);
   if (!line) return line.error();
   auto o = json::parse_object(*line);
-  if (!o) return make_error(502, "controlSocket", "The agent's answer is not JSON.");
+  if (!o) return make_error(Errc::upstream, "controlSocket", "The agent's answer is not JSON.");
   return std::move(*o);
 }
 

@@ -266,7 +266,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     if (changed || !forced.empty() || fb.width() == 0) {
       auto grabbed = desk->grab(fb);
       if (!grabbed)
-        return make_error(500, "displayLost", "displayLost: " + grabbed.error().message);
+        return make_error(Errc::internal, "displayLost", "displayLost: " + grabbed.error().message);
       rects = std::move(*grabbed);
     }
     if (!forced.empty()) rects.push_back(forced.intersect(fb.bounds()));

@@ -23,7 +23,7 @@ constexpr const char* kNotificationsFile = "notifications.json";
 constexpr std::size_t kMaxNotifications = 500;  // the oldest answered ones are forgotten first
 
 Error io_error(const std::string& what) {
-  return make_error(500, "stateIo", fmt::format("{}: {}", what, std::strerror(errno)));
+  return make_error(Errc::internal, "stateIo", fmt::format("{}: {}", what, std::strerror(errno)));
 }
 
 Result<std::optional<std::string>> read_file(const std::string& path) {
@@ -85,7 +85,7 @@ Result<std::unique_ptr<StateDir>> StateDir::open(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return io_error("cannot open " + path);
   if (!S_ISDIR(st.st_mode)) return bad_request(path + " is not a directory.");
   if (st.st_uid != ::geteuid())
-    return make_error(403, "stateNotOwned",
+    return make_error(Errc::forbidden, "stateNotOwned",
                       path + " belongs to another user: the agent keeps its credential there.");
   if ((st.st_mode & 077) != 0) ::chmod(path.c_str(), 0700);
   std::unique_ptr<StateDir> dir(new StateDir(path));
@@ -98,10 +98,10 @@ Result<std::optional<Credential>> StateDir::credential() const {
   if (!text) return text.error();
   if (!*text) return std::optional<Credential>();
   auto o = json::parse_object(**text);
-  if (!o) return make_error(500, "stateCorrupt", path_ + "/credential.json is not valid JSON.");
+  if (!o) return make_error(Errc::internal, "stateCorrupt", path_ + "/credential.json is not valid JSON.");
   Credential c{str(*o, "hubUrl"), str(*o, "deviceId"), str(*o, "deviceCredential")};
   if (c.hub_url.empty() || c.device_id.empty() || c.device_credential.empty())
-    return make_error(500, "stateCorrupt", path_ + "/credential.json is incomplete.");
+    return make_error(Errc::internal, "stateCorrupt", path_ + "/credential.json is incomplete.");
   return std::optional<Credential>(std::move(c));
 }
 
@@ -118,7 +118,7 @@ Status StateDir::load() {
   if (!text) return text.error();
   if (!*text) return {};
   auto o = json::parse_object(**text);
-  if (!o) return make_error(500, "stateCorrupt", path_ + "/notifications.json is not valid JSON.");
+  if (!o) return make_error(Errc::internal, "stateCorrupt", path_ + "/notifications.json is not valid JSON.");
   if (auto it = o->find("notifications"); it != o->end() && it->value().is_array()) {
     for (const auto& v : it->value().as_array()) {
       if (!v.is_object()) continue;

@@ -1,6 +1,11 @@
 // Expected failures as values. `Result<T>` is boost::system::result with a domain `Error` that
-// carries a machine-readable code, a message a person can act on, and the HTTP status it maps to
-// at an API boundary. Exceptions are for start-up only; broken invariants crash (REACH_CHECK).
+// carries what kind of failure it is (`Errc`), a machine-readable code, and a message a person
+// can act on. Exceptions are for start-up only; broken invariants crash (REACH_CHECK).
+//
+// Code below the API handlers (the store, the repositories, the rules, the partner client) says
+// what went wrong with a kind only. The HTTP status a kind becomes is http_status(Errc) below,
+// read by the HTTP edges alone (the hub's Graph errors, the relay's API errors, the server);
+// handlers compare kinds. An HTTP client's error keeps the status the other side answered.
 #pragma once
 
 #include <boost/system/result.hpp>
@@ -12,14 +17,71 @@
 
 namespace reach {
 
+enum class Errc {
+  invalid,          // the request is not right
+  unauthenticated,  // who is asking is not known
+  forbidden,        // they may not
+  not_found,        // no such thing
+  conflict,         // it clashes with what is stored (a duplicate, a state that forbids it)
+  gone,             // it existed and is over
+  too_large,        // more than is accepted
+  throttled,        // too many attempts: wait
+  unavailable,      // a dependency (the store) cannot be reached or is too busy: try again
+  upstream,         // a partner (the relay) answered wrongly or not at all
+  timeout,          // a partner did not answer in time
+  internal,         // a fault of this program
+};
+
+// The HTTP status of each kind, for the edges.
+constexpr int http_status(Errc kind) {
+  switch (kind) {
+    case Errc::invalid: return 400;
+    case Errc::unauthenticated: return 401;
+    case Errc::forbidden: return 403;
+    case Errc::not_found: return 404;
+    case Errc::conflict: return 409;
+    case Errc::gone: return 410;
+    case Errc::too_large: return 413;
+    case Errc::throttled: return 429;
+    case Errc::unavailable: return 503;
+    case Errc::upstream: return 502;
+    case Errc::timeout: return 504;
+    case Errc::internal: return 500;
+  }
+  return 500;
+}
+
+// The kind of an HTTP status (an edge's error, or another server's answer).
+constexpr Errc kind_of_status(int status) {
+  switch (status) {
+    case 0: return Errc::unavailable;  // no answer at all (an HTTP client's error)
+    case 400: return Errc::invalid;
+    case 401: return Errc::unauthenticated;
+    case 403: return Errc::forbidden;
+    case 404: return Errc::not_found;
+    case 409: return Errc::conflict;
+    case 410: return Errc::gone;
+    case 413: return Errc::too_large;
+    case 429: return Errc::throttled;
+    case 502: return Errc::upstream;
+    case 503: return Errc::unavailable;
+    case 504: return Errc::timeout;
+    default: return status >= 400 && status < 500 ? Errc::invalid : Errc::internal;
+  }
+}
+
 struct Error {
   // Not an aggregate on purpose: C++20 parenthesised aggregate init would make Error
   // constructible from an int, and Result<int64_t> ambiguous.
   Error() = default;
+  Error(Errc k, std::string c, std::string m)
+      : kind(k), status(http_status(k)), code(std::move(c)), message(std::move(m)) {}
+  // At an HTTP edge: a status of its own (405, 426, …), or another server's answer (0: none).
   Error(int s, std::string c, std::string m)
-      : status(s), code(std::move(c)), message(std::move(m)) {}
+      : kind(kind_of_status(s)), status(s), code(std::move(c)), message(std::move(m)) {}
 
-  int status = 500;     // HTTP status at an API boundary
+  Errc kind = Errc::internal;
+  int status = 500;     // HTTP status at an API boundary (http_status(kind) unless an edge's own)
   std::string code;     // e.g. "invalidRequest", "itemNotFound"
   std::string message;  // for the person who sent the request
 };
@@ -30,26 +92,32 @@ template <class T>
 using Result = boost::system::result<T, Error>;
 using Status = boost::system::result<void, Error>;
 
+inline Error make_error(Errc kind, std::string code, std::string message) {
+  return Error{kind, std::move(code), std::move(message)};
+}
 inline Error make_error(int status, std::string code, std::string message) {
   return Error{status, std::move(code), std::move(message)};
 }
 inline Error bad_request(std::string message) {
-  return make_error(400, "invalidRequest", std::move(message));
+  return make_error(Errc::invalid, "invalidRequest", std::move(message));
 }
 inline Error not_found(std::string message) {
-  return make_error(404, "itemNotFound", std::move(message));
+  return make_error(Errc::not_found, "itemNotFound", std::move(message));
 }
 inline Error forbidden(std::string message) {
-  return make_error(403, "accessDenied", std::move(message));
+  return make_error(Errc::forbidden, "accessDenied", std::move(message));
 }
 inline Error unauthenticated(std::string message) {
-  return make_error(401, "unauthenticated", std::move(message));
+  return make_error(Errc::unauthenticated, "unauthenticated", std::move(message));
 }
 inline Error conflict(std::string message) {
-  return make_error(409, "conflict", std::move(message));
+  return make_error(Errc::conflict, "conflict", std::move(message));
+}
+inline Error unavailable(std::string message) {
+  return make_error(Errc::unavailable, "serviceUnavailable", std::move(message));
 }
 inline Error internal_error(std::string message) {
-  return make_error(500, "generalException", std::move(message));
+  return make_error(Errc::internal, "generalException", std::move(message));
 }
 
 [[noreturn]] void check_failed(const char* expr, const char* file, int line, const char* msg);

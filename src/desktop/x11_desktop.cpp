@@ -47,7 +47,7 @@ constexpr std::size_t kMaxSeparateReads = 8;
 constexpr auto kTilePollInterval = std::chrono::milliseconds(50);
 
 Error display_lost() {
-  return make_error(503, "displayUnavailable", "the X display closed the connection");
+  return make_error(Errc::unavailable, "displayUnavailable", "the X display closed the connection");
 }
 
 // ------------------------------------------------------------------ pixel conversion
@@ -305,7 +305,7 @@ Status X11Desktop::init() {
   }
   if (visual_->c_class != TrueColor || (depth_ != 24 && depth_ != 30 && depth_ != 32) ||
       (bpp != 24 && bpp != 32))
-    return make_error(501, "unsupportedVisual",
+    return make_error(Errc::invalid, "unsupportedVisual",
                       "the X screen is not 24- or 32-bit TrueColor (depth " +
                           std::to_string(depth_) + ", " + std::to_string(bpp) +
                           " bits per pixel); start the X server with 24-bit colour");
@@ -812,7 +812,7 @@ Result<std::unique_ptr<Desktop>> open_x11(const X11Options& options) {
   Display* dpy = XOpenDisplay(name);
   if (!dpy) {
     std::string shown = name ? options.display : std::string(XDisplayName(nullptr));
-    return make_error(503, "displayUnavailable",
+    return make_error(Errc::unavailable, "displayUnavailable",
                       "cannot open X display '" + shown +
                           "' (is it running, and are DISPLAY and XAUTHORITY right?)");
   }

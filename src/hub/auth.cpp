@@ -149,7 +149,7 @@ Result<net::Response> my_permissions(Ctx& ctx) {
   bj::array actions;
   std::string blocked;
   auto usable = find_grant(ctx, actions::kDevicesRead);  // any action: the licence check
-  if (!usable && usable.error().status == 403) {
+  if (!usable && usable.error().kind == Errc::forbidden) {
     blocked = usable.error().message;
   } else if (!usable) {
     return usable.error();

@@ -38,13 +38,13 @@ bool needs_refresh(const Partner& p, const std::optional<std::string>& refused, 
 }
 
 Error connector_not_onboarded() {
-  return make_error(409, "remoteAssistanceConnectorNotOnboarded",
+  return make_error(Errc::conflict, "remoteAssistanceConnectorNotOnboarded",
                     "The remote assistance connector is not connected: Tenant administration > "
                     "Connectors and tokens > Remote assistance connector > Connect.");
 }
 
 Error connector_needs_reauth() {
-  return make_error(409, "remoteAssistanceConnectorNeedsReauthorization",
+  return make_error(Errc::conflict, "remoteAssistanceConnectorNeedsReauthorization",
                     "The remote assistance connector needs to be re-authorised: the relay no "
                     "longer accepts its grant. Connect it again (Tenant administration > "
                     "Connectors and tokens > Remote assistance connector).");

@@ -537,7 +537,7 @@ Result<net::Response> enroll(Ctx& ctx) {
                              {"managedDeviceOwnerType", tok.text(3)}}});
   });
   if (!st) {
-    if (st.error().status == 401)
+    if (st.error().kind == Errc::unauthenticated)
       log::warn("agent.enroll_refused", {{"ip", ctx.req.remote_address}});
     return st.error();
   }

@@ -109,7 +109,7 @@ Result<net::Response> create_user(Ctx& ctx) {
         {id, *name, *upn, to_lower(*upn), mail->value_or(*upn), hash, enabled->value_or(true),
          now_ms()});
     if (!r) {
-      if (r.error().status == 409)
+      if (r.error().kind == Errc::conflict)
         return conflict(fmt::format("A user named '{}' already exists.", *upn));
       return r.error();
     }
@@ -381,7 +381,7 @@ Result<net::Response> add_member(Ctx& ctx) {
     auto r = s.exec("INSERT INTO group_members (group_id, member_id, member_type) VALUES (?, ?, ?)",
                     {group->id, member_id, type});
     if (!r) {
-      if (r.error().status == 409) return conflict("That object is already a member of the group.");
+      if (r.error().kind == Errc::conflict) return conflict("That object is already a member of the group.");
       return r.error();
     }
     return audit(s, ctx,

@@ -18,7 +18,7 @@ std::string trim_slash(std::string u) {
 }
 
 Error unreachable(const Error& e) {
-  return make_error(502, "partnerUnreachable", "The relay cannot be reached: " + e.message);
+  return make_error(Errc::upstream, "partnerUnreachable", "The relay cannot be reached: " + e.message);
 }
 
 class RelayPartnerClient final : public PartnerClient {
@@ -34,13 +34,13 @@ class RelayPartnerClient final : public PartnerClient {
     auto r = call("POST", "/api/v1/sessions", json::serialize(body));
     if (!r) return r.error();
     if (r->status != 200)
-      return make_error(502, "partnerError",
+      return make_error(Errc::upstream, "partnerError",
                         fmt::format("The relay could not create a session (HTTP {}).", r->status));
     auto s = session_of(r->body);
     if (!s) return s.error();
     if (s->code.empty() || s->supporter_link.empty() || s->end_customer_link.empty() ||
         s->valid_until == 0)
-      return make_error(502, "partnerError", "The relay's session lacks its code or links.");
+      return make_error(Errc::upstream, "partnerError", "The relay's session lacks its code or links.");
     return s;
   }
 
@@ -116,7 +116,7 @@ class RelayPartnerClient final : public PartnerClient {
     if (!r) return unreachable(r.error());
     *status = r->status;
     auto o = json::parse_object(r->body);
-    if (!o) return make_error(502, "partnerError", "The relay's token answer is not JSON.");
+    if (!o) return make_error(Errc::upstream, "partnerError", "The relay's token answer is not JSON.");
     return std::move(*o);
   }
 
@@ -125,13 +125,13 @@ class RelayPartnerClient final : public PartnerClient {
     auto refresh = json::opt_string(t, "refresh_token");
     auto expires = json::opt_int(t, "expires_in");
     if (!access || !*access || !refresh || !*refresh || !expires || !*expires || **expires <= 0)
-      return make_error(502, "partnerError", "The relay's token answer lacks its tokens.");
+      return make_error(Errc::upstream, "partnerError", "The relay's token answer lacks its tokens.");
     return GrantTokens{**access, **refresh, **expires};
   }
 
   static Result<PartnerSession> session_of(const std::string& body) {
     auto o = json::parse_object(body);
-    if (!o) return make_error(502, "partnerError", "The relay's session is not JSON.");
+    if (!o) return make_error(Errc::upstream, "partnerError", "The relay's session is not JSON.");
     PartnerSession s;
     auto text = [&](const char* name) -> std::string {
       auto v = json::opt_string(*o, name);
@@ -143,7 +143,7 @@ class RelayPartnerClient final : public PartnerClient {
     s.state = text("state");
     if (auto valid = text("valid_until"); !valid.empty()) {
       auto at = parse_iso8601(valid);
-      if (!at) return make_error(502, "partnerError", "The relay's valid_until is not a date.");
+      if (!at) return make_error(Errc::upstream, "partnerError", "The relay's valid_until is not a date.");
       s.valid_until = *at;
     }
     if (auto closed = text("closed_at"); !closed.empty())
@@ -177,7 +177,7 @@ class RelayPartnerClient final : public PartnerClient {
           if (auto m = mark_needs_reauth(*svc_.db); !m) return m;
           return connector_needs_reauth();
         }
-        return make_error(502, "partnerError",
+        return make_error(Errc::upstream, "partnerError",
                           fmt::format("The relay refused a token refresh ({}).", err));
       }
       auto tokens = tokens_of(*t);

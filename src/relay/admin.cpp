@@ -51,7 +51,7 @@ Result<std::string> add_account(const std::string& data_dir, const std::string& 
       " VALUES (?, ?, ?, ?, ?, ?, ?)",
       {id, email, to_lower(email), name, "Reach", hash, now_ms()});
   if (!r) {
-    if (r.error().status == 409) return conflict(fmt::format("{} already has an account", email));
+    if (r.error().kind == Errc::conflict) return conflict(fmt::format("{} already has an account", email));
     return r.error();
   }
   return id;

@@ -18,7 +18,7 @@ std::string presence_name(const std::string& node) {
 }
 
 Error lost_with_node() {
-  return make_error(410, "session_ended",
+  return make_error(Errc::gone, "session_ended",
                     "The relay node that carried this session stopped, so the session has "
                     "ended. Request a new session.");
 }
@@ -45,8 +45,8 @@ Nodes::~Nodes() {
 
 Status Nodes::start() {
   if (auto st = db_.claim_presence(presence_name(options_.name)); !st) {
-    if (st.error().status == 409)
-      return make_error(409, "conflict",
+    if (st.error().kind == Errc::conflict)
+      return make_error(Errc::conflict, "conflict",
                         "a running relay node on this database is already named '" + options_.name +
                             "'; give each node its own --node-name");
     return st;
@@ -79,7 +79,7 @@ Result<Nodes::Route> Nodes::route(const std::string& code) {
         " FROM sessions s LEFT JOIN relay_nodes n ON n.name = s.owner_node WHERE s.code = ?",
         {code});
     if (!rows) return rows.error();
-    if (rows->empty()) return make_error(404, "not_found", "No open session has this code.");
+    if (rows->empty()) return make_error(Errc::not_found, "not_found", "No open session has this code.");
     const auto& row = rows->rows[0];
     const std::string owner = row.text(0);
     if (owner == options_.name) return Route{};
@@ -106,7 +106,7 @@ Result<Nodes::Route> Nodes::route(const std::string& code) {
     if (!taken) return taken.error();
     if (*taken == 1) return Route{};
   }
-  return make_error(503, "internal_error",
+  return make_error(Errc::unavailable, "internal_error",
                     "The relay nodes could not agree on where this session runs; try again.");
 }
 

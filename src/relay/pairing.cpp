@@ -381,10 +381,10 @@ Pairing::~Pairing() {
 Result<std::shared_ptr<net::WebSocketHandler>> Pairing::attach(const std::string& code, Side side) {
   std::lock_guard core_lock(core_->mu);
   if (core_->shutting_down) {
-    return make_error(503, "shuttingDown", "The relay is shutting down; try again shortly.");
+    return make_error(Errc::unavailable, "shuttingDown", "The relay is shutting down; try again shortly.");
   }
   if (core_->ended.count(code)) {
-    return make_error(410, "sessionEnded",
+    return make_error(Errc::gone, "sessionEnded",
                       "This session has ended and cannot be joined again; request a new session.");
   }
   auto& link = core_->links[code];
@@ -392,7 +392,7 @@ Result<std::shared_ptr<net::WebSocketHandler>> Pairing::attach(const std::string
   std::lock_guard link_lock(link->mu);
   End& end = link->ends[index(side)];
   if (end.token != 0) {
-    return make_error(409, "alreadyConnected",
+    return make_error(Errc::conflict, "alreadyConnected",
                       fmt::format("The {} end of this session is already connected.", name(side)));
   }
   end.token = ++core_->next_token;

@@ -474,7 +474,7 @@ std::shared_ptr<net::WebSocketHandler> Relay::upgrade(net::Request& request,
   auto handler = impl_->svc.pairing->attach(*code, side);
   if (!handler) {
     Error e = handler.error();
-    if (e.status == 410) e = stream_gone();
+    if (e.kind == Errc::gone) e = stream_gone();
     reject = api_error(e);
     return nullptr;
   }

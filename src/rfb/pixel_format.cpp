@@ -6,7 +6,7 @@ namespace reach::rfb {
 namespace {
 
 Error format_error(std::string why) {
-  return make_error(400, "rfbPixelFormat", "unsupported pixel format: " + std::move(why));
+  return make_error(Errc::invalid, "rfbPixelFormat", "unsupported pixel format: " + std::move(why));
 }
 
 int bits_of(uint16_t max) {

@@ -13,7 +13,7 @@ constexpr std::string_view kServerVersion = "RFB 003.008\n";
 constexpr uint8_t kSecurityNone = 1;
 
 Error protocol_error(std::string message) {
-  return make_error(400, "rfbProtocol", std::move(message));
+  return make_error(Errc::invalid, "rfbProtocol", std::move(message));
 }
 
 void put_u16(std::string& out, uint32_t v) {
@@ -177,7 +177,7 @@ void ServerConnection::refuse(const std::string& reason) {
   put_u32(out_, static_cast<uint32_t>(reason.size()));
   out_.append(reason);
   state_ = State::kFailed;
-  error_ = make_error(403, "rfbRefused", reason);
+  error_ = make_error(Errc::forbidden, "rfbRefused", reason);
 }
 
 Result<bool> ServerConnection::on_security() {

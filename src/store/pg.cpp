@@ -50,9 +50,6 @@ std::string one_line(std::string text) {
   return out;
 }
 
-Error unavailable(std::string message) {
-  return make_error(503, "serviceUnavailable", std::move(message));
-}
 
 // `?` to `$1…$n`, leaving quoted strings, quoted identifiers and comments alone.
 std::string number_placeholders(std::string_view sql, std::size_t* count) {

@@ -9,7 +9,7 @@ TEST(Json, ParseObjectRejectsNonObjectsAndGarbage) {
   EXPECT_TRUE(parse_object(R"({"a":1})"));
   auto arr = parse_object("[1,2]");
   ASSERT_FALSE(arr);
-  EXPECT_EQ(arr.error().status, 400);
+  EXPECT_EQ(arr.error().kind, Errc::invalid);
   auto bad = parse_object("{\"a\":");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("not valid JSON"), std::string::npos);

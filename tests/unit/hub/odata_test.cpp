@@ -80,7 +80,7 @@ TEST(ODataFilter, RejectsWhatItCannotParse) {
         "deviceName eq 5"}) {
     auto f = compile_filter(bad, kFields);
     ASSERT_FALSE(f) << bad;
-    EXPECT_EQ(f.error().status, 400);
+    EXPECT_EQ(f.error().kind, Errc::invalid);
     EXPECT_TRUE(f.error().message.starts_with("Invalid $filter")) << f.error().message;
   }
 }

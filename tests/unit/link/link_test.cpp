@@ -32,7 +32,7 @@ TEST(SessionLink, RejectsWhatIsNotALink) {
     auto l = parse_session_link(bad, "support");
     EXPECT_FALSE(l) << bad;
     if (!l) {
-      EXPECT_EQ(l.error().status, 400);
+      EXPECT_EQ(l.error().kind, Errc::invalid);
     }
   }
 }

@@ -470,7 +470,7 @@ TEST(PairingTest, EitherEndLeavingClosesTheOtherWithinASecondAndEndsForGood) {
     for (Side side : {Side::device, Side::supporter}) {
       auto again = h.pairing().attach(code, side);
       ASSERT_FALSE(again);
-      EXPECT_EQ(again.error().status, 410);
+      EXPECT_EQ(again.error().kind, Errc::gone);
       EXPECT_EQ(again.error().code, "sessionEnded");
     }
     auto over_the_wire = h.connect(Side::device, code, std::make_shared<Peer>());
@@ -504,7 +504,7 @@ TEST(PairingTest, PeerWaitTimeoutClosesTheWaitingEnd) {
   EXPECT_EQ(reasons[0], "peerTimeout");
   auto late = h.pairing().attach("s10000005", Side::supporter);
   ASSERT_FALSE(late);
-  EXPECT_EQ(late.error().status, 410);
+  EXPECT_EQ(late.error().kind, Errc::gone);
 }
 
 TEST(PairingTest, SecondEndOfASideIsRefusedAndCloseEndsBoth) {
@@ -519,7 +519,7 @@ TEST(PairingTest, SecondEndOfASideIsRefusedAndCloseEndsBoth) {
   EXPECT_EQ(second.error().status, 409);
   auto direct = h.pairing().attach(code, Side::supporter);
   ASSERT_FALSE(direct);
-  EXPECT_EQ(direct.error().status, 409);
+  EXPECT_EQ(direct.error().kind, Errc::conflict);
   EXPECT_EQ(direct.error().code, "alreadyConnected");
   // The refused ends changed nothing.
   auto st = h.pairing().state(code);

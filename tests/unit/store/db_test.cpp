@@ -63,7 +63,7 @@ TEST_F(DbTest, ConstraintViolationIsConflict) {
   ASSERT_TRUE(db_->exec("INSERT INTO t (id) VALUES ('a')"));
   auto r = db_->exec("INSERT INTO t (id) VALUES ('a')");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().status, 409);
+  EXPECT_EQ(r.error().kind, Errc::conflict);
 }
 
 TEST_F(DbTest, FailedTransactionChangesNothing) {
@@ -250,7 +250,7 @@ TEST_F(DbTest, APresenceIsHeldOnceAndSeen) {
   ASSERT_TRUE(db_->claim_presence("node-1"));
   auto again = db_->claim_presence("node-1");
   ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().status, 409);
+  EXPECT_EQ(again.error().kind, Errc::conflict);
   EXPECT_EQ(present_or(*db_, "node-1", false), true);
   EXPECT_EQ(present_or(*db_, "node-2", true), false);
 }
@@ -267,7 +267,7 @@ TEST(PostgresStore, APresenceGoesWithItsHolderAndComesBackAfterADrop) {
   EXPECT_EQ(present_or(**other, "node-1", false), true);
   auto taken = (*other)->claim_presence("node-1");
   ASSERT_FALSE(taken);
-  EXPECT_EQ(taken.error().status, 409);
+  EXPECT_EQ(taken.error().kind, Errc::conflict);
 
   // The server drops every connection of the holder: it reconnects and takes its name back.
   auto admin = Database::open_postgresql(testpg::server_url(), 1);
@@ -308,7 +308,7 @@ TEST(PostgresStore, ADroppedConnectionIsReplaced) {
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", {name}));
   auto first = (*db)->query("SELECT COUNT(*) FROM k", {});
   if (!first) {
-    EXPECT_EQ(first.error().status, 503) << first.error().message;
+    EXPECT_EQ(first.error().kind, Errc::unavailable) << first.error().message;
   }
   auto then = (*db)->query("SELECT COUNT(*) FROM k", {});
   ASSERT_TRUE(then) << then.error().message;
@@ -347,7 +347,7 @@ TEST(PostgresStore, AStatementErrorTheCodeIgnoredFailsTheTransaction) {
 TEST(PostgresStore, AnUnreachableServerIsAClearError) {
   auto db = Database::open_postgresql("postgresql://reach@127.0.0.1:1/none?connect_timeout=2");
   ASSERT_FALSE(db);
-  EXPECT_EQ(db.error().status, 503);
+  EXPECT_EQ(db.error().kind, Errc::unavailable);
   EXPECT_NE(db.error().message.find("cannot connect to the database"), std::string::npos)
       << db.error().message;
   EXPECT_EQ(db.error().message.find('\n'), std::string::npos) << "one line: " << db.error().message;
