@@ -51,7 +51,8 @@ Result<std::string> add_account(const std::string& data_dir, const std::string& 
       " VALUES (?, ?, ?, ?, ?, ?, ?)",
       {id, email, to_lower(email), name, "Reach", hash, now_ms()});
   if (!r) {
-    if (r.error().kind == Errc::conflict) return conflict(fmt::format("{} already has an account", email));
+    if (r.error().kind == Errc::conflict)
+      return conflict(fmt::format("{} already has an account", email));
     return r.error();
   }
   return id;

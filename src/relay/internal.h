@@ -7,6 +7,7 @@
 #include "link/link.h"
 #include "net/http.h"
 #include "net/router.h"
+#include "relay/oauth_store.h"
 #include "relay/page_text.h"
 #include "relay/relay.h"
 #include "store/db.h"
@@ -46,10 +47,6 @@ class Background {
   std::deque<std::function<void()>> jobs_;  // guarded by mu_
   bool stopping_ = false;                   // guarded by mu_
   std::thread thread_;
-};
-
-struct Account {
-  std::string id, email, name, company_name;
 };
 
 struct Services {

@@ -79,7 +79,8 @@ Result<Nodes::Route> Nodes::route(const std::string& code) {
         " FROM sessions s LEFT JOIN relay_nodes n ON n.name = s.owner_node WHERE s.code = ?",
         {code});
     if (!rows) return rows.error();
-    if (rows->empty()) return make_error(Errc::not_found, "not_found", "No open session has this code.");
+    if (rows->empty())
+      return make_error(Errc::not_found, "not_found", "No open session has this code.");
     const auto& row = rows->rows[0];
     const std::string owner = row.text(0);
     if (owner == options_.name) return Route{};

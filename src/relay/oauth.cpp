@@ -114,56 +114,50 @@ net::Response authorization_code_grant(Ctx& ctx, const ClientAuth& client, const
   auto now = now_ms();
   GrantOutcome out;
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto rows = s.query(
-        "SELECT c.grant_id, c.redirect_uri, c.code_challenge, c.expires_at, c.used_at,"
-        " g.client_id, g.account_id, g.revoked_at FROM oauth_codes c"
-        " JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
-        {crypto::sha256_hex(code)});
-    if (!rows) return rows.error();
-    if (rows->empty()) {
+    auto found = find_authorization_code(s, crypto::sha256_hex(code));
+    if (!found) return found.error();
+    if (!*found) {
       out.error = "invalid_grant";
       out.description = "The authorization code is not valid.";
       return {};
     }
-    const auto& row = rows->rows[0];
-    std::string grant = row.text(0);
-    if (row.text(5) != client.client_id) {
+    const AuthorizationCode& c = **found;
+    const std::string& grant = c.grant_id;
+    if (c.client_id != client.client_id) {
       out.error = "invalid_grant";
       out.description = "The authorization code was issued to another client.";
       return {};
     }
-    if (!row.null(4)) {
+    if (c.used) {
       // A second use: someone replayed the code. Revoke what the first use issued.
       log::warn("relay.code_replayed", {{"grant", grant}, {"ip", ctx.req.remote_address}});
       out.error = "invalid_grant";
       out.description = "The authorization code was already used; its tokens are now revoked.";
       return revoke_grant(s, grant, now);
     }
-    if (!row.null(7) || row.integer(3) <= now) {
+    if (c.grant_revoked || c.expires_at <= now) {
       out.error = "invalid_grant";
       out.description = "The authorization code has expired.";
       return {};
     }
-    if (get("redirect_uri") != row.text(1)) {
+    if (get("redirect_uri") != c.redirect_uri) {
       out.error = "invalid_grant";
       out.description = "redirect_uri does not match the one of the authorization request.";
       return {};
     }
     // Every code carries an S256 challenge (codes from before that rule have none: refused).
-    if (row.null(2)) {
+    if (!c.code_challenge) {
       out.error = "invalid_grant";
       out.description = "The authorization code was issued without PKCE; authorize again.";
       return {};
     }
-    if (!pkce_s256_matches(get("code_verifier"), row.text(2))) {
+    if (!pkce_s256_matches(get("code_verifier"), *c.code_challenge)) {
       out.error = "invalid_grant";
       out.description = "The PKCE code_verifier is missing or does not match the code_challenge.";
       return {};
     }
-    auto r = s.exec("UPDATE oauth_codes SET used_at = ? WHERE code_hash = ?",
-                    {now, crypto::sha256_hex(code)});
-    if (!r) return r.error();
-    auto t = issue_tokens(ctx, s, grant, row.text(6), now);
+    if (auto r = mark_code_used(s, crypto::sha256_hex(code), now); !r) return r;
+    auto t = issue_tokens(ctx, s, grant, c.account_id, now);
     if (!t) return t.error();
     out.issued = std::move(*t);
     return {};
@@ -183,35 +177,30 @@ net::Response refresh_token_grant(Ctx& ctx, const ClientAuth& client, const Form
   auto now = now_ms();
   GrantOutcome out;
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto rows = s.query(
-        "SELECT t.grant_id, t.account_id, t.expires_at, t.used_at, t.revoked_at, g.client_id"
-        " FROM tokens t JOIN oauth_grants g ON g.id = t.grant_id"
-        " WHERE t.token_hash = ? AND t.kind = 'refresh'",
-        {hash});
-    if (!rows) return rows.error();
-    if (rows->empty() || rows->rows[0].text(5) != client.client_id) {
+    auto found = find_refresh_token(s, hash);
+    if (!found) return found.error();
+    if (!*found || (*found)->client_id != client.client_id) {
       out.error = "invalid_grant";
       out.description = "The refresh token is not valid.";
       return {};
     }
-    const auto& row = rows->rows[0];
-    std::string grant = row.text(0);
-    if (!row.null(3)) {
+    const RefreshToken& t = **found;
+    const std::string& grant = t.grant_id;
+    if (t.used) {
       log::warn("relay.refresh_replayed", {{"grant", grant}, {"ip", ctx.req.remote_address}});
       out.error = "invalid_grant";
       out.description = "The refresh token was already used; the whole grant is now revoked.";
       return revoke_grant(s, grant, now);
     }
-    if (!row.null(4) || row.integer(2) <= now) {
+    if (t.revoked || t.expires_at <= now) {
       out.error = "invalid_grant";
       out.description = "The refresh token has expired or was revoked.";
       return {};
     }
-    auto r = s.exec("UPDATE tokens SET used_at = ? WHERE token_hash = ?", {now, hash});
-    if (!r) return r.error();
-    auto t = issue_tokens(ctx, s, grant, row.text(1), now);
-    if (!t) return t.error();
-    out.issued = std::move(*t);
+    if (auto r = mark_token_used(s, hash, now); !r) return r;
+    auto issued = issue_tokens(ctx, s, grant, t.account_id, now);
+    if (!issued) return issued.error();
+    out.issued = std::move(*issued);
     return {};
   });
   if (!st) return oauth_error(500, "server_error", st.error().message);
@@ -280,17 +269,13 @@ Result<net::Response> revoke(Ctx& ctx) {
 Result<Account> account_from_bearer(Ctx& ctx) {
   auto token = net::bearer_token(ctx.req.headers);
   if (!token) return invalid_token("Send an access token: Authorization: Bearer <token>.");
-  auto rows = ctx.db().query(
-      "SELECT a.id, a.email, a.name, a.company_name, t.expires_at, t.revoked_at FROM tokens t"
-      " JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ? AND t.kind <> 'refresh'",
-      {crypto::sha256_hex(*token)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return invalid_token("The access token is not valid.");
-  const auto& r = rows->rows[0];
-  if (!r.null(5)) return invalid_token("The access token was revoked.");
-  if (r.integer(4) <= now_ms())
+  auto found = find_access_token(ctx.db(), crypto::sha256_hex(*token));
+  if (!found) return found.error();
+  if (!*found) return invalid_token("The access token is not valid.");
+  if ((*found)->revoked) return invalid_token("The access token was revoked.");
+  if ((*found)->expires_at <= now_ms())
     return make_error(401, "token_expired", "The access token has expired; refresh it.");
-  return Account{r.text(0), r.text(1), r.text(2), r.text(3)};
+  return (*found)->account;
 }
 
 void register_oauth(net::Router& r, Services& svc) {

@@ -497,13 +497,9 @@ Result<net::Response> join_page(Ctx& ctx) {
 std::optional<Account> account_from_cookie(Ctx& ctx) {
   auto c = ctx.req.cookie(kSessionCookie);
   if (!c) return std::nullopt;
-  auto rows = ctx.db().query(
-      "SELECT a.id, a.email, a.name, a.company_name FROM web_sessions w"
-      " JOIN accounts a ON a.id = w.account_id WHERE w.token_hash = ? AND w.expires_at > ?",
-      {crypto::sha256_hex(*c), now_ms()});
-  if (!rows || rows->empty()) return std::nullopt;
-  const auto& r = rows->rows[0];
-  return Account{r.text(0), r.text(1), r.text(2), r.text(3)};
+  auto found = find_web_session(ctx.db(), crypto::sha256_hex(*c), now_ms());
+  if (!found) return std::nullopt;
+  return *found;
 }
 
 void register_pages(net::Router& r, Services& svc) {

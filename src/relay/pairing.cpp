@@ -381,7 +381,8 @@ Pairing::~Pairing() {
 Result<std::shared_ptr<net::WebSocketHandler>> Pairing::attach(const std::string& code, Side side) {
   std::lock_guard core_lock(core_->mu);
   if (core_->shutting_down) {
-    return make_error(Errc::unavailable, "shuttingDown", "The relay is shutting down; try again shortly.");
+    return make_error(Errc::unavailable, "shuttingDown",
+                      "The relay is shutting down; try again shortly.");
   }
   if (core_->ended.count(code)) {
     return make_error(Errc::gone, "sessionEnded",

@@ -1,0 +1,93 @@
+#include "relay/oauth_store.h"
+
+namespace reach::relay {
+namespace {
+
+// The columns account_of() reads, from `first` on.
+constexpr const char* kAccountColumns = "a.id, a.email, a.name, a.company_name";
+
+Account account_of(const store::Row& r, std::size_t first = 0) {
+  return Account{r.text(first), r.text(first + 1), r.text(first + 2), r.text(first + 3)};
+}
+
+}  // namespace
+
+Result<std::optional<AuthorizationCode>> find_authorization_code(store::Session& s,
+                                                                 const std::string& code_hash) {
+  auto rows = s.query(
+      "SELECT c.grant_id, c.redirect_uri, c.code_challenge, c.expires_at, c.used_at,"
+      " g.client_id, g.account_id, g.revoked_at FROM oauth_codes c"
+      " JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
+      {code_hash});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<AuthorizationCode>();
+  const auto& r = rows->rows[0];
+  AuthorizationCode c;
+  c.grant_id = r.text(0);
+  c.redirect_uri = r.text(1);
+  c.code_challenge = r.opt_text(2);
+  c.expires_at = r.integer(3);
+  c.used = !r.null(4);
+  c.client_id = r.text(5);
+  c.account_id = r.text(6);
+  c.grant_revoked = !r.null(7);
+  return std::optional<AuthorizationCode>(std::move(c));
+}
+
+Status mark_code_used(store::Session& s, const std::string& code_hash, std::int64_t now) {
+  auto r = s.exec("UPDATE oauth_codes SET used_at = ? WHERE code_hash = ?", {now, code_hash});
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::optional<RefreshToken>> find_refresh_token(store::Session& s,
+                                                       const std::string& token_hash) {
+  auto rows = s.query(
+      "SELECT t.grant_id, t.account_id, t.expires_at, t.used_at, t.revoked_at, g.client_id"
+      " FROM tokens t JOIN oauth_grants g ON g.id = t.grant_id"
+      " WHERE t.token_hash = ? AND t.kind = 'refresh'",
+      {token_hash});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<RefreshToken>();
+  const auto& r = rows->rows[0];
+  RefreshToken t;
+  t.grant_id = r.text(0);
+  t.account_id = r.text(1);
+  t.expires_at = r.integer(2);
+  t.used = !r.null(3);
+  t.revoked = !r.null(4);
+  t.client_id = r.text(5);
+  return std::optional<RefreshToken>(std::move(t));
+}
+
+Status mark_token_used(store::Session& s, const std::string& token_hash, std::int64_t now) {
+  auto r = s.exec("UPDATE tokens SET used_at = ? WHERE token_hash = ?", {now, token_hash});
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::optional<AccessToken>> find_access_token(store::Session& s,
+                                                     const std::string& token_hash) {
+  auto rows = s.query(std::string("SELECT ") + kAccountColumns +
+                          ", t.expires_at, t.revoked_at FROM tokens t"
+                          " JOIN accounts a ON a.id = t.account_id"
+                          " WHERE t.token_hash = ? AND t.kind <> 'refresh'",
+                      {token_hash});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<AccessToken>();
+  const auto& r = rows->rows[0];
+  return std::optional<AccessToken>(AccessToken{account_of(r), r.integer(4), !r.null(5)});
+}
+
+Result<std::optional<Account>> find_web_session(store::Session& s, const std::string& token_hash,
+                                                std::int64_t now) {
+  auto rows = s.query(std::string("SELECT ") + kAccountColumns +
+                          " FROM web_sessions w JOIN accounts a ON a.id = w.account_id"
+                          " WHERE w.token_hash = ? AND w.expires_at > ?",
+                      {token_hash, now});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<Account>();
+  return std::optional<Account>(account_of(rows->rows[0]));
+}
+
+}  // namespace reach::relay
