@@ -381,7 +381,8 @@ Result<net::Response> add_member(Ctx& ctx) {
     auto r = s.exec("INSERT INTO group_members (group_id, member_id, member_type) VALUES (?, ?, ?)",
                     {group->id, member_id, type});
     if (!r) {
-      if (r.error().kind == Errc::conflict) return conflict("That object is already a member of the group.");
+      if (r.error().kind == Errc::conflict)
+        return conflict("That object is already a member of the group.");
       return r.error();
     }
     return audit(s, ctx,

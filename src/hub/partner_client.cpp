@@ -18,7 +18,8 @@ std::string trim_slash(std::string u) {
 }
 
 Error unreachable(const Error& e) {
-  return make_error(Errc::upstream, "partnerUnreachable", "The relay cannot be reached: " + e.message);
+  return make_error(Errc::upstream, "partnerUnreachable",
+                    "The relay cannot be reached: " + e.message);
 }
 
 class RelayPartnerClient final : public PartnerClient {
@@ -40,7 +41,8 @@ class RelayPartnerClient final : public PartnerClient {
     if (!s) return s.error();
     if (s->code.empty() || s->supporter_link.empty() || s->end_customer_link.empty() ||
         s->valid_until == 0)
-      return make_error(Errc::upstream, "partnerError", "The relay's session lacks its code or links.");
+      return make_error(Errc::upstream, "partnerError",
+                        "The relay's session lacks its code or links.");
     return s;
   }
 
@@ -116,7 +118,8 @@ class RelayPartnerClient final : public PartnerClient {
     if (!r) return unreachable(r.error());
     *status = r->status;
     auto o = json::parse_object(r->body);
-    if (!o) return make_error(Errc::upstream, "partnerError", "The relay's token answer is not JSON.");
+    if (!o)
+      return make_error(Errc::upstream, "partnerError", "The relay's token answer is not JSON.");
     return std::move(*o);
   }
 
@@ -125,7 +128,8 @@ class RelayPartnerClient final : public PartnerClient {
     auto refresh = json::opt_string(t, "refresh_token");
     auto expires = json::opt_int(t, "expires_in");
     if (!access || !*access || !refresh || !*refresh || !expires || !*expires || **expires <= 0)
-      return make_error(Errc::upstream, "partnerError", "The relay's token answer lacks its tokens.");
+      return make_error(Errc::upstream, "partnerError",
+                        "The relay's token answer lacks its tokens.");
     return GrantTokens{**access, **refresh, **expires};
   }
 
@@ -143,7 +147,8 @@ class RelayPartnerClient final : public PartnerClient {
     s.state = text("state");
     if (auto valid = text("valid_until"); !valid.empty()) {
       auto at = parse_iso8601(valid);
-      if (!at) return make_error(Errc::upstream, "partnerError", "The relay's valid_until is not a date.");
+      if (!at)
+        return make_error(Errc::upstream, "partnerError", "The relay's valid_until is not a date.");
       s.valid_until = *at;
     }
     if (auto closed = text("closed_at"); !closed.empty())

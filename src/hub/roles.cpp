@@ -3,6 +3,7 @@
 #include "common/time.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
+#include "hub/role_store.h"
 
 #include <fmt/format.h>
 
@@ -11,32 +12,21 @@
 namespace reach::hub {
 namespace {
 
-constexpr const char* kRoleColumns =
-    "id, display_name, description, is_built_in, allowed_actions, created_at";
-
-bj::object role_json(const store::Row& row) {
-  auto acts = json::parse(row.text(4));
+bj::object role_json(const RoleDefinition& role) {
+  auto acts = json::parse(role.allowed_actions_json);
   bj::object ra{{"@odata.type", "microsoft.graph.resourceAction"},
                 {"allowedResourceActions", acts ? *acts : bj::array{}},
                 {"notAllowedResourceActions", bj::array{}}};
   bj::object perm{{"@odata.type", "microsoft.graph.rolePermission"},
                   {"resourceActions", bj::array{std::move(ra)}}};
   return bj::object{{"@odata.type", "#microsoft.graph.deviceAndAppManagementRoleDefinition"},
-                    {"id", row.text(0)},
-                    {"displayName", row.text(1)},
-                    {"description", row.null(2) ? bj::value("") : bj::value(row.text(2))},
+                    {"id", role.id},
+                    {"displayName", role.display_name},
+                    {"description", role.description.value_or("")},
                     {"rolePermissions", bj::array{std::move(perm)}},
-                    {"isBuiltIn", row.boolean(3)},
-                    {"isBuiltInRoleDefinition", row.boolean(3)},
+                    {"isBuiltIn", role.built_in},
+                    {"isBuiltInRoleDefinition", role.built_in},
                     {"roleScopeTagIds", bj::array{"0"}}};
-}
-
-Result<store::Row> find_role(store::Session& s, std::string_view id) {
-  auto rows =
-      s.query(fmt::format("SELECT {} FROM role_definitions WHERE id = ?", kRoleColumns), {id});
-  if (!rows) return rows.error();
-  if (rows->empty()) return not_found(fmt::format("Role definition '{}' does not exist.", id));
-  return rows->rows[0];
 }
 
 // Reads rolePermissions[].resourceActions[].allowedResourceActions; every action must be known.
@@ -78,11 +68,10 @@ std::string actions_text(const std::vector<std::string>& acts) {
 
 Result<net::Response> list_roles(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
-  auto rows = ctx.db().query(fmt::format(
-      "SELECT {} FROM role_definitions ORDER BY is_built_in DESC, display_name", kRoleColumns));
-  if (!rows) return rows.error();
+  auto roles = all_roles(ctx.db());
+  if (!roles) return roles.error();
   bj::array value;
-  for (const auto& row : rows->rows) value.push_back(role_json(row));
+  for (const auto& role : *roles) value.push_back(role_json(role));
   return json_response(
       200, bj::object{{"@odata.context", ctx.context_url("deviceManagement/roleDefinitions")},
                       {"value", std::move(value)}});
@@ -140,7 +129,7 @@ Result<net::Response> update_role(Ctx& ctx) {
     return st.error();
   auto existing = find_role(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
-  if (existing->boolean(3)) return bad_request("Built-in roles cannot be changed.");
+  if (existing->built_in) return bad_request("Built-in roles cannot be changed.");
   auto name = json::opt_string(*body, "displayName");
   if (!name) return name.error();
   if (*name && (*name)->empty()) return bad_request("Property 'displayName' cannot be empty.");
@@ -157,18 +146,18 @@ Result<net::Response> update_role(Ctx& ctx) {
         "UPDATE role_definitions SET display_name = COALESCE(?, display_name),"
         " description = COALESCE(?, description),"
         " allowed_actions = COALESCE(?, allowed_actions) WHERE id = ?",
-        {*name, *desc, acts_text, existing->text(0)});
+        {*name, *desc, acts_text, existing->id});
     if (!r) return r.error();
     return audit(s, ctx,
                  {"updateRoleDefinition",
                   "success",
                   "roleDefinition",
-                  existing->text(0),
-                  name->value_or(existing->text(1)),
+                  existing->id,
+                  name->value_or(existing->display_name),
                   {}});
   });
   if (!st) return st.error();
-  auto row = find_role(ctx.db(), existing->text(0));
+  auto row = find_role(ctx.db(), existing->id);
   if (!row) return row.error();
   return entity_response(ctx, role_json(*row), "deviceManagement/roleDefinitions/$entity");
 }
@@ -177,21 +166,21 @@ Result<net::Response> delete_role(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesDelete); !g) return g.error();
   auto existing = find_role(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
-  if (existing->boolean(3)) return bad_request("Built-in roles cannot be deleted.");
+  if (existing->built_in) return bad_request("Built-in roles cannot be deleted.");
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto used = s.query("SELECT COUNT(*) FROM role_assignments WHERE role_definition_id = ?",
-                        {existing->text(0)});
+                        {existing->id});
     if (!used) return used.error();
     if (used->rows[0].integer(0) > 0)
       return conflict("The role is assigned; delete its role assignments first.");
-    auto r = s.exec("DELETE FROM role_definitions WHERE id = ?", {existing->text(0)});
+    auto r = s.exec("DELETE FROM role_definitions WHERE id = ?", {existing->id});
     if (!r) return r.error();
     return audit(s, ctx,
                  {"deleteRoleDefinition",
                   "success",
                   "roleDefinition",
-                  existing->text(0),
-                  existing->text(1),
+                  existing->id,
+                  existing->display_name,
                   {}});
   });
   if (!st) return st.error();
@@ -203,40 +192,19 @@ Result<net::Response> delete_role(Ctx& ctx) {
 constexpr const char* kScopeTypes[] = {"resourceScope", "allDevices", "allLicensedUsers",
                                        "allDevicesAndLicensedUsers"};
 
-Result<bj::object> assignment_json(store::Session& s, const store::Row& row) {
-  // row: id, display_name, description, role_definition_id, scope_type
-  auto members = s.query(
-      "SELECT member_id FROM role_assignment_members WHERE assignment_id = ? ORDER BY member_id",
-      {row.text(0)});
-  if (!members) return members.error();
-  auto scopes = s.query(
-      "SELECT group_id FROM role_assignment_scopes WHERE assignment_id = ? ORDER BY group_id",
-      {row.text(0)});
-  if (!scopes) return scopes.error();
-  bj::array m, sc;
-  for (const auto& r : members->rows) m.emplace_back(r.text(0));
-  for (const auto& r : scopes->rows) sc.emplace_back(r.text(0));
+bj::object assignment_json(const RoleAssignment& a) {
+  bj::array members(a.members.begin(), a.members.end());
+  bj::array scopes(a.scopes.begin(), a.scopes.end());
   return bj::object{{"@odata.type", "#microsoft.graph.deviceAndAppManagementRoleAssignment"},
-                    {"id", row.text(0)},
-                    {"displayName", row.text(1)},
-                    {"description", row.null(2) ? bj::value("") : bj::value(row.text(2))},
-                    {"members", std::move(m)},
-                    {"resourceScopes", sc},
-                    {"scopeMembers", sc},
-                    {"scopeType", row.text(4)},
-                    {"roleDefinitionId", row.text(3)},
+                    {"id", a.id},
+                    {"displayName", a.display_name},
+                    {"description", a.description.value_or("")},
+                    {"members", std::move(members)},
+                    {"resourceScopes", scopes},
+                    {"scopeMembers", scopes},
+                    {"scopeType", a.scope_type},
+                    {"roleDefinitionId", a.role_definition_id},
                     {"roleScopeTagIds", bj::array{"0"}}};
-}
-
-constexpr const char* kAssignmentColumns =
-    "id, display_name, description, role_definition_id, scope_type";
-
-Result<store::Row> find_assignment(store::Session& s, std::string_view id) {
-  auto rows = s.query(
-      fmt::format("SELECT {} FROM role_assignments WHERE id = ?", kAssignmentColumns), {id});
-  if (!rows) return rows.error();
-  if (rows->empty()) return not_found(fmt::format("Role assignment '{}' does not exist.", id));
-  return rows->rows[0];
 }
 
 // "…/roleDefinitions('ID')" or "…/roleDefinitions/ID" → ID
@@ -351,15 +319,10 @@ Status write_lists(store::Session& s, const std::string& id, const AssignmentInp
 
 Result<net::Response> list_assignments(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
-  auto rows = ctx.db().query(
-      fmt::format("SELECT {} FROM role_assignments ORDER BY id", kAssignmentColumns));
-  if (!rows) return rows.error();
+  auto all = all_assignments(ctx.db());
+  if (!all) return all.error();
   bj::array value;
-  for (const auto& row : rows->rows) {
-    auto o = assignment_json(ctx.db(), row);
-    if (!o) return o.error();
-    value.push_back(std::move(*o));
-  }
+  for (const auto& a : *all) value.push_back(assignment_json(a));
   return json_response(
       200, bj::object{{"@odata.context", ctx.context_url("deviceManagement/roleAssignments")},
                       {"value", std::move(value)}});
@@ -369,16 +332,14 @@ Result<net::Response> get_assignment(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
   auto row = find_assignment(ctx.db(), ctx.req.params["id"]);
   if (!row) return row.error();
-  auto o = assignment_json(ctx.db(), *row);
-  if (!o) return o.error();
-  return entity_response(ctx, std::move(*o), "deviceManagement/roleAssignments/$entity");
+  return entity_response(ctx, assignment_json(*row), "deviceManagement/roleAssignments/$entity");
 }
 
 Result<net::Response> get_assignment_role(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesRead); !g) return g.error();
   auto row = find_assignment(ctx.db(), ctx.req.params["id"]);
   if (!row) return row.error();
-  auto role = find_role(ctx.db(), row->text(3));
+  auto role = find_role(ctx.db(), row->role_definition_id);
   if (!role) return role.error();
   return entity_response(ctx, role_json(*role), "deviceManagement/roleDefinitions/$entity");
 }
@@ -405,9 +366,8 @@ Result<net::Response> create_assignment(Ctx& ctx) {
   if (!st) return st.error();
   auto row = find_assignment(ctx.db(), id);
   if (!row) return row.error();
-  auto o = assignment_json(ctx.db(), *row);
-  if (!o) return o.error();
-  return entity_response(ctx, std::move(*o), "deviceManagement/roleAssignments/$entity", 201);
+  return entity_response(ctx, assignment_json(*row), "deviceManagement/roleAssignments/$entity",
+                         201);
 }
 
 Result<net::Response> update_assignment(Ctx& ctx) {
@@ -416,7 +376,7 @@ Result<net::Response> update_assignment(Ctx& ctx) {
   if (!body) return body.error();
   auto existing = find_assignment(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
-  std::string id = existing->text(0);
+  std::string id = existing->id;
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto in = read_assignment(s, *body, false);
     if (!in) return in.error();
@@ -437,15 +397,13 @@ Result<net::Response> update_assignment(Ctx& ctx) {
                   "success",
                   "roleAssignment",
                   id,
-                  in->name.value_or(existing->text(1)),
+                  in->name.value_or(existing->display_name),
                   {}});
   });
   if (!st) return st.error();
   auto row = find_assignment(ctx.db(), id);
   if (!row) return row.error();
-  auto o = assignment_json(ctx.db(), *row);
-  if (!o) return o.error();
-  return entity_response(ctx, std::move(*o), "deviceManagement/roleAssignments/$entity");
+  return entity_response(ctx, assignment_json(*row), "deviceManagement/roleAssignments/$entity");
 }
 
 Result<net::Response> delete_assignment(Ctx& ctx) {
@@ -456,15 +414,15 @@ Result<net::Response> delete_assignment(Ctx& ctx) {
     for (const char* sql : {"DELETE FROM role_assignment_members WHERE assignment_id = ?",
                             "DELETE FROM role_assignment_scopes WHERE assignment_id = ?",
                             "DELETE FROM role_assignments WHERE id = ?"}) {
-      auto r = s.exec(sql, {existing->text(0)});
+      auto r = s.exec(sql, {existing->id});
       if (!r) return r.error();
     }
     return audit(s, ctx,
                  {"deleteRoleAssignment",
                   "success",
                   "roleAssignment",
-                  existing->text(0),
-                  existing->text(1),
+                  existing->id,
+                  existing->display_name,
                   {}});
   });
   if (!st) return st.error();

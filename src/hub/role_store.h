@@ -1,0 +1,43 @@
+// Intune RBAC as a store: role definitions and role assignments (with their members and scope
+// groups), their columns read in one place and mapped to structs. Handlers keep who may change
+// them and their Graph representations.
+#pragma once
+
+#include "common/result.h"
+#include "store/db.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reach::hub {
+
+struct RoleDefinition {
+  std::string id, display_name;
+  std::optional<std::string> description;
+  bool built_in = false;
+  std::string allowed_actions_json;  // a JSON array of action names, as stored
+  std::int64_t created_at = 0;
+};
+
+// By id; 404 when there is none.
+Result<RoleDefinition> find_role(store::Session& s, std::string_view id);
+// Every role, built-in ones first, then by name.
+Result<std::vector<RoleDefinition>> all_roles(store::Session& s);
+
+struct RoleAssignment {
+  std::string id, display_name;
+  std::optional<std::string> description;
+  std::string role_definition_id, scope_type;
+  std::vector<std::string> members;  // group ids, sorted
+  std::vector<std::string> scopes;   // group ids, sorted (scopeType resourceScope)
+};
+
+// By id, with its members and scopes; 404 when there is none.
+Result<RoleAssignment> find_assignment(store::Session& s, std::string_view id);
+// Every assignment by id, with their members and scopes (three queries, not one per assignment).
+Result<std::vector<RoleAssignment>> all_assignments(store::Session& s);
+
+}  // namespace reach::hub
