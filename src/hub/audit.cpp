@@ -39,15 +39,39 @@ void audit_now(Ctx& ctx, const AuditEntry& e) {
 
 namespace {
 
+// A stored audit event, as the columns below read.
+struct AuditRecord {
+  std::int64_t seq = 0;
+  std::string id;
+  std::int64_t at = 0;
+  std::string activity, result, actor_type;
+  std::optional<std::string> actor_id, actor_name;
+  std::string ip_address;
+  std::optional<std::string> target_type, target_id, target_name;
+  std::string details_json;
+};
+
+constexpr const char* kAuditColumns =
+    "seq, id, at, activity, result, actor_type, actor_id, actor_name, ip_address, target_type,"
+    " target_id, target_name, details";
+
+AuditRecord audit_record_of(const store::Row& r) {
+  return AuditRecord{r.integer(0),   r.text(1),      r.integer(2),  r.text(3), r.text(4),
+                     r.text(5),      r.opt_text(6),  r.opt_text(7), r.text(8), r.opt_text(9),
+                     r.opt_text(10), r.opt_text(11), r.text(12)};
+}
+
+bj::value opt(const std::optional<std::string>& v) {
+  return v ? bj::value(*v) : bj::value();
+}
+
 Result<net::Response> list_audit(Ctx& ctx) {
   auto g = require(ctx, actions::kAuditRead);
   if (!g) return g.error();
   auto q = odata::parse_query(ctx.req.query, true, {}, 1000);
   if (!q) return q.error();
   // Newest first; the skiptoken carries the last sequence number shown.
-  std::string sql =
-      "SELECT seq, id, at, activity, result, actor_type, actor_id, actor_name, ip_address,"
-      " target_type, target_id, target_name, details FROM audit_events";
+  std::string sql = std::string("SELECT ") + kAuditColumns + " FROM audit_events";
   store::Params params;
   std::vector<std::string> conds;
   if (q->filter) {
@@ -87,26 +111,26 @@ Result<net::Response> list_audit(Ctx& ctx) {
   if (!rows) return rows.error();
   bj::array value;
   for (const auto& row : rows->rows) {
-    auto details = json::parse(row.text(12));
-    bj::object actor{{"type", row.text(5)},
-                     {"id", row.null(6) ? bj::value() : bj::value(row.text(6))},
-                     {"name", row.null(7) ? bj::value() : bj::value(row.text(7))},
-                     {"ipAddress", row.text(8)}};
-    bj::object target{{"type", row.null(9) ? bj::value() : bj::value(row.text(9))},
-                      {"id", row.null(10) ? bj::value() : bj::value(row.text(10))},
-                      {"name", row.null(11) ? bj::value() : bj::value(row.text(11))}};
-    value.push_back(bj::object{{"id", row.text(1)},
-                               {"sequence", row.integer(0)},
-                               {"activityDateTime", iso8601(row.integer(2))},
-                               {"activity", row.text(3)},
-                               {"result", row.text(4)},
+    const AuditRecord e = audit_record_of(row);
+    auto details = json::parse(e.details_json);
+    bj::object actor{{"type", e.actor_type},
+                     {"id", opt(e.actor_id)},
+                     {"name", opt(e.actor_name)},
+                     {"ipAddress", e.ip_address}};
+    bj::object target{
+        {"type", opt(e.target_type)}, {"id", opt(e.target_id)}, {"name", opt(e.target_name)}};
+    value.push_back(bj::object{{"id", e.id},
+                               {"sequence", e.seq},
+                               {"activityDateTime", iso8601(e.at)},
+                               {"activity", e.activity},
+                               {"result", e.result},
                                {"actor", std::move(actor)},
                                {"target", std::move(target)},
                                {"details", details ? *details : bj::value()}});
   }
   bj::object out{{"value", std::move(value)}};
   if (static_cast<int>(rows->rows.size()) == q->top)
-    out["@odata.nextLink"] = next_link(ctx, rows->rows.back().text(0));
+    out["@odata.nextLink"] = next_link(ctx, std::to_string(audit_record_of(rows->rows.back()).seq));
   return json_response(200, out);
 }
 
