@@ -148,12 +148,11 @@ test('every refusal of SPEC §4.1 is its own sentence on the device page', async
   await page.screenshot({ path: path.join(SHOTS, 'device-refusal-en.png'), fullPage: true });
   // Needs re-authorisation: the state a refused token refresh leaves (set here directly: the
   // refresh itself is tested against the relay in ra_flow_test).
-  run('sqlite3', [path.join(hub.data, 'hub.db'),
-    "UPDATE ra_partners SET status = 'onboarded', needs_reauth = 1"]);
+  hub.sql("UPDATE ra_partners SET status = 'onboarded', needs_reauth = 1");
   assert.ok((await requestOn(page, 'OSLO-LAPTOP')).startsWith(
     'The remote assistance connector needs to be authorised again. An administrator must reconnect it.'));
   assert.equal(await page.getByRole('link', { name: 'Open the connector' }).count(), 1);
-  run('sqlite3', [path.join(hub.data, 'hub.db'), "UPDATE ra_partners SET status = 'notOnboarded', needs_reauth = 0"]);
+  hub.sql("UPDATE ra_partners SET status = 'notOnboarded', needs_reauth = 0");
   assert.deepEqual(page.errors, []);
   await context.close();
 });

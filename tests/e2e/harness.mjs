@@ -4,7 +4,9 @@
 // from the noVNC canvas.
 //
 // Environment: REACH_BIN_DIR (the programs), PLAYWRIGHT_CORE (playwright-core's index.mjs),
-// REACH_E2E_OUT_DIR (where screenshots go; default: the system temp dir), REACH_CHROMIUM.
+// REACH_E2E_OUT_DIR (where screenshots go; default: the system temp dir), REACH_CHROMIUM,
+// REACH_E2E_STORE (postgresql: the hub and the relay keep their data on the tests' PostgreSQL
+// server, which ctest's `postgres` fixture runs; otherwise SQLite in their data directories).
 // Each test file runs in its own node process, so the state below is one test file's.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -112,6 +114,19 @@ export function run(cmd, args, env = {}) {
   return r.stdout;
 }
 
+// The `--db` of a new hub or relay: on REACH_E2E_STORE=postgresql a database of its own on the
+// fixture's server (its URL is in REACH_BIN_DIR/../test-postgres/url), none otherwise (SQLite).
+let databases = 0;
+export function storeArgs(purpose) {
+  if (process.env.REACH_E2E_STORE !== 'postgresql') return [];
+  const server = fs.readFileSync(path.join(BIN, '..', 'test-postgres', 'url'), 'utf8').trim();
+  const name = `e2e_${purpose}_${process.pid}_${++databases}`;
+  run('psql', ['-q', server, '-c', `CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8'`]);
+  const slash = server.indexOf('///');
+  const query = server.indexOf('?');
+  return ['--db', server.slice(0, slash + 3) + name + (query < 0 ? '' : server.slice(query))];
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -143,8 +158,8 @@ export async function startPatternDisplay(tmp) {
 export async function startRelay(tmp) {
   const data = path.join(tmp, 'relay');
   const relayBin = path.join(BIN, 'reach-relay');
-  run(relayBin, ['init', '--data', data, '--admin-email', 'admin@example.com'],
-    { REACH_ADMIN_PASSWORD: PASSWORD });
+  run(relayBin, ['init', '--data', data, '--admin-email', 'admin@example.com',
+    ...storeArgs('relay')], { REACH_ADMIN_PASSWORD: PASSWORD });
   const token =
     run(relayBin, ['token', 'create', '--data', data, '--email', 'admin@example.com']).trim();
   const server = start(relayBin, ['serve', '--data', data, '--listen', '127.0.0.1:0']);
@@ -225,7 +240,8 @@ export const ADMIN_PASSWORD = PASSWORD;
 export async function startHub(tmp, extraArgs = []) {
   const data = path.join(tmp, 'hub');
   const hubBin = path.join(BIN, 'reach-hub');
-  run(hubBin, ['init', '--data', data, '--admin-email', ADMIN_EMAIL],
+  const store = storeArgs('hub');
+  run(hubBin, ['init', '--data', data, '--admin-email', ADMIN_EMAIL, ...store],
     { REACH_ADMIN_PASSWORD: PASSWORD });
   const token = run(hubBin, ['token', 'create', '--data', data, '--email', ADMIN_EMAIL]).trim();
   const server = start(hubBin, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...extraArgs]);
@@ -255,5 +271,10 @@ export async function startHub(tmp, extraArgs = []) {
     assert.equal(res.status, 201, JSON.stringify(body));
     return body; // { deviceId, deviceCredential }
   }
-  return { url, data, token, api, enroll, server };
+  // A statement run on the hub's store directly, for a state no API reaches (sqlite3 or psql).
+  function sql(statement) {
+    return store.length ? run('psql', ['-q', store[1], '-c', statement])
+      : run('sqlite3', [path.join(data, 'hub.db'), statement]);
+  }
+  return { url, data, token, api, enroll, server, sql };
 }

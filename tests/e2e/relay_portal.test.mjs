@@ -2,7 +2,8 @@
 // (a wrong password is refused), creates a session by hand, reads its code and supporter link,
 // finds it in the list, closes it; the sessions API agrees at every step.
 //
-// Environment: REACH_BIN_DIR, PLAYWRIGHT_CORE, REACH_E2E_OUT_DIR (as relay_viewer.test.mjs).
+// Environment: REACH_BIN_DIR, PLAYWRIGHT_CORE, REACH_E2E_OUT_DIR, REACH_E2E_STORE (as
+// harness.mjs).
 import assert from 'node:assert/strict';
 import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import {after, before, test} from 'node:test';
+
+import {storeArgs} from './harness.mjs';
 
 const BIN = process.env.REACH_BIN_DIR;
 const OUT_DIR = process.env.REACH_E2E_OUT_DIR || os.tmpdir();
@@ -25,7 +28,7 @@ process.on('exit', () => relay && relay.exitCode === null && relay.kill('SIGKILL
 
 before(async () => {
   const data = path.join(tmp, 'relay');
-  const init = spawnSync(`${BIN}/reach-relay`, ['init', '--data', data, '--admin-email', EMAIL], {
+  const init = spawnSync(`${BIN}/reach-relay`, ['init', '--data', data, '--admin-email', EMAIL, ...storeArgs('portal')], {
     env: {...process.env, REACH_ADMIN_PASSWORD: PASSWORD},
     encoding: 'utf8',
   });
