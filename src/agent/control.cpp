@@ -29,7 +29,8 @@ constexpr std::size_t kMaxUnread = 1024 * 1024;
 constexpr std::size_t kMaxSubscribers = 16;
 
 Error socket_error(const std::string& what) {
-  return make_error(Errc::internal, "controlSocket", fmt::format("{}: {}", what, std::strerror(errno)));
+  return make_error(Errc::internal, "controlSocket",
+                    fmt::format("{}: {}", what, std::strerror(errno)));
 }
 
 Result<sockaddr_un> address(const std::string& path) {

@@ -98,7 +98,9 @@ Result<std::optional<Credential>> StateDir::credential() const {
   if (!text) return text.error();
   if (!*text) return std::optional<Credential>();
   auto o = json::parse_object(**text);
-  if (!o) return make_error(Errc::internal, "stateCorrupt", path_ + "/credential.json is not valid JSON.");
+  if (!o)
+    return make_error(Errc::internal, "stateCorrupt",
+                      path_ + "/credential.json is not valid JSON.");
   Credential c{str(*o, "hubUrl"), str(*o, "deviceId"), str(*o, "deviceCredential")};
   if (c.hub_url.empty() || c.device_id.empty() || c.device_credential.empty())
     return make_error(Errc::internal, "stateCorrupt", path_ + "/credential.json is incomplete.");
@@ -118,7 +120,9 @@ Status StateDir::load() {
   if (!text) return text.error();
   if (!*text) return {};
   auto o = json::parse_object(**text);
-  if (!o) return make_error(Errc::internal, "stateCorrupt", path_ + "/notifications.json is not valid JSON.");
+  if (!o)
+    return make_error(Errc::internal, "stateCorrupt",
+                      path_ + "/notifications.json is not valid JSON.");
   if (auto it = o->find("notifications"); it != o->end() && it->value().is_array()) {
     for (const auto& v : it->value().as_array()) {
       if (!v.is_object()) continue;

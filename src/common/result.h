@@ -35,18 +35,30 @@ enum class Errc {
 // The HTTP status of each kind, for the edges.
 constexpr int http_status(Errc kind) {
   switch (kind) {
-    case Errc::invalid: return 400;
-    case Errc::unauthenticated: return 401;
-    case Errc::forbidden: return 403;
-    case Errc::not_found: return 404;
-    case Errc::conflict: return 409;
-    case Errc::gone: return 410;
-    case Errc::too_large: return 413;
-    case Errc::throttled: return 429;
-    case Errc::unavailable: return 503;
-    case Errc::upstream: return 502;
-    case Errc::timeout: return 504;
-    case Errc::internal: return 500;
+    case Errc::invalid:
+      return 400;
+    case Errc::unauthenticated:
+      return 401;
+    case Errc::forbidden:
+      return 403;
+    case Errc::not_found:
+      return 404;
+    case Errc::conflict:
+      return 409;
+    case Errc::gone:
+      return 410;
+    case Errc::too_large:
+      return 413;
+    case Errc::throttled:
+      return 429;
+    case Errc::unavailable:
+      return 503;
+    case Errc::upstream:
+      return 502;
+    case Errc::timeout:
+      return 504;
+    case Errc::internal:
+      return 500;
   }
   return 500;
 }
@@ -54,19 +66,32 @@ constexpr int http_status(Errc kind) {
 // The kind of an HTTP status (an edge's error, or another server's answer).
 constexpr Errc kind_of_status(int status) {
   switch (status) {
-    case 0: return Errc::unavailable;  // no answer at all (an HTTP client's error)
-    case 400: return Errc::invalid;
-    case 401: return Errc::unauthenticated;
-    case 403: return Errc::forbidden;
-    case 404: return Errc::not_found;
-    case 409: return Errc::conflict;
-    case 410: return Errc::gone;
-    case 413: return Errc::too_large;
-    case 429: return Errc::throttled;
-    case 502: return Errc::upstream;
-    case 503: return Errc::unavailable;
-    case 504: return Errc::timeout;
-    default: return status >= 400 && status < 500 ? Errc::invalid : Errc::internal;
+    case 0:
+      return Errc::unavailable;  // no answer at all (an HTTP client's error)
+    case 400:
+      return Errc::invalid;
+    case 401:
+      return Errc::unauthenticated;
+    case 403:
+      return Errc::forbidden;
+    case 404:
+      return Errc::not_found;
+    case 409:
+      return Errc::conflict;
+    case 410:
+      return Errc::gone;
+    case 413:
+      return Errc::too_large;
+    case 429:
+      return Errc::throttled;
+    case 502:
+      return Errc::upstream;
+    case 503:
+      return Errc::unavailable;
+    case 504:
+      return Errc::timeout;
+    default:
+      return status >= 400 && status < 500 ? Errc::invalid : Errc::internal;
   }
 }
 

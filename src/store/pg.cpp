@@ -50,7 +50,6 @@ std::string one_line(std::string text) {
   return out;
 }
 
-
 // `?` to `$1…$n`, leaving quoted strings, quoted identifiers and comments alone.
 std::string number_placeholders(std::string_view sql, std::size_t* count) {
   std::string out;
