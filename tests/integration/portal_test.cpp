@@ -171,6 +171,12 @@ class Desktop {
   }
   ChildProcess& portal() { return portal_; }
 
+  // Ends every process of the session, the portal first, so that none of them still writes into
+  // the directory when the test removes it (the tray host writes an icon file per change).
+  void stop() {
+    for (ChildProcess* p : {&portal_, &tray_, &dunst_, &monitor_, &dbus_}) p->kill9();
+  }
+
   bool bus_has(const std::string& name) {
     auto r = run_command(
         {"/usr/bin/dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
@@ -343,6 +349,7 @@ class PortalTest : public RemoteAssistanceFlow {
     if (HasFailure())
       desktop_.screenshot(std::string("failed-") +
                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    desktop_.stop();
     RemoteAssistanceFlow::TearDown();
   }
 
