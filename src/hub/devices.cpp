@@ -8,6 +8,7 @@
 #include "hub/events.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
+#include "hub/page_cache.h"
 
 #include <fmt/format.h>
 
@@ -274,14 +275,49 @@ const std::vector<std::string>& selectable() {
   return kNames;
 }
 
+// What a device list's page depends on besides the data: the URL its links are built on, the
+// request (path and query: $select, $count), and the statement with its parameters (the caller,
+// its scope, the filter, the page), less the time, which only decides whether a session is open
+// and so a supporter link is shown (pages with one are not cached).
+std::string page_key(const Ctx& ctx, const std::string& sql, const store::Params& params,
+                     std::size_t now_param) {
+  std::string key = ctx.base_url();
+  key += '\n';
+  key += ctx.req.target;
+  key += '\n';
+  key += sql;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (i == now_param) continue;
+    const auto& v = params[i].v;
+    key += '\n';
+    if (const auto* n = std::get_if<std::int64_t>(&v))
+      key += 'i' + std::to_string(*n);
+    else if (const auto* str = std::get_if<std::string>(&v))
+      key += 's' + std::to_string(str->size()) + ':' + *str;
+    else
+      key += 'n';
+  }
+  return key;
+}
+
 // Lists devices visible under `grant`, optionally limited by `extra` (a condition over d/u).
 Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string extra,
                                    store::Params extra_params, std::string_view context) {
   auto q = odata::parse_query(ctx.req.query, ctx.version == "beta", selectable(), 1000, true);
   if (!q) return q.error();
+  // The page cache's version is read before anything else the page is made of (page_cache.h).
+  PageCache* cache = ctx.svc.list_cache.get();
+  std::int64_t version = 0;
+  if (cache) {
+    auto v = ctx.db().query("SELECT version FROM data_versions WHERE name = 'deviceList'");
+    if (!v) return v.error();
+    if (v->empty()) return internal_error("The device list's data version is missing.");
+    version = v->rows[0].integer(0);
+  }
   store::Params params;
   std::string sql = device_select(ctx, params);
   store::Params select_params = params;
+  const std::size_t now_param = params.size() - 1;  // device_select's last: the time
   std::vector<std::string> conds;
   conds.push_back(device_scope_sql(grant, params));
   if (!extra.empty()) {
@@ -343,6 +379,11 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
   sql += key == "d.id" ? fmt::format(" ORDER BY d.id{} LIMIT ?", dir)
                        : fmt::format(" ORDER BY {0}{1}, d.id{1} LIMIT ?", key, dir);
   params.emplace_back(q->top);
+  std::string cache_key;
+  if (cache) {
+    cache_key = page_key(ctx, sql, params, now_param);
+    if (auto page = cache->find(cache_key, version)) return net::Response::json_text(200, *page);
+  }
   auto rows = ctx.db().query(sql, params);
   if (!rows) return rows.error();
 
@@ -363,7 +404,13 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
   if (static_cast<int>(rows->rows.size()) == q->top)
     t.key("@odata.nextLink").string(next_link(ctx, rows->rows.back().text(kId)));
   t.end_object();
-  return net::Response::json_text(200, t.take());
+  std::string body = t.take();
+  // A page that shows a supporter link stops being true when its session's validity ends, which
+  // no write marks: it is read again every time.
+  bool timeless = std::none_of(rows->rows.begin(), rows->rows.end(),
+                               [](const store::Row& r) { return !r.null(kSupporterLink); });
+  if (cache && timeless) cache->store(cache_key, version, body);
+  return net::Response::json_text(200, std::move(body));
 }
 
 Result<net::Response> list_managed_devices(Ctx& ctx) {

@@ -8,6 +8,7 @@
 #include "hub/events.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
+#include "hub/page_cache.h"
 #include "hub/partner_client.h"
 #include "hub/schema.h"
 
@@ -301,6 +302,8 @@ Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::mak
   impl_->events = std::make_unique<DeviceEvents>();
   impl_->svc.events = impl_->events.get();
   impl_->svc.partner = make_relay_partner_client(impl_->svc);
+  if (impl_->svc.config.list_cache_bytes > 0 && impl_->svc.db->backend() == store::Backend::sqlite)
+    impl_->svc.list_cache = std::make_shared<PageCache>(impl_->svc.config.list_cache_bytes);
   register_auth_routes(impl_->routes);
   register_directory_routes(impl_->routes);
   register_role_routes(impl_->routes);

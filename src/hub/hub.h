@@ -37,6 +37,9 @@ struct HubConfig {
   std::vector<std::string> trusted_proxies;
   // How often a node looks in the outbox for notifications whose signal it may have missed.
   std::chrono::milliseconds outbox_sweep{2000};
+  // Bytes of rendered device list pages kept between changes (hub/page_cache.h); 0: none. On
+  // SQLite only: see migration 12.
+  std::size_t list_cache_bytes = 32u << 20;
 };
 
 class Hub {

@@ -44,6 +44,7 @@ struct Principal {
 class AgentChannels;
 class DeviceEvents;
 class PartnerClient;
+class PageCache;
 
 struct Services {
   HubConfig config;
@@ -55,6 +56,7 @@ struct Services {
   AgentChannels* channels = nullptr;       // set by Hub; outlives every request
   DeviceEvents* events = nullptr;          // set by Hub; outlives every request
   std::shared_ptr<PartnerClient> partner;  // the remote assistance partner (the relay)
+  std::shared_ptr<PageCache> list_cache;   // device list pages; null when off or on PostgreSQL
 };
 
 // After the commit of a change to a device: wake_device() pushes its pending notifications to its
@@ -64,6 +66,13 @@ struct Services {
 void wake_device(Services& svc, const std::string& device_id);
 void publish_device(Services& svc, const std::string& device_id);
 
+// What an action is granted over, for the caller.
+struct Grant {
+  bool all_devices = false;
+  bool licensed_users = false;
+  std::vector<std::string> scope_groups;
+};
+
 // One request being handled.
 struct Ctx {
   Services& svc;
@@ -71,6 +80,8 @@ struct Ctx {
   std::string request_id;
   std::string version;  // "v1.0" or "beta" for Graph routes, "" under /api
   std::optional<Principal> principal;
+  // The caller's grants by action, read once per request (find_grant).
+  std::optional<std::map<std::string, Grant>> grants;
 
   store::Database& db() { return *svc.db; }
   // "https://host" (no trailing slash).
@@ -157,12 +168,6 @@ inline constexpr const char* kSendCustomNotification =
 const std::vector<std::string>& all();
 }  // namespace actions
 
-// What an action is granted over, for the caller.
-struct Grant {
-  bool all_devices = false;
-  bool licensed_users = false;
-  std::vector<std::string> scope_groups;
-};
 // 403 unless the caller holds `action` through some assignment (and has a licence, or the
 // organisation allows unlicensed administrators).
 Result<Grant> require(Ctx& ctx, std::string_view action);

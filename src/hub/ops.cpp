@@ -3,6 +3,7 @@
 #include "hub/channel.h"
 #include "hub/enrollment.h"
 #include "hub/internal.h"
+#include "hub/page_cache.h"
 
 #include <fmt/format.h>
 
@@ -51,6 +52,18 @@ Result<net::Response> metrics(Ctx& ctx) {
                       "reach_hub_signins_total{{result=\"failure\"}} {}\n"
                       "reach_hub_signins_total{{result=\"throttled\"}} {}\n",
                       m.signins_ok.load(), m.signins_failed.load(), m.signins_throttled.load()));
+  if (const auto* cache = ctx.svc.list_cache.get()) {
+    auto st = cache->stats();
+    counter("reach_hub_list_cache_lookups_total",
+            "Device list pages asked of the page cache, by outcome.",
+            fmt::format("reach_hub_list_cache_lookups_total{{result=\"hit\"}} {}\n"
+                        "reach_hub_list_cache_lookups_total{{result=\"miss\"}} {}\n",
+                        st.hits, st.misses));
+    out += fmt::format(
+        "# HELP reach_hub_list_cache_bytes Bytes of device list pages held.\n"
+        "# TYPE reach_hub_list_cache_bytes gauge\nreach_hub_list_cache_bytes {}\n",
+        st.bytes);
+  }
   if (auto n = ctx.db().query("SELECT COUNT(*) FROM devices")) {
     out += fmt::format(
         "# HELP reach_hub_managed_devices Enrolled devices.\n"

@@ -87,11 +87,14 @@ Result<std::optional<Grant>> find_grant(Ctx& ctx, std::string_view action) {
           "unlicensed administrators in the organisation settings.");
     }
   }
-  auto all = grants_of(ctx.db(), p.user_id);
-  if (!all) return all.error();
-  auto it = all->find(std::string(action));
-  if (it == all->end()) return std::optional<Grant>();
-  return std::optional<Grant>(std::move(it->second));
+  if (!ctx.grants) {
+    auto all = grants_of(ctx.db(), p.user_id);
+    if (!all) return all.error();
+    ctx.grants = std::move(*all);
+  }
+  auto it = ctx.grants->find(std::string(action));
+  if (it == ctx.grants->end()) return std::optional<Grant>();
+  return std::optional<Grant>(it->second);
 }
 
 Result<std::map<std::string, Grant>> grants_of(store::Database& db, const std::string& user_id) {

@@ -202,6 +202,54 @@ const std::vector<store::Migration>& migrations() {
        {
            "CREATE INDEX device_notifications_created ON device_notifications (created_at)",
        }},
+      {12,
+       "a version of the data device lists read, for the page cache",
+       // Advanced by the database itself on every change to a table a device list reads (the
+       // devices; their users, action results and remote assistance sessions; the group
+       // memberships that scope an operator), whichever connection or process makes it. The page
+       // cache (hub/page_cache.h) keeps a page only for the version it was read at. SQLite only:
+       // on PostgreSQL one counter row written by every device change would make concurrent
+       // serializable transactions abort each other, and the nodes read the store on every list.
+       {
+           "CREATE TABLE data_versions (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+           "INSERT INTO data_versions (name, version) VALUES ('deviceList', 0)",
+           "CREATE TRIGGER devices_insert_version AFTER INSERT ON devices BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER devices_update_version AFTER UPDATE ON devices BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER devices_delete_version AFTER DELETE ON devices BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER users_insert_version AFTER INSERT ON users BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER users_update_version AFTER UPDATE ON users BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER users_delete_version AFTER DELETE ON users BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER device_action_results_insert_version AFTER INSERT ON "
+           "device_action_results BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER device_action_results_update_version AFTER UPDATE ON "
+           "device_action_results BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER device_action_results_delete_version AFTER DELETE ON "
+           "device_action_results BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER ra_sessions_insert_version AFTER INSERT ON ra_sessions BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER ra_sessions_update_version AFTER UPDATE ON ra_sessions BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER ra_sessions_delete_version AFTER DELETE ON ra_sessions BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER group_members_insert_version AFTER INSERT ON group_members BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER group_members_update_version AFTER UPDATE ON group_members BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+           "CREATE TRIGGER group_members_delete_version AFTER DELETE ON group_members BEGIN"
+           " UPDATE data_versions SET version = version + 1 WHERE name = 'deviceList'; END",
+       },
+       {
+           "CREATE TABLE data_versions (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+       }},
   };
   return kMigrations;
 }

@@ -2,9 +2,12 @@
 // policy that keeps it to this origin), the caller's permissions, the home page's summary,
 // sorted device pages, history filters, and /api/events, the WebSocket that tells a device's
 // page that the device changed (authorised once, at the upgrade, like any device read).
+#include "common/crypto.h"
 #include "integration/hub_process.h"
 #include "net/client.h"
+#include "pg/test_postgres.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -118,6 +121,75 @@ TEST_F(HubAdminCenter, PermissionsSayWhatTheCallerMayDo) {
                                         "Microsoft.Intune_RemoteAssistance_Read",
                                         "Microsoft.Intune_RemoteTasks_RequestRemoteAssistance"}));
   EXPECT_TRUE(IsGraphError(hub_.get("/api/me/permissions"), 401, "unauthenticated"));
+}
+
+// The device list's page cache (SQLite, hub/page_cache.h) answers a repeated request, and never
+// from before a change to anything the list reads: a change through the API, one made by another
+// process on the store, or time (a supporter link stops showing when its session's validity ends,
+// which no write marks). On PostgreSQL there is no cache, and the same answers come from the store.
+TEST_F(HubAdminCenter, DeviceListsShowEveryChangeAtOnceThoughPagesAreCached) {
+  auto user = create_user(hub_, admin_, "ada@reach.test", "Ada", "Ada-Passw0rd-1");
+  ASSERT_EQ(user.status, 201) << user;
+  const std::string a = enroll_device("CACHE-A", "Linux", "ada@reach.test");
+  const std::string b = enroll_device("CACHE-B");
+  ASSERT_FALSE(a.empty() || b.empty());
+  const std::string page_path = kDevices + "?$top=10";
+  auto device = [&](const std::string& id) -> bj::object {
+    auto page = hub_.get(page_path, admin_);
+    EXPECT_EQ(page.status, 200) << page;
+    for (const auto& v : page.value())
+      if (str_of(v.as_object(), "id") == id) return v.as_object();
+    ADD_FAILURE() << id << " is not on the page: " << page;
+    return {};
+  };
+  auto lookups = [&](const std::string& result) -> long long {
+    auto m = hub_.get("/api/metrics", admin_);
+    EXPECT_EQ(m.status, 200) << m;
+    std::smatch found;
+    std::regex re("reach_hub_list_cache_lookups_total\\{result=\"" + result + "\"\\} (\\d+)");
+    return std::regex_search(m.body, found, re) ? std::stoll(found[1]) : -1;
+  };
+
+  EXPECT_EQ(str_of(device(a), "deviceName"), "CACHE-A");
+  long long hits = lookups("hit");
+  EXPECT_EQ(str_of(device(a), "deviceName"), "CACHE-A");
+  if (testpg::selected()) {
+    EXPECT_EQ(hits, -1) << "PostgreSQL nodes keep no pages";
+  } else {
+    EXPECT_EQ(lookups("hit"), hits + 1) << "the same request again is answered from the cache";
+  }
+
+  // Through the API.
+  auto p = hub_.patch(kDevices + "/" + a, bj::object{{"notes", "Desk 4, second floor"}}, admin_);
+  ASSERT_EQ(p.status, 200) << p;
+  EXPECT_EQ(str_of(device(a), "notes"), "Desk 4, second floor");
+  auto renamed =
+      hub_.patch("/v1.0/users/" + user.str("id"), bj::object{{"displayName", "Ada L."}}, admin_);
+  ASSERT_EQ(renamed.status, 204) << renamed;
+  EXPECT_EQ(str_of(device(a), "userDisplayName"), "Ada L.");
+
+  // By another process, straight on the store.
+  auto direct =
+      hub_.sql("UPDATE devices SET device_name = 'RENAMED-ELSEWHERE' WHERE id = '" + b + "'");
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  EXPECT_EQ(str_of(device(b), "deviceName"), "RENAMED-ELSEWHERE");
+
+  // By time: a session open for one more second shows its link, then no longer.
+  auto key = crypto::load_or_create_key(hub_.data_dir() + "/secret.key");
+  ASSERT_TRUE(key) << key.error().message;
+  const std::string link = "https://relay.reach.test/s/cache-test";
+  auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch() + 1500ms)
+                   .count();
+  auto open = hub_.sql(fmt::format(
+      "INSERT INTO ra_sessions (id, device_id, requester_id, requester_name, code, supporter_link,"
+      " notification_id, state, created_at, valid_until) VALUES ('cache-test', '{}', 'x', 'x',"
+      " 'x', '{}', 'x', 'requested', {}, {})",
+      a, crypto::seal_text(*key, link), until - 60000, until));
+  ASSERT_EQ(open.exit_code, 0) << open.err;
+  EXPECT_EQ(str_of(device(a), "remoteAssistanceSessionUrl"), link);
+  EXPECT_TRUE(wait_until([&] { return device(a).at("remoteAssistanceSessionUrl").is_null(); }, 10s))
+      << "the link still shows after its session's validity ended";
 }
 
 TEST_F(HubAdminCenter, DevicePagesSortByAPropertyAndPageWithoutGapsOrRepeats) {

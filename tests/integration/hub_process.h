@@ -80,6 +80,9 @@ class HubProcess {
   const std::string& data_dir() const { return service_.data_dir(); }
   // Every row of the hub's store as text (SQLite or PostgreSQL, whichever this run uses).
   CommandResult dump_database() const { return service_.dump_database("hub.db"); }
+  CommandResult sql(const std::string& statement) const {
+    return service_.sql("hub.db", statement);
+  }
   std::string stderr_log_path() const { return service_.stderr_log_path(); }
   std::string read_stderr_log() const;
   std::uint16_t port() const { return service_.server().port(); }

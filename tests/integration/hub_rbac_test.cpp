@@ -389,6 +389,23 @@ TEST_F(HubRbac, HelpDeskOperatorSeesOnlyDevicesInGroupA) {
   check_devices(t_hda_, true, false, {});
 }
 
+// A scoped operator's device list follows the scope's groups at once, though the hub on SQLite
+// keeps pages (hub/page_cache.h): a device, then a primary user, joins group A.
+TEST_F(HubRbac, AScopedDeviceListFollowsItsGroupsAtOnce) {
+  auto ids = [&] {
+    std::set<std::string> out;
+    for (const auto& d : collect_pages(hub_, "/v1.0/deviceManagement/managedDevices", t_hda_))
+      out.insert(str_of(d, "id"));
+    return out;
+  };
+  EXPECT_EQ(ids(), (std::set<std::string>{d1_}));
+  EXPECT_EQ(ids(), (std::set<std::string>{d1_}));
+  add_member(group_a_, d3_);
+  EXPECT_EQ(ids(), (std::set<std::string>{d1_, d3_}));
+  add_member(group_a_, p2_);
+  EXPECT_EQ(ids(), (std::set<std::string>{d1_, d2_, d3_}));
+}
+
 TEST_F(HubRbac, HelpDeskOperatorSeesDevicesOfPrimaryUsersInGroupB) {
   check_endpoints(t_hdb_, {kDevicesRead, kOrgRead});
   check_devices(t_hdb_, true, false, {d2_});

@@ -453,6 +453,14 @@ CommandResult ServiceProcess::dump_database(const std::string& sqlite_file) cons
   return run_command({"/usr/bin/sqlite3", data_dir_ + "/" + sqlite_file, ".dump"});
 }
 
+CommandResult ServiceProcess::sql(const std::string& sqlite_file,
+                                  const std::string& statement) const {
+  if (!db_url_.empty())
+    return run_command({"/usr/bin/psql", "-q", "-v", "ON_ERROR_STOP=1", db_url_, "-c", statement});
+  return run_command({"/usr/bin/sqlite3", "-bail", "-cmd", ".timeout 5000",
+                      data_dir_ + "/" + sqlite_file, statement});
+}
+
 ::testing::AssertionResult ServiceProcess::init(const std::string& admin_email,
                                                 const std::string& admin_password) {
   if (data_dir_.empty()) {

@@ -154,6 +154,9 @@ class ServiceProcess {
   const std::string& database_url() const { return db_url_; }
   // Every row of the store as text (sqlite3 .dump or pg_dump), for tests that look at rest.
   CommandResult dump_database(const std::string& sqlite_file) const;
+  // Runs `statement` on the store from another process (sqlite3 or psql), as an operator's tool
+  // would: for the state no API reaches.
+  CommandResult sql(const std::string& sqlite_file, const std::string& statement) const;
 
  private:
   std::string program_;
