@@ -28,7 +28,9 @@ for tool in wrk nginx sqlite3 psql; do
 done
 TMP=$(mktemp -d /tmp/reach-list-bench-XXXXXX)
 PIDS=()
+CHURN=""
 cleanup() {
+  [[ -z $CHURN ]] || kill -- "-$CHURN" 2>/dev/null || true
   # serve() runs in a command substitution, a subshell: its hubs are known by their pid files.
   for f in "$TMP"/*.pid; do [[ -f $f ]] && PIDS+=("$(cat "$f")"); done
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -47,11 +49,11 @@ COLUMNS="id, device_name, user_id, operating_system, os_version, model, manufact
   serial_number, device_type, sku_family, owner_type, enrollment_type, compliance_state,
   management_agent, azure_ad_device_id, notes, enrolled_at, last_sync_at, credential_hash"
 
-# serve DIR NAME: starts a node, prints its address.
+# serve DIR NAME [FLAGS…]: starts a node, prints its address.
 serve() {
   local out="$TMP/$2.addr"
   "$BIN/reach-hub" serve --data "$1" --listen 127.0.0.1:0 --node-name "$2" --log-level warn \
-    >"$out" 2>"$TMP/$2.log" &
+    "${@:3}" >"$out" 2>"$TMP/$2.log" &
   echo $! >"$TMP/$2.pid"
   for _ in $(seq 1 100); do [[ -s "$out" ]] && break; sleep 0.1; done
   head -1 "$out"
@@ -113,6 +115,30 @@ for store in sqlite postgresql two-nodes; do
   TOKEN=$("$BIN/reach-hub" token create --data "$DIR" --email bench@reach.test)
   ADDR=$(serve "$DIR" "$store")
   measure "$store" "http://$ADDR" "$TOKEN"
+  if [[ $store == sqlite ]]; then
+    # The page cache's share: the same node without it, then with it while devices check in
+    # (100 writes a second from another process, each one a new version: every page is read
+    # again after it).
+    kill "$(cat "$TMP/sqlite.pid")"; wait "$(cat "$TMP/sqlite.pid")" 2>/dev/null || true
+    ADDR=$(serve "$DIR" "sqlite-nocache" --list-cache-mib 0)
+    measure "sqlite, no page cache" "http://$ADDR" "$TOKEN"
+    kill "$(cat "$TMP/sqlite-nocache.pid")"; wait "$(cat "$TMP/sqlite-nocache.pid")" 2>/dev/null || true
+    ADDR=$(serve "$DIR" "sqlite-churn")
+    cat >"$TMP/churn.sh" <<'EOF'
+i=0
+while :; do
+  i=$((i + 1))
+  echo "UPDATE devices SET last_sync_at = last_sync_at + 1 WHERE lower(device_name) = printf('dev-%06d', $(((i * 7919) % $2 + 1)));"
+  sleep 0.01
+done | sqlite3 -cmd ".timeout 5000" "$1"
+EOF
+    # Its own process group (setsid), so that the loop and sqlite3 end with it.
+    setsid bash "$TMP/churn.sh" "$DIR/hub.db" "$DEVICES" &
+    CHURN=$!
+    measure "sqlite, 100 device writes/s" "http://$ADDR" "$TOKEN"
+    kill -- "-$CHURN" 2>/dev/null || true
+    wait "$CHURN" 2>/dev/null || true
+  fi
   if [[ $store == postgresql ]]; then
     DIR2="$TMP/postgresql-2"
     mkdir -m 700 "$DIR2"

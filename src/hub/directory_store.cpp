@@ -29,13 +29,11 @@ Result<User> find_user(store::Session& s, std::string_view id_or_upn) {
 }
 
 Result<std::optional<UserCredential>> find_credential(store::Session& s, std::string_view upn) {
-  auto rows =
-      s.query(fmt::format("SELECT {}, password_hash FROM users WHERE upn_key = ?", kUserColumns),
-              {to_lower(std::string(upn))});
-  if (!rows) return rows.error();
-  if (rows->empty()) return std::optional<UserCredential>();
-  const auto& r = rows->rows[0];
-  return std::optional<UserCredential>(UserCredential{user_of(r), r.opt_text(7)});
+  return store::query_one(
+      s, fmt::format("SELECT {}, password_hash FROM users WHERE upn_key = ?", kUserColumns),
+      {to_lower(std::string(upn))}, [](const store::Row& r) {
+        return UserCredential{user_of(r), r.opt_text(7)};
+      });
 }
 
 bj::object user_json(const User& u) {

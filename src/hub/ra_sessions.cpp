@@ -15,29 +15,28 @@ std::optional<std::int64_t> opt_int(const store::Row& r, std::size_t i) {
 }  // namespace
 
 Result<std::optional<RaDevice>> find_ra_device(store::Session& s, const std::string& device_id) {
-  auto rows = s.query(
+  return store::query_one(
+      s,
       "SELECT d.id, d.device_name, d.user_id, d.owner_type, d.enrollment_type, d.device_type,"
       " d.sku_family, d.operating_system, d.os_version, d.channel_connected_at,"
       " u.display_name, u.user_principal_name FROM devices d LEFT JOIN users u ON u.id = d.user_id"
       " WHERE d.id = ?",
-      {device_id});
-  if (!rows) return rows.error();
-  if (rows->empty()) return std::optional<RaDevice>();
-  const auto& r = rows->rows[0];
-  RaDevice d;
-  d.id = r.text(0);
-  d.name = r.text(1);
-  d.facts.has_user = !r.null(2);
-  d.facts.owner_type = r.text(3);
-  d.facts.enrollment_type = r.text(4);
-  d.facts.device_type = r.text(5);
-  d.facts.sku_family = r.text(6);
-  d.facts.operating_system = r.text(7);
-  d.facts.os_version = r.text(8);
-  d.facts.agent_connected_once = !r.null(9);
-  d.user_display_name = r.text(10);
-  d.user_principal_name = r.text(11);
-  return std::optional<RaDevice>(std::move(d));
+      {device_id}, [](const store::Row& r) {
+        RaDevice d;
+        d.id = r.text(0);
+        d.name = r.text(1);
+        d.facts.has_user = !r.null(2);
+        d.facts.owner_type = r.text(3);
+        d.facts.enrollment_type = r.text(4);
+        d.facts.device_type = r.text(5);
+        d.facts.sku_family = r.text(6);
+        d.facts.operating_system = r.text(7);
+        d.facts.os_version = r.text(8);
+        d.facts.agent_connected_once = !r.null(9);
+        d.user_display_name = r.text(10);
+        d.user_principal_name = r.text(11);
+        return d;
+      });
 }
 
 Result<std::vector<RaSession>> find_ra_sessions(store::Session& s, const std::string& where,

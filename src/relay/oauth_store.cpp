@@ -14,24 +14,23 @@ Account account_of(const store::Row& r, std::size_t first = 0) {
 
 Result<std::optional<AuthorizationCode>> find_authorization_code(store::Session& s,
                                                                  const std::string& code_hash) {
-  auto rows = s.query(
+  return store::query_one(
+      s,
       "SELECT c.grant_id, c.redirect_uri, c.code_challenge, c.expires_at, c.used_at,"
       " g.client_id, g.account_id, g.revoked_at FROM oauth_codes c"
       " JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = ?",
-      {code_hash});
-  if (!rows) return rows.error();
-  if (rows->empty()) return std::optional<AuthorizationCode>();
-  const auto& r = rows->rows[0];
-  AuthorizationCode c;
-  c.grant_id = r.text(0);
-  c.redirect_uri = r.text(1);
-  c.code_challenge = r.opt_text(2);
-  c.expires_at = r.integer(3);
-  c.used = !r.null(4);
-  c.client_id = r.text(5);
-  c.account_id = r.text(6);
-  c.grant_revoked = !r.null(7);
-  return std::optional<AuthorizationCode>(std::move(c));
+      {code_hash}, [](const store::Row& r) {
+        AuthorizationCode c;
+        c.grant_id = r.text(0);
+        c.redirect_uri = r.text(1);
+        c.code_challenge = r.opt_text(2);
+        c.expires_at = r.integer(3);
+        c.used = !r.null(4);
+        c.client_id = r.text(5);
+        c.account_id = r.text(6);
+        c.grant_revoked = !r.null(7);
+        return c;
+      });
 }
 
 Status mark_code_used(store::Session& s, const std::string& code_hash, std::int64_t now) {
@@ -42,22 +41,21 @@ Status mark_code_used(store::Session& s, const std::string& code_hash, std::int6
 
 Result<std::optional<RefreshToken>> find_refresh_token(store::Session& s,
                                                        const std::string& token_hash) {
-  auto rows = s.query(
+  return store::query_one(
+      s,
       "SELECT t.grant_id, t.account_id, t.expires_at, t.used_at, t.revoked_at, g.client_id"
       " FROM tokens t JOIN oauth_grants g ON g.id = t.grant_id"
       " WHERE t.token_hash = ? AND t.kind = 'refresh'",
-      {token_hash});
-  if (!rows) return rows.error();
-  if (rows->empty()) return std::optional<RefreshToken>();
-  const auto& r = rows->rows[0];
-  RefreshToken t;
-  t.grant_id = r.text(0);
-  t.account_id = r.text(1);
-  t.expires_at = r.integer(2);
-  t.used = !r.null(3);
-  t.revoked = !r.null(4);
-  t.client_id = r.text(5);
-  return std::optional<RefreshToken>(std::move(t));
+      {token_hash}, [](const store::Row& r) {
+        RefreshToken t;
+        t.grant_id = r.text(0);
+        t.account_id = r.text(1);
+        t.expires_at = r.integer(2);
+        t.used = !r.null(3);
+        t.revoked = !r.null(4);
+        t.client_id = r.text(5);
+        return t;
+      });
 }
 
 Status mark_token_used(store::Session& s, const std::string& token_hash, std::int64_t now) {
@@ -68,26 +66,23 @@ Status mark_token_used(store::Session& s, const std::string& token_hash, std::in
 
 Result<std::optional<AccessToken>> find_access_token(store::Session& s,
                                                      const std::string& token_hash) {
-  auto rows = s.query(std::string("SELECT ") + kAccountColumns +
-                          ", t.expires_at, t.revoked_at FROM tokens t"
-                          " JOIN accounts a ON a.id = t.account_id"
-                          " WHERE t.token_hash = ? AND t.kind <> 'refresh'",
-                      {token_hash});
-  if (!rows) return rows.error();
-  if (rows->empty()) return std::optional<AccessToken>();
-  const auto& r = rows->rows[0];
-  return std::optional<AccessToken>(AccessToken{account_of(r), r.integer(4), !r.null(5)});
+  return store::query_one(s,
+                          std::string("SELECT ") + kAccountColumns +
+                              ", t.expires_at, t.revoked_at FROM tokens t"
+                              " JOIN accounts a ON a.id = t.account_id"
+                              " WHERE t.token_hash = ? AND t.kind <> 'refresh'",
+                          {token_hash}, [](const store::Row& r) {
+                            return AccessToken{account_of(r), r.integer(4), !r.null(5)};
+                          });
 }
 
 Result<std::optional<Account>> find_web_session(store::Session& s, const std::string& token_hash,
                                                 std::int64_t now) {
-  auto rows = s.query(std::string("SELECT ") + kAccountColumns +
-                          " FROM web_sessions w JOIN accounts a ON a.id = w.account_id"
-                          " WHERE w.token_hash = ? AND w.expires_at > ?",
-                      {token_hash, now});
-  if (!rows) return rows.error();
-  if (rows->empty()) return std::optional<Account>();
-  return std::optional<Account>(account_of(rows->rows[0]));
+  return store::query_one(s,
+                          std::string("SELECT ") + kAccountColumns +
+                              " FROM web_sessions w JOIN accounts a ON a.id = w.account_id"
+                              " WHERE w.token_hash = ? AND w.expires_at > ?",
+                          {token_hash, now}, [](const store::Row& r) { return account_of(r); });
 }
 
 }  // namespace reach::relay

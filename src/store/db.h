@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -70,6 +71,17 @@ class Session {
   // Returns the number of rows changed.
   virtual Result<std::int64_t> exec(std::string_view sql, const Params& params = {}) = 0;
 };
+
+// The first row of `sql` as `map` reads it, or nullopt when there is none: a look-up by key.
+template <class Map>
+auto query_one(Session& s, std::string_view sql, const Params& params, Map map)
+    -> Result<std::optional<std::invoke_result_t<Map&, const Row&>>> {
+  using T = std::invoke_result_t<Map&, const Row&>;
+  auto rows = s.query(sql, params);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<T>();
+  return std::optional<T>(map(rows->rows.front()));
+}
 
 struct Migration {
   int version;  // strictly increasing from 1
