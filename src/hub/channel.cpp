@@ -33,11 +33,10 @@ std::string text_message(const bj::object& o) {
 }
 
 // A stored notification as the device receives it; a sealed end-customer link is opened.
-bj::object notification_json(const store::Row& row, const std::string& key) {
-  // columns: id, kind, title, body, data, created_at, expires_at
-  channel::Notification n{row.text(0),    row.text(1),    row.text(2), row.text(3),
-                          row.integer(5), row.integer(6), {}};
-  if (auto data = json::parse_object(row.text(4))) n.data = std::move(*data);
+bj::object notification_json(const StoredNotification& stored, const std::string& key) {
+  channel::Notification n{
+      stored.id, stored.kind, stored.title, stored.body, stored.created_at, stored.expires_at, {}};
+  if (auto data = json::parse_object(stored.data)) n.data = std::move(*data);
   if (auto it = n.data.find(kSealedEndCustomerLink);
       it != n.data.end() && it->value().is_string()) {
     std::string link = crypto::open_text(key, it->value().as_string());
@@ -48,19 +47,6 @@ bj::object notification_json(const store::Row& row, const std::string& key) {
 }
 
 }  // namespace
-
-Result<std::string> queue_notification(store::Session& s, const std::string& device_id,
-                                       const NotificationSpec& spec) {
-  std::string id = crypto::uuid_v4();
-  auto now = now_ms();
-  auto r = s.exec(
-      "INSERT INTO device_notifications (id, device_id, kind, title, body, data, created_at,"
-      " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      {id, device_id, spec.kind, spec.title, spec.body, json::serialize(spec.data), now,
-       spec.expires_at});
-  if (!r) return r.error();
-  return id;
-}
 
 // ---------------------------------------------------------------- core
 
@@ -291,35 +277,27 @@ class Channel : public net::WebSocketHandler, public std::enable_shared_from_thi
 void AgentChannels::Core::deliver_pending(const std::shared_ptr<Channel>& ch) {
   // In batches: a long backlog sent at once would fill the channel's send queue, and an agent
   // that does not read is cut off; the next batch follows the receipt of this one's last.
-  auto rows = svc.db->query(
-      "SELECT id, kind, title, body, data, created_at, expires_at FROM device_notifications"
-      " WHERE device_id = ? AND received_at IS NULL AND expires_at > ? ORDER BY created_at, id"
-      " LIMIT ?",
-      {ch->device_id(), now_ms(), kDeliveryBatch});
-  if (!rows) {
+  auto pending = pending_notifications(*svc.db, ch->device_id(), now_ms(), kDeliveryBatch);
+  if (!pending) {
     log::error("agent.deliver_failed",
-               {{"device", ch->device_id()}, {"error", rows.error().message}});
+               {{"device", ch->device_id()}, {"error", pending.error().message}});
     return;
   }
-  for (const auto& row : rows->rows)
-    ch->send({{"type", "notification"},
-              {"notification", notification_json(row, svc.config.secret_key)}});
-  ch->batch_end = static_cast<std::int64_t>(rows->rows.size()) == kDeliveryBatch
-                      ? rows->rows.back().text(0)
-                      : std::string();
-  if (!rows->empty())
+  for (const auto& n : *pending)
+    ch->send(
+        {{"type", "notification"}, {"notification", notification_json(n, svc.config.secret_key)}});
+  ch->batch_end = static_cast<std::int64_t>(pending->size()) == kDeliveryBatch ? pending->back().id
+                                                                               : std::string();
+  if (!pending->empty())
     log::info("agent.notifications_sent",
-              {{"device", ch->device_id()}, {"count", rows->rows.size()}});
+              {{"device", ch->device_id()}, {"count", pending->size()}});
 }
 
 void AgentChannels::Core::handle(const std::shared_ptr<Channel>& ch, channel::AgentMessage msg) {
   if (std::holds_alternative<channel::Heartbeat>(msg)) {
     ch->send({{"type", "heartbeatAck"}});
   } else if (auto* r = std::get_if<channel::Received>(&msg)) {
-    auto done = svc.db->exec(
-        "UPDATE device_notifications SET received_at = ? WHERE id = ? AND device_id = ?"
-        " AND received_at IS NULL",
-        {now_ms(), r->id, ch->device_id()});
+    auto done = mark_received(*svc.db, ch->device_id(), r->id, now_ms());
     if (!done) log::error("agent.received_failed", {{"error", done.error().message}});
     if (!ch->batch_end.empty() && r->id == ch->batch_end) deliver_pending(ch);
   } else if (auto* e = std::get_if<channel::Event>(&msg)) {
@@ -337,56 +315,48 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch,
   auto now = now_ms();
   Error refused;
   auto st = svc.db->transaction([&](store::Session& s) -> Status {
-    auto seen = s.query("SELECT 1 FROM device_events WHERE device_id = ? AND ref = ?",
-                        {ch->device_id(), ev.ref});
+    auto seen = event_recorded(s, ch->device_id(), ev.ref);
     if (!seen) return seen.error();
-    if (!seen->empty()) return {};  // a resend: already recorded
+    if (*seen) return {};  // a resend: already recorded
     // A session has a handful of events; new refs without end for one notification are a
     // misbehaving agent, and must not grow the table.
-    auto count =
-        s.query("SELECT COUNT(*) FROM device_events WHERE device_id = ? AND notification_id = ?",
-                {ch->device_id(), ev.notification_id});
+    auto count = count_events(s, ch->device_id(), ev.notification_id);
     if (!count) return count.error();
-    if (count->rows[0].integer(0) >= kMaxEventsPerNotification) {
+    if (*count >= kMaxEventsPerNotification) {
       refused = make_error(
-          429, "tooManyEvents",
+          Errc::throttled, "tooManyEvents",
           fmt::format("A notification takes at most {} events.", kMaxEventsPerNotification));
       return refused;
     }
-    auto n = s.query(
-        "SELECT kind, answer, expires_at FROM device_notifications WHERE id = ? AND device_id = ?",
-        {ev.notification_id, ch->device_id()});
+    auto n = find_notification(s, ch->device_id(), ev.notification_id);
     if (!n) return n.error();
-    if (n->empty()) {
+    if (!*n) {
       refused = not_found("No such notification on this device.");
       return refused;
     }
     bool answer = ev.event == "accepted" || ev.event == "declined";
     if (answer) {
-      if (!n->rows[0].null(1)) {
-        refused = conflict(
-            fmt::format("The notification was already answered ({}).", n->rows[0].text(1)));
+      if ((*n)->answer) {
+        refused =
+            conflict(fmt::format("The notification was already answered ({}).", *(*n)->answer));
         return refused;
       }
-      if (n->rows[0].integer(2) <= now) {
-        refused = make_error(410, "expired", "The notification has expired.");
+      if ((*n)->expires_at <= now) {
+        refused = make_error(Errc::gone, "expired", "The notification has expired.");
         return refused;
       }
-      auto u = s.exec("UPDATE device_notifications SET answer = ?, answered_at = ? WHERE id = ?",
-                      {ev.event, now, ev.notification_id});
-      if (!u) return u.error();
+      if (auto u = record_answer(s, ev.notification_id, ev.event, now); !u) return u;
     }
-    auto ins = s.exec(
-        "INSERT INTO device_events (device_id, ref, notification_id, event, detail, at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        {ch->device_id(), ev.ref, ev.notification_id, ev.event, ev.detail, now});
-    if (!ins) return ins.error();
+    if (auto ins = hub::record_event(s, ch->device_id(),
+                                     {ev.ref, ev.notification_id, ev.event, ev.detail}, now);
+        !ins)
+      return ins;
     if (auto st = apply_session_event(s, ev.notification_id, ev.event, ev.detail.value_or(""), now);
         !st)
       return st;
     Actor actor{"device", ch->device_id(), ch->device_name(), ch->ip()};
     bj::object details{
-        {"notificationId", ev.notification_id}, {"kind", n->rows[0].text(0)}, {"event", ev.event}};
+        {"notificationId", ev.notification_id}, {"kind", (*n)->kind}, {"event", ev.event}};
     if (ev.detail) details["detail"] = *ev.detail;
     return audit(s, actor,
                  {answer ? "answerNotification" : "reportSessionEvent", "success", "managedDevice",

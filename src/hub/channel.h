@@ -15,32 +15,22 @@
 // "received", and is never sent after its expiry. Answers are recorded once (a repeated answer is
 // acknowledged again and changes nothing), so an agent may resend until it sees "ack".
 //
-// Outbox: queue_notification() inserts within the caller's transaction (so a notification is
-// created together with what caused it and survives restarts); after the commit, call
-// AgentChannels::wake(device) to push it at once when the device is connected to this process.
+// Outbox (hub/outbox.h): queue_notification() inserts within the caller's transaction (so a
+// notification is created together with what caused it and survives restarts); after the commit,
+// call AgentChannels::wake(device) to push it at once when the device is connected to this process.
 //
 // Thread-safety: every AgentChannels method may be called from any thread. Database work for
 // channel messages runs on the channels' own worker thread, never on an I/O thread.
 #pragma once
 
 #include "hub/internal.h"
+#include "hub/outbox.h"
 #include "net/websocket.h"
 
 #include <memory>
 #include <string>
 
 namespace reach::hub {
-
-struct NotificationSpec {
-  std::string kind;  // "customNotification", "remoteAssistanceRequest"
-  std::string title;
-  std::string body;
-  bj::object data;  // kind-specific (e.g. the end-customer link of a session)
-  std::int64_t expires_at = 0;
-};
-// Returns the new notification's id.
-Result<std::string> queue_notification(store::Session& s, const std::string& device_id,
-                                       const NotificationSpec& spec);
 
 class AgentChannels {
  public:

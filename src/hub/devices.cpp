@@ -523,10 +523,10 @@ Result<net::Response> send_custom_notification(Ctx& ctx) {
     return bad_request("'notificationBody' must be 1 to 500 characters.");
   std::string id = row->text(kId);
   std::string notification_id;
+  const auto now = now_ms();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    NotificationSpec spec{
-        "customNotification", *title, *text, {}, now_ms() + kCustomNotificationLife};
-    auto n = queue_notification(s, id, spec);
+    NotificationSpec spec{"customNotification", *title, *text, {}, now + kCustomNotificationLife};
+    auto n = queue_notification(s, id, spec, now);
     if (!n) return n.error();
     notification_id = *n;
     return audit(s, ctx,

@@ -241,12 +241,9 @@ namespace {
 // node's listener was reconnecting).
 std::int64_t sweep_outbox(Services& svc, std::int64_t since) {
   std::int64_t now = now_ms();
-  auto rows = svc.db->query(
-      "SELECT DISTINCT device_id FROM device_notifications"
-      " WHERE received_at IS NULL AND created_at >= ? AND expires_at > ?",
-      {since, now});
-  if (!rows) return since;
-  for (const auto& r : rows->rows) svc.channels->wake(r.text(0));
+  auto devices = devices_with_pending(*svc.db, since, now);
+  if (!devices) return since;
+  for (const auto& d : *devices) svc.channels->wake(d);
   return now;
 }
 

@@ -370,7 +370,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
                    {"organization", organization},
                    {"remoteAssistanceSessionId", session_id}},
         created->valid_until};
-    auto n = queue_notification(tx, id, spec);
+    auto n = queue_notification(tx, id, spec, now);
     if (!n) return n.error();
     notification_id = *n;
     auto r = insert_ra_session(
