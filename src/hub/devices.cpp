@@ -557,31 +557,33 @@ Result<net::Response> enroll(Ctx& ctx) {
   auto now = now_ms();
   std::string device_name = *inv->device_name;
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto t = s.query(
-        "SELECT id, user_id, enrollment_type, ownership FROM enrollment_tokens"
-        " WHERE token_hash = ? AND revoked = 0 AND expires_at > ?",
-        {crypto::sha256_hex(*token), now});
-    if (!t) return t.error();
-    if (t->empty())
+    auto tok = find_valid_enrollment_token(s, *token, now);
+    if (!tok) return tok.error();
+    if (!*tok)
       return unauthenticated(
           "The enrollment token is not valid: it is unknown, revoked or expired.");
-    const auto& tok = t->rows[0];
-    auto r = s.exec(
-        "INSERT INTO devices (id, device_name, user_id, operating_system, os_version, model,"
-        " manufacturer, serial_number, device_type, sku_family, owner_type, enrollment_type,"
-        " compliance_state, management_agent, azure_ad_device_id, notes, enrolled_at,"
-        " last_sync_at, credential_hash) VALUES"
-        " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', 'mdm', ?, NULL, ?, ?, ?)",
-        {id, device_name, tok.opt_text(1), *inv->operating_system, inv->os_version, inv->model,
-         inv->manufacturer, inv->serial_number, inv->device_type.value_or("unknown"),
-         inv->sku_family, tok.text(3), tok.text(2), crypto::uuid_v4(), now, now,
-         crypto::sha256_hex(credential)});
-    if (!r) return r.error();
+    NewDevice d;
+    d.id = id;
+    d.device_name = device_name;
+    d.user_id = (*tok)->user_id;
+    d.operating_system = *inv->operating_system;
+    d.os_version = inv->os_version;
+    d.model = inv->model;
+    d.manufacturer = inv->manufacturer;
+    d.serial_number = inv->serial_number;
+    d.device_type = inv->device_type.value_or("unknown");
+    d.sku_family = inv->sku_family;
+    d.owner_type = (*tok)->ownership;
+    d.enrollment_type = (*tok)->enrollment_type;
+    d.azure_ad_device_id = crypto::uuid_v4();
+    d.credential_hash = crypto::sha256_hex(credential);
+    d.enrolled_at = now;
+    if (auto st = insert_device(s, d); !st) return st;
     return audit(s, ctx,
                  {"enrollDevice", "success", "managedDevice", id, device_name,
-                  bj::object{{"enrollmentTokenId", tok.text(0)},
-                             {"deviceEnrollmentType", tok.text(2)},
-                             {"managedDeviceOwnerType", tok.text(3)}}});
+                  bj::object{{"enrollmentTokenId", (*tok)->id},
+                             {"deviceEnrollmentType", (*tok)->enrollment_type},
+                             {"managedDeviceOwnerType", (*tok)->ownership}}});
   });
   if (!st) {
     if (st.error().kind == Errc::unauthenticated)

@@ -96,4 +96,29 @@ Result<IssuedEnrollmentToken> issue_enrollment_token(store::Session& s,
   return t;
 }
 
+Result<std::optional<EnrollmentToken>> find_valid_enrollment_token(store::Session& s,
+                                                                   const std::string& token,
+                                                                   std::int64_t now) {
+  return store::query_one(s,
+                          "SELECT id, user_id, enrollment_type, ownership FROM enrollment_tokens"
+                          " WHERE token_hash = ? AND revoked = 0 AND expires_at > ?",
+                          {crypto::sha256_hex(token), now}, [](const store::Row& r) {
+                            return EnrollmentToken{r.text(0), r.opt_text(1), r.text(2), r.text(3)};
+                          });
+}
+
+Status insert_device(store::Session& s, const NewDevice& d) {
+  auto r = s.exec(
+      "INSERT INTO devices (id, device_name, user_id, operating_system, os_version, model,"
+      " manufacturer, serial_number, device_type, sku_family, owner_type, enrollment_type,"
+      " compliance_state, management_agent, azure_ad_device_id, notes, enrolled_at,"
+      " last_sync_at, credential_hash) VALUES"
+      " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', 'mdm', ?, NULL, ?, ?, ?)",
+      {d.id, d.device_name, d.user_id, d.operating_system, d.os_version, d.model, d.manufacturer,
+       d.serial_number, d.device_type, d.sku_family, d.owner_type, d.enrollment_type,
+       d.azure_ad_device_id, d.enrolled_at, d.enrolled_at, d.credential_hash});
+  if (!r) return r.error();
+  return {};
+}
+
 }  // namespace reach::hub
