@@ -456,7 +456,8 @@ CommandResult ServiceProcess::dump_database(const std::string& sqlite_file) cons
 CommandResult ServiceProcess::sql(const std::string& sqlite_file,
                                   const std::string& statement) const {
   if (!db_url_.empty())
-    return run_command({"/usr/bin/psql", "-q", "-v", "ON_ERROR_STOP=1", db_url_, "-c", statement});
+    return run_command(
+        {"/usr/bin/psql", "-qAt", "-v", "ON_ERROR_STOP=1", db_url_, "-c", statement});
   return run_command({"/usr/bin/sqlite3", "-bail", "-cmd", ".timeout 5000",
                       data_dir_ + "/" + sqlite_file, statement});
 }

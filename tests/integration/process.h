@@ -155,7 +155,7 @@ class ServiceProcess {
   // Every row of the store as text (sqlite3 .dump or pg_dump), for tests that look at rest.
   CommandResult dump_database(const std::string& sqlite_file) const;
   // Runs `statement` on the store from another process (sqlite3 or psql), as an operator's tool
-  // would: for the state no API reaches.
+  // would: for the state no API reaches. Rows come out one per line, columns separated by '|'.
   CommandResult sql(const std::string& sqlite_file, const std::string& statement) const;
 
  private:

@@ -3,6 +3,7 @@
 // a Help Desk Operator requesting remote assistance on a user's device, the agent's notification,
 // accept and allow, `reach connect` giving a real VNC client (libvncclient) the device's pixels
 // and input, the user ending it, and the hub's history and audit log telling what happened.
+#include "common/time.h"
 #include "integration/ra_fixture.h"
 
 namespace reach::itest {
@@ -508,7 +509,12 @@ TEST_F(RemoteAssistanceFlow, ExpiringTokensAreRefreshedAndARevokedGrantNeedsReau
   start_services({"--access-token-ttl", "2"});
   onboard();
   enroll_device_and_helpdesk();
-  std::this_thread::sleep_for(3s);  // the access token has expired
+  // The access token the hub holds expires at the relay two seconds after it was issued; the
+  // hub stored when it is to be refreshed, half a second before that. Wait until it has expired.
+  auto stored = hub_.sql("SELECT access_refresh_at FROM ra_partners");
+  ASSERT_EQ(stored.exit_code, 0) << stored.err;
+  const std::int64_t expired_at = std::stoll(stored.out) + 500;
+  ASSERT_TRUE(wait_until([&] { return now_ms() > expired_at + 100; }, 10s));
   ASSERT_EQ(request(helpdesk_, device_).status, 204);
   EXPECT_EQ(relay_sessions(), 1u);
   std::string id = wait_request();
@@ -518,7 +524,8 @@ TEST_F(RemoteAssistanceFlow, ExpiringTokensAreRefreshedAndARevokedGrantNeedsReau
   // The relay's account withdraws the hub's access.
   auto revoke = relay_.cli({"grant", "revoke", "--client", client_.client_id});
   ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
-  std::this_thread::sleep_for(3s);  // and the last access token expires
+  // Revoking the grant revokes its access tokens at once: the next use is refused, the refresh
+  // too.
   auto r = request(helpdesk_, device_);
   EXPECT_TRUE(IsGraphError(r, 409, "remoteAssistanceConnectorNeedsReauthorization")) << r;
   EXPECT_NE(r.body.find("re-authorised"), std::string::npos);
