@@ -26,7 +26,7 @@ std::string seal(const Services& svc, const std::string& plain) {
 
 // Closes sessions whose validity ended without both ends ever pairing.
 void expire_if_due(store::Session& s, const SessionRecord& r, std::int64_t now) {
-  if (r.open() && r.valid_until <= now) (void)close_session(s, r.code, "expired");
+  if (r.open() && r.valid_until <= now) (void)close_session(s, r.code, "expired", now);
 }
 
 bj::object row_json(Ctx& ctx, const SessionRecord& r, bool full) {
@@ -115,7 +115,7 @@ Result<net::Response> post_session(Ctx& ctx) {
   return r;
 }
 
-Result<net::Response> list_sessions(Ctx& ctx) {
+Result<net::Response> get_sessions(Ctx& ctx) {
   std::string state = std::string(ctx.req.query_param("state").value_or("open"));
   std::transform(state.begin(), state.end(), state.begin(), ::tolower);
   bool open = state == "open" || state == "open,closed" || state == "closed,open";
@@ -123,52 +123,25 @@ Result<net::Response> list_sessions(Ctx& ctx) {
   if (!open && !closed) return bad_request("state must be open, closed or open,closed.");
   auto full = ctx.req.query_param("full_list").value_or("false");
   if (full != "true" && full != "false") return bad_request("full_list must be true or false.");
-  std::string where = "s.account_id = ?";
-  store::Params params{ctx.account->id};
-  if (open != closed) {
-    where += " AND s.state = ?";
-    params.emplace_back(open ? "open" : "closed");
-  }
-  if (auto g = ctx.req.query_param("groupid")) {
-    where += " AND s.group_id = ?";
-    params.emplace_back(*g);
-  }
-  if (auto u = ctx.req.query_param("assigned_userid")) {
-    where += " AND s.assigned_userid = ?";
-    params.emplace_back(*u);
-  }
+  SessionQuery q;
+  q.account_id = ctx.account->id;
+  if (open != closed) q.state = open ? "open" : "closed";
+  if (auto g = ctx.req.query_param("groupid")) q.group_id = std::string(*g);
+  if (auto u = ctx.req.query_param("assigned_userid")) q.assigned_userid = std::string(*u);
   if (auto off = ctx.req.query_param("offset")) {
-    // The offset is the last code of the previous page: continue after it (newest first).
+    // The offset is the last code of the previous page.
     auto code = normalize_code(*off);
     if (!code) return bad_request("offset must be a session code from next_offset.");
-    auto pos = ctx.db().query("SELECT created_at FROM sessions WHERE code = ? AND account_id = ?",
-                              {*code, ctx.account->id});
-    if (!pos) return pos.error();
-    if (pos->empty()) return bad_request("offset names no session of yours.");
-    where += " AND (s.created_at < ? OR (s.created_at = ? AND s.code < ?))";
-    params.emplace_back(pos->rows[0].integer(0));
-    params.emplace_back(pos->rows[0].integer(0));
-    params.emplace_back(*code);
+    q.after = *code;
   }
-  int page = ctx.svc.config.sessions_page_size;
-  auto count = ctx.db().query(
-      "SELECT COUNT(*) FROM sessions s JOIN groups_ g ON g.id = s.group_id WHERE " + where, params);
-  if (!count) return count.error();
-  params.emplace_back(page);
-  auto rows = ctx.db().query(fmt::format("SELECT {} FROM sessions s JOIN groups_ g ON"
-                                         " g.id = s.group_id WHERE {}"
-                                         " ORDER BY s.created_at DESC, s.code DESC LIMIT ?",
-                                         kSessionRecordColumns, where),
-                             params);
-  if (!rows) return rows.error();
+  auto page = relay::list_sessions(ctx.db(), q, ctx.svc.config.sessions_page_size);
+  if (!page) return page.error();
   bj::array sessions;
-  for (const auto& r : rows->rows)
-    sessions.push_back(row_json(ctx, session_from_row(r), full == "true"));
+  for (const auto& r : page->sessions) sessions.push_back(row_json(ctx, r, full == "true"));
   bj::object out{{"sessions", std::move(sessions)}};
-  auto remaining = count->rows[0].integer(0) - static_cast<std::int64_t>(rows->rows.size());
-  if (remaining > 0) {
-    out["sessions_remaining"] = remaining;
-    out["next_offset"] = display_code(rows->rows.back().text(0));
+  if (page->remaining > 0) {
+    out["sessions_remaining"] = page->remaining;
+    out["next_offset"] = display_code(page->sessions.back().code);
   }
   return json_response(200, out);
 }
@@ -176,11 +149,7 @@ Result<net::Response> list_sessions(Ctx& ctx) {
 Result<std::string> owned_code(Ctx& ctx) {
   auto code = normalize_code(ctx.req.params["code"]);
   if (!code) return code.error();
-  auto rows = ctx.db().query("SELECT account_id FROM sessions WHERE code = ?", {*code});
-  if (!rows) return rows.error();
-  if (rows->empty() || rows->rows[0].text(0) != ctx.account->id)
-    return not_found("You have no session with this code.");
-  return *code;
+  return owned_session_code(ctx.db(), *code, ctx.account->id);
 }
 
 Result<net::Response> get_session(Ctx& ctx) {
@@ -212,17 +181,10 @@ Result<net::Response> put_session(Ctx& ctx) {
       if (!g) return g.error();
       group = *g;
     }
-    auto r = s.exec(
-        "UPDATE sessions SET description = COALESCE(?, description),"
-        " waiting_message = COALESCE(?, waiting_message), custom_api = COALESCE(?, custom_api),"
-        " assigned_userid = COALESCE(?, assigned_userid),"
-        " end_customer_name = COALESCE(?, end_customer_name),"
-        " end_customer_email = COALESCE(?, end_customer_email),"
-        " group_id = COALESCE(?, group_id) WHERE code = ?",
-        {f->description, f->waiting_message, f->custom_api, f->assigned_userid,
-         f->end_customer_name, f->end_customer_email, group, *code});
-    if (!r) return r.error();
-    if (st_lower == "closed") return close_session(s, *code, "closedByApi");
+    SessionChanges c{f->description,       f->waiting_message,    f->custom_api, f->assigned_userid,
+                     f->end_customer_name, f->end_customer_email, group};
+    if (auto u = update_session(s, *code, c); !u) return u;
+    if (st_lower == "closed") return close_session(s, *code, "closedByApi", now_ms());
     return {};
   });
   if (!st) return st.error();
@@ -231,15 +193,6 @@ Result<net::Response> put_session(Ctx& ctx) {
 }
 
 }  // namespace
-
-Status close_session(store::Session& s, const std::string& code, const std::string& reason) {
-  auto r = s.exec(
-      "UPDATE sessions SET state = 'closed', closed_at = ?, close_reason = ?"
-      " WHERE code = ? AND state = 'open'",
-      {now_ms(), reason, code});
-  if (!r) return r.error();
-  return {};
-}
 
 Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::object& body,
                                   bool code_join) {
@@ -257,24 +210,29 @@ Result<bj::object> create_session(Ctx& ctx, const Account& account, const bj::ob
     if (!g) return g.error();
     for (int attempt = 0;; ++attempt) {
       code = random_code();
-      auto exists = s.query("SELECT 1 FROM sessions WHERE code = ?", {code});
-      if (!exists) return exists.error();
-      if (exists->empty()) break;
+      auto taken = session_code_taken(s, code);
+      if (!taken) return taken.error();
+      if (!*taken) break;
       if (attempt > 20) return internal_error("Could not find a free session code.");
     }
-    auto r = s.exec(
-        "INSERT INTO sessions (code, account_id, group_id, state, description, end_customer_name,"
-        " end_customer_email, waiting_message, custom_api, assigned_userid, support_session_type,"
-        " supporter_token_hash, supporter_token_sealed, customer_token_hash,"
-        " customer_token_sealed, created_at, valid_until, code_join)"
-        " VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, 'Default', ?, ?, ?, ?, ?, ?, ?)",
-        {code, account.id, *g, f->description.value_or(""), f->end_customer_name,
-         f->end_customer_email, f->waiting_message, f->custom_api,
-         f->assigned_userid.value_or(account.id), crypto::sha256_hex(supporter),
-         seal(ctx.svc, supporter), crypto::sha256_hex(customer), seal(ctx.svc, customer), now,
-         valid_until, code_join});
-    if (!r) return r.error();
-    return {};
+    NewSession n;
+    n.code = code;
+    n.account_id = account.id;
+    n.group_id = *g;
+    n.description = f->description.value_or("");
+    n.end_customer_name = f->end_customer_name;
+    n.end_customer_email = f->end_customer_email;
+    n.waiting_message = f->waiting_message;
+    n.custom_api = f->custom_api;
+    n.assigned_userid = f->assigned_userid.value_or(account.id);
+    n.supporter_token_hash = crypto::sha256_hex(supporter);
+    n.supporter_token_sealed = seal(ctx.svc, supporter);
+    n.customer_token_hash = crypto::sha256_hex(customer);
+    n.customer_token_sealed = seal(ctx.svc, customer);
+    n.created_at = now;
+    n.valid_until = valid_until;
+    n.code_join = code_join;
+    return insert_session(s, n);
   });
   if (!st) return st.error();
   log::info("relay.session_created", {{"code", code}, {"account", account.id}});
@@ -301,7 +259,7 @@ void register_api(net::Router& r, Services& svc) {
   r.add("GET", "/api/v1/ping", api_route(svc, ping, false));
   r.add("GET", "/api/v1/account", api_route(svc, account, true));
   r.add("POST", "/api/v1/sessions", api_route(svc, post_session, true));
-  r.add("GET", "/api/v1/sessions", api_route(svc, list_sessions, true));
+  r.add("GET", "/api/v1/sessions", api_route(svc, get_sessions, true));
   r.add("GET", "/api/v1/sessions/{code}", api_route(svc, get_session, true));
   r.add("PUT", "/api/v1/sessions/{code}", api_route(svc, put_session, true));
 }

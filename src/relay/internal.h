@@ -10,6 +10,7 @@
 #include "relay/oauth_store.h"
 #include "relay/page_text.h"
 #include "relay/relay.h"
+#include "relay/session_record.h"
 #include "store/db.h"
 #include "store/stored_throttle.h"
 
@@ -89,8 +90,6 @@ Result<Account> account_from_bearer(Ctx& ctx);
 
 // --- sessions (api.cpp) ---
 struct SessionRow;  // defined in api.cpp
-// Marks a session closed (idempotent). Used by the API, the portal and the data plane.
-Status close_session(store::Session& s, const std::string& code, const std::string& reason);
 // Creates a session for `account` from a TeamViewer-shaped JSON body. `code_join`: the device
 // may join with the code alone (portal sessions, read out to the person at the device); other
 // sessions admit the device only with the end-customer link.

@@ -97,8 +97,8 @@ Result<Nodes::Route> Nodes::route(const std::string& code) {
     if (*alive && !row.null(3)) return Route{false, row.text(3)};
     // The owner is gone: its streams went with it; a session that never streamed is free.
     if (!row.null(1) || !row.null(2)) {
-      auto st =
-          db_.transaction([&](store::Session& s) { return close_session(s, code, "nodeLost"); });
+      auto st = db_.transaction(
+          [&](store::Session& s) { return close_session(s, code, "nodeLost", now_ms()); });
       if (!st) return st.error();
       return lost_with_node();
     }
@@ -138,7 +138,7 @@ Result<int> Nodes::take_over(const std::string& node, bool forget) {
         {node});
     if (!rows) return rows.error();
     for (const auto& r : rows->rows) {
-      if (auto c = close_session(s, r.text(0), "nodeLost"); !c) return c;
+      if (auto c = close_session(s, r.text(0), "nodeLost", now_ms()); !c) return c;
       ++ended;
     }
     auto freed = s.exec(

@@ -301,21 +301,18 @@ std::string short_time(std::int64_t ms) {
 }
 
 std::string session_rows(Ctx& ctx, const std::string& csrf) {
-  auto rows = ctx.db().query(
-      "SELECT code, state, description, end_customer_name, created_at FROM sessions"
-      " WHERE account_id = ? ORDER BY created_at DESC, code DESC LIMIT 200",
-      {ctx.account->id});
+  auto page = relay::list_sessions(ctx.db(), SessionQuery{ctx.account->id}, 200);
   Lang L = page_language(ctx.req);
-  if (!rows || rows->empty()) return "<p class=muted>" + tx(L, T::no_sessions) + "</p>";
+  if (!page || page->sessions.empty()) return "<p class=muted>" + tx(L, T::no_sessions) + "</p>";
   std::string out = fmt::format(
       "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
       "<th>{}</th><th></th></tr></thead><tbody>",
       tx(L, T::col_code), tx(L, T::col_state), tx(L, T::col_description), tx(L, T::col_customer),
       tx(L, T::col_created));
-  for (const auto& r : rows->rows) {
-    std::string code = r.text(0);
+  for (const auto& r : page->sessions) {
+    const std::string& code = r.code;
     std::string action;
-    if (r.text(1) == "open")
+    if (r.open())
       action = fmt::format(
           "<a href=\"/portal/sessions/{0}\">{2}</a> "
           "<form method=post action=\"/portal/sessions/{0}/close\" class=inline>{1}"
@@ -324,8 +321,8 @@ std::string session_rows(Ctx& ctx, const std::string& csrf) {
     out += fmt::format(
         "<tr><td class=code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td></tr>",
-        display_code(code), state_text(L, r.text(1)), html::escape(r.text(2)),
-        html::escape(r.text(3)), short_time(r.integer(4)), action);
+        display_code(code), state_text(L, r.state), html::escape(r.description),
+        html::escape(r.end_customer_name.value_or("")), short_time(r.created_at), action);
   }
   return out + "</tbody></table>";
 }
@@ -374,10 +371,8 @@ Result<net::Response> portal_session(Ctx& ctx) {
   if (!ctx.account) return redirect(303, "/signin?continue=%2F");
   auto code = normalize_code(ctx.req.params["code"]);
   if (!code) return code.error();
-  auto owner = ctx.db().query("SELECT account_id FROM sessions WHERE code = ?", {*code});
-  if (!owner) return owner.error();
-  if (owner->empty() || owner->rows[0].text(0) != ctx.account->id)
-    return not_found("You have no session with this code.");
+  if (auto owned = owned_session_code(ctx.db(), *code, ctx.account->id); !owned)
+    return owned.error();
   auto s = session_json(ctx, *code, true);
   if (!s) return s.error();
   auto str = [&](const char* k) {
@@ -419,12 +414,10 @@ Result<net::Response> portal_close(Ctx& ctx) {
   if (auto st = check_form(ctx, f); !st) return st.error();
   auto code = normalize_code(ctx.req.params["code"]);
   if (!code) return code.error();
-  auto owner = ctx.db().query("SELECT account_id FROM sessions WHERE code = ?", {*code});
-  if (!owner) return owner.error();
-  if (owner->empty() || owner->rows[0].text(0) != ctx.account->id)
-    return not_found("You have no session with this code.");
+  if (auto owned = owned_session_code(ctx.db(), *code, ctx.account->id); !owned)
+    return owned.error();
   auto st = ctx.db().transaction(
-      [&](store::Session& s) { return close_session(s, *code, "closedBySupporter"); });
+      [&](store::Session& s) { return close_session(s, *code, "closedBySupporter", now_ms()); });
   if (!st) return st.error();
   end_streams(ctx.svc, *code);
   return redirect(303, "/");

@@ -247,8 +247,8 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
   const auto& row = rows->rows[0];
   if (row.text(0) != "open") return stream_gone();
   if (row.integer(1) <= now) {
-    auto st =
-        ctx.db().transaction([&](store::Session& s) { return close_session(s, code, "expired"); });
+    auto st = ctx.db().transaction(
+        [&](store::Session& s) { return close_session(s, code, "expired", now_ms()); });
     if (!st) return st.error();
     return stream_gone();
   }
@@ -305,7 +305,7 @@ Relay::Relay(RelayConfig config, std::shared_ptr<store::Database> db, std::strin
         log::info("relay.session_ended", {{"code", code}, {"reason", reason}});
         s->background.post([s, code, reason] {
           auto st = s->db->transaction(
-              [&](store::Session& tx) { return close_session(tx, code, reason); });
+              [&](store::Session& tx) { return close_session(tx, code, reason, now_ms()); });
           if (!st)
             log::error("relay.close_failed", {{"code", code}, {"error", st.error().message}});
         });

@@ -55,4 +55,101 @@ Result<SessionRecord> find_session(store::Session& s, const std::string& code) {
   return session_from_row(rows->rows[0]);
 }
 
+Result<std::string> owned_session_code(store::Session& s, const std::string& code,
+                                       const std::string& account_id) {
+  auto rows = s.query("SELECT account_id FROM sessions WHERE code = ?", {code});
+  if (!rows) return rows.error();
+  if (rows->empty() || rows->rows[0].text(0) != account_id)
+    return not_found("You have no session with this code.");
+  return code;
+}
+
+Result<SessionPage> list_sessions(store::Session& s, const SessionQuery& q, int limit) {
+  std::string where = "s.account_id = ?";
+  store::Params params{q.account_id};
+  if (q.state) {
+    where += " AND s.state = ?";
+    params.emplace_back(*q.state);
+  }
+  if (q.group_id) {
+    where += " AND s.group_id = ?";
+    params.emplace_back(*q.group_id);
+  }
+  if (q.assigned_userid) {
+    where += " AND s.assigned_userid = ?";
+    params.emplace_back(*q.assigned_userid);
+  }
+  if (q.after) {
+    // Continue after that session (newest first).
+    auto pos = s.query("SELECT created_at FROM sessions WHERE code = ? AND account_id = ?",
+                       {*q.after, q.account_id});
+    if (!pos) return pos.error();
+    if (pos->empty()) return bad_request("offset names no session of yours.");
+    where += " AND (s.created_at < ? OR (s.created_at = ? AND s.code < ?))";
+    params.emplace_back(pos->rows[0].integer(0));
+    params.emplace_back(pos->rows[0].integer(0));
+    params.emplace_back(*q.after);
+  }
+  auto count = s.query(
+      "SELECT COUNT(*) FROM sessions s JOIN groups_ g ON g.id = s.group_id WHERE " + where, params);
+  if (!count) return count.error();
+  params.emplace_back(limit);
+  auto rows = s.query(fmt::format("SELECT {} FROM sessions s JOIN groups_ g ON"
+                                  " g.id = s.group_id WHERE {}"
+                                  " ORDER BY s.created_at DESC, s.code DESC LIMIT ?",
+                                  kSessionRecordColumns, where),
+                      params);
+  if (!rows) return rows.error();
+  SessionPage page;
+  page.sessions.reserve(rows->rows.size());
+  for (const auto& r : rows->rows) page.sessions.push_back(session_from_row(r));
+  page.remaining = count->rows[0].integer(0) - static_cast<std::int64_t>(page.sessions.size());
+  return page;
+}
+
+Result<bool> session_code_taken(store::Session& s, const std::string& code) {
+  auto rows = s.query("SELECT 1 FROM sessions WHERE code = ?", {code});
+  if (!rows) return rows.error();
+  return !rows->empty();
+}
+
+Status insert_session(store::Session& s, const NewSession& n) {
+  auto r = s.exec(
+      "INSERT INTO sessions (code, account_id, group_id, state, description, end_customer_name,"
+      " end_customer_email, waiting_message, custom_api, assigned_userid, support_session_type,"
+      " supporter_token_hash, supporter_token_sealed, customer_token_hash,"
+      " customer_token_sealed, created_at, valid_until, code_join)"
+      " VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, 'Default', ?, ?, ?, ?, ?, ?, ?)",
+      {n.code, n.account_id, n.group_id, n.description, n.end_customer_name, n.end_customer_email,
+       n.waiting_message, n.custom_api, n.assigned_userid, n.supporter_token_hash,
+       n.supporter_token_sealed, n.customer_token_hash, n.customer_token_sealed, n.created_at,
+       n.valid_until, n.code_join});
+  if (!r) return r.error();
+  return {};
+}
+
+Status update_session(store::Session& s, const std::string& code, const SessionChanges& c) {
+  auto r = s.exec(
+      "UPDATE sessions SET description = COALESCE(?, description),"
+      " waiting_message = COALESCE(?, waiting_message), custom_api = COALESCE(?, custom_api),"
+      " assigned_userid = COALESCE(?, assigned_userid),"
+      " end_customer_name = COALESCE(?, end_customer_name),"
+      " end_customer_email = COALESCE(?, end_customer_email),"
+      " group_id = COALESCE(?, group_id) WHERE code = ?",
+      {c.description, c.waiting_message, c.custom_api, c.assigned_userid, c.end_customer_name,
+       c.end_customer_email, c.group_id, code});
+  if (!r) return r.error();
+  return {};
+}
+
+Status close_session(store::Session& s, const std::string& code, const std::string& reason,
+                     std::int64_t now) {
+  auto r = s.exec(
+      "UPDATE sessions SET state = 'closed', closed_at = ?, close_reason = ?"
+      " WHERE code = ? AND state = 'open'",
+      {now, reason, code});
+  if (!r) return r.error();
+  return {};
+}
+
 }  // namespace reach::relay
