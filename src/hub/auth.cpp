@@ -63,9 +63,9 @@ Result<net::Response> signin(Ctx& ctx) {
       log::warn("auth.signin_throttled", {{"email", email}, {"ip", req.remote_address}});
       audit_now(ctx, {"signIn", "failure", "user", "", email, bj::object{{"reason", "throttled"}}});
     }
-    auto resp = graph_error(
-        make_error(429, "tooManyRequests", "Too many failed sign-ins. Wait before trying again."),
-        ctx.request_id);
+    auto resp = graph_error(make_error(Errc::throttled, "tooManyRequests",
+                                       "Too many failed sign-ins. Wait before trying again."),
+                            ctx.request_id);
     resp.headers.set("Retry-After", std::to_string((wait + 999) / 1000));
     return resp;
   }

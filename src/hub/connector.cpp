@@ -90,7 +90,8 @@ Result<Partner> load_partner(const Services& svc, store::Session& s) {
 Status store_tokens(const Services& svc, store::Session& s, const GrantTokens& t, bool first) {
   auto now = now_ms();
   auto life = t.expires_in_s * 1000;
-  auto r = s.exec(
+  return store::exec_ok(
+      s,
       std::string(
           "UPDATE ra_partners SET access_token = ?, refresh_token = ?, access_expires_at = ?,"
           " access_refresh_at = ?, needs_reauth = 0, last_connection_at = ?, updated_at = ?") +
@@ -100,15 +101,11 @@ Status store_tokens(const Services& svc, store::Session& s, const GrantTokens& t
           " WHERE id = ?",
       {seal(svc, t.access_token), seal(svc, t.refresh_token), now + life, refresh_time(now, life),
        now, now, kPartnerId});
-  if (!r) return r.error();
-  return {};
 }
 
 Status mark_needs_reauth(store::Session& s) {
-  auto r = s.exec("UPDATE ra_partners SET needs_reauth = 1, updated_at = ? WHERE id = ?",
-                  {now_ms(), kPartnerId});
-  if (!r) return r.error();
-  return {};
+  return store::exec_ok(s, "UPDATE ra_partners SET needs_reauth = 1, updated_at = ? WHERE id = ?",
+                        {now_ms(), kPartnerId});
 }
 
 Status configure_connector(store::Session& s, const std::string& key, const std::string& relay_url,
@@ -117,15 +114,14 @@ Status configure_connector(store::Session& s, const std::string& key, const std:
     return bad_request("--relay-url must be the relay's http:// or https:// URL.");
   if (client_id.empty() || client_secret.empty())
     return bad_request("Both the client id and the client secret are needed.");
-  auto r = s.exec(
+  return store::exec_ok(
+      s,
       "UPDATE ra_partners SET relay_url = ?, client_id = ?, client_secret = ?,"
       " status = 'notOnboarded', access_token = NULL, refresh_token = NULL,"
       " access_expires_at = NULL, needs_reauth = 0, pending_state = NULL, pending_verifier = NULL,"
       " pending_user_id = NULL, onboarding_expires_at = NULL, updated_at = ? WHERE id = ?",
       {relay_url, client_id, crypto::base64_encode(crypto::seal(key, client_secret)), now_ms(),
        kPartnerId});
-  if (!r) return r.error();
-  return {};
 }
 
 }  // namespace reach::hub

@@ -477,15 +477,11 @@ Result<net::Response> patch_device(Ctx& ctx) {
   if (*notes && (*notes)->size() > 4000)
     return bad_request("'notes' is longer than 4000 characters.");
   std::string id = row->text(kId);
+  DeviceChanges changes;
+  changes.owner_type = *owner;
+  if (notes_given) changes.notes = *notes;
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    if (*owner) {
-      auto r = s.exec("UPDATE devices SET owner_type = ? WHERE id = ?", {**owner, id});
-      if (!r) return r.error();
-    }
-    if (notes_given) {
-      auto r = s.exec("UPDATE devices SET notes = ? WHERE id = ?", {*notes, id});
-      if (!r) return r.error();
-    }
+    if (auto u = update_device(s, id, changes); !u) return u;
     bj::object details;
     if (*owner) details["managedDeviceOwnerType"] = **owner;
     if (notes_given) details["notesChanged"] = true;
@@ -612,30 +608,15 @@ Result<net::Response> checkin(Ctx& ctx) {
     }
   }
   auto now = now_ms();
-  auto r = ctx.db().exec(
-      "UPDATE devices SET last_sync_at = ?, device_name = COALESCE(?, device_name),"
-      " operating_system = COALESCE(?, operating_system), os_version = COALESCE(?, os_version),"
-      " model = COALESCE(?, model), manufacturer = COALESCE(?, manufacturer),"
-      " serial_number = COALESCE(?, serial_number), device_type = COALESCE(?, device_type),"
-      " sku_family = COALESCE(?, sku_family) WHERE id = ?",
-      {now, inv.device_name, inv.operating_system, inv.os_version, inv.model, inv.manufacturer,
-       inv.serial_number, inv.device_type, inv.sku_family, device});
-  if (!r) return r.error();
+  if (auto r = record_checkin(ctx.db(), device, inv, now); !r) return r.error();
   ++ctx.svc.metrics.checkins;
-  // What the company portal shows the person at the device: who the device is enrolled to, the
-  // organisation, and the relay to type a session code into (once the connector is onboarded).
   bj::object answer{{"deviceId", device}, {"lastSyncDateTime", iso8601(now)}};
-  auto about = ctx.db().query(
-      "SELECT u.user_principal_name, o.display_name, p.relay_url FROM devices d"
-      " CROSS JOIN organization o LEFT JOIN users u ON u.id = d.user_id"
-      " LEFT JOIN ra_partners p ON p.status = 'onboarded' WHERE d.id = ? LIMIT 1",
-      {device});
+  auto about = device_context(ctx.db(), device);
   if (!about) return about.error();
-  if (!about->empty()) {
-    const auto& row = about->rows.front();
-    if (auto upn = row.opt_text(0)) answer["userPrincipalName"] = *upn;
-    answer["organization"] = row.text(1);
-    if (auto relay = row.opt_text(2)) answer["relayUrl"] = *relay;
+  if (*about) {
+    if ((*about)->user_principal_name) answer["userPrincipalName"] = *(*about)->user_principal_name;
+    answer["organization"] = (*about)->organization;
+    if ((*about)->relay_url) answer["relayUrl"] = *(*about)->relay_url;
   }
   return json_response(200, std::move(answer));
 }
@@ -645,14 +626,13 @@ Result<net::Response> checkin(Ctx& ctx) {
 Result<DeviceIdentity> authenticate_device(store::Database& db, const net::Request& req) {
   auto credential = net::bearer_token(req.headers);
   if (!credential) return unauthenticated("Send the device credential as a Bearer token.");
-  auto rows = db.query("SELECT id, device_name FROM devices WHERE credential_hash = ?",
-                       {crypto::sha256_hex(*credential)});
-  if (!rows) return rows.error();
-  if (rows->empty()) {
+  auto device = find_device_by_credential(db, std::string(*credential));
+  if (!device) return device.error();
+  if (!*device) {
     log::warn("agent.credential_refused", {{"ip", req.remote_address}});
     return unauthenticated("The device credential is not valid.");
   }
-  return DeviceIdentity{rows->rows[0].text(0), rows->rows[0].text(1)};
+  return **device;
 }
 
 void register_device_routes(Routes& r) {

@@ -107,18 +107,4 @@ Result<std::optional<EnrollmentToken>> find_valid_enrollment_token(store::Sessio
                           });
 }
 
-Status insert_device(store::Session& s, const NewDevice& d) {
-  auto r = s.exec(
-      "INSERT INTO devices (id, device_name, user_id, operating_system, os_version, model,"
-      " manufacturer, serial_number, device_type, sku_family, owner_type, enrollment_type,"
-      " compliance_state, management_agent, azure_ad_device_id, notes, enrolled_at,"
-      " last_sync_at, credential_hash) VALUES"
-      " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', 'mdm', ?, NULL, ?, ?, ?)",
-      {d.id, d.device_name, d.user_id, d.operating_system, d.os_version, d.model, d.manufacturer,
-       d.serial_number, d.device_type, d.sku_family, d.owner_type, d.enrollment_type,
-       d.azure_ad_device_id, d.enrolled_at, d.enrolled_at, d.credential_hash});
-  if (!r) return r.error();
-  return {};
-}
-
 }  // namespace reach::hub

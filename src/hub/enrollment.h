@@ -51,14 +51,4 @@ Result<std::optional<EnrollmentToken>> find_valid_enrollment_token(store::Sessio
                                                                    const std::string& token,
                                                                    std::int64_t now);
 
-// A device as enrollment records it.
-struct NewDevice {
-  std::string id, device_name, operating_system, device_type, owner_type, enrollment_type;
-  std::optional<std::string> user_id, os_version, model, manufacturer, serial_number, sku_family;
-  std::string azure_ad_device_id;
-  std::string credential_hash;  // the device credential's SHA-256, hex
-  std::int64_t enrolled_at = 0;
-};
-Status insert_device(store::Session& s, const NewDevice& d);
-
 }  // namespace reach::hub

@@ -103,7 +103,8 @@ std::shared_ptr<net::WebSocketHandler> DeviceEvents::accept(Services& svc, net::
   {
     std::lock_guard lk(mu_);
     if (by_device_.count(id) >= kMaxWatchersPerDevice)
-      return refuse(make_error(429, "tooManyRequests", "Too many pages watch this device."));
+      return refuse(
+          make_error(Errc::throttled, "tooManyRequests", "Too many pages watch this device."));
     by_device_.emplace(id, w);
   }
   return w;

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/result.h"
 #include "common/throttle.h"
+#include "hub/device_store.h"
 #include "hub/directory_store.h"
 #include "hub/hub.h"
 #include "net/http.h"
@@ -209,9 +210,6 @@ Status configure_connector(store::Session& s, const std::string& key, const std:
 
 // The one check of an agent's device credential (a Bearer token), for its API calls and its push
 // channel: 401 when absent or unknown.
-struct DeviceIdentity {
-  std::string id, name;
-};
 Result<DeviceIdentity> authenticate_device(store::Database& db, const net::Request& req);
 
 // Paging over an id-ordered collection: returns the nextLink (or "") for a page that was full.

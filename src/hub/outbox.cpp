@@ -37,12 +37,11 @@ Result<std::vector<StoredNotification>> pending_notifications(store::Session& s,
 
 Status mark_received(store::Session& s, const std::string& device_id, const std::string& id,
                      std::int64_t now) {
-  auto r = s.exec(
+  return store::exec_ok(
+      s,
       "UPDATE device_notifications SET received_at = ? WHERE id = ? AND device_id = ?"
       " AND received_at IS NULL",
       {now, id, device_id});
-  if (!r) return r.error();
-  return {};
 }
 
 Result<std::vector<std::string>> devices_with_pending(store::Session& s, std::int64_t since,
@@ -70,10 +69,9 @@ Result<std::optional<NotificationAnswer>> find_notification(store::Session& s,
 
 Status record_answer(store::Session& s, const std::string& id, const std::string& answer,
                      std::int64_t now) {
-  auto r = s.exec("UPDATE device_notifications SET answer = ?, answered_at = ? WHERE id = ?",
-                  {answer, now, id});
-  if (!r) return r.error();
-  return {};
+  return store::exec_ok(s,
+                        "UPDATE device_notifications SET answer = ?, answered_at = ? WHERE id = ?",
+                        {answer, now, id});
 }
 
 Result<bool> event_recorded(store::Session& s, const std::string& device_id,
@@ -95,12 +93,11 @@ Result<std::int64_t> count_events(store::Session& s, const std::string& device_i
 
 Status record_event(store::Session& s, const std::string& device_id, const DeviceEvent& e,
                     std::int64_t now) {
-  auto r = s.exec(
+  return store::exec_ok(
+      s,
       "INSERT INTO device_events (device_id, ref, notification_id, event, detail, at)"
       " VALUES (?, ?, ?, ?, ?, ?)",
       {device_id, e.ref, e.notification_id, e.event, e.detail, now});
-  if (!r) return r.error();
-  return {};
 }
 
 }  // namespace reach::hub

@@ -96,14 +96,13 @@ Result<bool> has_open_ra_session(store::Session& s, const std::string& device_id
 }
 
 Status insert_ra_session(store::Session& s, const NewRaSession& n) {
-  auto r = s.exec(
+  return store::exec_ok(
+      s,
       "INSERT INTO ra_sessions (id, device_id, requester_id, requester_name, code,"
       " supporter_link, notification_id, state, created_at, valid_until)"
       " VALUES (?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)",
       {n.id, n.device_id, n.requester_id, n.requester_name, n.code, n.sealed_supporter_link,
        n.notification_id, n.created_at, n.valid_until});
-  if (!r) return r.error();
-  return {};
 }
 
 Status set_action(store::Session& s, const std::string& device, const std::string& state,
@@ -120,6 +119,12 @@ Status set_action(store::Session& s, const std::string& device, const std::strin
              restart ? store::Params{device, state, now, now} : store::Params{state, now, device});
   if (!r) return r.error();
   return {};
+}
+
+Status set_ra_error(store::Session& s, const std::string& device_id,
+                    const std::optional<std::string>& message) {
+  return store::exec_ok(s, "UPDATE devices SET ra_error_details = ? WHERE id = ?",
+                        {message, device_id});
 }
 
 Status apply_session_event(store::Session& s, const std::string& notification_id,

@@ -61,6 +61,11 @@ Status insert_ra_session(store::Session& s, const NewRaSession& n);
 Status set_action(store::Session& s, const std::string& device, const std::string& state,
                   bool restart);
 
+// The error a failed request left on the device (remoteAssistanceSessionErrorDetails); nullopt
+// clears it.
+Status set_ra_error(store::Session& s, const std::string& device_id,
+                    const std::optional<std::string>& message);
+
 // An agent's report on a remote assistance request (its notification), applied to the session
 // history within the caller's transaction. Other notifications are left alone, and so is a
 // report the request's state does not allow (logged).

@@ -302,7 +302,7 @@ std::optional<Error> ineligible(const RaDevice& d, const Partner& p) {
           "cannot be notified. Start it on the device first.";
       break;
   }
-  return make_error(409, std::string(error_code(*why)), std::move(message));
+  return make_error(Errc::conflict, std::string(error_code(*why)), std::move(message));
 }
 
 Result<net::Response> request_remote_assistance(Ctx& ctx) {
@@ -339,8 +339,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
        json::serialize(bj::object{{"deviceId", id}, {"requestedBy", ctx.who().upn}})});
   auto record_failure = [&](const Error& e) {
     auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-      auto r = s.exec("UPDATE devices SET ra_error_details = ? WHERE id = ?", {e.message, id});
-      if (!r) return r.error();
+      if (auto r = set_ra_error(s, id, e.message); !r) return r;
       if (auto a = set_action(s, id, "failed", true); !a) return a;
       return audit(s, ctx,
                    {"requestRemoteAssistance", "failure", "managedDevice", id, name,
@@ -377,8 +376,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
         tx, {session_id, id, ctx.who().user_id, ctx.who().upn, created->code,
              seal(ctx.svc, created->supporter_link), notification_id, now, created->valid_until});
     if (!r) return r;
-    auto u = tx.exec("UPDATE devices SET ra_error_details = NULL WHERE id = ?", {id});
-    if (!u) return u.error();
+    if (auto u = set_ra_error(tx, id, std::nullopt); !u) return u;
     if (auto a = set_action(tx, id, "pending", true); !a) return a;
     return audit(tx, ctx,
                  {"requestRemoteAssistance", "success", "managedDevice", id, name,

@@ -150,7 +150,7 @@ Result<std::shared_ptr<cli::UpstreamGate>> authenticate_viewer(net::TcpStream& v
     if (!out.empty())
       if (auto st = viewer.write_all(out, kViewerHandshakeTime); !st) return st.error();
     if (state == cli::ViewerAuth::State::failed)
-      return make_error(401, "wrongPassword", auth.why());
+      return make_error(Errc::unauthenticated, "wrongPassword", auth.why());
     if (state == cli::ViewerAuth::State::authenticated)
       return std::make_shared<cli::UpstreamGate>(auth.minor(), auth.rest());
   }

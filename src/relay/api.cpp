@@ -171,7 +171,7 @@ Result<net::Response> put_session(Ctx& ctx) {
   auto current = find_session(ctx.db(), *code);
   if (!current) return current.error();
   if (!current->open() && st_lower == "open")
-    return make_error(409, "conflict",
+    return make_error(Errc::conflict, "conflict",
                       "A closed session cannot be reopened; session codes work once. Create a "
                       "new session.");
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {

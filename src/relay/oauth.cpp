@@ -274,7 +274,8 @@ Result<Account> account_from_bearer(Ctx& ctx) {
   if (!*found) return invalid_token("The access token is not valid.");
   if ((*found)->revoked) return invalid_token("The access token was revoked.");
   if ((*found)->expires_at <= now_ms())
-    return make_error(401, "token_expired", "The access token has expired; refresh it.");
+    return make_error(Errc::unauthenticated, "token_expired",
+                      "The access token has expired; refresh it.");
   return (*found)->account;
 }
 

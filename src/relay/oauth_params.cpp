@@ -30,20 +30,24 @@ Result<ClientCredentials> client_credentials(std::optional<std::string_view> aut
     auto raw = crypto::base64_decode(authorization->substr(6));
     auto colon = raw ? raw->find(':') : std::string::npos;
     if (!raw || colon == std::string::npos)
-      return make_error(401, "invalid_client", "The Basic credentials are malformed.");
+      return make_error(Errc::unauthenticated, "invalid_client",
+                        "The Basic credentials are malformed.");
     c.id = net::percent_decode(raw->substr(0, colon), true);
     c.secret = net::percent_decode(raw->substr(colon + 1), true);
     c.via_basic = true;
     if (form.contains("client_secret"))
-      return make_error(400, "invalid_request", "Use one client authentication method only.");
+      return make_error(Errc::invalid, "invalid_request",
+                        "Use one client authentication method only.");
     if (auto fid = form.find("client_id"); fid != form.end() && fid->second != c.id)
-      return make_error(400, "invalid_request", "client_id does not match the credentials.");
+      return make_error(Errc::invalid, "invalid_request",
+                        "client_id does not match the credentials.");
     return c;
   }
   auto i = form.find("client_id");
   auto s = form.find("client_secret");
   if (i == form.end() || s == form.end())
-    return make_error(401, "invalid_client", "Client authentication is required.");
+    return make_error(Errc::unauthenticated, "invalid_client",
+                      "Client authentication is required.");
   c.id = i->second;
   c.secret = s->second;
   return c;

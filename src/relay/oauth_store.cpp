@@ -34,9 +34,8 @@ Result<std::optional<AuthorizationCode>> find_authorization_code(store::Session&
 }
 
 Status mark_code_used(store::Session& s, const std::string& code_hash, std::int64_t now) {
-  auto r = s.exec("UPDATE oauth_codes SET used_at = ? WHERE code_hash = ?", {now, code_hash});
-  if (!r) return r.error();
-  return {};
+  return store::exec_ok(s, "UPDATE oauth_codes SET used_at = ? WHERE code_hash = ?",
+                        {now, code_hash});
 }
 
 Result<std::optional<RefreshToken>> find_refresh_token(store::Session& s,
@@ -59,9 +58,7 @@ Result<std::optional<RefreshToken>> find_refresh_token(store::Session& s,
 }
 
 Status mark_token_used(store::Session& s, const std::string& token_hash, std::int64_t now) {
-  auto r = s.exec("UPDATE tokens SET used_at = ? WHERE token_hash = ?", {now, token_hash});
-  if (!r) return r.error();
-  return {};
+  return store::exec_ok(s, "UPDATE tokens SET used_at = ? WHERE token_hash = ?", {now, token_hash});
 }
 
 Result<std::optional<AccessToken>> find_access_token(store::Session& s,

@@ -51,7 +51,7 @@ Status check_form(Ctx& ctx, const std::map<std::string, std::string>& f) {
   auto cookie = ctx.req.cookie(kCsrfCookie);
   auto it = f.find("csrf");
   if (!cookie || it == f.end() || !crypto::constant_time_equal(*cookie, it->second))
-    return make_error(403, "invalid_permission",
+    return make_error(Errc::forbidden, "invalid_permission",
                       "This form has expired or did not come from this site. Reload the page "
                       "and try again.");
   return {};

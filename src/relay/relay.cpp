@@ -90,7 +90,7 @@ std::string api_code(const Error& e) {
 }  // namespace
 
 Error invalid_token(std::string msg) {
-  return make_error(401, "invalid_token", std::move(msg));
+  return make_error(Errc::unauthenticated, "invalid_token", std::move(msg));
 }
 
 net::Response json_response(int status, const bj::value& v) {
@@ -166,7 +166,7 @@ net::Router::Handler page_route(Services& svc, Handler h) {
 namespace {
 
 Error stream_gone() {
-  return make_error(410, "session_ended",
+  return make_error(Errc::gone, "session_ended",
                     "This session has ended or expired; session codes and links work once. "
                     "Request a new session.");
 }
@@ -185,7 +185,7 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
   auto throttled = [&](store::StoredThrottle& t, const std::string& key) -> Error {
     if (t.first_refusal(key, now))
       log::warn("relay.guess_throttled", {{"ip", ctx.req.remote_address}, {"what", what}});
-    return make_error(429, "too_many_retries",
+    return make_error(Errc::throttled, "too_many_retries",
                       "Too many wrong session codes or links; wait and retry.");
   };
   // The key of the client that must wait, if any.
@@ -200,7 +200,7 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
     for (const auto& k : keys) svc.guesses_by_address.failure(k, now);
     if (!code.empty()) svc.guesses_by_code.failure("code:" + code, now);
     log::warn("relay.bad_guess", {{"ip", ctx.req.remote_address}, {"what", what}, {"why", why}});
-    return make_error(404, "not_found", "No open session has this code or link.");
+    return make_error(Errc::not_found, "not_found", "No open session has this code or link.");
   };
   if (kind == Credential::code && side != Side::device) std::abort();  // callers' contract
   // The code alone is guessable (10^8 of them): a client that is waiting is not even looked up.
@@ -398,7 +398,9 @@ namespace {
 // Files under the static directory: no "..", no hidden files, known types only.
 net::Response serve_static(const Services& svc, const net::Request& req) {
   std::string rel = req.path.substr(std::string_view("/static/").size());
-  auto not_found_file = [] { return api_error(make_error(404, "not_found", "No such file.")); };
+  auto not_found_file = [] {
+    return api_error(make_error(Errc::not_found, "not_found", "No such file."));
+  };
   if (svc.config.static_dir.empty() || rel.empty() || rel.find("..") != std::string::npos ||
       rel.find("/.") != std::string::npos || rel.front() == '.' ||
       rel.find('\\') != std::string::npos)
@@ -440,7 +442,8 @@ net::Response Relay::handle(net::Request& request) {
                      fmt::format("{} is not allowed on {}.", request.method, request.path)));
       break;
     case net::Router::Match::not_found:
-      r = api_error(make_error(404, "not_found", fmt::format("Nothing at {}.", request.path)));
+      r = api_error(
+          make_error(Errc::not_found, "not_found", fmt::format("Nothing at {}.", request.path)));
       break;
   }
   if (!r.headers.get("Cache-Control")) r.headers.set("Cache-Control", "no-store");

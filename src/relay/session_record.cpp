@@ -114,7 +114,8 @@ Result<bool> session_code_taken(store::Session& s, const std::string& code) {
 }
 
 Status insert_session(store::Session& s, const NewSession& n) {
-  auto r = s.exec(
+  return store::exec_ok(
+      s,
       "INSERT INTO sessions (code, account_id, group_id, state, description, end_customer_name,"
       " end_customer_email, waiting_message, custom_api, assigned_userid, support_session_type,"
       " supporter_token_hash, supporter_token_sealed, customer_token_hash,"
@@ -124,12 +125,11 @@ Status insert_session(store::Session& s, const NewSession& n) {
        n.waiting_message, n.custom_api, n.assigned_userid, n.supporter_token_hash,
        n.supporter_token_sealed, n.customer_token_hash, n.customer_token_sealed, n.created_at,
        n.valid_until, n.code_join});
-  if (!r) return r.error();
-  return {};
 }
 
 Status update_session(store::Session& s, const std::string& code, const SessionChanges& c) {
-  auto r = s.exec(
+  return store::exec_ok(
+      s,
       "UPDATE sessions SET description = COALESCE(?, description),"
       " waiting_message = COALESCE(?, waiting_message), custom_api = COALESCE(?, custom_api),"
       " assigned_userid = COALESCE(?, assigned_userid),"
@@ -138,18 +138,14 @@ Status update_session(store::Session& s, const std::string& code, const SessionC
       " group_id = COALESCE(?, group_id) WHERE code = ?",
       {c.description, c.waiting_message, c.custom_api, c.assigned_userid, c.end_customer_name,
        c.end_customer_email, c.group_id, code});
-  if (!r) return r.error();
-  return {};
 }
 
 Status close_session(store::Session& s, const std::string& code, const std::string& reason,
                      std::int64_t now) {
-  auto r = s.exec(
-      "UPDATE sessions SET state = 'closed', closed_at = ?, close_reason = ?"
-      " WHERE code = ? AND state = 'open'",
-      {now, reason, code});
-  if (!r) return r.error();
-  return {};
+  return store::exec_ok(s,
+                        "UPDATE sessions SET state = 'closed', closed_at = ?, close_reason = ?"
+                        " WHERE code = ? AND state = 'open'",
+                        {now, reason, code});
 }
 
 }  // namespace reach::relay

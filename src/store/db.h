@@ -72,6 +72,13 @@ class Session {
   virtual Result<std::int64_t> exec(std::string_view sql, const Params& params = {}) = 0;
 };
 
+// `sql` run for its effect: whether it failed, not how many rows it changed.
+inline Status exec_ok(Session& s, std::string_view sql, const Params& params = {}) {
+  auto r = s.exec(sql, params);
+  if (!r) return r.error();
+  return {};
+}
+
 // The first row of `sql` as `map` reads it, or nullopt when there is none: a look-up by key.
 template <class Map>
 auto query_one(Session& s, std::string_view sql, const Params& params, Map map)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <csignal>
 #include <cstring>
+#include <thread>
 
 namespace reach::itest {
 namespace {
@@ -240,10 +241,19 @@ class Desktop {
   }
   // Finds the control by role and name and clicks its centre with an X input event. Returns ""
   // or what went wrong.
+  // A window that has just been shown may still be moved into place (the session bar centres
+  // itself at the top): the click waits until two looks, a tenth of a second apart, agree.
   std::string click(const std::string& role, const std::string& name) {
     std::string error;
     auto at = locate(role, name, &error);
     if (!at) return error;
+    for (int look = 0; look < 20; ++look) {
+      std::this_thread::sleep_for(100ms);
+      auto again = locate(role, name, &error);
+      if (!again) return error;
+      if (*again == *at) break;
+      at = again;
+    }
     auto c = xdotool({"mousemove", "--sync", at->first, at->second, "click", "1"});
     return c.exit_code == 0 ? "" : "xdotool: " + c.err;
   }
