@@ -103,15 +103,12 @@ Result<net::Response> create_user(Ctx& ctx) {
   if (*pw) hash = crypto::password_hash(**pw);
   std::string id = crypto::uuid_v4();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "INSERT INTO users (id, display_name, user_principal_name, upn_key, mail, password_hash,"
-        " account_enabled, licensed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-        {id, *name, *upn, to_lower(*upn), mail->value_or(*upn), hash, enabled->value_or(true),
-         now_ms()});
+    auto r = insert_user(
+        s, {id, *name, *upn, mail->value_or(*upn), hash, enabled->value_or(true), now_ms()});
     if (!r) {
       if (r.error().kind == Errc::conflict)
         return conflict(fmt::format("A user named '{}' already exists.", *upn));
-      return r.error();
+      return r;
     }
     return audit(s, ctx, {"createUser", "success", "user", id, *upn, {}});
   });
@@ -121,7 +118,7 @@ Result<net::Response> create_user(Ctx& ctx) {
   return entity_response(ctx, user_json(*row), "users/$entity", 201);
 }
 
-Result<net::Response> update_user(Ctx& ctx) {
+Result<net::Response> handle_update_user(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
   auto body = json::parse_object(ctx.req.body);
   if (!body) return body.error();
@@ -145,21 +142,11 @@ Result<net::Response> update_user(Ctx& ctx) {
   std::string id = existing->id;
   if (auto ok = check_user_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "UPDATE users SET display_name = COALESCE(?, display_name), mail = COALESCE(?, mail),"
-        " account_enabled = COALESCE(?, account_enabled),"
-        " password_hash = COALESCE(?, password_hash) WHERE id = ?",
-        {*name, *mail, *enabled, hash, id});
-    if (!r) return r.error();
-    if ((*enabled && !**enabled) || hash) {
-      // A disabled account, or one whose password changed (perhaps because someone else knew
-      // it), loses its sign-in sessions and API tokens at once.
-      for (const char* sql :
-           {"DELETE FROM sessions WHERE user_id = ?", "DELETE FROM api_tokens WHERE user_id = ?"}) {
-        r = s.exec(sql, {id});
-        if (!r) return r.error();
-      }
-    }
+    if (auto r = update_user(s, id, {*name, *mail, hash, *enabled}); !r) return r;
+    // A disabled account, or one whose password changed (perhaps because someone else knew it),
+    // loses its sign-in sessions and API tokens at once.
+    if ((*enabled && !**enabled) || hash)
+      if (auto r = revoke_user_credentials(s, id); !r) return r;
     return audit(s, ctx,
                  {"updateUser", "success", "user", id, existing->user_principal_name,
                   bj::object{{"passwordChanged", hash.has_value()}}});
@@ -168,7 +155,7 @@ Result<net::Response> update_user(Ctx& ctx) {
   return net::Response::empty(204);
 }
 
-Result<net::Response> delete_user(Ctx& ctx) {
+Result<net::Response> handle_delete_user(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
   auto existing = find_user(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
@@ -176,13 +163,7 @@ Result<net::Response> delete_user(Ctx& ctx) {
   if (id == ctx.who().user_id) return bad_request("You cannot delete your own account.");
   if (auto ok = check_user_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    for (const char* sql : {"DELETE FROM group_members WHERE member_id = ?",
-                            "DELETE FROM role_assignment_members WHERE member_id = ?",
-                            "UPDATE devices SET user_id = NULL WHERE user_id = ?",
-                            "DELETE FROM users WHERE id = ?"}) {
-      auto r = s.exec(sql, {id});
-      if (!r) return r.error();
-    }
+    if (auto r = delete_user(s, id); !r) return r;
     return audit(s, ctx, {"deleteUser", "success", "user", id, existing->user_principal_name, {}});
   });
   if (!st) return st.error();
@@ -219,8 +200,7 @@ Result<net::Response> assign_license(Ctx& ctx) {
   std::string id = existing->id;
   if (auto ok = check_user_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec("UPDATE users SET licensed = ? WHERE id = ?", {*licensed, id});
-    if (!r) return r.error();
+    if (auto r = set_licensed(s, id, *licensed); !r) return r;
     return audit(s, ctx,
                  {*licensed ? "assignLicense" : "removeLicense",
                   "success",
@@ -264,10 +244,7 @@ Result<net::Response> create_group(Ctx& ctx) {
   if (!desc) return desc.error();
   std::string id = crypto::uuid_v4();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "INSERT INTO groups_ (id, display_name, description, created_at) VALUES (?, ?, ?, ?)",
-        {id, *name, *desc, now_ms()});
-    if (!r) return r.error();
+    if (auto r = insert_group(s, {id, *name, *desc, now_ms()}); !r) return r;
     return audit(s, ctx, {"createGroup", "success", "group", id, *name, {}});
   });
   if (!st) return st.error();
@@ -276,7 +253,7 @@ Result<net::Response> create_group(Ctx& ctx) {
   return entity_response(ctx, group_json(*row), "groups/$entity", 201);
 }
 
-Result<net::Response> update_group(Ctx& ctx) {
+Result<net::Response> handle_update_group(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
   auto body = json::parse_object(ctx.req.body);
   if (!body) return body.error();
@@ -289,11 +266,7 @@ Result<net::Response> update_group(Ctx& ctx) {
   auto existing = find_group(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "UPDATE groups_ SET display_name = COALESCE(?, display_name),"
-        " description = COALESCE(?, description) WHERE id = ?",
-        {*name, *desc, existing->id});
-    if (!r) return r.error();
+    if (auto r = update_group(s, existing->id, *name, *desc); !r) return r;
     return audit(s, ctx,
                  {"updateGroup",
                   "success",
@@ -306,20 +279,14 @@ Result<net::Response> update_group(Ctx& ctx) {
   return net::Response::empty(204);
 }
 
-Result<net::Response> delete_group(Ctx& ctx) {
+Result<net::Response> handle_delete_group(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgUpdate); !g) return g.error();
   auto existing = find_group(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
   std::string id = existing->id;
   if (auto ok = check_group_change(ctx, id); !ok) return ok.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    for (const char* sql : {"DELETE FROM group_members WHERE group_id = ?",
-                            "DELETE FROM role_assignment_members WHERE member_id = ?",
-                            "DELETE FROM role_assignment_scopes WHERE group_id = ?",
-                            "DELETE FROM groups_ WHERE id = ?"}) {
-      auto r = s.exec(sql, {id});
-      if (!r) return r.error();
-    }
+    if (auto r = delete_group(s, id); !r) return r;
     return audit(s, ctx, {"deleteGroup", "success", "group", id, existing->display_name, {}});
   });
   if (!st) return st.error();
@@ -369,22 +336,12 @@ Result<net::Response> add_member(Ctx& ctx) {
   auto group = find_group(ctx.db(), ctx.req.params["id"]);
   if (!group) return group.error();
   if (auto ok = check_group_change(ctx, group->id); !ok) return ok.error();
-  std::string type;
-  if (auto u = ctx.db().query("SELECT id FROM users WHERE id = ?", {member_id}); u && !u->empty())
-    type = "user";
-  else if (auto d = ctx.db().query("SELECT id FROM devices WHERE id = ?", {member_id});
-           d && !d->empty())
-    type = "device";
-  if (type.empty())
-    return bad_request(fmt::format("No user or device has the id '{}'.", member_id));
+  auto kind = directory_object_type(ctx.db(), member_id);
+  if (!kind) return kind.error();
+  if (!*kind) return bad_request(fmt::format("No user or device has the id '{}'.", member_id));
+  const std::string type = **kind;
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec("INSERT INTO group_members (group_id, member_id, member_type) VALUES (?, ?, ?)",
-                    {group->id, member_id, type});
-    if (!r) {
-      if (r.error().kind == Errc::conflict)
-        return conflict("That object is already a member of the group.");
-      return r.error();
-    }
+    if (auto r = add_group_member(s, group->id, member_id, type); !r) return r;
     return audit(s, ctx,
                  {"addGroupMember", "success", "group", group->id, group->display_name,
                   bj::object{{"memberId", member_id}, {"memberType", type}}});
@@ -400,10 +357,7 @@ Result<net::Response> remove_member(Ctx& ctx) {
   if (auto ok = check_group_change(ctx, group->id); !ok) return ok.error();
   std::string member_id = ctx.req.params["member"];
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec("DELETE FROM group_members WHERE group_id = ? AND member_id = ?",
-                    {group->id, member_id});
-    if (!r) return r.error();
-    if (*r == 0) return not_found("That object is not a member of the group.");
+    if (auto r = remove_group_member(s, group->id, member_id); !r) return r;
     return audit(s, ctx,
                  {"removeGroupMember", "success", "group", group->id, group->display_name,
                   bj::object{{"memberId", member_id}}});
@@ -418,14 +372,14 @@ void register_directory_routes(Routes& r) {
   r.graph("GET", "/users", list_users);
   r.graph("POST", "/users", create_user);
   r.graph("GET", "/users/{id}", get_user);
-  r.graph("PATCH", "/users/{id}", update_user);
-  r.graph("DELETE", "/users/{id}", delete_user);
+  r.graph("PATCH", "/users/{id}", handle_update_user);
+  r.graph("DELETE", "/users/{id}", handle_delete_user);
   r.graph("POST", "/users/{id}/assignLicense", assign_license);
   r.graph("GET", "/groups", list_groups);
   r.graph("POST", "/groups", create_group);
   r.graph("GET", "/groups/{id}", get_group);
-  r.graph("PATCH", "/groups/{id}", update_group);
-  r.graph("DELETE", "/groups/{id}", delete_group);
+  r.graph("PATCH", "/groups/{id}", handle_update_group);
+  r.graph("DELETE", "/groups/{id}", handle_delete_group);
   r.graph("GET", "/groups/{id}/members", list_members);
   r.graph("POST", "/groups/{id}/members/$ref", add_member);
   r.graph("DELETE", "/groups/{id}/members/{member}/$ref", remove_member);

@@ -71,4 +71,97 @@ bj::object group_json(const Group& g) {
                     {"mailEnabled", false}};
 }
 
+Status insert_user(store::Session& s, const NewUser& u) {
+  return store::exec_ok(
+      s,
+      "INSERT INTO users (id, display_name, user_principal_name, upn_key, mail, password_hash,"
+      " account_enabled, licensed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+      {u.id, u.display_name, u.user_principal_name, to_lower(u.user_principal_name), u.mail,
+       u.password_hash, u.account_enabled, u.created_at});
+}
+
+Status update_user(store::Session& s, const std::string& id, const UserChanges& c) {
+  return store::exec_ok(
+      s,
+      "UPDATE users SET display_name = COALESCE(?, display_name), mail = COALESCE(?, mail),"
+      " account_enabled = COALESCE(?, account_enabled),"
+      " password_hash = COALESCE(?, password_hash) WHERE id = ?",
+      {c.display_name, c.mail, c.account_enabled, c.password_hash, id});
+}
+
+Status revoke_user_credentials(store::Session& s, const std::string& id) {
+  for (const char* sql :
+       {"DELETE FROM sessions WHERE user_id = ?", "DELETE FROM api_tokens WHERE user_id = ?"})
+    if (auto r = store::exec_ok(s, sql, {id}); !r) return r;
+  return {};
+}
+
+Status set_licensed(store::Session& s, const std::string& id, bool licensed) {
+  return store::exec_ok(s, "UPDATE users SET licensed = ? WHERE id = ?", {licensed, id});
+}
+
+Status delete_user(store::Session& s, const std::string& id) {
+  for (const char* sql :
+       {"DELETE FROM group_members WHERE member_id = ?",
+        "DELETE FROM role_assignment_members WHERE member_id = ?",
+        "UPDATE devices SET user_id = NULL WHERE user_id = ?", "DELETE FROM users WHERE id = ?"})
+    if (auto r = store::exec_ok(s, sql, {id}); !r) return r;
+  return {};
+}
+
+Status insert_group(store::Session& s, const Group& g) {
+  return store::exec_ok(
+      s, "INSERT INTO groups_ (id, display_name, description, created_at) VALUES (?, ?, ?, ?)",
+      {g.id, g.display_name, g.description, g.created_at});
+}
+
+Status update_group(store::Session& s, const std::string& id,
+                    const std::optional<std::string>& display_name,
+                    const std::optional<std::string>& description) {
+  return store::exec_ok(s,
+                        "UPDATE groups_ SET display_name = COALESCE(?, display_name),"
+                        " description = COALESCE(?, description) WHERE id = ?",
+                        {display_name, description, id});
+}
+
+Status delete_group(store::Session& s, const std::string& id) {
+  for (const char* sql : {"DELETE FROM group_members WHERE group_id = ?",
+                          "DELETE FROM role_assignment_members WHERE member_id = ?",
+                          "DELETE FROM role_assignment_scopes WHERE group_id = ?",
+                          "DELETE FROM groups_ WHERE id = ?"})
+    if (auto r = store::exec_ok(s, sql, {id}); !r) return r;
+  return {};
+}
+
+Result<std::optional<std::string>> directory_object_type(store::Session& s, const std::string& id) {
+  auto rows = s.query(
+      "SELECT 'user' FROM users WHERE id = ? UNION ALL SELECT 'device' FROM devices WHERE id = ?"
+      " ORDER BY 1 DESC",
+      {id, id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows->rows[0].text(0));
+}
+
+Status add_group_member(store::Session& s, const std::string& group_id,
+                        const std::string& member_id, const std::string& member_type) {
+  auto r = s.exec("INSERT INTO group_members (group_id, member_id, member_type) VALUES (?, ?, ?)",
+                  {group_id, member_id, member_type});
+  if (!r) {
+    if (r.error().kind == Errc::conflict)
+      return conflict("That object is already a member of the group.");
+    return r.error();
+  }
+  return {};
+}
+
+Status remove_group_member(store::Session& s, const std::string& group_id,
+                           const std::string& member_id) {
+  auto r = s.exec("DELETE FROM group_members WHERE group_id = ? AND member_id = ?",
+                  {group_id, member_id});
+  if (!r) return r.error();
+  if (*r == 0) return not_found("That object is not a member of the group.");
+  return {};
+}
+
 }  // namespace reach::hub

@@ -57,4 +57,43 @@ Result<Group> find_group(store::Session& s, std::string_view id);
 // microsoft.graph.group (security groups only)
 boost::json::object group_json(const Group& g);
 
+// --- writes, within the caller's transaction
+
+struct NewUser {
+  std::string id, display_name, user_principal_name, mail;
+  std::optional<std::string> password_hash;
+  bool account_enabled = true;
+  std::int64_t created_at = 0;
+};
+// conflict when the user principal name is taken (case-insensitively).
+Status insert_user(store::Session& s, const NewUser& u);
+// nullopt leaves a field as it is.
+struct UserChanges {
+  std::optional<std::string> display_name, mail, password_hash;
+  std::optional<bool> account_enabled;
+};
+Status update_user(store::Session& s, const std::string& id, const UserChanges& c);
+// Ends the user's sign-in sessions and revokes their API tokens.
+Status revoke_user_credentials(store::Session& s, const std::string& id);
+Status set_licensed(store::Session& s, const std::string& id, bool licensed);
+// The user, their memberships and role assignments; their devices stay, without a user.
+Status delete_user(store::Session& s, const std::string& id);
+
+Status insert_group(store::Session& s, const Group& g);
+// nullopt leaves a field as it is.
+Status update_group(store::Session& s, const std::string& id,
+                    const std::optional<std::string>& display_name,
+                    const std::optional<std::string>& description);
+// The group, its members, the assignments it is a member of and the scopes it is.
+Status delete_group(store::Session& s, const std::string& id);
+
+// "user" or "device" for the id of one, nullopt for neither.
+Result<std::optional<std::string>> directory_object_type(store::Session& s, const std::string& id);
+// conflict when it is a member already.
+Status add_group_member(store::Session& s, const std::string& group_id,
+                        const std::string& member_id, const std::string& member_type);
+// not_found when it is not a member.
+Status remove_group_member(store::Session& s, const std::string& group_id,
+                           const std::string& member_id);
+
 }  // namespace reach::hub

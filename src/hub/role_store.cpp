@@ -92,4 +92,107 @@ Result<std::vector<RoleAssignment>> all_assignments(store::Session& s) {
   return out;
 }
 
+Status insert_role(store::Session& s, const std::string& id, const std::string& display_name,
+                   const std::optional<std::string>& description,
+                   const std::string& allowed_actions_json, std::int64_t created_at) {
+  return store::exec_ok(s,
+                        "INSERT INTO role_definitions (id, display_name, description, is_built_in,"
+                        " allowed_actions, created_at) VALUES (?, ?, ?, 0, ?, ?)",
+                        {id, display_name, description, allowed_actions_json, created_at});
+}
+
+Status update_role(store::Session& s, const std::string& id,
+                   const std::optional<std::string>& display_name,
+                   const std::optional<std::string>& description,
+                   const std::optional<std::string>& allowed_actions_json) {
+  return store::exec_ok(s,
+                        "UPDATE role_definitions SET display_name = COALESCE(?, display_name),"
+                        " description = COALESCE(?, description),"
+                        " allowed_actions = COALESCE(?, allowed_actions) WHERE id = ?",
+                        {display_name, description, allowed_actions_json, id});
+}
+
+Status delete_role(store::Session& s, const std::string& id) {
+  auto used = s.query("SELECT COUNT(*) FROM role_assignments WHERE role_definition_id = ?", {id});
+  if (!used) return used.error();
+  if (used->rows[0].integer(0) > 0)
+    return conflict("The role is assigned; delete its role assignments first.");
+  return store::exec_ok(s, "DELETE FROM role_definitions WHERE id = ?", {id});
+}
+
+namespace {
+
+// Replaces an assignment's members or scopes with `ids` (given: nullopt changes nothing).
+Status replace_list(store::Session& s, const char* table, const char* column, const std::string& id,
+                    const std::optional<std::vector<std::string>>& ids) {
+  if (!ids) return {};
+  if (auto r =
+          store::exec_ok(s, fmt::format("DELETE FROM {} WHERE assignment_id = ?", table), {id});
+      !r)
+    return r;
+  for (const auto& x : *ids)
+    if (auto r = store::exec_ok(
+            s,
+            fmt::format("INSERT INTO {} (assignment_id, {}) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        table, column),
+            {id, x});
+        !r)
+      return r;
+  return {};
+}
+
+Status write_lists(store::Session& s, const std::string& id, const AssignmentChanges& a) {
+  if (auto r = replace_list(s, "role_assignment_members", "member_id", id, a.members); !r) return r;
+  return replace_list(s, "role_assignment_scopes", "group_id", id, a.scopes);
+}
+
+}  // namespace
+
+Status insert_assignment(store::Session& s, const std::string& id, const AssignmentChanges& a,
+                         std::int64_t created_at) {
+  if (auto r = store::exec_ok(
+          s,
+          "INSERT INTO role_assignments (id, display_name, description, role_definition_id,"
+          " scope_type, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+          {id, a.display_name, a.description, a.role_definition_id,
+           a.scope_type.value_or("resourceScope"), created_at});
+      !r)
+    return r;
+  return write_lists(s, id, a);
+}
+
+Status update_assignment(store::Session& s, const std::string& id, const AssignmentChanges& a) {
+  if (auto r =
+          store::exec_ok(s,
+                         "UPDATE role_assignments SET display_name = COALESCE(?, display_name),"
+                         " description = COALESCE(?, description),"
+                         " role_definition_id = COALESCE(?, role_definition_id),"
+                         " scope_type = COALESCE(?, scope_type) WHERE id = ?",
+                         {a.display_name, a.description, a.role_definition_id, a.scope_type, id});
+      !r)
+    return r;
+  return write_lists(s, id, a);
+}
+
+Status delete_assignment(store::Session& s, const std::string& id) {
+  for (const char* sql : {"DELETE FROM role_assignment_members WHERE assignment_id = ?",
+                          "DELETE FROM role_assignment_scopes WHERE assignment_id = ?",
+                          "DELETE FROM role_assignments WHERE id = ?"})
+    if (auto r = store::exec_ok(s, sql, {id}); !r) return r;
+  return {};
+}
+
+Result<bool> is_user_or_group(store::Session& s, const std::string& id) {
+  auto r = s.query("SELECT id FROM users WHERE id = ? UNION SELECT id FROM groups_ WHERE id = ?",
+                   {id, id});
+  if (!r) return r.error();
+  return !r->empty();
+}
+
+Result<bool> is_group(store::Session& s, const std::string& id) {
+  auto r = s.query("SELECT id FROM groups_ WHERE id = ?", {id});
+  if (!r) return r.error();
+  return !r->empty();
+}
+
 }  // namespace reach::hub

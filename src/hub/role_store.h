@@ -40,4 +40,33 @@ Result<RoleAssignment> find_assignment(store::Session& s, std::string_view id);
 // Every assignment by id, with their members and scopes (three queries, not one per assignment).
 Result<std::vector<RoleAssignment>> all_assignments(store::Session& s);
 
+// --- writes, within the caller's transaction
+
+// A custom role (built-in ones are written at start-up, rbac.cpp).
+Status insert_role(store::Session& s, const std::string& id, const std::string& display_name,
+                   const std::optional<std::string>& description,
+                   const std::string& allowed_actions_json, std::int64_t created_at);
+// nullopt leaves a field as it is.
+Status update_role(store::Session& s, const std::string& id,
+                   const std::optional<std::string>& display_name,
+                   const std::optional<std::string>& description,
+                   const std::optional<std::string>& allowed_actions_json);
+// conflict while an assignment uses it.
+Status delete_role(store::Session& s, const std::string& id);
+
+// The fields of an assignment; on an update nullopt leaves one as it is, and members or scopes
+// given replace the old ones.
+struct AssignmentChanges {
+  std::optional<std::string> display_name, description, role_definition_id, scope_type;
+  std::optional<std::vector<std::string>> members, scopes;
+};
+Status insert_assignment(store::Session& s, const std::string& id, const AssignmentChanges& a,
+                         std::int64_t created_at);
+Status update_assignment(store::Session& s, const std::string& id, const AssignmentChanges& a);
+Status delete_assignment(store::Session& s, const std::string& id);
+
+// Whether `id` names a user or a group (an assignment's member), or a group (a scope).
+Result<bool> is_user_or_group(store::Session& s, const std::string& id);
+Result<bool> is_group(store::Session& s, const std::string& id);
+
 }  // namespace reach::hub

@@ -105,11 +105,7 @@ Result<net::Response> create_role(Ctx& ctx) {
   if (!acts) return acts.error();
   std::string id = crypto::uuid_v4();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "INSERT INTO role_definitions (id, display_name, description, is_built_in,"
-        " allowed_actions, created_at) VALUES (?, ?, ?, 0, ?, ?)",
-        {id, *name, *desc, actions_text(*acts), now_ms()});
-    if (!r) return r.error();
+    if (auto r = insert_role(s, id, *name, *desc, actions_text(*acts), now_ms()); !r) return r;
     return audit(
         s, ctx,
         {"createRoleDefinition", "success", "roleDefinition", id, *name,
@@ -121,7 +117,7 @@ Result<net::Response> create_role(Ctx& ctx) {
   return entity_response(ctx, role_json(*row), "deviceManagement/roleDefinitions/$entity", 201);
 }
 
-Result<net::Response> update_role(Ctx& ctx) {
+Result<net::Response> handle_update_role(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesUpdate); !g) return g.error();
   auto body = json::parse_object(ctx.req.body);
   if (!body) return body.error();
@@ -142,12 +138,7 @@ Result<net::Response> update_role(Ctx& ctx) {
     acts_text = actions_text(*acts);
   }
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "UPDATE role_definitions SET display_name = COALESCE(?, display_name),"
-        " description = COALESCE(?, description),"
-        " allowed_actions = COALESCE(?, allowed_actions) WHERE id = ?",
-        {*name, *desc, acts_text, existing->id});
-    if (!r) return r.error();
+    if (auto r = update_role(s, existing->id, *name, *desc, acts_text); !r) return r;
     return audit(s, ctx,
                  {"updateRoleDefinition",
                   "success",
@@ -162,19 +153,13 @@ Result<net::Response> update_role(Ctx& ctx) {
   return entity_response(ctx, role_json(*row), "deviceManagement/roleDefinitions/$entity");
 }
 
-Result<net::Response> delete_role(Ctx& ctx) {
+Result<net::Response> handle_delete_role(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesDelete); !g) return g.error();
   auto existing = find_role(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
   if (existing->built_in) return bad_request("Built-in roles cannot be deleted.");
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto used = s.query("SELECT COUNT(*) FROM role_assignments WHERE role_definition_id = ?",
-                        {existing->id});
-    if (!used) return used.error();
-    if (used->rows[0].integer(0) > 0)
-      return conflict("The role is assigned; delete its role assignments first.");
-    auto r = s.exec("DELETE FROM role_definitions WHERE id = ?", {existing->id});
-    if (!r) return r.error();
+    if (auto r = delete_role(s, existing->id); !r) return r;
     return audit(s, ctx,
                  {"deleteRoleDefinition",
                   "success",
@@ -218,32 +203,27 @@ std::string id_from_bind(std::string_view url) {
   return {};
 }
 
-struct AssignmentInput {
-  std::optional<std::string> name, description, role_id, scope_type;
-  std::optional<std::vector<std::string>> members, scopes;
-};
-
-Result<AssignmentInput> read_assignment(store::Session& s, const bj::object& body, bool create) {
+Result<AssignmentChanges> read_assignment(store::Session& s, const bj::object& body, bool create) {
   if (auto st = json::only_keys(
           body, {"displayName", "description", "members", "resourceScopes", "scopeMembers",
                  "scopeType", "roleDefinitionId", "roleScopeTagIds", "roleDefinition@odata.bind"});
       !st)
     return st.error();
-  AssignmentInput in;
+  AssignmentChanges in;
   auto name = json::opt_string(body, "displayName");
   if (!name) return name.error();
-  in.name = *name;
+  in.display_name = *name;
   auto desc = json::opt_string(body, "description");
   if (!desc) return desc.error();
   in.description = *desc;
   auto rid = json::opt_string(body, "roleDefinitionId");
   if (!rid) return rid.error();
-  in.role_id = *rid;
+  in.role_definition_id = *rid;
   if (auto it = body.find("roleDefinition@odata.bind"); it != body.end()) {
     if (!it->value().is_string()) return bad_request("'roleDefinition@odata.bind' must be a URL.");
     auto id = id_from_bind(it->value().as_string());
     if (id.empty()) return bad_request("'roleDefinition@odata.bind' must name a role definition.");
-    in.role_id = id;
+    in.role_definition_id = id;
   }
   auto st_ = json::opt_string(body, "scopeType");
   if (!st_) return st_.error();
@@ -264,57 +244,34 @@ Result<AssignmentInput> read_assignment(store::Session& s, const bj::object& bod
       in.scopes = std::move(*list);
   }
   if (create) {
-    if (!in.name || in.name->empty()) return bad_request("Property 'displayName' is required.");
-    if (!in.role_id) return bad_request("Send 'roleDefinition@odata.bind' or 'roleDefinitionId'.");
+    if (!in.display_name || in.display_name->empty())
+      return bad_request("Property 'displayName' is required.");
+    if (!in.role_definition_id)
+      return bad_request("Send 'roleDefinition@odata.bind' or 'roleDefinitionId'.");
     if (!in.members || in.members->empty())
       return bad_request("Property 'members' must name at least one user or group.");
   }
-  if (in.role_id) {
-    auto r = find_role(s, *in.role_id);
-    if (!r) return bad_request(fmt::format("Role definition '{}' does not exist.", *in.role_id));
+  if (in.role_definition_id) {
+    auto r = find_role(s, *in.role_definition_id);
+    if (!r)
+      return bad_request(
+          fmt::format("Role definition '{}' does not exist.", *in.role_definition_id));
   }
   if (in.members) {
     for (const auto& m : *in.members) {
-      auto r = s.query(
-          "SELECT id FROM users WHERE id = ? UNION SELECT id FROM groups_ WHERE id = ?", {m, m});
-      if (!r) return r.error();
-      if (r->empty()) return bad_request(fmt::format("Member '{}' is not a user or group.", m));
+      auto known = is_user_or_group(s, m);
+      if (!known) return known.error();
+      if (!*known) return bad_request(fmt::format("Member '{}' is not a user or group.", m));
     }
   }
   if (in.scopes) {
     for (const auto& g : *in.scopes) {
-      auto r = s.query("SELECT id FROM groups_ WHERE id = ?", {g});
-      if (!r) return r.error();
-      if (r->empty()) return bad_request(fmt::format("Scope group '{}' does not exist.", g));
+      auto known = is_group(s, g);
+      if (!known) return known.error();
+      if (!*known) return bad_request(fmt::format("Scope group '{}' does not exist.", g));
     }
   }
   return in;
-}
-
-Status write_lists(store::Session& s, const std::string& id, const AssignmentInput& in) {
-  if (in.members) {
-    auto r = s.exec("DELETE FROM role_assignment_members WHERE assignment_id = ?", {id});
-    if (!r) return r.error();
-    for (const auto& m : *in.members) {
-      r = s.exec(
-          "INSERT INTO role_assignment_members (assignment_id, member_id) VALUES (?, ?)"
-          " ON CONFLICT DO NOTHING",
-          {id, m});
-      if (!r) return r.error();
-    }
-  }
-  if (in.scopes) {
-    auto r = s.exec("DELETE FROM role_assignment_scopes WHERE assignment_id = ?", {id});
-    if (!r) return r.error();
-    for (const auto& g : *in.scopes) {
-      r = s.exec(
-          "INSERT INTO role_assignment_scopes (assignment_id, group_id) VALUES (?, ?)"
-          " ON CONFLICT DO NOTHING",
-          {id, g});
-      if (!r) return r.error();
-    }
-  }
-  return {};
 }
 
 Result<net::Response> list_assignments(Ctx& ctx) {
@@ -352,16 +309,10 @@ Result<net::Response> create_assignment(Ctx& ctx) {
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto in = read_assignment(s, *body, true);
     if (!in) return in.error();
-    auto r = s.exec(
-        "INSERT INTO role_assignments (id, display_name, description, role_definition_id,"
-        " scope_type, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        {id, *in->name, in->description, *in->role_id, in->scope_type.value_or("resourceScope"),
-         now_ms()});
-    if (!r) return r.error();
-    if (auto w = write_lists(s, id, *in); !w) return w;
+    if (auto r = insert_assignment(s, id, *in, now_ms()); !r) return r;
     return audit(s, ctx,
-                 {"createRoleAssignment", "success", "roleAssignment", id, *in->name,
-                  bj::object{{"roleDefinitionId", *in->role_id}}});
+                 {"createRoleAssignment", "success", "roleAssignment", id, *in->display_name,
+                  bj::object{{"roleDefinitionId", *in->role_definition_id}}});
   });
   if (!st) return st.error();
   auto row = find_assignment(ctx.db(), id);
@@ -370,7 +321,7 @@ Result<net::Response> create_assignment(Ctx& ctx) {
                          201);
 }
 
-Result<net::Response> update_assignment(Ctx& ctx) {
+Result<net::Response> handle_update_assignment(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesAssign); !g) return g.error();
   auto body = json::parse_object(ctx.req.body);
   if (!body) return body.error();
@@ -380,24 +331,17 @@ Result<net::Response> update_assignment(Ctx& ctx) {
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto in = read_assignment(s, *body, false);
     if (!in) return in.error();
-    if (in->name && in->name->empty())
+    if (in->display_name && in->display_name->empty())
       return bad_request("Property 'displayName' cannot be empty.");
     if (in->members && in->members->empty())
       return bad_request("Property 'members' must name at least one user or group.");
-    auto r = s.exec(
-        "UPDATE role_assignments SET display_name = COALESCE(?, display_name),"
-        " description = COALESCE(?, description),"
-        " role_definition_id = COALESCE(?, role_definition_id),"
-        " scope_type = COALESCE(?, scope_type) WHERE id = ?",
-        {in->name, in->description, in->role_id, in->scope_type, id});
-    if (!r) return r.error();
-    if (auto w = write_lists(s, id, *in); !w) return w;
+    if (auto r = update_assignment(s, id, *in); !r) return r;
     return audit(s, ctx,
                  {"updateRoleAssignment",
                   "success",
                   "roleAssignment",
                   id,
-                  in->name.value_or(existing->display_name),
+                  in->display_name.value_or(existing->display_name),
                   {}});
   });
   if (!st) return st.error();
@@ -406,17 +350,12 @@ Result<net::Response> update_assignment(Ctx& ctx) {
   return entity_response(ctx, assignment_json(*row), "deviceManagement/roleAssignments/$entity");
 }
 
-Result<net::Response> delete_assignment(Ctx& ctx) {
+Result<net::Response> handle_delete_assignment(Ctx& ctx) {
   if (auto g = require(ctx, actions::kRolesAssign); !g) return g.error();
   auto existing = find_assignment(ctx.db(), ctx.req.params["id"]);
   if (!existing) return existing.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    for (const char* sql : {"DELETE FROM role_assignment_members WHERE assignment_id = ?",
-                            "DELETE FROM role_assignment_scopes WHERE assignment_id = ?",
-                            "DELETE FROM role_assignments WHERE id = ?"}) {
-      auto r = s.exec(sql, {existing->id});
-      if (!r) return r.error();
-    }
+    if (auto r = delete_assignment(s, existing->id); !r) return r;
     return audit(s, ctx,
                  {"deleteRoleAssignment",
                   "success",
@@ -435,13 +374,13 @@ void register_role_routes(Routes& r) {
   r.graph("GET", "/deviceManagement/roleDefinitions", list_roles);
   r.graph("POST", "/deviceManagement/roleDefinitions", create_role);
   r.graph("GET", "/deviceManagement/roleDefinitions/{id}", get_role);
-  r.graph("PATCH", "/deviceManagement/roleDefinitions/{id}", update_role);
-  r.graph("DELETE", "/deviceManagement/roleDefinitions/{id}", delete_role);
+  r.graph("PATCH", "/deviceManagement/roleDefinitions/{id}", handle_update_role);
+  r.graph("DELETE", "/deviceManagement/roleDefinitions/{id}", handle_delete_role);
   r.graph("GET", "/deviceManagement/roleAssignments", list_assignments);
   r.graph("POST", "/deviceManagement/roleAssignments", create_assignment);
   r.graph("GET", "/deviceManagement/roleAssignments/{id}", get_assignment);
-  r.graph("PATCH", "/deviceManagement/roleAssignments/{id}", update_assignment);
-  r.graph("DELETE", "/deviceManagement/roleAssignments/{id}", delete_assignment);
+  r.graph("PATCH", "/deviceManagement/roleAssignments/{id}", handle_update_assignment);
+  r.graph("DELETE", "/deviceManagement/roleAssignments/{id}", handle_delete_assignment);
   r.graph("GET", "/deviceManagement/roleAssignments/{id}/roleDefinition", get_assignment_role);
 }
 
