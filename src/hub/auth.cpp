@@ -98,14 +98,10 @@ Result<net::Response> signin(Ctx& ctx) {
   ctx.principal =
       Principal{user.id, user.display_name, user.user_principal_name, user.licensed, true};
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
-        " VALUES (?, ?, ?, ?)",
-        {crypto::sha256_hex(token), user.id, now, now + lifetime_ms});
-    if (!r) return r.error();
-    // Expired sessions are swept here rather than by a timer.
-    r = s.exec("DELETE FROM sessions WHERE expires_at <= ?", {now});
-    if (!r) return r.error();
+    if (auto r =
+            insert_signin_session(s, crypto::sha256_hex(token), user.id, now, now + lifetime_ms);
+        !r)
+      return r;
     return audit(s, ctx, {"signIn", "success", "user", user.id, user.user_principal_name, {}});
   });
   if (!st) return st.error();
@@ -123,10 +119,8 @@ Result<net::Response> signin(Ctx& ctx) {
 Result<net::Response> signout(Ctx& ctx) {
   auto cookie = ctx.req.cookie(kCookie);
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    if (cookie) {
-      auto r = s.exec("DELETE FROM sessions WHERE token_hash = ?", {crypto::sha256_hex(*cookie)});
-      if (!r) return r.error();
-    }
+    if (cookie)
+      if (auto r = delete_signin_session(s, crypto::sha256_hex(*cookie)); !r) return r;
     return audit(s, ctx, {"signOut", "success", "user", ctx.who().user_id, ctx.who().upn, {}});
   });
   if (!st) return st.error();

@@ -124,4 +124,46 @@ Status configure_connector(store::Session& s, const std::string& key, const std:
        kPartnerId});
 }
 
+Status update_partner(store::Session& s, const PartnerChanges& c, std::int64_t now) {
+  return store::exec_ok(
+      s,
+      std::string("UPDATE ra_partners SET display_name = COALESCE(?, display_name),"
+                  " relay_url = COALESCE(?, relay_url), client_id = COALESCE(?, client_id),"
+                  " client_secret = COALESCE(?, client_secret), updated_at = ?") +
+          (c.reset ? ", status = 'notOnboarded', access_token = NULL, refresh_token = NULL,"
+                     " access_expires_at = NULL, needs_reauth = 0, pending_state = NULL,"
+                     " pending_verifier = NULL, onboarding_expires_at = NULL"
+                   : "") +
+          " WHERE id = ?",
+      {c.display_name, c.relay_url, c.client_id, c.client_secret_sealed, now, kPartnerId});
+}
+
+Status begin_pending_onboarding(store::Session& s, const PendingOnboarding& p, std::int64_t now) {
+  return store::exec_ok(
+      s,
+      "UPDATE ra_partners SET status = 'onboarding', pending_state = ?, pending_verifier = ?,"
+      " pending_user_id = ?, pending_redirect_uri = ?, onboarding_expires_at = ?,"
+      " updated_at = ? WHERE id = ?",
+      {p.state_sealed, p.verifier_sealed, p.user_id, p.redirect_uri, p.expires_at, now,
+       kPartnerId});
+}
+
+Status cancel_onboarding(store::Session& s) {
+  return store::exec_ok(
+      s,
+      "UPDATE ra_partners SET status = 'notOnboarded', pending_state = NULL,"
+      " pending_verifier = NULL, pending_user_id = NULL, onboarding_expires_at = NULL WHERE id = ?",
+      {kPartnerId});
+}
+
+Status forget_grant(store::Session& s, std::int64_t now) {
+  return store::exec_ok(
+      s,
+      "UPDATE ra_partners SET status = 'notOnboarded', access_token = NULL,"
+      " refresh_token = NULL, access_expires_at = NULL, needs_reauth = 0, pending_state = NULL,"
+      " pending_verifier = NULL, pending_user_id = NULL, onboarding_expires_at = NULL,"
+      " updated_at = ? WHERE id = ?",
+      {now, kPartnerId});
+}
+
 }  // namespace reach::hub

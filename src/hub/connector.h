@@ -58,6 +58,26 @@ Status store_tokens(const Services& svc, store::Session& s, const GrantTokens& t
 // Marks the grant refused by the partner: an administrator must connect again.
 Status mark_needs_reauth(store::Session& s);
 
+// An administrator's change of the record; nullopt leaves a field as it is. `reset`: a new relay
+// or client makes the stored grant meaningless, and the record goes back to notOnboarded.
+struct PartnerChanges {
+  std::optional<std::string> display_name, relay_url, client_id;
+  std::optional<std::string> client_secret_sealed;
+  bool reset = false;
+};
+Status update_partner(store::Session& s, const PartnerChanges& c, std::int64_t now);
+// An onboarding begun by `user_id`: its state and PKCE verifier (sealed), the redirect URI it
+// told the partner, and until when its callback is taken.
+struct PendingOnboarding {
+  std::string state_sealed, verifier_sealed, user_id, redirect_uri;
+  std::int64_t expires_at = 0;
+};
+Status begin_pending_onboarding(store::Session& s, const PendingOnboarding& p, std::int64_t now);
+// The partner refused the onboarding: back to notOnboarded, nothing pending.
+Status cancel_onboarding(store::Session& s);
+// Forgets the grant and anything pending: notOnboarded.
+Status forget_grant(store::Session& s, std::int64_t now);
+
 std::string seal(const Services& svc, const std::string& plain);
 
 Error connector_not_onboarded();

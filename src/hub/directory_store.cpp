@@ -164,4 +164,21 @@ Status remove_group_member(store::Session& s, const std::string& group_id,
   return {};
 }
 
+Status insert_signin_session(store::Session& s, const std::string& token_hash,
+                             const std::string& user_id, std::int64_t now,
+                             std::int64_t expires_at) {
+  if (auto r = store::exec_ok(s,
+                              "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
+                              " VALUES (?, ?, ?, ?)",
+                              {token_hash, user_id, now, expires_at});
+      !r)
+    return r;
+  // Expired sessions are swept here rather than by a timer.
+  return store::exec_ok(s, "DELETE FROM sessions WHERE expires_at <= ?", {now});
+}
+
+Status delete_signin_session(store::Session& s, const std::string& token_hash) {
+  return store::exec_ok(s, "DELETE FROM sessions WHERE token_hash = ?", {token_hash});
+}
+
 }  // namespace reach::hub

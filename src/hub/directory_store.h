@@ -59,6 +59,11 @@ boost::json::object group_json(const Group& g);
 
 // --- writes, within the caller's transaction
 
+// A sign-in session (the cookie's token, hashed) until `expires_at`; expired ones are swept.
+Status insert_signin_session(store::Session& s, const std::string& token_hash,
+                             const std::string& user_id, std::int64_t now, std::int64_t expires_at);
+Status delete_signin_session(store::Session& s, const std::string& token_hash);
+
 struct NewUser {
   std::string id, display_name, user_principal_name, mail;
   std::optional<std::string> password_hash;

@@ -115,18 +115,9 @@ Result<net::Response> patch_partner(Ctx& ctx) {
   // A new relay or client makes the stored grant meaningless: back to notOnboarded.
   bool reset = (*url && *url != p->relay_url) || (*cid && *cid != p->client_id) || *secret;
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        std::string("UPDATE ra_partners SET display_name = COALESCE(?, display_name),"
-                    " relay_url = COALESCE(?, relay_url), client_id = COALESCE(?, client_id),"
-                    " client_secret = COALESCE(?, client_secret), updated_at = ?") +
-            (reset ? ", status = 'notOnboarded', access_token = NULL, refresh_token = NULL,"
-                     " access_expires_at = NULL, needs_reauth = 0, pending_state = NULL,"
-                     " pending_verifier = NULL, onboarding_expires_at = NULL"
-                   : "") +
-            " WHERE id = ?",
-        {*name, *url, *cid, *secret ? store::Value(seal(ctx.svc, **secret)) : store::Value(),
-         now_ms(), kPartnerId});
-    if (!r) return r.error();
+    PartnerChanges c{*name, *url, *cid, std::nullopt, reset};
+    if (*secret) c.client_secret_sealed = seal(ctx.svc, **secret);
+    if (auto r = update_partner(s, c, now_ms()); !r) return r;
     bj::object details;
     if (*url) details["onboardingUrl"] = **url;
     if (*cid) details["clientId"] = **cid;
@@ -154,13 +145,9 @@ Result<net::Response> begin_onboarding(Ctx& ctx) {
   std::string verifier = crypto::random_token(48);
   auto expires = now_ms() + ctx.svc.config.onboarding_ttl.count();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "UPDATE ra_partners SET status = 'onboarding', pending_state = ?, pending_verifier = ?,"
-        " pending_user_id = ?, pending_redirect_uri = ?, onboarding_expires_at = ?,"
-        " updated_at = ? WHERE id = ?",
-        {seal(ctx.svc, state), seal(ctx.svc, verifier), ctx.who().user_id, redirect_uri(ctx),
-         expires, now_ms(), kPartnerId});
-    if (!r) return r.error();
+    PendingOnboarding pending{seal(ctx.svc, state), seal(ctx.svc, verifier), ctx.who().user_id,
+                              redirect_uri(ctx), expires};
+    if (auto r = begin_pending_onboarding(s, pending, now_ms()); !r) return r;
     return audit(s, ctx,
                  {"beginRemoteAssistanceOnboarding", "success", "remoteAssistancePartner",
                   kPartnerId, p->display_name, bj::object{{"relay", *p->relay_url}}});
@@ -174,13 +161,7 @@ Result<net::Response> disconnect(Ctx& ctx) {
   if (!p) return p.error();
   bool revoked = ctx.svc.partner->revoke(*p);
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "UPDATE ra_partners SET status = 'notOnboarded', access_token = NULL,"
-        " refresh_token = NULL, access_expires_at = NULL, needs_reauth = 0, pending_state = NULL,"
-        " pending_verifier = NULL, pending_user_id = NULL, onboarding_expires_at = NULL,"
-        " updated_at = ? WHERE id = ?",
-        {now_ms(), kPartnerId});
-    if (!r) return r.error();
+    if (auto r = forget_grant(s, now_ms()); !r) return r;
     return audit(s, ctx,
                  {"disconnectRemoteAssistancePartner", "success", "remoteAssistancePartner",
                   kPartnerId, p->display_name, bj::object{{"revokedAtRelay", revoked}}});
@@ -236,12 +217,7 @@ Result<net::Response> callback_locked(Ctx& ctx) {
   }
   if (auto err_param = ctx.req.query_param("error")) {
     std::string err(*err_param);
-    auto r = ctx.db().exec(
-        "UPDATE ra_partners SET status = 'notOnboarded', pending_state = NULL,"
-        " pending_verifier = NULL, pending_user_id = NULL, onboarding_expires_at = NULL WHERE id = "
-        "?",
-        {kPartnerId});
-    if (!r) return r.error();
+    if (auto r = cancel_onboarding(ctx.db()); !r) return r.error();
     audit_now(ctx, {"completeRemoteAssistanceOnboarding", "failure", "remoteAssistancePartner",
                     kPartnerId, p->display_name, bj::object{{"reason", err}}});
     return page(400, "Connection refused",
