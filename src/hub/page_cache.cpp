@@ -6,7 +6,9 @@ std::optional<std::string> PageCache::find(const std::string& key, std::int64_t 
   std::lock_guard lock(mu_);
   auto it = index_.find(key);
   if (it == index_.end() || it->second->version != version) {
-    if (it != index_.end()) drop(it->second);
+    // A page from before `version` is dropped; one from after it (a request that read the
+    // version later and finished first) stays for the requests after this one.
+    if (it != index_.end() && it->second->version < version) drop(it->second);
     ++stats_.misses;
     return std::nullopt;
   }

@@ -26,8 +26,8 @@ class PageCache {
   // `max_bytes` bounds the bodies and keys held; a page larger than an eighth of it is not kept.
   explicit PageCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
-  // The page stored under `key` for `version`; nullopt when absent or from another version (which
-  // is then dropped).
+  // The page stored under `key` for `version`; nullopt when absent or from another version (an
+  // older one is then dropped).
   std::optional<std::string> find(const std::string& key, std::int64_t version);
   // Keeps `body` under `key` for `version`, evicting the least recently used pages beyond the
   // bound.

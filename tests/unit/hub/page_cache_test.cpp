@@ -29,7 +29,8 @@ TEST(PageCache, AnOlderReadNeverReplacesANewerPage) {
   PageCache cache(1 << 20);
   cache.store("k", 5, "new");
   cache.store("k", 4, "old");  // a request that read version 4 finished last
-  ASSERT_TRUE(cache.find("k", 5));
+  EXPECT_FALSE(cache.find("k", 4)) << "a request that read version 4 gets no page of 5";
+  ASSERT_TRUE(cache.find("k", 5)) << "and does not drop it for those after it";
   EXPECT_EQ(*cache.find("k", 5), "new");
   cache.store("k", 6, "newer");
   EXPECT_EQ(cache.find("k", 6).value_or(""), "newer");
