@@ -29,7 +29,7 @@ enum class Errc {
   unavailable,      // a dependency (the store) cannot be reached or is too busy: try again
   upstream,         // a partner (the relay) answered wrongly or not at all
   timeout,          // a partner did not answer in time
-  internal,         // a fault of this program
+  internal,         // a fault of this program (the last: kind_of_status counts up to it)
 };
 
 // The HTTP status of each kind, for the edges.
@@ -63,36 +63,13 @@ constexpr int http_status(Errc kind) {
   return 500;
 }
 
-// The kind of an HTTP status (an edge's error, or another server's answer).
+// The kind of an HTTP status (an edge's error, or another server's answer): the kind whose
+// status it is, else by its class.
 constexpr Errc kind_of_status(int status) {
-  switch (status) {
-    case 0:
-      return Errc::unavailable;  // no answer at all (an HTTP client's error)
-    case 400:
-      return Errc::invalid;
-    case 401:
-      return Errc::unauthenticated;
-    case 403:
-      return Errc::forbidden;
-    case 404:
-      return Errc::not_found;
-    case 409:
-      return Errc::conflict;
-    case 410:
-      return Errc::gone;
-    case 413:
-      return Errc::too_large;
-    case 429:
-      return Errc::throttled;
-    case 502:
-      return Errc::upstream;
-    case 503:
-      return Errc::unavailable;
-    case 504:
-      return Errc::timeout;
-    default:
-      return status >= 400 && status < 500 ? Errc::invalid : Errc::internal;
-  }
+  if (status == 0) return Errc::unavailable;  // no answer at all (an HTTP client's error)
+  for (int k = 0; k <= static_cast<int>(Errc::internal); ++k)
+    if (http_status(static_cast<Errc>(k)) == status) return static_cast<Errc>(k);
+  return status >= 400 && status < 500 ? Errc::invalid : Errc::internal;
 }
 
 struct Error {
