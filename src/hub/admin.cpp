@@ -5,6 +5,7 @@
 #include "common/time.h"
 #include "hub/hub.h"
 #include "hub/internal.h"
+#include "hub/role_store.h"
 
 #include <sys/stat.h>
 
@@ -34,10 +35,10 @@ Result<std::shared_ptr<store::Database>> open_initialised(const std::string& dat
         data_dir, data_dir));
   auto db = open_database(data_dir, db_url);
   if (!db) return db.error();
-  auto org = (*db)->query("SELECT id FROM organization");
-  if (!org) return org.error();
-  if (org->empty())
+  auto org = find_organization(**db);
+  if (!org && org.error().kind == Errc::not_found)
     return bad_request(fmt::format("{} is not initialised; run 'reach-hub init' first", data_dir));
+  if (!org) return org.error();
   return db;
 }
 
@@ -74,31 +75,23 @@ Result<InitResult> init_data_dir(const std::string& data_dir, const std::string&
   out.admin_user_id = crypto::uuid_v4();
   auto now = now_ms();
   auto st = (*db)->transaction([&](store::Session& s) -> Status {
-    auto org = s.query("SELECT id FROM organization");
-    if (!org) return org.error();
-    if (!org->empty()) return conflict(fmt::format("{} is already initialised", data_dir));
-    auto r = s.exec(
-        "INSERT INTO organization (id, display_name, allow_unlicensed_admins,"
-        " created_at) VALUES (?, ?, 0, ?)",
-        {out.organization_id, "Reach", now});
-    if (!r) return r.error();
+    auto org = find_organization(s);
+    if (org) return conflict(fmt::format("{} is already initialised", data_dir));
+    if (org.error().kind != Errc::not_found) return org.error();
+    if (auto r = insert_organization(s, {out.organization_id, "Reach", false}, now); !r) return r;
     if (auto seeded = seed_builtin_roles(s); !seeded) return seeded;
-    r = s.exec(
-        "INSERT INTO users (id, display_name, user_principal_name, upn_key, mail, password_hash,"
-        " account_enabled, licensed, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?)",
-        {out.admin_user_id, "Administrator", admin_email, to_lower(admin_email), admin_email, hash,
-         now});
-    if (!r) return r.error();
-    std::string assignment = crypto::uuid_v4();
-    r = s.exec(
-        "INSERT INTO role_assignments (id, display_name, description, role_definition_id,"
-        " scope_type, created_at) VALUES (?, ?, ?, ?, 'allDevicesAndLicensedUsers', ?)",
-        {assignment, "Organisation administrators", "Created by reach-hub init.",
-         kIntuneAdministratorRoleId, now});
-    if (!r) return r.error();
-    r = s.exec("INSERT INTO role_assignment_members (assignment_id, member_id) VALUES (?, ?)",
-               {assignment, out.admin_user_id});
-    if (!r) return r.error();
+    if (auto r = insert_user(
+            s, {out.admin_user_id, "Administrator", admin_email, admin_email, hash, true, now});
+        !r)
+      return r;
+    if (auto r = set_licensed(s, out.admin_user_id, true); !r) return r;
+    AssignmentChanges admins;
+    admins.display_name = "Organisation administrators";
+    admins.description = "Created by reach-hub init.";
+    admins.role_definition_id = kIntuneAdministratorRoleId;
+    admins.scope_type = "allDevicesAndLicensedUsers";
+    admins.members = std::vector<std::string>{out.admin_user_id};
+    if (auto r = insert_assignment(s, crypto::uuid_v4(), admins, now); !r) return r;
     return audit(s, cli_actor(),
                  {"initialize", "success", "user", out.admin_user_id, admin_email, {}});
   });
@@ -114,11 +107,8 @@ Result<std::string> create_api_token(const std::string& data_dir, const std::str
     auto user = find_user(s, email);
     if (!user) return user.error();
     std::string id = crypto::uuid_v4();
-    auto r = s.exec(
-        "INSERT INTO api_tokens (token_hash, id, user_id, created_at)"
-        " VALUES (?, ?, ?, ?)",
-        {crypto::sha256_hex(token), id, user->id, now_ms()});
-    if (!r) return r.error();
+    if (auto r = insert_api_token(s, crypto::sha256_hex(token), id, user->id, now_ms()); !r)
+      return r;
     return audit(s, cli_actor(),
                  {"createApiToken", "success", "user", user->id, user->user_principal_name,
                   bj::object{{"tokenId", id}}});

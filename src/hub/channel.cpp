@@ -108,8 +108,7 @@ struct AgentChannels::Core {
     if (batch.empty()) return;
     auto st = svc.db->transaction([&](store::Session& s) -> Status {
       for (const auto& [device, at] : batch) {
-        auto r = s.exec("UPDATE devices SET channel_connected_at = ? WHERE id = ?", {at, device});
-        if (!r) return r.error();
+        if (auto r = record_channel_connected(s, device, at); !r) return r;
       }
       return {};
     });

@@ -50,7 +50,11 @@ Error connector_needs_reauth() {
                     "Connectors and tokens > Remote assistance connector).");
 }
 
-Result<Partner> load_partner(const Services& svc, store::Session& s) {
+bool onboarding_lapsed(const Partner& p, std::int64_t now) {
+  return p.status == "onboarding" && p.onboarding_expires_at <= now;
+}
+
+Result<Partner> load_partner(const Services& svc, store::Session& s, std::int64_t now) {
   auto rows = s.query(std::string("SELECT ") + kPartnerColumns + " FROM ra_partners WHERE id = ?",
                       {kPartnerId});
   if (!rows) return rows.error();
@@ -74,7 +78,7 @@ Result<Partner> load_partner(const Services& svc, store::Session& s) {
   p.last_connection_at = r.integer(14);
   p.access_refresh_at = r.integer(15);
   p.pending_redirect_uri = r.text(16);
-  if (p.status == "onboarding" && p.onboarding_expires_at <= now_ms()) {
+  if (onboarding_lapsed(p, now)) {
     auto u = s.exec(
         "UPDATE ra_partners SET status = 'notOnboarded', pending_state = NULL,"
         " pending_verifier = NULL, pending_user_id = NULL, onboarding_expires_at = NULL"

@@ -47,9 +47,12 @@ std::int64_t refresh_time(std::int64_t now, std::int64_t life_ms);
 // another node's refresh is not refreshed again).
 bool needs_refresh(const Partner& p, const std::optional<std::string>& refused, std::int64_t now);
 
-// Loads the record. An onboarding not completed in time falls back to notOnboarded here (SPEC
-// §3.1), for whoever reads it first.
-Result<Partner> load_partner(const Services& svc, store::Session& s);
+// Whether an onboarding started but not completed has run out of time at `now` (SPEC §3.1).
+bool onboarding_lapsed(const Partner& p, std::int64_t now);
+
+// Loads the record as it is at `now`. An onboarding that lapsed falls back to notOnboarded here,
+// for whoever reads it first.
+Result<Partner> load_partner(const Services& svc, store::Session& s, std::int64_t now);
 
 // Stores a grant's tokens (rotation: the new refresh token replaces the old). `first`: the end
 // of an onboarding, which also clears what it had pending.

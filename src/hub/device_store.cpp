@@ -61,4 +61,20 @@ Result<std::optional<DeviceContext>> device_context(store::Session& s, const std
       });
 }
 
+Status record_channel_connected(store::Session& s, const std::string& id, std::int64_t at) {
+  return store::exec_ok(s, "UPDATE devices SET channel_connected_at = ? WHERE id = ?", {at, id});
+}
+
+Result<bool> device_exists(store::Session& s, const std::string& id) {
+  auto rows = s.query("SELECT 1 FROM devices WHERE id = ?", {id});
+  if (!rows) return rows.error();
+  return !rows->empty();
+}
+
+Result<std::int64_t> count_devices(store::Session& s) {
+  auto n = s.query("SELECT COUNT(*) FROM devices");
+  if (!n) return n.error();
+  return n->rows.at(0).integer(0);
+}
+
 }  // namespace reach::hub

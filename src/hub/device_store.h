@@ -34,6 +34,13 @@ Result<std::optional<DeviceIdentity>> find_device_by_credential(store::Session& 
 Status record_checkin(store::Session& s, const std::string& id, const Inventory& inv,
                       std::int64_t now);
 
+Result<bool> device_exists(store::Session& s, const std::string& id);
+// How many devices are enrolled.
+Result<std::int64_t> count_devices(store::Session& s);
+
+// When the device's push channel last connected (the channel records them in batches).
+Status record_channel_connected(store::Session& s, const std::string& id, std::int64_t at);
+
 // What an administrator may change; nullopt leaves a field as it is (`notes` may be set to null).
 struct DeviceChanges {
   std::optional<std::string> owner_type;

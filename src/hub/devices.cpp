@@ -305,11 +305,12 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
                                    store::Params extra_params, std::string_view context) {
   auto q = odata::parse_query(ctx.req.query, ctx.version == "beta", selectable(), 1000, true);
   if (!q) return q.error();
-  // The page cache's version is read before anything else the page is made of (page_cache.h).
+  // The page cache's version is read before anything else the page is made of (page_cache.h),
+  // and in the same snapshot as the page (ctx.reads()).
   PageCache* cache = ctx.svc.list_cache.get();
   std::int64_t version = 0;
   if (cache) {
-    auto v = ctx.db().query("SELECT version FROM data_versions WHERE name = 'deviceList'");
+    auto v = ctx.reads().query("SELECT version FROM data_versions WHERE name = 'deviceList'");
     if (!v) return v.error();
     if (v->empty()) return internal_error("The device list's data version is missing.");
     version = v->rows[0].integer(0);
@@ -357,7 +358,7 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
   if (q->count) {
     store::Params where_params(params.begin() + static_cast<std::ptrdiff_t>(select_params.size()),
                                params.end());
-    auto n = ctx.db().query(
+    auto n = ctx.reads().query(
         "SELECT COUNT(*) FROM devices d LEFT JOIN users u ON u.id = d.user_id" + where,
         where_params);
     if (!n) return n.error();
@@ -382,9 +383,10 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
   std::string cache_key;
   if (cache) {
     cache_key = page_key(ctx, sql, params, now_param);
-    if (auto page = cache->find(cache_key, version)) return net::Response::json_text(200, *page);
+    if (auto page = cache->find(cache_key, version))
+      return net::Response::json_text(200, std::move(*page));
   }
-  auto rows = ctx.db().query(sql, params);
+  auto rows = ctx.reads().query(sql, params);
   if (!rows) return rows.error();
 
   std::string ctx_what(context);

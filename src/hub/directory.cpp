@@ -33,33 +33,28 @@ Result<std::optional<std::string>> password_from(const bj::object& body) {
   return std::optional<std::string>{std::move(*pw)};
 }
 
-// Generic id-ordered collection page.
-Result<net::Response> list_page(Ctx& ctx, std::string_view table, std::string_view columns,
-                                std::string_view context,
-                                bj::object (*to_json)(const store::Row&)) {
+// A collection page in id order: `page` reads the entities after the last one shown, `count`
+// how many there are in all.
+template <class Entity>
+Result<net::Response> list_page(
+    Ctx& ctx, std::string_view context,
+    Result<std::vector<Entity>> (*page)(store::Session&, const std::optional<std::string>&, int),
+    Result<std::int64_t> (*count)(store::Session&), bj::object (*to_json)(const Entity&)) {
   auto q = odata::parse_query(ctx.req.query, ctx.version == "beta", {}, 1000);
   if (!q) return q.error();
-  std::string sql = fmt::format("SELECT {} FROM {}", columns, table);
-  store::Params params;
-  if (q->skiptoken) {
-    sql += " WHERE id > ?";
-    params.emplace_back(*q->skiptoken);
-  }
-  sql += " ORDER BY id LIMIT ?";
-  params.emplace_back(q->top);
-  auto rows = ctx.db().query(sql, params);
-  if (!rows) return rows.error();
-  bj::array value;
-  for (const auto& row : rows->rows) value.push_back(to_json(row));
+  auto entities = page(ctx.reads(), q->skiptoken, q->top);
+  if (!entities) return entities.error();
   bj::object out{{"@odata.context", ctx.context_url(context)}};
   if (q->count) {
-    auto n = ctx.db().query(fmt::format("SELECT COUNT(*) FROM {}", table));
+    auto n = count(ctx.reads());
     if (!n) return n.error();
-    out["@odata.count"] = n->rows[0].integer(0);
+    out["@odata.count"] = *n;
   }
+  bj::array value;
+  for (const auto& e : *entities) value.push_back(to_json(e));
   out["value"] = std::move(value);
-  if (static_cast<int>(rows->rows.size()) == q->top)
-    out["@odata.nextLink"] = next_link(ctx, rows->rows.back().text(0));
+  if (static_cast<int>(entities->size()) == q->top)
+    out["@odata.nextLink"] = next_link(ctx, entities->back().id);
   return json_response(200, out);
 }
 
@@ -67,8 +62,7 @@ Result<net::Response> list_page(Ctx& ctx, std::string_view table, std::string_vi
 
 Result<net::Response> list_users(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
-  return list_page(ctx, "users", kUserColumns, "users",
-                   [](const store::Row& r) { return user_json(user_of(r)); });
+  return list_page<User>(ctx, "users", users_page, count_users, user_json);
 }
 
 Result<net::Response> get_user(Ctx& ctx) {
@@ -219,8 +213,7 @@ Result<net::Response> assign_license(Ctx& ctx) {
 
 Result<net::Response> list_groups(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
-  return list_page(ctx, "groups_", kGroupColumns, "groups",
-                   [](const store::Row& r) { return group_json(group_of(r)); });
+  return list_page<Group>(ctx, "groups", groups_page, count_groups, group_json);
 }
 
 Result<net::Response> get_group(Ctx& ctx) {
@@ -297,26 +290,17 @@ Result<net::Response> list_members(Ctx& ctx) {
   if (auto g = require(ctx, actions::kOrgRead); !g) return g.error();
   auto group = find_group(ctx.db(), ctx.req.params["id"]);
   if (!group) return group.error();
-  auto users = ctx.db().query(
-      fmt::format("SELECT {} FROM users WHERE id IN (SELECT member_id FROM group_members"
-                  " WHERE group_id = ?) ORDER BY id",
-                  kUserColumns),
-      {group->id});
-  if (!users) return users.error();
-  auto devices = ctx.db().query(
-      "SELECT id, device_name, operating_system, os_version FROM devices WHERE id IN"
-      " (SELECT member_id FROM group_members WHERE group_id = ?) ORDER BY id",
-      {group->id});
-  if (!devices) return devices.error();
+  auto members = group_members(ctx.db(), group->id);
+  if (!members) return members.error();
   bj::array value;
-  for (const auto& row : users->rows) value.push_back(user_json(user_of(row)));
-  for (const auto& row : devices->rows)
+  for (const auto& u : members->users) value.push_back(user_json(u));
+  for (const auto& d : members->devices)
     value.push_back(bj::object{{"@odata.type", "#microsoft.graph.device"},
-                               {"id", row.text(0)},
-                               {"deviceId", row.text(0)},
-                               {"displayName", row.text(1)},
-                               {"operatingSystem", row.text(2)},
-                               {"operatingSystemVersion", row.text(3)}});
+                               {"id", d.id},
+                               {"deviceId", d.id},
+                               {"displayName", d.device_name},
+                               {"operatingSystem", d.operating_system},
+                               {"operatingSystemVersion", d.os_version.value_or("")}});
   return json_response(200, bj::object{{"@odata.context", ctx.context_url("directoryObjects")},
                                        {"value", std::move(value)}});
 }

@@ -36,6 +36,59 @@ Result<std::optional<UserCredential>> find_credential(store::Session& s, std::st
       });
 }
 
+Result<std::optional<User>> find_user_by_signin_session(store::Session& s,
+                                                        const std::string& token_hash,
+                                                        std::int64_t now) {
+  return store::query_one(s,
+                          fmt::format("SELECT {} FROM users WHERE id ="
+                                      " (SELECT user_id FROM sessions"
+                                      "  WHERE token_hash = ? AND expires_at > ?)",
+                                      kUserColumns),
+                          {token_hash, now}, user_of);
+}
+
+Result<std::optional<User>> find_user_by_api_token(store::Session& s,
+                                                   const std::string& token_hash) {
+  return store::query_one(s,
+                          fmt::format("SELECT {} FROM users WHERE id ="
+                                      " (SELECT user_id FROM api_tokens WHERE token_hash = ?)",
+                                      kUserColumns),
+                          {token_hash}, user_of);
+}
+
+Result<Organization> find_organization(store::Session& s) {
+  auto org =
+      store::query_one(s, "SELECT id, display_name, allow_unlicensed_admins FROM organization", {},
+                       [](const store::Row& r) {
+                         return Organization{r.text(0), r.text(1), r.boolean(2)};
+                       });
+  if (!org) return org.error();
+  if (!*org) return not_found("The organisation is not initialised.");
+  return std::move(**org);
+}
+
+Status insert_organization(store::Session& s, const Organization& o, std::int64_t created_at) {
+  return store::exec_ok(s,
+                        "INSERT INTO organization (id, display_name, allow_unlicensed_admins,"
+                        " created_at) VALUES (?, ?, ?, ?)",
+                        {o.id, o.display_name, o.allow_unlicensed_admins, created_at});
+}
+
+Status update_organization(store::Session& s, const std::optional<std::string>& display_name,
+                           std::optional<bool> allow_unlicensed_admins) {
+  return store::exec_ok(s,
+                        "UPDATE organization SET display_name = COALESCE(?, display_name),"
+                        " allow_unlicensed_admins = COALESCE(?, allow_unlicensed_admins)",
+                        {display_name, allow_unlicensed_admins});
+}
+
+Status insert_api_token(store::Session& s, const std::string& token_hash, const std::string& id,
+                        const std::string& user_id, std::int64_t created_at) {
+  return store::exec_ok(
+      s, "INSERT INTO api_tokens (token_hash, id, user_id, created_at) VALUES (?, ?, ?, ?)",
+      {token_hash, id, user_id, created_at});
+}
+
 bj::object user_json(const User& u) {
   bj::array licenses;
   if (u.licensed)
@@ -59,6 +112,74 @@ Result<Group> find_group(store::Session& s, std::string_view id) {
   if (!rows) return rows.error();
   if (rows->empty()) return not_found(fmt::format("Group '{}' does not exist.", id));
   return group_of(rows->rows[0]);
+}
+
+namespace {
+
+// A page of `table` in id order, each row read by `map`.
+template <class Map>
+auto id_page(store::Session& s, std::string_view table, std::string_view columns,
+             const std::optional<std::string>& after_id, int top, Map map)
+    -> Result<std::vector<std::invoke_result_t<Map&, const store::Row&>>> {
+  std::string sql = fmt::format("SELECT {} FROM {}", columns, table);
+  store::Params params;
+  if (after_id) {
+    sql += " WHERE id > ?";
+    params.emplace_back(*after_id);
+  }
+  sql += " ORDER BY id LIMIT ?";
+  params.emplace_back(top);
+  auto rows = s.query(sql, params);
+  if (!rows) return rows.error();
+  std::vector<std::invoke_result_t<Map&, const store::Row&>> out;
+  out.reserve(rows->rows.size());
+  for (const auto& r : rows->rows) out.push_back(map(r));
+  return out;
+}
+
+Result<std::int64_t> count_of(store::Session& s, std::string_view table) {
+  auto n = s.query(fmt::format("SELECT COUNT(*) FROM {}", table));
+  if (!n) return n.error();
+  return n->rows.at(0).integer(0);
+}
+
+}  // namespace
+
+Result<std::vector<User>> users_page(store::Session& s, const std::optional<std::string>& after_id,
+                                     int top) {
+  return id_page(s, "users", kUserColumns, after_id, top, user_of);
+}
+
+Result<std::vector<Group>> groups_page(store::Session& s,
+                                       const std::optional<std::string>& after_id, int top) {
+  return id_page(s, "groups_", kGroupColumns, after_id, top, group_of);
+}
+
+Result<std::int64_t> count_users(store::Session& s) {
+  return count_of(s, "users");
+}
+
+Result<std::int64_t> count_groups(store::Session& s) {
+  return count_of(s, "groups_");
+}
+
+Result<GroupMembers> group_members(store::Session& s, const std::string& group_id) {
+  GroupMembers out;
+  auto users =
+      s.query(fmt::format("SELECT {} FROM users WHERE id IN (SELECT member_id FROM group_members"
+                          " WHERE group_id = ?) ORDER BY id",
+                          kUserColumns),
+              {group_id});
+  if (!users) return users.error();
+  for (const auto& r : users->rows) out.users.push_back(user_of(r));
+  auto devices = s.query(
+      "SELECT id, device_name, operating_system, os_version FROM devices WHERE id IN"
+      " (SELECT member_id FROM group_members WHERE group_id = ?) ORDER BY id",
+      {group_id});
+  if (!devices) return devices.error();
+  for (const auto& r : devices->rows)
+    out.devices.push_back({r.text(0), r.text(1), r.text(2), r.opt_text(3)});
+  return out;
 }
 
 bj::object group_json(const Group& g) {

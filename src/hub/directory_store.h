@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace reach::hub {
 
@@ -38,8 +39,25 @@ struct UserCredential {
 };
 Result<std::optional<UserCredential>> find_credential(store::Session& s, std::string_view upn);
 
+// Who presents a credential, by its SHA-256: a sign-in session's cookie (until it expires) or
+// an API token (until it is revoked). nullopt when neither is known. The one place each is
+// checked; the caller refuses a disabled account.
+Result<std::optional<User>> find_user_by_signin_session(store::Session& s,
+                                                        const std::string& token_hash,
+                                                        std::int64_t now);
+Result<std::optional<User>> find_user_by_api_token(store::Session& s,
+                                                   const std::string& token_hash);
+
 // microsoft.graph.user
 boost::json::object user_json(const User& u);
+
+// The organisation (one row, written by `reach-hub init`).
+struct Organization {
+  std::string id, display_name;
+  bool allow_unlicensed_admins = false;  // may administrators without a licence act?
+};
+// not_found before `init`.
+Result<Organization> find_organization(store::Session& s);
 
 struct Group {
   std::string id, display_name;
@@ -57,7 +75,35 @@ Result<Group> find_group(store::Session& s, std::string_view id);
 // microsoft.graph.group (security groups only)
 boost::json::object group_json(const Group& g);
 
+// A page of users or groups in id order: those after `after_id` (the last one shown), at most
+// `top`; and how many there are in all.
+Result<std::vector<User>> users_page(store::Session& s, const std::optional<std::string>& after_id,
+                                     int top);
+Result<std::vector<Group>> groups_page(store::Session& s,
+                                       const std::optional<std::string>& after_id, int top);
+Result<std::int64_t> count_users(store::Session& s);
+Result<std::int64_t> count_groups(store::Session& s);
+
+// A group's members, each kind in id order.
+struct MemberDevice {
+  std::string id, device_name, operating_system;
+  std::optional<std::string> os_version;
+};
+struct GroupMembers {
+  std::vector<User> users;
+  std::vector<MemberDevice> devices;
+};
+Result<GroupMembers> group_members(store::Session& s, const std::string& group_id);
+
 // --- writes, within the caller's transaction
+
+Status insert_organization(store::Session& s, const Organization& o, std::int64_t created_at);
+// nullopt leaves a field as it is.
+Status update_organization(store::Session& s, const std::optional<std::string>& display_name,
+                           std::optional<bool> allow_unlicensed_admins);
+// An API token for `user_id` (its SHA-256 and its id, which the audit names).
+Status insert_api_token(store::Session& s, const std::string& token_hash, const std::string& id,
+                        const std::string& user_id, std::int64_t created_at);
 
 // A sign-in session (the cookie's token, hashed) until `expires_at`; expired ones are swept.
 Status insert_signin_session(store::Session& s, const std::string& token_hash,

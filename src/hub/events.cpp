@@ -95,9 +95,9 @@ std::shared_ptr<net::WebSocketHandler> DeviceEvents::accept(Services& svc, net::
   std::string id(*device);
   auto grant = require(ctx, actions::kDevicesRead);
   if (!grant) return refuse(grant.error());
-  auto exists = ctx.db().query("SELECT 1 FROM devices WHERE id = ?", {id});
+  auto exists = device_exists(ctx.db(), id);
   if (!exists) return refuse(exists.error());
-  if (exists->empty()) return refuse(not_found("No managed device with this id."));
+  if (!*exists) return refuse(not_found("No managed device with this id."));
   if (auto st = check_device_scope(ctx, *grant, id); !st) return refuse(st.error());
   auto w = std::make_shared<Watcher>(*this, id);
   {

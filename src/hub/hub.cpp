@@ -100,6 +100,24 @@ bool cross_site(const net::Request& req) {
   return cross;
 }
 
+store::Session& Ctx::reads() {
+  if (snapshot_over) return *svc.db;
+  if (!snapshot) {
+    snapshot = svc.db->read_snapshot();
+    if (!snapshot) {
+      snapshot_over = true;  // the store gains nothing from one, or has no reader free
+      return *svc.db;
+    }
+  }
+  return *snapshot;
+}
+
+store::Database& Ctx::db() {
+  snapshot_over = true;
+  snapshot.reset();
+  return *svc.db;
+}
+
 Result<Principal> authenticate_user(Ctx& ctx) {
   auto& req = ctx.req;
   std::string hash;
@@ -114,21 +132,11 @@ Result<Principal> authenticate_user(Ctx& ctx) {
   } else {
     return unauthenticated("Sign in, or send an access token in the Authorization header.");
   }
-  auto rows =
-      via_cookie
-          ? ctx.db().query(
-                "SELECT u.id, u.display_name, u.user_principal_name, u.licensed, u.account_enabled"
-                " FROM sessions s JOIN users u ON u.id = s.user_id"
-                " WHERE s.token_hash = ? AND s.expires_at > ?",
-                {hash, now_ms()})
-          : ctx.db().query(
-                "SELECT u.id, u.display_name, u.user_principal_name, u.licensed, u.account_enabled"
-                " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
-                {hash});
-  if (!rows) return rows.error();
-  if (rows->empty() || !rows->rows[0].boolean(4))
+  auto user = via_cookie ? find_user_by_signin_session(ctx.reads(), hash, now_ms())
+                         : find_user_by_api_token(ctx.reads(), hash);
+  if (!user) return user.error();
+  if (!*user || !(*user)->account_enabled)
     return unauthenticated("The access token or session is invalid, expired or revoked.");
-  const auto& row = rows->rows[0];
   // CSRF: the cookie is SameSite=Lax, so that the relay can send the administrator back to the
   // connector's callback (a cross-site navigation when the relay is on another site); browsers
   // still keep it off cross-site POST, PATCH and DELETE, and any state change that looks
@@ -136,7 +144,8 @@ Result<Principal> authenticate_user(Ctx& ctx) {
   // callback is bound to the state its administrator started; /api/events refuses other sites).
   if (via_cookie && req.method != "GET" && req.method != "HEAD" && cross_site(req))
     return forbidden("Cross-site requests cannot change anything.");
-  return Principal{row.text(0), row.text(1), row.text(2), row.boolean(3), via_cookie};
+  const User& u = **user;
+  return Principal{u.id, u.display_name, u.user_principal_name, u.licensed, via_cookie};
 }
 
 // ---------------------------------------------------------------- Routes

@@ -84,7 +84,18 @@ struct Ctx {
   // The caller's grants by action, read once per request (find_grant).
   std::optional<std::map<std::string, Grant>> grants;
 
-  store::Database& db() { return *svc.db; }
+  // The request's reads before it changes anything: who is calling, their grants, a list. They
+  // share one snapshot of the store (one read transaction, where the store gains by it), so
+  // they agree with each other and cost one look at the store, not one each. The snapshot
+  // ends when the request first asks for db(): every read after that, and so after any write
+  // the request makes, sees the store as it is.
+  store::Session& reads();
+  // The store, for writes and for reads that must see them. Ends the read snapshot.
+  store::Database& db();
+
+  // --- the read snapshot's state (reads())
+  std::unique_ptr<store::Session> snapshot = nullptr;
+  bool snapshot_over = false;
   // "https://host" (no trailing slash).
   std::string base_url() const;
   // "https://host/v1.0/$metadata#" + what
@@ -176,7 +187,7 @@ Result<Grant> require(Ctx& ctx, std::string_view action);
 // stays an error).
 Result<std::optional<Grant>> find_grant(Ctx& ctx, std::string_view action);
 // Every action a user holds, with the union of its scopes (no licence check).
-Result<std::map<std::string, Grant>> grants_of(store::Database& db, const std::string& user_id);
+Result<std::map<std::string, Grant>> grants_of(store::Session& s, const std::string& user_id);
 // Organization_Update is not a way to more rights: changing a user who holds rights the caller
 // does not (an action, or a wider scope), or a group that a role assignment uses (as members
 // or as scope), also needs Roles_Assign. 403 otherwise.

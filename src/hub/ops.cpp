@@ -17,8 +17,7 @@ const char* store_name(const store::Database& db) {
 // For load balancers and operators: which node answered, on which store, and whether it reaches
 // the store now (503 when it does not, so that a balancer's health check takes it out).
 Result<net::Response> health(Ctx& ctx) {
-  auto r = ctx.db().query("SELECT COUNT(*) FROM schema_migrations");
-  bool ok = r.has_value();
+  bool ok = ctx.db().ping().has_value();
   return json_response(ok ? 200 : 503, bj::object{{"status", ok ? "ok" : "unavailable"},
                                                   {"node", ctx.svc.config.node_name},
                                                   {"store", store_name(ctx.db())},
@@ -64,11 +63,11 @@ Result<net::Response> metrics(Ctx& ctx) {
         "# TYPE reach_hub_list_cache_bytes gauge\nreach_hub_list_cache_bytes {}\n",
         st.bytes);
   }
-  if (auto n = ctx.db().query("SELECT COUNT(*) FROM devices")) {
+  if (auto n = count_devices(ctx.db())) {
     out += fmt::format(
         "# HELP reach_hub_managed_devices Enrolled devices.\n"
         "# TYPE reach_hub_managed_devices gauge\nreach_hub_managed_devices {}\n",
-        n->rows[0].integer(0));
+        *n);
   }
   out += fmt::format(
       "# HELP reach_hub_node_info The node that answered and its store.\n"
@@ -83,13 +82,12 @@ Result<net::Response> metrics(Ctx& ctx) {
 }
 
 Result<net::Response> organization_response(Ctx& ctx, int status) {
-  auto rows = ctx.db().query("SELECT id, display_name, allow_unlicensed_admins FROM organization");
-  if (!rows) return rows.error();
-  if (rows->empty()) return not_found("The organisation is not initialised.");
-  const auto& r = rows->rows[0];
-  return json_response(status, bj::object{{"id", r.text(0)},
-                                          {"displayName", r.text(1)},
-                                          {"allowUnlicensedAdministrators", r.boolean(2)}});
+  auto org = find_organization(ctx.db());
+  if (!org) return org.error();
+  return json_response(status,
+                       bj::object{{"id", org->id},
+                                  {"displayName", org->display_name},
+                                  {"allowUnlicensedAdministrators", org->allow_unlicensed_admins}});
 }
 
 Result<net::Response> get_organization(Ctx& ctx) {
@@ -109,11 +107,7 @@ Result<net::Response> patch_organization(Ctx& ctx) {
   auto allow = json::opt_bool(*body, "allowUnlicensedAdministrators");
   if (!allow) return allow.error();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "UPDATE organization SET display_name = COALESCE(?, display_name),"
-        " allow_unlicensed_admins = COALESCE(?, allow_unlicensed_admins)",
-        {*name, *allow});
-    if (!r) return r.error();
+    if (auto r = update_organization(s, *name, *allow); !r) return r;
     bj::object details;
     if (*allow) details["allowUnlicensedAdministrators"] = **allow;
     if (*name) details["displayName"] = **name;

@@ -163,7 +163,7 @@ class RelayPartnerClient final : public PartnerClient {
   Result<std::string> access_token(const std::optional<std::string>& refused) {
     std::string out;
     auto st = svc_.db->with_lock("connector", [&]() -> Status {
-      auto p = load_partner(svc_, *svc_.db);
+      auto p = load_partner(svc_, *svc_.db, now_ms());
       if (!p) return p.error();
       if (p->status != "onboarded") return connector_not_onboarded();
       if (p->needs_reauth) return connector_needs_reauth();
@@ -201,7 +201,7 @@ class RelayPartnerClient final : public PartnerClient {
                              const std::string& body) {
     std::string base;
     {
-      auto p = load_partner(svc_, *svc_.db);
+      auto p = load_partner(svc_, *svc_.db, now_ms());
       if (!p) return p.error();
       if (!p->relay_url) return connector_not_onboarded();
       base = trim_slash(*p->relay_url);

@@ -2,6 +2,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "hub/internal.h"
+#include "hub/role_store.h"
 
 #include <fmt/format.h>
 
@@ -53,13 +54,10 @@ Status seed_builtin_roles(store::Session& s) {
   for (const auto& b : builtins) {
     bj::array acts;
     for (const auto& a : b.actions) acts.emplace_back(a);
-    auto r = s.exec(
-        "INSERT INTO role_definitions (id, display_name, description, is_built_in,"
-        " allowed_actions, created_at) VALUES (?, ?, ?, 1, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,"
-        " description = excluded.description, allowed_actions = excluded.allowed_actions",
-        {b.id, b.name, b.description, json::serialize(acts), now_ms()});
-    if (!r) return r.error();
+    if (auto r =
+            upsert_builtin_role(s, b.id, b.name, b.description, json::serialize(acts), now_ms());
+        !r)
+      return r;
   }
   return {};
 }
@@ -79,16 +77,16 @@ Result<Grant> require(Ctx& ctx, std::string_view action) {
 Result<std::optional<Grant>> find_grant(Ctx& ctx, std::string_view action) {
   const Principal& p = ctx.who();
   if (!p.licensed) {
-    auto org = ctx.db().query("SELECT allow_unlicensed_admins FROM organization");
+    auto org = find_organization(ctx.reads());
     if (!org) return org.error();
-    if (org->empty() || !org->rows[0].boolean(0)) {
+    if (!org->allow_unlicensed_admins) {
       return forbidden(
           "You hold no Reach licence. Ask an administrator to assign one, or to allow "
           "unlicensed administrators in the organisation settings.");
     }
   }
   if (!ctx.grants) {
-    auto all = grants_of(ctx.db(), p.user_id);
+    auto all = grants_of(ctx.reads(), p.user_id);
     if (!all) return all.error();
     ctx.grants = std::move(*all);
   }
@@ -97,33 +95,22 @@ Result<std::optional<Grant>> find_grant(Ctx& ctx, std::string_view action) {
   return std::optional<Grant>(it->second);
 }
 
-Result<std::map<std::string, Grant>> grants_of(store::Database& db, const std::string& user_id) {
-  auto rows = db.query(
-      "SELECT ra.id, ra.scope_type, rd.allowed_actions FROM role_assignments ra"
-      " JOIN role_definitions rd ON rd.id = ra.role_definition_id"
-      " WHERE ra.id IN (SELECT assignment_id FROM role_assignment_members"
-      "  WHERE member_id = ? OR member_id IN"
-      "   (SELECT group_id FROM group_members WHERE member_id = ?))",
-      {user_id, user_id});
-  if (!rows) return rows.error();
+Result<std::map<std::string, Grant>> grants_of(store::Session& s, const std::string& user_id) {
+  auto held = assignments_held_by(s, user_id);
+  if (!held) return held.error();
   std::map<std::string, Grant> out;
-  for (const auto& row : rows->rows) {
-    auto acts = json::parse(row.text(2));
+  for (const auto& a : *held) {
+    auto acts = json::parse(a.allowed_actions_json);
     if (!acts || !acts->is_array()) continue;
     Grant g;
-    std::string scope = row.text(1);
-    if (scope == "allDevices" || scope == "allDevicesAndLicensedUsers") g.all_devices = true;
-    if (scope == "allLicensedUsers" || scope == "allDevicesAndLicensedUsers")
+    if (a.scope_type == "allDevices" || a.scope_type == "allDevicesAndLicensedUsers")
+      g.all_devices = true;
+    if (a.scope_type == "allLicensedUsers" || a.scope_type == "allDevicesAndLicensedUsers")
       g.licensed_users = true;
-    if (scope == "resourceScope") {
-      auto scopes = db.query("SELECT group_id FROM role_assignment_scopes WHERE assignment_id = ?",
-                             {row.text(0)});
-      if (!scopes) return scopes.error();
-      for (const auto& s : scopes->rows) g.scope_groups.push_back(s.text(0));
-    }
-    for (const auto& a : acts->as_array()) {
-      if (!a.is_string()) continue;
-      auto& merged = out[std::string(a.as_string())];
+    if (a.scope_type == "resourceScope") g.scope_groups = a.scopes;
+    for (const auto& act : acts->as_array()) {
+      if (!act.is_string()) continue;
+      auto& merged = out[std::string(act.as_string())];
       merged.all_devices = merged.all_devices || g.all_devices;
       merged.licensed_users = merged.licensed_users || g.licensed_users;
       merged.scope_groups.insert(merged.scope_groups.end(), g.scope_groups.begin(),
@@ -170,12 +157,9 @@ Status check_user_change(Ctx& ctx, const std::string& user_id) {
 }
 
 Status check_group_change(Ctx& ctx, const std::string& group_id) {
-  auto used = ctx.db().query(
-      "SELECT 1 FROM role_assignment_members WHERE member_id = ?"
-      " UNION SELECT 1 FROM role_assignment_scopes WHERE group_id = ?",
-      {group_id, group_id});
+  auto used = group_in_assignments(ctx.db(), group_id);
   if (!used) return used.error();
-  if (used->empty()) return {};
+  if (!*used) return {};
   return needs_roles_assign(ctx, "Changing a group that a role assignment uses");
 }
 

@@ -66,7 +66,7 @@ Result<Partner> partner_for(Ctx& ctx, const char* action) {
   if (ctx.req.params["id"] != kPartnerId)
     return not_found(
         fmt::format("Remote assistance partner '{}' does not exist.", ctx.req.params["id"]));
-  return load_partner(ctx.svc, ctx.db());
+  return load_partner(ctx.svc, ctx.db(), now_ms());
 }
 
 // ---------------------------------------------------------------- partner endpoints
@@ -74,7 +74,7 @@ Result<Partner> partner_for(Ctx& ctx, const char* action) {
 Result<net::Response> list_partners(Ctx& ctx) {
   auto g = require(ctx, actions::kRemoteAssistanceRead);
   if (!g) return g.error();
-  auto p = load_partner(ctx.svc, ctx.db());
+  auto p = load_partner(ctx.svc, ctx.db(), now_ms());
   if (!p) return p.error();
   return json_response(
       200,
@@ -127,7 +127,7 @@ Result<net::Response> patch_partner(Ctx& ctx) {
                   p->display_name, std::move(details)});
   });
   if (!st) return st.error();
-  auto fresh = load_partner(ctx.svc, ctx.db());
+  auto fresh = load_partner(ctx.svc, ctx.db(), now_ms());
   if (!fresh) return fresh.error();
   return entity_response(ctx, partner_json(ctx, *fresh),
                          "deviceManagement/remoteAssistancePartners/$entity");
@@ -202,7 +202,7 @@ Result<net::Response> callback(Ctx& ctx) {
 }
 
 Result<net::Response> callback_locked(Ctx& ctx) {
-  auto p = load_partner(ctx.svc, ctx.db());
+  auto p = load_partner(ctx.svc, ctx.db(), now_ms());
   if (!p) return p.error();
   std::string state(ctx.req.query_param("state").value_or(""));
   if (p->status != "onboarding" || p->pending_state.empty() ||
@@ -294,7 +294,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   if (!ctx.req.body.empty() && ctx.req.body.find_first_not_of(" \r\n\t") != std::string::npos)
     return bad_request("requestRemoteAssistance takes no request body.");
 
-  auto p = load_partner(ctx.svc, ctx.db());
+  auto p = load_partner(ctx.svc, ctx.db(), now_ms());
   if (!p) return p.error();
   auto refuse = [&](const Error& e) -> Result<net::Response> {
     audit_now(ctx, {"requestRemoteAssistance", "failure", "managedDevice", id, name,
@@ -328,9 +328,9 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   if (!created) return record_failure(created.error());
 
   // The device names the organisation beside the requester ("allow this session to start?").
-  auto org = ctx.db().query("SELECT display_name FROM organization");
+  auto org = find_organization(ctx.db());
   if (!org) return org.error();
-  std::string organization = org->empty() ? "" : org->rows.front().text(0);
+  std::string organization = org->display_name;
   std::string session_id = crypto::uuid_v4();
   std::string notification_id;
   auto now = now_ms();

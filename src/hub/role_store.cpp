@@ -92,6 +92,29 @@ Result<std::vector<RoleAssignment>> all_assignments(store::Session& s) {
   return out;
 }
 
+Result<std::vector<HeldAssignment>> assignments_held_by(store::Session& s,
+                                                        const std::string& user_id) {
+  // One row per assignment and scope group (one with a NULL group when it has none).
+  auto rows = s.query(
+      "SELECT ra.id, ra.scope_type, rd.allowed_actions, sc.group_id FROM role_assignments ra"
+      " JOIN role_definitions rd ON rd.id = ra.role_definition_id"
+      " LEFT JOIN role_assignment_scopes sc"
+      "  ON sc.assignment_id = ra.id AND ra.scope_type = 'resourceScope'"
+      " WHERE ra.id IN (SELECT assignment_id FROM role_assignment_members"
+      "  WHERE member_id = ? OR member_id IN"
+      "   (SELECT group_id FROM group_members WHERE member_id = ?))"
+      " ORDER BY ra.id, sc.group_id",
+      {user_id, user_id});
+  if (!rows) return rows.error();
+  std::vector<HeldAssignment> out;
+  for (const auto& r : rows->rows) {
+    if (out.empty() || out.back().id != r.text(0))
+      out.push_back({r.text(0), r.text(1), r.text(2), {}});
+    if (!r.null(3)) out.back().scopes.push_back(r.text(3));
+  }
+  return out;
+}
+
 Status insert_role(store::Session& s, const std::string& id, const std::string& display_name,
                    const std::optional<std::string>& description,
                    const std::string& allowed_actions_json, std::int64_t created_at) {
@@ -193,6 +216,27 @@ Result<bool> is_group(store::Session& s, const std::string& id) {
   auto r = s.query("SELECT id FROM groups_ WHERE id = ?", {id});
   if (!r) return r.error();
   return !r->empty();
+}
+
+Status upsert_builtin_role(store::Session& s, const std::string& id,
+                           const std::string& display_name, const std::string& description,
+                           const std::string& allowed_actions_json, std::int64_t created_at) {
+  return store::exec_ok(
+      s,
+      "INSERT INTO role_definitions (id, display_name, description, is_built_in,"
+      " allowed_actions, created_at) VALUES (?, ?, ?, 1, ?, ?)"
+      " ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,"
+      " description = excluded.description, allowed_actions = excluded.allowed_actions",
+      {id, display_name, description, allowed_actions_json, created_at});
+}
+
+Result<bool> group_in_assignments(store::Session& s, const std::string& group_id) {
+  auto used = s.query(
+      "SELECT 1 FROM role_assignment_members WHERE member_id = ?"
+      " UNION SELECT 1 FROM role_assignment_scopes WHERE group_id = ?",
+      {group_id, group_id});
+  if (!used) return used.error();
+  return !used->empty();
 }
 
 }  // namespace reach::hub

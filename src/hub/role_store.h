@@ -40,6 +40,16 @@ Result<RoleAssignment> find_assignment(store::Session& s, std::string_view id);
 // Every assignment by id, with their members and scopes (three queries, not one per assignment).
 Result<std::vector<RoleAssignment>> all_assignments(store::Session& s);
 
+// What a user holds: each assignment whose members name the user or a group the user is in,
+// with its role's actions and, when scoped to groups (resourceScope), those groups. One query.
+struct HeldAssignment {
+  std::string id, scope_type;
+  std::string allowed_actions_json;  // the role's, as stored
+  std::vector<std::string> scopes;   // group ids (scopeType resourceScope)
+};
+Result<std::vector<HeldAssignment>> assignments_held_by(store::Session& s,
+                                                        const std::string& user_id);
+
 // --- writes, within the caller's transaction
 
 // A custom role (built-in ones are written at start-up, rbac.cpp).
@@ -64,6 +74,14 @@ Status insert_assignment(store::Session& s, const std::string& id, const Assignm
                          std::int64_t created_at);
 Status update_assignment(store::Session& s, const std::string& id, const AssignmentChanges& a);
 Status delete_assignment(store::Session& s, const std::string& id);
+
+// A built-in role as this release defines it (inserted, or its name, description and actions
+// brought up to date).
+Status upsert_builtin_role(store::Session& s, const std::string& id,
+                           const std::string& display_name, const std::string& description,
+                           const std::string& allowed_actions_json, std::int64_t created_at);
+// Whether a role assignment names the group as a member or as a scope.
+Result<bool> group_in_assignments(store::Session& s, const std::string& group_id);
 
 // Whether `id` names a user or a group (an assignment's member), or a group (a scope).
 Result<bool> is_user_or_group(store::Session& s, const std::string& id);

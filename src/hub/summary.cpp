@@ -14,7 +14,7 @@ constexpr std::int64_t kDay = std::int64_t{24} * 3600 * 1000;
 Result<bj::object> count_by(Ctx& ctx, const Grant& g, const std::string& column) {
   store::Params params;
   std::string scope = device_scope_sql(g, params);
-  auto rows = ctx.db().query(
+  auto rows = ctx.reads().query(
       fmt::format("SELECT {0}, COUNT(*) FROM devices d WHERE {1} GROUP BY {0} ORDER BY 2 DESC",
                   column, scope),
       params);
@@ -33,7 +33,7 @@ Result<bj::object> devices_part(Ctx& ctx, const Grant& g) {
   auto now = now_ms();
   store::Params params{now - kDay, now - 7 * kDay, now - 30 * kDay};
   std::string scope = device_scope_sql(g, params);
-  auto rows = ctx.db().query(
+  auto rows = ctx.reads().query(
       "SELECT CASE WHEN d.last_sync_at >= ? THEN 'day' WHEN d.last_sync_at >= ? THEN 'week'"
       " WHEN d.last_sync_at >= ? THEN 'month' ELSE 'older' END, COUNT(*)"
       " FROM devices d WHERE " +
@@ -58,14 +58,14 @@ Result<bj::object> sessions_part(Ctx& ctx, const Grant& g) {
   std::int64_t first_day = (now / kDay - 29) * kDay;
   store::Params params{first_day};
   std::string scope = device_scope_sql(g, params);
-  auto rows = ctx.db().query("SELECT s.created_at / " + std::to_string(kDay) +
-                                 ", COUNT(*), COUNT(s.accepted_at), COUNT(s.connected_at),"
-                                 " SUM(CASE WHEN s.state = 'declined' THEN 1 ELSE 0 END),"
-                                 " SUM(CASE WHEN s.state = 'expired' THEN 1 ELSE 0 END)"
-                                 " FROM ra_sessions s JOIN devices d ON d.id = s.device_id"
-                                 " WHERE s.created_at >= ? AND " +
-                                 scope + " GROUP BY 1 ORDER BY 1",
-                             params);
+  auto rows = ctx.reads().query("SELECT s.created_at / " + std::to_string(kDay) +
+                                    ", COUNT(*), COUNT(s.accepted_at), COUNT(s.connected_at),"
+                                    " SUM(CASE WHEN s.state = 'declined' THEN 1 ELSE 0 END),"
+                                    " SUM(CASE WHEN s.state = 'expired' THEN 1 ELSE 0 END)"
+                                    " FROM ra_sessions s JOIN devices d ON d.id = s.device_id"
+                                    " WHERE s.created_at >= ? AND " +
+                                    scope + " GROUP BY 1 ORDER BY 1",
+                                params);
   if (!rows) return rows.error();
   std::int64_t totals[5] = {0, 0, 0, 0, 0};
   bj::array days;

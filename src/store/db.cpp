@@ -193,6 +193,33 @@ class SqliteSession : public Session {
 // pool of readers for statements that only read, so a long read never waits on a write and
 // readers run side by side (WAL gives each a consistent snapshot).
 class SqliteDatabase : public Database {
+  // A read transaction on one reader connection, given back when it ends.
+  class Snapshot : public Session {
+   public:
+    Snapshot(SqliteDatabase& db, SqliteSession* reader) : db_(db), reader_(reader) {}
+    ~Snapshot() override {
+      // A read transaction has nothing to commit: COMMIT only ends it.
+      if (!reader_->exec("COMMIT", {})) (void)reader_->exec_script("ROLLBACK");
+      db_.give_back(reader_);
+    }
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+
+    Result<Rows> query(std::string_view sql, const Params& params) override {
+      auto out = reader_->query_if_readonly(sql, params);
+      if (!out) return out.error();
+      if (!*out) return internal_error("database: a read snapshot cannot write");
+      return std::move(**out);
+    }
+    Result<std::int64_t> exec(std::string_view, const Params&) override {
+      return internal_error("database: a read snapshot cannot write");
+    }
+
+   private:
+    SqliteDatabase& db_;
+    SqliteSession* reader_;
+  };
+
  public:
   SqliteDatabase(sqlite3* writer, std::string path)
       : path_(std::move(path)),
@@ -273,6 +300,17 @@ class SqliteDatabase : public Database {
   Result<std::int64_t> exec(std::string_view sql, const Params& params) override {
     std::lock_guard lock(mu_);
     return session_->exec(sql, params);
+  }
+
+  std::unique_ptr<Session> read_snapshot() override {
+    SqliteSession* reader = take_reader();
+    if (!reader) return nullptr;
+    // BEGIN (deferred) takes no lock: the first statement starts the read transaction.
+    if (!reader->exec("BEGIN", {})) {
+      give_back(reader);
+      return nullptr;
+    }
+    return std::make_unique<Snapshot>(*this, reader);
   }
 
   Status transaction(const std::function<Status(Session&)>& fn) override {

@@ -149,6 +149,16 @@ class Database : public Session {
   // exceptions, which are rethrown). Nothing else runs on the database meanwhile.
   virtual Status transaction(const std::function<Status(Session&)>& fn) = 0;
 
+  // A read snapshot: a Session whose statements all see one state of the store, as one read
+  // transaction, for a request's reads before it changes anything (its own later writes are not
+  // in it: read from the Database after writing). It only reads: exec, or a statement that would
+  // write, fails. Release it soon: it keeps a reader connection, and SQLite cannot checkpoint
+  // past it. nullptr when there is nothing to gain from one (PostgreSQL: every statement is a
+  // round trip either way) or every reader is busy; read from the Database then. On SQLite it
+  // saves every statement after the first its own read transaction (locking the WAL index and
+  // checking the file, then unlocking).
+  virtual std::unique_ptr<Session> read_snapshot() { return nullptr; }
+
   // Applies the migrations whose version is above the stored one, each in its own transaction.
   // Refuses a database whose schema is newer than the newest migration known.
   Status migrate(const std::vector<Migration>& migrations);

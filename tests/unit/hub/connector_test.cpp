@@ -35,5 +35,18 @@ TEST(ConnectorRefresh, ARefusedTokenIsRefreshedOnceNotAfterAnotherNodeReplacedIt
   EXPECT_FALSE(needs_refresh(p, std::string("a1"), 1000));
 }
 
+TEST(ConnectorOnboarding, AnOnboardingLapsesAtItsExpiryAndNothingElseDoes) {
+  Partner p;
+  p.status = "onboarding";
+  p.onboarding_expires_at = 5000;
+  EXPECT_FALSE(onboarding_lapsed(p, 4999));
+  EXPECT_TRUE(onboarding_lapsed(p, 5000));
+  EXPECT_TRUE(onboarding_lapsed(p, 9000));
+  for (const char* other : {"notOnboarded", "onboarded"}) {
+    p.status = other;
+    EXPECT_FALSE(onboarding_lapsed(p, 9000)) << other;
+  }
+}
+
 }  // namespace
 }  // namespace reach::hub

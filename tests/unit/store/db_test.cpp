@@ -196,6 +196,68 @@ TEST_F(DbTest, ReadersRunWhileAWriterHoldsItsTransaction) {
   EXPECT_EQ(db_->query("SELECT n FROM t WHERE id = 'r'")->rows.at(0).integer(0), 2);
 }
 
+TEST_F(DbTest, AReadSnapshotSeesOneStateAndOnlyReads) {
+  ASSERT_TRUE(db_->migrate(kV1));
+  ASSERT_TRUE(db_->exec("INSERT INTO t (id, n) VALUES ('a', 1)"));
+  auto snap = db_->read_snapshot();
+  if (db_->backend() == Backend::postgresql) {
+    // Every statement is a round trip on PostgreSQL: no snapshot, the caller reads the store.
+    EXPECT_EQ(snap, nullptr);
+    return;
+  }
+  ASSERT_NE(snap, nullptr);
+  auto before = snap->query("SELECT n FROM t WHERE id = 'a'");
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->rows.at(0).integer(0), 1);
+  // A write committed meanwhile is not in the snapshot, and is in the store.
+  ASSERT_TRUE(db_->exec("UPDATE t SET n = 2 WHERE id = 'a'"));
+  ASSERT_TRUE(db_->exec("INSERT INTO t (id, n) VALUES ('b', 3)"));
+  auto during = snap->query("SELECT COUNT(*), SUM(n) FROM t");
+  ASSERT_TRUE(during);
+  EXPECT_EQ(during->rows.at(0).integer(0), 1);
+  EXPECT_EQ(during->rows.at(0).integer(1), 1);
+  auto now = db_->query("SELECT COUNT(*), SUM(n) FROM t");
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->rows.at(0).integer(1), 5);
+  // It only reads.
+  auto wrote = snap->exec("UPDATE t SET n = 9");
+  ASSERT_FALSE(wrote);
+  EXPECT_EQ(wrote.error().kind, Errc::internal);
+  EXPECT_FALSE(snap->query("DELETE FROM t RETURNING id"));
+  snap.reset();
+  auto after = db_->query("SELECT SUM(n) FROM t");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->rows.at(0).integer(0), 5);
+  // Its reader went back to the pool at the end of its transaction: the next snapshot sees now.
+  auto next = db_->read_snapshot();
+  ASSERT_NE(next, nullptr);
+  auto seen = next->query("SELECT SUM(n) FROM t");
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->rows.at(0).integer(0), 5);
+}
+
+TEST_F(DbTest, WhileASnapshotIsOpenWritersCommit) {
+  ASSERT_TRUE(db_->migrate(kV1));
+  auto snap = db_->read_snapshot();
+  if (db_->backend() == Backend::postgresql) {
+    EXPECT_EQ(snap, nullptr);
+    return;
+  }
+  ASSERT_NE(snap, nullptr);
+  ASSERT_TRUE(snap->query("SELECT COUNT(*) FROM t"));  // the read transaction begins
+  for (int i = 0; i < 50; ++i) {
+    auto st = db_->transaction([&](Session& s) -> Status {
+      auto r = s.exec("INSERT INTO t (id, n) VALUES (?, ?)", {"k" + std::to_string(i), i});
+      if (!r) return r.error();
+      return {};
+    });
+    ASSERT_TRUE(st) << st.error().message;
+  }
+  auto in_snap = snap->query("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(in_snap);
+  EXPECT_EQ(in_snap->rows.at(0).integer(0), 0);
+}
+
 TEST_F(DbTest, QuestionMarksInQuotesAreNotPlaceholders) {
   ASSERT_TRUE(db_->migrate(kV1));
   ASSERT_TRUE(db_->exec("INSERT INTO t (id, s) VALUES (?, 'what?')", {"q"}));
