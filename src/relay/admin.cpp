@@ -3,6 +3,7 @@
 #include "common/crypto.h"
 #include "common/strings.h"
 #include "common/time.h"
+#include "relay/oauth_store.h"
 #include "relay/relay.h"
 
 #include <sodium.h>
@@ -46,10 +47,7 @@ Result<std::string> add_account(const std::string& data_dir, const std::string& 
   if (!opened) return opened.error();
   std::string hash = crypto::password_hash(password);
   std::string id = new_account_id();
-  auto r = opened->db->exec(
-      "INSERT INTO accounts (id, email, email_key, name, company_name, password_hash, created_at)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?)",
-      {id, email, to_lower(email), name, "Reach", hash, now_ms()});
+  auto r = insert_account(*opened->db, id, email, name, "Reach", hash, now_ms());
   if (!r) {
     if (r.error().kind == Errc::conflict)
       return conflict(fmt::format("{} already has an account", email));
@@ -77,9 +75,9 @@ Result<InitResult> init_data_dir(const std::string& data_dir, const std::string&
   if (auto key = crypto::load_or_create_key(data_dir + "/secret.key"); !key) return key.error();
   auto db = open_database(data_dir, db_url);
   if (!db) return db.error();
-  auto accounts = (*db)->query("SELECT COUNT(*) FROM accounts");
+  auto accounts = count_accounts(**db);
   if (!accounts) return accounts.error();
-  if (accounts->rows.at(0).integer(0) > 0)
+  if (*accounts > 0)
     return conflict(fmt::format("the database {} is already initialised", (*db)->describe()));
   if (!db_url.empty()) {
     if (auto st = store::remember_database_url(data_dir, db_url); !st) return st.error();
@@ -104,10 +102,9 @@ Result<ClientCredentials> add_client(const std::string& data_dir, const std::str
   ClientCredentials c{
       std::to_string(100000 + randombytes_uniform(900000)) + "-" + crypto::random_token(15),
       crypto::random_token(32)};
-  auto r = opened->db->exec(
-      "INSERT INTO oauth_clients (client_id, secret_hash, name, redirect_uri, created_at)"
-      " VALUES (?, ?, ?, ?, ?)",
-      {c.client_id, crypto::sha256_hex(c.client_secret), name, redirect_uri, now_ms()});
+  auto r = insert_client(*opened->db,
+                         {c.client_id, name, redirect_uri, crypto::sha256_hex(c.client_secret)},
+                         now_ms());
   if (!r) return r.error();
   return c;
 }
@@ -115,16 +112,14 @@ Result<ClientCredentials> add_client(const std::string& data_dir, const std::str
 Result<std::string> create_script_token(const std::string& data_dir, const std::string& email) {
   auto opened = open_initialised(data_dir);
   if (!opened) return opened.error();
-  auto rows = opened->db->query("SELECT id FROM accounts WHERE email_key = ?", {to_lower(email)});
-  if (!rows) return rows.error();
-  if (rows->empty()) return not_found(fmt::format("no account has the email {}", email));
-  std::string account = rows->rows[0].text(0);
+  auto found = find_account_credential(*opened->db, email);
+  if (!found) return found.error();
+  if (!*found) return not_found(fmt::format("no account has the email {}", email));
+  std::string account = (*found)->id;
   std::string token = account.substr(1) + "-" + crypto::random_token(24);
   auto now = now_ms();
-  auto r = opened->db->exec(
-      "INSERT INTO tokens (token_hash, kind, grant_id, account_id, created_at, expires_at)"
-      " VALUES (?, 'script', NULL, ?, ?, ?)",
-      {crypto::sha256_hex(token), account, now, now + std::int64_t{10} * 365 * 24 * 3600 * 1000});
+  auto r = insert_token(*opened->db, crypto::sha256_hex(token), "script", std::nullopt, account,
+                        now, now + std::int64_t{10} * 365 * 24 * 3600 * 1000);
   if (!r) return r.error();
   return token;
 }
@@ -134,18 +129,10 @@ Result<int> revoke_grants(const std::string& data_dir, const std::string& client
   if (!opened) return opened.error();
   int revoked = 0;
   auto st = opened->db->transaction([&](store::Session& s) -> Status {
-    auto c = s.query("SELECT 1 FROM oauth_clients WHERE client_id = ?", {client_id});
+    auto c = find_client(s, client_id);
     if (!c) return c.error();
-    if (c->empty()) return not_found(fmt::format("no application has the client id {}", client_id));
-    auto now = now_ms();
-    auto g = s.exec(
-        "UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND grant_id IN"
-        " (SELECT id FROM oauth_grants WHERE client_id = ? AND revoked_at IS NULL)",
-        {now, client_id});
-    if (!g) return g.error();
-    auto r =
-        s.exec("UPDATE oauth_grants SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
-               {now, client_id});
+    if (!*c) return not_found(fmt::format("no application has the client id {}", client_id));
+    auto r = revoke_client_grants(s, client_id, now_ms());
     if (!r) return r.error();
     revoked = static_cast<int>(*r);
     return {};

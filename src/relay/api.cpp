@@ -87,20 +87,18 @@ Result<std::string> group_for(store::Session& s, const Account& a,
                               const std::optional<std::string>& id,
                               const std::optional<std::string>& name) {
   if (id) {
-    auto rows = s.query("SELECT name FROM groups_ WHERE id = ? AND account_id = ?", {*id, a.id});
-    if (!rows) return rows.error();
-    if (rows->empty()) return bad_request(fmt::format("The group '{}' does not exist.", *id));
-    if (name && rows->rows[0].text(0) != *name)
+    auto found = group_name(s, a.id, *id);
+    if (!found) return found.error();
+    if (!*found) return bad_request(fmt::format("The group '{}' does not exist.", *id));
+    if (name && **found != *name)
       return bad_request("groupid and groupname name different groups.");
     return *id;
   }
-  auto rows = s.query("SELECT id FROM groups_ WHERE account_id = ? AND name = ?", {a.id, *name});
-  if (!rows) return rows.error();
-  if (!rows->empty()) return rows->rows[0].text(0);
+  auto existing = group_id_by_name(s, a.id, *name);
+  if (!existing) return existing.error();
+  if (*existing) return **existing;
   std::string gid = random_group_id();
-  auto r = s.exec("INSERT INTO groups_ (id, account_id, name, created_at) VALUES (?, ?, ?, ?)",
-                  {gid, a.id, *name, now_ms()});
-  if (!r) return r.error();
+  if (auto r = insert_group(s, gid, a.id, *name, now_ms()); !r) return r.error();
   return gid;
 }
 

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "relay/internal.h"
+#include "relay/node_store.h"
 #include "relay/pairing.h"
 
 #include <vector>
@@ -56,11 +57,8 @@ Status Nodes::start() {
   if (!ended) return ended.error();
   if (*ended > 0)
     log::warn("relay.previous_sessions_ended", {{"node", options_.name}, {"sessions", *ended}});
-  auto recorded = db_.exec(
-      "INSERT INTO relay_nodes (name, url, started_at) VALUES (?, ?, ?)"
-      " ON CONFLICT (name) DO UPDATE SET url = excluded.url, started_at = excluded.started_at",
-      {options_.name, options_.url, now_ms()});
-  if (!recorded) return recorded.error();
+  if (auto recorded = record_node(db_, options_.name, options_.url, now_ms()); !recorded)
+    return recorded;
   db_.listen(kEndStreams, [listener = listener_](const std::string& code) {
     std::lock_guard lock(listener->mu);
     // Only sessions with an end here: a close elsewhere must not leave tombstones everywhere.
@@ -74,38 +72,30 @@ Status Nodes::start() {
 Result<Nodes::Route> Nodes::route(const std::string& code) {
   // Two rounds at most: a claim that loses a race reads the winner.
   for (int round = 0; round < 3; ++round) {
-    auto rows = db_.query(
-        "SELECT s.owner_node, s.device_connected_at, s.supporter_connected_at, n.url"
-        " FROM sessions s LEFT JOIN relay_nodes n ON n.name = s.owner_node WHERE s.code = ?",
-        {code});
-    if (!rows) return rows.error();
-    if (rows->empty())
-      return make_error(Errc::not_found, "not_found", "No open session has this code.");
-    const auto& row = rows->rows[0];
-    const std::string owner = row.text(0);
-    if (owner == options_.name) return Route{};
-    if (owner.empty()) {
-      auto claimed =
-          db_.exec("UPDATE sessions SET owner_node = ? WHERE code = ? AND owner_node IS NULL",
-                   {options_.name, code});
+    auto found = find_session_owner(db_, code);
+    if (!found) return found.error();
+    if (!*found) return make_error(Errc::not_found, "not_found", "No open session has this code.");
+    const SessionOwner& owner = **found;
+    if (owner.node == options_.name) return Route{};
+    if (!owner.node) {
+      auto claimed = claim_session(db_, code, options_.name, std::nullopt);
       if (!claimed) return claimed.error();
-      if (*claimed == 1) return Route{};
+      if (*claimed) return Route{};
       continue;
     }
-    auto alive = db_.present(presence_name(owner));
+    auto alive = db_.present(presence_name(*owner.node));
     if (!alive) return alive.error();
-    if (*alive && !row.null(3)) return Route{false, row.text(3)};
+    if (*alive && owner.node_url) return Route{false, *owner.node_url};
     // The owner is gone: its streams went with it; a session that never streamed is free.
-    if (!row.null(1) || !row.null(2)) {
+    if (owner.streamed) {
       auto st = db_.transaction(
           [&](store::Session& s) { return close_session(s, code, "nodeLost", now_ms()); });
       if (!st) return st.error();
       return lost_with_node();
     }
-    auto taken = db_.exec("UPDATE sessions SET owner_node = ? WHERE code = ? AND owner_node = ?",
-                          {options_.name, code, owner});
+    auto taken = claim_session(db_, code, options_.name, owner.node);
     if (!taken) return taken.error();
-    if (*taken == 1) return Route{};
+    if (*taken) return Route{};
   }
   return make_error(Errc::unavailable, "internal_error",
                     "The relay nodes could not agree on where this session runs; try again.");
@@ -132,22 +122,14 @@ Result<int> Nodes::take_over(const std::string& node, bool forget) {
   int ended = 0;
   auto st = db_.transaction([&](store::Session& s) -> Status {
     ended = 0;
-    auto rows = s.query(
-        "SELECT code FROM sessions WHERE owner_node = ? AND state = 'open'"
-        " AND (device_connected_at IS NOT NULL OR supporter_connected_at IS NOT NULL)",
-        {node});
-    if (!rows) return rows.error();
-    for (const auto& r : rows->rows) {
-      if (auto c = close_session(s, r.text(0), "nodeLost", now_ms()); !c) return c;
+    auto streamed = streamed_sessions_of(s, node);
+    if (!streamed) return streamed.error();
+    for (const auto& code : *streamed) {
+      if (auto c = close_session(s, code, "nodeLost", now_ms()); !c) return c;
       ++ended;
     }
-    auto freed = s.exec(
-        "UPDATE sessions SET owner_node = NULL WHERE owner_node = ? AND state = 'open'", {node});
-    if (!freed) return freed.error();
-    if (forget) {
-      auto gone = s.exec("DELETE FROM relay_nodes WHERE name = ?", {node});
-      if (!gone) return gone.error();
-    }
+    if (auto freed = release_sessions_of(s, node); !freed) return freed;
+    if (forget) return forget_node(s, node);
     return {};
   });
   if (!st) return st.error();
@@ -155,13 +137,12 @@ Result<int> Nodes::take_over(const std::string& node, bool forget) {
 }
 
 void Nodes::sweep() {
-  auto nodes = db_.query("SELECT name FROM relay_nodes WHERE name <> ?", {options_.name});
+  auto nodes = other_nodes(db_, options_.name);
   if (!nodes) {
     log::warn("relay.node_check_failed", {{"error", nodes.error().message}});
     return;
   }
-  for (const auto& row : nodes->rows) {
-    const std::string node = row.text(0);
+  for (const std::string& node : *nodes) {
     auto alive = db_.present(presence_name(node));
     if (!alive || *alive) continue;
     auto ended = take_over(node, true);

@@ -43,24 +43,14 @@ std::variant<ClientAuth, net::Response> authenticate_client(Ctx& ctx, const Form
   const std::string& id = creds->id;
   const std::string& secret = creds->secret;
   bool basic = creds->via_basic;
-  auto rows = ctx.db().query("SELECT secret_hash FROM oauth_clients WHERE client_id = ?", {id});
-  if (!rows) return oauth_error(500, "server_error", "The database failed.");
-  if (rows->empty() ||
-      !crypto::constant_time_equal(crypto::sha256_hex(secret), rows->rows[0].text(0))) {
+  auto client = find_client(ctx.db(), id);
+  if (!client) return oauth_error(500, "server_error", "The database failed.");
+  if (!*client ||
+      !crypto::constant_time_equal(crypto::sha256_hex(secret), (*client)->secret_hash)) {
     log::warn("relay.client_auth_failed", {{"client", id}, {"ip", ctx.req.remote_address}});
     return oauth_error(401, "invalid_client", "Client authentication failed.", basic);
   }
   return ClientAuth{id, basic};
-}
-
-Status revoke_grant(store::Session& s, const std::string& grant, std::int64_t now) {
-  auto r = s.exec("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                  {now, grant});
-  if (!r) return r.error();
-  r = s.exec("UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL",
-             {now, grant});
-  if (!r) return r.error();
-  return {};
 }
 
 struct Issued {
@@ -74,16 +64,14 @@ Result<Issued> issue_tokens(Ctx& ctx, store::Session& s, const std::string& gran
   auto refresh_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.refresh_token_ttl)
           .count();
-  auto r = s.exec(
-      "INSERT INTO tokens (token_hash, kind, grant_id, account_id, created_at,"
-      " expires_at) VALUES (?, 'access', ?, ?, ?, ?)",
-      {crypto::sha256_hex(out.access), grant, account, now, now + access_ms});
-  if (!r) return r.error();
-  r = s.exec(
-      "INSERT INTO tokens (token_hash, kind, grant_id, account_id, created_at,"
-      " expires_at) VALUES (?, 'refresh', ?, ?, ?, ?)",
-      {crypto::sha256_hex(out.refresh), grant, account, now, now + refresh_ms});
-  if (!r) return r.error();
+  if (auto r = insert_token(s, crypto::sha256_hex(out.access), "access", grant, account, now,
+                            now + access_ms);
+      !r)
+    return r.error();
+  if (auto r = insert_token(s, crypto::sha256_hex(out.refresh), "refresh", grant, account, now,
+                            now + refresh_ms);
+      !r)
+    return r.error();
   return out;
 }
 
@@ -227,11 +215,7 @@ Result<net::Response> revoke(Ctx& ctx) {
   auto now = now_ms();
   if (auto bearer = net::bearer_token(ctx.req.headers)) {
     std::string hash = crypto::sha256_hex(*bearer);
-    auto r = ctx.db().exec(
-        "UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND"
-        " revoked_at IS NULL AND kind <> 'refresh'",
-        {now, hash});
-    if (!r) return r.error();
+    if (auto r = revoke_token(ctx.db(), hash, now, /*access_only=*/true); !r) return r.error();
     return net::Response::empty(200);
   }
   auto f = read_form(ctx.req);
@@ -244,18 +228,12 @@ Result<net::Response> revoke(Ctx& ctx) {
     return oauth_error(400, "invalid_request", "The token to revoke is missing.");
   std::string hash = crypto::sha256_hex(t->second);
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto rows = s.query(
-        "SELECT t.kind, t.grant_id, g.client_id FROM tokens t"
-        " JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = ?",
-        {hash});
-    if (!rows) return rows.error();
+    auto t = find_token_grant(s, hash);
+    if (!t) return t.error();
     // Unknown tokens and other clients' tokens are answered 200 as well (RFC 7009 §2.2).
-    if (rows->empty() || rows->rows[0].text(2) != c.client_id) return {};
-    if (rows->rows[0].text(0) == "refresh") return revoke_grant(s, rows->rows[0].text(1), now);
-    auto r = s.exec("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-                    {now, hash});
-    if (!r) return r.error();
-    return {};
+    if (!*t || (*t)->client_id != c.client_id) return {};
+    if ((*t)->kind == "refresh") return revoke_grant(s, (*t)->grant_id, now);
+    return revoke_token(s, hash, now);
   });
   if (!st) return oauth_error(500, "server_error", st.error().message);
   log::info("relay.token_revoked", {{"client", c.client_id}});
@@ -271,12 +249,7 @@ Result<Account> account_from_bearer(Ctx& ctx) {
   if (!token) return invalid_token("Send an access token: Authorization: Bearer <token>.");
   auto found = find_access_token(ctx.db(), crypto::sha256_hex(*token));
   if (!found) return found.error();
-  if (!*found) return invalid_token("The access token is not valid.");
-  if ((*found)->revoked) return invalid_token("The access token was revoked.");
-  if ((*found)->expires_at <= now_ms())
-    return make_error(Errc::unauthenticated, "token_expired",
-                      "The access token has expired; refresh it.");
-  return (*found)->account;
+  return accept_access_token(*found, now_ms());
 }
 
 void register_oauth(net::Router& r, Services& svc) {

@@ -130,14 +130,13 @@ Result<net::Response> post_signin(Ctx& ctx) {
     r.headers.set("Retry-After", std::to_string((wait + 999) / 1000));
     return r;
   }
-  auto rows = ctx.db().query("SELECT id, password_hash FROM accounts WHERE email_key = ?",
-                             {to_lower(email)});
-  if (!rows) return rows.error();
+  auto found = find_account_credential(ctx.db(), email);
+  if (!found) return found.error();
   bool ok = false;
-  if (rows->empty()) {
+  if (!*found) {
     (void)crypto::password_verify(dummy_hash(), password);
   } else {
-    ok = crypto::password_verify(rows->rows[0].text(1), password);
+    ok = crypto::password_verify((*found)->password_hash, password);
   }
   if (!ok) {
     ctx.svc.signin_by_email.failure(ek, now);
@@ -150,18 +149,12 @@ Result<net::Response> post_signin(Ctx& ctx) {
   std::string token = crypto::random_token(32);
   auto ttl =
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.web_session_ttl).count();
-  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "INSERT INTO web_sessions (token_hash, account_id, created_at, expires_at)"
-        " VALUES (?, ?, ?, ?)",
-        {crypto::sha256_hex(token), rows->rows[0].text(0), now, now + ttl});
-    if (!r) return r.error();
-    r = s.exec("DELETE FROM web_sessions WHERE expires_at <= ?", {now});
-    if (!r) return r.error();
-    return {};
+  const std::string& account = (*found)->id;
+  auto st = ctx.db().transaction([&](store::Session& s) {
+    return insert_web_session(s, crypto::sha256_hex(token), account, now, now + ttl);
   });
   if (!st) return st.error();
-  log::info("relay.signin", {{"account", rows->rows[0].text(0)}, {"ip", ctx.req.remote_address}});
+  log::info("relay.signin", {{"account", account}, {"ip", ctx.req.remote_address}});
   auto r = redirect(303, cont);
   r.headers.add("Set-Cookie", fmt::format("{}={}{}; Max-Age={}", kSessionCookie, token,
                                           cookie_attrs(ctx), ttl / 1000));
@@ -172,7 +165,7 @@ Result<net::Response> post_signout(Ctx& ctx) {
   auto f = form_fields(ctx.req);
   if (auto st = check_form(ctx, f); !st) return st.error();
   if (auto c = ctx.req.cookie(kSessionCookie))
-    (void)ctx.db().exec("DELETE FROM web_sessions WHERE token_hash = ?", {crypto::sha256_hex(*c)});
+    (void)delete_web_session(ctx.db(), crypto::sha256_hex(*c));
   auto r = redirect(303, "/signin");
   r.headers.add("Set-Cookie", fmt::format("{}={}; Max-Age=0", kSessionCookie, cookie_attrs(ctx)));
   return r;
@@ -188,16 +181,14 @@ struct AuthorizeRequest : AuthorizeParams {
 Result<AuthorizeRequest> read_authorize(Ctx& ctx, const std::map<std::string, std::string>& p) {
   AuthorizeRequest a{authorize_params(p), {}};
   if (a.client_id.empty()) return bad_request("The request names no application (client_id).");
-  auto rows = ctx.db().query("SELECT name, redirect_uri FROM oauth_clients WHERE client_id = ?",
-                             {a.client_id});
-  if (!rows) return rows.error();
-  if (rows->empty())
-    return bad_request("The application asking for access is not registered here.");
-  if (a.redirect_uri != rows->rows[0].text(1))
+  auto client = find_client(ctx.db(), a.client_id);
+  if (!client) return client.error();
+  if (!*client) return bad_request("The application asking for access is not registered here.");
+  if (a.redirect_uri != (*client)->redirect_uri)
     return bad_request(
         "The return address (redirect_uri) does not match the application's "
         "registered one, so Reach will not send you there.");
-  a.client_name = rows->rows[0].text(0);
+  a.client_name = (*client)->name;
   return a;
 }
 
@@ -272,19 +263,11 @@ Result<net::Response> post_authorize(Ctx& ctx) {
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.auth_code_ttl).count();
   std::string grant = crypto::uuid_v4();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    auto r = s.exec(
-        "INSERT INTO oauth_grants (id, client_id, account_id, created_at)"
-        " VALUES (?, ?, ?, ?)",
-        {grant, a->client_id, ctx.account->id, now});
-    if (!r) return r.error();
-    r = s.exec(
-        "INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge,"
-        " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-        {crypto::sha256_hex(code), grant, a->redirect_uri,
-         a->code_challenge.empty() ? store::Value() : store::Value(a->code_challenge), now,
-         now + ttl});
-    if (!r) return r.error();
-    return {};
+    if (auto r = insert_grant(s, grant, a->client_id, ctx.account->id, now); !r) return r;
+    return insert_authorization_code(
+        s, crypto::sha256_hex(code), grant, a->redirect_uri,
+        a->code_challenge.empty() ? std::nullopt : std::optional<std::string>(a->code_challenge),
+        now, now + ttl);
   });
   if (!st) return st.error();
   log::info("relay.consent_granted", {{"account", ctx.account->id}, {"client", a->client_id}});

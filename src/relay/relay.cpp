@@ -221,18 +221,16 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
     code = ref->code;
     token = ref->token;
   }
-  auto rows = ctx.db().query(
-      "SELECT state, valid_until, supporter_token_hash, customer_token_hash, code_join"
-      " FROM sessions WHERE code = ?",
-      {code});
-  if (!rows) return rows.error();
+  auto found = find_stream_credentials(ctx.db(), code);
+  if (!found) return found.error();
   bool valid = false;
-  if (!rows->empty()) {
-    const auto& row = rows->rows[0];
+  if (*found) {
+    const StreamCredentials& c = **found;
     if (kind == Credential::code) {
-      valid = row.boolean(4);  // portal sessions only; a hub's request needs its link
+      valid = c.code_join;  // portal sessions only; a hub's request needs its link
     } else {
-      const std::string& want = side == Side::supporter ? row.text(2) : row.text(3);
+      const std::string& want =
+          side == Side::supporter ? c.supporter_token_hash : c.customer_token_hash;
       valid = crypto::constant_time_equal(crypto::sha256_hex(token), want);
     }
   }
@@ -242,11 +240,10 @@ Result<std::string> admit(Ctx& ctx, Side side, Credential kind, std::string_view
     if (const auto* k = waiting()) return throttled(svc.guesses_by_address, *k);
     if (svc.guesses_by_code.wait_ms("code:" + code, now) > 0)
       return throttled(svc.guesses_by_code, "code:" + code);
-    return refuse(code, rows->empty() ? "unknown code" : "wrong credential");
+    return refuse(code, *found ? "wrong credential" : "unknown code");
   }
-  const auto& row = rows->rows[0];
-  if (row.text(0) != "open") return stream_gone();
-  if (row.integer(1) <= now) {
+  if ((*found)->state != "open") return stream_gone();
+  if ((*found)->valid_until <= now) {
     auto st = ctx.db().transaction(
         [&](store::Session& s) { return close_session(s, code, "expired", now_ms()); });
     if (!st) return st.error();
@@ -314,10 +311,7 @@ Relay::Relay(RelayConfig config, std::shared_ptr<store::Database> db, std::strin
         log::info("relay.stream_connected",
                   {{"code", code}, {"side", side == Side::device ? "device" : "supporter"}});
         s->background.post([s, code, side] {
-          (void)s->db->exec(side == Side::device
-                                ? "UPDATE sessions SET device_connected_at = ? WHERE code = ?"
-                                : "UPDATE sessions SET supporter_connected_at = ? WHERE code = ?",
-                            {now_ms(), code});
+          (void)record_stream_connected(*s->db, code, side == Side::device, now_ms());
         });
       });
   register_pages(impl_->router, svc);

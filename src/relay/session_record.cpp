@@ -148,4 +148,43 @@ Status close_session(store::Session& s, const std::string& code, const std::stri
                         {now, reason, code});
 }
 
+Result<std::optional<StreamCredentials>> find_stream_credentials(store::Session& s,
+                                                                 const std::string& code) {
+  return store::query_one(
+      s,
+      "SELECT state, valid_until, supporter_token_hash, customer_token_hash, code_join"
+      " FROM sessions WHERE code = ?",
+      {code}, [](const store::Row& r) {
+        return StreamCredentials{r.text(0), r.integer(1), r.text(2), r.text(3), r.boolean(4)};
+      });
+}
+
+Status record_stream_connected(store::Session& s, const std::string& code, bool device,
+                               std::int64_t at) {
+  return store::exec_ok(s,
+                        device ? "UPDATE sessions SET device_connected_at = ? WHERE code = ?"
+                               : "UPDATE sessions SET supporter_connected_at = ? WHERE code = ?",
+                        {at, code});
+}
+
+Result<std::optional<std::string>> group_name(store::Session& s, const std::string& account_id,
+                                              const std::string& id) {
+  return store::query_one(s, "SELECT name FROM groups_ WHERE id = ? AND account_id = ?",
+                          {id, account_id}, [](const store::Row& r) { return r.text(0); });
+}
+
+Result<std::optional<std::string>> group_id_by_name(store::Session& s,
+                                                    const std::string& account_id,
+                                                    const std::string& name) {
+  return store::query_one(s, "SELECT id FROM groups_ WHERE account_id = ? AND name = ?",
+                          {account_id, name}, [](const store::Row& r) { return r.text(0); });
+}
+
+Status insert_group(store::Session& s, const std::string& id, const std::string& account_id,
+                    const std::string& name, std::int64_t created_at) {
+  return store::exec_ok(
+      s, "INSERT INTO groups_ (id, account_id, name, created_at) VALUES (?, ?, ?, ?)",
+      {id, account_id, name, created_at});
+}
+
 }  // namespace reach::relay

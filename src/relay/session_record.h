@@ -75,6 +75,31 @@ struct SessionChanges {
 };
 Status update_session(store::Session& s, const std::string& code, const SessionChanges& c);
 
+// What a stream's join is checked against (relay.cpp, resolve_credential): the session's state
+// and validity, its links' token hashes, and whether the device may join with the code alone.
+struct StreamCredentials {
+  std::string state;
+  std::int64_t valid_until = 0;
+  std::string supporter_token_hash, customer_token_hash;
+  bool code_join = false;
+};
+Result<std::optional<StreamCredentials>> find_stream_credentials(store::Session& s,
+                                                                 const std::string& code);
+// When a side's stream reached the relay.
+Status record_stream_connected(store::Session& s, const std::string& code, bool device,
+                               std::int64_t at);
+
+// An account's session groups (the Web API's groupid and groupname).
+// The name of the account's group `id`; nullopt when the account has no such group.
+Result<std::optional<std::string>> group_name(store::Session& s, const std::string& account_id,
+                                              const std::string& id);
+// The id of the account's group called `name`; nullopt when there is none.
+Result<std::optional<std::string>> group_id_by_name(store::Session& s,
+                                                    const std::string& account_id,
+                                                    const std::string& name);
+Status insert_group(store::Session& s, const std::string& id, const std::string& account_id,
+                    const std::string& name, std::int64_t created_at);
+
 // Marks an open session closed with `reason` (idempotent: a closed one stays as it was). Used by
 // the API, the portal, expiry and the data plane.
 Status close_session(store::Session& s, const std::string& code, const std::string& reason,
