@@ -77,4 +77,11 @@ Result<std::int64_t> count_devices(store::Session& s) {
   return n->rows.at(0).integer(0);
 }
 
+Result<std::int64_t> device_list_version(store::Session& s) {
+  auto v = s.query("SELECT version FROM data_versions WHERE name = 'deviceList'");
+  if (!v) return v.error();
+  if (v->empty()) return internal_error("The device list's data version is missing.");
+  return v->rows[0].integer(0);
+}
+
 }  // namespace reach::hub

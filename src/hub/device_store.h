@@ -35,6 +35,9 @@ Status record_checkin(store::Session& s, const std::string& id, const Inventory&
                       std::int64_t now);
 
 Result<bool> device_exists(store::Session& s, const std::string& id);
+// The version of everything a device list reads, which the store's triggers advance on every
+// change (migration 12; page_cache.h).
+Result<std::int64_t> device_list_version(store::Session& s);
 // How many devices are enrolled.
 Result<std::int64_t> count_devices(store::Session& s);
 

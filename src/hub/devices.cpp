@@ -310,10 +310,9 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
   PageCache* cache = ctx.svc.list_cache.get();
   std::int64_t version = 0;
   if (cache) {
-    auto v = ctx.reads().query("SELECT version FROM data_versions WHERE name = 'deviceList'");
+    auto v = device_list_version(ctx.reads());
     if (!v) return v.error();
-    if (v->empty()) return internal_error("The device list's data version is missing.");
-    version = v->rows[0].integer(0);
+    version = *v;
   }
   store::Params params;
   std::string sql = device_select(ctx, params);
