@@ -118,6 +118,11 @@ store::Database& Ctx::db() {
   return *svc.db;
 }
 
+PartnerClient& Ctx::partner() {
+  (void)db();
+  return *svc.partner;
+}
+
 Result<Principal> authenticate_user(Ctx& ctx) {
   auto& req = ctx.req;
   std::string hash;

@@ -92,6 +92,9 @@ struct Ctx {
   store::Session& reads();
   // The store, for writes and for reads that must see them. Ends the read snapshot.
   store::Database& db();
+  // The remote assistance partner (the relay). Ends the read snapshot first: no reader is held,
+  // nor SQLite's checkpoint held back, while the request waits on another service.
+  PartnerClient& partner();
 
   // --- the read snapshot's state (reads())
   std::unique_ptr<store::Session> snapshot = nullptr;

@@ -159,7 +159,7 @@ Result<net::Response> begin_onboarding(Ctx& ctx) {
 Result<net::Response> disconnect(Ctx& ctx) {
   auto p = partner_for(ctx, actions::kRemoteAssistanceUpdate);
   if (!p) return p.error();
-  bool revoked = ctx.svc.partner->revoke(*p);
+  bool revoked = ctx.partner().revoke(*p);
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     if (auto r = forget_grant(s, now_ms()); !r) return r;
     return audit(s, ctx,
@@ -226,7 +226,7 @@ Result<net::Response> callback_locked(Ctx& ctx) {
   std::string code(ctx.req.query_param("code").value_or(""));
   if (code.empty())
     return page(400, "Connection not completed", "The relay sent no code.", "noCode");
-  auto t = ctx.svc.partner->exchange_code(*p, code, pending_redirect_uri(ctx, *p));
+  auto t = ctx.partner().exchange_code(*p, code, pending_redirect_uri(ctx, *p));
   if (!t) return t.error();
   if (!t->granted) {
     audit_now(ctx, {"completeRemoteAssistanceOnboarding", "failure", "remoteAssistancePartner",
@@ -310,7 +310,7 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   if (!open) return open.error();
   if (*open) return net::Response::empty(204);
 
-  auto created = ctx.svc.partner->create_session(
+  auto created = ctx.partner().create_session(
       {"Reach hub", name, d.user_display_name, d.user_principal_name,
        json::serialize(bj::object{{"deviceId", id}, {"requestedBy", ctx.who().upn}})});
   auto record_failure = [&](const Error& e) {
@@ -386,7 +386,7 @@ void reconcile_open_sessions(Ctx& ctx) {
       event = "expired";
       detail = "expired";
     } else {
-      auto got = ctx.svc.partner->get_session(r.code);
+      auto got = ctx.partner().get_session(r.code);
       if (!got || got->state != "closed") continue;  // the relay is away: keep what is known
       // The device reports its own end (with the reason) within moments; give it that time.
       if (!got->closed_at || *got->closed_at + ctx.svc.config.relay_close_grace.count() > now)
