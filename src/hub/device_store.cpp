@@ -66,22 +66,18 @@ Status record_channel_connected(store::Session& s, const std::string& id, std::i
 }
 
 Result<bool> device_exists(store::Session& s, const std::string& id) {
-  auto rows = s.query("SELECT 1 FROM devices WHERE id = ?", {id});
-  if (!rows) return rows.error();
-  return !rows->empty();
+  return store::exists(s, "SELECT 1 FROM devices WHERE id = ?", {id});
 }
 
 Result<std::int64_t> count_devices(store::Session& s) {
-  auto n = s.query("SELECT COUNT(*) FROM devices");
-  if (!n) return n.error();
-  return n->rows.at(0).integer(0);
+  return store::query_int(s, "SELECT COUNT(*) FROM devices");
 }
 
 Result<std::int64_t> device_list_version(store::Session& s) {
-  auto v = s.query("SELECT version FROM data_versions WHERE name = 'deviceList'");
-  if (!v) return v.error();
-  if (v->empty()) return internal_error("The device list's data version is missing.");
-  return v->rows[0].integer(0);
+  auto v = store::query_int(s, "SELECT version FROM data_versions WHERE name = 'deviceList'");
+  if (!v && v.error().kind == Errc::not_found)
+    return internal_error("The device list's data version is missing.");
+  return v;
 }
 
 }  // namespace reach::hub

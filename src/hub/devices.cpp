@@ -357,11 +357,11 @@ Result<net::Response> list_devices(Ctx& ctx, const Grant& grant, std::string ext
   if (q->count) {
     store::Params where_params(params.begin() + static_cast<std::ptrdiff_t>(select_params.size()),
                                params.end());
-    auto n = ctx.reads().query(
-        "SELECT COUNT(*) FROM devices d LEFT JOIN users u ON u.id = d.user_id" + where,
+    auto n = store::query_int(
+        ctx.reads(), "SELECT COUNT(*) FROM devices d LEFT JOIN users u ON u.id = d.user_id" + where,
         where_params);
     if (!n) return n.error();
-    count = n->rows[0].integer(0);
+    count = *n;
   }
   sql += where;
   const char* cmp = q->descending ? "<" : ">";

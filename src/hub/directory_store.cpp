@@ -138,9 +138,7 @@ auto id_page(store::Session& s, std::string_view table, std::string_view columns
 }
 
 Result<std::int64_t> count_of(store::Session& s, std::string_view table) {
-  auto n = s.query(fmt::format("SELECT COUNT(*) FROM {}", table));
-  if (!n) return n.error();
-  return n->rows.at(0).integer(0);
+  return store::query_int(s, fmt::format("SELECT COUNT(*) FROM {}", table));
 }
 
 }  // namespace

@@ -76,19 +76,15 @@ Status record_answer(store::Session& s, const std::string& id, const std::string
 
 Result<bool> event_recorded(store::Session& s, const std::string& device_id,
                             const std::string& ref) {
-  auto rows =
-      s.query("SELECT 1 FROM device_events WHERE device_id = ? AND ref = ?", {device_id, ref});
-  if (!rows) return rows.error();
-  return !rows->empty();
+  return store::exists(s, "SELECT 1 FROM device_events WHERE device_id = ? AND ref = ?",
+                       {device_id, ref});
 }
 
 Result<std::int64_t> count_events(store::Session& s, const std::string& device_id,
                                   const std::string& notification_id) {
-  auto rows =
-      s.query("SELECT COUNT(*) FROM device_events WHERE device_id = ? AND notification_id = ?",
-              {device_id, notification_id});
-  if (!rows) return rows.error();
-  return rows->rows[0].integer(0);
+  return store::query_int(
+      s, "SELECT COUNT(*) FROM device_events WHERE device_id = ? AND notification_id = ?",
+      {device_id, notification_id});
 }
 
 Status record_event(store::Session& s, const std::string& device_id, const DeviceEvent& e,

@@ -87,12 +87,11 @@ Result<std::vector<OpenRaSession>> open_ra_sessions(store::Session& s) {
 
 Result<bool> has_open_ra_session(store::Session& s, const std::string& device_id,
                                  std::int64_t now) {
-  auto rows = s.query(std::string("SELECT 1 FROM ra_sessions WHERE device_id = ? AND"
-                                  " valid_until > ? AND state IN ") +
-                          kOpenSessionStates + " LIMIT 1",
-                      {device_id, now});
-  if (!rows) return rows.error();
-  return !rows->empty();
+  return store::exists(s,
+                       std::string("SELECT 1 FROM ra_sessions WHERE device_id = ? AND"
+                                   " valid_until > ? AND state IN ") +
+                           kOpenSessionStates + " LIMIT 1",
+                       {device_id, now});
 }
 
 Status insert_ra_session(store::Session& s, const NewRaSession& n) {

@@ -136,10 +136,10 @@ Status update_role(store::Session& s, const std::string& id,
 }
 
 Status delete_role(store::Session& s, const std::string& id) {
-  auto used = s.query("SELECT COUNT(*) FROM role_assignments WHERE role_definition_id = ?", {id});
+  auto used = store::query_int(
+      s, "SELECT COUNT(*) FROM role_assignments WHERE role_definition_id = ?", {id});
   if (!used) return used.error();
-  if (used->rows[0].integer(0) > 0)
-    return conflict("The role is assigned; delete its role assignments first.");
+  if (*used > 0) return conflict("The role is assigned; delete its role assignments first.");
   return store::exec_ok(s, "DELETE FROM role_definitions WHERE id = ?", {id});
 }
 
@@ -206,16 +206,12 @@ Status delete_assignment(store::Session& s, const std::string& id) {
 }
 
 Result<bool> is_user_or_group(store::Session& s, const std::string& id) {
-  auto r = s.query("SELECT id FROM users WHERE id = ? UNION SELECT id FROM groups_ WHERE id = ?",
-                   {id, id});
-  if (!r) return r.error();
-  return !r->empty();
+  return store::exists(
+      s, "SELECT id FROM users WHERE id = ? UNION SELECT id FROM groups_ WHERE id = ?", {id, id});
 }
 
 Result<bool> is_group(store::Session& s, const std::string& id) {
-  auto r = s.query("SELECT id FROM groups_ WHERE id = ?", {id});
-  if (!r) return r.error();
-  return !r->empty();
+  return store::exists(s, "SELECT id FROM groups_ WHERE id = ?", {id});
 }
 
 Status upsert_builtin_role(store::Session& s, const std::string& id,
@@ -231,12 +227,10 @@ Status upsert_builtin_role(store::Session& s, const std::string& id,
 }
 
 Result<bool> group_in_assignments(store::Session& s, const std::string& group_id) {
-  auto used = s.query(
-      "SELECT 1 FROM role_assignment_members WHERE member_id = ?"
-      " UNION SELECT 1 FROM role_assignment_scopes WHERE group_id = ?",
-      {group_id, group_id});
-  if (!used) return used.error();
-  return !used->empty();
+  return store::exists(s,
+                       "SELECT 1 FROM role_assignment_members WHERE member_id = ?"
+                       " UNION SELECT 1 FROM role_assignment_scopes WHERE group_id = ?",
+                       {group_id, group_id});
 }
 
 }  // namespace reach::hub

@@ -104,9 +104,7 @@ Result<std::optional<AccountCredential>> find_account_credential(store::Session&
 }
 
 Result<std::int64_t> count_accounts(store::Session& s) {
-  auto n = s.query("SELECT COUNT(*) FROM accounts");
-  if (!n) return n.error();
-  return n->rows.at(0).integer(0);
+  return store::query_int(s, "SELECT COUNT(*) FROM accounts");
 }
 
 Status insert_account(store::Session& s, const std::string& id, const std::string& email,

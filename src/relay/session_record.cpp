@@ -90,8 +90,9 @@ Result<SessionPage> list_sessions(store::Session& s, const SessionQuery& q, int 
     params.emplace_back(pos->rows[0].integer(0));
     params.emplace_back(*q.after);
   }
-  auto count = s.query(
-      "SELECT COUNT(*) FROM sessions s JOIN groups_ g ON g.id = s.group_id WHERE " + where, params);
+  auto count = store::query_int(
+      s, "SELECT COUNT(*) FROM sessions s JOIN groups_ g ON g.id = s.group_id WHERE " + where,
+      params);
   if (!count) return count.error();
   params.emplace_back(limit);
   auto rows = s.query(fmt::format("SELECT {} FROM sessions s JOIN groups_ g ON"
@@ -103,14 +104,12 @@ Result<SessionPage> list_sessions(store::Session& s, const SessionQuery& q, int 
   SessionPage page;
   page.sessions.reserve(rows->rows.size());
   for (const auto& r : rows->rows) page.sessions.push_back(session_from_row(r));
-  page.remaining = count->rows[0].integer(0) - static_cast<std::int64_t>(page.sessions.size());
+  page.remaining = *count - static_cast<std::int64_t>(page.sessions.size());
   return page;
 }
 
 Result<bool> session_code_taken(store::Session& s, const std::string& code) {
-  auto rows = s.query("SELECT 1 FROM sessions WHERE code = ?", {code});
-  if (!rows) return rows.error();
-  return !rows->empty();
+  return store::exists(s, "SELECT 1 FROM sessions WHERE code = ?", {code});
 }
 
 Status insert_session(store::Session& s, const NewSession& n) {

@@ -90,6 +90,22 @@ auto query_one(Session& s, std::string_view sql, const Params& params, Map map)
   return std::optional<T>(map(rows->rows.front()));
 }
 
+// Whether `sql` returns any row.
+inline Result<bool> exists(Session& s, std::string_view sql, const Params& params = {}) {
+  auto rows = s.query(sql, params);
+  if (!rows) return rows.error();
+  return !rows->empty();
+}
+
+// The first column of `sql`'s one row as an integer (a COUNT(*), a version); not_found when
+// there is no row.
+inline Result<std::int64_t> query_int(Session& s, std::string_view sql, const Params& params = {}) {
+  auto rows = s.query(sql, params);
+  if (!rows) return rows.error();
+  if (rows->empty()) return make_error(Errc::not_found, "notFound", "the query returned no row");
+  return rows->rows.front().integer(0);
+}
+
 struct Migration {
   int version;  // strictly increasing from 1
   std::string name;

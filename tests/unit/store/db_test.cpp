@@ -258,6 +258,27 @@ TEST_F(DbTest, WhileASnapshotIsOpenWritersCommit) {
   EXPECT_EQ(in_snap->rows.at(0).integer(0), 0);
 }
 
+TEST_F(DbTest, ExistsAndQueryIntReadTheFirstRow) {
+  ASSERT_TRUE(db_->migrate(kV1));
+  ASSERT_TRUE(db_->exec("INSERT INTO t (id, n) VALUES ('a', 7), ('b', 9)"));
+  auto yes = exists(*db_, "SELECT 1 FROM t WHERE id = ?", {"a"});
+  ASSERT_TRUE(yes);
+  EXPECT_TRUE(*yes);
+  auto no = exists(*db_, "SELECT 1 FROM t WHERE id = ?", {"z"});
+  ASSERT_TRUE(no);
+  EXPECT_FALSE(*no);
+  auto n = query_int(*db_, "SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 2);
+  auto v = query_int(*db_, "SELECT n FROM t WHERE id = ?", {"b"});
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, 9);
+  auto none = query_int(*db_, "SELECT n FROM t WHERE id = ?", {"z"});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().kind, Errc::not_found);
+  EXPECT_FALSE(exists(*db_, "SELECT 1 FROM no_such_table"));
+}
+
 TEST_F(DbTest, QuestionMarksInQuotesAreNotPlaceholders) {
   ASSERT_TRUE(db_->migrate(kV1));
   ASSERT_TRUE(db_->exec("INSERT INTO t (id, s) VALUES (?, 'what?')", {"q"}));
