@@ -56,6 +56,15 @@ Result<net::Response> list_audit(Ctx& ctx) {
   // Newest first; the skiptoken carries the last sequence number shown.
   AuditQuery query;
   query.top = q->top;
+  if (!g->all_devices) {
+    // A grant over some devices reads what happened to those devices: entries about a device
+    // follow that device's scope (a device no longer enrolled is in none); entries about the
+    // tenant (users, roles, the connector, sign-ins) need a grant over all devices.
+    std::string scope = device_scope_sql(*g, query.params);
+    query.conditions.push_back(
+        "(target_type = 'managedDevice' AND target_id IN (SELECT d.id FROM devices d WHERE " +
+        scope + "))");
+  }
   if (q->filter) {
     static const std::vector<odata::Field> kFields = {
         {"activity", "activity", {}},

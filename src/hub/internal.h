@@ -189,6 +189,13 @@ Result<Grant> require(Ctx& ctx, std::string_view action);
 // The same without refusing: nullopt when the caller does not hold `action` (the licence error
 // stays an error).
 Result<std::optional<Grant>> find_grant(Ctx& ctx, std::string_view action);
+// The devices an assignment of `scope_type` over `scopes` (resourceScope) reaches.
+Grant scope_grant(std::string_view scope_type, const std::vector<std::string>& scopes);
+// A permission can only grant what its holder already holds (SPEC §10): 403 unless the caller
+// holds each of `granted` over a scope that covers every one of `scopes` (with no scopes: holds
+// it at all). Roles_Create, Roles_Update and Roles_Assign are no way to more rights.
+Status check_can_grant(Ctx& ctx, const std::vector<std::string>& granted,
+                       const std::vector<Grant>& scopes);
 // Every action a user holds, with the union of its scopes (no licence check).
 Result<std::map<std::string, Grant>> grants_of(store::Session& s, const std::string& user_id);
 // Organization_Update is not a way to more rights: changing a user who holds rights the caller

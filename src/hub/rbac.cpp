@@ -95,6 +95,14 @@ Result<std::optional<Grant>> find_grant(Ctx& ctx, std::string_view action) {
   return std::optional<Grant>(it->second);
 }
 
+Grant scope_grant(std::string_view scope_type, const std::vector<std::string>& scopes) {
+  Grant g;
+  g.all_devices = scope_type == "allDevices" || scope_type == "allDevicesAndLicensedUsers";
+  g.licensed_users = scope_type == "allLicensedUsers" || scope_type == "allDevicesAndLicensedUsers";
+  if (scope_type == "resourceScope") g.scope_groups = scopes;
+  return g;
+}
+
 Result<std::map<std::string, Grant>> grants_of(store::Session& s, const std::string& user_id) {
   auto held = assignments_held_by(s, user_id);
   if (!held) return held.error();
@@ -102,12 +110,7 @@ Result<std::map<std::string, Grant>> grants_of(store::Session& s, const std::str
   for (const auto& a : *held) {
     auto acts = json::parse(a.allowed_actions_json);
     if (!acts || !acts->is_array()) continue;
-    Grant g;
-    if (a.scope_type == "allDevices" || a.scope_type == "allDevicesAndLicensedUsers")
-      g.all_devices = true;
-    if (a.scope_type == "allLicensedUsers" || a.scope_type == "allDevicesAndLicensedUsers")
-      g.licensed_users = true;
-    if (a.scope_type == "resourceScope") g.scope_groups = a.scopes;
+    Grant g = scope_grant(a.scope_type, a.scopes);
     for (const auto& act : acts->as_array()) {
       if (!act.is_string()) continue;
       auto& merged = out[std::string(act.as_string())];
@@ -143,16 +146,33 @@ Status needs_roles_assign(Ctx& ctx, std::string_view why) {
 
 }  // namespace
 
+Status check_can_grant(Ctx& ctx, const std::vector<std::string>& granted,
+                       const std::vector<Grant>& scopes) {
+  for (const auto& action : granted) {
+    auto mine = find_grant(ctx, action);
+    if (!mine) return mine.error();
+    bool held =
+        mine->has_value() && std::all_of(scopes.begin(), scopes.end(),
+                                         [&](const Grant& scope) { return covers(**mine, scope); });
+    if (!held) {
+      log::info("authz.escalation_refused", {{"user", ctx.who().user_id}, {"action", action}});
+      return forbidden(fmt::format(
+          "You can only give others what you hold yourself: {} is not yours over this scope.",
+          action));
+    }
+  }
+  return {};
+}
+
 Status check_user_change(Ctx& ctx, const std::string& user_id) {
   auto target = grants_of(ctx.db(), user_id);
   if (!target) return target.error();
-  auto mine = grants_of(ctx.db(), ctx.who().user_id);
-  if (!mine) return mine.error();
-  for (const auto& [action, grant] : *target) {
-    auto it = mine->find(action);
-    if (it == mine->end() || !covers(it->second, grant))
-      return needs_roles_assign(ctx, "Changing a user who holds rights you do not");
-  }
+  // Whoever could change this user's password could act as them: only someone who holds all
+  // they hold (Roles_Assign is no way around it: it too only gives what its holder holds).
+  for (const auto& [action, grant] : *target)
+    if (auto st = check_can_grant(ctx, {action}, {grant}); !st)
+      return forbidden(fmt::format(
+          "You cannot change a user who holds rights you do not: {} over a wider scope.", action));
   return {};
 }
 
@@ -160,7 +180,26 @@ Status check_group_change(Ctx& ctx, const std::string& group_id) {
   auto used = group_in_assignments(ctx.db(), group_id);
   if (!used) return used.error();
   if (!*used) return {};
-  return needs_roles_assign(ctx, "Changing a group that a role assignment uses");
+  if (auto st = needs_roles_assign(ctx, "Changing a group that a role assignment uses"); !st)
+    return st;
+  // Its members gain, or its scope reaches, what each assignment that uses it gives.
+  auto all = all_assignments(ctx.db());
+  if (!all) return all.error();
+  for (const auto& a : *all) {
+    bool uses = std::find(a.members.begin(), a.members.end(), group_id) != a.members.end() ||
+                std::find(a.scopes.begin(), a.scopes.end(), group_id) != a.scopes.end();
+    if (!uses) continue;
+    auto role = find_role(ctx.db(), a.role_definition_id);
+    if (!role) return role.error();
+    std::vector<std::string> granted;
+    auto acts = json::parse(role->allowed_actions_json);
+    if (acts && acts->is_array())
+      for (const auto& x : acts->as_array())
+        if (x.is_string()) granted.emplace_back(x.as_string());
+    if (auto st = check_can_grant(ctx, granted, {scope_grant(a.scope_type, a.scopes)}); !st)
+      return st;
+  }
+  return {};
 }
 
 std::string device_scope_sql(const Grant& g, store::Params& params) {

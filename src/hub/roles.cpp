@@ -60,6 +60,34 @@ Result<std::vector<std::string>> actions_from(const bj::value& v) {
   return out;
 }
 
+std::vector<std::string> actions_of(const RoleDefinition& role) {
+  std::vector<std::string> out;
+  auto acts = json::parse(role.allowed_actions_json);
+  if (acts && acts->is_array())
+    for (const auto& a : acts->as_array())
+      if (a.is_string()) out.emplace_back(a.as_string());
+  return out;
+}
+
+// The scope of every assignment of role `role_id`.
+Result<std::vector<Grant>> scopes_of_role(store::Session& s, const std::string& role_id) {
+  auto all = all_assignments(s);
+  if (!all) return all.error();
+  std::vector<Grant> out;
+  for (const auto& a : *all)
+    if (a.role_definition_id == role_id) out.push_back(scope_grant(a.scope_type, a.scopes));
+  return out;
+}
+
+// An assignment gives its role's actions to its members over its scope: only a caller who holds
+// them over that scope may make it, or change its role, members or scope.
+Status check_can_assign(Ctx& ctx, store::Session& s, const std::string& role_id,
+                        std::string_view scope_type, const std::vector<std::string>& scopes) {
+  auto role = find_role(s, role_id);
+  if (!role) return role.error();
+  return check_can_grant(ctx, actions_of(*role), {scope_grant(scope_type, scopes)});
+}
+
 std::string actions_text(const std::vector<std::string>& acts) {
   bj::array a;
   for (const auto& s : acts) a.emplace_back(s);
@@ -103,6 +131,7 @@ Result<net::Response> create_role(Ctx& ctx) {
   if (it == body->end()) return bad_request("Property 'rolePermissions' is required.");
   auto acts = actions_from(it->value());
   if (!acts) return acts.error();
+  if (auto held = check_can_grant(ctx, *acts, {}); !held) return held.error();
   std::string id = crypto::uuid_v4();
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     if (auto r = insert_role(s, id, *name, *desc, actions_text(*acts), now_ms()); !r) return r;
@@ -135,6 +164,17 @@ Result<net::Response> handle_update_role(Ctx& ctx) {
   if (auto it = body->find("rolePermissions"); it != body->end()) {
     auto acts = actions_from(it->value());
     if (!acts) return acts.error();
+    // What the change adds reaches every member of every assignment of the role, over its
+    // scope: the caller must hold it over each of those scopes.
+    auto before = actions_of(*existing);
+    std::vector<std::string> added;
+    for (const auto& a : *acts)
+      if (std::find(before.begin(), before.end(), a) == before.end()) added.push_back(a);
+    if (!added.empty()) {
+      auto scopes = scopes_of_role(ctx.db(), existing->id);
+      if (!scopes) return scopes.error();
+      if (auto held = check_can_grant(ctx, added, *scopes); !held) return held.error();
+    }
     acts_text = actions_text(*acts);
   }
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
@@ -309,6 +349,11 @@ Result<net::Response> create_assignment(Ctx& ctx) {
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     auto in = read_assignment(s, *body, true);
     if (!in) return in.error();
+    if (auto held = check_can_assign(ctx, s, *in->role_definition_id,
+                                     in->scope_type.value_or("resourceScope"),
+                                     in->scopes.value_or(std::vector<std::string>{}));
+        !held)
+      return held;
     if (auto r = insert_assignment(s, id, *in, now_ms()); !r) return r;
     return audit(s, ctx,
                  {"createRoleAssignment", "success", "roleAssignment", id, *in->display_name,
@@ -335,6 +380,13 @@ Result<net::Response> handle_update_assignment(Ctx& ctx) {
       return bad_request("Property 'displayName' cannot be empty.");
     if (in->members && in->members->empty())
       return bad_request("Property 'members' must name at least one user or group.");
+    if (in->role_definition_id || in->members || in->scopes || in->scope_type) {
+      if (auto held = check_can_assign(
+              ctx, s, in->role_definition_id.value_or(existing->role_definition_id),
+              in->scope_type.value_or(existing->scope_type), in->scopes.value_or(existing->scopes));
+          !held)
+        return held;
+    }
     if (auto r = update_assignment(s, id, *in); !r) return r;
     return audit(s, ctx,
                  {"updateRoleAssignment",

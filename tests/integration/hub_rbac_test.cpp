@@ -534,5 +534,330 @@ TEST_F(HubRbac, OrganizationUpdateIsNotAWayToMoreRights) {
   EXPECT_TRUE(IsGraphError(hub_.get("/v1.0/me", t_hda_), 401, "unauthenticated"));
 }
 
+const std::vector<std::string> kAllActions = {
+    "Microsoft.Intune_ManagedDevices_Read",
+    "Microsoft.Intune_ManagedDevices_Update",
+    "Microsoft.Intune_Organization_Read",
+    "Microsoft.Intune_Organization_Update",
+    "Microsoft.Intune_Roles_Read",
+    "Microsoft.Intune_Roles_Create",
+    "Microsoft.Intune_Roles_Update",
+    "Microsoft.Intune_Roles_Delete",
+    "Microsoft.Intune_Roles_Assign",
+    "Microsoft.Intune_EnrollmentTokens_Create",
+    "Microsoft.Intune_Audit_Read",
+    "Microsoft.Intune_RemoteAssistance_Read",
+    "Microsoft.Intune_RemoteAssistance_Update",
+    "Microsoft.Intune_RemoteTasks_RequestRemoteAssistance",
+    "Microsoft.Intune_RemoteTasks_SendCustomNotification"};
+constexpr const char* kRolesUpdate = "Microsoft.Intune_Roles_Update";
+constexpr const char* kRolesDelete = "Microsoft.Intune_Roles_Delete";
+constexpr const char* kRaRead = "Microsoft.Intune_RemoteAssistance_Read";
+constexpr const char* kRaUpdate = "Microsoft.Intune_RemoteAssistance_Update";
+const std::string kRoles = "/v1.0/deviceManagement/roleDefinitions";
+const std::string kAssignments = "/v1.0/deviceManagement/roleAssignments";
+
+bj::object role_body(const std::string& name, const std::vector<std::string>& actions) {
+  bj::array acts;
+  for (const auto& a : actions) acts.emplace_back(a);
+  return bj::object{
+      {"displayName", name},
+      {"rolePermissions",
+       bj::array{bj::object{{"resourceActions",
+                             bj::array{bj::object{{"allowedResourceActions", std::move(acts)},
+                                                  {"notAllowedResourceActions", bj::array{}}}}}}}}};
+}
+
+bj::object assignment_body(const std::string& name, const std::string& role,
+                           const std::string& member_group, const std::string& scope_type,
+                           const std::vector<std::string>& scopes = {}) {
+  bj::array s;
+  for (const auto& x : scopes) s.emplace_back(x);
+  return bj::object{{"displayName", name},
+                    {"roleDefinitionId", role},
+                    {"members", bj::array{member_group}},
+                    {"resourceScopes", std::move(s)},
+                    {"scopeType", scope_type}};
+}
+
+// Issue 20, finding 4: a custom role holding only Roles_Read and Roles_Update, scoped to an
+// empty group, patched itself to every action and then assigned Intune Administrator. A role
+// change may add only actions the caller holds over the scopes the role is assigned with, and an
+// assignment may give only what the caller holds over its scope.
+TEST_F(HubRbac, RolesUpdateAndRolesAssignGiveOnlyWhatTheCallerHolds) {
+  std::string empty = make_group("Nobody");
+  std::string editors = make_group("Role editors");
+  std::string mallory = make_user("mallory@reach.test", true);
+  add_member(editors, mallory);
+  auto role = hub_.post(kRoles, role_body("Role editor", {kRolesRead, kRolesUpdate}), admin_);
+  ASSERT_EQ(role.status, 201) << role;
+  std::string role_id = role.str("id");
+  ASSERT_EQ(
+      hub_.post(kAssignments,
+                assignment_body("Role editors", role_id, editors, "resourceScope", {empty}), admin_)
+          .status,
+      201);
+  std::string t = hub_.create_token("mallory@reach.test");
+  auto grown = hub_.patch(kRoles + "/" + role_id, role_body("Role editor", kAllActions), t);
+  EXPECT_TRUE(IsGraphError(grown, 403, "accessDenied")) << grown;
+  EXPECT_NE(grown.body.find("only give others what you hold"), std::string::npos) << grown;
+  auto after = hub_.get(kRoles + "/" + role_id, admin_);
+  EXPECT_EQ(after.body.find(kRolesAssign), std::string::npos) << "unchanged: " << after;
+  EXPECT_EQ(hub_.get(kDevices, t).status, 403);
+  // Renaming it, or removing an action, gives nobody anything.
+  EXPECT_EQ(
+      hub_.patch(kRoles + "/" + role_id, role_body("Role editor 2", {kRolesRead, kRolesUpdate}), t)
+          .status,
+      200);
+  // Built-in roles stay as they are, whoever asks.
+  EXPECT_TRUE(IsGraphError(hub_.patch(kRoles + "/" + help_desk_role_,
+                                      role_body("Help Desk Operator", kAllActions), admin_),
+                           400, "invalidRequest"));
+
+  // Roles_Assign over a group: not a way to Intune Administrator, nor past its own scope.
+  auto assigner_role =
+      hub_.post(kRoles, role_body("Assigner", {kRolesRead, kRolesAssign, kDevicesRead}), admin_);
+  ASSERT_EQ(assigner_role.status, 201) << assigner_role;
+  std::string assigners = make_group("Assigners");
+  std::string ada = make_user("ada@reach.test", true);
+  add_member(assigners, ada);
+  ASSERT_EQ(hub_.post(kAssignments,
+                      assignment_body("Assigners", assigner_role.str("id"), assigners,
+                                      "resourceScope", {group_a_}),
+                      admin_)
+                .status,
+            201);
+  std::string ta = hub_.create_token("ada@reach.test");
+  EXPECT_TRUE(IsGraphError(
+      hub_.post(kAssignments, assignment_body("Mine", admin_role_, assigners, "allDevices"), ta),
+      403, "accessDenied"));
+  auto viewer = hub_.post(kRoles, role_body("Viewer", {kDevicesRead}), admin_);
+  ASSERT_EQ(viewer.status, 201) << viewer;
+  EXPECT_TRUE(IsGraphError(
+      hub_.post(kAssignments, assignment_body("Wider", viewer.str("id"), scratch_, "allDevices"),
+                ta),
+      403, "accessDenied"));
+  auto within = hub_.post(
+      kAssignments,
+      assignment_body("Within", viewer.str("id"), scratch_, "resourceScope", {group_a_}), ta);
+  ASSERT_EQ(within.status, 201) << within;
+  // …and an assignment it may make cannot be widened afterwards.
+  EXPECT_TRUE(IsGraphError(hub_.patch(kAssignments + "/" + within.str("id"),
+                                      bj::object{{"scopeType", "allDevices"}}, ta),
+                           403, "accessDenied"));
+  EXPECT_TRUE(IsGraphError(hub_.patch(kAssignments + "/" + within.str("id"),
+                                      bj::object{{"roleDefinitionId", admin_role_}}, ta),
+                           403, "accessDenied"));
+  EXPECT_EQ(hub_.get(kDevices, ta).value().size(), 1u) << "still only device one, in group A";
+}
+
+// The RBAC table (issue 20): for each built-in role, and for a custom role holding each single
+// action (over all devices), what its holder may change in roles, assignments, users, groups and
+// the connector. Every expectation follows from two rules: the action is needed, and what is
+// given to others must be held by the giver over the same scope.
+TEST_F(HubRbac, WhatEachRoleMayChange) {
+  ASSERT_EQ(hub_.patch("/v1.0/deviceManagement/remoteAssistancePartners/"
+                       "6f0c1bde-5a43-4c1e-9a6e-7d3b8e2f0a11",
+                       bj::object{{"displayName", "Reach relay"}}, admin_)
+                .status,
+            200);
+  // Targets: an Intune Administrator (another than the test's own) in a group of their own, a
+  // role granting Devices_Read to assign, a user with no rights.
+  std::string boss = make_user("boss@reach.test", true);
+  std::string bosses = make_group("Bosses");
+  add_member(bosses, boss);
+  assign("Bosses", {bosses}, {}, "allDevices", {"roleDefinitionId", admin_role_});
+  auto viewer = hub_.post(kRoles, role_body("Table viewer", {kDevicesRead}), admin_);
+  ASSERT_EQ(viewer.status, 201);
+  std::string viewer_id = viewer.str("id");
+  ASSERT_FALSE(HasFailure());
+
+  struct Holder {
+    std::string name;
+    std::vector<std::string> actions;
+    std::string role_id;  // built-in, or made here
+  };
+  std::vector<Holder> holders = {
+      {"Intune Administrator", kAllActions, admin_role_},
+      {"Help Desk Operator",
+       {kDevicesRead, kOrgRead, kRaRead, "Microsoft.Intune_RemoteTasks_RequestRemoteAssistance"},
+       help_desk_role_},
+      {"Read Only Operator",
+       {kDevicesRead, kOrgRead, kRolesRead, kAuditRead, kRaRead},
+       "d12b9e51-1bd5-4a9d-9c8a-0b1e8e0e0d5f"}};
+  for (const auto& a : kAllActions) {
+    auto r = hub_.post(kRoles, role_body("Only " + a.substr(a.find('_') + 1), {a}), admin_);
+    ASSERT_EQ(r.status, 201) << r;
+    holders.push_back({"custom: " + a, {a}, r.str("id")});
+  }
+
+  struct Op {
+    std::string what;
+    // The status of the attempt by the holder with token `t`, index `k`.
+    std::function<int(const std::string& t, int k, const std::string& own_group)> run;
+    std::function<bool(const std::set<std::string>& held)> allowed;
+    int ok;
+  };
+  auto has = [](const std::set<std::string>& h, const char* a) { return h.count(a) > 0; };
+  auto all = [](const std::set<std::string>& h) { return h.size() == kAllActions.size(); };
+  std::vector<Op> ops = {
+      {"create a role granting Devices_Read",
+       [&](const std::string& t, int k, const std::string&) {
+         return hub_.post(kRoles, role_body("New " + std::to_string(k), {kDevicesRead}), t).status;
+       },
+       [&](const auto& h) { return has(h, kRolesCreate) && has(h, kDevicesRead); }, 201},
+      {"add Audit_Read to an unassigned role",
+       [&](const std::string& t, int k, const std::string&) {
+         auto r =
+             hub_.post(kRoles, role_body("Target " + std::to_string(k), {kDevicesRead}), admin_);
+         return hub_
+             .patch(kRoles + "/" + r.str("id"),
+                    role_body("Target " + std::to_string(k), {kDevicesRead, kAuditRead}), t)
+             .status;
+       },
+       [&](const auto& h) { return has(h, kRolesUpdate) && has(h, kAuditRead); }, 200},
+      {"delete an unassigned role",
+       [&](const std::string& t, int k, const std::string&) {
+         auto r =
+             hub_.post(kRoles, role_body("Doomed " + std::to_string(k), {kDevicesRead}), admin_);
+         return hub_.del(kRoles + "/" + r.str("id"), t).status;
+       },
+       [&](const auto& h) { return has(h, kRolesDelete); }, 204},
+      {"assign Intune Administrator to their own group",
+       [&](const std::string& t, int k, const std::string& own) {
+         return hub_
+             .post(kAssignments,
+                   assignment_body("Self " + std::to_string(k), admin_role_, own, "allDevices"), t)
+             .status;
+       },
+       [&](const auto& h) { return all(h); }, 201},
+      {"assign a Devices_Read role over all devices",
+       [&](const std::string& t, int k, const std::string&) {
+         return hub_
+             .post(
+                 kAssignments,
+                 assignment_body("Viewers " + std::to_string(k), viewer_id, scratch_, "allDevices"),
+                 t)
+             .status;
+       },
+       [&](const auto& h) { return has(h, kRolesAssign) && has(h, kDevicesRead); }, 201},
+      {"create a user",
+       [&](const std::string& t, int k, const std::string&) {
+         return hub_
+             .post("/v1.0/users",
+                   bj::object{{"displayName", "New"},
+                              {"userPrincipalName", "new" + std::to_string(k) + "@reach.test"},
+                              {"accountEnabled", true},
+                              {"passwordProfile", bj::object{{"password", "New-Passw0rd-1"}}}},
+                   t)
+             .status;
+       },
+       [&](const auto& h) { return has(h, kOrgUpdate); }, 201},
+      {"rename a user who holds no rights",
+       [&](const std::string& t, int k, const std::string&) {
+         return hub_
+             .patch("/v1.0/users/" + none_,
+                    bj::object{{"displayName", "None " + std::to_string(k)}}, t)
+             .status;
+       },
+       [&](const auto& h) { return has(h, kOrgUpdate); }, 204},
+      {"reset an Intune Administrator's password",
+       [&](const std::string& t, int, const std::string&) {
+         return hub_
+             .patch("/v1.0/users/" + boss,
+                    bj::object{{"passwordProfile", bj::object{{"password", "Taken-Over-123"}}}}, t)
+             .status;
+       },
+       [&](const auto& h) { return all(h); }, 204},
+      {"create a group",
+       [&](const std::string& t, int k, const std::string&) {
+         return hub_.post("/v1.0/groups", bj::object{{"displayName", "G" + std::to_string(k)}}, t)
+             .status;
+       },
+       [&](const auto& h) { return has(h, kOrgUpdate); }, 201},
+      {"join the Intune Administrators' group",
+       [&](const std::string& t, int k, const std::string&) {
+         auto me = hub_.get("/v1.0/me", t);
+         (void)k;
+         return hub_
+             .post("/v1.0/groups/" + bosses + "/members/$ref",
+                   bj::object{{"@odata.id", "https://graph.microsoft.com/v1.0/directoryObjects/" +
+                                                me.str("id")}},
+                   t)
+             .status;
+       },
+       [&](const auto& h) { return all(h); }, 204},
+      {"change the connector",
+       [&](const std::string& t, int, const std::string&) {
+         return hub_
+             .patch(
+                 "/v1.0/deviceManagement/remoteAssistancePartners/"
+                 "6f0c1bde-5a43-4c1e-9a6e-7d3b8e2f0a11",
+                 bj::object{{"displayName", "Reach relay"}}, t)
+             .status;
+       },
+       [&](const auto& h) { return has(h, kRaUpdate); }, 200},
+      {"read the connector",
+       [&](const std::string& t, int, const std::string&) {
+         return hub_.get("/v1.0/deviceManagement/remoteAssistancePartners", t).status;
+       },
+       [&](const auto& h) { return has(h, kRaRead); }, 200},
+  };
+
+  int k = 0;
+  for (const auto& holder : holders) {
+    ++k;
+    std::string upn = "holder" + std::to_string(k) + "@reach.test";
+    std::string user = make_user(upn, true);
+    std::string group = make_group("Holders " + std::to_string(k));
+    add_member(group, user);
+    assign("Holders " + std::to_string(k), {group}, {}, "allDevices",
+           {"roleDefinitionId", holder.role_id});
+    std::string t = hub_.create_token(upn);
+    ASSERT_FALSE(HasFailure()) << holder.name;
+    std::set<std::string> held(holder.actions.begin(), holder.actions.end());
+    for (const auto& op : ops) {
+      int status = op.run(t, k, group);
+      int expected = op.allowed(held) ? op.ok : 403;
+      EXPECT_EQ(status, expected) << holder.name << " may" << (op.allowed(held) ? "" : " not")
+                                  << ": " << op.what;
+    }
+  }
+}
+
+// Issue 20, finding 5: the audit log follows scope. The notes editors hold Audit_Read over group
+// A (device one): they read what happened to device one, and nothing about device two, the
+// users, the roles or the connector. A grant over all devices reads everything.
+TEST_F(HubRbac, TheAuditLogFollowsTheReadersScope) {
+  ASSERT_EQ(hub_.patch(kDevices + "/" + d2_, bj::object{{"notes", "about two"}}, admin_).status,
+            200);
+  ASSERT_EQ(hub_.patch(kDevices + "/" + d1_, bj::object{{"notes", "about one"}}, admin_).status,
+            200);
+  auto scoped = hub_.get("/api/audit?$top=1000", t_custom_);
+  ASSERT_EQ(scoped.status, 200) << scoped;
+  std::set<std::string> activities;
+  for (const auto& v : scoped.value()) {
+    const auto& e = v.as_object();
+    const auto& target = e.at("target").as_object();
+    EXPECT_EQ(str_of(target, "type"), "managedDevice") << bj::serialize(e);
+    EXPECT_EQ(str_of(target, "id"), d1_) << bj::serialize(e);
+    activities.insert(str_of(e, "activity"));
+  }
+  EXPECT_TRUE(activities.count("enrollDevice")) << scoped;
+  EXPECT_TRUE(activities.count("updateManagedDevice")) << scoped;
+  EXPECT_EQ(scoped.body.find(d2_), std::string::npos);
+  EXPECT_EQ(scoped.body.find("DEV-TWO"), std::string::npos);
+  // A $filter cannot widen it.
+  auto widened =
+      hub_.get("/api/audit?$filter=target/id%20eq%20'" + d2_ + "'%20or%20target/type%20eq%20'user'",
+               t_custom_);
+  ASSERT_EQ(widened.status, 200) << widened;
+  EXPECT_EQ(widened.value().size(), 0u) << widened;
+  // The administrator (all devices) reads everything.
+  auto everything = hub_.get("/api/audit?$top=1000", admin_);
+  EXPECT_NE(everything.body.find("DEV-TWO"), std::string::npos);
+  EXPECT_NE(everything.body.find("createUser"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace reach::itest
