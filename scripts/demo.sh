@@ -127,7 +127,8 @@ jar=$DEMO/cookies; rm -rf "$jar"; mkdir -m 700 "$jar"
 curl -fsS -c "$jar/hub" -o /dev/null -H 'Content-Type: application/json' \
   -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$(cat "$DEMO/admin-password")\"}" "$URL/api/auth/signin"
 partner_id=$(json_field id "$(curl -fsS -b "$jar/hub" "$PARTNERS")")
-curl -fsS -b "$jar/hub" -X POST "$PARTNERS/$partner_id/beginOnboarding"
+# beginOnboarding gives this "browser" its onboarding cookie: the callback is taken only with it.
+curl -fsS -b "$jar/hub" -c "$jar/hub" -X POST "$PARTNERS/$partner_id/beginOnboarding"
 authorize=$(json_field authorizationUrl "$(curl -fsS -b "$jar/hub" "$PARTNERS/$partner_id")")
 signin_page=$(curl -fsS -c "$jar/relay" -b "$jar/relay" "$authorize")
 args=(); while IFS= read -r kv; do args+=(--data-urlencode "$kv"); done < <(hidden_form "$signin_page")
@@ -138,7 +139,10 @@ consent_page=$(curl -fsS -c "$jar/relay" -b "$jar/relay" "$back")
 args=(); while IFS= read -r kv; do args+=(--data-urlencode "$kv"); done < <(hidden_form "$consent_page")
 callback=$(curl -fsS -c "$jar/relay" -b "$jar/relay" -o /dev/null -w '%{redirect_url}' "${args[@]}" \
   --data-urlencode decision=allow "$RELAY_URL/oauth2/authorize")
-curl -fsS -b "$jar/hub" -o /dev/null "$callback"
+curl -fsS -b "$jar/hub" -c "$jar/hub" -o /dev/null "$callback"
+# The hub holds the grant until the administrator confirms the relay account that consented (the
+# demo's own): the admin center asks; here, the API.
+curl -fsS -b "$jar/hub" -X POST "$PARTNERS/$partner_id/confirmOnboarding"
 rm -rf "$jar"
 status=$(json_field onboardingStatus "$(curl -fsS -H "Authorization: Bearer $(cat "$DEMO/admin-token")" "$PARTNERS/$partner_id")")
 [[ $status == onboarded ]] || { echo "demo: the connector did not connect (status $status)" >&2; exit 1; }

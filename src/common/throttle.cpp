@@ -74,6 +74,10 @@ std::size_t Throttle::size() const {
   return state_.size();
 }
 
+std::int64_t account_slowing_ms(std::int64_t account_wait_ms, std::int64_t cap_ms) {
+  return std::clamp<std::int64_t>(account_wait_ms, 0, cap_ms);
+}
+
 std::string client_key(std::string_view address) {
   std::string text(address);
   if (text.size() > 2 && text.front() == '[' && text.back() == ']')

@@ -65,6 +65,15 @@ class Throttle {
   std::list<std::string> order_;  // guarded by mu_; keys by last failure, oldest first
 };
 
+// Sign-ins (hub and relay) are throttled two ways. A client's failures (its client_key) block
+// that client, hard, with the back-off above. An account's failures only slow its sign-ins:
+// refusing them would let anyone anywhere lock the owner out. This is how long to hold the
+// answer to an attempt on an account whose own throttle says `account_wait_ms`: that wait,
+// never more than `cap_ms`; every answer to it, right password or wrong, is held alike.
+inline constexpr std::int64_t kMaxAccountSlowingMs = 3000;
+std::int64_t account_slowing_ms(std::int64_t account_wait_ms,
+                                std::int64_t cap_ms = kMaxAccountSlowingMs);
+
 // The throttling key of a client address: an IPv4 address as it is, an IPv6 address by its /64
 // (one subscriber's prefix: every address in it is one client), an IPv4-mapped IPv6 address as
 // the IPv4 address. Anything unparsable is its own key.

@@ -52,14 +52,13 @@ Result<net::Response> signin(Ctx& ctx) {
   std::string email_key = "email:" + to_lower(email);
   std::string addr_key = "addr:" + client_key(req.remote_address);
   auto now = now_ms();
-  auto wait = std::max(ctx.svc.signin_by_email.wait_ms(email_key, now),
-                       ctx.svc.signin_by_address.wait_ms(addr_key, now));
+  // The client that failed is refused; the account that was failed at is only slowed, so that
+  // failures from elsewhere never refuse its owner's right password (common/throttle.h).
+  auto wait = ctx.svc.signin_by_address.wait_ms(addr_key, now);
   if (wait > 0) {
     ++ctx.svc.metrics.signins_throttled;
-    // A flood of refused attempts is written down once per key and wait, not once each.
-    bool first = ctx.svc.signin_by_email.first_refusal(email_key, now);
-    first = ctx.svc.signin_by_address.first_refusal(addr_key, now) || first;
-    if (first) {
+    // A flood of refused attempts is written down once per client and wait, not once each.
+    if (ctx.svc.signin_by_address.first_refusal(addr_key, now)) {
       log::warn("auth.signin_throttled", {{"email", email}, {"ip", req.remote_address}});
       audit_now(ctx, {"signIn", "failure", "user", "", email, bj::object{{"reason", "throttled"}}});
     }
@@ -69,6 +68,8 @@ Result<net::Response> signin(Ctx& ctx) {
     resp.headers.set("Retry-After", std::to_string((wait + 999) / 1000));
     return resp;
   }
+  auto slowing = std::chrono::milliseconds(
+      account_slowing_ms(ctx.svc.signin_by_email.wait_ms(email_key, now)));
 
   auto found = find_credential(ctx.db(), email);
   if (!found) return found.error();
@@ -86,10 +87,13 @@ Result<net::Response> signin(Ctx& ctx) {
     log::warn("auth.signin_failed", {{"email", email}, {"ip", req.remote_address}});
     audit_now(ctx,
               {"signIn", "failure", "user", "", email, bj::object{{"reason", "badCredentials"}}});
-    return unauthenticated("The email or password is not right.");
+    auto resp = graph_error(unauthenticated("The email or password is not right."), ctx.request_id);
+    resp.delay = slowing;
+    return resp;
   }
+  // The owner's success ends the slowing of the account. The client's failures stay until they
+  // age out: a success of its own (any account it holds) must not buy it a new guessing budget.
   ctx.svc.signin_by_email.success(email_key);
-  ctx.svc.signin_by_address.success(addr_key);
   const User& user = (*found)->user;
   std::string token = crypto::random_token(32);
   auto lifetime_ms =
@@ -110,8 +114,9 @@ Result<net::Response> signin(Ctx& ctx) {
   auto resp = json_response(200, bj::object{{"id", user.id},
                                             {"displayName", user.display_name},
                                             {"userPrincipalName", user.user_principal_name}});
+  resp.delay = slowing;  // a quick answer would tell a guesser that this one was right
   resp.headers.add("Set-Cookie",
-                   fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}", kCookie,
+                   fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}", kCookie,
                                token, lifetime_ms / 1000, ctx.req.tls ? "; Secure" : ""));
   return resp;
 }
@@ -125,7 +130,7 @@ Result<net::Response> signout(Ctx& ctx) {
   });
   if (!st) return st.error();
   auto resp = net::Response::empty(204);
-  resp.headers.add("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+  resp.headers.add("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
                                              kCookie, ctx.req.tls ? "; Secure" : ""));
   return resp;
 }

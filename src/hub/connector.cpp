@@ -1,6 +1,7 @@
 #include "hub/connector.h"
 
 #include "common/crypto.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "hub/internal.h"
 
@@ -8,6 +9,8 @@
 
 namespace reach::hub {
 namespace {
+
+namespace bj = boost::json;
 
 // An access token is refreshed this long before it expires, or a quarter of its lifetime before
 // when that is shorter.
@@ -17,10 +20,65 @@ constexpr std::int64_t kRefreshMargin = 60 * 1000;
 constexpr const char* kPartnerColumns =
     "id, display_name, relay_url, client_id, client_secret, status, onboarding_expires_at,"
     " pending_state, pending_verifier, pending_user_id, access_token, access_expires_at,"
-    " refresh_token, needs_reauth, last_connection_at, access_refresh_at, pending_redirect_uri";
+    " refresh_token, needs_reauth, last_connection_at, access_refresh_at, pending_redirect_uri,"
+    " pending_browser, pending_tokens, pending_account, connected_account";
+
+// What an onboarding leaves pending, cleared when it ends whichever way.
+constexpr const char* kClearPending =
+    "pending_state = NULL, pending_verifier = NULL, pending_user_id = NULL,"
+    " onboarding_expires_at = NULL, pending_browser = NULL, pending_tokens = NULL,"
+    " pending_account = NULL";
 
 std::string unseal(const Services& svc, const std::optional<std::string>& sealed) {
   return crypto::open_text(svc.config.secret_key, sealed.value_or(""));
+}
+
+std::string account_text(const PartnerAccount& a) {
+  return json::serialize(
+      bj::object{{"id", a.id}, {"email", a.email}, {"name", a.name}, {"company", a.company}});
+}
+
+// The store wrote it; a row that does not read as an account is no account.
+std::optional<PartnerAccount> account_of(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  auto o = json::parse_object(*text);
+  if (!o) return std::nullopt;
+  auto field = [&](const char* k) {
+    auto v = json::opt_string(*o, k);
+    return v && *v ? **v : std::string();
+  };
+  return PartnerAccount{field("id"), field("email"), field("name"), field("company")};
+}
+
+std::string tokens_text(const GrantTokens& t) {
+  return json::serialize(bj::object{
+      {"access", t.access_token}, {"refresh", t.refresh_token}, {"expiresIn", t.expires_in_s}});
+}
+
+std::optional<GrantTokens> tokens_of(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  auto o = json::parse_object(text);
+  if (!o) return std::nullopt;
+  auto a = json::opt_string(*o, "access");
+  auto r = json::opt_string(*o, "refresh");
+  auto e = json::opt_int(*o, "expiresIn");
+  if (!a || !*a || !r || !*r || !e || !*e) return std::nullopt;
+  return GrantTokens{**a, **r, **e};
+}
+
+// The grant's columns set to `t`, obtained at `now`; the statement's text and parameters.
+std::string set_tokens_sql() {
+  return "access_token = ?, refresh_token = ?, access_expires_at = ?, access_refresh_at = ?,"
+         " needs_reauth = 0, last_connection_at = ?, updated_at = ?";
+}
+store::Params tokens_params(const Services& svc, const GrantTokens& t, std::int64_t now) {
+  auto life = t.expires_in_s * 1000;
+  return {seal(svc, t.access_token),
+          seal(svc, t.refresh_token),
+          now + life,
+          refresh_time(now, life),
+          now,
+          now};
 }
 
 }  // namespace
@@ -78,33 +136,58 @@ Result<Partner> load_partner(const Services& svc, store::Session& s, std::int64_
   p.last_connection_at = r.integer(14);
   p.access_refresh_at = r.integer(15);
   p.pending_redirect_uri = r.text(16);
+  p.pending_browser_hash = r.text(17);
+  p.pending_tokens = tokens_of(unseal(svc, r.opt_text(18)));
+  p.pending_account = account_of(r.opt_text(19));
+  if (!p.pending_tokens || !p.pending_account) p.pending_tokens.reset(), p.pending_account.reset();
+  p.connected_account = account_of(r.opt_text(20));
   if (onboarding_lapsed(p, now)) {
-    auto u = s.exec(
-        "UPDATE ra_partners SET status = 'notOnboarded', pending_state = NULL,"
-        " pending_verifier = NULL, pending_user_id = NULL, onboarding_expires_at = NULL"
-        " WHERE id = ? AND status = 'onboarding'",
-        {kPartnerId});
+    // A grant held for confirmation and never confirmed stays unused; the partner's own expiry
+    // of its refresh token ends it there.
+    auto u = s.exec(std::string("UPDATE ra_partners SET status = 'notOnboarded', ") +
+                        kClearPending + " WHERE id = ? AND status = 'onboarding'",
+                    {kPartnerId});
     if (!u) return u.error();
     p.status = "notOnboarded";
     p.pending_state.clear();
+    p.pending_user_id.clear();
+    p.pending_browser_hash.clear();
+    p.pending_tokens.reset();
+    p.pending_account.reset();
   }
   return p;
 }
 
-Status store_tokens(const Services& svc, store::Session& s, const GrantTokens& t, bool first) {
-  auto now = now_ms();
-  auto life = t.expires_in_s * 1000;
+Status store_tokens(const Services& svc, store::Session& s, const GrantTokens& t) {
+  auto params = tokens_params(svc, t, now_ms());
+  params.emplace_back(kPartnerId);
+  return store::exec_ok(s, "UPDATE ra_partners SET " + set_tokens_sql() + " WHERE id = ?", params);
+}
+
+Status hold_pending_grant(const Services& svc, store::Session& s, const GrantTokens& t,
+                          const PartnerAccount& account, std::int64_t now) {
   return store::exec_ok(
       s,
-      std::string(
-          "UPDATE ra_partners SET access_token = ?, refresh_token = ?, access_expires_at = ?,"
-          " access_refresh_at = ?, needs_reauth = 0, last_connection_at = ?, updated_at = ?") +
-          (first ? ", status = 'onboarded', pending_state = NULL, pending_verifier = NULL,"
-                   " pending_user_id = NULL, onboarding_expires_at = NULL"
-                 : "") +
-          " WHERE id = ?",
-      {seal(svc, t.access_token), seal(svc, t.refresh_token), now + life, refresh_time(now, life),
-       now, now, kPartnerId});
+      "UPDATE ra_partners SET pending_tokens = ?, pending_account = ?, pending_state = NULL,"
+      " pending_verifier = NULL, pending_browser = NULL, updated_at = ?"
+      " WHERE id = ? AND status = 'onboarding'",
+      {seal(svc, tokens_text(t)), account_text(account), now, kPartnerId});
+}
+
+Status confirm_pending_grant(const Services& svc, store::Session& s, std::int64_t now) {
+  auto p = load_partner(svc, s, now);
+  if (!p) return p.error();
+  if (p->status != "onboarding" || !p->pending_tokens || !p->pending_account)
+    return make_error(Errc::conflict, "noPendingOnboarding",
+                      "There is no authorisation waiting for confirmation: connect again.");
+  auto params = tokens_params(svc, *p->pending_tokens, now);
+  params.emplace_back(account_text(*p->pending_account));
+  params.emplace_back(kPartnerId);
+  return store::exec_ok(s,
+                        "UPDATE ra_partners SET " + set_tokens_sql() +
+                            ", status = 'onboarded', connected_account = ?, " + kClearPending +
+                            " WHERE id = ?",
+                        params);
 }
 
 Status mark_needs_reauth(store::Session& s) {
@@ -120,10 +203,10 @@ Status configure_connector(store::Session& s, const std::string& key, const std:
     return bad_request("Both the client id and the client secret are needed.");
   return store::exec_ok(
       s,
-      "UPDATE ra_partners SET relay_url = ?, client_id = ?, client_secret = ?,"
-      " status = 'notOnboarded', access_token = NULL, refresh_token = NULL,"
-      " access_expires_at = NULL, needs_reauth = 0, pending_state = NULL, pending_verifier = NULL,"
-      " pending_user_id = NULL, onboarding_expires_at = NULL, updated_at = ? WHERE id = ?",
+      std::string("UPDATE ra_partners SET relay_url = ?, client_id = ?, client_secret = ?,"
+                  " status = 'notOnboarded', access_token = NULL, refresh_token = NULL,"
+                  " access_expires_at = NULL, needs_reauth = 0, connected_account = NULL, ") +
+          kClearPending + ", updated_at = ? WHERE id = ?",
       {relay_url, client_id, crypto::base64_encode(crypto::seal(key, client_secret)), now_ms(),
        kPartnerId});
 }
@@ -134,10 +217,11 @@ Status update_partner(store::Session& s, const PartnerChanges& c, std::int64_t n
       std::string("UPDATE ra_partners SET display_name = COALESCE(?, display_name),"
                   " relay_url = COALESCE(?, relay_url), client_id = COALESCE(?, client_id),"
                   " client_secret = COALESCE(?, client_secret), updated_at = ?") +
-          (c.reset ? ", status = 'notOnboarded', access_token = NULL, refresh_token = NULL,"
-                     " access_expires_at = NULL, needs_reauth = 0, pending_state = NULL,"
-                     " pending_verifier = NULL, onboarding_expires_at = NULL"
-                   : "") +
+          (c.reset ? std::string(", status = 'notOnboarded', access_token = NULL,"
+                                 " refresh_token = NULL, access_expires_at = NULL,"
+                                 " needs_reauth = 0, connected_account = NULL, ") +
+                         kClearPending
+                   : std::string()) +
           " WHERE id = ?",
       {c.display_name, c.relay_url, c.client_id, c.client_secret_sealed, now, kPartnerId});
 }
@@ -147,26 +231,26 @@ Status begin_pending_onboarding(store::Session& s, const PendingOnboarding& p, s
       s,
       "UPDATE ra_partners SET status = 'onboarding', pending_state = ?, pending_verifier = ?,"
       " pending_user_id = ?, pending_redirect_uri = ?, onboarding_expires_at = ?,"
-      " updated_at = ? WHERE id = ?",
-      {p.state_sealed, p.verifier_sealed, p.user_id, p.redirect_uri, p.expires_at, now,
-       kPartnerId});
+      " pending_browser = ?, pending_tokens = NULL, pending_account = NULL, updated_at = ?"
+      " WHERE id = ?",
+      {p.state_sealed, p.verifier_sealed, p.user_id, p.redirect_uri, p.expires_at, p.browser_hash,
+       now, kPartnerId});
 }
 
 Status cancel_onboarding(store::Session& s) {
-  return store::exec_ok(
-      s,
-      "UPDATE ra_partners SET status = 'notOnboarded', pending_state = NULL,"
-      " pending_verifier = NULL, pending_user_id = NULL, onboarding_expires_at = NULL WHERE id = ?",
-      {kPartnerId});
+  return store::exec_ok(s,
+                        std::string("UPDATE ra_partners SET status = 'notOnboarded', ") +
+                            kClearPending + " WHERE id = ?",
+                        {kPartnerId});
 }
 
 Status forget_grant(store::Session& s, std::int64_t now) {
   return store::exec_ok(
       s,
-      "UPDATE ra_partners SET status = 'notOnboarded', access_token = NULL,"
-      " refresh_token = NULL, access_expires_at = NULL, needs_reauth = 0, pending_state = NULL,"
-      " pending_verifier = NULL, pending_user_id = NULL, onboarding_expires_at = NULL,"
-      " updated_at = ? WHERE id = ?",
+      std::string("UPDATE ra_partners SET status = 'notOnboarded', access_token = NULL,"
+                  " refresh_token = NULL, access_expires_at = NULL, needs_reauth = 0,"
+                  " connected_account = NULL, ") +
+          kClearPending + ", updated_at = ? WHERE id = ?",
       {now, kPartnerId});
 }
 

@@ -142,11 +142,11 @@ Result<Principal> authenticate_user(Ctx& ctx) {
   if (!user) return user.error();
   if (!*user || !(*user)->account_enabled)
     return unauthenticated("The access token or session is invalid, expired or revoked.");
-  // CSRF: the cookie is SameSite=Lax, so that the relay can send the administrator back to the
-  // connector's callback (a cross-site navigation when the relay is on another site); browsers
-  // still keep it off cross-site POST, PATCH and DELETE, and any state change that looks
-  // cross-site is refused here. GET changes nothing a cross-site page could choose (the
-  // callback is bound to the state its administrator started; /api/events refuses other sites).
+  // CSRF: the cookie is SameSite=Strict (SPEC §10), so browsers send it only with requests a
+  // page of the hub's own site starts; any cookie-authenticated state change that still looks
+  // cross-site (Origin, Sec-Fetch-Site) is refused here too. The connector's OAuth callback,
+  // the one place another site sends the administrator, takes no session cookie: it is bound to
+  // the browser that began the onboarding by a cookie of its own (remote_assistance.cpp).
   if (via_cookie && req.method != "GET" && req.method != "HEAD" && cross_site(req))
     return forbidden("Cross-site requests cannot change anything.");
   const User& u = **user;

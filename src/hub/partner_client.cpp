@@ -76,18 +76,40 @@ class RelayPartnerClient final : public PartnerClient {
                            &status);
     if (!t) return t.error();
     if (status != 200)
-      return CodeExchange{false, json::opt_string(*t, "error").value().value_or("?")};
+      return CodeExchange{false, json::opt_string(*t, "error").value().value_or("?"), {}};
     auto tokens = tokens_of(*t);
     if (!tokens) return tokens.error();
-    if (auto st = store_tokens(svc_, *svc_.db, *tokens, true); !st) return st.error();
-    return CodeExchange{true, {}};
+    return CodeExchange{true, {}, std::move(*tokens)};
   }
 
-  bool revoke(const Partner& p) override {
-    if (p.refresh_token.empty() || !p.relay_url || !p.client_id) return false;
+  Result<PartnerAccount> account(const Partner& p, const std::string& access_token) override {
+    net::Headers h;
+    h.set("Authorization", "Bearer " + access_token);
+    auto r =
+        net::http_request("GET", trim_slash(p.relay_url.value_or("")) + "/api/v1/account", h, "");
+    if (!r) return unreachable(r.error());
+    if (r->status != 200)
+      return make_error(
+          Errc::upstream, "partnerError",
+          fmt::format("The relay did not say whose grant it gave (HTTP {}).", r->status));
+    auto o = json::parse_object(r->body);
+    if (!o) return make_error(Errc::upstream, "partnerError", "The relay's account is not JSON.");
+    auto text = [&](const char* name) {
+      auto v = json::opt_string(*o, name);
+      return v && *v ? **v : std::string();
+    };
+    PartnerAccount a{text("userid"), text("email"), text("name"), text("company_name")};
+    if (a.id.empty() || a.email.empty())
+      return make_error(Errc::upstream, "partnerError",
+                        "The relay's account lacks its id or email.");
+    return a;
+  }
+
+  bool revoke(const Partner& p, const std::string& refresh_token) override {
+    if (refresh_token.empty() || !p.relay_url || !p.client_id) return false;
     // RFC 7009: revoking the refresh token ends the grant at the relay.
     auto r = form_post(trim_slash(*p.relay_url) + "/api/v1/oauth2/revoke",
-                       {{"token", p.refresh_token},
+                       {{"token", refresh_token},
                         {"token_type_hint", "refresh_token"},
                         {"client_id", *p.client_id},
                         {"client_secret", p.client_secret.value_or("")}});
@@ -187,7 +209,7 @@ class RelayPartnerClient final : public PartnerClient {
       }
       auto tokens = tokens_of(*t);
       if (!tokens) return tokens.error();
-      if (auto stored = store_tokens(svc_, *svc_.db, *tokens, false); !stored) return stored;
+      if (auto stored = store_tokens(svc_, *svc_.db, *tokens); !stored) return stored;
       log::info("connector.token_refreshed", {{"node", svc_.config.node_name}});
       out = tokens->access_token;
       return {};

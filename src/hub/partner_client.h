@@ -40,7 +40,8 @@ struct PartnerSession {
 // What the partner's token endpoint said to an authorization code.
 struct CodeExchange {
   bool granted = false;
-  std::string error;  // the OAuth error when not granted ("invalid_grant", …)
+  std::string error;   // the OAuth error when not granted ("invalid_grant", …)
+  GrantTokens tokens;  // when granted
 };
 
 class PartnerClient {
@@ -53,12 +54,15 @@ class PartnerClient {
   // Where the administrator's browser is sent to authorise the connector: the onboarding pending
   // in `p` (its state and PKCE verifier), coming back to `redirect_uri`.
   virtual std::string authorization_url(const Partner& p, const std::string& redirect_uri) = 0;
-  // Exchanges the authorization code of the onboarding in `p` and stores the grant. The caller
-  // holds the store's "connector" lock.
+  // Exchanges the authorization code of the onboarding in `p` for a grant, which it does not
+  // store: the caller holds it until the administrator confirms whose it is.
   virtual Result<CodeExchange> exchange_code(const Partner& p, const std::string& code,
                                              const std::string& redirect_uri) = 0;
-  // Ends the grant at the partner (best effort): whether the partner confirmed it.
-  virtual bool revoke(const Partner& p) = 0;
+  // The account a grant's access token acts for (GET /api/v1/account).
+  virtual Result<PartnerAccount> account(const Partner& p, const std::string& access_token) = 0;
+  // Ends the grant of `refresh_token` at the partner (best effort): whether the partner
+  // confirmed it.
+  virtual bool revoke(const Partner& p, const std::string& refresh_token) = 0;
 };
 
 // The relay as the partner. Calls are blocking HTTP on the caller's thread. An access token is

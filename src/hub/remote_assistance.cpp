@@ -40,6 +40,35 @@ std::string pending_redirect_uri(const Ctx& ctx, const Partner& p) {
   return p.pending_redirect_uri.empty() ? redirect_uri(ctx) : p.pending_redirect_uri;
 }
 
+// The onboarding cookie: a nonce only the browser that began the onboarding holds, sent back
+// with the relay's redirect to the callback (and nowhere else: its path is the callback's).
+constexpr const char* kOnboardingCookie = "reach_onboarding";
+
+std::string callback_path(const Ctx& ctx) {
+  std::string uri = redirect_uri(ctx);
+  auto scheme = uri.find("://");
+  auto slash = scheme == std::string::npos ? std::string::npos : uri.find('/', scheme + 3);
+  return slash == std::string::npos ? "/api/remoteAssistance/callback" : uri.substr(slash);
+}
+
+std::string onboarding_cookie(const Ctx& ctx, const std::string& value, std::int64_t max_age_s) {
+  // Lax, not Strict: the relay may be another site, and its redirect back is a cross-site
+  // navigation. The cookie authorises nothing by itself: it only ties the callback to a state
+  // that the same administrator's browser was given.
+  return fmt::format("{}={}; Path={}; HttpOnly; SameSite=Lax; Max-Age={}{}", kOnboardingCookie,
+                     value, callback_path(ctx), max_age_s, ctx.req.tls ? "; Secure" : "");
+}
+
+bj::object account_json(const PartnerAccount& a) {
+  return bj::object{
+      {"id", a.id}, {"email", a.email}, {"displayName", a.name}, {"companyName", a.company}};
+}
+
+bool began_onboarding(const Ctx& ctx, const Partner& p) {
+  return p.status == "onboarding" && ctx.principal && !p.pending_user_id.empty() &&
+         p.pending_user_id == ctx.who().user_id;
+}
+
 bj::object partner_json(const Ctx& ctx, const Partner& p) {
   bj::object o{
       {"@odata.type", "#microsoft.graph.remoteAssistancePartner"},
@@ -49,14 +78,23 @@ bj::object partner_json(const Ctx& ctx, const Partner& p) {
       {"onboardingStatus", p.status},
       {"lastConnectionDateTime", p.last_connection_at ? bj::value(iso8601(p.last_connection_at))
                                                       : bj::value("0001-01-01T00:00:00Z")},
-      // Reach's additions: the OAuth client, and what the admin must do next.
+      // Reach's additions: the OAuth client, whose grant it uses, and what the admin must do.
       {"clientId", p.client_id ? bj::value(*p.client_id) : bj::value()},
-      {"needsReauthorization", p.needs_reauth}};
+      {"needsReauthorization", p.needs_reauth},
+      {"connectedAccount", p.status == "onboarded" && p.connected_account
+                               ? bj::value(account_json(*p.connected_account))
+                               : bj::value()}};
   if (ctx.version == "beta")
     o["onboardingRequestExpiryDateTime"] =
         p.status == "onboarding" ? bj::value(iso8601(p.onboarding_expires_at)) : bj::value();
-  if (p.status == "onboarding" && !p.pending_state.empty())
-    o["authorizationUrl"] = ctx.svc.partner->authorization_url(p, pending_redirect_uri(ctx, p));
+  // What an onboarding in progress holds is its administrator's alone: the authorization URL
+  // carries its state and PKCE challenge, and the account waiting for confirmation is theirs to
+  // accept or refuse.
+  if (began_onboarding(ctx, p)) {
+    if (!p.pending_state.empty())
+      o["authorizationUrl"] = ctx.svc.partner->authorization_url(p, pending_redirect_uri(ctx, p));
+    if (p.pending_account) o["pendingAccount"] = account_json(*p.pending_account);
+  }
   return o;
 }
 
@@ -143,14 +181,66 @@ Result<net::Response> begin_onboarding(Ctx& ctx) {
         "(from `reach-relay client add`).");
   std::string state = crypto::random_token(32);
   std::string verifier = crypto::random_token(48);
-  auto expires = now_ms() + ctx.svc.config.onboarding_ttl.count();
+  std::string browser = crypto::random_token(32);
+  auto ttl = ctx.svc.config.onboarding_ttl.count();
+  auto expires = now_ms() + ttl;
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-    PendingOnboarding pending{seal(ctx.svc, state), seal(ctx.svc, verifier), ctx.who().user_id,
-                              redirect_uri(ctx), expires};
+    PendingOnboarding pending{seal(ctx.svc, state), seal(ctx.svc, verifier),     ctx.who().user_id,
+                              redirect_uri(ctx),    crypto::sha256_hex(browser), expires};
     if (auto r = begin_pending_onboarding(s, pending, now_ms()); !r) return r;
     return audit(s, ctx,
                  {"beginRemoteAssistanceOnboarding", "success", "remoteAssistancePartner",
                   kPartnerId, p->display_name, bj::object{{"relay", *p->relay_url}}});
+  });
+  if (!st) return st.error();
+  // A grant held for confirmation by an onboarding this one replaces is given back.
+  if (p->pending_tokens) (void)ctx.partner().revoke(*p, p->pending_tokens->refresh_token);
+  auto r = net::Response::empty(204);
+  r.headers.add("Set-Cookie", onboarding_cookie(ctx, browser, (ttl + 999) / 1000));
+  return r;
+}
+
+// POST …/confirmOnboarding: the administrator who began the onboarding accepts the account the
+// relay says consented (pendingAccount). Until then the grant is held, unused.
+Result<net::Response> confirm_onboarding(Ctx& ctx) {
+  auto p = partner_for(ctx, actions::kRemoteAssistanceUpdate);
+  if (!p) return p.error();
+  if (!ctx.req.body.empty()) return bad_request("confirmOnboarding takes no request body.");
+  if (p->status != "onboarding" || !p->pending_account)
+    return make_error(Errc::conflict, "noPendingOnboarding",
+                      "There is no authorisation waiting for confirmation: connect again.");
+  if (!began_onboarding(ctx, *p))
+    return forbidden("Only the administrator who began connecting can confirm the account.");
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    if (auto r = confirm_pending_grant(ctx.svc, s, now_ms()); !r) return r;
+    return audit(
+        s, ctx,
+        {"completeRemoteAssistanceOnboarding", "success", "remoteAssistancePartner", kPartnerId,
+         p->display_name,
+         bj::object{{"relay", p->relay_url.value_or("")}, {"account", p->pending_account->email}}});
+  });
+  if (!st) return st.error();
+  log::info("connector.onboarded",
+            {{"relay", p->relay_url.value_or("")}, {"account", p->pending_account->id}});
+  return net::Response::empty(204);
+}
+
+// POST …/cancelOnboarding: ends an onboarding in progress (any holder of the Update action), and
+// gives back a grant held for confirmation.
+Result<net::Response> cancel_pending_onboarding(Ctx& ctx) {
+  auto p = partner_for(ctx, actions::kRemoteAssistanceUpdate);
+  if (!p) return p.error();
+  if (!ctx.req.body.empty()) return bad_request("cancelOnboarding takes no request body.");
+  if (p->status != "onboarding")
+    return make_error(Errc::conflict, "noPendingOnboarding", "No onboarding is in progress.");
+  bool revoked = p->pending_tokens && ctx.partner().revoke(*p, p->pending_tokens->refresh_token);
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    if (auto r = cancel_onboarding(s); !r) return r;
+    bj::object details{{"revokedAtRelay", revoked}};
+    if (p->pending_account) details["account"] = p->pending_account->email;
+    return audit(s, ctx,
+                 {"cancelRemoteAssistanceOnboarding", "success", "remoteAssistancePartner",
+                  kPartnerId, p->display_name, std::move(details)});
   });
   if (!st) return st.error();
   return net::Response::empty(204);
@@ -159,7 +249,8 @@ Result<net::Response> begin_onboarding(Ctx& ctx) {
 Result<net::Response> disconnect(Ctx& ctx) {
   auto p = partner_for(ctx, actions::kRemoteAssistanceUpdate);
   if (!p) return p.error();
-  bool revoked = ctx.partner().revoke(*p);
+  bool revoked = ctx.partner().revoke(*p, p->refresh_token);
+  if (p->pending_tokens) (void)ctx.partner().revoke(*p, p->pending_tokens->refresh_token);
   auto st = ctx.db().transaction([&](store::Session& s) -> Status {
     if (auto r = forget_grant(s, now_ms()); !r) return r;
     return audit(s, ctx,
@@ -205,41 +296,74 @@ Result<net::Response> callback_locked(Ctx& ctx) {
   auto p = load_partner(ctx.svc, ctx.db(), now_ms());
   if (!p) return p.error();
   std::string state(ctx.req.query_param("state").value_or(""));
-  if (p->status != "onboarding" || p->pending_state.empty() ||
-      !crypto::constant_time_equal(state, p->pending_state) ||
-      p->pending_user_id != ctx.who().user_id) {
+  auto browser = ctx.req.cookie(kOnboardingCookie);
+  // The session cookie is SameSite=Strict and does not come with the relay's (possibly
+  // cross-site) redirect: the callback is the pending onboarding's by its state, which only its
+  // administrator was shown, and by the nonce only that administrator's browser holds.
+  bool bound = p->status == "onboarding" && !p->pending_state.empty() &&
+               crypto::constant_time_equal(state, p->pending_state) && browser &&
+               !p->pending_browser_hash.empty() &&
+               crypto::constant_time_equal(crypto::sha256_hex(*browser), p->pending_browser_hash);
+  if (!bound) {
     audit_now(ctx, {"completeRemoteAssistanceOnboarding", "failure", "remoteAssistancePartner",
                     kPartnerId, p->display_name, bj::object{{"reason", "stateMismatch"}}});
     return page(400, "Connection not completed",
-                "This answer from the relay does not belong to an onboarding you started (or "
-                "it expired). Start again: Remote assistance connector > Connect.",
+                "This answer from the relay does not belong to an onboarding begun in this "
+                "browser (or it expired). Start again: Remote assistance connector > Connect.",
                 "stateMismatch");
   }
+  if (auto who = find_user(ctx.db(), p->pending_user_id))
+    ctx.principal =
+        Principal{who->id, who->display_name, who->user_principal_name, who->licensed, true};
+  auto finish = [&](net::Response r) {
+    r.headers.add("Set-Cookie", onboarding_cookie(ctx, "", 0));
+    return r;
+  };
   if (auto err_param = ctx.req.query_param("error")) {
     std::string err(*err_param);
     if (auto r = cancel_onboarding(ctx.db()); !r) return r.error();
     audit_now(ctx, {"completeRemoteAssistanceOnboarding", "failure", "remoteAssistancePartner",
                     kPartnerId, p->display_name, bj::object{{"reason", err}}});
-    return page(400, "Connection refused",
-                "The relay did not authorise the connector (" + err + ").", "refused");
+    return finish(page(400, "Connection refused",
+                       "The relay did not authorise the connector (" + err + ").", "refused"));
   }
   std::string code(ctx.req.query_param("code").value_or(""));
   if (code.empty())
-    return page(400, "Connection not completed", "The relay sent no code.", "noCode");
+    return finish(page(400, "Connection not completed", "The relay sent no code.", "noCode"));
   auto t = ctx.partner().exchange_code(*p, code, pending_redirect_uri(ctx, *p));
   if (!t) return t.error();
   if (!t->granted) {
     audit_now(ctx, {"completeRemoteAssistanceOnboarding", "failure", "remoteAssistancePartner",
                     kPartnerId, p->display_name, bj::object{{"reason", t->error}}});
-    return page(502, "Connection not completed",
-                "The relay refused to exchange the code (" + t->error + "). Start again.",
-                "exchangeFailed");
+    return finish(page(502, "Connection not completed",
+                       "The relay refused to exchange the code (" + t->error + "). Start again.",
+                       "exchangeFailed"));
   }
-  audit_now(ctx, {"completeRemoteAssistanceOnboarding", "success", "remoteAssistancePartner",
-                  kPartnerId, p->display_name, bj::object{{"relay", p->relay_url.value_or("")}}});
-  log::info("connector.onboarded", {{"relay", p->relay_url.value_or("")}});
-  return page(200, "Remote assistance connector connected",
-              "The hub can now create remote assistance sessions.", "connected");
+  // Whose grant this is: the administrator confirms it before the hub uses it, so that a grant
+  // made by someone else's relay account is seen, and refused, before any session goes there.
+  auto account = ctx.partner().account(*p, t->tokens.access_token);
+  if (!account) {
+    (void)ctx.partner().revoke(*p, t->tokens.refresh_token);
+    if (auto r = cancel_onboarding(ctx.db()); !r) return r.error();
+    audit_now(ctx, {"completeRemoteAssistanceOnboarding", "failure", "remoteAssistancePartner",
+                    kPartnerId, p->display_name, bj::object{{"reason", "accountUnknown"}}});
+    return finish(page(502, "Connection not completed",
+                       "The relay did not say which account authorised the connector. Start "
+                       "again.",
+                       "exchangeFailed"));
+  }
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    if (auto r = hold_pending_grant(ctx.svc, s, t->tokens, *account, now_ms()); !r) return r;
+    return audit(s, ctx,
+                 {"authorizeRemoteAssistanceOnboarding", "success", "remoteAssistancePartner",
+                  kPartnerId, p->display_name,
+                  bj::object{{"relay", p->relay_url.value_or("")}, {"account", account->email}}});
+  });
+  if (!st) return st.error();
+  return finish(page(200, "Confirm the relay account",
+                     "The relay authorised the connector for " + account->email +
+                         ". Confirm this account in the admin center to finish connecting.",
+                     "confirm"));
 }
 
 // ---------------------------------------------------------------- requestRemoteAssistance
@@ -521,10 +645,16 @@ void register_remote_assistance_routes(Routes& r) {
   r.graph("PATCH", "/deviceManagement/remoteAssistancePartners/{id}", patch_partner);
   r.graph("POST", "/deviceManagement/remoteAssistancePartners/{id}/beginOnboarding",
           begin_onboarding);
+  r.graph("POST", "/deviceManagement/remoteAssistancePartners/{id}/confirmOnboarding",
+          confirm_onboarding);
+  r.graph("POST", "/deviceManagement/remoteAssistancePartners/{id}/cancelOnboarding",
+          cancel_pending_onboarding);
   r.graph("POST", "/deviceManagement/remoteAssistancePartners/{id}/disconnect", disconnect);
   r.graph("POST", "/deviceManagement/managedDevices/{id}/requestRemoteAssistance",
           request_remote_assistance);
-  r.api("GET", "/api/remoteAssistance/callback", callback);
+  // No session cookie comes with the relay's redirect (SameSite=Strict): the callback checks its
+  // own binding (callback_locked).
+  r.api("GET", "/api/remoteAssistance/callback", callback, Auth::none);
   r.api("GET", "/api/remoteAssistanceSessions", list_sessions);
 }
 

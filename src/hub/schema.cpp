@@ -250,6 +250,17 @@ const std::vector<store::Migration>& migrations() {
        {
            "CREATE TABLE data_versions (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
        }},
+      {13,
+       "the onboarding bound to its browser, and the consenting account confirmed",
+       // pending_browser: SHA-256 of the onboarding cookie's nonce; pending_tokens (sealed) and
+       // pending_account: a grant waiting for the administrator to confirm whose it is;
+       // connected_account: whose grant the connector uses.
+       {
+           "ALTER TABLE ra_partners ADD COLUMN pending_browser TEXT",
+           "ALTER TABLE ra_partners ADD COLUMN pending_tokens TEXT",
+           "ALTER TABLE ra_partners ADD COLUMN pending_account TEXT",
+           "ALTER TABLE ra_partners ADD COLUMN connected_account TEXT",
+       }},
   };
   return kMigrations;
 }

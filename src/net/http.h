@@ -3,6 +3,7 @@
 // Beast lives in server.cpp and client.cpp only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -47,6 +48,10 @@ struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // The server holds the answer this long before sending it, on a timer rather than a worker:
+  // a way to slow a guesser down without blocking anyone (a sign-in to an account that is
+  // being guessed at). A connection is held meanwhile, which the per-client cap bounds.
+  std::chrono::milliseconds delay{0};
 
   static Response text(int status, std::string body,
                        std::string content_type = "text/plain; charset=utf-8");

@@ -120,8 +120,9 @@ Result<net::Response> post_signin(Ctx& ctx) {
     return signin_page(ctx, 400, cont, tx(page_language(ctx.req), T::signin_missing), email);
   auto now = now_ms();
   std::string ek = "email:" + to_lower(email), ak = "addr:" + client_key(ctx.req.remote_address);
-  auto wait = std::max(ctx.svc.signin_by_email.wait_ms(ek, now),
-                       ctx.svc.signin_by_address.wait_ms(ak, now));
+  // The client that failed is refused; the account that was failed at is only slowed, so that
+  // failures from elsewhere never refuse its owner's right password (common/throttle.h).
+  auto wait = ctx.svc.signin_by_address.wait_ms(ak, now);
   if (wait > 0) {
     log::warn("relay.signin_throttled", {{"email", email}, {"ip", ctx.req.remote_address}});
     auto r =
@@ -130,6 +131,8 @@ Result<net::Response> post_signin(Ctx& ctx) {
     r.headers.set("Retry-After", std::to_string((wait + 999) / 1000));
     return r;
   }
+  auto slowing =
+      std::chrono::milliseconds(account_slowing_ms(ctx.svc.signin_by_email.wait_ms(ek, now)));
   auto found = find_account_credential(ctx.db(), email);
   if (!found) return found.error();
   bool ok = false;
@@ -142,10 +145,13 @@ Result<net::Response> post_signin(Ctx& ctx) {
     ctx.svc.signin_by_email.failure(ek, now);
     ctx.svc.signin_by_address.failure(ak, now);
     log::warn("relay.signin_failed", {{"email", email}, {"ip", ctx.req.remote_address}});
-    return signin_page(ctx, 401, cont, tx(page_language(ctx.req), T::signin_wrong), email);
+    auto r = signin_page(ctx, 401, cont, tx(page_language(ctx.req), T::signin_wrong), email);
+    r.delay = slowing;
+    return r;
   }
+  // The owner's success ends the slowing of the account; the client's failures stay until they
+  // age out (a success of its own must not buy it a new guessing budget).
   ctx.svc.signin_by_email.success(ek);
-  ctx.svc.signin_by_address.success(ak);
   std::string token = crypto::random_token(32);
   auto ttl =
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.svc.config.web_session_ttl).count();
@@ -156,6 +162,7 @@ Result<net::Response> post_signin(Ctx& ctx) {
   if (!st) return st.error();
   log::info("relay.signin", {{"account", account}, {"ip", ctx.req.remote_address}});
   auto r = redirect(303, cont);
+  r.delay = slowing;  // a quick answer would tell a guesser that this one was right
   r.headers.add("Set-Cookie", fmt::format("{}={}{}; Max-Age={}", kSessionCookie, token,
                                           cookie_attrs(ctx), ttl / 1000));
   return r;

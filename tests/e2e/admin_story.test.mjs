@@ -5,6 +5,10 @@
 // session from More > New remote assistance session > Yes, and watches its status change without
 // a reload while the device user answers (`reach-agent accept`, `allow`, `end`). Start remote
 // assistance opens the viewer, which shows the device's pixels; the history lists the session.
+// Before that, the attack of issue 20 is run against the connector's onboarding and fails: a Read
+// Only Operator does not get the authorization URL, another browser cannot complete the
+// callback, and a grant made by another relay account is shown to the administrator, who
+// refuses it, before the hub uses it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -60,6 +64,107 @@ before(async () => {
 
 after(() => tearDown(browser, tmp));
 
+const READ_ONLY_ROLE = 'd12b9e51-1bd5-4a9d-9c8a-0b1e8e0e0d5f';
+const PARTNERS = '/v1.0/deviceManagement/remoteAssistancePartners';
+
+async function signInToHub(email, password) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(hub.url + '/');
+  await page.getByRole('textbox', { name: 'Email' }).fill(email);
+  await page.getByRole('textbox', { name: 'Password' }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Home' }).waitFor();
+  return { context, page };
+}
+
+test('a Read Only Operator with a relay account of their own cannot take the connector', async () => {
+  const relaySite = relay.url.replace('127.0.0.1', 'localhost');
+  // The operator: Read Only on all devices at the hub, and a supporter account at the relay.
+  const org = await hub.api('PATCH', '/api/organization', { allowUnlicensedAdministrators: true });
+  assert.equal(org.status, 200, JSON.stringify(org.json));
+  const mallory = await hub.api('POST', '/v1.0/users', { displayName: 'Mallory Reader',
+    userPrincipalName: 'mallory@example.com', accountEnabled: true,
+    passwordProfile: { password: 'Mallory-Passw0rd-1' } });
+  assert.equal(mallory.status, 201, JSON.stringify(mallory.json));
+  const readers = await hub.api('POST', '/v1.0/groups', { displayName: 'Readers' });
+  assert.equal((await hub.api('POST', `/v1.0/groups/${readers.json.id}/members/$ref`,
+    { '@odata.id': `${hub.url}/v1.0/directoryObjects/${mallory.json.id}` })).status, 204);
+  assert.equal((await hub.api('POST', '/v1.0/deviceManagement/roleAssignments', { displayName: 'Readers',
+    roleDefinitionId: READ_ONLY_ROLE, members: [readers.json.id], resourceScopes: [],
+    scopeType: 'allDevices' })).status, 201);
+  run(path.join(BIN, 'reach-relay'), ['account', 'add', '--data', path.join(tmp, 'relay'),
+    '--email', 'mallory@example.com', '--name', 'Mallory Supporter'], { REACH_PASSWORD: 'Mallory-Passw0rd-1' });
+  const pid = (await hub.api('GET', PARTNERS)).json.value[0].id;
+  assert.equal((await hub.api('PATCH', `${PARTNERS}/${pid}`, { onboardingUrl: relaySite,
+    clientId: client.client_id, clientSecret: client.client_secret })).status, 200);
+
+  // The administrator begins connecting and is at the relay's sign-in page.
+  const admin = await signInToHub(ADMIN_EMAIL, ADMIN_PASSWORD);
+  const attacker = await signInToHub('mallory@example.com', 'Mallory-Passw0rd-1');
+  try {
+    await admin.page.goto(`${hub.url}/tenant/connector`);
+    await admin.page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await admin.page.getByRole('checkbox', { name: 'I agree' }).click();
+    await admin.page.getByRole('button', { name: 'Log in to authorize' }).click();
+    await admin.page.waitForURL((u) => u.href.startsWith(relaySite));
+    const authorizeUrl = admin.page.url();
+
+    // The operator reads the connector: onboarding, but neither the URL nor its state.
+    const seen = await attacker.page.request.get(`${hub.url}${PARTNERS}/${pid}`);
+    assert.equal(seen.status(), 200);
+    const p = await seen.json();
+    assert.equal(p.onboardingStatus, 'onboarding');
+    assert.equal(p.authorizationUrl, undefined, 'the authorization URL is the administrator\'s alone');
+    assert.doesNotMatch(JSON.stringify(p), /state=|code_challenge/);
+
+    // Even with the administrator's URL in hand (leaked some other way), the operator's consent
+    // does not connect the hub to their account. They sign in at the relay as themselves, consent,
+    // and are sent back to the hub's callback: their own browser cannot complete it (it did not
+    // begin the onboarding), and nothing changes.
+    const mal = attacker.page;
+    await mal.goto(authorizeUrl);
+    await mal.getByLabel('Email').fill('mallory@example.com');
+    await mal.getByLabel('Password').fill('Mallory-Passw0rd-1');
+    await mal.getByRole('button', { name: 'Sign in' }).click();
+    const back = mal.waitForResponse((r) => r.url().startsWith(`${hub.url}/api/remoteAssistance/callback`));
+    await mal.getByRole('button', { name: 'Allow' }).click();
+    const own = await back;
+    const callbackUrl = own.url();
+    assert.equal(own.status(), 400);
+    assert.match(await own.text(), /does not belong to an onboarding begun in this browser/);
+    assert.equal((await hub.api('GET', `${PARTNERS}/${pid}`)).json.onboardingStatus, 'onboarding');
+
+    // A page on another site sends the administrator's browser to it (a top-level cross-site
+    // navigation): the hub holds the grant and asks whose it is, naming the operator's account.
+    await admin.page.evaluate((u) => { window.location.href = u; }, callbackUrl);
+    await admin.page.waitForURL((u) => u.href.startsWith(`${hub.url}/tenant/connector`));
+    await admin.page.getByRole('heading', { name: 'Confirm the relay account' }).waitFor();
+    await admin.page.getByText('mallory@example.com').first().waitFor();
+    await admin.page.screenshot({ path: path.join(OUT_DIR, 'admin-story-connector-confirm.png'), fullPage: true });
+    // Nothing uses that grant yet; the operator sees no account waiting, and cannot confirm.
+    let now = await hub.api('GET', `${PARTNERS}/${pid}`);
+    assert.equal(now.json.onboardingStatus, 'onboarding');
+    const theirs = await (await mal.request.get(`${hub.url}${PARTNERS}/${pid}`)).json();
+    assert.equal(theirs.pendingAccount, undefined);
+    const r = await mal.request.post(`${hub.url}${PARTNERS}/${pid}/confirmOnboarding`, { headers: { Origin: hub.url } });
+    assert.equal(r.status(), 403);
+    // The administrator refuses it: not connected, and the relay's grant is given back.
+    await admin.page.getByRole('button', { name: 'Cancel connection' }).click();
+    await admin.page.getByText('The connection was cancelled. Nothing was changed.').waitFor();
+    await admin.page.getByRole('status').filter({ hasText: /^Not connected$/ }).waitFor();
+    now = await hub.api('GET', `${PARTNERS}/${pid}`);
+    assert.equal(now.json.onboardingStatus, 'notOnboarded');
+    assert.equal(now.json.connectedAccount, null);
+    const audit = await hub.api('GET', "/api/audit?$filter=activity eq 'cancelRemoteAssistanceOnboarding'");
+    assert.equal(audit.json.value[0].details.account, 'mallory@example.com');
+    assert.equal(audit.json.value[0].details.revokedAtRelay, true);
+  } finally {
+    await admin.context.close();
+    await attacker.context.close();
+  }
+});
+
 test('the administrator connects the connector and helps the device user, all in the browser', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
   const page = await context.newPage();
@@ -98,9 +203,12 @@ test('the administrator connects the connector and helps the device user, all in
     await page.getByLabel('Password').fill(ADMIN_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Allow' }).click();
-    // Back on the connector's page.
+    // Back on the connector's page, which names the relay account that consented: confirm it.
     await page.waitForURL((u) => u.href.startsWith(`${hub.url}/tenant/connector`));
+    await page.getByRole('heading', { name: 'Confirm the relay account' }).waitFor();
+    await page.getByRole('button', { name: 'Confirm account' }).click();
     await page.getByRole('status').filter({ hasText: /^Connected$/ }).waitFor();
+    await page.getByText(`(${ADMIN_EMAIL})`).waitFor();
     await shot('connector');
 
     // Devices > All devices > search > the device.

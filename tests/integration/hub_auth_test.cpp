@@ -93,7 +93,7 @@ class HubAuth : public ::testing::Test {
   std::string admin_;
 };
 
-TEST_F(HubAuth, RightPasswordGivesAnHttpOnlySameSiteLaxCookieThatWorks) {
+TEST_F(HubAuth, RightPasswordGivesAnHttpOnlySameSiteStrictCookieThatWorks) {
   auto r = signin(email(), password());
   ASSERT_EQ(r.status, 200) << r;
   EXPECT_FALSE(r.str("id").empty()) << r;
@@ -105,7 +105,7 @@ TEST_F(HubAuth, RightPasswordGivesAnHttpOnlySameSiteLaxCookieThatWorks) {
   EXPECT_TRUE(has_attribute(c, "HttpOnly")) << c.attributes;
   // Lax, not Strict: the relay's redirect back to the connector's callback is a cross-site
   // navigation (e2e_admin_story); cross-site state changes are refused by Origin.
-  EXPECT_TRUE(has_attribute(c, "SameSite=Lax")) << c.attributes;
+  EXPECT_TRUE(has_attribute(c, "SameSite=Strict")) << c.attributes;  // SPEC §10
   EXPECT_TRUE(has_attribute(c, "Path=/")) << c.attributes;
 
   auto m = me(c.value);
@@ -546,6 +546,49 @@ TEST_F(HubAuth, OnlyATrustedBalancersForwardedAddressNamesTheClient) {
   auto audit = hub_->get("/api/audit?$top=50", admin_);
   ASSERT_EQ(audit.status, 200) << audit;
   EXPECT_NE(audit.body.find("203.0.113.52"), std::string::npos) << audit;
+}
+
+// Issue 20, finding 2: nine wrong passwords for the administrator from addresses of an
+// attacker's choosing locked the administrator out everywhere. Failures against an account now
+// only slow its sign-ins; the hard throttle is the client's own, and the client's own success
+// does not reset it.
+TEST_F(HubAuth, FailuresAgainstAnAccountFromElsewhereNeverRefuseItsOwner) {
+  ASSERT_TRUE(hub_->stop());
+  ASSERT_TRUE(hub_->start({"--trusted-proxy", "127.0.0.1"}));
+  auto from = [](const std::string& address) {
+    net::Headers h;
+    h.set("X-Forwarded-For", address);
+    return h;
+  };
+  for (int i = 0; i < 9; ++i)
+    EXPECT_TRUE(IsGraphError(
+        signin(email(), "Wrong-" + std::to_string(i), from("203.0.113." + std::to_string(i))), 401,
+        "unauthenticated"))
+        << "attempt " << i + 1 << " on the account, from its own address, is not refused";
+  auto owner = signin(email(), password(), from("198.51.100.7"));
+  EXPECT_EQ(owner.status, 200) << "the owner's right password from elsewhere: " << owner;
+  EXPECT_FALSE(session_cookie(owner).value.empty());
+
+  // One client: its failures block it, whichever accounts they were for, and signing in to an
+  // account of its own in between buys it nothing.
+  std::string mine = "mallory@reach.test";
+  ASSERT_EQ(hub_->post("/v1.0/users",
+                       bj::object{{"displayName", "Mallory"},
+                                  {"userPrincipalName", mine},
+                                  {"accountEnabled", true},
+                                  {"passwordProfile", bj::object{{"password", "Mallory-Pw-123"}}}},
+                       admin_)
+                .status,
+            201);
+  const std::string other = "someone@reach.test";  // an account nobody has failed at yet
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(signin(other, "Guess-" + std::to_string(i), from("192.0.2.9")).status, 401);
+  EXPECT_EQ(signin(mine, "Mallory-Pw-123", from("192.0.2.9")).status, 200);
+  EXPECT_EQ(signin(other, "Guess-5", from("192.0.2.9")).status, 401);
+  EXPECT_TRUE(IsThrottled(signin(other, "Guess-6", from("192.0.2.9"))))
+      << "the client's sixth failure-bound attempt";
+  EXPECT_TRUE(IsThrottled(signin(mine, "Mallory-Pw-123", from("192.0.2.9"))));
+  EXPECT_EQ(signin(email(), password(), from("198.51.100.8")).status, 200);
 }
 
 TEST(HubCommandLine, HelpAndBadArguments) {

@@ -640,7 +640,7 @@ std::string ChildProcess::output() const {
 
 ApiResult Browser::go(std::string_view method, std::string_view path_or_url, std::string body,
                       std::string_view content_type) {
-  net::Headers h;
+  net::Headers h = headers;
   std::string jar;
   for (const auto& [k, v] : cookies) jar += (jar.empty() ? "" : "; ") + k + "=" + v;
   if (!jar.empty()) h.set("Cookie", jar);

@@ -200,6 +200,7 @@ struct Browser {
   std::string base_url;  // "http://127.0.0.1:PORT"
   std::map<std::string, std::string> cookies;
   std::vector<std::string> last_set_cookies;
+  net::Headers headers;  // sent with every request (an X-Forwarded-For a balancer would add)
 
   // `path_or_url`: a path on base_url or an absolute URL. Does not follow redirects.
   ApiResult go(std::string_view method, std::string_view path_or_url, std::string body = {},

@@ -119,10 +119,21 @@ class RemoteAssistanceFlow : public ::testing::Test {
     if (!callback_node.empty()) hub.base_url = callback_node;
     auto done = hub.go("GET", path_of(location));
     ASSERT_EQ(done.status, 200) << done;
-    EXPECT_NE(done.body.find("connected"), std::string::npos) << done.body;
+    EXPECT_NE(done.body.find("onboarding=confirm"), std::string::npos) << done.body;
+    // The grant waits for the administrator to confirm the relay account that consented.
+    auto held = hub.go("GET", std::string(kPartners) + "/" + partner_);
+    ASSERT_EQ(held.str("onboardingStatus"), "onboarding") << held;
+    ASSERT_TRUE(held.obj().contains("pendingAccount")) << held;
+    EXPECT_EQ(str_of(held.obj().at("pendingAccount").as_object(), "email"),
+              relay_.options().admin_email);
+    auto confirm = hub.go("POST", std::string(kPartners) + "/" + partner_ + "/confirmOnboarding");
+    ASSERT_EQ(confirm.status, 204) << confirm;
     auto after = hub_.get(std::string(kPartners) + "/" + partner_, admin_);
     ASSERT_EQ(after.str("onboardingStatus"), "onboarded") << after;
     EXPECT_NE(after.str("lastConnectionDateTime").substr(0, 4), "0001") << after;
+    ASSERT_TRUE(after.obj().at("connectedAccount").is_object()) << after;
+    EXPECT_EQ(str_of(after.obj().at("connectedAccount").as_object(), "email"),
+              relay_.options().admin_email);
   }
 
   // A user, a personal device enrolled to them with a running agent on its own display, and a

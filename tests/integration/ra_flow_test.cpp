@@ -389,7 +389,8 @@ TEST_F(RemoteAssistanceFlow, OnlyTheUpdateActionChangesTheConnectorAndABadCallba
   ASSERT_EQ(hub.go("POST", path + "/beginOnboarding").status, 204);
   auto forged = hub.go("GET", "/api/remoteAssistance/callback?code=made-up&state=forged");
   EXPECT_EQ(forged.status, 400) << forged;
-  EXPECT_NE(forged.body.find("does not belong to an onboarding you started"), std::string::npos);
+  EXPECT_NE(forged.body.find("does not belong to an onboarding begun in this browser"),
+            std::string::npos);
   EXPECT_EQ(hub_.get(path, admin_).str("onboardingStatus"), "onboarding");
   // The relay's refusal (the admin said no) returns to notOnboarded.
   std::string state = url_state(hub_.get(path, admin_).str("authorizationUrl"));
@@ -397,6 +398,85 @@ TEST_F(RemoteAssistanceFlow, OnlyTheUpdateActionChangesTheConnectorAndABadCallba
       hub.go("GET", "/api/remoteAssistance/callback?error=access_denied&state=" + q(state));
   EXPECT_EQ(denied.status, 400) << denied;
   EXPECT_EQ(hub_.get(path, admin_).str("onboardingStatus"), "notOnboarded");
+}
+
+// Issue 20, finding 1: while an administrator onboards, an operator who reads the connector
+// (RemoteAssistance_Read) is not shown the authorization URL (its state and PKCE challenge), a
+// callback that carries the right state but comes from another browser is refused, and the grant
+// of a completed callback is not used until the administrator who began confirms its account.
+TEST_F(RemoteAssistanceFlow, AnOnboardingIsItsAdministratorsAloneAndItsAccountIsConfirmed) {
+  start_services();
+  enroll_device_and_helpdesk(false);
+  std::string path = std::string(kPartners) + "/" + partner_;
+  Browser admin{hub_.base_url()};
+  ASSERT_EQ(admin
+                .go("POST", "/api/auth/signin",
+                    bj::serialize(bj::object{{"email", hub_.options().admin_email},
+                                             {"password", hub_.options().admin_password}}),
+                    "application/json")
+                .status,
+            200);
+  EXPECT_NE(admin.set_cookie_for("reach_session").find("SameSite=Strict"), std::string::npos)
+      << "SPEC §10: the session cookie is SameSite=Strict";
+  ASSERT_EQ(admin.go("POST", path + "/beginOnboarding").status, 204);
+  std::string binding = admin.set_cookie_for("reach_onboarding");
+  EXPECT_NE(binding.find("Path=/api/remoteAssistance/callback"), std::string::npos) << binding;
+  EXPECT_NE(binding.find("HttpOnly"), std::string::npos) << binding;
+
+  auto seen = hub_.get(path, helpdesk_);
+  ASSERT_EQ(seen.status, 200) << seen;
+  EXPECT_EQ(seen.str("onboardingStatus"), "onboarding");
+  EXPECT_FALSE(seen.obj().contains("authorizationUrl")) << seen;
+  auto listed = hub_.get(kPartners, helpdesk_);
+  EXPECT_EQ(listed.body.find("authorizationUrl"), std::string::npos) << listed;
+  auto mine = admin.go("GET", path);
+  std::string authorize = mine.str("authorizationUrl");
+  ASSERT_FALSE(authorize.empty()) << mine;
+
+  // The relay's sign-in and consent, then the callback URL kept instead of followed.
+  Browser relay{relay_.base_url()};
+  auto signin = relay.go("GET", path_of(authorize));
+  auto fields = hidden_inputs(signin.body);
+  auto r = relay.go("POST", "/signin",
+                    form_encode({{"csrf", fields["csrf"]},
+                                 {"continue", fields["continue"]},
+                                 {"email", relay_.options().admin_email},
+                                 {"password", relay_.options().admin_password}}));
+  ASSERT_EQ(r.status, 303) << r;
+  auto consent = relay.go("GET", std::string(r.headers.get("Location").value_or("")));
+  auto cf = hidden_inputs(consent.body);
+  std::vector<std::pair<std::string, std::string>> form(cf.begin(), cf.end());
+  form.emplace_back("decision", "allow");
+  auto back = relay.go("POST", "/oauth2/authorize", form_encode(form));
+  ASSERT_EQ(back.status, 302) << back;
+  std::string callback = path_of(std::string(back.headers.get("Location").value_or("")));
+
+  // Another browser (signed in as the same administrator, even) has no onboarding cookie.
+  Browser other{hub_.base_url()};
+  other.cookies["reach_session"] = admin.cookies["reach_session"];
+  auto refused = other.go("GET", callback);
+  EXPECT_EQ(refused.status, 400) << refused;
+  other.cookies["reach_onboarding"] = "a-guess";
+  EXPECT_EQ(other.go("GET", callback).status, 400);
+  EXPECT_EQ(hub_.get(path, admin_).str("onboardingStatus"), "onboarding");
+
+  // The browser that began: the grant is held, named, and used only after confirmation.
+  auto done = admin.go("GET", callback);
+  ASSERT_EQ(done.status, 200) << done;
+  EXPECT_NE(admin.set_cookie_for("reach_onboarding").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(admin.go("GET", callback).status, 400) << "a callback is taken once";
+  auto held = hub_.get(path, helpdesk_);
+  EXPECT_EQ(held.str("onboardingStatus"), "onboarding");
+  EXPECT_FALSE(held.obj().contains("pendingAccount")) << held;
+  EXPECT_TRUE(
+      IsGraphError(hub_.post_raw(path + "/confirmOnboarding", "", helpdesk_), 403, "accessDenied"));
+  ASSERT_EQ(admin.go("POST", path + "/confirmOnboarding").status, 204);
+  auto after = hub_.get(path, helpdesk_);
+  EXPECT_EQ(after.str("onboardingStatus"), "onboarded");
+  EXPECT_EQ(str_of(after.obj().at("connectedAccount").as_object(), "email"),
+            relay_.options().admin_email);
+  EXPECT_TRUE(IsGraphError(hub_.post_raw(path + "/confirmOnboarding", "", admin_), 409,
+                           "noPendingOnboarding"));
 }
 
 TEST(RemoteAssistanceOnboarding, AnOnboardingNotCompletedInTimeFallsBackAndItsCallbackIsRefused) {

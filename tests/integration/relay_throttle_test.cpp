@@ -324,6 +324,35 @@ TEST_F(RelayThrottleTest, TheRequestLogHoldsNoLinkTokenOrCode) {
 
 // SPEC §4.2 and the review's finding 3, on the wire: every address of one IPv6 /64 is one
 // client (a subscriber gets a whole /64), each IPv4 address is its own. Refusals are counted.
+// Issue 20, finding 2, at the relay: wrong passwords for an account from many addresses slow
+// its sign-ins and never refuse its owner's right password (the connector's onboarding needs
+// that sign-in); a client's own failures still block that client.
+TEST(RelaySignIn, FailuresAgainstAnAccountFromElsewhereNeverRefuseItsOwner) {
+  RelayProcess relay;
+  ASSERT_TRUE(relay.init_and_start({"--trusted-proxy", "127.0.0.1"}));
+  auto attempt = [&](const std::string& address, const std::string& password) {
+    Browser b{relay.base_url()};
+    b.headers.set("X-Forwarded-For", address);
+    auto page = b.go("GET", "/signin");
+    auto fields = hidden_inputs(page.body);
+    return b
+        .go("POST", "/signin",
+            form_encode({{"csrf", fields["csrf"]},
+                         {"continue", "/"},
+                         {"email", relay.options().admin_email},
+                         {"password", password}}))
+        .status;
+  };
+  for (int i = 0; i < 9; ++i)
+    EXPECT_EQ(attempt("203.0.113." + std::to_string(i), "Wrong-" + std::to_string(i)), 401)
+        << "attempt " << i + 1;
+  EXPECT_EQ(attempt("198.51.100.7", relay.options().admin_password), 303)
+      << "the owner's right password from elsewhere signs in";
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(attempt("192.0.2.9", "Guess-" + std::to_string(i)), 401);
+  EXPECT_EQ(attempt("192.0.2.9", relay.options().admin_password), 429)
+      << "the client that failed is blocked, right password or not";
+}
+
 TEST(RelayGuessing, ManyAddressesOfOneSlash64AreOneClientAndEachLoopbackAddressIsThrottled) {
   ASSERT_TRUE(private_network());
   RelayProcess relay;

@@ -114,3 +114,19 @@ TEST(ClientKey, Ipv6ByItsSlash64AndIpv4AsItIs) {
 
 }  // namespace
 }  // namespace reach
+
+namespace reach {
+namespace {
+
+// An account being guessed at is slowed by its own wait, never by more than the cap: its owner
+// always gets an answer within a few seconds.
+TEST(AccountSlowing, FollowsTheAccountsWaitUpToTheCap) {
+  EXPECT_EQ(account_slowing_ms(0), 0);
+  EXPECT_EQ(account_slowing_ms(-5), 0);
+  EXPECT_EQ(account_slowing_ms(1000), 1000);
+  EXPECT_EQ(account_slowing_ms(15 * 60 * 1000), kMaxAccountSlowingMs);
+  EXPECT_EQ(account_slowing_ms(5000, 2000), 2000);
+}
+
+}  // namespace
+}  // namespace reach

@@ -53,7 +53,16 @@ export interface Partner {
   lastConnectionDateTime: string;
   clientId: string | null;
   needsReauthorization: boolean;
+  connectedAccount: PartnerAccount | null;
   authorizationUrl?: string;
+  pendingAccount?: PartnerAccount;
+}
+
+export interface PartnerAccount {
+  id: string;
+  email: string;
+  displayName: string;
+  companyName: string;
 }
 
 export interface User {

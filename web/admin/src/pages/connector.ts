@@ -1,11 +1,12 @@
 // Tenant administration > Connectors and tokens > Remote assistance connector: its status,
 // Connect (the partner's licence, "I agree", Log in to authorize: the relay's sign-in and consent
-// in this tab, then back here), reconnect when it needs re-authorisation, Disconnect, and the
-// relay and OAuth client it uses.
+// in this tab, then back here to confirm the relay account that consented), reconnect when it
+// needs re-authorisation, Disconnect, the connected account, and the relay and OAuth client it
+// uses.
 import { css, html, nothing } from 'lit';
 import { type Page as ListPage, get, patch, post } from '../api.js';
 import { formatDateTime, t, tMaybe } from '../i18n/index.js';
-import type { Partner } from '../model.js';
+import type { Partner, PartnerAccount } from '../model.js';
 import { A, can } from '../permissions.js';
 import { Page, confirmDialog, doneBar, errorBar } from '../components/ui.js';
 
@@ -99,6 +100,58 @@ export class ReachConnector extends Page {
     }
   }
 
+  // The relay's grant is held until the administrator who began says the account is theirs.
+  private async confirm(): Promise<void> {
+    this.busy = true;
+    try {
+      await post(`${this.path()}/confirmOnboarding`);
+      this.outcome = '';
+      this.done = t('connector.outcome.connected');
+      this.error = undefined;
+      await this.load();
+    } catch (e) {
+      this.error = e;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async cancel(): Promise<void> {
+    this.busy = true;
+    try {
+      await post(`${this.path()}/cancelOnboarding`);
+      this.outcome = '';
+      this.done = t('connector.cancelled');
+      this.error = undefined;
+      await this.load();
+    } catch (e) {
+      this.error = e;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private account(a: PartnerAccount) {
+    return html`${a.displayName || a.email} (${a.email})${a.companyName ? html`, ${a.companyName}` : nothing}`;
+  }
+
+  private pendingCard(a: PartnerAccount) {
+    return html`<section class="card" aria-labelledby="confirm-h">
+      <h2 id="confirm-h">${t('connector.confirmTitle')}</h2>
+      <p>${t('connector.confirmIntro')}</p>
+      <dl class="essentials">
+        <div><dt>${t('connector.accountName')}</dt><dd>${a.displayName || '—'}</dd></div>
+        <div><dt>${t('connector.accountEmail')}</dt><dd>${a.email}</dd></div>
+        <div><dt>${t('connector.accountCompany')}</dt><dd>${a.companyName || '—'}</dd></div>
+      </dl>
+      <p class="muted">${t('connector.confirmWarning')}</p>
+      <div class="actions" style="margin-top:16px">
+        <fluent-button appearance="primary" ?disabled=${this.busy} @click=${() => this.confirm()}>${t('connector.confirmAccount')}</fluent-button>
+        <fluent-button ?disabled=${this.busy} @click=${() => this.cancel()}>${t('connector.cancelConnection')}</fluent-button>
+      </div>
+    </section>`;
+  }
+
   private async disconnect(): Promise<void> {
     const yes = await confirmDialog().ask({ title: t('connector.disconnectTitle'), text: t('connector.disconnectConfirm') });
     if (!yes) return;
@@ -129,7 +182,7 @@ export class ReachConnector extends Page {
 
   render() {
     const p = this.partner;
-    const outcome = this.outcome
+    const outcome = this.outcome && this.outcome !== 'confirm'
       ? this.outcome === 'connected'
         ? doneBar(t('connector.outcome.connected'))
         : html`<fluent-message-bar intent="error" role="alert">${tMaybe(`connector.outcome.${this.outcome}`) ?? t('connector.outcome.failed')}</fluent-message-bar>`
@@ -140,24 +193,29 @@ export class ReachConnector extends Page {
     const status = p.needsReauthorization ? 'needsReauthorization' : p.onboardingStatus;
     const canUpdate = can(A.raUpdate);
     const configured = !!p.onboardingUrl && !!p.clientId;
-    return html`${header} ${outcome} ${errorBar(this.error)} ${doneBar(this.done)}
+    const pending = canUpdate && p.pendingAccount ? this.pendingCard(p.pendingAccount) : nothing;
+    return html`${header} ${outcome} ${errorBar(this.error)} ${doneBar(this.done)} ${pending}
       <section class="card" aria-labelledby="status-h">
         <h2 id="status-h">${p.displayName}</h2>
         <p class="state" role="status">${tMaybe(`connector.status.${status}`) ?? status}</p>
         <p class="muted">${t(`connector.explain.${status === 'onboarded' ? 'onboarded' : status === 'needsReauthorization' ? 'needsReauthorization' : 'notOnboarded'}`)}</p>
         <dl class="essentials">
           <div><dt>${t('connector.relayUrl')}</dt><dd>${p.onboardingUrl ?? '—'}</dd></div>
+          <div><dt>${t('connector.connectedAccount')}</dt><dd>${p.connectedAccount ? this.account(p.connectedAccount) : '—'}</dd></div>
           <div><dt>${t('connector.lastConnection')}</dt><dd>${p.lastConnectionDateTime?.startsWith('0001') ? '—' : formatDateTime(p.lastConnectionDateTime)}</dd></div>
         </dl>
         ${canUpdate
           ? html`<div class="actions" style="margin-top:16px">
-              ${status !== 'onboarded'
+              ${status !== 'onboarded' && !p.pendingAccount
                 ? html`<fluent-button appearance="primary" ?disabled=${!configured} @click=${() => this.openConnect()}
                     >${status === 'needsReauthorization' ? t('connector.reconnect') : t('connector.connect')}</fluent-button
                   >`
                 : nothing}
               ${status === 'onboarded' || status === 'needsReauthorization'
                 ? html`<fluent-button @click=${() => this.disconnect()}>${t('connector.disconnect')}</fluent-button>`
+                : nothing}
+              ${status === 'onboarding' && !p.pendingAccount
+                ? html`<fluent-button ?disabled=${this.busy} @click=${() => this.cancel()}>${t('connector.cancelConnection')}</fluent-button>`
                 : nothing}
             </div>
             ${!configured ? html`<p class="muted">${t('connector.configureFirst')}</p>` : nothing}`
