@@ -46,6 +46,20 @@ std::int64_t num(const bj::object& o, std::string_view key) {
   return it != o.end() && it->value().is_int64() ? it->value().as_int64() : 0;
 }
 
+// Creates `path` and its missing parents with mode 0700 (a fresh account has no ~/.local/state).
+// Parents that exist are left as they are: they may be shared (the home directory, /var/lib).
+Status make_private_dirs(const std::string& path) {
+  std::size_t end = 0;
+  do {
+    end = path.find('/', end + 1);
+    std::string prefix = path.substr(0, end);
+    // mkdir reports EEXIST before a missing write permission, so existing read-only parents pass.
+    if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
+      return io_error("cannot create the state directory " + prefix);
+  } while (end != std::string::npos);
+  return {};
+}
+
 }  // namespace
 
 Status write_file_atomic(const std::string& path, const std::string& data) {
@@ -79,8 +93,7 @@ Status write_file_atomic(const std::string& path, const std::string& data) {
 
 Result<std::unique_ptr<StateDir>> StateDir::open(const std::string& path) {
   if (path.empty()) return bad_request("The state directory is not set (--state DIR).");
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
-    return io_error("cannot create the state directory " + path);
+  if (auto s = make_private_dirs(path); !s) return s.error();
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return io_error("cannot open " + path);
   if (!S_ISDIR(st.st_mode)) return bad_request(path + " is not a directory.");

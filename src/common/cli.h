@@ -37,9 +37,13 @@ inline std::optional<int> parse(CLI::App& app, int argc, char** argv, const char
 // A server's connection limits as flags (net::ServerOptions::max_connections and
 // reserved_connections): --max-connections (0: from the file descriptor limit) and
 // --reserved-connections, kept for `reserved_for` (e.g. "API requests").
+// Also the per-client caps (max_connections_per_client, max_websockets_per_client; 0: the
+// server's defaults).
 struct ConnectionLimits {
   int max = 0;
   int reserved = 64;
+  int per_client = 0;
+  int websockets_per_client = 0;
 };
 inline void add_connection_limits(CLI::App* cmd, ConnectionLimits& limits,
                                   const std::string& reserved_for) {
@@ -50,6 +54,16 @@ inline void add_connection_limits(CLI::App* cmd, ConnectionLimits& limits,
   cmd->add_option("--reserved-connections", limits.reserved,
                   "Connections kept for " + reserved_for + ": WebSockets may not take them")
       ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-client", limits.per_client,
+                  "HTTP connections one client (an IPv4 address, an IPv6 /64) may hold; a "
+                  "--trusted-proxy holds any number (0: max(16, max connections / 16))")
+      ->check(CLI::Range(0, 10000000))
+      ->capture_default_str();
+  cmd->add_option("--max-websockets-per-client", limits.websockets_per_client,
+                  "WebSockets one client may hold, behind a --trusted-proxy the client its "
+                  "X-Forwarded-For names (0: max(16, (max - reserved connections) / 4))")
+      ->check(CLI::Range(0, 10000000))
       ->capture_default_str();
 }
 

@@ -95,6 +95,9 @@ int serve(const ServeFlags& f) {
   opts.error_response = hub::server_error_response;
   opts.max_connections = static_cast<std::size_t>(f.limits.max);
   opts.reserved_connections = static_cast<std::size_t>(f.limits.reserved);
+  opts.max_connections_per_client = static_cast<std::size_t>(f.limits.per_client);
+  opts.max_websockets_per_client = static_cast<std::size_t>(f.limits.websockets_per_client);
+  opts.trusted_proxies = f.trusted_proxies;
   net::Server server(
       opts, [hub](net::Request& r) { return hub->handle(r); },
       [hub](net::Request& r, net::Response& reject) { return hub->upgrade(r, reject); });

@@ -2,6 +2,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/throttle.h"
 #include "net/ws_session.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <sys/resource.h>
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <thread>
@@ -76,15 +78,17 @@ BeastResponse to_beast(Response& in, const BeastRequest& req, bool keep_alive) {
 // frame) so that stop() can reach it; after a WebSocket upgrade it is moved out.
 template <class Stream>
 struct Conn {
-  Conn(Stream s, std::string r, std::shared_ptr<void> sl)
+  Conn(Stream s, std::string r, std::shared_ptr<void> sl, std::shared_ptr<void> csl)
       : stream(std::move(s)),
         ex(stream.get_executor()),
         remote(std::move(r)),
-        slot(std::move(sl)) {}
+        slot(std::move(sl)),
+        client_slot(std::move(csl)) {}
   Stream stream;
   asio::any_io_executor ex;
   std::string remote;
-  std::shared_ptr<void> slot;  // releases the connections_open count
+  std::shared_ptr<void> slot;         // releases the connections_open count
+  std::shared_ptr<void> client_slot;  // the client's count of HTTP connections (null: not counted)
   // On the strand only.
   bool busy = false;      // a request is being received or handled
   bool upgraded = false;  // `stream` was moved into a WebSocket
@@ -107,6 +111,8 @@ struct Server::Impl {
       : options(resolve_limits(std::move(o))),
         handler(std::move(h)),
         upgrade(std::move(u)),
+        connection_slots(options.max_connections_per_client),
+        websocket_slots(options.max_websockets_per_client),
         ioc(static_cast<int>(std::max<std::size_t>(1, options.io_threads))),
         acceptor(asio::make_strand(ioc)),
         pool(std::max<std::size_t>(1, options.worker_threads)) {}
@@ -154,6 +160,10 @@ struct Server::Impl {
   template <class Stream>
   asio::awaitable<void> upgrade_connection(std::shared_ptr<Conn<Stream>> conn, BeastRequest req,
                                            std::chrono::steady_clock::time_point start);
+  template <class Stream>
+  asio::awaitable<void> refuse_upgrade(Conn<Stream>& conn, const BeastRequest& req,
+                                       const Request& request, std::string_view message,
+                                       std::chrono::steady_clock::time_point start);
 
   // Runs `fn` on the worker pool and resumes on the caller's executor; exceptions propagate.
   template <class F>
@@ -191,23 +201,53 @@ struct Server::Impl {
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> websockets{0};
   std::atomic<std::uint64_t> upgrades_refused{0};
-  std::atomic<std::int64_t> last_refusal_log{0};  // steady ms: refusals are logged once a second
+  std::atomic<std::uint64_t> refused_per_client{0};
+  std::atomic<std::uint64_t> upgrades_refused_per_client{0};
+  // Steady ms of the last refusal logged, for the server's limits and for the clients' caps (one
+  // flood must not hide the other).
+  std::atomic<std::int64_t> last_refusal_log{0};
+  std::atomic<std::int64_t> last_client_refusal_log{0};
   std::atomic<bool> stopping{false};
 
   static ServerOptions resolve_limits(ServerOptions o) {
     if (o.max_connections == 0) o.max_connections = connections_for_fd_limit();
     o.reserved_connections = std::min(o.reserved_connections, o.max_connections / 2);
+    if (o.max_connections_per_client == 0)
+      o.max_connections_per_client = std::max<std::size_t>(16, o.max_connections / 16);
+    if (o.max_websockets_per_client == 0) {
+      o.max_websockets_per_client =
+          std::max<std::size_t>(16, (o.max_connections - o.reserved_connections) / 4);
+    }
     return o;
+  }
+
+  bool is_trusted_proxy(const std::string& address) const {
+    return std::find(options.trusted_proxies.begin(), options.trusted_proxies.end(), address) !=
+           options.trusted_proxies.end();
+  }
+
+  // The client a WebSocket upgrade is counted for: through a trusted balancer, the one its
+  // X-Forwarded-For ends with (the rule of use_forwarded_client, which the handlers apply too).
+  std::string websocket_client(const Request& request) const {
+    Request probe;
+    probe.remote_address = request.remote_address;
+    if (auto forwarded = request.headers.get("X-Forwarded-For"))
+      probe.headers.set("X-Forwarded-For", std::string(*forwarded));
+    use_forwarded_client(probe, options.trusted_proxies);
+    return probe.remote_address;
   }
 
   // A refusal is logged at most once a second (with the count so far): a flood of them must not
   // become a flood of log lines.
-  void log_refusal(const char* event) {
+  static bool refusal_log_due(std::atomic<std::int64_t>& last_log) {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now().time_since_epoch())
                    .count();
-    auto last = last_refusal_log.load();
-    if (now - last < 1000 || !last_refusal_log.compare_exchange_strong(last, now)) return;
+    auto last = last_log.load();
+    return now - last >= 1000 && last_log.compare_exchange_strong(last, now);
+  }
+  void log_refusal(const char* event) {
+    if (!refusal_log_due(last_refusal_log)) return;
     log::warn(event, {{"open", open.load()},
                       {"websockets", websockets.load()},
                       {"limit", options.max_connections},
@@ -215,10 +255,23 @@ struct Server::Impl {
                       {"refused", refused.load()},
                       {"upgrades_refused", upgrades_refused.load()}});
   }
+  // `client` is the client's key: the address, or its /64.
+  void log_client_refusal(const char* event, const std::string& client) {
+    if (!refusal_log_due(last_client_refusal_log)) return;
+    log::warn(event, {{"client", client},
+                      {"connections_limit", options.max_connections_per_client},
+                      {"websockets_limit", options.max_websockets_per_client},
+                      {"refused", refused_per_client.load()},
+                      {"upgrades_refused", upgrades_refused_per_client.load()}});
+  }
 
   std::mutex live_mu;
   std::map<std::uint64_t, Live> lives;  // guarded by live_mu
   std::uint64_t next_live = 0;          // guarded by live_mu
+
+  // Declared before ioc: the connections destroyed with it give their slots back.
+  ClientSlots connection_slots;
+  ClientSlots websocket_slots;
 
   // Declared before ioc: TLS streams in coroutine frames destroyed with ioc still use it.
   std::optional<ssl::context> tls;
@@ -283,6 +336,19 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       log_refusal("http.connection_refused");
       continue;
     }
+    boost::system::error_code ep_ec;
+    std::string remote = socket.remote_endpoint(ep_ec).address().to_string();
+    std::shared_ptr<void> client_slot;
+    if (!is_trusted_proxy(remote)) {
+      client_slot = connection_slots.take(remote);
+      if (!client_slot) {
+        ++refused_per_client;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        log_client_refusal("http.connection_refused_per_client", client_key(remote));
+        continue;
+      }
+    }
     ++open;
     // Interactive traffic (RFB through the relay): no Nagle delay on the last segment of a
     // message, which with the peer's delayed ACK stalls replies by 40 ms.
@@ -290,17 +356,16 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     socket.set_option(tcp::no_delay(true), nodelay_ec);
     // Released when the HTTP connection or the WebSocket made from it ends.
     std::shared_ptr<void> slot(nullptr, [this](void*) { --open; });
-    boost::system::error_code ep_ec;
-    std::string remote = socket.remote_endpoint(ep_ec).address().to_string();
     auto ex = socket.get_executor();
     if (tls) {
-      auto conn =
-          std::make_shared<Conn<TlsStream>>(TlsStream(beast::tcp_stream(std::move(socket)), *tls),
-                                            std::move(remote), std::move(slot));
+      auto conn = std::make_shared<Conn<TlsStream>>(
+          TlsStream(beast::tcp_stream(std::move(socket)), *tls), std::move(remote), std::move(slot),
+          std::move(client_slot));
       asio::co_spawn(ex, serve(std::move(conn)), log_exceptions("http.connection"));
     } else {
       auto conn = std::make_shared<Conn<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
-                                                            std::move(remote), std::move(slot));
+                                                            std::move(remote), std::move(slot),
+                                                            std::move(client_slot));
       asio::co_spawn(ex, serve(std::move(conn)), log_exceptions("http.connection"));
     }
   }
@@ -460,6 +525,10 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Conn<Stream>> conn) {
           {{"method", request.method}, {"path", redact_path(request.path)}, {"error", e.what()}});
       response = error_response(500, "generalException", "internal error");
     }
+    if (response.delay.count() > 0 && !stopping) {
+      asio::steady_timer hold(conn->ex, response.delay);
+      co_await hold.async_wait(use_tuple);
+    }
     bool keep_alive = req.keep_alive() && !stopping;
     BeastResponse res = to_beast(response, req, keep_alive);
     bool written = co_await write(*conn, res);
@@ -476,20 +545,30 @@ asio::awaitable<void> Server::Impl::upgrade_connection(
     std::shared_ptr<Conn<Stream>> conn, BeastRequest req,
     std::chrono::steady_clock::time_point start) {
   Request request = to_request(req, conn->remote, kIsTls<Stream>);
-  // A WebSocket slot is taken before the upgrade is decided (two handshakes cannot both take
-  // the last one) and given back when the WebSocket ends, or now if there is none.
+  // WebSocket slots, the client's and the server's, are taken before the upgrade is decided (two
+  // handshakes cannot both take the last one) and given back when the WebSocket ends, or now if
+  // there is none.
+  std::string client = websocket_client(request);
+  std::shared_ptr<void> client_ws_slot;
+  if (!is_trusted_proxy(client)) {
+    client_ws_slot = websocket_slots.take(client);
+    if (!client_ws_slot) {
+      ++upgrades_refused_per_client;
+      log_client_refusal("http.upgrade_refused_per_client", client_key(client));
+      co_await refuse_upgrade(*conn, req, request,
+                              "This address holds as many WebSockets as it may: close one, or "
+                              "try again later.",
+                              start);
+      co_return;
+    }
+  }
   if (websockets.fetch_add(1) >= options.max_connections - options.reserved_connections) {
     --websockets;
     ++upgrades_refused;
     log_refusal("http.upgrade_refused");
-    Response busy =
-        error_response(503, "serviceUnavailable",
-                       "The server holds as many WebSockets as it may: try again later.");
-    busy.headers.set("Retry-After", "5");
-    BeastResponse res = to_beast(busy, req, false);
-    bool written = co_await write(*conn, res);
-    log_request(request.method, request.path, 503, start);
-    if (written) co_await graceful_close(*conn);
+    co_await refuse_upgrade(*conn, req, request,
+                            "The server holds as many WebSockets as it may: try again later.",
+                            start);
     co_return;
   }
   std::shared_ptr<void> ws_slot(nullptr, [this](void*) { --websockets; });
@@ -532,6 +611,9 @@ asio::awaitable<void> Server::Impl::upgrade_connection(
   auto [ec] = co_await ws.async_accept(req, use_tuple);
   log_request(request.method, request.path, ec ? 400 : 101, start);
   if (ec) co_return;
+  // From now on the connection counts as the client's WebSocket, not as one of its HTTP
+  // connections: an office behind one address holds a channel per agent.
+  conn->client_slot.reset();
 
   std::weak_ptr<detail::WsSession<WsStream>> weak = session;
   std::uint64_t id = add_live(Live{[weak] {
@@ -540,9 +622,21 @@ asio::awaitable<void> Server::Impl::upgrade_connection(
                                    [weak] {
                                      if (auto s = weak.lock()) s->abort();
                                    }});
-  session->start([this, id, slot = conn->slot, ws_slot] { remove_live(id); });
+  session->start([this, id, slot = conn->slot, ws_slot, client_ws_slot] { remove_live(id); });
   // If stop() ran while the handshake was in flight, this session missed the broadcast.
   if (stopping) session->close(1001, "server shutdown");
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::refuse_upgrade(Conn<Stream>& conn, const BeastRequest& req,
+                                                   const Request& request, std::string_view message,
+                                                   std::chrono::steady_clock::time_point start) {
+  Response busy = error_response(503, "serviceUnavailable", message);
+  busy.headers.set("Retry-After", "5");
+  BeastResponse res = to_beast(busy, req, false);
+  bool written = co_await write(conn, res);
+  log_request(request.method, request.path, 503, start);
+  if (written) co_await graceful_close(conn);
 }
 
 asio::awaitable<void> Server::Impl::shutdown(std::chrono::milliseconds grace) {
@@ -620,6 +714,10 @@ Server::Stats Server::stats() const {
   s.connections_refused = impl_->refused.load();
   s.websockets_open = impl_->websockets.load();
   s.upgrades_refused = impl_->upgrades_refused.load();
+  s.connections_per_client_limit = impl_->options.max_connections_per_client;
+  s.connections_refused_per_client = impl_->refused_per_client.load();
+  s.websockets_per_client_limit = impl_->options.max_websockets_per_client;
+  s.upgrades_refused_per_client = impl_->upgrades_refused_per_client.load();
   return s;
 }
 
@@ -639,9 +737,61 @@ std::string Server::metrics_text(const Stats& s, std::string_view prefix) {
   one("websocket_upgrades_refused_total", "counter",
       "WebSocket upgrades refused (503) to keep the reserved connections for the API.",
       s.upgrades_refused);
+  one("connections_per_client_limit", "gauge",
+      "HTTP connections one client (an IPv4 address, an IPv6 /64) holds at most.",
+      s.connections_per_client_limit);
+  one("connections_refused_per_client_total", "counter",
+      "Connections closed at once because their client held as many as it may.",
+      s.connections_refused_per_client);
+  one("websockets_per_client_limit", "gauge", "WebSockets one client holds at most.",
+      s.websockets_per_client_limit);
+  one("websocket_upgrades_refused_per_client_total", "counter",
+      "WebSocket upgrades refused (503) because their client held as many as it may.",
+      s.upgrades_refused_per_client);
   one("rejected_requests_total", "counter", "Malformed, oversized or timed-out requests.",
       s.rejected_malformed);
   return out;
+}
+
+struct ClientSlots::Slot {
+  Slot(ClientSlots* o, std::string k) : owner(o), key(std::move(k)) {}
+  ~Slot() { owner->give_back(key); }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  ClientSlots* owner;
+  std::string key;
+};
+
+std::shared_ptr<void> ClientSlots::take(std::string_view address) {
+  std::string key = client_key(address);
+  {
+    std::lock_guard lock(mu_);
+    auto& n = held_[key];
+    if (n >= max_) {
+      if (n == 0) held_.erase(key);
+      return nullptr;
+    }
+    ++n;
+  }
+  return std::make_shared<Slot>(this, std::move(key));
+}
+
+void ClientSlots::give_back(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = held_.find(key);
+  REACH_CHECK(it != held_.end(), "a client slot given back twice");
+  if (--it->second == 0) held_.erase(it);
+}
+
+std::size_t ClientSlots::held(std::string_view address) const {
+  std::lock_guard lock(mu_);
+  auto it = held_.find(client_key(address));
+  return it == held_.end() ? 0 : it->second;
+}
+
+std::size_t ClientSlots::clients() const {
+  std::lock_guard lock(mu_);
+  return held_.size();
 }
 
 std::size_t connections_for_fd_limit() {

@@ -2,16 +2,12 @@
 //   reach-portal [--state DIR] [--show] [--language en|nb]
 // One per user and state directory: starting it again brings the running one's window up.
 #include "portal/portal_app.h"
+#include "portal/single_instance.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QCryptographicHash>
 #include <QDir>
-#include <QLocalServer>
-#include <QLocalSocket>
 #include <QSettings>
-
-#include <unistd.h>
 
 namespace {
 
@@ -53,34 +49,22 @@ int main(int argc, char** argv) {
   }
 
   // One instance per user and agent: a second start asks the first to show its window.
-  const QString instance =
-      QString("reach-portal-%1-%2")
-          .arg(::getuid())
-          .arg(QString(
-              QCryptographicHash::hash(dir.toUtf8(), QCryptographicHash::Sha256).toHex().left(16)));
-  {
-    QLocalSocket other;
-    other.connectToServer(instance);
-    if (other.waitForConnected(500)) {
-      other.write("show\n");
-      other.waitForBytesWritten(500);
+  const auto instance =
+      reach::portal::instance_socket(qEnvironmentVariable("XDG_RUNTIME_DIR"), dir);
+  if (!instance.warning.isEmpty()) qWarning("reach-portal: %s", qPrintable(instance.warning));
+  reach::portal::InstanceServer single;
+  if (!instance.path.isEmpty()) {
+    if (reach::portal::ask_running_instance(instance.path) == reach::portal::Handover::shown)
       return 0;
-    }
+    if (!single.listen(instance.path))
+      qWarning("reach-portal: running without single-instance: %s", qPrintable(single.error()));
   }
-  QLocalServer::removeServer(instance);
-  QLocalServer single;
-  single.setSocketOptions(QLocalServer::UserAccessOption);
-  single.listen(instance);
 
   QString lang =
       cli.isSet(language) ? cli.value(language) : QSettings().value("language").toString();
   reach::portal::PortalApp portal(dir + "/control.sock", lang);
-  QObject::connect(&single, &QLocalServer::newConnection, &portal, [&] {
-    while (auto* c = single.nextPendingConnection()) {
-      c->deleteLater();
-      portal.open_window();
-    }
-  });
+  QObject::connect(&single, &reach::portal::InstanceServer::show_requested, &portal,
+                   &reach::portal::PortalApp::open_window);
   portal.start(cli.isSet(show));
   return app.exec();
 }

@@ -87,6 +87,9 @@ int serve(ServeFlags f, const char* argv0) {
   opts.ws_send_queue_limit = 256 * 1024;
   opts.max_connections = static_cast<std::size_t>(f.limits.max);
   opts.reserved_connections = static_cast<std::size_t>(f.limits.reserved);
+  opts.max_connections_per_client = static_cast<std::size_t>(f.limits.per_client);
+  opts.max_websockets_per_client = static_cast<std::size_t>(f.limits.websockets_per_client);
+  opts.trusted_proxies = f.trusted_proxies;
   net::Server server(
       opts, [relay](net::Request& r) { return relay->handle(r); },
       [relay](net::Request& r, net::Response& reject) { return relay->upgrade(r, reject); });

@@ -107,6 +107,28 @@ TEST_F(StateDirTest, ALooseDirectoryIsTightenedAndAFileIsRefused) {
   EXPECT_FALSE(StateDir::open(root_ + "/file"));
 }
 
+// A fresh account has no ~/.local/state: `reach-agent enroll` creates the missing parents, private
+// like the directory itself, and leaves the ones that exist (the home directory) as they were.
+TEST_F(StateDirTest, MissingParentsAreCreatedPrivateAndExistingOnesAreLeftAlone) {
+  const std::string home = root_ + "/home";
+  ASSERT_EQ(::mkdir(home.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(home.c_str(), 0755), 0);
+  const std::string state = home + "/.local/state/reach-agent";
+  auto dir = StateDir::open(state);
+  ASSERT_TRUE(dir) << dir.error().message;
+  EXPECT_EQ(mode(home), 0755u);
+  EXPECT_EQ(mode(home + "/.local"), 0700u);
+  EXPECT_EQ(mode(home + "/.local/state"), 0700u);
+  EXPECT_EQ(mode(state), 0700u);
+  ASSERT_TRUE((*dir)->save_credential({"http://hub", "dev-1", "rdc_secret"}));
+
+  // A parent that is a file is reported, not worked around.
+  std::ofstream(root_ + "/file") << "x";
+  auto under_file = StateDir::open(root_ + "/file/state");
+  ASSERT_FALSE(under_file);
+  EXPECT_EQ(under_file.error().code, "stateIo");
+}
+
 TEST_F(StateDirTest, ControlSocketAnswersItsOwnerAndRefusesOtherUsers) {
   auto dir = StateDir::open(path_);
   ASSERT_TRUE(dir);

@@ -52,11 +52,20 @@ class RunningServer {
   std::thread thread_;
 };
 
-// A blocking TCP socket to 127.0.0.1:port.
+// A blocking TCP socket to 127.0.0.1:port, from `from` when given (any address of 127/8: another
+// client on one machine).
 class RawSocket {
  public:
-  explicit RawSocket(std::uint16_t port) {
+  explicit RawSocket(std::uint16_t port, const char* from = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (from) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      if (::inet_pton(AF_INET, from, &local.sin_addr) != 1 ||
+          ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+        ADD_FAILURE() << "cannot bind to " << from;
+      }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
