@@ -132,7 +132,9 @@ test('a Read Only Operator with a relay account of their own cannot take the con
     const own = await back;
     const callbackUrl = own.url();
     assert.equal(own.status(), 400);
-    assert.match(await own.text(), /does not belong to an onboarding begun in this browser/);
+    const again = await mal.request.get(callbackUrl, { maxRedirects: 0 });
+    assert.equal(again.status(), 400);
+    assert.match(await again.text(), /does not belong to an onboarding begun in this browser/);
     assert.equal((await hub.api('GET', `${PARTNERS}/${pid}`)).json.onboardingStatus, 'onboarding');
 
     // A page on another site sends the administrator's browser to it (a top-level cross-site

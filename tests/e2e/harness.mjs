@@ -231,6 +231,10 @@ export async function waitForPattern(page, failShot) {
   });
 }
 
+// What axe-core checks on every page: WCAG 2.x A and AA, and its best practices (landmarks:
+// every piece of content in a region, one main, headings in order, …).
+export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+
 export const ADMIN_EMAIL = 'admin@example.com';
 export const ADMIN_PASSWORD = PASSWORD;
 

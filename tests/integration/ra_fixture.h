@@ -75,6 +75,31 @@ class RemoteAssistanceFlow : public ::testing::Test {
     ASSERT_EQ(org.status, 200) << org;
   }
 
+  // The relay's side of an onboarding, in a browser of its own: sign in as the relay's
+  // administrator at `authorize`, allow, and return where the relay sends the browser back to
+  // (the hub's callback with the code), without following it.
+  std::string consent_at_relay(const std::string& authorize) {
+    Browser relay{relay_.base_url()};
+    auto signin = relay.go("GET", path_of(authorize));
+    EXPECT_EQ(signin.status, 200) << signin;
+    auto fields = hidden_inputs(signin.body);
+    auto r = relay.go("POST", "/signin",
+                      form_encode({{"csrf", fields["csrf"]},
+                                   {"continue", fields["continue"]},
+                                   {"email", relay_.options().admin_email},
+                                   {"password", relay_.options().admin_password}}));
+    EXPECT_EQ(r.status, 303) << r;
+    auto consent = relay.go("GET", std::string(r.headers.get("Location").value_or("")));
+    EXPECT_EQ(consent.status, 200) << consent;
+    EXPECT_NE(consent.body.find("Reach hub"), std::string::npos) << "the app's name is shown";
+    auto cf = hidden_inputs(consent.body);
+    std::vector<std::pair<std::string, std::string>> form(cf.begin(), cf.end());
+    form.emplace_back("decision", "allow");
+    auto back = relay.go("POST", "/oauth2/authorize", form_encode(form));
+    EXPECT_EQ(back.status, 302) << back;
+    return std::string(back.headers.get("Location").value_or(""));
+  }
+
   // Connector onboarding as the administrator's browser does it: sign in to the hub, Connect
   // (beginOnboarding), follow authorizationUrl to the relay's sign-in and consent pages, and
   // bring the code back to the hub's callback — at `callback_node` when given (another node of
@@ -95,25 +120,7 @@ class RemoteAssistanceFlow : public ::testing::Test {
     ASSERT_TRUE(authorize.starts_with(relay_.base_url() + "/oauth2/authorize?")) << p;
     EXPECT_NE(authorize.find("code_challenge_method=S256"), std::string::npos);
 
-    Browser relay{relay_.base_url()};
-    auto signin = relay.go("GET", path_of(authorize));
-    ASSERT_EQ(signin.status, 200) << signin;
-    auto fields = hidden_inputs(signin.body);
-    auto r = relay.go("POST", "/signin",
-                      form_encode({{"csrf", fields["csrf"]},
-                                   {"continue", fields["continue"]},
-                                   {"email", relay_.options().admin_email},
-                                   {"password", relay_.options().admin_password}}));
-    ASSERT_EQ(r.status, 303) << r;
-    auto consent = relay.go("GET", std::string(r.headers.get("Location").value_or("")));
-    ASSERT_EQ(consent.status, 200) << consent;
-    EXPECT_NE(consent.body.find("Reach hub"), std::string::npos) << "the app's name is shown";
-    auto cf = hidden_inputs(consent.body);
-    std::vector<std::pair<std::string, std::string>> form(cf.begin(), cf.end());
-    form.emplace_back("decision", "allow");
-    auto back = relay.go("POST", "/oauth2/authorize", form_encode(form));
-    ASSERT_EQ(back.status, 302) << back;
-    std::string location(back.headers.get("Location").value_or(""));
+    std::string location = consent_at_relay(authorize);
     ASSERT_TRUE(location.starts_with(hub_.base_url() + "/api/remoteAssistance/callback?"))
         << location;
     if (!callback_node.empty()) hub.base_url = callback_node;

@@ -434,22 +434,8 @@ TEST_F(RemoteAssistanceFlow, AnOnboardingIsItsAdministratorsAloneAndItsAccountIs
   ASSERT_FALSE(authorize.empty()) << mine;
 
   // The relay's sign-in and consent, then the callback URL kept instead of followed.
-  Browser relay{relay_.base_url()};
-  auto signin = relay.go("GET", path_of(authorize));
-  auto fields = hidden_inputs(signin.body);
-  auto r = relay.go("POST", "/signin",
-                    form_encode({{"csrf", fields["csrf"]},
-                                 {"continue", fields["continue"]},
-                                 {"email", relay_.options().admin_email},
-                                 {"password", relay_.options().admin_password}}));
-  ASSERT_EQ(r.status, 303) << r;
-  auto consent = relay.go("GET", std::string(r.headers.get("Location").value_or("")));
-  auto cf = hidden_inputs(consent.body);
-  std::vector<std::pair<std::string, std::string>> form(cf.begin(), cf.end());
-  form.emplace_back("decision", "allow");
-  auto back = relay.go("POST", "/oauth2/authorize", form_encode(form));
-  ASSERT_EQ(back.status, 302) << back;
-  std::string callback = path_of(std::string(back.headers.get("Location").value_or("")));
+  std::string callback = path_of(consent_at_relay(authorize));
+  ASSERT_TRUE(callback.starts_with("/api/remoteAssistance/callback?")) << callback;
 
   // Another browser (signed in as the same administrator, even) has no onboarding cookie.
   Browser other{hub_.base_url()};

@@ -100,13 +100,15 @@ export class ReachConnector extends Page {
     }
   }
 
-  // The relay's grant is held until the administrator who began says the account is theirs.
-  private async confirm(): Promise<void> {
+  // The relay's grant is held until the administrator who began says the account is theirs
+  // (confirmOnboarding), or anyone who may change the connector ends the onboarding
+  // (cancelOnboarding).
+  private async settle(action: 'confirmOnboarding' | 'cancelOnboarding', done: string): Promise<void> {
     this.busy = true;
     try {
-      await post(`${this.path()}/confirmOnboarding`);
+      await post(`${this.path()}/${action}`);
       this.outcome = '';
-      this.done = t('connector.outcome.connected');
+      this.done = done;
       this.error = undefined;
       await this.load();
     } catch (e) {
@@ -116,19 +118,12 @@ export class ReachConnector extends Page {
     }
   }
 
-  private async cancel(): Promise<void> {
-    this.busy = true;
-    try {
-      await post(`${this.path()}/cancelOnboarding`);
-      this.outcome = '';
-      this.done = t('connector.cancelled');
-      this.error = undefined;
-      await this.load();
-    } catch (e) {
-      this.error = e;
-    } finally {
-      this.busy = false;
-    }
+  private confirm(): Promise<void> {
+    return this.settle('confirmOnboarding', t('connector.outcome.connected'));
+  }
+
+  private cancel(): Promise<void> {
+    return this.settle('cancelOnboarding', t('connector.cancelled'));
   }
 
   private account(a: PartnerAccount) {
