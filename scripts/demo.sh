@@ -71,13 +71,18 @@ Xvfb -displayfd 1 -screen 0 1280x800x24 -nolisten tcp -noreset >"$DEMO/xvfb.out"
 pids+=($!)
 wait_for_address "$DEMO/xvfb.out" ${pids[-1]} "$DEMO/xvfb.log"
 DISPLAY_NAME=":$(head -n 1 "$DEMO/xvfb.out")"
+# A window manager (focus follows the click, so the supporter's typing reaches the window they
+# clicked), and a terminal for the supporter to type into.
+DISPLAY=$DISPLAY_NAME openbox >"$DEMO/openbox.log" 2>&1 &
+pids+=($!)
 for app in "xlogo -geometry 300x300+40+40" "xclock -geometry 300x300+380+40 -update 1" \
-           "xeyes -geometry 300x200+720+40"; do
+           "xeyes -geometry 300x200+720+40" "xterm -geometry 80x20+40+400 -T Terminal"; do
   DISPLAY=$DISPLAY_NAME $app >/dev/null 2>&1 &
   pids+=($!)
 done
-# The desktop session around the portal: a session bus, a notification server (dunst) and a tray
-# (trayer), as a desktop environment provides them; a VNC server to watch the screen.
+# The desktop session around the portal: a session bus, a notification server that draws the
+# actions as buttons (xfce4-notifyd) and a tray (trayer), as a desktop environment provides them;
+# a VNC server to watch the screen.
 export DBUS_SESSION_BUS_ADDRESS="unix:path=$PWD/$DEMO/session-bus"
 rm -f "$DEMO/session-bus"
 dbus-daemon --session --nofork --address="$DBUS_SESSION_BUS_ADDRESS" >"$DEMO/dbus.log" 2>&1 &
@@ -86,7 +91,8 @@ for _ in $(seq 1 50); do [[ -S $DEMO/session-bus ]] && break; sleep 0.1; done
 DISPLAY=$DISPLAY_NAME trayer --edge top --align right --widthtype request --height 32 \
   --SetDockType true --transparent false --tint 0x1f1f1f >"$DEMO/trayer.log" 2>&1 &
 pids+=($!)
-DISPLAY=$DISPLAY_NAME dunst >"$DEMO/dunst.log" 2>&1 &
+notifyd=$(ls /usr/lib/*/xfce4/notifyd/xfce4-notifyd | head -n 1)
+DISPLAY=$DISPLAY_NAME "$notifyd" >"$DEMO/notifyd.log" 2>&1 &
 pids+=($!)
 VNC_PORT=${REACH_DEMO_VNC_PORT:-5999}
 x11vnc -display "$DISPLAY_NAME" -localhost -rfbport "$VNC_PORT" -nopw -shared -forever -quiet \
@@ -179,8 +185,8 @@ In the admin center (sign in with the address and password above):
 The device user's screen (the Company Portal app, its tray icon and notifications):
   watch it with a VNC viewer on 127.0.0.1:$VNC_PORT (no password, this machine only), or take a
   picture:  DISPLAY=$DISPLAY_NAME import -window root screen.png
-  1. The device user accepts the request: Accept on the notification (top right), or in the
-     Company Portal window (click the tray icon), or  $BIN/reach-agent accept ${notification:-ID} --state $AGENT_STATE
+  1. The device user accepts the request: Accept on the notification (top right; Open shows it
+     in the Company Portal window), or in the Company Portal window (click the tray icon), or  $BIN/reach-agent accept ${notification:-ID} --state $AGENT_STATE
   2. On the device's page, select Start remote assistance (the viewer opens in a new tab).
      (For a native VNC viewer: $BIN/reach connect SUPPORTER_LINK --listen 127.0.0.1:5900,
       with the supporter link $supporter_link

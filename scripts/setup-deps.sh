@@ -16,9 +16,10 @@ PACKAGES=(
   curl sqlite3 procps chromium xvfb x11vnc x11-apps xdotool imagemagick socat openssl
   libvncserver-dev tigervnc-scraping-server
   # reach-portal, the desktop app (Qt 6 Widgets, QtDBus, Qt Linguist, SVG icons), and what its
-  # tests run it under: a session D-Bus, a real notification server and an XEmbed tray
+  # tests run it under: a session D-Bus, a notification server that draws actions as buttons,
+  # an XEmbed tray; the demo's window manager and a terminal to type into
   qt6-base-dev qt6-tools-dev qt6-l10n-tools qt6-svg-dev libqt6svg6 dbus-daemon dbus-bin
-  dunst trayer fonts-dejavu-core at-spi2-core desktop-file-utils x11-utils
+  xfce4-notifyd trayer fonts-dejavu-core at-spi2-core desktop-file-utils x11-utils openbox xterm
   # the relay's guessing test makes a private network namespace with IPv6 addresses
   iproute2
   # PostgreSQL, the multi-node store: libpq to talk to it, the server for the tests (each run

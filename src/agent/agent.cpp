@@ -148,6 +148,7 @@ struct Agent::Impl {
   std::unique_ptr<RemoteSession> session;  // guarded by mu: the current or last session
   std::string session_notification;        // guarded by mu
   std::string session_detail;              // guarded by mu: why it ended
+  std::int64_t session_ended_at = 0;       // guarded by mu: when it ended (0 while open)
   std::optional<Credential> enrolled;      // guarded by mu: set by start_channel
   bj::object last_checkin;                 // guarded by mu: the hub's answer to the last one
   std::int64_t answer_by = 0;              // guarded by mu: when "allow?" times out to deny
@@ -241,6 +242,7 @@ struct Agent::Impl {
     if (is_final(s)) {
       std::lock_guard lk(mu);
       session_detail = detail;
+      session_ended_at = now_ms();
       cv.notify_all();
     }
     changed();
@@ -270,6 +272,7 @@ struct Agent::Impl {
     session = std::move(*s);
     session_notification = notification_id;
     session_detail.clear();
+    session_ended_at = 0;
     changed();
     return {};
   }
@@ -332,6 +335,8 @@ struct Agent::Impl {
                    {"updatesSent", st.updates_sent},
                    {"inputDropped", st.input_dropped}};
       if (session->state() == ConsentState::asking) s["answerByDateTime"] = iso8601(answer_by);
+      // The portal says when it ended ("… ended the session at 14:02").
+      if (session_ended_at != 0) s["endedDateTime"] = iso8601(session_ended_at);
       if (auto n = state.notification(session_notification)) add_requester(s, *n);
       o["session"] = std::move(s);
     }

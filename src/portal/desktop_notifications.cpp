@@ -40,7 +40,8 @@ void DesktopNotifications::show(const QString& agent_id, const QString& summary,
   if (!available_ || shown_.contains(agent_id)) return;
   QStringList flat;
   if (actions_) {
-    flat << "default" << app_name();
+    // Servers that draw every action as a button (xfce4-notifyd) show this one's label too.
+    flat << "default" << tr("Open");
     for (const auto& [key, label] : actions) flat << key << label;
   }
   // Normal urgency (critical is for the system's own alarms); a request stays on the screen

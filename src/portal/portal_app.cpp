@@ -131,10 +131,12 @@ void PortalApp::answer_request(const QString& id, bool accept) {
 }
 
 void PortalApp::on_notification_action(const QString& id, const QString& action) {
-  if (action == "accept" || action == "decline")
+  if (action == "accept" || action == "decline") {
     answer_request(id, action == "accept");
-  else
-    open_window();
+    return;
+  }
+  open_window();
+  window_->show_request(id);
 }
 
 void PortalApp::mark_read_if_seen() {
@@ -151,6 +153,20 @@ void PortalApp::mark_read_if_seen() {
 
 void PortalApp::notify(const QJsonObject& state) {
   QStringList keep;
+  // A session that ends while the portal runs is said once on the screen too (why and when); one
+  // that had ended before the portal started is only in the window.
+  const QJsonObject session = state.value("session").toObject();
+  const QString s = session.value("state").toString();
+  const QString ended_at = session.value("endedDateTime").toString();
+  if (s == "ended" && !ended_at.isEmpty() && (ended_notice_ == ended_at || session_seen_open_)) {
+    session_seen_open_ = false;
+    ended_notice_ = ended_at;
+    notifications_->show("session-ended-" + ended_at, session_ended_title(),
+                         session_sentence(session), {}, false);
+    keep << "session-ended-" + ended_at;
+  } else if (s == "allowed" || s == "active") {
+    session_seen_open_ = true;
+  }
   for (const auto& v : state.value("notifications").toArray()) {
     const QJsonObject n = v.toObject();
     const QString id = n.value("id").toString();

@@ -51,6 +51,8 @@ class PortalApp : public QObject {
   std::unique_ptr<QMenu> menu_;
   QTranslator translator_;
   QString language_;
+  bool session_seen_open_ = false;  // the current session shared the screen while we ran
+  QString ended_notice_;            // the end the portal has announced (its endedDateTime)
 };
 
 }  // namespace reach::portal

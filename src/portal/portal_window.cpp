@@ -52,9 +52,24 @@ PortalWindow::PortalWindow(QWidget* parent) : QWidget(parent) {
   feedback_->hide();
 
   waiting_box_ = new QGroupBox;
-  waiting_list_ = new QVBoxLayout(waiting_box_);
+  auto* waiting_layout = new QVBoxLayout(waiting_box_);
+  waiting_list_ = new QVBoxLayout;
   nothing_waiting_ = wrapped();
   waiting_list_->addWidget(nothing_waiting_);
+  waiting_layout->addLayout(waiting_list_);
+  history_toggle_ = new QPushButton;
+  history_toggle_->setFlat(true);
+  history_toggle_->setStyleSheet("text-align: left;");
+  connect(history_toggle_, &QPushButton::clicked, this, [this] {
+    history_open_ = !history_open_;
+    waiting_key_.clear();
+    render_notifications(state_.value("notifications").toArray());
+  });
+  history_ = new QWidget;
+  history_list_ = new QVBoxLayout(history_);
+  history_list_->setContentsMargins(0, 0, 0, 0);
+  waiting_layout->addWidget(history_toggle_, 0, Qt::AlignLeft);
+  waiting_layout->addWidget(history_);
 
   session_box_ = new QGroupBox;
   session_text_ = wrapped();
@@ -91,7 +106,23 @@ PortalWindow::PortalWindow(QWidget* parent) : QWidget(parent) {
   code_layout->addLayout(code_row);
 
   device_box_ = new QGroupBox;
-  device_form_ = new QFormLayout(device_box_);
+  auto* device_layout = new QVBoxLayout(device_box_);
+  device_form_ = new QFormLayout;
+  details_toggle_ = new QPushButton;
+  details_toggle_->setFlat(true);
+  details_toggle_->setStyleSheet("text-align: left;");
+  connect(details_toggle_, &QPushButton::clicked, this, [this] {
+    details_open_ = !details_open_;
+    render_device(state_);
+  });
+  details_form_ = new QFormLayout;
+  auto* details = new QWidget;
+  details->setLayout(details_form_);
+  details_form_->setContentsMargins(0, 0, 0, 0);
+  details_ = details;
+  device_layout->addLayout(device_form_);
+  device_layout->addWidget(details_toggle_, 0, Qt::AlignLeft);
+  device_layout->addWidget(details_);
 
   language_label_ = new QLabel;
   language_ = new QComboBox;
@@ -117,6 +148,7 @@ PortalWindow::PortalWindow(QWidget* parent) : QWidget(parent) {
   sections->addWidget(device_box_);
   sections->addStretch();
   auto* scroll = new QScrollArea;
+  scroll_ = scroll;
   scroll->setWidget(content);
   scroll->setWidgetResizable(true);
   scroll->setFrameShape(QFrame::NoFrame);
@@ -180,7 +212,10 @@ void PortalWindow::render(const QJsonObject& state, bool agent_running) {
     feedback_->hide();
   const bool open =
       !s.isEmpty() && s != "ended" && s != "denied" && s != "expired" && s != "declined";
-  session_box_->setVisible(open);
+  // How the last session ended stays said ("Ada ended the session at 14:02") until the next.
+  const bool ended = s == "ended" && !session.value("endedDateTime").toString().isEmpty();
+  session_box_->setVisible(open || ended);
+  end_->setVisible(open);
   session_text_->setText(session_sentence(session));
 
   code_help_->setText(
@@ -200,88 +235,130 @@ void PortalWindow::render(const QJsonObject& state, bool agent_running) {
 void PortalWindow::render_notifications(const QJsonArray& list) {
   // Rebuilt only when what it shows changes, so focus and typing are not disturbed by every
   // snapshot; the language is part of what it shows.
-  QByteArray key = QJsonDocument(list).toJson(QJsonDocument::Compact) + tr("Accept").toUtf8();
+  QByteArray key = QJsonDocument(list).toJson(QJsonDocument::Compact) + tr("Accept").toUtf8() +
+                   (history_open_ ? "+" : "-");
   if (key == waiting_key_) return;
   waiting_key_ = key;
-  while (waiting_list_->count() > 1) {
-    auto* item = waiting_list_->takeAt(1);
-    delete item->widget();
-    delete item;
-  }
-  int shown = 0;
+  for (QVBoxLayout* l : {waiting_list_, history_list_})
+    while (l->count() > (l == waiting_list_ ? 1 : 0)) {
+      auto* item = l->takeAt(l->count() - 1);
+      delete item->widget();
+      delete item;
+    }
+  requests_.clear();
+  // The newest (the list comes newest first) and every request still waiting for an answer are
+  // shown; the rest, answered or read, fold into the history so that they do not push "Get help
+  // with a code" off the window.
+  int shown = 0, folded = 0;
   for (const auto& v : list) {
     const QJsonObject n = v.toObject();
-    const QString id = n.value("id").toString();
-    auto* row = new QFrame;
-    row->setFrameShape(QFrame::StyledPanel);
-    auto* text = new QVBoxLayout;
-    auto* title = wrapped(is_request(n) ? request_summary() : n.value("title").toString());
-    QFont bold = title->font();
-    bold.setBold(true);
-    title->setFont(bold);
-    text->addWidget(title);
-    text->addWidget(wrapped(is_request(n) ? request_body() : n.value("body").toString()));
-    if (QString by = requested_by(n); !by.isEmpty()) text->addWidget(wrapped(by));
-    auto* meta = wrapped(when(n.value("createdDateTime").toString()));
-    meta->setStyleSheet("color: palette(mid);");
-    text->addWidget(meta);
-    auto* layout = new QHBoxLayout(row);
-    layout->addLayout(text, 1);
-    if (is_request(n)) {
-      const QString given = n.value("answer").toString();
-      if (given.isEmpty() && !n.value("expired").toBool()) {
-        auto* accept = new QPushButton(tr("Accept"));
-        auto* decline = new QPushButton(tr("Decline"));
-        accept->setAccessibleDescription(request_summary());
-        connect(accept, &QPushButton::clicked, this, [this, id, accept, decline] {
-          accept->setEnabled(false);
-          decline->setEnabled(false);
-          emit answer(id, true);
-        });
-        connect(decline, &QPushButton::clicked, this, [this, id, accept, decline] {
-          accept->setEnabled(false);
-          decline->setEnabled(false);
-          emit answer(id, false);
-        });
-        layout->addWidget(accept);
-        layout->addWidget(decline);
-      } else {
-        layout->addWidget(new QLabel(given == "accepted"   ? tr("Accepted")
-                                     : given == "declined" ? tr("Declined")
-                                                           : tr("Expired")));
-      }
+    const bool waits =
+        is_request(n) && n.value("answer").toString().isEmpty() && !n.value("expired").toBool();
+    const bool in_history = shown > 0 && !waits;
+    if (in_history) {
+      ++folded;
+      if (history_open_) history_list_->addWidget(notification_row(n));
+    } else {
+      waiting_list_->addWidget(notification_row(n));
+      ++shown;
     }
-    waiting_list_->addWidget(row);
-    ++shown;
   }
   nothing_waiting_->setText(tr("Nothing is waiting for you."));
   nothing_waiting_->setVisible(shown == 0);
+  history_toggle_->setText(history_open_ ? tr("Hide history (%1)").arg(folded)
+                                         : tr("Show history (%1)").arg(folded));
+  history_toggle_->setAccessibleName(history_toggle_->text());
+  history_toggle_->setVisible(folded > 0);
+  history_->setVisible(history_open_ && folded > 0);
+}
+
+QWidget* PortalWindow::notification_row(const QJsonObject& n) {
+  const QString id = n.value("id").toString();
+  auto* row = new QFrame;
+  row->setFrameShape(QFrame::StyledPanel);
+  auto* text = new QVBoxLayout;
+  auto* title = wrapped(is_request(n) ? request_summary() : n.value("title").toString());
+  QFont bold = title->font();
+  bold.setBold(true);
+  title->setFont(bold);
+  text->addWidget(title);
+  text->addWidget(wrapped(is_request(n) ? request_body() : n.value("body").toString()));
+  if (QString by = requested_by(n); !by.isEmpty()) text->addWidget(wrapped(by));
+  auto* meta = wrapped(when(n.value("createdDateTime").toString()));
+  meta->setStyleSheet("color: palette(mid);");
+  text->addWidget(meta);
+  auto* layout = new QHBoxLayout(row);
+  layout->addLayout(text, 1);
+  if (!is_request(n)) return row;
+  const QString given = n.value("answer").toString();
+  if (given.isEmpty() && !n.value("expired").toBool()) {
+    auto* accept = new QPushButton(tr("Accept"));
+    auto* decline = new QPushButton(tr("Decline"));
+    accept->setAccessibleDescription(request_summary());
+    connect(accept, &QPushButton::clicked, this, [this, id, accept, decline] {
+      accept->setEnabled(false);
+      decline->setEnabled(false);
+      emit answer(id, true);
+    });
+    connect(decline, &QPushButton::clicked, this, [this, id, accept, decline] {
+      accept->setEnabled(false);
+      decline->setEnabled(false);
+      emit answer(id, false);
+    });
+    layout->addWidget(accept);
+    layout->addWidget(decline);
+    requests_.insert(id, accept);
+  } else {
+    layout->addWidget(new QLabel(given == "accepted"   ? tr("Accepted")
+                                 : given == "declined" ? tr("Declined")
+                                                       : tr("Expired")));
+  }
+  return row;
+}
+
+void PortalWindow::show_request(const QString& id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;  // answered or expired meanwhile: the list says so
+  QPushButton* accept = it.value();
+  // Laid out first, so that the scroll area knows where the row is.
+  if (QWidget* content = scroll_->widget()) content->adjustSize();
+  scroll_->ensureWidgetVisible(accept->parentWidget());
+  accept->setFocus(Qt::OtherFocusReason);
 }
 
 void PortalWindow::render_device(const QJsonObject& state) {
-  while (device_form_->rowCount() > 0) device_form_->removeRow(0);
+  for (QFormLayout* f : {device_form_, details_form_})
+    while (f->rowCount() > 0) f->removeRow(0);
   const QJsonObject e = state.value("enrollment").toObject();
+  details_toggle_->setVisible(!e.isEmpty());
+  details_->setVisible(!e.isEmpty() && details_open_);
   if (e.isEmpty()) {
     device_form_->addRow(wrapped(running_ ? tr("This device is not enrolled.")
                                           : tr("Not known while the service is not running.")));
     return;
   }
-  auto add = [this](const QString& label, const QString& value) {
+  auto add = [](QFormLayout* form, const QString& label, const QString& value) {
     if (value.isEmpty()) return;
     auto* v = wrapped(value);
     v->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    device_form_->addRow(label, v);
+    form->addRow(label, v);
   };
-  add(tr("Organisation:"), e.value("organization").toString());
-  add(tr("Enrolled to:"), e.value("userPrincipalName").toString());
-  add(tr("Managed by:"), e.value("hubUrl").toString());
-  add(tr("Device ID:"), e.value("deviceId").toString());
-  QString last = when(e.value("lastSyncDateTime").toString());
-  add(tr("Last check-in:"), last.isEmpty() ? tr("Not yet") : last);
+  // What a person asks first: who manages this device, and whether it is reachable. How (the
+  // server's address, the device's ID) is in the details.
+  const QString org = e.value("organization").toString();
+  add(device_form_, tr("Managed by:"), org.isEmpty() ? tr("Your organisation") : org);
   const QString channel = state.value("channel").toString();
-  add(tr("Connection:"), channel == "connected"
-                             ? tr("Connected: requests reach this device at once")
-                             : tr("Not connected: trying again"));
+  add(device_form_, tr("Status:"),
+      channel == "connected"    ? tr("Connected")
+      : channel == "connecting" ? tr("Connecting…")
+                                : tr("Not connected: trying again"));
+  add(device_form_, tr("Enrolled to:"), e.value("userPrincipalName").toString());
+  details_toggle_->setText(details_open_ ? tr("Hide details") : tr("Show details"));
+  details_toggle_->setAccessibleName(details_toggle_->text());
+  add(details_form_, tr("Server:"), e.value("hubUrl").toString());
+  add(details_form_, tr("Device ID:"), e.value("deviceId").toString());
+  QString last = when(e.value("lastSyncDateTime").toString());
+  add(details_form_, tr("Last check-in:"), last.isEmpty() ? tr("Not yet") : last);
 }
 
 }  // namespace reach::portal

@@ -1,10 +1,12 @@
-// The company portal's window: what waits for the person (notifications, with Accept and Decline
-// for remote assistance requests), the session in progress, "Get help with a code" (the code a
-// supporter reads out, SPEC §3.7), this device's enrollment, and the language.
+// The company portal's window: what waits for the person (the newest notification and every
+// request still waiting, with Accept and Decline; older ones folded into a history), the session in
+// progress, "Get help with a code" (the code a supporter reads out, SPEC §3.7), this device's
+// enrollment, and the language.
 //
 // A view of the agent's snapshot (render()); the person's choices go out as signals.
 #pragma once
 
+#include <QHash>
 #include <QJsonObject>
 #include <QWidget>
 
@@ -14,6 +16,7 @@ class QGroupBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
+class QScrollArea;
 class QVBoxLayout;
 
 namespace reach::portal {
@@ -28,6 +31,9 @@ class PortalWindow : public QWidget {
   void focus_code_entry();
   // The result of the last answer or code the person gave ("" clears it).
   void show_feedback(const QString& message, bool error);
+  // Brings the request `id` into view with its Accept button focused (the notification's own
+  // action: "open the request"); nothing when it is no longer waiting.
+  void show_request(const QString& id);
   // The languages offered: the code ("" = the system's) the selector shows.
   void set_language(const QString& code);
 
@@ -40,6 +46,7 @@ class PortalWindow : public QWidget {
  private:
   void render_notifications(const QJsonArray& list);
   void render_device(const QJsonObject& state);
+  QWidget* notification_row(const QJsonObject& notification);
 
   QLabel* status_;
   QLabel* feedback_;
@@ -47,6 +54,12 @@ class PortalWindow : public QWidget {
   QVBoxLayout* waiting_list_;
   QLabel* nothing_waiting_;
   QByteArray waiting_key_;  // what the list shows, to rebuild it only when that changes
+  QHash<QString, QPushButton*> requests_;  // waiting request → its Accept button
+  QPushButton* history_toggle_;
+  QWidget* history_;
+  QVBoxLayout* history_list_;
+  bool history_open_ = false;
+  QScrollArea* scroll_;
   QGroupBox* session_box_;
   QLabel* session_text_;
   QPushButton* end_;
@@ -56,6 +69,10 @@ class PortalWindow : public QWidget {
   QPushButton* connect_;
   QGroupBox* device_box_;
   QFormLayout* device_form_;
+  QPushButton* details_toggle_;
+  QWidget* details_;
+  QFormLayout* details_form_;
+  bool details_open_ = false;
   QLabel* language_label_;
   QComboBox* language_;
   QJsonObject state_;

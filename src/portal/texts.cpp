@@ -1,6 +1,8 @@
 #include "portal/texts.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
+#include <QLocale>
 
 namespace reach::portal {
 
@@ -13,6 +15,18 @@ struct Texts {
 
 QString field(const QJsonObject& o, const char* key) {
   return o.value(key).toString().trimmed();
+}
+
+// "14:02" today, else the date too; "" when the agent did not say.
+QString ended_at(const QJsonObject& session) {
+  const QDateTime t = QDateTime::fromString(field(session, "endedDateTime"), Qt::ISODate);
+  if (!t.isValid()) return {};
+  const QDateTime local = t.toLocalTime();
+  // Minutes are enough (the C locale's short format has seconds too).
+  QString time = QLocale().timeFormat(QLocale::ShortFormat).remove(QStringLiteral(":ss"));
+  if (local.date() == QDate::currentDate()) return QLocale().toString(local.time(), time);
+  return QLocale().toString(local.date(), QLocale::ShortFormat) + " " +
+         QLocale().toString(local.time(), time);
 }
 
 }  // namespace
@@ -62,13 +76,25 @@ QString session_sentence(const QJsonObject& session) {
   if (state == "denied") return Texts::tr("You did not allow the session.");
   if (state == "expired") return Texts::tr("The session expired before it started.");
   if (state == "ended") {
-    if (detail == "endedByUser") return Texts::tr("You ended the session.");
-    if (detail == "supporterLeft") return Texts::tr("The supporter left the session.");
+    const QString at = ended_at(session);
+    if (at.isEmpty()) {
+      if (detail == "endedByUser") return Texts::tr("You ended the session.");
+      if (detail == "supporterLeft") return Texts::tr("The supporter left the session.");
+      if (detail == "relayLost")
+        return Texts::tr(
+            "The connection to the remote assistance service was lost, so the session has "
+            "ended. A new session is needed to continue.");
+      return Texts::tr("The session has ended.");
+    }
+    if (detail == "endedByUser") return Texts::tr("You ended the session at %1.").arg(at);
+    // The relay closes the stream normally when the supporter ends the session in the viewer.
+    if (detail == "supporterLeft") return Texts::tr("%1 ended the session at %2.").arg(who, at);
     if (detail == "relayLost")
       return Texts::tr(
-          "The connection to the remote assistance service was lost, so the session has ended. "
-          "A new session is needed to continue.");
-    return Texts::tr("The session has ended.");
+                 "The connection to the remote assistance service was lost at %1, so the session "
+                 "has ended. A new session is needed to continue.")
+          .arg(at);
+    return Texts::tr("The session ended at %1.").arg(at);
   }
   return {};
 }
@@ -104,6 +130,10 @@ QString refusal(const QJsonObject& answer) {
     return Texts::tr("A remote assistance session is already open on this device.");
   if (reason == "agentNotRunning") return Texts::tr("The company portal's service is not running.");
   return field(answer, "error");
+}
+
+QString session_ended_title() {
+  return Texts::tr("Remote assistance session ended");
 }
 
 QString waiting_count(int n) {

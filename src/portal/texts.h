@@ -21,6 +21,8 @@ QString requested_by(const QJsonObject& notification_or_session);
 QString supporter_name(const QJsonObject& session);
 // The session in one sentence, for the portal window ("Waiting for the supporter…").
 QString session_sentence(const QJsonObject& session);
+// The title of the notification that says a session ended (its body: session_sentence()).
+QString session_ended_title();
 // "Ada Admin is controlling this screen" / "… is viewing this screen".
 QString indicator_sentence(const QJsonObject& session);
 // A refused command, in words: the reason's sentence, else the agent's own.

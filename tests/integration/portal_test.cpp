@@ -1,5 +1,6 @@
-// reach-portal, the desktop app, as the person at the device meets it (issue 11): on the
-// device's virtual display with a session D-Bus, a real notification server (dunst), a tray host
+// reach-portal, the desktop app, as the person at the device meets it (issues 11, 21): on the
+// device's virtual display with a session D-Bus, a real notification server that draws actions as
+// buttons (xfce4-notifyd, as a desktop's does), a tray host
 // (the StatusNotifierItem watcher a panel provides) and assistive technology's view of the
 // controls (AT-SPI), against the real hub, relay and agent.
 //
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include <csignal>
 #include <cstring>
+#include <regex>
 #include <thread>
 
 namespace reach::itest {
@@ -128,22 +130,17 @@ class Desktop {
     if (!wait_until([&] { return std::filesystem::exists(dir_ + "/bus"); }, 10s))
       return ::testing::AssertionFailure()
              << "no session bus: " << read_file_bytes(dir_ + "/dbus.log");
-    // dunst's context menu is a program that gets the actions on its standard input, one per
-    // line ("#Label (summary) [id,key]"), and prints the chosen one: here, the line whose key
-    // the test wrote to `pick`, as a person would choose it from the menu.
-    std::ofstream(dir_ + "/pick.sh") << "#!/bin/sh\ngrep -m1 \",$(cat '" << dir_ << "/pick')]$\"\n";
-    std::filesystem::permissions(dir_ + "/pick.sh", std::filesystem::perms::owner_all);
-    std::ofstream(dir_ + "/dunstrc") << "[global]\n    dmenu = " << dir_ << "/pick.sh\n"
-                                     << "    mouse_left_click = do_action, close_current\n";
     if (!monitor_.start({"/usr/bin/dbus-monitor", "--session",
                          "type='method_call',interface='org.freedesktop.Notifications',"
                          "member='Notify'"},
                         dir_ + "/notify-calls.log", env_))
       return ::testing::AssertionFailure() << "dbus-monitor did not start";
-    if (!dunst_.start({"/usr/bin/dunst", "-config", dir_ + "/dunstrc"}, dir_ + "/dunst.log", env_))
-      return ::testing::AssertionFailure() << "dunst did not start";
+    const std::string notifyd = notification_server();
+    if (notifyd.empty() || !notifier_.start({notifyd}, dir_ + "/notifyd.log", env_))
+      return ::testing::AssertionFailure() << "xfce4-notifyd did not start";
     if (!wait_until([&] { return bus_has("org.freedesktop.Notifications"); }, 15s))
-      return ::testing::AssertionFailure() << "dunst is not on the bus: " << dunst_.output();
+      return ::testing::AssertionFailure()
+             << "xfce4-notifyd is not on the bus: " << notifier_.output();
     std::filesystem::create_directories(dir_ + "/tray");
     if (!tray_.start({program_path("reach_test_sni_host"), "--out", dir_ + "/tray"},
                      dir_ + "/tray.log", env_) ||
@@ -175,7 +172,7 @@ class Desktop {
   // Ends every process of the session, the portal first, so that none of them still writes into
   // the directory when the test removes it (the tray host writes an icon file per change).
   void stop() {
-    for (ChildProcess* p : {&portal_, &tray_, &dunst_, &monitor_, &dbus_}) p->kill9();
+    for (ChildProcess* p : {&portal_, &tray_, &notifier_, &monitor_, &dbus_}) p->kill9();
   }
 
   bool bus_has(const std::string& name) {
@@ -200,10 +197,19 @@ class Desktop {
     return file;
   }
 
-  // Chooses the action `key` of the newest notification from dunst's context menu.
-  CommandResult choose_action(const std::string& key) {
-    std::ofstream(dir_ + "/pick") << key;
-    return run_command({"/usr/bin/dunstctl", "context"}, env_, 10s);
+  // xfce4-notifyd lives in the architecture's library folder ("" when not installed).
+  static std::string notification_server() {
+    for (const auto& e : std::filesystem::directory_iterator("/usr/lib")) {
+      auto p = e.path() / "xfce4/notifyd/xfce4-notifyd";
+      if (std::filesystem::exists(p)) return p.string();
+    }
+    return {};
+  }
+
+  // Clicks the button `label` on the notification on the screen (the notification server's own
+  // button, found over AT-SPI in its application), as a person does. "" or what went wrong.
+  std::string click_notification_button(const std::string& label) {
+    return click("push button", label, "xfce4-notifyd");
   }
 
   // A window of the portal titled exactly `title` is mapped on the display. Titles are read as
@@ -224,12 +230,20 @@ class Desktop {
 
   // Where the control with this role and name is on the screen (AT-SPI), as xdotool's X and Y;
   // nullopt (and why, in `error`) when it is not shown within 15 s.
+  // `app`: only in the application of that accessible name ("" for any).
   std::optional<std::pair<std::string, std::string>> locate(const std::string& role,
                                                             const std::string& name,
-                                                            std::string* error = nullptr) {
-    auto where = run_command({program_path("reach_test_a11y_find"), "--role", role, "--name", name,
-                              "--timeout-ms", "15000"},
-                             env_, 20s);
+                                                            std::string* error = nullptr,
+                                                            const std::string& app = "") {
+    std::vector<std::string> argv = {program_path("reach_test_a11y_find"),
+                                     "--role",
+                                     role,
+                                     "--name",
+                                     name,
+                                     "--timeout-ms",
+                                     "15000"};
+    if (!app.empty()) argv.insert(argv.end(), {"--app", app});
+    auto where = run_command(argv, env_, 20s);
     if (where.exit_code != 0) {
       if (error) *error = "not found: " + where.err;
       return std::nullopt;
@@ -243,13 +257,13 @@ class Desktop {
   // or what went wrong.
   // A window that has just been shown may still be moved into place (the session bar centres
   // itself at the top): the click waits until two looks, a tenth of a second apart, agree.
-  std::string click(const std::string& role, const std::string& name) {
+  std::string click(const std::string& role, const std::string& name, const std::string& app = "") {
     std::string error;
-    auto at = locate(role, name, &error);
+    auto at = locate(role, name, &error, app);
     if (!at) return error;
     for (int look = 0; look < 20; ++look) {
       std::this_thread::sleep_for(100ms);
-      auto again = locate(role, name, &error);
+      auto again = locate(role, name, &error, app);
       if (!again) return error;
       if (*again == *at) break;
       at = again;
@@ -283,7 +297,7 @@ class Desktop {
  private:
   std::string dir_, bus_;
   Env env_;
-  ChildProcess dbus_, monitor_, dunst_, tray_, portal_;
+  ChildProcess dbus_, monitor_, notifier_, tray_, portal_;
 };
 
 // The agent's state as its subscribers see it (the control socket's subscription, the same
@@ -377,12 +391,11 @@ class PortalTest : public RemoteAssistanceFlow {
   }
 
   // A request from the help desk, accepted through the notification server's Accept action.
-  void request_and_accept_through_the_notification() {
+  void request_and_accept_through_the_notification(const std::string& accept = "Accept") {
     ASSERT_EQ(request(helpdesk_, device_).status, 204);
     ASSERT_TRUE(wait_until([&] { return !desktop_.notify_calls().empty(); }, 20s))
         << desktop_.portal().output();
-    auto r = desktop_.choose_action("accept");
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(desktop_.click_notification_button(accept), "");
     ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 20s))
         << agent_.output();
   }
@@ -405,12 +418,46 @@ class PortalTest : public RemoteAssistanceFlow {
 
   // From the help desk's request to the question on the screen: accepted through the
   // notification, the supporter connected, "Allow this session to start?" shown.
-  void until_the_question(ServerProcess& bridge, ChildProcess& viewer) {
-    request_and_accept_through_the_notification();
+  // `answer`: the dialog's button to click then ("" to leave the question open).
+  void until_the_question(ServerProcess& bridge, ChildProcess& viewer,
+                          const std::string& answer = "") {
+    request_and_accept_through_the_notification(
+        answer.empty() || answer == "Full control" ? "Accept" : "Godta");
     supporter_connects(bridge, viewer);
-    ASSERT_TRUE(
-        wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s))
-        << desktop_.portal().output();
+    if (answer.empty())
+      ASSERT_TRUE(
+          wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s))
+          << desktop_.portal().output();
+    else
+      ASSERT_EQ(desktop_.click("push button", answer, "reach-portal"), "");
+  }
+
+  // `n` requests from the help desk, each declined on the device (the command line) in turn.
+  void decline_requests(int n) {
+    for (int i = 0; i < n; ++i) {
+      // Once the hub has the last decline, a new request is a new one.
+      ASSERT_TRUE(wait_until([&] { return request(helpdesk_, device_).status == 204; }, 15s));
+      std::string id = wait_request();
+      ASSERT_FALSE(id.empty());
+      ASSERT_EQ(agent_cli({"decline", id}).exit_code, 0);
+    }
+  }
+
+  void the_end_is_said(const std::string& lang, const std::string& who_ended,
+                       const std::string& title, const std::string& open,
+                       const std::string& suffix);
+
+  // The bottom edge on the screen of the window titled `title` (ASCII), as X reports it.
+  int window_bottom(const std::string& title) {
+    auto g = desktop_.xdotool(
+        {"search", "--onlyvisible", "--name", "^" + title + "$", "getwindowgeometry", "--shell"});
+    int y = 0, h = 0;
+    std::istringstream in(g.out);
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("Y=")) y = std::stoi(line.substr(2));
+      if (line.starts_with("HEIGHT=")) h = std::stoi(line.substr(7));
+    }
+    return y + h;
   }
 
   std::int64_t session_number(const std::string& key) {
@@ -438,7 +485,7 @@ TEST_F(PortalTest, ARequestReachesTheDesktopAndAcceptWorksThroughTheNotification
   EXPECT_EQ(call.app, "Company Portal");
   EXPECT_EQ(call.summary, "Remote assistance request");
   EXPECT_EQ(call.body, std::string(kRequestText) + "\nRequested by Helen Helpdesk, Reach.");
-  EXPECT_EQ(call.actions, (std::vector<std::string>{"default", "Company Portal", "accept", "Accept",
+  EXPECT_EQ(call.actions, (std::vector<std::string>{"default", "Open", "accept", "Accept",
                                                     "decline", "Decline"}));
   // The tray's badge: the tooltip a panel shows, and the red flag drawn on the icon.
   ASSERT_TRUE(desktop_.tray_says("tooltip Company Portal | 1 notification waiting for you"))
@@ -450,9 +497,8 @@ TEST_F(PortalTest, ARequestReachesTheDesktopAndAcceptWorksThroughTheNotification
   desktop_.keep_tray_icon("portal-tray-en-1");
   desktop_.screenshot("portal-notification-en");
 
-  // Accept, chosen in the notification server's own menu, reaches the hub as accepted.
-  auto chosen = desktop_.choose_action("accept");
-  ASSERT_EQ(chosen.exit_code, 0) << chosen.err;
+  // Accept, the button on the notification, reaches the hub as accepted.
+  ASSERT_EQ(desktop_.click_notification_button("Accept"), "");
   ASSERT_TRUE(wait_until(
       [&] {
         auto h = history_of(device_);
@@ -496,14 +542,17 @@ TEST_F(PortalTest, ARequestReachesTheDesktopAndAcceptWorksThroughTheNotification
   };
   ASSERT_TRUE(watch.wait_for(custom_read(false), 10s));
   EXPECT_FALSE(desktop_.window_shown("Company Portal"));
-  ASSERT_EQ(desktop_.choose_action("default").exit_code, 0);
+  ASSERT_EQ(desktop_.click_notification_button("Open"), "");
   ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Company Portal"); }, 10s));
   ASSERT_TRUE(desktop_.control_shown("label", "Leave the laptop on at 22:00."));
   ASSERT_TRUE(watch.wait_for(custom_read(true), 10s));
   // The device's enrollment, as the hub told the agent at check-in.
   EXPECT_TRUE(desktop_.control_shown("label", "dana@reach.test"));
-  EXPECT_TRUE(desktop_.control_shown("label", device_));
+  // The server's address and the device's ID are details (issue 21): shown on asking.
+  EXPECT_FALSE(desktop_.control_shown("label", hub_.base_url(), 500));
+  ASSERT_EQ(desktop_.click("push button", "Show details"), "");
   EXPECT_TRUE(desktop_.control_shown("label", hub_.base_url()));
+  EXPECT_TRUE(desktop_.control_shown("label", device_));
   desktop_.screenshot("portal-window-en");
 }
 
@@ -728,13 +777,13 @@ TEST_F(PortalTest, NorwegianFromTheLocale) {
   EXPECT_EQ(call.body,
             "IT-administratoren din ber om å få styre denne enheten i en fjernhjelpsøkt.\n"
             "Forespurt av Helen Helpdesk, Reach.");
-  EXPECT_EQ(call.actions, (std::vector<std::string>{"default", "Firmaportal", "accept", "Godta",
-                                                    "decline", "Avslå"}));
+  EXPECT_EQ(call.actions,
+            (std::vector<std::string>{"default", "Åpne", "accept", "Godta", "decline", "Avslå"}));
   ASSERT_TRUE(desktop_.tray_says("tooltip Firmaportal | 1 varsel venter på deg"))
       << desktop_.tray_output();
   desktop_.screenshot("portal-notification-nb");
   desktop_.keep_tray_icon("portal-tray-nb-1");
-  ASSERT_EQ(desktop_.choose_action("default").exit_code, 0);
+  ASSERT_EQ(desktop_.click_notification_button("Åpne"), "");
   ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Firmaportal"); }, 10s));
   ASSERT_EQ(desktop_.click("push button", "Godta"), "");
   ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 20s));
@@ -784,6 +833,112 @@ TEST_F(PortalTest, ASessionCodeTypedInThePortalJoinsTheSupportersSession) {
       << agent_.output();
   ASSERT_TRUE(desktop_.control_shown("label", "Waiting for the supporter to connect."));
   desktop_.screenshot("portal-code-en");
+}
+
+// Issue 21, 1: the notification draws Accept, Decline and Open as buttons; Open (the default
+// action, a click on the notification where the server draws no button for it) opens the request
+// in the portal with Accept and Decline in view, and Accept there is taken.
+TEST_F(PortalTest, OpenOnTheNotificationShowsTheRequestWithAcceptInView) {
+  start_all();
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  ASSERT_TRUE(desktop_.locate("push button", "Accept", nullptr, "xfce4-notifyd"))
+      << "the notification draws no Accept button";
+  ASSERT_TRUE(desktop_.locate("push button", "Decline", nullptr, "xfce4-notifyd"));
+  desktop_.screenshot("portal-notification-buttons-en");
+  ASSERT_EQ(desktop_.click_notification_button("Open"), "");
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Company Portal"); }, 10s));
+  auto accept = desktop_.locate("push button", "Accept", nullptr, "reach-portal");
+  ASSERT_TRUE(accept);
+  ASSERT_TRUE(desktop_.locate("push button", "Decline", nullptr, "reach-portal"));
+  EXPECT_LT(std::stoi(accept->second), window_bottom("Company Portal")) << "Accept is in view";
+  desktop_.screenshot("portal-request-opened-en");
+  ASSERT_EQ(desktop_.click("push button", "Accept", "reach-portal"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 20s))
+      << agent_.output();
+}
+
+TEST_F(PortalTest, OpenOnTheNotificationInNorwegian) {
+  start_all("nb_NO.UTF-8");
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  ASSERT_TRUE(desktop_.locate("push button", "Godta", nullptr, "xfce4-notifyd"));
+  desktop_.screenshot("portal-notification-buttons-nb");
+  ASSERT_EQ(desktop_.click_notification_button("Åpne"), "");
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Firmaportal"); }, 10s));
+  ASSERT_TRUE(desktop_.locate("push button", "Godta", nullptr, "reach-portal"));
+  desktop_.screenshot("portal-request-opened-nb");
+  ASSERT_EQ(desktop_.click("push button", "Godta", "reach-portal"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 20s));
+}
+
+// Issue 21, 2: when the supporter ends the session (the relay closes the stream as the viewer's
+// End does), the window and a notification say who ended it and when.
+void PortalTest::the_end_is_said(const std::string& lang, const std::string& who_ended,
+                                 const std::string& title, const std::string& open,
+                                 const std::string& suffix) {
+  start_all(lang);
+  ServerProcess bridge;
+  ChildProcess viewer;
+  until_the_question(bridge, viewer, lang.empty() ? "Full control" : "Full kontroll");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 20s)) << agent_.output();
+  const auto before = desktop_.notify_calls().size();
+  viewer.kill9();  // the supporter leaves: the bridge closes the session's stream
+  ASSERT_TRUE(wait_until([&] { return session_state() == "ended"; }, 20s)) << agent_.output();
+  ASSERT_EQ(str_of(agent_json({"status"}).at("session").as_object(), "detail"), "supporterLeft");
+  ASSERT_TRUE(wait_until([&] { return desktop_.notify_calls().size() > before; }, 10s));
+  auto call = desktop_.notify_calls().back();
+  EXPECT_EQ(call.summary, title);
+  ASSERT_TRUE(call.body.starts_with(who_ended)) << call.body;
+  EXPECT_TRUE(std::regex_search(call.body, std::regex(" [0-9]{1,2}[:.][0-9]{2}\\.$"))) << call.body;
+  desktop_.screenshot("portal-session-ended-notification-" + suffix);
+  ASSERT_EQ(desktop_.click_notification_button(open), "");
+  ASSERT_TRUE(desktop_.control_shown("label", call.body)) << "the window says it too";
+  desktop_.screenshot("portal-session-ended-window-" + suffix);
+}
+
+TEST_F(PortalTest, TheSupportersEndIsSaidWithWhoAndWhen) {
+  the_end_is_said("", "Helen Helpdesk (Reach) ended the session at ",
+                  "Remote assistance session ended", "Open", "en");
+}
+
+TEST_F(PortalTest, TheSupportersEndIsSaidInNorwegian) {
+  the_end_is_said("nb_NO.UTF-8", "Helen Helpdesk (Reach) avsluttet økten kl. ",
+                  "Fjernhjelpsøkten er avsluttet", "Åpne", "nb");
+}
+
+// Issue 21, 3 and 4: answered requests fold into a history, so "Get help with a code" stays in
+// view; the device section names the organisation and says Connected, the address in details.
+TEST_F(PortalTest, AnsweredRequestsFoldIntoHistoryAndTheDeviceSaysWhoManagesIt) {
+  start_all("", {"--show"});
+  decline_requests(4);
+  ASSERT_TRUE(wait_until([&] { return request(helpdesk_, device_).status == 204; }, 15s));
+  ASSERT_FALSE(wait_request().empty());
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Company Portal"); }, 10s));
+  ASSERT_TRUE(desktop_.control_shown("push button", "Show history (4)"));
+  auto code = desktop_.locate("text", "Session code");
+  ASSERT_TRUE(code);
+  EXPECT_LT(std::stoi(code->second), window_bottom("Company Portal")) << "the code is in view";
+  EXPECT_TRUE(desktop_.locate("push button", "Accept", nullptr, "reach-portal"));
+  EXPECT_FALSE(desktop_.control_shown("label", "Declined", 500));
+  // Who manages the device, and that it is connected, in words; the address in the details.
+  EXPECT_TRUE(desktop_.control_shown("label", "Reach"));
+  EXPECT_TRUE(desktop_.control_shown("label", "Connected"));
+  EXPECT_FALSE(desktop_.control_shown("label", hub_.base_url(), 500));
+  desktop_.screenshot("portal-history-folded-en");
+  ASSERT_EQ(desktop_.click("push button", "Show details"), "");
+  EXPECT_TRUE(desktop_.control_shown("label", hub_.base_url()));
+  desktop_.screenshot("portal-device-details-en");
+  ASSERT_EQ(desktop_.click("push button", "Show history (4)"), "");
+  ASSERT_TRUE(desktop_.control_shown("label", "Declined"));
+  desktop_.screenshot("portal-history-open-en");
+}
+
+TEST_F(PortalTest, HistoryAndDeviceInNorwegian) {
+  start_all("nb_NO.UTF-8", {"--show"});
+  decline_requests(3);
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Firmaportal"); }, 10s));
+  ASSERT_TRUE(desktop_.control_shown("push button", "Vis historikk (2)"));
+  EXPECT_TRUE(desktop_.control_shown("label", "Tilkoblet"));
+  desktop_.screenshot("portal-history-folded-nb");
 }
 
 }  // namespace

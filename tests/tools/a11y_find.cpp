@@ -2,6 +2,9 @@
 // accessibility bus the session bus hands out), by its role and its accessible name, the words a
 // person reads. Prints the centre of its on-screen extents, "X Y", for xdotool to click.
 //   reach_test_a11y_find --role "push button" --name "View only" [--timeout-ms 10000]
+//                        [--app xfce4-notifyd]
+// --app looks only in the application of that accessible name (e.g. the notification server's
+// Accept, not the portal window's).
 // Exit status 1 when nothing matched in time. Reach's own code is not linked in.
 #include <QCoreApplication>
 #include <QDBusArgument>
@@ -94,13 +97,14 @@ std::optional<QRect> find(QDBusConnection& bus, const Ref& r, const QString& rol
 
 int main(int argc, char** argv) {
   QCoreApplication app(argc, argv);
-  QString role, name;
+  QString role, name, in_app;
   int timeout_ms = 10000;
   auto args = app.arguments();
   for (int i = 1; i + 1 < args.size(); i += 2) {
     if (args[i] == "--role") role = args[i + 1];
     if (args[i] == "--name") name = args[i + 1];
     if (args[i] == "--timeout-ms") timeout_ms = args[i + 1].toInt();
+    if (args[i] == "--app") in_app = args[i + 1];
   }
   auto session = QDBusConnection::sessionBus();
   auto addr = session.call(
@@ -115,10 +119,17 @@ int main(int argc, char** argv) {
   QElapsedTimer t;
   t.start();
   do {
-    if (auto r = find(bus, root, role, name, 0)) {
-      std::printf("%d %d\n", r->center().x(), r->center().y());
-      return 0;
+    QList<Ref> apps{root};
+    if (!in_app.isEmpty()) {
+      apps.clear();
+      for (const auto& a : children(bus, root))
+        if (name_of(bus, a) == in_app) apps << a;
     }
+    for (const auto& a : apps)
+      if (auto r = find(bus, a, role, name, 0)) {
+        std::printf("%d %d\n", r->center().x(), r->center().y());
+        return 0;
+      }
     QThread::msleep(100);
   } while (t.elapsed() < timeout_ms);
   std::fprintf(stderr, "a11y_find: no showing %s named \"%s\"\n", qPrintable(role),

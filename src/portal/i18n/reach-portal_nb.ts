@@ -1,4 +1,5 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="nb_NO" sourcelanguage="en_US">
 <context>
     <name>Texts</name>
@@ -115,7 +116,7 @@
         <translation>En fjernhjelpsøkt er allerede åpen på denne enheten.</translation>
     </message>
     <message>
-        <source>The company portal's service is not running.</source>
+        <source>The company portal&apos;s service is not running.</source>
         <translation>Firmaportalens tjeneste kjører ikke.</translation>
     </message>
     <message>
@@ -125,7 +126,9 @@
     <message numerus="yes">
         <source>%n notification(s) waiting for you</source>
         <translation>
-            <numerusform>%n varsel venter på deg</numerusform><numerusform>%n varsler venter på deg</numerusform></translation>
+            <numerusform>%n varsel venter på deg</numerusform>
+            <numerusform>%n varsler venter på deg</numerusform>
+        </translation>
     </message>
     <message>
         <source>Waiting for the supporter to connect.</source>
@@ -135,19 +138,39 @@
         <source>Waiting for your IT administrator to connect.</source>
         <translation>Venter på at IT-administratoren din skal koble til.</translation>
     </message>
+    <message>
+        <source>You ended the session at %1.</source>
+        <translation>Du avsluttet økten kl. %1.</translation>
+    </message>
+    <message>
+        <source>%1 ended the session at %2.</source>
+        <translation>%1 avsluttet økten kl. %2.</translation>
+    </message>
+    <message>
+        <source>The connection to the remote assistance service was lost at %1, so the session has ended. A new session is needed to continue.</source>
+        <translation>Forbindelsen til fjernhjelpstjenesten ble brutt kl. %1, så økten er avsluttet. Det trengs en ny økt for å fortsette.</translation>
+    </message>
+    <message>
+        <source>The session ended at %1.</source>
+        <translation>Økten ble avsluttet kl. %1.</translation>
+    </message>
+    <message>
+        <source>Remote assistance session ended</source>
+        <translation>Fjernhjelpsøkten er avsluttet</translation>
+    </message>
 </context>
 <context>
     <name>reach::portal::AgentLink</name>
     <message>
-        <source>The company portal's service did not answer.</source>
+        <source>The company portal&apos;s service did not answer.</source>
         <translation>Firmaportalens tjeneste svarte ikke.</translation>
     </message>
     <message>
-        <source>The company portal's service gave an answer the app cannot read.</source>
+        <source>The company portal&apos;s service gave an answer the app cannot read.</source>
         <translation>Firmaportalens tjeneste ga et svar appen ikke kan lese.</translation>
     </message>
     <message>
-        <source>The company portal's service is not running.</source>
+        <source>The company portal&apos;s service is not running.</source>
         <translation>Firmaportalens tjeneste kjører ikke.</translation>
     </message>
 </context>
@@ -162,7 +185,7 @@
         <translation>%1 er koblet til og vil se denne skjermen.</translation>
     </message>
     <message>
-        <source>Full control lets them use this device's mouse and keyboard. View only lets them see the screen but not use it. Nothing is shared until you choose.</source>
+        <source>Full control lets them use this device&apos;s mouse and keyboard. View only lets them see the screen but not use it. Nothing is shared until you choose.</source>
         <translation>Full kontroll lar dem bruke musen og tastaturet på denne enheten. Bare visning lar dem se skjermen, men ikke bruke den. Ingenting deles før du velger.</translation>
     </message>
     <message>
@@ -192,6 +215,13 @@
     <message>
         <source>If you do not answer, the session is denied in %1:%2.</source>
         <translation>Hvis du ikke svarer, avslås økten om %1:%2.</translation>
+    </message>
+</context>
+<context>
+    <name>reach::portal::DesktopNotifications</name>
+    <message>
+        <source>Open</source>
+        <translation>Åpne</translation>
     </message>
 </context>
 <context>
@@ -276,7 +306,7 @@
         <translation>Øktkode</translation>
     </message>
     <message>
-        <source>The company portal's service is not running on this device, so nothing can reach you. Sign out and in again, or ask your IT administrator.</source>
+        <source>The company portal&apos;s service is not running on this device, so nothing can reach you. Sign out and in again, or ask your IT administrator.</source>
         <translation>Firmaportalens tjeneste kjører ikke på denne enheten, så ingenting kan nå deg. Logg av og på igjen, eller spør IT-administratoren din.</translation>
     </message>
     <message>
@@ -324,10 +354,6 @@
         <translation>Ukjent så lenge tjenesten ikke kjører.</translation>
     </message>
     <message>
-        <source>Organisation:</source>
-        <translation>Organisasjon:</translation>
-    </message>
-    <message>
         <source>Enrolled to:</source>
         <translation>Registrert på:</translation>
     </message>
@@ -348,16 +374,44 @@
         <translation>Ikke ennå</translation>
     </message>
     <message>
-        <source>Connection:</source>
-        <translation>Forbindelse:</translation>
-    </message>
-    <message>
-        <source>Connected: requests reach this device at once</source>
-        <translation>Tilkoblet: forespørsler når enheten med en gang</translation>
-    </message>
-    <message>
         <source>Not connected: trying again</source>
         <translation>Ikke tilkoblet: prøver igjen</translation>
+    </message>
+    <message>
+        <source>Hide history (%1)</source>
+        <translation>Skjul historikk (%1)</translation>
+    </message>
+    <message>
+        <source>Show history (%1)</source>
+        <translation>Vis historikk (%1)</translation>
+    </message>
+    <message>
+        <source>Your organisation</source>
+        <translation>Organisasjonen din</translation>
+    </message>
+    <message>
+        <source>Status:</source>
+        <translation>Status:</translation>
+    </message>
+    <message>
+        <source>Connected</source>
+        <translation>Tilkoblet</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>Kobler til …</translation>
+    </message>
+    <message>
+        <source>Hide details</source>
+        <translation>Skjul detaljer</translation>
+    </message>
+    <message>
+        <source>Show details</source>
+        <translation>Vis detaljer</translation>
+    </message>
+    <message>
+        <source>Server:</source>
+        <translation>Server:</translation>
     </message>
 </context>
 <context>
@@ -375,7 +429,7 @@
         <translation>Bare visning</translation>
     </message>
     <message>
-        <source>Stop the supporter's control: they can still see the screen.</source>
+        <source>Stop the supporter&apos;s control: they can still see the screen.</source>
         <translation>Stopp kontrollen til den som hjelper deg: de kan fortsatt se skjermen.</translation>
     </message>
     <message>
