@@ -1,6 +1,7 @@
 #include "hub/channel.h"
 
 #include "hub/events.h"
+#include "hub/partner_client.h"
 #include "hub/ra_sessions.h"
 
 #include "channel/protocol.h"
@@ -313,7 +314,9 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch,
   };
   auto now = now_ms();
   Error refused;
+  std::string close_at_partner;  // a request this event ended before any session ran
   auto st = svc.db->transaction([&](store::Session& s) -> Status {
+    close_at_partner.clear();  // a transaction run again decides again
     auto seen = event_recorded(s, ch->device_id(), ev.ref);
     if (!seen) return seen.error();
     if (*seen) return {};  // a resend: already recorded
@@ -350,7 +353,8 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch,
                                      {ev.ref, ev.notification_id, ev.event, ev.detail}, now);
         !ins)
       return ins;
-    if (auto st = apply_session_event(s, ev.notification_id, ev.event, ev.detail.value_or(""), now);
+    if (auto st = apply_session_event(s, ev.notification_id, ev.event, ev.detail.value_or(""), now,
+                                      &close_at_partner);
         !st)
       return st;
     Actor actor{"device", ch->device_id(), ch->device_name(), ch->ip()};
@@ -370,6 +374,8 @@ void AgentChannels::Core::record_event(const std::shared_ptr<Channel>& ch,
   }
   log::info("agent.event", {{"device", ch->device_id()}, {"event", ev.event}, {"ref", ev.ref}});
   ch->send({{"type", "ack"}, {"ref", ev.ref}});
+  // Declined or denied: the relay's session is dead too, not left open in its portal.
+  if (!close_at_partner.empty() && svc.partner_closer) svc.partner_closer->close(close_at_partner);
   if (svc.events) publish_device(svc, ch->device_id());
 }
 

@@ -459,6 +459,32 @@ Result<net::Response> get_device(Ctx& ctx) {
   return device_response(ctx, *row, q->select);
 }
 
+// The admin center's Start remote assistance: the supporter link of the device's open session,
+// as a redirect, so that opening the viewer is in the audit log (the link itself leads to the
+// relay, which the hub never hears from). Who may follow it is who may read the link.
+Result<net::Response> open_viewer(Ctx& ctx) {
+  auto row = device_in_scope(ctx, actions::kDevicesRead);
+  if (!row) return row.error();
+  std::string id = row->text(kId);
+  if (row->null(kSupporterLink)) {
+    // Nothing to open (ended, expired, someone else's): the device's page says which.
+    auto r = net::Response::empty(303);
+    r.headers.set("Location", "/devices/" + net::percent_encode(id));
+    return r;
+  }
+  auto st = ctx.db().transaction([&](store::Session& s) {
+    return audit(
+        s, ctx,
+        {"openRemoteAssistanceViewer", "success", "managedDevice", id, row->text(kDeviceName), {}});
+  });
+  if (!st) return st.error();
+  auto r = net::Response::empty(303);
+  r.headers.set("Location",
+                crypto::open_text(ctx.svc.config.secret_key, row->text(kSupporterLink)));
+  r.headers.set("Referrer-Policy", "no-referrer");
+  return r;
+}
+
 Result<net::Response> patch_device(Ctx& ctx) {
   auto row = device_in_scope(ctx, actions::kDevicesUpdate);
   if (!row) return row.error();
@@ -643,6 +669,7 @@ void register_device_routes(Routes& r) {
   r.graph("POST", "/deviceManagement/managedDevices/{id}/sendCustomNotificationToCompanyPortal",
           send_custom_notification);
   r.graph("GET", "/users/{id}/managedDevices", list_user_devices);
+  r.api("GET", "/api/managedDevices/{id}/remoteAssistanceViewer", open_viewer);
   r.graph("GET", "/me/managedDevices", list_my_devices);
   r.api("POST", "/api/agent/enroll", enroll, Auth::none);
   r.api("POST", "/api/agent/checkin", checkin, Auth::none);

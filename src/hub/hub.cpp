@@ -267,6 +267,8 @@ struct Hub::Impl {
   Services svc;
   Routes routes{svc};
   std::unique_ptr<AdminCenterFiles> admin_center;
+  // Destroyed after the channels and requests that queue closes, before svc (its partner).
+  std::unique_ptr<PartnerCloser> closer;
   std::unique_ptr<DeviceEvents> events;     // destroyed before svc (declared after it)
   std::unique_ptr<AgentChannels> channels;  // destroyed before svc (declared after it)
   std::shared_ptr<SignalTarget> target = std::make_shared<SignalTarget>();
@@ -313,6 +315,8 @@ Hub::Hub(HubConfig config, std::shared_ptr<store::Database> db) : impl_(std::mak
   impl_->events = std::make_unique<DeviceEvents>();
   impl_->svc.events = impl_->events.get();
   impl_->svc.partner = make_relay_partner_client(impl_->svc);
+  impl_->closer = std::make_unique<PartnerCloser>(*impl_->svc.partner);
+  impl_->svc.partner_closer = impl_->closer.get();
   if (impl_->svc.config.list_cache_bytes > 0 && impl_->svc.db->backend() == store::Backend::sqlite)
     impl_->svc.list_cache = std::make_shared<PageCache>(impl_->svc.config.list_cache_bytes);
   register_auth_routes(impl_->routes);

@@ -45,6 +45,7 @@ struct Principal {
 class AgentChannels;
 class DeviceEvents;
 class PartnerClient;
+class PartnerCloser;
 class PageCache;
 
 struct Services {
@@ -54,10 +55,11 @@ struct Services {
   store::StoredThrottle signin_by_address{"signinAddress"};
   Metrics metrics;
   std::function<std::string()> server_stats;
-  AgentChannels* channels = nullptr;       // set by Hub; outlives every request
-  DeviceEvents* events = nullptr;          // set by Hub; outlives every request
-  std::shared_ptr<PartnerClient> partner;  // the remote assistance partner (the relay)
-  std::shared_ptr<PageCache> list_cache;   // device list pages; null when off or on PostgreSQL
+  AgentChannels* channels = nullptr;        // set by Hub; outlives every request
+  DeviceEvents* events = nullptr;           // set by Hub; outlives every request
+  std::shared_ptr<PartnerClient> partner;   // the remote assistance partner (the relay)
+  PartnerCloser* partner_closer = nullptr;  // set by Hub; outlives every request and channel
+  std::shared_ptr<PageCache> list_cache;    // device list pages; null when off or on PostgreSQL
 };
 
 // After the commit of a change to a device: wake_device() pushes its pending notifications to its

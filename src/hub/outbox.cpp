@@ -67,6 +67,12 @@ Result<std::optional<NotificationAnswer>> find_notification(store::Session& s,
       });
 }
 
+Status withdraw_notification(store::Session& s, const std::string& id, std::int64_t now) {
+  return store::exec_ok(
+      s, "UPDATE device_notifications SET expires_at = ? WHERE id = ? AND expires_at > ?",
+      {now, id, now});
+}
+
 Status record_answer(store::Session& s, const std::string& id, const std::string& answer,
                      std::int64_t now) {
   return store::exec_ok(s,

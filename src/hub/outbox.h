@@ -46,6 +46,10 @@ Status mark_received(store::Session& s, const std::string& device_id, const std:
 Result<std::vector<std::string>> devices_with_pending(store::Session& s, std::int64_t since,
                                                       std::int64_t now);
 
+// The notification is no longer to be answered (its request was cancelled): it expires at `now`,
+// so that an answer the device still sends is refused as expired, and it is not pushed again.
+Status withdraw_notification(store::Session& s, const std::string& id, std::int64_t now);
+
 // What an answer to a notification is checked against.
 struct NotificationAnswer {
   std::string kind;

@@ -9,6 +9,11 @@
 
 #include <fmt/format.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 namespace reach::hub {
 namespace {
 
@@ -54,6 +59,17 @@ class RelayPartnerClient final : public PartnerClient {
           502, "partnerError",
           fmt::format("The relay could not read session {} (HTTP {}).", code, r->status));
     return session_of(r->body);
+  }
+
+  Status close_session(std::string_view code) override {
+    auto r = call("PUT", "/api/v1/sessions/" + net::percent_encode(code),
+                  json::serialize(bj::object{{"state", "closed"}}));
+    if (!r) return r.error();
+    if (r->status != 200 && r->status != 204)
+      return make_error(
+          Errc::upstream, "partnerError",
+          fmt::format("The relay could not close session {} (HTTP {}).", code, r->status));
+    return {};
   }
 
   std::string authorization_url(const Partner& p, const std::string& redirect_uri) override {
@@ -248,6 +264,61 @@ class RelayPartnerClient final : public PartnerClient {
 };
 
 }  // namespace
+
+struct PartnerCloser::Impl {
+  explicit Impl(PartnerClient& p) : partner(p) {}
+  PartnerClient& partner;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> queue;  // guarded by mu
+  bool stopping = false;          // guarded by mu
+  std::thread worker;
+
+  void run() {
+    for (;;) {
+      std::string code;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (stopping) {
+          if (!queue.empty()) log::warn("connector.close_abandoned", {{"sessions", queue.size()}});
+          return;
+        }
+        code = std::move(queue.front());
+        queue.pop_front();
+      }
+      if (auto st = partner.close_session(code); !st)
+        log::warn("connector.close_failed", {{"code", code}, {"error", st.error().message}});
+      else
+        log::info("connector.session_closed", {{"code", code}});
+    }
+  }
+};
+
+PartnerCloser::PartnerCloser(PartnerClient& partner) : impl_(std::make_unique<Impl>(partner)) {
+  impl_->worker = std::thread([i = impl_.get()] { i->run(); });
+}
+
+PartnerCloser::~PartnerCloser() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  impl_->worker.join();
+}
+
+void PartnerCloser::close(std::string code) {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->queue.size() >= kMaxQueued) {
+      log::warn("connector.close_dropped", {{"code", code}});
+      return;
+    }
+    impl_->queue.push_back(std::move(code));
+  }
+  impl_->cv.notify_one();
+}
 
 std::unique_ptr<PartnerClient> make_relay_partner_client(Services& svc) {
   return std::make_unique<RelayPartnerClient>(svc);

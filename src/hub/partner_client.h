@@ -50,6 +50,9 @@ class PartnerClient {
 
   virtual Result<PartnerSession> create_session(const NewPartnerSession& request) = 0;
   virtual Result<PartnerSession> get_session(std::string_view code) = 0;
+  // Closes the session at the partner (PUT {"state":"closed"}), so that its code and links are
+  // dead and its portal no longer offers it. Closing a closed session is no error.
+  virtual Status close_session(std::string_view code) = 0;
 
   // Where the administrator's browser is sent to authorise the connector: the onboarding pending
   // in `p` (its state and PKCE verifier), coming back to `redirect_uri`.
@@ -63,6 +66,26 @@ class PartnerClient {
   // Ends the grant of `refresh_token` at the partner (best effort): whether the partner
   // confirmed it.
   virtual bool revoke(const Partner& p, const std::string& refresh_token) = 0;
+};
+
+// Closes partner sessions on a thread of its own, so that a request ended at the hub (declined,
+// denied, expired, cancelled) is closed at the partner too without the caller (the agents'
+// channel worker, a request handler) waiting on the partner. Best effort: a close that fails is
+// logged and dropped, and the partner's own expiry (valid_until) ends the session in any case.
+// At most kMaxQueued codes wait; more are dropped (logged). Thread-safe.
+class PartnerCloser {
+ public:
+  static constexpr std::size_t kMaxQueued = 10000;
+  explicit PartnerCloser(PartnerClient& partner);
+  ~PartnerCloser();  // finishes the close in progress; what is still queued is dropped (logged)
+  PartnerCloser(const PartnerCloser&) = delete;
+  PartnerCloser& operator=(const PartnerCloser&) = delete;
+
+  void close(std::string code);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // The relay as the partner. Calls are blocking HTTP on the caller's thread. An access token is

@@ -74,24 +74,31 @@ Result<std::vector<RaSession>> find_ra_sessions(store::Session& s, const std::st
   return out;
 }
 
-Result<std::vector<OpenRaSession>> open_ra_sessions(store::Session& s) {
-  auto rows = s.query(std::string("SELECT id, code, notification_id, device_id, state, valid_until"
-                                  " FROM ra_sessions WHERE state IN ") +
-                      kOpenSessionStates);
+namespace {
+constexpr const char* kOpenColumns =
+    "SELECT id, code, notification_id, device_id, state, valid_until, created_at FROM ra_sessions";
+OpenRaSession open_of(const store::Row& r) {
+  return {r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5), r.integer(6)};
+}
+}  // namespace
+
+Result<std::vector<OpenRaSession>> open_ra_sessions(store::Session& s,
+                                                    const std::optional<std::string>& device_id) {
+  std::string sql = std::string(kOpenColumns) + " WHERE state IN " + kOpenSessionStates;
+  store::Params params;
+  if (device_id) {
+    sql += " AND device_id = ?";
+    params.emplace_back(*device_id);
+  }
+  auto rows = s.query(sql + " ORDER BY created_at", params);
   if (!rows) return rows.error();
   std::vector<OpenRaSession> out;
-  for (const auto& r : rows->rows)
-    out.push_back({r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5)});
+  for (const auto& r : rows->rows) out.push_back(open_of(r));
   return out;
 }
 
-Result<bool> has_open_ra_session(store::Session& s, const std::string& device_id,
-                                 std::int64_t now) {
-  return store::exists(s,
-                       std::string("SELECT 1 FROM ra_sessions WHERE device_id = ? AND"
-                                   " valid_until > ? AND state IN ") +
-                           kOpenSessionStates + " LIMIT 1",
-                       {device_id, now});
+Result<std::optional<OpenRaSession>> find_ra_session(store::Session& s, const std::string& id) {
+  return store::query_one(s, std::string(kOpenColumns) + " WHERE id = ?", {id}, open_of);
 }
 
 Status insert_ra_session(store::Session& s, const NewRaSession& n) {
@@ -127,9 +134,11 @@ Status set_ra_error(store::Session& s, const std::string& device_id,
 }
 
 Status apply_session_event(store::Session& s, const std::string& notification_id,
-                           const std::string& event, const std::string& detail, std::int64_t at) {
-  auto rows = s.query("SELECT id, device_id, state FROM ra_sessions WHERE notification_id = ?",
-                      {notification_id});
+                           const std::string& event, const std::string& detail, std::int64_t at,
+                           std::string* close_at_partner) {
+  auto rows =
+      s.query("SELECT id, device_id, state, code FROM ra_sessions WHERE notification_id = ?",
+              {notification_id});
   if (!rows) return rows.error();
   if (rows->empty()) return {};  // not a remote assistance request (e.g. a custom notification)
   const std::string id = rows->rows[0].text(0), device = rows->rows[0].text(1);
@@ -150,6 +159,8 @@ Status apply_session_event(store::Session& s, const std::string& notification_id
     return {};
   };
   auto finish = [&](const std::string& reason, const std::string& action) -> Status {
+    // A request that never had a running session is dead at the partner too.
+    if (close_at_partner && *from != RaState::active) *close_at_partner = rows->rows[0].text(3);
     if (auto st = update("ended_at = COALESCE(ended_at, ?), end_reason = COALESCE(end_reason, ?)",
                          {at, reason});
         !st)

@@ -41,11 +41,13 @@ Result<std::vector<RaSession>> find_ra_sessions(store::Session& s, const std::st
 struct OpenRaSession {
   std::string id, code, notification_id, device_id, state;
   std::int64_t valid_until = 0;
+  std::int64_t created_at = 0;
 };
-Result<std::vector<OpenRaSession>> open_ra_sessions(store::Session& s);
-
-// Whether the device has an open request still valid at `now` (one at a time per device).
-Result<bool> has_open_ra_session(store::Session& s, const std::string& device_id, std::int64_t now);
+// Every open request, or (`device_id`) that device's, oldest first.
+Result<std::vector<OpenRaSession>> open_ra_sessions(
+    store::Session& s, const std::optional<std::string>& device_id = std::nullopt);
+// One request by id, open or not (nullopt when there is none).
+Result<std::optional<OpenRaSession>> find_ra_session(store::Session& s, const std::string& id);
 
 // A new request, as requestRemoteAssistance records it (state requested).
 struct NewRaSession {
@@ -68,8 +70,11 @@ Status set_ra_error(store::Session& s, const std::string& device_id,
 
 // An agent's report on a remote assistance request (its notification), applied to the session
 // history within the caller's transaction. Other notifications are left alone, and so is a
-// report the request's state does not allow (logged).
+// report the request's state does not allow (logged). When the report ends a request that never
+// had a running session (declined, denied, expired, failed), `close_at_partner` (when given) is
+// set to its session code: the caller closes it at the partner once this has committed.
 Status apply_session_event(store::Session& s, const std::string& notification_id,
-                           const std::string& event, const std::string& detail, std::int64_t at);
+                           const std::string& event, const std::string& detail, std::int64_t at,
+                           std::string* close_at_partner = nullptr);
 
 }  // namespace reach::hub

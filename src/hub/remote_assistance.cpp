@@ -14,6 +14,7 @@
 #include "hub/events.h"
 #include "hub/internal.h"
 #include "hub/odata.h"
+#include "hub/outbox.h"
 #include "hub/partner_client.h"
 #include "hub/ra_rules.h"
 #include "hub/ra_sessions.h"
@@ -405,6 +406,52 @@ std::optional<Error> ineligible(const RaDevice& d, const Partner& p) {
   return make_error(Errc::conflict, std::string(error_code(*why)), std::move(message));
 }
 
+// Brings open requests up to date: one nobody answered in time has expired, and one whose
+// session the relay has closed (ended at either end, or by its portal) is over even if the
+// device never reported it. `grace_ms`: how long after the relay closed it the device's own
+// report (with its reason) is waited for. Returns the requests still open.
+std::vector<OpenRaSession> reconcile(Ctx& ctx, const std::vector<OpenRaSession>& open,
+                                     std::int64_t grace_ms) {
+  std::vector<OpenRaSession> still;
+  auto now = now_ms();
+  for (const auto& r : open) {
+    std::string event, detail;
+    if (r.valid_until <= now && r.state != "active") {
+      event = "expired";
+      detail = "expired";
+    } else {
+      auto got = ctx.partner().get_session(r.code);
+      // The relay is away, or the session is on: keep what is known.
+      if (!got || got->state != "closed" || !got->closed_at || *got->closed_at + grace_ms > now) {
+        still.push_back(r);
+        continue;
+      }
+      event = "ended";
+      detail = "closedAtRelay";
+    }
+    std::string close_at_partner;
+    auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+      close_at_partner.clear();
+      return apply_session_event(s, r.notification_id, event, detail, now, &close_at_partner);
+    });
+    if (!st) {
+      log::warn("ra.reconcile_failed", {{"session", r.id}, {"error", st.error().message}});
+      still.push_back(r);
+      continue;
+    }
+    publish_device(ctx.svc, r.device_id);
+    if (!close_at_partner.empty()) ctx.svc.partner_closer->close(close_at_partner);
+  }
+  return still;
+}
+
+void reconcile_open_sessions(Ctx& ctx) {
+  auto open = open_ra_sessions(ctx.db());
+  if (open) (void)reconcile(ctx, *open, ctx.svc.config.relay_close_grace.count());
+}
+
+Result<net::Response> create_request(Ctx& ctx, const RaDevice& d);
+
 Result<net::Response> request_remote_assistance(Ctx& ctx) {
   auto g = require(ctx, actions::kRequestRemoteAssistance);
   if (!g) return g.error();
@@ -429,11 +476,32 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   if (p->status != "onboarded") return refuse(connector_not_onboarded());
   if (p->needs_reauth) return refuse(connector_needs_reauth());
 
-  // One open request per device: a second request returns the open one.
-  auto open = has_open_ra_session(ctx.db(), id, now_ms());
+  // One open request per device. What the relay has already ended (a lost connection, an end
+  // the device never reported) does not hold up a new one; a request still waiting is said so,
+  // with when it was sent: the administrator resends or cancels it.
+  auto open = open_ra_sessions(ctx.db(), id);
   if (!open) return open.error();
-  if (*open) return net::Response::empty(204);
+  auto still = reconcile(ctx, *open, 0);
+  if (!still.empty()) {
+    const OpenRaSession& o = still.back();
+    if (o.state == "requested")
+      return refuse(make_error(
+          Errc::conflict, "remoteAssistanceRequestPending",
+          fmt::format("A request sent at {} is still waiting for the user to accept it. Resend "
+                      "it, or cancel it, on the device's page.",
+                      iso8601(o.created_at))));
+    return refuse(make_error(Errc::conflict, "remoteAssistanceSessionInProgress",
+                             "A remote assistance session is already under way on this device. "
+                             "Cancel it, or wait until it ends."));
+  }
+  return create_request(ctx, d);
+}
 
+// Creates the partner session for a request on `d`, records it and notifies the device: what
+// requestRemoteAssistance and a resend do once the request may be made.
+Result<net::Response> create_request(Ctx& ctx, const RaDevice& d) {
+  const std::string& id = d.id;
+  const std::string& name = d.name;
   auto created = ctx.partner().create_session(
       {"Reach hub", name, d.user_display_name, d.user_principal_name,
        json::serialize(bj::object{{"deviceId", id}, {"requestedBy", ctx.who().upn}})});
@@ -491,41 +559,93 @@ Result<net::Response> request_remote_assistance(Ctx& ctx) {
   return net::Response::empty(204);
 }
 
+// A request of the caller's reach (RequestRemoteAssistance over its device) by the id in the
+// path, with its device; 404 when there is none.
+struct RequestInScope {
+  OpenRaSession request;
+  RaDevice device;
+};
+Result<RequestInScope> request_in_scope(Ctx& ctx) {
+  auto g = require(ctx, actions::kRequestRemoteAssistance);
+  if (!g) return g.error();
+  if (!ctx.req.body.empty() && ctx.req.body.find_first_not_of(" \r\n\t") != std::string::npos)
+    return bad_request("This action takes no request body.");
+  std::string id = ctx.req.params["id"];
+  auto r = find_ra_session(ctx.db(), id);
+  if (!r) return r.error();
+  if (!*r) return not_found(fmt::format("Remote assistance session '{}' does not exist.", id));
+  if (auto st = check_device_scope(ctx, *g, (*r)->device_id); !st) return st.error();
+  auto d = find_ra_device(ctx.db(), (*r)->device_id);
+  if (!d) return d.error();
+  if (!*d) return not_found("The session's device no longer exists.");
+  return RequestInScope{**r, **d};
+}
+
+// Ends a request that has no running session (`reason`: cancelledByAdministrator, resent): its
+// notification is withdrawn (an answer the device still sends is refused as expired) and its
+// session is closed at the relay.
+Status cancel_request(Ctx& ctx, const RequestInScope& r, const std::string& reason) {
+  if (r.request.state == "active")
+    return make_error(Errc::conflict, "remoteAssistanceSessionInProgress",
+                      "The session is running: end it in the viewer.");
+  if (r.request.state != "requested" && r.request.state != "accepted" &&
+      r.request.state != "allowed")
+    return make_error(Errc::conflict, "remoteAssistanceRequestNotOpen",
+                      fmt::format("The request has already ended ({}).", r.request.state));
+  std::string close_at_partner;
+  auto now = now_ms();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    close_at_partner.clear();
+    if (auto a = apply_session_event(s, r.request.notification_id, "ended", reason, now,
+                                     &close_at_partner);
+        !a)
+      return a;
+    if (auto w = withdraw_notification(s, r.request.notification_id, now); !w) return w;
+    return audit(
+        s, ctx,
+        {"cancelRemoteAssistanceRequest", "success", "managedDevice", r.device.id, r.device.name,
+         bj::object{{"sessionCode", r.request.code},
+                    {"remoteAssistanceSessionId", r.request.id},
+                    {"reason", reason}}});
+  });
+  if (!st) return st;
+  if (!close_at_partner.empty()) ctx.svc.partner_closer->close(close_at_partner);
+  publish_device(ctx.svc, r.device.id);
+  log::info("ra.cancelled",
+            {{"device", r.device.id}, {"code", r.request.code}, {"reason", reason}});
+  return {};
+}
+
+// POST /api/remoteAssistanceSessions/{id}/cancel
+Result<net::Response> handle_cancel_request(Ctx& ctx) {
+  auto r = request_in_scope(ctx);
+  if (!r) return r.error();
+  if (auto st = cancel_request(ctx, *r, "cancelledByAdministrator"); !st) return st.error();
+  return net::Response::empty(204);
+}
+
+// POST /api/remoteAssistanceSessions/{id}/resend: a request still waiting for the user is
+// replaced by a new one (a new session, a new notification on the device), as the
+// administrator would by cancelling it and asking again.
+Result<net::Response> handle_resend_request(Ctx& ctx) {
+  auto r = request_in_scope(ctx);
+  if (!r) return r.error();
+  if (r->request.state != "requested")
+    return make_error(Errc::conflict, "remoteAssistanceRequestNotWaiting",
+                      "Only a request still waiting for the user can be resent.");
+  auto p = load_partner(ctx.svc, ctx.db(), now_ms());
+  if (!p) return p.error();
+  if (p->status != "onboarded") return connector_not_onboarded();
+  if (p->needs_reauth) return connector_needs_reauth();
+  if (auto why = ineligible(r->device, *p)) return *why;
+  if (auto st = cancel_request(ctx, *r, "resent"); !st) return st.error();
+  return create_request(ctx, r->device);
+}
+
 // ---------------------------------------------------------------- history
 
 bj::value when(const std::optional<std::int64_t>& at) {
   return at ? bj::value(iso8601(*at)) : bj::value();
-}
-
-// Brings open sessions up to date before they are shown: a request nobody answered in time has
-// expired, and a session the relay has closed (ended at either end, or by its portal) is over
-// even if the device never reported it.
-void reconcile_open_sessions(Ctx& ctx) {
-  auto open = open_ra_sessions(ctx.db());
-  if (!open) return;
-  auto now = now_ms();
-  for (const auto& r : *open) {
-    std::string event, detail;
-    if (r.valid_until <= now && r.state != "active") {
-      event = "expired";
-      detail = "expired";
-    } else {
-      auto got = ctx.partner().get_session(r.code);
-      if (!got || got->state != "closed") continue;  // the relay is away: keep what is known
-      // The device reports its own end (with the reason) within moments; give it that time.
-      if (!got->closed_at || *got->closed_at + ctx.svc.config.relay_close_grace.count() > now)
-        continue;
-      event = "ended";
-      detail = "closedAtRelay";
-    }
-    auto st = ctx.db().transaction([&](store::Session& s) -> Status {
-      return apply_session_event(s, r.notification_id, event, detail, now);
-    });
-    if (!st)
-      log::warn("ra.reconcile_failed", {{"session", r.id}, {"error", st.error().message}});
-    else
-      publish_device(ctx.svc, r.device_id);
-  }
 }
 
 Result<net::Response> list_sessions(Ctx& ctx) {
@@ -656,6 +776,8 @@ void register_remote_assistance_routes(Routes& r) {
   // own binding (callback_locked).
   r.api("GET", "/api/remoteAssistance/callback", callback, Auth::none);
   r.api("GET", "/api/remoteAssistanceSessions", list_sessions);
+  r.api("POST", "/api/remoteAssistanceSessions/{id}/cancel", handle_cancel_request);
+  r.api("POST", "/api/remoteAssistanceSessions/{id}/resend", handle_resend_request);
 }
 
 }  // namespace reach::hub

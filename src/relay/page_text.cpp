@@ -103,6 +103,15 @@ constexpr std::array<Entry, static_cast<std::size_t>(T::count_)> kTexts = {{
      "Bare visning: tastaturet og musen din sendes ikke."},
     {T::st_full_control, "Full control.", "Full kontroll."},
     {T::st_no_reason, "no reason given", "ingen grunn oppgitt"},
+    // How a session ended, in the admin center's words (its endReason.* texts).
+    {T::st_denied, "The user did not allow the session.", "Brukeren tillot ikke økten."},
+    {T::st_no_answer, "The user did not answer in time.", "Brukeren svarte ikke i tide."},
+    {T::st_user_ended, "The session was ended by the user.", "Økten ble avsluttet av brukeren."},
+    {T::st_closed, "The session was closed. Request a new session to connect again.",
+     "Økten ble lukket. Be om en ny økt for å koble til igjen."},
+    {T::st_peer_timeout,
+     "The device did not connect in time. Request a new session to connect again.",
+     "Enheten koblet ikke til i tide. Be om en ny økt for å koble til igjen."},
 }};
 
 constexpr bool in_order() {

@@ -87,6 +87,11 @@ enum class T {
   st_view_only,
   st_full_control,
   st_no_reason,
+  st_denied,
+  st_no_answer,
+  st_user_ended,
+  st_closed,
+  st_peer_timeout,
   count_
 };
 

@@ -432,7 +432,10 @@ Result<net::Response> viewer(Ctx& ctx) {
         std::pair{"you-ended", T::st_you_ended}, std::pair{"ended", T::st_ended},
         std::pair{"lost", T::st_lost}, std::pair{"refused", T::st_refused},
         std::pair{"view-only", T::st_view_only}, std::pair{"full-control", T::st_full_control},
-        std::pair{"no-reason", T::st_no_reason}, std::pair{"title", T::viewer_title}})
+        std::pair{"no-reason", T::st_no_reason}, std::pair{"denied", T::st_denied},
+        std::pair{"no-answer", T::st_no_answer}, std::pair{"user-ended", T::st_user_ended},
+        std::pair{"closed", T::st_closed}, std::pair{"peer-timeout", T::st_peer_timeout},
+        std::pair{"title", T::viewer_title}})
     texts += fmt::format(" data-t-{}=\"{}\"", name, html::escape(text(L, id)));
   std::string page = fmt::format(
       "<!doctype html><html lang={}><head><meta charset=utf-8>"

@@ -92,7 +92,9 @@ struct Pairing::Core : std::enable_shared_from_this<Pairing::Core> {
             std::shared_ptr<net::WebSocket> ws);
   void forward(Link& link, Side from, std::string data, bool binary);
   void drained(Link& link, Side side);
-  void closed(const std::shared_ptr<Link>& link, Side side, std::uint64_t token);
+  // The end on `side` went away with `reason` (its close frame's; "" if none or it dropped).
+  void closed(const std::shared_ptr<Link>& link, Side side, std::uint64_t token,
+              const std::string& reason);
   void release(const std::shared_ptr<Link>& link, Side side, std::uint64_t token);
 
   // Under mu and link.mu: marks the session ended, forgets it, owes on_end, and hands the
@@ -152,7 +154,7 @@ class EndHandler final : public net::WebSocketHandler {
   }
   void on_drain() override { core_->drained(*link_, side_); }
   void on_close(std::uint16_t code, std::string reason) override {
-    core_->closed(link_, side_, token_);
+    core_->closed(link_, side_, token_, reason);
   }
 
  private:
@@ -221,7 +223,8 @@ void Pairing::Core::drained(Link& link, Side side) {
   src.ws->resume_reading();
 }
 
-void Pairing::Core::closed(const std::shared_ptr<Link>& link, Side side, std::uint64_t token) {
+void Pairing::Core::closed(const std::shared_ptr<Link>& link, Side side, std::uint64_t token,
+                           const std::string& reason) {
   Closings closings;
   std::shared_ptr<net::WebSocket> gone;  // dropped after the locks
   {
@@ -233,8 +236,10 @@ void Pairing::Core::closed(const std::shared_ptr<Link>& link, Side side, std::ui
     self.open = false;
     self.token = 0;
     if (!link->ended) {
+      // The staying end hears why (the viewer says "ended by the user" from the agent's
+      // reason); a close frame's reason is at most 123 bytes, so it fits as it came.
       end_locked(*link, side == Side::device ? "deviceLeft" : "supporterLeft", kNormal,
-                 "the other side left", closings);
+                 reason.empty() ? "the other side left" : reason, closings);
     }
   }
   perform(closings);

@@ -7,7 +7,8 @@
 //   bytes wait in TCP, nothing is buffered here) until the other end connects (on_paired) or
 //   until peer_wait passes ("peerTimeout": the waiting end is closed with 4000). Once either
 //   connected end goes away, or close() is called, both ends are closed and the session has ended
-//   for good (on_end, once): attach() then answers 410 for ended_ttl. A handler that never
+//   for good (on_end, once; the end that stays hears the leaver's close reason, or "the other
+//   side left" when it gave none): attach() then answers 410 for ended_ttl. A handler that never
 //   opened (refused or failed handshake, dropped by the caller) just releases its reservation.
 //
 // Forwarding: binary messages go to the other end as they are. Text messages are dropped (and

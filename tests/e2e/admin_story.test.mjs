@@ -154,7 +154,7 @@ test('a Read Only Operator with a relay account of their own cannot take the con
     // The administrator refuses it: not connected, and the relay's grant is given back.
     await admin.page.getByRole('button', { name: 'Cancel connection' }).click();
     await admin.page.getByText('The connection was cancelled. Nothing was changed.').waitFor();
-    await admin.page.getByRole('status').filter({ hasText: /^Not connected$/ }).waitFor();
+    await admin.page.getByRole('status').filter({ hasText: /^\s*Not connected\s*$/ }).waitFor();
     now = await hub.api('GET', `${PARTNERS}/${pid}`);
     assert.equal(now.json.onboardingStatus, 'notOnboarded');
     assert.equal(now.json.connectedAccount, null);
@@ -187,7 +187,11 @@ test('the administrator connects the connector and helps the device user, all in
     // The relay on another site than the hub (localhost vs 127.0.0.1), as it is in a real
     // deployment: the browser's way back to the hub's callback is a cross-site navigation.
     const relaySite = relay.url.replace('127.0.0.1', 'localhost');
-    await page.getByRole('textbox', { name: 'Relay URL' }).fill(relaySite);
+    // The set-up details are folded away once the relay and client are set (as the test before
+    // this one left them): open them.
+    const relayBox = page.getByRole('textbox', { name: 'Relay URL' });
+    if (!(await relayBox.isVisible())) await page.getByText('Relay and OAuth client').click();
+    await relayBox.fill(relaySite);
     await page.getByRole('textbox', { name: 'Client ID' }).fill(client.client_id);
     await page.getByRole('textbox', { name: 'Client secret' }).fill(client.client_secret);
     await page.getByRole('button', { name: 'Save' }).click();
@@ -209,7 +213,7 @@ test('the administrator connects the connector and helps the device user, all in
     await page.waitForURL((u) => u.href.startsWith(`${hub.url}/tenant/connector`));
     await page.getByRole('heading', { name: 'Confirm the relay account' }).waitFor();
     await page.getByRole('button', { name: 'Confirm account' }).click();
-    await page.getByRole('status').filter({ hasText: /^Connected$/ }).waitFor();
+    await page.getByRole('status').filter({ hasText: /^\s*Connected\s*$/ }).waitFor();
     await page.getByText(`(${ADMIN_EMAIL})`).waitFor();
     await shot('connector');
 
@@ -264,11 +268,77 @@ test('the administrator connects the connector and helps the device user, all in
     await row.filter({ hasText: 'Ended: ended by the user.' }).waitFor();
     assert.match(await row.innerText(), /Accepted, allowed full control/);
     await shot('history');
+
+    // Tenant administration > Audit logs: the request and the viewer being opened, in words.
+    await page.getByRole('link', { name: 'Audit logs' }).click();
+    const audit = page.getByRole('table', { name: 'Audit logs' });
+    const opened = audit.getByRole('row').filter({ hasText: 'Remote assistance viewer opened' });
+    await opened.filter({ hasText: deviceName }).filter({ hasText: ADMIN_EMAIL }).waitFor();
+    await audit.getByRole('row').filter({ hasText: 'Remote assistance requested' }).first().waitFor();
+    await opened.first().getByRole('button', { name: 'Show' }).click();
+    await page.getByRole('heading', { name: 'Details: Remote assistance viewer opened' }).waitFor();
+    await page.locator('dd', { hasText: 'openRemoteAssistanceViewer' }).waitFor();
+    await shot('audit');
     assert.deepEqual(errors, []);
   } catch (e) {
     await shot('failed');
     throw e;
   } finally {
     await context.close();
+  }
+});
+
+// Issue 21, point 6: asking again while a request waits says so, with when it was sent, and
+// offers Resend (a new request, a new code on the device) and Cancel; both languages.
+test('a request still waiting is said so, with Resend and Cancel', async () => {
+  for (const [lang, locale] of [['en', 'en-US'], ['nb', 'nb-NO']]) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale });
+    const page = await context.newPage();
+    const w = lang === 'nb'
+      ? { email: 'E-post', password: 'Passord', signin: 'Logg på', more: 'Mer', newSession: 'Ny fjernhjelpsøkt', yes: 'Ja',
+        waiting: /venter fortsatt på at brukeren godtar den/, resend: 'Send på nytt', resent: 'En ny forespørsel ble sendt til enheten.',
+        cancel: 'Avbryt forespørselen', cancelled: 'Avsluttet: avbrutt av en administrator.', pending: /En forespørsel venter fortsatt/ }
+      : { email: 'Email', password: 'Password', signin: 'Sign in', more: 'More', newSession: 'New remote assistance session', yes: 'Yes',
+        waiting: /is still waiting for the user to accept it/, resend: 'Resend', resent: 'A new request was sent to the device.',
+        cancel: 'Cancel request', cancelled: 'Ended: cancelled by an administrator.', pending: /A request is still waiting/ };
+    try {
+      await page.goto(hub.url + '/');
+      await page.getByRole('textbox', { name: w.email }).fill(ADMIN_EMAIL);
+      await page.getByRole('textbox', { name: w.password }).fill(ADMIN_PASSWORD);
+      await page.getByRole('button', { name: w.signin }).click();
+      await page.getByRole('heading', { name: lang === 'nb' ? 'Hjem' : 'Home' }).waitFor();
+      const { deviceId } = JSON.parse(fs.readFileSync(path.join(state, 'credential.json'), 'utf8'));
+      await page.goto(`${hub.url}/devices/${deviceId}`);
+      await page.getByRole('heading', { name: deviceName, exact: true }).waitFor();
+      const ask = async () => {
+        await page.getByRole('button', { name: w.more }).click();
+        await page.getByRole('menuitem', { name: w.newSession }).click();
+        await page.getByRole('button', { name: w.yes }).click();
+      };
+      await ask();
+      await page.getByText(w.waiting).waitFor();
+      const code = async () => page.locator('dt', { hasText: /^(Session code|Øktkode)$/ }).locator('xpath=following-sibling::dd').innerText();
+      const first = await code();
+      // Asking again is not a silent no-op.
+      await ask();
+      await page.getByRole('alert').filter({ hasText: w.pending }).waitFor();
+      await page.screenshot({ path: path.join(OUT_DIR, `admin-story-request-waiting-${lang}.png`), fullPage: true });
+      // Resend: a new code, and the device gets a new request.
+      const requests = () => agentJson(['notifications'])?.notifications?.filter((n) => n.kind === 'remoteAssistanceRequest').length ?? 0;
+      await until('the first request on the device', () => requests() > 0);
+      const before = requests();
+      await page.getByRole('button', { name: w.resend }).click();
+      await page.getByText(w.resent).waitFor();
+      await until('a new session code', async () => (await code()) !== first);
+      await until('the new request on the device', () => requests() > before);
+      // Cancel, confirmed: ended in words.
+      await page.getByRole('button', { name: w.cancel }).click();
+      await page.getByRole('button', { name: w.yes }).click();
+      await page.getByRole('status').filter({ hasText: w.cancelled }).waitFor();
+      assert.equal(await page.getByRole('button', { name: w.cancel }).count(), 0);
+      await page.screenshot({ path: path.join(OUT_DIR, `admin-story-request-cancelled-${lang}.png`), fullPage: true });
+    } finally {
+      await context.close();
+    }
   }
 });

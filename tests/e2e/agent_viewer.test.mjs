@@ -58,11 +58,11 @@ async function join(name) {
 }
 
 // The supporter opens the link; resolves once the device user is asked to allow the session.
-async function openViewer({ session, state, agent }) {
+async function openViewer({ session, state, agent }, lang) {
   const page = await browser.newPage({ viewport: VIEWPORT });
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
-  await page.goto(session.supporter_link);
+  await page.goto(lang ? `${session.supporter_link}?lang=${lang}` : session.supporter_link);
   await until('the agent asking to allow', () => {
     const s = agentSession(state);
     return s && s.state === 'askingToAllow';
@@ -92,9 +92,8 @@ function waitConnected(page) {
 async function endByDeviceUser({ state, agent }, page) {
   const r = agentCli(state, ['end']);
   assert.equal(r.status, 0, r.err);
-  await page.waitForFunction(
-    () => /session has ended/i.test(document.getElementById('status').textContent), null,
-    { timeout: 15000 });
+  await page.getByRole('status').filter({ hasText: 'The session was ended by the user.' })
+    .waitFor({ timeout: 15000 });
   assert.deepEqual(await agent.exited, { code: 0, signal: null }, agent.out + agent.err);
 }
 
@@ -225,4 +224,45 @@ test('view only: the viewer shows the device, and its clicks and keys never reac
   assert.deepEqual(page.errors, []);
   await page.close();
   await stop(log.tool);
+});
+
+// The viewer's status line once the session has ended: its words and its colour.
+async function endedStatus(page, words) {
+  const status = page.getByRole('status').filter({ hasText: words });
+  await status.waitFor({ timeout: 15000 });
+  return status.evaluate((el) => getComputedStyle(el).color);
+}
+const ERROR_RED = 'rgb(255, 123, 114)';
+
+test('the viewer says how the session ended, in the user\'s words and calm colours, in both languages', async () => {
+  const words = {
+    en: { denied: 'The user did not allow the session.', ended: 'The session was ended by the user.' },
+    nb: { denied: 'Brukeren tillot ikke økten.', ended: 'Økten ble avsluttet av brukeren.' },
+  };
+  for (const lang of ['en', 'nb']) {
+    // The user denies: not "connection lost", and not in red.
+    const refused = await join(`deny-${lang}`);
+    const page = await openViewer(refused, lang);
+    assert.equal(agentCli(refused.state, ['deny']).status, 0);
+    const colour = await endedStatus(page, words[lang].denied);
+    assert.notEqual(colour, ERROR_RED, 'a Deny is not an error');
+    assert.equal(await page.getByRole('button', { name: lang === 'nb' ? 'Avslutt økten' : 'End session' }).isDisabled(), true);
+    await page.screenshot({ path: path.join(OUT_DIR, `agent_viewer_denied_${lang}.png`) });
+    assert.deepEqual(page.errors, []);
+    await page.close();
+    await refused.agent.exited;
+
+    // The user ends a session that ran: "ended by the user", calm.
+    const joined = await join(`end-${lang}`);
+    const viewer = await openViewer(joined, lang);
+    await allow(joined.state, joined.agent, false);
+    await waitForPattern(viewer, `agent_viewer_end_${lang}_failed.png`);
+    assert.equal(agentCli(joined.state, ['end']).status, 0);
+    const calm = await endedStatus(viewer, words[lang].ended);
+    assert.notEqual(calm, ERROR_RED, 'an end by the user is not an error');
+    await viewer.screenshot({ path: path.join(OUT_DIR, `agent_viewer_user_ended_${lang}.png`) });
+    assert.deepEqual(viewer.errors, []);
+    await viewer.close();
+    await joined.agent.exited;
+  }
 });

@@ -6,6 +6,8 @@
 #include "common/time.h"
 #include "integration/ra_fixture.h"
 
+#include <set>
+
 namespace reach::itest {
 namespace {
 
@@ -304,6 +306,13 @@ TEST_F(RemoteAssistanceFlow, DeclineAndDenyEndTheRequestWithThatOutcome) {
   auto dev = hub_.get(std::string(kDevices) + "/" + device_, admin_);
   EXPECT_EQ(str_of(dev.obj().at("deviceActionResults").as_array()[0].as_object(), "actionState"),
             "failed");
+  // Issue 21, point 11: the relay's session is closed too (its portal no longer offers it).
+  auto relay_state = [&](const std::string& code) {
+    return relay_.get("/api/v1/sessions/" + code, relay_.admin_token()).str("state");
+  };
+  std::string code = str_of(history_of(device_), "sessionCode");
+  EXPECT_TRUE(wait_until([&] { return relay_state(code) == "closed"; }, 10s))
+      << "the declined request's relay session is " << relay_state(code);
   // Answering twice is refused with words.
   auto twice = agent_cli({"accept", id});
   EXPECT_NE(twice.exit_code, 0);
@@ -334,6 +343,104 @@ TEST_F(RemoteAssistanceFlow, DeclineAndDenyEndTheRequestWithThatOutcome) {
   EXPECT_LT(got.size(), 64u) << "no framebuffer data reached the supporter";
   ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "denied"; }, 10s));
   EXPECT_FALSE(history_of(device_).at("userAllowed").as_bool());
+  std::string code2 = str_of(history_of(device_), "sessionCode");
+  EXPECT_TRUE(wait_until([&] { return relay_state(code2) == "closed"; }, 10s))
+      << "the denied request's relay session is " << relay_state(code2);
+}
+
+// Issue 21, point 6: asking again while a request waits was a silent no-op (the same code, no
+// audit row, nothing on the device), and a stuck request blocked a fresh one for 24 hours. Now
+// the hub says a request is waiting and since when; Resend replaces it with a new one, Cancel
+// ends it (at the relay too, and the device's late answer is refused); and a session the relay
+// has already ended does not hold up a new request.
+TEST_F(RemoteAssistanceFlow, AskingAgainSaysARequestWaitsAndResendAndCancelWork) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk();
+  auto relay_state = [&](const std::string& code) {
+    return relay_.get("/api/v1/sessions/" + code, relay_.admin_token()).str("state");
+  };
+  // The newest unanswered request on the device that is not one of `seen`.
+  auto wait_new_request = [&](const std::set<std::string>& seen) {
+    std::string id;
+    wait_until(
+        [&] {
+          auto n = agent_json({"notifications"});
+          if (!n.contains("notifications")) return false;
+          for (const auto& v : n.at("notifications").as_array()) {
+            const auto& o = v.as_object();
+            if (str_of(o, "kind") == "remoteAssistanceRequest" && !seen.count(str_of(o, "id"))) {
+              id = str_of(o, "id");
+              return true;
+            }
+          }
+          return false;
+        },
+        20s, 100ms);
+    return id;
+  };
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  std::string n1 = wait_request();
+  ASSERT_FALSE(n1.empty());
+  auto first = history_of(device_);
+  auto again = request(helpdesk_, device_);
+  EXPECT_TRUE(IsGraphError(again, 409, "remoteAssistanceRequestPending")) << again;
+  EXPECT_NE(again.body.find("still waiting"), std::string::npos) << again;
+  auto audit = hub_.get(
+      "/api/"
+      "audit?$filter=activity%20eq%20'requestRemoteAssistance'%20and%20result%20eq%20'failure'",
+      admin_);
+  EXPECT_NE(audit.body.find("remoteAssistanceRequestPending"), std::string::npos) << audit;
+  EXPECT_EQ(str_of(history_of(device_), "id"), str_of(first, "id")) << "nothing new was made";
+
+  // Resend: a new session and a new notification; the old one is ended and closed at the relay.
+  const std::string sessions = "/api/remoteAssistanceSessions/";
+  auto resent = hub_.post_raw(sessions + str_of(first, "id") + "/resend", "", helpdesk_);
+  ASSERT_EQ(resent.status, 204) << resent;
+  auto second = history_of(device_);
+  EXPECT_NE(str_of(second, "sessionCode"), str_of(first, "sessionCode"));
+  EXPECT_EQ(str_of(second, "state"), "requested");
+  std::string n2 = wait_new_request({n1});
+  ASSERT_FALSE(n2.empty()) << "the device got the new request";
+  EXPECT_TRUE(
+      wait_until([&] { return relay_state(str_of(first, "sessionCode")) == "closed"; }, 10s));
+  auto all = hub_.get("/api/remoteAssistanceSessions?deviceId=" + device_, admin_);
+  ASSERT_EQ(all.value().size(), 2u) << all;
+  EXPECT_EQ(str_of(all.value()[1].as_object(), "endReason"), "resent") << all;
+
+  // Cancel: ended, closed at the relay, and the device's late accept is refused.
+  auto cancelled = hub_.post_raw(sessions + str_of(second, "id") + "/cancel", "", helpdesk_);
+  ASSERT_EQ(cancelled.status, 204) << cancelled;
+  auto third = history_of(device_);
+  EXPECT_EQ(str_of(third, "state"), "ended");
+  EXPECT_EQ(str_of(third, "endReason"), "cancelledByAdministrator");
+  EXPECT_TRUE(
+      wait_until([&] { return relay_state(str_of(second, "sessionCode")) == "closed"; }, 10s));
+  auto late = agent_cli({"accept", n2});
+  EXPECT_NE(late.exit_code, 0) << late.out;
+  EXPECT_TRUE(
+      IsGraphError(hub_.post_raw(sessions + str_of(second, "id") + "/cancel", "", helpdesk_), 409,
+                   "remoteAssistanceRequestNotOpen"));
+  EXPECT_EQ(hub_.post_raw(sessions + "no-such-session/cancel", "", helpdesk_).status, 404);
+
+  // A session the relay has ended (a lost connection the device never reported) does not hold
+  // up a new request: asking again makes a new session.
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  auto fourth = history_of(device_);
+  std::string n4 = wait_new_request({n1, n2});
+  ASSERT_FALSE(n4.empty());
+  ASSERT_EQ(agent_cli({"accept", n4}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return str_of(history_of(device_), "state") == "accepted"; }, 10s));
+  // The device goes away without a word (killed), and the relay ends the session.
+  agent_.kill9();
+  ASSERT_EQ(relay_
+                .put_json("/api/v1/sessions/" + str_of(fourth, "sessionCode"),
+                          bj::object{{"state", "closed"}}, relay_.admin_token())
+                .status,
+            204);
+  auto fifth = request(helpdesk_, device_);
+  ASSERT_EQ(fifth.status, 204) << fifth;
+  EXPECT_NE(str_of(history_of(device_), "sessionCode"), str_of(fourth, "sessionCode"));
 }
 
 TEST_F(RemoteAssistanceFlow, AgentStoppedAtRequestTimeAndHubRestartedLoseNothing) {

@@ -454,7 +454,7 @@ TEST(PairingTest, EitherEndLeavingClosesTheOtherWithinASecondAndEndsForGood) {
     auto elapsed = staying->closed_at() - t0;
     EXPECT_LT(elapsed, 1s);
     EXPECT_EQ(staying->close_code(), 1000);
-    EXPECT_EQ(staying->close_reason(), "the other side left");
+    EXPECT_EQ(staying->close_reason(), "bye");  // the leaver's reason, passed on
     std::printf("other end closed %.1f ms after the close\n",
                 std::chrono::duration<double, std::milli>(elapsed).count());
 

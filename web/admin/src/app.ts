@@ -47,7 +47,7 @@ const nav: NavGroup[] = [
   {
     label: 'nav.tenant',
     items: [
-      { path: '/tenant/connector', label: 'nav.connector', needs: A.raUpdate, routes: ['connector'] },
+      { path: '/tenant/connector', label: 'nav.connector', needs: A.raRead, routes: ['connector'] },
       { path: '/tenant/roles', label: 'nav.roles', needs: A.rolesRead, routes: ['roles', 'role'] },
       { path: '/tenant/sessions', label: 'nav.sessions', needs: A.raRead, routes: ['sessions'] },
       { path: '/tenant/audit', label: 'nav.audit', needs: A.auditRead, routes: ['audit'] },

@@ -38,6 +38,9 @@ export const shared = css`
     align-items: end;
     margin: 8px 0 16px;
   }
+  .toolbar fluent-text-input {
+    width: 10em;
+  }
   .card {
     background: var(--colorNeutralBackground1);
     border: 1px solid var(--colorNeutralStroke2);
@@ -58,7 +61,9 @@ export const shared = css`
   }
   th {
     font-weight: var(--fontWeightSemibold);
-    white-space: nowrap;
+  }
+  td {
+    overflow-wrap: anywhere;
   }
   th button.sort {
     all: unset;

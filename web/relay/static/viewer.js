@@ -19,9 +19,17 @@ function status(text, kind) {
 // owns the session.
 const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
 const streamUrl = /^wss?:\/\//.test(stream) ? stream : scheme + location.host + stream;
-let ended = false;
+let ended = false;       // the supporter pressed End session
+let refusal = null;     // the device's RFB refusal reason, if it refused
+let closing = null;     // the stream's close frame: { code, reason }
 status(say('connecting'));
-const rfb = new RFB(screen, streamUrl, { shared: true });
+// The stream is opened here, not by noVNC, to read its close frame: the relay closes the
+// supporter's end with the device's reason ("ended by the device user"), 1000 when the session
+// closed normally and 4000 when the device never came.
+const socket = new WebSocket(streamUrl);
+socket.binaryType = 'arraybuffer';
+socket.addEventListener('close', (e) => { closing = { code: e.code, reason: e.reason }; });
+const rfb = new RFB(screen, socket, { shared: true });
 rfb.scaleViewport = true;
 rfb.resizeSession = false;
 rfb.viewOnly = viewOnly.checked;
@@ -33,14 +41,32 @@ rfb.addEventListener('connect', () => {
 rfb.addEventListener('desktopname', (e) => {
   document.title = e.detail.name + ' · ' + say('title');
 });
+// How the session ended, in words: [text, kind]. A person's choice (the supporter's End, the
+// user's Deny or End, a close at the relay) is a normal end ('calm'); only failures are 'bad'.
+function endOf(clean) {
+  if (ended) return [say('you-ended'), 'calm'];
+  const reason = closing && closing.code === 1000 ? closing.reason : '';
+  if (refusal !== null) {
+    // reach-agent refuses with a sentence, then closes with "denied by the device user" both when
+    // the user chose Deny and when nobody answered in time (the sentence tells them apart).
+    if (/did not answer/i.test(refusal)) return [say('no-answer'), 'calm'];
+    if (reason === 'denied by the device user' || /denied the session/i.test(refusal)) {
+      return [say('denied'), 'calm'];
+    }
+    return [say('refused') + (refusal || say('no-reason')), 'bad'];
+  }
+  if (reason === 'ended by the device user') return [say('user-ended'), 'calm'];
+  if (reason === 'session closed') return [say('closed'), 'calm'];
+  if (closing && closing.code === 4000) return [say('peer-timeout'), 'bad'];
+  if (clean || (closing && closing.code === 1000)) return [say('ended'), 'calm'];
+  return [say('lost'), 'bad'];
+}
 rfb.addEventListener('disconnect', (e) => {
   endButton.disabled = true;
-  if (ended) status(say('you-ended'), 'bad');
-  else if (e.detail.clean) status(say('ended'), 'bad');
-  else status(say('lost'), 'bad');
+  status(...endOf(e.detail.clean));
 });
 rfb.addEventListener('securityfailure', (e) => {
-  status(say('refused') + (e.detail.reason || say('no-reason')), 'bad');
+  refusal = e.detail.reason || '';
 });
 viewOnly.addEventListener('change', () => {
   rfb.viewOnly = viewOnly.checked;

@@ -68,6 +68,14 @@ export function formatDateTime(iso: string | null | undefined): string {
   return new Intl.DateTimeFormat(languageTag(), { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
+// The time of day alone ("06:44"), for what happened today.
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime()) || d.getTime() <= 0) return '—';
+  return new Intl.DateTimeFormat(languageTag(), { timeStyle: 'short' }).format(d);
+}
+
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds == null) return '—';
   const h = Math.floor(seconds / 3600);

@@ -16,6 +16,14 @@ type Check = HTMLElement & { checked: boolean };
 
 const PARTNERS = '/v1.0/deviceManagement/remoteAssistancePartners';
 
+// Fluent badge colours by status: only a connector that needs action is a warning or danger.
+const BADGE: Record<string, string> = {
+  onboarded: 'success',
+  onboarding: 'informative',
+  notOnboarded: 'subtle',
+  needsReauthorization: 'danger',
+};
+
 export class ReachConnector extends Page {
   static styles = [
     ...Page.styles,
@@ -30,6 +38,13 @@ export class ReachConnector extends Page {
       .state {
         font-size: var(--fontSizeBase400);
         font-weight: var(--fontWeightSemibold);
+      }
+      details.setup > summary {
+        cursor: pointer;
+      }
+      details.setup > summary h2 {
+        display: inline;
+        margin: 0;
       }
     `,
   ];
@@ -182,8 +197,9 @@ export class ReachConnector extends Page {
         ? doneBar(t('connector.outcome.connected'))
         : html`<fluent-message-bar intent="error" role="alert">${tMaybe(`connector.outcome.${this.outcome}`) ?? t('connector.outcome.failed')}</fluent-message-bar>`
       : nothing;
-    const header = html`<p class="muted">${t('nav.tenant')} › ${t('connector.tokens')}</p>
-      <h1>${t('connector.title')}</h1>`;
+    // The page is the menu's "Connectors and tokens"; the remote assistance connector is its card.
+    const header = html`<p class="muted">${t('nav.tenant')}</p>
+      <h1>${t('connector.tokens')}</h1>`;
     if (!p) return html`${header}${errorBar(this.error)}${this.error ? nothing : html`<fluent-spinner aria-label=${t('common.loading')}></fluent-spinner>`}`;
     const status = p.needsReauthorization ? 'needsReauthorization' : p.onboardingStatus;
     const canUpdate = can(A.raUpdate);
@@ -191,12 +207,12 @@ export class ReachConnector extends Page {
     const pending = canUpdate && p.pendingAccount ? this.pendingCard(p.pendingAccount) : nothing;
     return html`${header} ${outcome} ${errorBar(this.error)} ${doneBar(this.done)} ${pending}
       <section class="card" aria-labelledby="status-h">
-        <h2 id="status-h">${p.displayName}</h2>
-        <p class="state" role="status">${tMaybe(`connector.status.${status}`) ?? status}</p>
+        <h2 id="status-h">${t('connector.title')}</h2>
+        <p class="state" role="status"><fluent-badge appearance="tint" size="large" color=${BADGE[status] ?? 'informative'}>${tMaybe(`connector.status.${status}`) ?? status}</fluent-badge></p>
         <p class="muted">${t(`connector.explain.${status === 'onboarded' ? 'onboarded' : status === 'needsReauthorization' ? 'needsReauthorization' : 'notOnboarded'}`)}</p>
         <dl class="essentials">
-          <div><dt>${t('connector.relayUrl')}</dt><dd>${p.onboardingUrl ?? '—'}</dd></div>
           <div><dt>${t('connector.connectedAccount')}</dt><dd>${p.connectedAccount ? this.account(p.connectedAccount) : '—'}</dd></div>
+          <div><dt>${t('connector.partner')}</dt><dd>${p.displayName}${p.onboardingUrl ? html` (${p.onboardingUrl})` : nothing}</dd></div>
           <div><dt>${t('connector.lastConnection')}</dt><dd>${p.lastConnectionDateTime?.startsWith('0001') ? '—' : formatDateTime(p.lastConnectionDateTime)}</dd></div>
         </dl>
         ${canUpdate
@@ -217,9 +233,9 @@ export class ReachConnector extends Page {
           : nothing}
       </section>
       ${canUpdate
-        ? html`<section class="card" aria-labelledby="settings-h">
-            <h2 id="settings-h">${t('connector.settings')}</h2>
-            <form class="form" @submit=${this.saveSettings}>
+        ? html`<details class="card setup" ?open=${!configured}>
+            <summary><h2 id="settings-h">${t('connector.settings')}</h2></summary>
+            <form class="form" aria-labelledby="settings-h" @submit=${this.saveSettings}>
               <fluent-text-input id="relay" type="url" .value=${p.onboardingUrl ?? ''}>${t('connector.relayUrl')}</fluent-text-input>
               <fluent-text-input id="client" .value=${p.clientId ?? ''}>${t('connector.clientId')}</fluent-text-input>
               <fluent-text-input id="secret" type="password" autocomplete="off" placeholder=${t('connector.secretUnchanged')}
@@ -228,7 +244,7 @@ export class ReachConnector extends Page {
               <p class="muted">${t('connector.settingsHint')}</p>
               <div class="actions"><fluent-button type="submit">${t('common.save')}</fluent-button></div>
             </form>
-          </section>`
+          </details>`
         : nothing}
       <fluent-dialog id="connect" aria-label=${t('connector.licenceTitle')}>
         <fluent-dialog-body>

@@ -3,9 +3,9 @@
 // remote assistance, notes and ownership, a custom notification, and the device's history.
 import { css, html, nothing } from 'lit';
 import { ApiError, type Page as ListPage, get, patch, post } from '../api.js';
-import { formatDateTime, formatDuration, t, tMaybe } from '../i18n/index.js';
+import { formatDateTime, formatDuration, formatTime, t, tMaybe } from '../i18n/index.js';
 import { OWNERSHIP, type ManagedDevice, type Partner, type RaSession } from '../model.js';
-import { A, can } from '../permissions.js';
+import { A, can, currentUser } from '../permissions.js';
 import { Page, confirmDialog, doneBar, errorBar, errorText, select } from '../components/ui.js';
 
 type DialogEl = HTMLElement & { show(): void; hide(): void };
@@ -34,6 +34,8 @@ export function sessionStatus(s: RaSession): string {
     case 'active':
       return s.viewOnly ? t('ra.status.activeViewOnly') : t('ra.status.active');
     case 'ended':
+      // The supporter who left is, on the requester's own screen, the one reading this.
+      if (s.endReason === 'supporterLeft' && s.requester.id === currentUser()?.id) return t('ra.status.endedByYou');
       return reason ? t('ra.status.endedReason', { reason }) : t('ra.status.ended');
     case 'declined':
       return t('ra.status.declined');
@@ -222,6 +224,26 @@ export class ReachDevice extends Page {
     }
   }
 
+  // A request still waiting: resend it (a new session and notification) or cancel it.
+  private async settleRequest(session: RaSession, action: 'resend' | 'cancel'): Promise<void> {
+    if (action === 'cancel') {
+      const yes = await confirmDialog().ask({ title: t('ra.cancelTitle'), text: t('ra.cancelConfirm') });
+      if (!yes) return;
+    }
+    this.busy = true;
+    this.actionError = undefined;
+    this.done = undefined;
+    try {
+      await post(`/api/remoteAssistanceSessions/${encodeURIComponent(session.id)}/${action}`);
+      this.done = action === 'resend' ? t('ra.resent') : t('ra.cancelled');
+      await this.load();
+    } catch (e) {
+      this.actionError = e;
+    } finally {
+      this.busy = false;
+    }
+  }
+
   private async save(body: Record<string, unknown>, doneText: string): Promise<void> {
     this.actionError = undefined;
     this.done = undefined;
@@ -296,9 +318,20 @@ export class ReachDevice extends Page {
                     <div><dt>${t('ra.duration')}</dt><dd>${formatDuration(current.durationSeconds)}</dd></div>`
                 : html`<div><dt>${t('ra.validUntil')}</dt><dd>${formatDateTime(current.validUntilDateTime)}</dd></div>`}
             </dl>`}
+      ${open && current.state !== 'active' && can(A.raRequest)
+        ? html`${current.state === 'requested'
+              ? html`<p>${t('ra.pendingSince', { time: formatTime(current.createdDateTime) })}</p>`
+              : nothing}
+            <div class="actions">
+              ${current.state === 'requested'
+                ? html`<fluent-button ?disabled=${this.busy} @click=${() => this.settleRequest(current, 'resend')}>${t('ra.resend')}</fluent-button>`
+                : nothing}
+              <fluent-button ?disabled=${this.busy} @click=${() => this.settleRequest(current, 'cancel')}>${t('ra.cancel')}</fluent-button>
+            </div>`
+        : nothing}
       ${open && link
         ? html`<p>
-            <fluent-anchor-button appearance="primary" href=${link} target="_blank" rel="noopener noreferrer">${t('device.start')}</fluent-anchor-button>
+            <fluent-anchor-button appearance="primary" href=${`/api/managedDevices/${encodeURIComponent(d.id)}/remoteAssistanceViewer`} target="_blank" rel="noopener noreferrer">${t('device.start')}</fluent-anchor-button>
           </p>`
         : open
           ? html`<p class="muted">${t('device.linkOnlyForRequester')}</p>`

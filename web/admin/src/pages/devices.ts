@@ -44,7 +44,10 @@ export class ReachDevices extends Page {
     ...Page.styles,
     css`
       .search {
-        min-width: 280px;
+        min-width: 240px;
+      }
+      .toolbar select {
+        max-width: 12em;
       }
       .pager {
         display: flex;

@@ -156,6 +156,9 @@ export class ReachHistory extends PagedHistory<RaSession> {
   render() {
     return html`<p class="muted">${t('nav.tenant')}</p>
       <h1>${t('history.title')}</h1>
+      <div class="actions" role="toolbar" aria-label=${t('history.title')}>
+        <fluent-button @click=${() => this.exportCsv()}>${t('history.export')}</fluent-button>
+      </div>
       <form class="toolbar" role="search" @submit=${(e: Event) => (e.preventDefault(), this.search())}>
         <fluent-text-input id="device">${t('history.device')}</fluent-text-input>
         <fluent-text-input id="requester">${t('history.requester')}</fluent-text-input>
@@ -163,7 +166,6 @@ export class ReachHistory extends PagedHistory<RaSession> {
         <label class="select">${t('history.from')}<input id="from" type="date" /></label>
         <label class="select">${t('history.to')}<input id="to" type="date" /></label>
         <fluent-button appearance="primary" type="submit">${t('common.search')}</fluent-button>
-        <fluent-button @click=${() => this.exportCsv()}>${t('history.export')}</fluent-button>
       </form>
       ${errorBar(this.error)}
       <table aria-label=${t('history.title')} aria-busy=${String(this.loading)}>
@@ -212,6 +214,22 @@ interface AuditEvent {
   details: unknown;
 }
 
+// What happened, in the page's language: the activity's phrase (a session event's own one when
+// there is one), else its API name.
+function activityText(e: AuditEvent): string {
+  const event = (e.details as { event?: unknown } | null)?.event;
+  const specific = typeof event === 'string' ? tMaybe(`audit.activity.${e.activity}.${event}`) : undefined;
+  return specific ?? tMaybe(`audit.activity.${e.activity}`) ?? e.activity;
+}
+
+// Who did it: a person or device by name; the hub's own command line in words.
+function actorText(e: AuditEvent): string {
+  if (e.actor.type === 'system' && e.actor.name === 'reach-hub command line') return t('audit.actor.commandLine');
+  return e.actor.name ?? tMaybe(`audit.actorType.${e.actor.type}`) ?? e.actor.type;
+}
+
+const typeText = (prefix: 'actorType' | 'targetType', type: string): string => tMaybe(`audit.${prefix}.${type}`) ?? type;
+
 export class ReachAudit extends PagedHistory<AuditEvent> {
   static styles = [...Page.styles, dateInputs, css`
     pre {
@@ -258,13 +276,14 @@ export class ReachAudit extends PagedHistory<AuditEvent> {
       ${errorBar(this.error)}
       ${o
         ? html`<section class="card" aria-labelledby="detail-h">
-            <h2 id="detail-h">${t('audit.detail')}: ${o.activity}</h2>
+            <h2 id="detail-h">${t('audit.detail')}: ${activityText(o)}</h2>
             <dl class="essentials">
+              <div><dt>${t('audit.apiName')}</dt><dd><code>${o.activity}</code></dd></div>
               <div><dt>${t('audit.date')}</dt><dd>${formatDateTime(o.activityDateTime)}</dd></div>
               <div><dt>${t('audit.result')}</dt><dd>${o.result === 'success' ? t('audit.success') : t('audit.failure')}</dd></div>
-              <div><dt>${t('audit.actor')}</dt><dd>${o.actor.name ?? '—'} (${o.actor.type})</dd></div>
+              <div><dt>${t('audit.actor')}</dt><dd>${actorText(o)} (${typeText('actorType', o.actor.type)})</dd></div>
               <div><dt>${t('audit.ip')}</dt><dd>${o.actor.ipAddress || '—'}</dd></div>
-              <div><dt>${t('audit.target')}</dt><dd>${o.target.name ?? '—'} ${o.target.type ? `(${o.target.type})` : ''}</dd></div>
+              <div><dt>${t('audit.target')}</dt><dd>${o.target.name ?? '—'} ${o.target.type ? `(${typeText('targetType', o.target.type)})` : ''}</dd></div>
               <div><dt>${t('audit.targetId')}</dt><dd><code>${o.target.id ?? '—'}</code></dd></div>
             </dl>
             <h3>${t('audit.details')}</h3>
@@ -287,9 +306,9 @@ export class ReachAudit extends PagedHistory<AuditEvent> {
           ${this.rows.map(
             (e) => html`<tr>
               <td>${formatDateTime(e.activityDateTime)}</td>
-              <td>${e.activity}</td>
+              <td title=${e.activity}>${activityText(e)}</td>
               <td>${e.result === 'success' ? t('audit.success') : t('audit.failure')}</td>
-              <td>${e.actor.name ?? e.actor.type}</td>
+              <td>${actorText(e)}</td>
               <td>${e.target.name ?? '—'}</td>
               <td><fluent-button size="small" @click=${() => (this.open = e)}>${t('audit.show')}</fluent-button></td>
             </tr>`,
