@@ -9,10 +9,13 @@
 #include "hub/internal.h"
 #include "hub/odata.h"
 #include "hub/page_cache.h"
+#include "hub/ra_rules.h"
+#include "hub/ra_sessions.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 namespace reach::hub {
@@ -242,9 +245,11 @@ void write_property(json::Text& t, const DeviceProperty& p, const store::Row& r,
 }
 
 // Writes one device: every property, or those `select` names (in its order, without
-// "@odata.type", as $select asks). `context` is written first when not empty.
+// "@odata.type", as $select asks). `context` is written first when not empty; `more` writes
+// members of Reach's own after the properties.
 void write_device(json::Text& t, const store::Row& r, std::string_view key,
-                  const std::vector<std::string>& select, std::string_view context = {}) {
+                  const std::vector<std::string>& select, std::string_view context = {},
+                  const std::function<void(json::Text&)>& more = nullptr) {
   t.begin_object();
   if (!context.empty()) t.key("@odata.context").string(context);
   if (select.empty()) {
@@ -255,14 +260,16 @@ void write_device(json::Text& t, const store::Row& r, std::string_view key,
       for (const auto& p : device_properties())
         if (p.name == name) write_property(t, p, r, key);
   }
+  if (more) more(t);
   t.end_object();
 }
 
 net::Response device_response(Ctx& ctx, const store::Row& r,
-                              const std::vector<std::string>& select = {}) {
+                              const std::vector<std::string>& select = {},
+                              const std::function<void(json::Text&)>& more = nullptr) {
   json::Text t(2048);
   write_device(t, r, ctx.svc.config.secret_key, select,
-               ctx.context_url("deviceManagement/managedDevices/$entity"));
+               ctx.context_url("deviceManagement/managedDevices/$entity"), more);
   return net::Response::json_text(200, t.take());
 }
 
@@ -456,7 +463,22 @@ Result<net::Response> get_device(Ctx& ctx) {
   if (!q) return q.error();
   auto row = device_in_scope(ctx, actions::kDevicesRead);
   if (!row) return row.error();
-  return device_response(ctx, *row, q->select);
+  if (!q->select.empty()) return device_response(ctx, *row, q->select);
+  // Reach's addition: whether the device can take a remote assistance session at all (SPEC
+  // §4.1), so that a page offers the request only where it can succeed and says why not.
+  auto ra = find_ra_device(ctx.db(), row->text(kId));
+  if (!ra) return ra.error();
+  std::optional<Ineligible> why = *ra ? ineligible((*ra)->facts) : std::nullopt;
+  return device_response(ctx, *row, {}, [&](json::Text& t) {
+    t.key("remoteAssistanceEligibility").begin_object();
+    t.key("eligible").boolean(!why);
+    t.key("reason");
+    if (why)
+      t.string(error_code(*why));
+    else
+      t.null();
+    t.end_object();
+  });
 }
 
 // The admin center's Start remote assistance: the supporter link of the device's open session,

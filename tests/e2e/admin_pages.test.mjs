@@ -136,14 +136,29 @@ test('every refusal of SPEC §4.1 is its own sentence on the device page', async
   };
   const seen = new Set();
   for (const [name, sentence] of Object.entries(expected)) {
-    const text = await requestOn(page, name);
+    let text;
+    if (name === 'OSLO-LAPTOP') {
+      text = await requestOn(page, name); // the device could: the connector refuses
+    } else {
+      // Issue 21, point 10: a device that cannot take a session is said so before anyone asks,
+      // and New remote assistance session is offered disabled.
+      await page.goto(`${hub.url}/devices/${ids[name]}`);
+      await page.getByRole('heading', { name: names[name] ?? name, exact: true }).waitFor();
+      text = (await page.getByRole('note').filter({ hasText: 'Remote assistance is not available on this device.' }).innerText()).trim();
+      text = text.replace('Remote assistance is not available on this device. ', '');
+      await page.getByRole('button', { name: 'More' }).click();
+      const item = page.getByRole('menuitem', { name: 'New remote assistance session' });
+      assert.equal(await item.getAttribute('aria-disabled'), 'true', `${name}: the request is not offered`);
+      await page.keyboard.press('Escape');
+      assert.equal(await page.getByText('Use More › New remote assistance session').count(), 0, `${name}: no invitation to ask`);
+    }
     assert.ok(text.startsWith(sentence), `${name}: ${text}`);
     assert.ok(!/[{}]/.test(text), `${name}: no raw JSON: ${text}`);
     seen.add(text);
   }
   assert.equal(seen.size, Object.keys(expected).length, 'each refusal reads differently');
-  // The userless refusal says where to go instead.
-  await requestOn(page, 'KIOSK-1');
+  // The userless device says where to go instead.
+  await page.goto(`${hub.url}/devices/${ids['KIOSK-1']}`);
   assert.equal(await page.getByRole('link', { name: 'Open the relay portal' }).getAttribute('href'), `${relay.url}/`);
   await page.screenshot({ path: path.join(SHOTS, 'device-refusal-en.png'), fullPage: true });
   // Needs re-authorisation: the state a refused token refresh leaves (set here directly: the

@@ -1,5 +1,8 @@
 // The hub's resources as the pages read them (the fields they use).
 export interface ManagedDevice {
+  // Reach's addition, on a single device: whether it can take a remote assistance session, and
+  // the refusal's code (the same as requestRemoteAssistance's) when not.
+  remoteAssistanceEligibility?: { eligible: boolean; reason: string | null };
   id: string;
   deviceName: string;
   managementAgent: string;

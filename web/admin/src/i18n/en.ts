@@ -179,6 +179,7 @@ export const en = {
   'device.newSessionTitle': 'New remote assistance session',
   'device.newSessionConfirm': 'Send a remote assistance request to {user} on {device}? The user is notified on the device and must accept.',
   'device.remoteAssistance': 'Remote assistance',
+  'device.notEligible': 'Remote assistance is not available on this device. {reason}',
   'device.noSession': 'No remote assistance session has been requested for this device. Use More › New remote assistance session.',
   'device.progress': 'Progress of the session',
   'device.start': 'Start remote assistance',

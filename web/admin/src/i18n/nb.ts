@@ -181,6 +181,7 @@ export const nb: Record<MessageKey, string> = {
   'device.newSessionTitle': 'Ny fjernhjelpsøkt',
   'device.newSessionConfirm': 'Vil du sende en forespørsel om fjernhjelp til {user} på {device}? Brukeren varsles på enheten og må godta.',
   'device.remoteAssistance': 'Fjernhjelp',
+  'device.notEligible': 'Fjernhjelp er ikke tilgjengelig på denne enheten. {reason}',
   'device.noSession': 'Ingen fjernhjelpsøkt er forespurt for denne enheten. Bruk Mer › Ny fjernhjelpsøkt.',
   'device.progress': 'Øktens fremdrift',
   'device.start': 'Start fjernhjelp',

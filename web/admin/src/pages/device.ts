@@ -289,6 +289,16 @@ export class ReachDevice extends Page {
     return html`<fluent-message-bar intent="error" role="alert">${errorText(e)}${portal}${fix}</fluent-message-bar>`;
   }
 
+  // Whether the device can take a session at all (the hub says, with the refusal's code).
+  private eligible(): boolean {
+    return this.device?.remoteAssistanceEligibility?.eligible !== false;
+  }
+
+  private ineligibleText(): string {
+    const reason = this.device?.remoteAssistanceEligibility?.reason ?? '';
+    return tMaybe(`error.${reason}`) ?? reason;
+  }
+
   private renderAssistance() {
     if (!can(A.raRead)) return nothing;
     const current = this.sessions[0];
@@ -298,8 +308,15 @@ export class ReachDevice extends Page {
     const step = current ? stepOf(current) : -1;
     return html`<section class="card" aria-labelledby="ra-h">
       <h2 id="ra-h">${t('device.remoteAssistance')}</h2>
+      ${!this.eligible()
+        ? html`<p role="note">${t('device.notEligible', { reason: this.ineligibleText() })}${this.device?.remoteAssistanceEligibility?.reason === 'userlessDeviceNotSupported' && this.partner?.onboardingUrl
+            ? html` <a href=${this.partner.onboardingUrl.replace(/\/$/, '') + '/'} target="_blank" rel="noopener noreferrer">${t('device.openRelayPortal')}</a>`
+            : nothing}</p>`
+        : nothing}
       ${!current
-        ? html`<p>${t('device.noSession')}</p>`
+        ? this.eligible()
+          ? html`<p>${t('device.noSession')}</p>`
+          : nothing
         : html`<p class="status" role="status" aria-live="polite">${sessionStatus(current)}</p>
             ${step >= 0
               ? html`<ol class="steps" aria-label=${t('device.progress')}>
@@ -392,7 +409,7 @@ export class ReachDevice extends Page {
           ? html`<fluent-menu>
               <fluent-menu-button slot="trigger" appearance="subtle" aria-label=${t('device.more')}>… ${t('device.moreShort')}</fluent-menu-button>
               <fluent-menu-list>
-                <fluent-menu-item ?disabled=${this.busy} @change=${() => this.requestAssistance()}>${t('device.newSession')}</fluent-menu-item>
+                <fluent-menu-item ?disabled=${this.busy || !this.eligible()} @change=${() => this.requestAssistance()}>${t('device.newSession')}</fluent-menu-item>
               </fluent-menu-list>
             </fluent-menu>`
           : nothing}
