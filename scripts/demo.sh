@@ -153,8 +153,16 @@ rm -rf "$jar"
 status=$(json_field onboardingStatus "$(curl -fsS -H "Authorization: Bearer $(cat "$DEMO/admin-token")" "$PARTNERS/$partner_id")")
 [[ $status == onboarded ]] || { echo "demo: the connector did not connect (status $status)" >&2; exit 1; }
 
-# An administrator requests remote assistance on the demo device; the agent is notified.
+# An administrator requests remote assistance on the demo device; the agent is notified. A request
+# a previous run of the demo left waiting is cancelled first (the hub refuses to ask twice).
 device_id=$(json_field deviceId "$(cat "$AGENT_STATE/credential.json")")
+latest=$(curl -fsS -H "Authorization: Bearer $(cat "$DEMO/admin-token")" \
+  "$URL/api/remoteAssistanceSessions?deviceId=$device_id&\$top=1")
+case $(json_field state "$latest") in
+  requested | accepted | allowed)
+    curl -fsS -X POST -H "Authorization: Bearer $(cat "$DEMO/admin-token")" \
+      "$URL/api/remoteAssistanceSessions/$(grep -oE '"id":"[^"]*"' <<<"$latest" | head -n 1 | cut -d'"' -f4)/cancel" ;;
+esac
 curl -fsS -X POST -H "Authorization: Bearer $(cat "$DEMO/admin-token")" \
   "$URL/v1.0/deviceManagement/managedDevices/$device_id/requestRemoteAssistance"
 device=$(curl -fsS -H "Authorization: Bearer $(cat "$DEMO/admin-token")" \
