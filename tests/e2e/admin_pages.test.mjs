@@ -277,6 +277,21 @@ test('a Read Only Operator cannot request remote assistance', async () => {
   await context.close();
 });
 
+// The assignment dialog opens as the page may still re-render (a loaded machine): fill its Name
+// once it is shown, and again until the field holds it (a CI run saw the Create sent with it
+// empty).
+async function fillAssignmentName(page, text) {
+  const names = page.getByRole('textbox', { name: 'Name', exact: true });
+  for (let i = 0; i < 100 && (await names.count()) < 2; i++) await page.waitForTimeout(100);
+  const field = names.last();
+  for (let i = 0; i < 20; i++) {
+    await field.fill(text);
+    if ((await field.evaluate((el) => el.value)) === text) break;
+    await page.waitForTimeout(100);
+  }
+  assert.equal(await field.evaluate((el) => el.value), text);
+}
+
 test('roles, users, groups and enrollment tokens: create, edit and delete through the pages', async () => {
   const { context, page } = await signIn(ADMIN_EMAIL, ADMIN_PASSWORD);
   try {
@@ -312,17 +327,7 @@ async function crud(page) {
   role = await api(`/v1.0/deviceManagement/roleDefinitions/${roleId}`);
   assert.equal(role.json.rolePermissions[0].resourceActions[0].allowedResourceActions.length, 2);
   await page.getByRole('button', { name: 'Assign' }).click();
-  // The dialog opens as the page may still re-render (a loaded machine): fill its Name once it
-  // is shown, and again until the field holds it (a CI run saw the Create sent with it empty).
-  const names = page.getByRole('textbox', { name: 'Name', exact: true });
-  for (let i = 0; i < 100 && (await names.count()) < 2; i++) await page.waitForTimeout(100);
-  const assignName = names.last();
-  for (let i = 0; i < 20; i++) {
-    await assignName.fill('Printer people');
-    if ((await assignName.evaluate((el) => el.value)) === 'Printer people') break;
-    await page.waitForTimeout(100);
-  }
-  assert.equal(await assignName.evaluate((el) => el.value), 'Printer people');
+  await fillAssignmentName(page, 'Printer people');
   // Members come first, scope groups second (Playwright does not look into the dialog's slots).
   await page.getByRole('checkbox', { name: 'Service desk' }).first().check();
   assert.equal(await page.getByRole('checkbox', { name: 'Service desk' }).first().isChecked(), true);
@@ -333,6 +338,26 @@ async function crud(page) {
   assert.deepEqual(assignments[0].members, [ids.team]);
   await page.screenshot({ path: path.join(SHOTS, 'role-en.png'), fullPage: true });
   await page.getByRole('button', { name: 'Delete the assignment Printer people' }).click();
+  await page.getByRole('button', { name: 'Yes' }).click();
+  await page.getByText('This role is not assigned to anyone.').waitFor();
+  // Issue 21, point 16: the dialog says members are groups, and makes a group for one user.
+  await page.getByRole('button', { name: 'Assign' }).click();
+  await page.getByText('A role is assigned to groups: everyone in a ticked group gets it.').waitFor();
+  await page.getByRole('textbox', { name: 'User (email)' }).fill('erik@example.com');
+  await page.getByRole('button', { name: 'Create a group for this user' }).click();
+  const own = page.getByRole('checkbox', { name: 'Erik Eng (Printer helpers)' }).first();
+  await own.waitFor();
+  assert.equal(await own.isChecked(), true, 'the new group is ticked as the member');
+  await fillAssignmentName(page, 'Erik alone');
+  await page.screenshot({ path: path.join(SHOTS, 'role-user-group-en.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await page.getByText('The role is assigned.').waitFor();
+  assignments = (await api('/v1.0/deviceManagement/roleAssignments')).json.value.filter((a) => a.roleDefinitionId === roleId);
+  assert.equal(assignments.length, 1);
+  assert.equal(assignments[0].members.length, 1, 'only the group made for Erik: the dialog started empty');
+  const inOwnGroup = (await api(`/v1.0/groups/${assignments[0].members[0]}/members`)).json.value;
+  assert.deepEqual(inOwnGroup.map((m) => m.userPrincipalName), ['erik@example.com']);
+  await page.getByRole('button', { name: 'Delete the assignment Erik alone' }).click();
   await page.getByRole('button', { name: 'Yes' }).click();
   await page.getByText('This role is not assigned to anyone.').waitFor();
   await page.getByRole('button', { name: 'Delete', exact: true }).click();

@@ -4,7 +4,7 @@
 import { css, html, nothing } from 'lit';
 import { all, del, get, patch, post } from '../api.js';
 import { t, tMaybe, type MessageKey } from '../i18n/index.js';
-import type { Group, RoleAssignment, RoleDefinition } from '../model.js';
+import type { Group, RoleAssignment, RoleDefinition, User } from '../model.js';
 import { A, can } from '../permissions.js';
 import { navigate } from '../router.js';
 import { CollectionPage, Page, confirmDialog, doneBar, errorBar, select, type DialogEl } from '../components/ui.js';
@@ -226,6 +226,33 @@ export class ReachRole extends Page {
     }
   }
 
+  // A role is assigned to groups (Intune's model): to give it to one person, a group of their
+  // own is made here, with them in it, and ticked as a member.
+  private async groupForUser(): Promise<void> {
+    const r = this.renderRoot as ShadowRoot;
+    const who = (r.querySelector('#guser') as Field).value.trim();
+    if (!who) return;
+    try {
+      const user = await get<User>(`/v1.0/users/${encodeURIComponent(who)}`);
+      const group = await post<Group>('/v1.0/groups', {
+        displayName: t('roles.userGroupName', { user: user.displayName, role: this.definition!.displayName }),
+        description: t('roles.userGroupDescription', { user: user.userPrincipalName }),
+        securityEnabled: true,
+        mailEnabled: false,
+      });
+      await post(`/v1.0/groups/${encodeURIComponent(group.id)}/members/$ref`, {
+        '@odata.id': `${location.origin}/v1.0/directoryObjects/${user.id}`,
+      });
+      this.groups = [...this.groups, group];
+      this.memberPicked = group.id;
+      (r.querySelector('#guser') as Field).value = '';
+      this.formError = undefined;
+    } catch (e) {
+      this.formError = e;
+    }
+  }
+  private memberPicked = '';
+
   private async createAssignment(): Promise<void> {
     const r = this.renderRoot as ShadowRoot;
     const picked = (name: string) => [...r.querySelectorAll<HTMLInputElement>(`input[name=${name}]:checked`)].map((i) => i.value);
@@ -276,6 +303,9 @@ export class ReachRole extends Page {
           ${can(A.rolesAssign)
             ? html`<fluent-button @click=${() => {
                 this.formError = undefined;
+                // A new assignment starts empty, not with the last one's ticks.
+                this.memberPicked = '';
+                for (const box of r.querySelectorAll<HTMLInputElement>('#assign input[type=checkbox]')) box.checked = false;
                 (r.querySelector('#assign') as DialogEl).show();
               }}>${t('roles.assign')}</fluent-button>`
             : nothing}
@@ -323,7 +353,19 @@ export class ReachRole extends Page {
             <fluent-text-input id="aname">${t('roles.name')}</fluent-text-input>
             <fieldset>
               <legend>${t('roles.members')}</legend>
-              ${this.groups.map((g) => html`<label style="display:block"><input type="checkbox" name="member" value=${g.id} /> ${g.displayName}</label>`)}
+              <p class="muted">${t('roles.membersAreGroups')}</p>
+              ${this.groups.map(
+                (g) =>
+                  html`<label style="display:block"
+                    ><input type="checkbox" name="member" value=${g.id} ?checked=${g.id === this.memberPicked} /> ${g.displayName}</label
+                  >`,
+              )}
+              ${can(A.orgUpdate)
+                ? html`<div class="toolbar">
+                    <fluent-text-input id="guser" type="email">${t('roles.userForGroup')}</fluent-text-input>
+                    <fluent-button @click=${() => this.groupForUser()}>${t('roles.createUserGroup')}</fluent-button>
+                  </div>`
+                : nothing}
             </fieldset>
             ${select(t('roles.scopeType'), this.scopeType, SCOPE_TYPES.map((s): [string, string] => [s, t(`scopeType.${s}` as MessageKey)]), (v) => (this.scopeType = v))}
             ${this.scopeType === 'resourceScope'
