@@ -252,6 +252,9 @@ test('the administrator connects the connector and helps the device user, all in
     await waitForPattern(viewer, 'admin-story-viewer-failed.png');
     await viewer.screenshot({ path: path.join(OUT_DIR, 'admin-story-viewer.png') });
     await status.filter({ hasText: 'Connected: you have control of the screen.' }).waitFor();
+    // Issue 21, point 7 (in part): nothing to start while the session runs.
+    await until('Start remote assistance gone while connected', async () =>
+      (await page.getByRole('link', { name: 'Start remote assistance' }).count()) === 0);
     await shot('connected');
 
     // The user ends the session; the page says so, with its duration.

@@ -346,13 +346,15 @@ export class ReachDevice extends Page {
               <fluent-button ?disabled=${this.busy} @click=${() => this.settleRequest(current, 'cancel')}>${t('ra.cancel')}</fluent-button>
             </div>`
         : nothing}
-      ${open && link
+      ${open && link && current.state !== 'active'
         ? html`<p>
             <fluent-anchor-button appearance="primary" href=${`/api/managedDevices/${encodeURIComponent(d.id)}/remoteAssistanceViewer`} target="_blank" rel="noopener noreferrer">${t('device.start')}</fluent-anchor-button>
           </p>`
-        : open
-          ? html`<p class="muted">${t('device.linkOnlyForRequester')}</p>`
-          : nothing}
+        : open && current.state === 'active'
+          ? nothing // the session's one supporter is connected: there is nothing to start
+          : open
+            ? html`<p class="muted">${t('device.linkOnlyForRequester')}</p>`
+            : nothing}
       ${d.remoteAssistanceSessionErrorDetails && !open ? html`<p class="muted">${t('device.lastError', { text: d.remoteAssistanceSessionErrorDetails })}</p>` : nothing}
       <p class="muted">${this.live ? t('device.live') : t('device.notLive')}</p>
     </section>`;
