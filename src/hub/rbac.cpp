@@ -108,12 +108,9 @@ Result<std::map<std::string, Grant>> grants_of(store::Session& s, const std::str
   if (!held) return held.error();
   std::map<std::string, Grant> out;
   for (const auto& a : *held) {
-    auto acts = json::parse(a.allowed_actions_json);
-    if (!acts || !acts->is_array()) continue;
     Grant g = scope_grant(a.scope_type, a.scopes);
-    for (const auto& act : acts->as_array()) {
-      if (!act.is_string()) continue;
-      auto& merged = out[std::string(act.as_string())];
+    for (const auto& act : actions_of(a.allowed_actions_json)) {
+      auto& merged = out[act];
       merged.all_devices = merged.all_devices || g.all_devices;
       merged.licensed_users = merged.licensed_users || g.licensed_users;
       merged.scope_groups.insert(merged.scope_groups.end(), g.scope_groups.begin(),
@@ -191,12 +188,9 @@ Status check_group_change(Ctx& ctx, const std::string& group_id) {
     if (!uses) continue;
     auto role = find_role(ctx.db(), a.role_definition_id);
     if (!role) return role.error();
-    std::vector<std::string> granted;
-    auto acts = json::parse(role->allowed_actions_json);
-    if (acts && acts->is_array())
-      for (const auto& x : acts->as_array())
-        if (x.is_string()) granted.emplace_back(x.as_string());
-    if (auto st = check_can_grant(ctx, granted, {scope_grant(a.scope_type, a.scopes)}); !st)
+    if (auto st = check_can_grant(ctx, actions_of(role->allowed_actions_json),
+                                  {scope_grant(a.scope_type, a.scopes)});
+        !st)
       return st;
   }
   return {};

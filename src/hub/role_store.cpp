@@ -1,10 +1,21 @@
 #include "hub/role_store.h"
 
+#include "common/json.h"
+
 #include <fmt/format.h>
 
 #include <map>
 
 namespace reach::hub {
+
+std::vector<std::string> actions_of(std::string_view allowed_actions_json) {
+  std::vector<std::string> out;
+  auto acts = json::parse(allowed_actions_json);
+  if (acts && acts->is_array())
+    for (const auto& a : acts->as_array())
+      if (a.is_string()) out.emplace_back(a.as_string());
+  return out;
+}
 namespace {
 
 constexpr const char* kRoleColumns =

@@ -22,6 +22,10 @@ struct RoleDefinition {
   std::int64_t created_at = 0;
 };
 
+// The action names of a role's allowed_actions_json, as the store wrote them (anything else in
+// it is skipped).
+std::vector<std::string> actions_of(std::string_view allowed_actions_json);
+
 // By id; 404 when there is none.
 Result<RoleDefinition> find_role(store::Session& s, std::string_view id);
 // Every role, built-in ones first, then by name.

@@ -60,15 +60,6 @@ Result<std::vector<std::string>> actions_from(const bj::value& v) {
   return out;
 }
 
-std::vector<std::string> actions_of(const RoleDefinition& role) {
-  std::vector<std::string> out;
-  auto acts = json::parse(role.allowed_actions_json);
-  if (acts && acts->is_array())
-    for (const auto& a : acts->as_array())
-      if (a.is_string()) out.emplace_back(a.as_string());
-  return out;
-}
-
 // The scope of every assignment of role `role_id`.
 Result<std::vector<Grant>> scopes_of_role(store::Session& s, const std::string& role_id) {
   auto all = all_assignments(s);
@@ -85,7 +76,8 @@ Status check_can_assign(Ctx& ctx, store::Session& s, const std::string& role_id,
                         std::string_view scope_type, const std::vector<std::string>& scopes) {
   auto role = find_role(s, role_id);
   if (!role) return role.error();
-  return check_can_grant(ctx, actions_of(*role), {scope_grant(scope_type, scopes)});
+  return check_can_grant(ctx, actions_of(role->allowed_actions_json),
+                         {scope_grant(scope_type, scopes)});
 }
 
 std::string actions_text(const std::vector<std::string>& acts) {
@@ -166,7 +158,7 @@ Result<net::Response> handle_update_role(Ctx& ctx) {
     if (!acts) return acts.error();
     // What the change adds reaches every member of every assignment of the role, over its
     // scope: the caller must hold it over each of those scopes.
-    auto before = actions_of(*existing);
+    auto before = actions_of(existing->allowed_actions_json);
     std::vector<std::string> added;
     for (const auto& a : *acts)
       if (std::find(before.begin(), before.end(), a) == before.end()) added.push_back(a);
