@@ -246,6 +246,13 @@ struct Agent::Impl {
       cv.notify_all();
     }
     changed();
+    if (s == ConsentState::asking) {
+      // The administrator's page counts down to the user's deadline: the time left, not the
+      // device's clock, which the hub does not share.
+      auto seconds = std::chrono::ceil<std::chrono::seconds>(options.allow_timeout).count();
+      report(notification_id, "asking", std::to_string(seconds));
+      return;
+    }
     auto e = hub_event(s, view_only);
     if (!e.empty()) report(notification_id, e, detail);
   }
@@ -419,9 +426,11 @@ struct Agent::Impl {
       }
       if (c == "viewOnly") {
         if (auto st = session->restrict_to_view_only(); !st) return refusal(st.error().message);
+        std::string notification_id = session_notification;
         lk.unlock();
         changed();
         say("session: view only from now on");
+        report(notification_id, "viewOnly");
         return ok();
       }
       auto vo = json::opt_bool(req, "viewOnly");

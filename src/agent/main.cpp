@@ -363,7 +363,10 @@ int main(int argc, char** argv) {
   auto* deny_cmd = app.add_subcommand("deny", "Refuse the connected supporter");
   auto* status_cmd = app.add_subcommand("status", "The push channel and the session");
   auto* end_cmd = app.add_subcommand("end", "End the remote assistance session now");
-  for (auto* sub : {notif_cmd, accept_cmd, decline_cmd, allow_cmd, deny_cmd, status_cmd, end_cmd}) {
+  auto* view_only_cmd = app.add_subcommand(
+      "view-only", "From now on the supporter sees the screen but cannot control it");
+  for (auto* sub : {notif_cmd, accept_cmd, decline_cmd, allow_cmd, deny_cmd, status_cmd, end_cmd,
+                    view_only_cmd}) {
     add_common(sub);
     sub->add_flag("--json", common.json, "Print the agent's answer as JSON");
   }
@@ -393,5 +396,6 @@ int main(int argc, char** argv) {
   if (*deny_cmd) return call(common, {{"cmd", "deny"}});
   if (*status_cmd) return call(common, {{"cmd", "status"}});
   if (*end_cmd) return call(common, {{"cmd", "end"}});
+  if (*view_only_cmd) return call(common, {{"cmd", "viewOnly"}});
   return 2;
 }

@@ -1,10 +1,12 @@
 #include "agent/session.h"
 
 #include "common/log.h"
+#include "link/notice.h"
 #include "rfb/server_connection.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -112,7 +114,13 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   void admission_requested() override {
     asked_at = std::chrono::steady_clock::now();
     transition(ConsentEvent::supporter_arrived);
+    auto seconds = std::chrono::ceil<std::chrono::seconds>(options.allow_timeout).count();
+    notify({link::Notice::Kind::asking,
+            static_cast<int>(std::clamp<std::int64_t>(seconds, 1, link::kMaxAskingSeconds))});
   }
+
+  // Tells the supporter's client (link/notice.h), beside the stream.
+  void notify(const link::Notice& n) { ws->send(link::to_json(n), false); }
 
   bool input_allowed() {
     std::lock_guard lk(mu);
@@ -200,6 +208,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
           capturing = true;
           transition(*allow ? ConsentEvent::allow_view_only : ConsentEvent::allow_control,
                      *allow ? "viewOnly" : "control");
+          notify({link::Notice::Kind::access, 0, *allow});
           conn->admit();
           if (auto st = conn->process(); !st) {
             end_detail = "protocolError: " + st.error().message;
@@ -387,11 +396,14 @@ Status RemoteSession::deny() {
 }
 
 Status RemoteSession::restrict_to_view_only() {
-  std::lock_guard lk(impl_->mu);
-  if (!impl_->consent.apply(ConsentEvent::restrict_to_view_only))
-    return conflict(fmt::format("There is no shared screen to restrict: the session is {}.",
-                                to_string(impl_->consent.state())));
+  {
+    std::lock_guard lk(impl_->mu);
+    if (!impl_->consent.apply(ConsentEvent::restrict_to_view_only))
+      return conflict(fmt::format("There is no shared screen to restrict: the session is {}.",
+                                  to_string(impl_->consent.state())));
+  }
   log::info("session.view_only");
+  impl_->notify({link::Notice::Kind::access, 0, true});
   return {};
 }
 

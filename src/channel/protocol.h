@@ -26,10 +26,11 @@ namespace reach::channel {
 inline constexpr std::size_t kMaxMessage = 16 * 1024;  // bytes of one message, either way
 inline constexpr std::size_t kMaxRef = 64;
 inline constexpr std::size_t kMaxDetail = 1000;
-// The events an agent reports about a notification.
-inline constexpr std::array<std::string_view, 9> kEvents = {
-    "accepted",  "declined", "allowed", "allowedViewOnly", "denied",
-    "connected", "ended",    "expired", "failed"};
+// The events an agent reports about a notification. "asking" (detail: the seconds the user has
+// to answer) and "viewOnly" (the user dropped the supporter's control) change no state.
+inline constexpr std::array<std::string_view, 11> kEvents = {
+    "accepted", "declined",  "asking", "allowed", "allowedViewOnly", "viewOnly",
+    "denied",   "connected", "ended",  "expired", "failed"};
 
 // A message that cannot be taken; `ref` is set when the message named a valid ref (so that the
 // refusal can name it too).

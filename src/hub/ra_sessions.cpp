@@ -5,8 +5,12 @@
 #include "hub/internal.h"
 #include "hub/ra_rules.h"
 
+#include <charconv>
+
 namespace reach::hub {
 namespace {
+
+constexpr std::int64_t kMaxAnswerSeconds = 3600;  // an agent's "asking" beyond this is wrong
 
 std::optional<std::int64_t> opt_int(const store::Row& r, std::size_t i) {
   return r.null(i) ? std::nullopt : std::optional<std::int64_t>(r.integer(i));
@@ -45,7 +49,8 @@ Result<std::vector<RaSession>> find_ra_sessions(store::Session& s, const std::st
   auto rows = s.query(
       "SELECT s.id, s.device_id, d.device_name, s.requester_id, s.requester_name, s.code,"
       " s.state, s.created_at, s.valid_until, s.accepted_at, s.allowed_at, s.view_only,"
-      " s.connected_at, s.ended_at, s.end_reason"
+      " s.connected_at, s.ended_at, s.end_reason, s.asked_at, s.answer_due,"
+      " s.view_only_at"
       " FROM ra_sessions s JOIN devices d ON d.id = s.device_id WHERE " +
           where + " ORDER BY s.created_at DESC, s.id DESC LIMIT ?",
       params);
@@ -69,6 +74,9 @@ Result<std::vector<RaSession>> find_ra_sessions(store::Session& s, const std::st
     x.connected_at = opt_int(r, 12);
     x.ended_at = opt_int(r, 13);
     x.end_reason = r.opt_text(14);
+    x.asked_at = opt_int(r, 15);
+    x.answer_due = opt_int(r, 16);
+    x.view_only_at = opt_int(r, 17);
     out.push_back(std::move(x));
   }
   return out;
@@ -144,6 +152,31 @@ Status apply_session_event(store::Session& s, const std::string& notification_id
   const std::string id = rows->rows[0].text(0), device = rows->rows[0].text(1);
   const std::string from_text = rows->rows[0].text(2);
   auto from = parse_ra_state(from_text);
+  if (from && (event == "asking" || event == "viewOnly")) {
+    // What the user is asked or chose, within a state: recorded only where it can happen.
+    std::int64_t seconds = 0;
+    if (event == "asking") {
+      auto [end, ec] = std::from_chars(detail.data(), detail.data() + detail.size(), seconds);
+      if (ec != std::errc{} || end != detail.data() + detail.size() || seconds < 1 ||
+          seconds > kMaxAnswerSeconds)
+        seconds = 0;
+    }
+    const bool applies = event == "asking" ? *from == RaState::accepted && seconds > 0
+                                           : *from == RaState::allowed || *from == RaState::active;
+    if (!applies) {
+      log::info("ra.event_ignored", {{"session", id}, {"state", from_text}, {"event", event}});
+      return {};
+    }
+    return event == "asking"
+               ? store::exec_ok(s,
+                                "UPDATE ra_sessions SET asked_at = ?, answer_due = ? WHERE id = ?"
+                                " AND state = ?",
+                                {at, at + seconds * 1000, id, from_text})
+               : store::exec_ok(s,
+                                "UPDATE ra_sessions SET view_only_at = COALESCE(view_only_at, ?),"
+                                " view_only = ? WHERE id = ? AND state = ? AND view_only = ?",
+                                {at, true, id, from_text, false});
+  }
   auto to = from ? next_ra_state(*from, event) : std::nullopt;
   if (!to) {
     log::info("ra.event_ignored", {{"session", id}, {"state", from_text}, {"event", event}});

@@ -28,6 +28,8 @@ struct RaSession {
   std::string id, device_id, device_name, requester_id, requester_name, code, state;
   std::int64_t created_at = 0, valid_until = 0;
   std::optional<std::int64_t> accepted_at, allowed_at, connected_at, ended_at;
+  std::optional<std::int64_t> asked_at, answer_due;  // the user asked to allow it, until when
+  std::optional<std::int64_t> view_only_at;  // the user took control back from the supporter
   std::optional<bool> view_only;
   std::optional<std::string> end_reason;
 };
@@ -69,10 +71,12 @@ Status set_ra_error(store::Session& s, const std::string& device_id,
                     const std::optional<std::string>& message);
 
 // An agent's report on a remote assistance request (its notification), applied to the session
-// history within the caller's transaction. Other notifications are left alone, and so is a
-// report the request's state does not allow (logged). When the report ends a request that never
-// had a running session (declined, denied, expired, failed), `close_at_partner` (when given) is
-// set to its session code: the caller closes it at the partner once this has committed.
+// history within the caller's transaction. "asking" (detail: seconds to answer) and "viewOnly"
+// record what the user is asked and chose without changing the state. Other notifications are left
+// alone, and so is a report the request's state does not allow (logged). When the report ends a
+// request that never had a running session (declined, denied, expired, failed), `close_at_partner`
+// (when given) is set to its session code: the caller closes it at the partner once this has
+// committed.
 Status apply_session_event(store::Session& s, const std::string& notification_id,
                            const std::string& event, const std::string& detail, std::int64_t at,
                            std::string* close_at_partner = nullptr);

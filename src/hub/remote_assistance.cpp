@@ -738,7 +738,10 @@ Result<net::Response> list_sessions(Ctx& ctx) {
         {"viewOnly", r.view_only ? bj::value(*r.view_only) : bj::value()},
         {"connectedDateTime", when(r.connected_at)},
         {"endedDateTime", when(r.ended_at)},
-        {"endReason", r.end_reason ? bj::value(*r.end_reason) : bj::value()}};
+        {"endReason", r.end_reason ? bj::value(*r.end_reason) : bj::value()},
+        {"askedDateTime", when(r.asked_at)},
+        {"answerDueDateTime", when(r.answer_due)},
+        {"viewOnlyFromDateTime", when(r.view_only_at)}};
     // Consent answers as the user gave them.
     o["userAccepted"] = r.accepted_at           ? bj::value(true)
                         : r.state == "declined" ? bj::value(false)

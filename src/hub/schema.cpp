@@ -261,6 +261,14 @@ const std::vector<store::Migration>& migrations() {
            "ALTER TABLE ra_partners ADD COLUMN pending_account TEXT",
            "ALTER TABLE ra_partners ADD COLUMN connected_account TEXT",
        }},
+      {14,
+       "when the user was asked to allow a session, until when they may answer, and when they "
+       "switched it to view only",
+       {
+           "ALTER TABLE ra_sessions ADD COLUMN asked_at BIGINT",
+           "ALTER TABLE ra_sessions ADD COLUMN answer_due BIGINT",
+           "ALTER TABLE ra_sessions ADD COLUMN view_only_at BIGINT",
+       }},
   };
   return kMigrations;
 }

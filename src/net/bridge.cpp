@@ -434,12 +434,17 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
     std::shared_ptr<WebSocket> pause;
     std::string reply;
     bool refused = false;
-    {
-      std::lock_guard lock(mu);
-      if (!binary) {
-        if (result.messages_dropped++ == 0) log::warn("net.bridge_text_dropped");
+    if (!binary) {
+      if (options.on_text) {
+        options.on_text(std::move(data));
         return;
       }
+      std::lock_guard lock(mu);
+      if (result.messages_dropped++ == 0) log::warn("net.bridge_text_dropped");
+      return;
+    }
+    {
+      std::lock_guard lock(mu);
       if (tcp_failed || stop_requested) return;
       if (options.filter && !options.filter->passthrough()) {
         std::string to_tcp;

@@ -106,6 +106,9 @@ struct BridgeOptions {
   std::chrono::milliseconds flush_timeout{10000};  // WebSocket ended: time to flush to TCP
   ClientOptions client;                            // for the WebSocket connection
   std::shared_ptr<StreamFilter> filter;            // none: every byte passes as it is
+  // Text messages from the WebSocket (the stream is binary): handed here, on the connection's
+  // thread, instead of being dropped. Must not block.
+  std::function<void(std::string)> on_text;
 };
 
 // Why a bridge ended. The first cause wins; the other side is then ended by the bridge.
@@ -123,7 +126,7 @@ struct BridgeResult {
   std::uint16_t websocket_code = 0;    // the WebSocket's close code, as on_close gave it
   std::uint64_t tcp_to_websocket = 0;  // bytes
   std::uint64_t websocket_to_tcp = 0;  // bytes
-  std::uint64_t messages_dropped = 0;  // text messages received (dropped)
+  std::uint64_t messages_dropped = 0;  // text messages received and dropped (no on_text)
   std::size_t tcp_backlog_peak = 0;    // most bytes ever waiting for TCP (bounded-memory check)
   std::uint64_t tcp_read_pauses = 0;   // times TCP reading stopped for the WebSocket's queue
   std::uint64_t websocket_pauses = 0;  // times the WebSocket was paused for the TCP backlog

@@ -5,6 +5,7 @@
 #include "common/cli.h"
 #include "common/log.h"
 #include "link/link.h"
+#include "link/notice.h"
 #include "net/bridge.h"
 #include "net/client.h"
 #include "reach/viewer_gate.h"
@@ -229,6 +230,25 @@ int connect(const ConnectFlags& f) {
       net::BridgeOptions options;
       options.client = client;
       options.filter = gate;
+      // What the device's end tells the supporter beside the stream, said on the terminal.
+      options.on_text = [](std::string text) {
+        auto n = link::parse_notice(text);
+        if (!n) {
+          log::warn("reach.notice_ignored", {{"why", n.error().message}});
+          return;
+        }
+        if (n->kind == link::Notice::Kind::asking)
+          std::fprintf(stderr,
+                       "The device user is being asked to allow the session (%d:%02d to "
+                       "answer)…\n",
+                       n->seconds / 60, n->seconds % 60);
+        else if (n->view_only)
+          std::fprintf(stderr,
+                       "The device user chose view only: you see the screen, your keyboard and "
+                       "mouse are not passed on.\n");
+        else
+          std::fprintf(stderr, "The device user allowed the session: you have control.\n");
+      };
       auto started = net::Bridge::start(
           loop, std::move(a->stream), link->stream_url, {}, options,
           [&events](const net::BridgeResult& r) { events.push(BridgeEnded{r}); });

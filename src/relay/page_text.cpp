@@ -112,6 +112,14 @@ constexpr std::array<Entry, static_cast<std::size_t>(T::count_)> kTexts = {{
     {T::st_peer_timeout,
      "The device did not connect in time. Request a new session to connect again.",
      "Enheten koblet ikke til i tide. Be om en ny økt for å koble til igjen."},
+    // "{time}" is filled in by the viewer, counting down (not fmt's: the page has no value).
+    {T::st_asking, "Waiting for the user to allow the session ({time}).",
+     "Venter på at brukeren tillater økten ({time})."},
+    {T::st_user_view_only,
+     "Connected, view only: the user chose view only. You see the screen; your keyboard and mouse "
+     "are not sent.",
+     "Tilkoblet, bare visning: brukeren valgte bare visning. Du ser skjermen, men tastaturet og "
+     "musen din sendes ikke."},
 }};
 
 constexpr bool in_order() {

@@ -92,6 +92,8 @@ enum class T {
   st_user_ended,
   st_closed,
   st_peer_timeout,
+  st_asking,
+  st_user_view_only,
   count_
 };
 

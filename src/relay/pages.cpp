@@ -435,6 +435,7 @@ Result<net::Response> viewer(Ctx& ctx) {
         std::pair{"no-reason", T::st_no_reason}, std::pair{"denied", T::st_denied},
         std::pair{"no-answer", T::st_no_answer}, std::pair{"user-ended", T::st_user_ended},
         std::pair{"closed", T::st_closed}, std::pair{"peer-timeout", T::st_peer_timeout},
+        std::pair{"asking", T::st_asking}, std::pair{"user-view-only", T::st_user_view_only},
         std::pair{"title", T::viewer_title}})
     texts += fmt::format(" data-t-{}=\"{}\"", name, html::escape(text(L, id)));
   std::string page = fmt::format(

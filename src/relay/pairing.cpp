@@ -1,6 +1,7 @@
 #include "relay/pairing.h"
 
 #include "common/log.h"
+#include "link/notice.h"
 
 #include <condition_variable>
 #include <cstdint>
@@ -200,7 +201,9 @@ void Pairing::Core::open(const std::shared_ptr<Link>& link, Side side, std::uint
 void Pairing::Core::forward(Link& link, Side from, std::string data, bool binary) {
   std::lock_guard lock(link.mu);
   End& src = link.ends[index(from)];
-  if (!binary) {
+  // Text messages are the device's notices to the supporter (link/notice.h), small and few;
+  // the supporter has nothing to say that way, and the stream itself is binary.
+  if (!binary && (from != Side::device || data.size() > link::kMaxNotice)) {
     if (!std::exchange(src.warned_text, true))
       log::warn("relay.text_dropped", {{"code", link.code}, {"side", name(from)}});
     return;
@@ -209,7 +212,7 @@ void Pairing::Core::forward(Link& link, Side from, std::string data, bool binary
   if (link.ended || !link.paired) return;
   End& dst = link.ends[1 - index(from)];
   if (!dst.ws || !src.ws) return;
-  if (!dst.ws->send(std::move(data), true)) {
+  if (!dst.ws->send(std::move(data), binary)) {
     src.waiting_for_drain = true;
     src.ws->pause_reading();
   }

@@ -277,6 +277,86 @@ test('a Read Only Operator cannot request remote assistance', async () => {
   await context.close();
 });
 
+// Issue 21, point 14: the filters and the ownership are Fluent dropdowns, driven as a person does
+// (the combobox named by its label, then the option); states in the table are status badges; and
+// a new ownership is asked about before it is saved, as Intune does: No leaves it, Yes saves it.
+test('Fluent dropdowns filter the list and set the ownership, which is confirmed first, in English and Norwegian', async () => {
+  const ownership = async () =>
+    (await hub.api('GET', `/v1.0/deviceManagement/managedDevices/${ids['BERGEN-PC']}`)).json.managedDeviceOwnerType;
+  const words = {
+    en: { devices: 'All devices', own: 'Ownership', all: 'All', personal: 'Personal', company: 'Corporate',
+      unknown: 'Not evaluated', columns: 'Columns', serial: 'Serial number', title: 'Change ownership?',
+      text: 'Change the ownership of BERGEN-PC to Corporate?', yes: 'Yes', no: 'No', saved: 'Ownership changed.' },
+    nb: { devices: 'Alle enheter', own: 'Eierskap', all: 'Alle', personal: 'Personlig', company: 'Firma',
+      unknown: 'Ikke vurdert', columns: 'Kolonner', serial: 'Serienummer', title: 'Vil du endre eierskapet?',
+      text: 'Vil du endre eierskapet for BERGEN-PC til Firma?', yes: 'Ja', no: 'Nei', saved: 'Eierskapet er endret.' },
+  };
+  for (const [lang, locale] of [['en', 'en-US'], ['nb', 'nb-NO']]) {
+    const w = words[lang];
+    const { context, page } = await signIn(ADMIN_EMAIL, ADMIN_PASSWORD, locale);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.emulateMedia({ reducedMotion: 'reduce' }); // screenshots without a dialog half faded
+    await page.goto(`${hub.url}/devices`);
+    await page.getByRole('heading', { name: w.devices, exact: true }).waitFor();
+    const table = page.getByRole('table', { name: w.devices });
+    const filter = page.getByRole('combobox', { name: w.own, exact: true });
+    assert.equal((await filter.innerText()).trim(), w.all);
+    await filter.click();
+    await page.getByRole('option', { name: w.company, exact: true }).click();
+    await page.waitForURL(/ownership=company/);
+    await until('only the company-owned device', async () =>
+      JSON.stringify(await table.getByRole('link').allInnerTexts()) === '["CORP-1"]');
+    assert.equal((await filter.innerText()).trim(), w.company);
+    // Compliance is a status badge with the same words.
+    const row = table.getByRole('row').filter({ hasText: 'CORP-1' });
+    assert.equal((await row.locator('fluent-badge').innerText()).trim(), w.unknown);
+    // The column chooser's checkboxes.
+    await page.getByRole('button', { name: w.columns, exact: true }).click();
+    const serial = page.getByRole('checkbox', { name: w.serial, exact: true });
+    await serial.check();
+    await table.getByRole('columnheader', { name: w.serial }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, `devices-filtered-${lang}.png`), fullPage: true });
+    await serial.uncheck();
+    await until('the column gone', async () => (await table.getByRole('columnheader', { name: w.serial }).count()) === 0);
+    assert.deepEqual(await layoutProblems(page), [], `devices filtered (${lang})`);
+
+    // The device's ownership: No leaves it as it was, on the page and at the hub.
+    await page.goto(`${hub.url}/devices/${ids['BERGEN-PC']}`);
+    await page.getByRole('heading', { name: 'BERGEN-PC', exact: true }).waitFor();
+    const own = page.getByRole('combobox', { name: w.own, exact: true });
+    assert.equal((await own.innerText()).trim(), w.personal);
+    const dialog = page.getByRole('dialog', { name: w.title });
+    await own.click();
+    await page.getByRole('option', { name: w.company, exact: true }).click();
+    await dialog.waitFor();
+    await page.getByText(w.text).waitFor(); // the dialog's words (in its slots, not under its role)
+    assert.equal(await ownership(), 'personal', 'nothing is saved before the answer');
+    await page.screenshot({ path: path.join(SHOTS, `device-ownership-confirm-${lang}.png`) });
+    await page.getByRole('button', { name: w.no, exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal((await own.innerText()).trim(), w.personal, 'No puts the dropdown back');
+    assert.equal(await ownership(), 'personal');
+    await page.reload();
+    await page.getByRole('heading', { name: 'BERGEN-PC', exact: true }).waitFor();
+    assert.equal((await own.innerText()).trim(), w.personal, 'the hub kept it');
+    // Yes saves it.
+    await own.click();
+    await page.getByRole('option', { name: w.company, exact: true }).click();
+    await dialog.waitFor();
+    await page.getByRole('button', { name: w.yes, exact: true }).click();
+    await page.getByRole('status').filter({ hasText: w.saved }).waitFor();
+    assert.equal(await ownership(), 'company');
+    await page.screenshot({ path: path.join(SHOTS, `device-ownership-saved-${lang}.png`), fullPage: true });
+    await page.reload();
+    await page.getByRole('heading', { name: 'BERGEN-PC', exact: true }).waitFor();
+    assert.equal((await own.innerText()).trim(), w.company);
+    const r = await hub.api('PATCH', `/v1.0/deviceManagement/managedDevices/${ids['BERGEN-PC']}`, { managedDeviceOwnerType: 'personal' });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  }
+});
+
 // The assignment dialog opens as the page may still re-render (a loaded machine): fill its Name
 // once it is shown, and again until the field holds it (a CI run saw the Create sent with it
 // empty).
@@ -409,8 +489,16 @@ async function crud(page) {
   await page.getByRole('heading', { name: 'Groups' }).waitFor();
   assert.equal((await api(`/v1.0/groups/${groupId}`)).status, 404);
 
-  // An enrollment token: the command the page shows enrolls a device.
+  // An enrollment token: the command the page shows enrolls a device. The enrollment type is a
+  // radio group: a userless device has no user to name.
   await page.getByRole('link', { name: 'Enrollment' }).click();
+  const kind = page.getByRole('radiogroup', { name: 'Enrollment type' });
+  await kind.getByRole('radio', { name: 'Userless (kiosk or shared device)' }).click();
+  await page.getByText('Userless devices cannot be notified').waitFor();
+  assert.equal(await page.getByRole('textbox', { name: 'User (email)' }).count(), 0);
+  await kind.getByRole('radio', { name: 'User-driven (the device belongs to a user)' }).click();
+  assert.equal(await kind.getByRole('radio', { name: 'User-driven (the device belongs to a user)' }).getAttribute('aria-checked'), 'true');
+  assert.equal((await page.getByRole('combobox', { name: 'Ownership' }).innerText()).trim(), 'Personal');
   await page.getByRole('textbox', { name: 'User (email)' }).fill('erik@example.com');
   await page.getByRole('button', { name: 'Create token' }).click();
   const command = (await page.locator('pre.command').or(page.getByLabel('Enrollment command')).first().innerText()).trim();

@@ -248,6 +248,22 @@ test('the administrator connects the connector and helps the device user, all in
       page.getByRole('link', { name: 'Start remote assistance' }).click(),
     ]);
     await until('the agent asking to allow', () => agentJson(['status'])?.session?.state === 'askingToAllow');
+    // Issue 21, point 7: while the user decides, both the page and the viewer count down the time
+    // they have (the agent's 5 minutes), and there is nothing to start.
+    const asking = page.getByRole('status').filter({ hasText: /Waiting for the user to allow the session \(([45]):[0-5]\d\)/ });
+    await asking.waitFor();
+    const left = async () => {
+      const m = /\((\d):(\d\d)\)/.exec(await asking.innerText());
+      return Number(m[1]) * 60 + Number(m[2]);
+    };
+    const first = await left();
+    assert.ok(first > 280 && first <= 300, `time left ${first}`);
+    await until('the countdown ticking', async () => (await left()) < first);
+    assert.equal(await page.getByRole('link', { name: 'Start remote assistance' }).count(), 0);
+    await page.getByRole('timer').waitFor();
+    await viewer.getByRole('status').filter({ hasText: /Waiting for the user to allow the session \([45]:[0-5]\d\)/ }).waitFor();
+    await shot('asking');
+    await viewer.screenshot({ path: path.join(OUT_DIR, 'admin-story-viewer-asking.png') });
     assert.equal(agentCli(['allow']).status, 0);
     await waitForPattern(viewer, 'admin-story-viewer-failed.png');
     await viewer.screenshot({ path: path.join(OUT_DIR, 'admin-story-viewer.png') });
@@ -256,6 +272,19 @@ test('the administrator connects the connector and helps the device user, all in
     await until('Start remote assistance gone while connected', async () =>
       (await page.getByRole('link', { name: 'Start remote assistance' }).count()) === 0);
     await shot('connected');
+
+    // Issue 21, point 8: the user switches to View only; the viewer and the page say so at once,
+    // and the viewer stops sending input (its View only box is checked and cannot be unchecked).
+    await viewer.getByRole('status').filter({ hasText: "Connected: you see the device's screen." }).waitFor();
+    assert.equal(agentCli(['view-only']).status, 0);
+    await viewer.getByRole('status').filter({ hasText: 'Connected, view only: the user chose view only. You see the screen; your keyboard and mouse are not sent.' }).waitFor();
+    const viewOnlyBox = viewer.getByRole('checkbox', { name: 'View only' });
+    assert.equal(await viewOnlyBox.isChecked(), true);
+    assert.equal(await viewOnlyBox.isDisabled(), true);
+    assert.equal(await viewer.evaluate(() => window.reachRfb.viewOnly), true);
+    await status.filter({ hasText: 'Connected, view only: the user chose view only.' }).waitFor();
+    await shot('view-only');
+    await viewer.screenshot({ path: path.join(OUT_DIR, 'admin-story-viewer-view-only.png') });
 
     // The user ends the session; the page says so, with its duration.
     assert.equal(agentCli(['end']).status, 0);
@@ -269,7 +298,7 @@ test('the administrator connects the connector and helps the device user, all in
     await page.getByRole('link', { name: 'Remote assistance sessions' }).click();
     const row = page.getByRole('row').filter({ hasText: deviceName });
     await row.filter({ hasText: 'Ended: ended by the user.' }).waitFor();
-    assert.match(await row.innerText(), /Accepted, allowed full control/);
+    assert.match(await row.innerText(), /Accepted, allowed full control, view only from \d{1,2}:\d\d/);
     await shot('history');
 
     // Tenant administration > Audit logs: the request and the viewer being opened, in words.
@@ -343,5 +372,56 @@ test('a request still waiting is said so, with Resend and Cancel', async () => {
     } finally {
       await context.close();
     }
+  }
+});
+
+// Issue 21, points 7 and 8, in Norwegian: while the user decides, the page and the viewer count
+// down; when the user chooses view only, both say so at once.
+test('nb: the countdown while the user decides, and view only said at both ends', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nb-NO' });
+  const page = await context.newPage();
+  const shot = (name) => page.screenshot({ path: path.join(OUT_DIR, `admin-story-${name}-nb.png`), fullPage: true });
+  try {
+    await page.goto(hub.url + '/');
+    await page.getByRole('textbox', { name: 'E-post' }).fill(ADMIN_EMAIL);
+    await page.getByRole('textbox', { name: 'Passord' }).fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Logg på' }).click();
+    await page.getByRole('heading', { name: 'Hjem' }).waitFor();
+    const { deviceId } = JSON.parse(fs.readFileSync(path.join(state, 'credential.json'), 'utf8'));
+    await page.goto(`${hub.url}/devices/${deviceId}`);
+    await page.getByRole('heading', { name: deviceName, exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Mer' }).click();
+    await page.getByRole('menuitem', { name: 'Ny fjernhjelpsøkt' }).click();
+    await page.getByRole('button', { name: 'Ja' }).click();
+    const request = await until('the request on the device', () =>
+      agentJson(['notifications'])?.notifications?.find((n) => n.kind === 'remoteAssistanceRequest' && !n.answer) ?? null);
+    assert.equal(agentCli(['accept', request.id]).status, 0);
+    const [viewer] = await Promise.all([
+      context.waitForEvent('page'),
+      page.getByRole('link', { name: 'Start fjernhjelp' }).click(),
+    ]);
+    await until('the agent asking to allow', () => agentJson(['status'])?.session?.state === 'askingToAllow');
+    await page.getByRole('status').filter({ hasText: /Venter på at brukeren tillater økten \([45]:[0-5]\d\)\./ }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Start fjernhjelp' }).count(), 0);
+    await viewer.getByRole('status').filter({ hasText: /Venter på at brukeren tillater økten \([45]:[0-5]\d\)\./ }).waitFor();
+    await shot('asking');
+    await viewer.screenshot({ path: path.join(OUT_DIR, 'admin-story-viewer-asking-nb.png') });
+
+    assert.equal(agentCli(['allow']).status, 0);
+    await page.getByRole('status').filter({ hasText: 'Tilkoblet: du har kontroll over skjermen.' }).waitFor();
+    await viewer.getByRole('status').filter({ hasText: 'Tilkoblet: du ser skjermen til enheten.' }).waitFor();
+    assert.equal(agentCli(['view-only']).status, 0);
+    await viewer.getByRole('status').filter({ hasText: 'Tilkoblet, bare visning: brukeren valgte bare visning.' }).waitFor();
+    assert.equal(await viewer.getByRole('checkbox', { name: 'Bare visning' }).isDisabled(), true);
+    await page.getByRole('status').filter({ hasText: 'Tilkoblet, bare visning: brukeren valgte bare visning.' }).waitFor();
+    await shot('view-only');
+    await viewer.screenshot({ path: path.join(OUT_DIR, 'admin-story-viewer-view-only-nb.png') });
+    assert.equal(agentCli(['end']).status, 0);
+    await page.getByRole('status').filter({ hasText: /^Avsluttet/ }).waitFor();
+  } catch (e) {
+    await shot('failed');
+    throw e;
+  } finally {
+    await context.close();
   }
 });

@@ -206,7 +206,15 @@ test('view only: the viewer shows the device, and its clicks and keys never reac
   const { log, joined, page } = await connectOverInputLog('view-only', true);
   await until('"view only" on the agent\'s output',
     () => /session: allowed, view only/.test(joined.agent.out));
+  // The viewer was told: it says so, and its View only box is checked for good.
+  await page.getByRole('status').filter({ hasText: 'Connected, view only: the user chose view only.' }).waitFor();
+  const box = page.getByRole('checkbox', { name: 'View only' });
+  assert.equal(await box.isChecked(), true);
+  assert.equal(await box.isDisabled(), true);
+  assert.equal(await page.evaluate(() => window.reachRfb.viewOnly), true);
 
+  // A viewer that ignores the notice (changed by whoever holds it) still cannot drive the device.
+  await page.evaluate(() => { window.reachRfb.viewOnly = false; });
   const dropped = agentSession(joined.state).inputDropped;
   await clickDevicePixel(page, 20, 30);
   await page.keyboard.type('view only');

@@ -74,10 +74,18 @@ class RawSupporter {
     if (ws) ws_ = *ws;
   }
   void send(std::string bytes) { ws_->send(std::move(bytes), true); }
+  // The stream's bytes (binary messages), and beside them the device's notices (text).
   std::string received() const {
     std::string all;
-    for (const auto& m : peer_->messages()) all += m;
+    for (const auto& m : peer_->messages())
+      if (!m.starts_with("text:")) all += m;
     return all;
+  }
+  std::vector<std::string> notices() const {
+    std::vector<std::string> out;
+    for (const auto& m : peer_->messages())
+      if (m.starts_with("text:")) out.push_back(m.substr(5));
+    return out;
   }
   WsPeer& peer() { return *peer_; }
 
@@ -328,6 +336,8 @@ TEST_F(AgentSessionTest, NothingButTheVersionReachesTheSupporterBeforeAllowAndDe
   // A supporter that pushes on without waiting gets nothing either.
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(supporter.received(), "RFB 003.008\n");
+  // Beside the stream, only the notice that the user is being asked, and for how long.
+  EXPECT_EQ(supporter.notices(), std::vector<std::string>{R"({"type":"asking","seconds":300})"});
   ASSERT_EQ(agent_cli(state, {"deny"}).exit_code, 0);
   ASSERT_TRUE(supporter.peer().wait_closed(5s));
   std::string reason = "The device user denied the session.";

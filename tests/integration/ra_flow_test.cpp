@@ -3,6 +3,7 @@
 // a Help Desk Operator requesting remote assistance on a user's device, the agent's notification,
 // accept and allow, `reach connect` giving a real VNC client (libvncclient) the device's pixels
 // and input, the user ending it, and the hub's history and audit log telling what happened.
+#include "common/json.h"
 #include "common/time.h"
 #include "integration/ra_fixture.h"
 
@@ -60,6 +61,28 @@ TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
        "40,30", "--until-closed", "--timeout-ms", "60000"},
       dir_ + "/viewer.log"));
   ASSERT_TRUE(wait_until([&] { return session_state() == "askingToAllow"; }, 15s));
+  // Issue 21, point 7: the hub knows the user is being asked, and until when (the agent's
+  // default of 300 s to answer); the supporter's terminal says so too.
+  ASSERT_TRUE(
+      wait_until([&] { return history_of(device_).at("answerDueDateTime").is_string(); }, 10s))
+      << bj::serialize(history_of(device_));
+  {
+    auto asked = history_of(device_);
+    EXPECT_EQ(str_of(asked, "state"), "accepted");
+    auto at = parse_iso8601(str_of(asked, "askedDateTime"));
+    auto due = parse_iso8601(str_of(asked, "answerDueDateTime"));
+    ASSERT_TRUE(at && due) << bj::serialize(asked);
+    EXPECT_EQ(*due - *at, 300'000);
+  }
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return read_file_bytes(dir_ + "/connect.log")
+                   .find(
+                       "The device user is being asked to allow the session (5:00 "
+                       "to answer)") != std::string::npos;
+      },
+      10s))
+      << read_file_bytes(dir_ + "/connect.log");
   ASSERT_EQ(agent_cli({"allow"}).exit_code, 0);
   ASSERT_TRUE(wait_until([&] { return viewer.output().find("frames=") != std::string::npos; }, 30s))
       << viewer.output();
@@ -93,6 +116,25 @@ TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
       << agent_.output();
   EXPECT_EQ(str_of(agent_json({"status"}).at("session").as_object(), "supporter"),
             "Helen Helpdesk (your IT administrator)");
+  EXPECT_NE(read_file_bytes(dir_ + "/connect.log")
+                .find("The device user allowed the session: you have control."),
+            std::string::npos)
+      << read_file_bytes(dir_ + "/connect.log");
+  EXPECT_FALSE(history_of(device_).at("viewOnly").as_bool());
+
+  // Issue 21, point 8: the user switches to view only; the supporter's terminal and the hub
+  // know at once.
+  ASSERT_EQ(agent_cli({"view-only"}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return history_of(device_).at("viewOnly").as_bool(); }, 10s))
+      << bj::serialize(history_of(device_));
+  EXPECT_EQ(str_of(history_of(device_), "state"), "active");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return read_file_bytes(dir_ + "/connect.log").find("The device user chose view only") !=
+               std::string::npos;
+      },
+      10s))
+      << read_file_bytes(dir_ + "/connect.log");
 
   // The user ends it.
   std::this_thread::sleep_for(300ms);  // a measurable duration
@@ -106,7 +148,7 @@ TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
   EXPECT_EQ(str_of(hist.at("requester").as_object(), "userPrincipalName"), "helen@reach.test");
   EXPECT_TRUE(hist.at("userAccepted").as_bool());
   EXPECT_TRUE(hist.at("userAllowed").as_bool());
-  EXPECT_FALSE(hist.at("viewOnly").as_bool());
+  EXPECT_TRUE(hist.at("viewOnly").as_bool());  // switched during the session
   ASSERT_TRUE(hist.at("durationSeconds").is_double()) << bj::serialize(hist);
   EXPECT_GT(hist.at("durationSeconds").as_double(), 0.2);
   auto after = hub_.get(std::string(kDevices) + "/" + device_, admin_);
@@ -137,6 +179,66 @@ TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
        {"completeRemoteAssistanceOnboarding", "requestRemoteAssistance", "answerNotification",
         "reportSessionEvent", "\"event\":\"connected\"", "\"event\":\"ended\"", "endedByUser"})
     EXPECT_NE(audit.find(what), std::string::npos) << what;
+}
+
+// Issue 21, points 7 and 8: what the user is asked ("asking", with the seconds to answer) and
+// chose ("viewOnly") is taken only where it can happen and with a sane detail; any other such
+// report is acknowledged (the agent must not resend it forever) and changes nothing.
+TEST_F(RemoteAssistanceFlow, AskingAndViewOnlyReportsOutOfPlaceChangeNothing) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk();
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  std::string nid = wait_request();
+  ASSERT_FALSE(nid.empty()) << agent_.output();
+  agent_.kill9();  // from here the device is this test, on the agent's own credential
+  auto cred = json::parse_object(read_file_bytes(state_ + "/credential.json"));
+  ASSERT_TRUE(cred);
+  net::Headers auth;
+  auth.set("Authorization", "Bearer " + str_of(*cred, "deviceCredential"));
+  net::EventLoop loop;
+  auto peer = std::make_shared<WsPeer>();
+  auto ws = net::websocket_connect(
+      loop, "ws://127.0.0.1:" + std::to_string(hub_.port()) + "/api/agent/channel", auth, peer);
+  ASSERT_TRUE(ws) << ws.error().message;
+  int refs = 0;
+  auto report = [&](const std::string& event, const std::string& detail) {
+    std::string ref = "t" + std::to_string(++refs);
+    bj::object ev{{"type", "event"}, {"ref", ref}, {"notificationId", nid}, {"event", event}};
+    if (!detail.empty()) ev["detail"] = detail;
+    (*ws)->send(bj::serialize(ev), false);
+    std::string ack = R"("ref":")" + ref + '"';
+    return wait_until(
+        [&] {
+          for (const auto& m : peer->messages())
+            if (m.find(ack) != std::string::npos) return m.find(R"("ack")") != std::string::npos;
+          return false;
+        },
+        10s);
+  };
+  auto unchanged = [&](const char* state) {
+    auto h = history_of(device_);
+    return str_of(h, "state") == state && h.at("askedDateTime").is_null() &&
+           h.at("answerDueDateTime").is_null() && h.at("viewOnlyFromDateTime").is_null() &&
+           !(h.at("viewOnly").is_bool() && h.at("viewOnly").as_bool());
+  };
+  // Not accepted yet: nobody can be asked to allow, nothing can be view only.
+  ASSERT_TRUE(report("asking", "300"));
+  ASSERT_TRUE(report("viewOnly", ""));
+  EXPECT_TRUE(unchanged("requested")) << bj::serialize(history_of(device_));
+  ASSERT_TRUE(report("accepted", ""));
+  // Accepted: only a whole number of seconds, 1 to 3600, is a deadline.
+  for (const char* bad : {"", "abc", "0", "-5", "3601", "99999999999999999999", "300x", " 300"})
+    ASSERT_TRUE(report("asking", bad)) << bad;
+  ASSERT_TRUE(report("viewOnly", ""));  // nothing allowed yet to restrict
+  EXPECT_TRUE(unchanged("accepted")) << bj::serialize(history_of(device_));
+  ASSERT_TRUE(report("asking", "120"));
+  auto h = history_of(device_);
+  auto at = parse_iso8601(str_of(h, "askedDateTime"));
+  auto due = parse_iso8601(str_of(h, "answerDueDateTime"));
+  ASSERT_TRUE(at && due) << bj::serialize(h);
+  EXPECT_EQ(*due - *at, 120'000);
+  EXPECT_EQ(str_of(h, "state"), "accepted");
 }
 
 // Finding 2 of the security review: the supporter link is a bearer credential. Only the
@@ -336,8 +438,11 @@ TEST_F(RemoteAssistanceFlow, DeclineAndDenyEndTheRequestWithThatOutcome) {
   ASSERT_TRUE(wait_until([&] { return session_state() == "askingToAllow"; }, 10s));
   ASSERT_EQ(agent_cli({"deny"}).exit_code, 0);
   ASSERT_TRUE(peer->wait_closed(10s));
-  std::string got;
-  for (const auto& m : peer->messages()) got += m;
+  std::string got;  // the stream; beside it, the notice that the user was being asked
+  std::vector<std::string> notices;
+  for (const auto& m : peer->messages())
+    (m.starts_with("text:") ? notices.push_back(m) : void(got += m));
+  EXPECT_EQ(notices, std::vector<std::string>{R"(text:{"type":"asking","seconds":300})"});
   EXPECT_EQ(got.substr(0, 13), std::string("RFB 003.008\n") + '\0');
   EXPECT_NE(got.find("denied the session"), std::string::npos);
   EXPECT_LT(got.size(), 64u) << "no framebuffer data reached the supporter";

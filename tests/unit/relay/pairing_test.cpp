@@ -2,6 +2,7 @@
 // /device/{code} and /supporter/{code} go to Pairing::attach, and net::websocket_connect clients.
 #include "relay/pairing.h"
 
+#include "link/notice.h"
 #include "net/client.h"
 #include "net/server.h"
 #include "unit/net/test_support.h"
@@ -102,6 +103,12 @@ class Peer : public net::WebSocketHandler {
   }
   void on_message(std::string data, bool binary) override {
     std::lock_guard lock(mu_);
+    if (!binary) {  // a notice beside the stream: kept in order, not counted as stream bytes
+      texts_.push_back(std::move(data));
+      if (keep_) messages_.push_back("text:" + texts_.back());
+      cv_.notify_all();
+      return;
+    }
     received_.update(data);
     if (keep_) messages_.push_back(std::move(data));
     if (limited_ && received_.bytes() >= allowance_ && !paused_) {
@@ -183,6 +190,10 @@ class Peer : public net::WebSocketHandler {
     std::lock_guard lock(mu_);
     return messages_;
   }
+  std::vector<std::string> texts() {
+    std::lock_guard lock(mu_);
+    return texts_;
+  }
   int closes() {
     std::lock_guard lock(mu_);
     return closes_;
@@ -209,6 +220,7 @@ class Peer : public net::WebSocketHandler {
   std::shared_ptr<net::WebSocket> ws_;
   StreamHash received_;
   std::vector<std::string> messages_;
+  std::vector<std::string> texts_;
   bool drained_ = false;
   bool limited_ = false;
   bool paused_ = false;
@@ -557,7 +569,11 @@ TEST(PairingTest, WhatTheDeviceSendsBeforeTheSupporterArrivesIsDeliveredInOrder)
     sent.push_back(m);
     (*device_ws)->send(std::move(m));
   }
-  (*device_ws)->send("not forwarded", false);  // text: dropped
+  // The device's notices (text) come in order with the stream; an oversized one is dropped.
+  const std::string notice = R"({"type":"access","viewOnly":true})";
+  (*device_ws)->send(notice, false);
+  sent.push_back("text:" + notice);
+  (*device_ws)->send(std::string(link::kMaxNotice + 1, 'x'), false);
   sent.push_back("last");
   (*device_ws)->send("last");
   std::this_thread::sleep_for(200ms);
@@ -572,7 +588,8 @@ TEST(PairingTest, WhatTheDeviceSendsBeforeTheSupporterArrivesIsDeliveredInOrder)
   auto supporter_ws = h.connect(Side::supporter, code, supporter);
   ASSERT_TRUE(supporter_ws);
   std::size_t total = 0;
-  for (auto& m : sent) total += m.size();
+  for (auto& m : sent)
+    if (m.rfind("text:", 0) != 0) total += m.size();
   ASSERT_TRUE(supporter->wait_bytes(total, 10s));
   EXPECT_EQ(supporter->messages(), sent);
   ASSERT_TRUE(eventually([&] { return h.paired().size() == 1; }));
@@ -580,6 +597,27 @@ TEST(PairingTest, WhatTheDeviceSendsBeforeTheSupporterArrivesIsDeliveredInOrder)
   ASSERT_EQ(connected.size(), 2u);
   EXPECT_EQ(connected[0].second, Side::device);
   EXPECT_EQ(connected[1].second, Side::supporter);
+}
+
+TEST(PairingTest, TheSupporterSendsNoTextToTheDevice) {
+  Harness h;
+  const std::string code = "s10000017";
+  auto device = std::make_shared<Peer>(true);
+  auto supporter = std::make_shared<Peer>(true);
+  auto device_ws = h.connect(Side::device, code, device);
+  auto supporter_ws = h.connect(Side::supporter, code, supporter);
+  ASSERT_TRUE(device_ws && supporter_ws);
+  ASSERT_TRUE(eventually([&] { return h.paired().size() == 1; }));
+  // A notice is the device's to give: the supporter's text, of any shape, goes nowhere.
+  (*supporter_ws)->send(R"({"type":"access","viewOnly":false})", false);
+  (*supporter_ws)->send("after");
+  ASSERT_TRUE(device->wait_bytes(5, 10s));
+  EXPECT_EQ(device->messages(), std::vector<std::string>{"after"});
+  // And the session still carries both ways.
+  (*device_ws)->send(R"({"type":"asking","seconds":300})", false);
+  (*device_ws)->send("frame");
+  ASSERT_TRUE(supporter->wait_bytes(5, 10s));
+  EXPECT_EQ(supporter->texts(), std::vector<std::string>{R"({"type":"asking","seconds":300})"});
 }
 
 TEST(PairingTest, AHandlerThatNeverOpenedFreesItsSide) {

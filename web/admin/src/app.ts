@@ -6,7 +6,8 @@ import { LocaleController, locale, setLocale, t, type Locale, type MessageKey } 
 import { A, can, currentUser, forgetMe, loadMe, type Action } from './permissions.js';
 import { navigate, onRoute, parse, type Route } from './router.js';
 import { shared } from './styles.js';
-import { errorText } from './components/ui.js';
+import { errorText, messageBar } from './components/ui.js';
+import { icon, type IconName } from './icons.js';
 import './pages/signin.js';
 import './pages/home.js';
 import './pages/devices.js';
@@ -20,6 +21,7 @@ import './pages/history.js';
 interface NavItem {
   path: string;
   label: MessageKey;
+  icon: IconName;
   needs?: Action;
   routes: string[];
 }
@@ -29,28 +31,28 @@ interface NavGroup {
 }
 
 const nav: NavGroup[] = [
-  { items: [{ path: '/', label: 'nav.home', routes: ['home'] }] },
+  { items: [{ path: '/', label: 'nav.home', icon: 'home', routes: ['home'] }] },
   {
     label: 'nav.devices',
     items: [
-      { path: '/devices', label: 'nav.allDevices', needs: A.devicesRead, routes: ['devices', 'device'] },
-      { path: '/enrollment', label: 'nav.enrollment', needs: A.enrollmentCreate, routes: ['enrollment'] },
+      { path: '/devices', label: 'nav.allDevices', icon: 'laptop', needs: A.devicesRead, routes: ['devices', 'device'] },
+      { path: '/enrollment', label: 'nav.enrollment', icon: 'phoneAdd', needs: A.enrollmentCreate, routes: ['enrollment'] },
     ],
   },
   {
     label: 'nav.directory',
     items: [
-      { path: '/users', label: 'nav.users', needs: A.orgRead, routes: ['users', 'user'] },
-      { path: '/groups', label: 'nav.groups', needs: A.orgRead, routes: ['groups', 'group'] },
+      { path: '/users', label: 'nav.users', icon: 'person', needs: A.orgRead, routes: ['users', 'user'] },
+      { path: '/groups', label: 'nav.groups', icon: 'people', needs: A.orgRead, routes: ['groups', 'group'] },
     ],
   },
   {
     label: 'nav.tenant',
     items: [
-      { path: '/tenant/connector', label: 'nav.connector', needs: A.raRead, routes: ['connector'] },
-      { path: '/tenant/roles', label: 'nav.roles', needs: A.rolesRead, routes: ['roles', 'role'] },
-      { path: '/tenant/sessions', label: 'nav.sessions', needs: A.raRead, routes: ['sessions'] },
-      { path: '/tenant/audit', label: 'nav.audit', needs: A.auditRead, routes: ['audit'] },
+      { path: '/tenant/connector', label: 'nav.connector', icon: 'plugConnected', needs: A.raRead, routes: ['connector'] },
+      { path: '/tenant/roles', label: 'nav.roles', icon: 'shieldPerson', needs: A.rolesRead, routes: ['roles', 'role'] },
+      { path: '/tenant/sessions', label: 'nav.sessions', icon: 'personSupport', needs: A.raRead, routes: ['sessions'] },
+      { path: '/tenant/audit', label: 'nav.audit', icon: 'documentSearch', needs: A.auditRead, routes: ['audit'] },
     ],
   },
 ];
@@ -91,8 +93,8 @@ export class ReachApp extends LitElement {
       header .spacer {
         flex: 1;
       }
-      header select {
-        min-height: 28px;
+      header fluent-dropdown {
+        flex: none;
       }
       header .user {
         white-space: nowrap;
@@ -118,11 +120,19 @@ export class ReachApp extends LitElement {
         padding: 0;
       }
       nav a {
-        display: block;
+        display: flex;
+        gap: 8px;
+        align-items: center;
         padding: 8px 16px;
         color: var(--colorNeutralForeground1);
         text-decoration: none;
         border-inline-start: 3px solid transparent;
+      }
+      nav a .icon {
+        color: var(--colorNeutralForeground3);
+      }
+      nav a[aria-current='page'] .icon {
+        color: var(--colorBrandForeground1);
       }
       nav a:hover {
         background: var(--colorNeutralBackground1Hover);
@@ -299,7 +309,7 @@ export class ReachApp extends LitElement {
             ${items.map(
               (i) =>
                 html`<li>
-                  <a href=${i.path} aria-current=${i.routes.includes(this.route.name) ? 'page' : 'false'}>${t(i.label)}</a>
+                  <a href=${i.path} aria-current=${i.routes.includes(this.route.name) ? 'page' : 'false'}>${icon(i.icon)}${t(i.label)}</a>
                 </li>`,
             )}
           </ul>`;
@@ -313,17 +323,17 @@ export class ReachApp extends LitElement {
       <button class="skip" @click=${() => (this.renderRoot.querySelector('main') as HTMLElement | null)?.focus()}>${t('app.skipToContent')}</button>
       <a class="product" href="/">${t('app.name')}</a>
       <span class="spacer"></span>
-      <label
-        ><span class="sr-only">${t('app.language')}</span>
-        <select
-          aria-label=${t('app.language')}
-          .value=${locale()}
-          @change=${(e: Event) => setLocale((e.target as HTMLSelectElement).value as Locale)}
-        >
-          <option value="en" ?selected=${locale() === 'en'}>English</option>
-          <option value="nb" ?selected=${locale() === 'nb'}>Norsk bokmål</option>
-        </select></label
+      <span class="sr-only" id="language-label">${t('app.language')}</span>
+      <fluent-dropdown
+        size="small"
+        aria-labelledby="language-label"
+        @change=${(e: Event) => setLocale((e.currentTarget as HTMLElement & { value: string }).value as Locale)}
       >
+        <fluent-listbox>
+          <fluent-option value="en" ?selected=${locale() === 'en'}>English</fluent-option>
+          <fluent-option value="nb" ?selected=${locale() === 'nb'}>Norsk bokmål</fluent-option>
+        </fluent-listbox>
+      </fluent-dropdown>
       ${this.signedIn && me
         ? html`<span class="user">${me.displayName}</span>
             <fluent-button appearance="subtle" @click=${() => this.signOut()}>${t('app.signOut')}</fluent-button>`
@@ -331,18 +341,18 @@ export class ReachApp extends LitElement {
     </header>`;
     const notice = this.offline
       ? html`<div class="notice">
-          <fluent-message-bar intent="warning" role="alert">${t('app.offline')}</fluent-message-bar>
+          ${messageBar('warning', t('app.offline'))}
         </div>`
       : this.startupError
         ? html`<div class="notice">
-            <fluent-message-bar intent="error" role="alert">${errorText(this.startupError)}</fluent-message-bar>
+            ${messageBar('error', errorText(this.startupError))}
           </div>`
         : html`<div class="notice"></div>`;
     if (!this.ready) return html`${header}${notice}<main id="main" tabindex="-1"><fluent-spinner aria-label=${t('common.loading')}></fluent-spinner></main>`;
     if (!this.signedIn)
       return html`${header}${notice}<main id="main" tabindex="-1"><reach-signin @signed-in=${() => this.signedInNow()}></reach-signin></main>`;
     const blocked = me?.blockedReason
-      ? html`<fluent-message-bar intent="warning" role="alert">${t('app.unlicensed')}</fluent-message-bar>`
+      ? messageBar('warning', t('app.unlicensed'))
       : nothing;
     return html`${header}${notice}${this.renderNav()}
       <main id="main" tabindex="-1">${blocked}${this.renderPage()}</main>`;

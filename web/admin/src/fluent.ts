@@ -2,10 +2,12 @@
 // (light or dark, as the system says, live), and the accessibility mirror below.
 import {
   AnchorButton, AnchorButtonDefinition, Badge, BadgeDefinition, BaseAnchor, BaseButton,
-  BaseCheckbox, BaseTextArea, BaseTextInput, Button, ButtonDefinition, Checkbox,
-  CheckboxDefinition, Dialog, Field, FieldDefinition, DialogBody, DialogBodyDefinition, DialogDefinition, Link,
-  LinkDefinition, Menu, MenuButton, MenuButtonDefinition, MenuDefinition, MenuItem,
-  MenuItemDefinition, MenuList, MenuListDefinition, MessageBar, MessageBarDefinition, Spinner,
+  BaseCheckbox, BaseDropdown, BaseRadioGroup, BaseTextArea, BaseTextInput, Button, ButtonDefinition, Checkbox,
+  CheckboxDefinition, Dialog, Dropdown, DropdownDefinition, DropdownOption, DropdownOptionDefinition, Field,
+  FieldDefinition, DialogBody, DialogBodyDefinition, DialogDefinition, Link, LinkDefinition, Listbox,
+  ListboxDefinition, Menu, MenuButton, MenuButtonDefinition, MenuDefinition, MenuItem,
+  MenuItemDefinition, MenuList, MenuListDefinition, MessageBar, MessageBarDefinition, Radio,
+  RadioDefinition, RadioGroup, RadioGroupDefinition, Spinner,
   SpinnerDefinition, Tab, TabDefinition, Tablist, TablistDefinition, TextArea,
   TextAreaDefinition, TextInput, TextInputDefinition, setTheme,
 } from '@fluentui/web-components';
@@ -19,8 +21,10 @@ import { webDarkTheme, webLightTheme } from '@fluentui/tokens';
 type Host = HTMLElement & {
   disabled?: boolean;
   checked?: boolean;
+  currentSelected?: boolean;
   elementInternals?: ElementInternals;
   control?: HTMLElement;
+  listbox?: HTMLElement;
 };
 function after(cls: { prototype: object }, method: string, fn: (this: Host, ...a: unknown[]) => void): void {
   const proto = cls.prototype as Record<string, unknown>;
@@ -43,9 +47,12 @@ function mirrorAccessibility(): void {
     [BaseButton, 'button'],
     [BaseAnchor, 'link'],
     [MenuList, 'menu'],
+    [Listbox, 'listbox'],
+    [DropdownOption, 'option'],
+    [BaseRadioGroup, 'radiogroup'],
   ];
   for (const [cls, r] of roles) after(cls, 'connectedCallback', function () { role(this, r); });
-  for (const cls of [BaseButton, MenuItem]) {
+  for (const cls of [BaseButton, MenuItem, DropdownOption]) {
     after(cls, 'connectedCallback', function () { disabledState(this); });
     after(cls, 'disabledChanged', function () { disabledState(this); });
   }
@@ -58,6 +65,30 @@ function mirrorAccessibility(): void {
     this.setAttribute('aria-checked', String(!!this.checked));
   });
   after(BaseCheckbox, 'disabledChanged', function () { disabledState(this); });
+  const selected = (el: Host) => el.setAttribute('aria-selected', String(!!el.currentSelected));
+  after(DropdownOption, 'connectedCallback', function () { selected(this); });
+  after(DropdownOption, 'currentSelectedChanged', function () { selected(this); });
+  // A dropdown's combobox is a button Fluent makes inside it: it (and its list) take the name
+  // the dropdown was given (a field's label sets aria-labelledby on the dropdown).
+  const nameDropdown = function (this: Host) {
+    const by = this.getAttribute('aria-labelledby');
+    const name = this.getAttribute('aria-label');
+    for (const el of [this.control, this.listbox]) {
+      if (!el) continue;
+      if (by) el.setAttribute('aria-labelledby', by);
+      else if (name) el.setAttribute('aria-label', name);
+    }
+  };
+  after(BaseDropdown, 'controlChanged', nameDropdown);
+  // A combobox always says whether its list is open (Fluent leaves it out until first opened).
+  const expanded = function (this: Host & { open?: boolean }) {
+    this.control?.setAttribute('aria-expanded', String(!!this.open));
+  };
+  after(BaseDropdown, 'controlChanged', expanded);
+  after(BaseDropdown, 'openChanged', expanded);
+  after(BaseDropdown, 'listboxChanged', nameDropdown);
+  // FAST calls <attribute>Changed when the dropdown's aria-labelledby attribute changes.
+  (BaseDropdown.prototype as unknown as Record<string, unknown>).ariaLabelledByChanged = nameDropdown;
   // A text field labelled from outside its shadow root: name its inner control the same way.
   const nameControl = (host: Host) =>
     requestAnimationFrame(() => {
@@ -77,13 +108,18 @@ Button.define(ButtonDefinition);
 Checkbox.define(CheckboxDefinition);
 Dialog.define(DialogDefinition);
 DialogBody.define(DialogBodyDefinition);
+Dropdown.define(DropdownDefinition);
+DropdownOption.define(DropdownOptionDefinition);
 Field.define(FieldDefinition);
 Link.define(LinkDefinition);
+Listbox.define(ListboxDefinition);
 Menu.define(MenuDefinition);
 MenuButton.define(MenuButtonDefinition);
 MenuItem.define(MenuItemDefinition);
 MenuList.define(MenuListDefinition);
 MessageBar.define(MessageBarDefinition);
+Radio.define(RadioDefinition);
+RadioGroup.define(RadioGroupDefinition);
 Spinner.define(SpinnerDefinition);
 Tab.define(TabDefinition);
 Tablist.define(TablistDefinition);

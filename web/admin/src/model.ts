@@ -43,6 +43,9 @@ export interface RaSession {
   connectedDateTime: string | null;
   endedDateTime: string | null;
   endReason: string | null;
+  askedDateTime: string | null; // the user was asked to allow the session…
+  answerDueDateTime: string | null; // …and may answer until then
+  viewOnlyFromDateTime: string | null; // the user switched a running session to view only
   userAccepted: boolean | null;
   userAllowed: boolean | null;
   durationSeconds: number | null;

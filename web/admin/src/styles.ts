@@ -70,8 +70,7 @@ export const shared = css`
     cursor: pointer;
     font-weight: var(--fontWeightSemibold);
   }
-  th button.sort:focus-visible,
-  select:focus-visible {
+  th button.sort:focus-visible {
     outline: 2px solid var(--colorStrokeFocus2);
     outline-offset: 2px;
   }
@@ -95,19 +94,73 @@ export const shared = css`
     margin: 0;
     overflow-wrap: anywhere;
   }
-  label.select {
-    display: flex;
-    flex-direction: column;
-    gap: 2px;
+  /* A field's label above its control, as Fluent's text inputs have theirs (and no gap for the
+     message row a field without a message leaves empty, so it lines up with text inputs). */
+  fluent-field[label-position='above'] {
+    align-items: stretch;
+    justify-items: stretch;
+    row-gap: 0;
   }
-  select {
+  fluent-field[label-position='above'] > label {
+    padding-bottom: var(--spacingVerticalXS);
+  }
+  /* As wide as a Fluent text input at most. */
+  fluent-field.select {
+    max-width: 400px;
+  }
+  /* The chosen option on one line, cut with an ellipsis when longer than the control. */
+  fluent-dropdown > button[slot='control'] {
+    white-space: nowrap;
+    overflow: hidden;
+    text-overflow: ellipsis;
+  }
+  fluent-field.check label {
+    cursor: pointer;
+  }
+  /* A radio's label in the text colour, as a checkbox's is (Fluent greys the ones not chosen,
+     and misses the first choice made without a click). */
+  fluent-radio-group > fluent-field {
+    color: var(--colorNeutralForeground1);
+  }
+  /* A native date input dressed as a Fluent text input (Fluent 3 has no date picker). */
+  input[type='date'] {
     font: inherit;
+    box-sizing: border-box;
     min-height: 32px;
-    padding: 0 8px;
+    padding: 0 var(--spacingHorizontalMNudge);
     color: var(--colorNeutralForeground1);
     background: var(--colorNeutralBackground1);
     border: 1px solid var(--colorNeutralStroke1);
+    border-bottom-color: var(--colorNeutralStrokeAccessible);
     border-radius: var(--borderRadiusMedium);
+  }
+  input[type='date']:hover {
+    border-color: var(--colorNeutralStroke1Hover);
+    border-bottom-color: var(--colorNeutralStrokeAccessibleHover);
+  }
+  input[type='date']:focus-visible {
+    outline: none;
+    border-bottom: 2px solid var(--colorCompoundBrandStroke);
+  }
+  .icon {
+    display: inline-flex;
+    line-height: 0;
+  }
+  .icon svg {
+    width: 20px;
+    height: 20px;
+  }
+  fluent-badge .icon svg {
+    width: 12px;
+    height: 12px;
+  }
+  /* A badge in a table keeps its words whole: it grows a line rather than cut them. */
+  td fluent-badge {
+    overflow-wrap: normal;
+    height: auto;
+    min-height: 20px;
+    padding-block: 1px;
+    text-align: start;
   }
   .muted {
     color: var(--colorNeutralForeground3);
@@ -142,7 +195,27 @@ export const shared = css`
     white-space: pre-wrap;
     overflow-wrap: anywhere;
   }
+  /* Fluent's message bar sets its text in the caption size and a muted colour; a message is
+     read as body text (Fluent's React MessageBar uses body1). */
   fluent-message-bar {
     margin-bottom: 12px;
+    font-size: var(--fontSizeBase300);
+    line-height: var(--lineHeightBase300);
+    color: var(--colorNeutralForeground1);
+  }
+  fluent-message-bar .icon {
+    color: var(--colorNeutralForeground3);
+  }
+  fluent-message-bar[intent='error'] .icon {
+    color: var(--colorPaletteRedForeground1);
+  }
+  fluent-message-bar[intent='warning'] .icon {
+    color: var(--colorPaletteDarkOrangeForeground1);
+  }
+  fluent-message-bar[intent='success'] .icon {
+    color: var(--colorPaletteGreenForeground1);
+  }
+  fluent-message-bar[intent='info'] .icon {
+    color: var(--colorBrandForeground1);
   }
 `;

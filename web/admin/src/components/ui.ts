@@ -1,21 +1,41 @@
-// Small pieces the pages share: an error bar, a confirmation dialog, a page base class.
+// Small pieces the pages share: message bars, status badges, form controls, a confirmation
+// dialog, a page base class.
 import { LitElement, html, nothing, type PropertyDeclarations, type TemplateResult } from 'lit';
+import { ifDefined } from 'lit/directives/if-defined.js';
 import { ApiError, all } from '../api.js';
 import { LocaleController, t } from '../i18n/index.js';
+import { icon, type IconName } from '../icons.js';
 import { shared } from '../styles.js';
 
 export function errorText(e: unknown): string {
   return e instanceof ApiError ? e.sentence : t('error.generalException');
 }
 
+type Intent = 'error' | 'warning' | 'success' | 'info';
+const INTENT_ICON: Record<Intent, IconName> = { error: 'errorCircle', warning: 'warning', success: 'checkmarkCircle', info: 'info' };
+
+// A Fluent message bar with its intent's icon; errors and warnings are alerts, the rest status.
+export function messageBar(intent: Intent, content: unknown): TemplateResult {
+  return html`<fluent-message-bar intent=${intent} role=${intent === 'error' || intent === 'warning' ? 'alert' : 'status'}
+    >${icon(INTENT_ICON[intent], 'icon')}${content}</fluent-message-bar
+  >`;
+}
+
 export function errorBar(e: unknown): TemplateResult | typeof nothing {
   if (!e) return nothing;
-  return html`<fluent-message-bar intent="error" role="alert">${errorText(e)}</fluent-message-bar>`;
+  return messageBar('error', errorText(e));
 }
 
 export function doneBar(text: string | undefined): TemplateResult | typeof nothing {
   if (!text) return nothing;
-  return html`<fluent-message-bar intent="success" role="status">${text}</fluent-message-bar>`;
+  return messageBar('success', text);
+}
+
+export type BadgeColor = 'brand' | 'danger' | 'important' | 'informative' | 'severe' | 'subtle' | 'success' | 'warning';
+
+// A state in a table, as a Fluent status badge: the same words, a colour (and an icon) beside.
+export function badge(text: string, color: BadgeColor, iconName?: IconName): TemplateResult {
+  return html`<fluent-badge appearance="tint" shape="rounded" color=${color}>${iconName ? icon(iconName, 'start') : nothing}${text}</fluent-badge>`;
 }
 
 // A page: re-renders on language change, shares the styles.
@@ -136,17 +156,56 @@ export function confirmDialog(): ReachConfirm {
   return el;
 }
 
-// Native select labelled as a person reads it.
+type DropdownEl = HTMLElement & { value: string | null };
+
+// A Fluent dropdown under its label (the label names the combobox). With `confirm`, a pick
+// that is not confirmed is undone: the dropdown shows `value` again and onChange is not called;
+// so is one whose onChange answers false (a change the hub refused).
 export function select(
   label: string,
   value: string,
   options: [string, string][],
-  onChange: (v: string) => void,
+  onChange: (v: string) => unknown,
+  confirm?: (v: string) => Promise<boolean>,
 ): TemplateResult {
-  return html`<label class="select"
-    >${label}
-    <select .value=${value} @change=${(e: Event) => onChange((e.target as HTMLSelectElement).value)}>
-      ${options.map(([v, text]) => html`<option value=${v} ?selected=${v === value}>${text}</option>`)}
-    </select></label
-  >`;
+  const changed = async (e: Event) => {
+    const el = e.currentTarget as DropdownEl;
+    const v = el.value ?? '';
+    if (v === value) return;
+    if ((confirm && !(await confirm(v))) || (await onChange(v)) === false) el.value = value;
+  };
+  return html`<fluent-field class="select" label-position="above">
+    <label slot="label">${label}</label>
+    <fluent-dropdown slot="input" @change=${changed}>
+      <fluent-listbox>
+        ${options.map(([v, text]) => html`<fluent-option value=${v} ?selected=${v === value}>${text}</fluent-option>`)}
+      </fluent-listbox>
+    </fluent-dropdown>
+  </fluent-field>`;
+}
+
+// A Fluent checkbox with its label after it (the label names it). `name` and `value` let a
+// form read the ticked ones: picked(root, name).
+export function checkbox(
+  label: string,
+  o: { id?: string; name?: string; value?: string; checked?: boolean; onChange?: (checked: boolean) => void } = {},
+): TemplateResult {
+  return html`<fluent-field class="check" label-position="after">
+    <label slot="label">${label}</label>
+    <fluent-checkbox
+      slot="input"
+      id=${ifDefined(o.id)}
+      name=${ifDefined(o.name)}
+      value=${ifDefined(o.value)}
+      .checked=${!!o.checked}
+      @change=${(e: Event) => o.onChange?.((e.currentTarget as CheckEl).checked)}
+    ></fluent-checkbox>
+  </fluent-field>`;
+}
+
+export type CheckEl = HTMLElement & { checked: boolean; value: string };
+
+// The values of the ticked checkboxes called `name` under root.
+export function picked(root: ParentNode, name: string): string[] {
+  return [...root.querySelectorAll<CheckEl>(`fluent-checkbox[name=${name}]`)].filter((c) => c.checked).map((c) => c.value);
 }

@@ -8,7 +8,7 @@ import { type Page as ListPage, get, patch, post } from '../api.js';
 import { formatDateTime, t, tMaybe } from '../i18n/index.js';
 import type { Partner, PartnerAccount } from '../model.js';
 import { A, can } from '../permissions.js';
-import { Page, confirmDialog, doneBar, errorBar } from '../components/ui.js';
+import { Page, confirmDialog, doneBar, errorBar, messageBar } from '../components/ui.js';
 
 type DialogEl = HTMLElement & { show(): void; hide(): void };
 type Field = HTMLElement & { value: string };
@@ -195,7 +195,7 @@ export class ReachConnector extends Page {
     const outcome = this.outcome && this.outcome !== 'confirm'
       ? this.outcome === 'connected'
         ? doneBar(t('connector.outcome.connected'))
-        : html`<fluent-message-bar intent="error" role="alert">${tMaybe(`connector.outcome.${this.outcome}`) ?? t('connector.outcome.failed')}</fluent-message-bar>`
+        : messageBar('error', tMaybe(`connector.outcome.${this.outcome}`) ?? t('connector.outcome.failed'))
       : nothing;
     // The page is the menu's "Connectors and tokens"; the remote assistance connector is its card.
     const header = html`<p class="muted">${t('nav.tenant')}</p>

@@ -6,7 +6,8 @@ import { ApiError, type Page as ListPage, get, patch, post } from '../api.js';
 import { formatDateTime, formatDuration, formatTime, t, tMaybe } from '../i18n/index.js';
 import { OWNERSHIP, type ManagedDevice, type Partner, type RaSession } from '../model.js';
 import { A, can, currentUser } from '../permissions.js';
-import { Page, confirmDialog, doneBar, errorBar, errorText, select } from '../components/ui.js';
+import { Page, confirmDialog, doneBar, errorBar, errorText, messageBar, select } from '../components/ui.js';
+import { icon } from '../icons.js';
 
 type DialogEl = HTMLElement & { show(): void; hide(): void };
 type Field = HTMLElement & { value: string };
@@ -22,13 +23,26 @@ function stepOf(s: RaSession): number {
   return STEP_OF[s.state] ?? -1;
 }
 
-export function sessionStatus(s: RaSession): string {
+// Seconds the user has left to allow a session they are being asked about (null: not asked).
+function answerLeft(s: RaSession, now: number): number | null {
+  if (s.state !== 'accepted' || !s.answerDueDateTime) return null;
+  return Math.max(0, Math.ceil((Date.parse(s.answerDueDateTime) - now) / 1000));
+}
+
+function minutesSeconds(seconds: number): string {
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+}
+
+export function sessionStatus(s: RaSession, now = Date.now()): string {
   const reason = s.endReason ? (tMaybe(`endReason.${s.endReason}`) ?? s.endReason) : '';
   switch (s.state) {
     case 'requested':
       return t('ra.status.requested');
-    case 'accepted':
-      return t('ra.status.accepted');
+    case 'accepted': {
+      const left = answerLeft(s, now);
+      if (left === null) return t('ra.status.accepted');
+      return left > 0 ? t('ra.status.asking', { time: minutesSeconds(left) }) : t('ra.status.askingOver');
+    }
     case 'allowed':
       return s.viewOnly ? t('ra.status.allowedViewOnly') : t('ra.status.allowed');
     case 'active':
@@ -110,6 +124,7 @@ export class ReachDevice extends Page {
     done: { state: true },
     busy: { state: true },
     live: { state: true },
+    now: { state: true },
   };
   declare deviceId: string;
   declare generation: number;
@@ -121,6 +136,8 @@ export class ReachDevice extends Page {
   declare done: string | undefined;
   declare busy: boolean;
   declare live: boolean;
+  declare now: number; // the clock the countdown of "waiting for the user to allow" reads
+  private ticker?: number;
   private socket?: WebSocket;
   private retry?: number;
   private loadSeq = 0;
@@ -137,11 +154,14 @@ export class ReachDevice extends Page {
     this.done = undefined;
     this.busy = false;
     this.live = false;
+    this.now = Date.now();
   }
 
   disconnectedCallback(): void {
     super.disconnectedCallback();
     this.closeSocket();
+    window.clearInterval(this.ticker);
+    this.ticker = undefined;
   }
 
   protected updated(changed: Map<string, unknown>): void {
@@ -154,6 +174,15 @@ export class ReachDevice extends Page {
       this.watch();
     }
     if (changed.has('deviceId') || changed.has('generation')) void this.load();
+    // While the user is being asked, the status counts down each second.
+    const asking = this.sessions[0] && answerLeft(this.sessions[0], Date.now()) !== null;
+    if (asking && this.ticker === undefined) {
+      this.now = Date.now();
+      this.ticker = window.setInterval(() => (this.now = Date.now()), 1000);
+    } else if (!asking && this.ticker !== undefined) {
+      window.clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
   }
 
   // The hub pushes "deviceChanged" when this device's session (or anything else of it) changes.
@@ -244,14 +273,17 @@ export class ReachDevice extends Page {
     }
   }
 
-  private async save(body: Record<string, unknown>, doneText: string): Promise<void> {
+  // True when the hub took the change.
+  private async save(body: Record<string, unknown>, doneText: string): Promise<boolean> {
     this.actionError = undefined;
     this.done = undefined;
     try {
       this.device = await patch<ManagedDevice>(`/v1.0/deviceManagement/managedDevices/${encodeURIComponent(this.deviceId)}`, body);
       this.done = doneText;
+      return true;
     } catch (e) {
       this.actionError = e;
+      return false;
     }
   }
 
@@ -286,7 +318,7 @@ export class ReachDevice extends Page {
       e instanceof ApiError && (e.code === 'remoteAssistanceConnectorNotOnboarded' || e.code === 'remoteAssistanceConnectorNeedsReauthorization') && can(A.raUpdate)
         ? html` <a href="/tenant/connector">${t('device.openConnector')}</a>`
         : nothing;
-    return html`<fluent-message-bar intent="error" role="alert">${errorText(e)}${portal}${fix}</fluent-message-bar>`;
+    return messageBar('error', html`${errorText(e)}${portal}${fix}`);
   }
 
   // Whether the device can take a session at all (the hub says, with the refusal's code).
@@ -299,6 +331,18 @@ export class ReachDevice extends Page {
     return tMaybe(`error.${reason}`) ?? reason;
   }
 
+  // The status; while the user is being asked, its countdown is a timer, which a screen reader
+  // reads when asked rather than every second.
+  private statusText(s: RaSession) {
+    const text = sessionStatus(s, this.now);
+    const left = answerLeft(s, this.now);
+    if (!left) return text;
+    const time = minutesSeconds(left);
+    const at = text.indexOf(time);
+    if (at < 0) return text;
+    return html`${text.slice(0, at)}<span role="timer">${time}</span>${text.slice(at + time.length)}`;
+  }
+
   private renderAssistance() {
     if (!can(A.raRead)) return nothing;
     const current = this.sessions[0];
@@ -306,6 +350,9 @@ export class ReachDevice extends Page {
     const link = d.remoteAssistanceSessionUrl;
     const open = current && OPEN.includes(current.state);
     const step = current ? stepOf(current) : -1;
+    // The user is being asked: the supporter is connected, and a screen reader is not told
+    // every second of the countdown.
+    const asking = current ? answerLeft(current, this.now) !== null : false;
     return html`<section class="card" aria-labelledby="ra-h">
       <h2 id="ra-h">${t('device.remoteAssistance')}</h2>
       ${!this.eligible()
@@ -317,12 +364,12 @@ export class ReachDevice extends Page {
         ? this.eligible()
           ? html`<p>${t('device.noSession')}</p>`
           : nothing
-        : html`<p class="status" role="status" aria-live="polite">${sessionStatus(current)}</p>
+        : html`<p class="status" role="status" aria-live="polite">${this.statusText(current)}</p>
             ${step >= 0
               ? html`<ol class="steps" aria-label=${t('device.progress')}>
                   ${STEPS.map(
                     (s, i) =>
-                      html`<li class=${i <= step ? 'done' : ''} aria-current=${i === step ? 'step' : 'false'}>${t(`ra.step.${s}`)}</li>`,
+                      html`<li class=${i <= step ? 'done' : ''} aria-current=${i === step ? 'step' : 'false'}>${t(asking && s === 'waiting' ? 'ra.step.asking' : `ra.step.${s}`)}</li>`,
                   )}
                 </ol>`
               : nothing}
@@ -346,11 +393,11 @@ export class ReachDevice extends Page {
               <fluent-button ?disabled=${this.busy} @click=${() => this.settleRequest(current, 'cancel')}>${t('ra.cancel')}</fluent-button>
             </div>`
         : nothing}
-      ${open && link && current.state !== 'active'
+      ${open && link && current.state !== 'active' && !asking
         ? html`<p>
-            <fluent-anchor-button appearance="primary" href=${`/api/managedDevices/${encodeURIComponent(d.id)}/remoteAssistanceViewer`} target="_blank" rel="noopener noreferrer">${t('device.start')}</fluent-anchor-button>
+            <fluent-anchor-button appearance="primary" href=${`/api/managedDevices/${encodeURIComponent(d.id)}/remoteAssistanceViewer`} target="_blank" rel="noopener noreferrer">${icon('desktopCursor', 'start')}${t('device.start')}</fluent-anchor-button>
           </p>`
-        : open && current.state === 'active'
+        : open && (current.state === 'active' || asking)
           ? nothing // the session's one supporter is connected: there is nothing to start
           : open
             ? html`<p class="muted">${t('device.linkOnlyForRequester')}</p>`
@@ -396,7 +443,7 @@ export class ReachDevice extends Page {
     return html`<p class="muted"><a href="/devices">${t('nav.allDevices')}</a> ›</p>
       <h1>${d.deviceName}</h1>
       <div class="actionbar" role="toolbar" aria-label=${t('device.actions')}>
-        <fluent-button appearance="subtle" @click=${() => this.load()}>${t('common.refresh')}</fluent-button>
+        <fluent-button appearance="subtle" @click=${() => this.load()}>${icon('arrowClockwise', 'start')}${t('common.refresh')}</fluent-button>
         ${can(A.sendNotification)
           ? html`<fluent-button
               appearance="subtle"
@@ -409,7 +456,7 @@ export class ReachDevice extends Page {
           : nothing}
         ${can(A.raRequest)
           ? html`<fluent-menu>
-              <fluent-menu-button slot="trigger" appearance="subtle" aria-label=${t('device.more')}>… ${t('device.moreShort')}</fluent-menu-button>
+              <fluent-menu-button slot="trigger" appearance="subtle" aria-label=${t('device.more')}>${icon('moreHorizontal', 'start')}${t('device.moreShort')}</fluent-menu-button>
               <fluent-menu-list>
                 <fluent-menu-item ?disabled=${this.busy || !this.eligible()} @change=${() => this.requestAssistance()}>${t('device.newSession')}</fluent-menu-item>
               </fluent-menu-list>
@@ -445,7 +492,13 @@ export class ReachDevice extends Page {
                   t('devices.col.ownership'),
                   d.managedDeviceOwnerType,
                   OWNERSHIP.map((o): [string, string] => [o, e('ownership', o)]),
-                  (v) => void this.save({ managedDeviceOwnerType: v }, t('device.ownershipSaved')),
+                  (v) => this.save({ managedDeviceOwnerType: v }, t('device.ownershipSaved')),
+                  // As in Intune, a new ownership is asked about before it is saved.
+                  (v) =>
+                    confirmDialog().ask({
+                      title: t('device.ownershipTitle'),
+                      text: t('device.ownershipConfirm', { device: d.deviceName, ownership: e('ownership', v) }),
+                    }),
                 )}
               </div>`
             : html`<p>${e('ownership', d.managedDeviceOwnerType)}</p>`}

@@ -5,7 +5,8 @@ import { css, html, nothing } from 'lit';
 import { type Page as ListPage, get, odataString, relative } from '../api.js';
 import { formatDateTime, t, tMaybe, type MessageKey } from '../i18n/index.js';
 import { ENROLLMENT_TYPES, OWNERSHIP, PLATFORMS, type ManagedDevice } from '../model.js';
-import { Page, errorBar, select } from '../components/ui.js';
+import { Page, badge, checkbox, errorBar, select, type BadgeColor } from '../components/ui.js';
+import { icon, type IconName } from '../icons.js';
 
 interface Column {
   key: string;
@@ -16,6 +17,21 @@ interface Column {
 
 const enumText = (prefix: string, v: string | null | undefined) => (v ? (tMaybe(`${prefix}.${v}`) ?? v) : '—');
 
+// A compliance state as Intune shows it: its words in a status badge of its colour.
+const COMPLIANCE: Record<string, [BadgeColor, IconName?]> = {
+  compliant: ['success', 'checkmarkCircleSmall'],
+  noncompliant: ['danger', 'dismissCircleSmall'],
+  conflict: ['danger', 'dismissCircleSmall'],
+  error: ['danger', 'dismissCircleSmall'],
+  inGracePeriod: ['warning', 'clock'],
+  unknown: ['informative', 'subtractCircleSmall'],
+};
+const compliance = (v: string | null | undefined) => {
+  if (!v) return '—';
+  const [color, iconName] = COMPLIANCE[v] ?? ['informative'];
+  return badge(enumText('compliance', v), color, iconName);
+};
+
 const columns: Column[] = [
   {
     key: 'deviceName',
@@ -25,7 +41,7 @@ const columns: Column[] = [
   },
   { key: 'managedBy', label: 'devices.col.managedBy', sort: 'managementAgent', cell: (d) => enumText('agent', d.managementAgent) },
   { key: 'ownership', label: 'devices.col.ownership', sort: 'managedDeviceOwnerType', cell: (d) => enumText('ownership', d.managedDeviceOwnerType) },
-  { key: 'compliance', label: 'devices.col.compliance', sort: 'complianceState', cell: (d) => enumText('compliance', d.complianceState) },
+  { key: 'compliance', label: 'devices.col.compliance', sort: 'complianceState', cell: (d) => compliance(d.complianceState) },
   { key: 'os', label: 'devices.col.os', sort: 'operatingSystem', cell: (d) => d.operatingSystem },
   { key: 'osVersion', label: 'devices.col.osVersion', sort: 'osVersion', cell: (d) => d.osVersion ?? '—' },
   { key: 'primaryUser', label: 'devices.col.primaryUser', sort: 'userPrincipalName', cell: (d) => d.userPrincipalName ?? '—' },
@@ -43,11 +59,11 @@ export class ReachDevices extends Page {
   static styles = [
     ...Page.styles,
     css`
-      .search {
-        min-width: 240px;
+      .toolbar .search {
+        width: 200px;
       }
-      .toolbar select {
-        max-width: 12em;
+      .toolbar fluent-field.select {
+        width: 160px;
       }
       .pager {
         display: flex;
@@ -60,7 +76,7 @@ export class ReachDevices extends Page {
         border-radius: var(--borderRadiusMedium);
         display: flex;
         flex-wrap: wrap;
-        gap: 4px 16px;
+        gap: 0 16px;
         margin: 0 0 12px;
       }
     `,
@@ -230,22 +246,16 @@ export class ReachDevices extends Page {
           this.enrollment = v;
           this.restart();
         })}
-        <fluent-button @click=${() => (this.choosing = !this.choosing)} aria-expanded=${String(this.choosing)}>${t('devices.columns')}</fluent-button>
-        <fluent-button @click=${() => this.restart()}>${t('common.refresh')}</fluent-button>
+        <fluent-button @click=${() => (this.choosing = !this.choosing)} aria-expanded=${String(this.choosing)}
+          >${icon('columnTriple', 'start')}${t('devices.columns')}</fluent-button
+        >
+        <fluent-button @click=${() => this.restart()}>${icon('arrowClockwise', 'start')}${t('common.refresh')}</fluent-button>
       </div>
       ${this.choosing
         ? html`<fieldset>
             <legend>${t('devices.columns')}</legend>
-            ${columns.map(
-              (c) =>
-                html`<label
-                  ><input
-                    type="checkbox"
-                    .checked=${this.shown.includes(c.key)}
-                    @change=${(e: Event) => this.toggleColumn(c.key, (e.target as HTMLInputElement).checked)}
-                  />
-                  ${t(c.label)}</label
-                >`,
+            ${columns.map((c) =>
+              checkbox(t(c.label), { checked: this.shown.includes(c.key), onChange: (on) => this.toggleColumn(c.key, on) }),
             )}
           </fieldset>`
         : nothing}

@@ -6,7 +6,7 @@ import { formatDateTime, t } from '../i18n/index.js';
 import type { Group, ManagedDevice, User } from '../model.js';
 import { navigate } from '../router.js';
 import { A, can } from '../permissions.js';
-import { CollectionPage, Page, confirmDialog, doneBar, errorBar } from '../components/ui.js';
+import { CollectionPage, Page, checkbox, confirmDialog, doneBar, errorBar, type CheckEl } from '../components/ui.js';
 
 type Field = HTMLElement & { value: string };
 const SKU = 'b05e124f-c7cc-45a0-a6aa-8cf78c946968';
@@ -32,7 +32,7 @@ export class ReachUsers extends CollectionPage<User> {
 
   private async create(): Promise<void> {
     const r = this.renderRoot as ShadowRoot;
-    const licensed = (r.querySelector('#licensed') as HTMLInputElement).checked;
+    const licensed = (r.querySelector('#licensed') as CheckEl).checked;
     try {
       const u = await post<User>('/v1.0/users', {
         displayName: value(r, '#name'),
@@ -86,7 +86,7 @@ export class ReachUsers extends CollectionPage<User> {
             <fluent-text-input id="name">${t('users.name')}</fluent-text-input>
             <fluent-text-input id="upn" type="email">${t('users.upn')}</fluent-text-input>
             <fluent-text-input id="password" type="password" autocomplete="new-password">${t('users.password')}</fluent-text-input>
-            <label><input type="checkbox" id="licensed" checked /> ${t('users.assignLicence')}</label>
+            ${checkbox(t('users.assignLicence'), { id: 'licensed', checked: true })}
           </div>
           <fluent-button slot="action" appearance="primary" @click=${() => this.create()}>${t('common.create')}</fluent-button>
           <fluent-button slot="action" @click=${() => this.dialog().hide()}>${t('common.cancel')}</fluent-button>

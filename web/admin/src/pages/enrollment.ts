@@ -1,6 +1,6 @@
 // Devices > Enrollment: enrollment tokens for one user's device (user-driven) or for a device
 // without a user (userless), and the exact command to run on the device.
-import { css, html, nothing } from 'lit';
+import { html, nothing } from 'lit';
 import { post } from '../api.js';
 import { formatDateTime, t } from '../i18n/index.js';
 import { Page, errorBar, select } from '../components/ui.js';
@@ -17,7 +17,7 @@ interface Token {
 }
 
 export class ReachEnrollment extends Page {
-  static styles = [...Page.styles, css`.kind { display: flex; gap: 16px; }`];
+  static styles = Page.styles;
   static properties = {
     generation: {},
     kind: { state: true },
@@ -45,6 +45,11 @@ export class ReachEnrollment extends Page {
 
   private command(token: string): string {
     return `reach-agent enroll --hub ${location.origin} --token ${token}`;
+  }
+
+  private kindChanged(e: Event): void {
+    const radio = e.target as HTMLElement & { value: string; checked: boolean };
+    if (radio.localName === 'fluent-radio' && radio.checked) this.kind = radio.value as 'user' | 'userless';
   }
 
   private async create(e: Event): Promise<void> {
@@ -84,11 +89,17 @@ export class ReachEnrollment extends Page {
       <section class="card" aria-labelledby="new-h">
         <h2 id="new-h">${t('enrollment.new')}</h2>
         <form class="form" @submit=${this.create}>
-          <fieldset class="kind">
-            <legend>${t('enrollment.kind')}</legend>
-            <label><input type="radio" name="kind" value="user" .checked=${this.kind === 'user'} @change=${() => (this.kind = 'user')} /> ${t('enrollment.userDriven')}</label>
-            <label><input type="radio" name="kind" value="userless" .checked=${this.kind === 'userless'} @change=${() => (this.kind = 'userless')} /> ${t('enrollment.userless')}</label>
-          </fieldset>
+          <fluent-field label-position="above">
+            <label slot="label">${t('enrollment.kind')}</label>
+            <fluent-radio-group slot="input" name="kind" orientation="vertical" value=${this.kind} @change=${this.kindChanged}>
+              ${(['user', 'userless'] as const).map(
+                (k) => html`<fluent-field label-position="after">
+                  <label slot="label">${t(k === 'user' ? 'enrollment.userDriven' : 'enrollment.userless')}</label>
+                  <fluent-radio slot="input" value=${k}></fluent-radio>
+                </fluent-field>`,
+              )}
+            </fluent-radio-group>
+          </fluent-field>
           ${this.kind === 'user' ? html`<fluent-text-input id="upn" type="email">${t('enrollment.user')}</fluent-text-input>` : html`<p class="muted">${t('enrollment.userlessHint')}</p>`}
           ${select(t('devices.col.ownership'), this.ownership, [['personal', t('ownership.personal')], ['company', t('ownership.company')]], (v) => (this.ownership = v))}
           <fluent-text-input id="days" type="number" value="7" min="1" max="365">${t('enrollment.validDays')}</fluent-text-input>

@@ -2,9 +2,10 @@
 // Audit logs (filters and a detail view).
 import { css, html, nothing, type PropertyDeclarations } from 'lit';
 import { type Page as ListPage, get, odataString, relative } from '../api.js';
-import { formatDateTime, formatDuration, t, tMaybe } from '../i18n/index.js';
+import { formatDateTime, formatDuration, formatTime, t, tMaybe } from '../i18n/index.js';
 import type { RaSession } from '../model.js';
-import { Page, errorBar, select } from '../components/ui.js';
+import { Page, badge, errorBar, select, type BadgeColor } from '../components/ui.js';
+import { icon } from '../icons.js';
 import { sessionStatus } from './device.js';
 
 type Field = HTMLElement & { value: string };
@@ -27,15 +28,45 @@ function csvCell(v: unknown): string {
   return `"${safe.replace(/"/g, '""')}"`;
 }
 
-const dateInputs = css`
-  input[type='date'] {
-    font: inherit;
-    min-height: 30px;
-    padding: 0 8px;
-    color: var(--colorNeutralForeground1);
-    background: var(--colorNeutralBackground1);
-    border: 1px solid var(--colorNeutralStroke1);
-    border-radius: var(--borderRadiusMedium);
+// A date field under its label, as Fluent's text inputs are.
+const dateField = (label: string, id: string) =>
+  html`<fluent-field label-position="above"><label slot="label">${label}</label><input slot="input" id=${id} type="date" /></fluent-field>`;
+
+// How a session ended, as a status badge's colour: calm for what goes as planned (running,
+// ended), amber for the user's no, red only for a failure or a lost connection.
+function outcomeColor(s: RaSession): BadgeColor {
+  switch (s.state) {
+    case 'requested':
+    case 'accepted':
+    case 'allowed':
+      return 'brand';
+    case 'active':
+      return 'success';
+    case 'ended':
+      return s.endReason === 'relayLost' || s.endReason === 'peerTimeout' ? 'warning' : 'informative';
+    case 'declined':
+    case 'denied':
+      return 'warning';
+    case 'failed':
+      return 'danger';
+    default:
+      return 'subtle';
+  }
+}
+
+const resultBadge = (result: string) =>
+  result === 'success' ? badge(t('audit.success'), 'success', 'checkmarkCircleSmall') : badge(t('audit.failure'), 'danger', 'dismissCircleSmall');
+
+const pagerStyles = css`
+  /* The filters and Search on one row at 1280 px. */
+  .toolbar fluent-text-input {
+    width: 8.5em;
+  }
+  .toolbar fluent-field.select {
+    width: 160px;
+  }
+  .toolbar input[type='date'] {
+    width: 140px;
   }
   .pager {
     display: flex;
@@ -105,7 +136,7 @@ abstract class PagedHistory<T> extends Page {
 }
 
 export class ReachHistory extends PagedHistory<RaSession> {
-  static styles = [...Page.styles, dateInputs];
+  static styles = [...Page.styles, pagerStyles];
   static properties = { state: { state: true } };
   declare state: string;
 
@@ -157,15 +188,14 @@ export class ReachHistory extends PagedHistory<RaSession> {
     return html`<p class="muted">${t('nav.tenant')}</p>
       <h1>${t('history.title')}</h1>
       <div class="actions" role="toolbar" aria-label=${t('history.title')}>
-        <fluent-button @click=${() => this.exportCsv()}>${t('history.export')}</fluent-button>
+        <fluent-button @click=${() => this.exportCsv()}>${icon('arrowDownload', 'start')}${t('history.export')}</fluent-button>
       </div>
       <form class="toolbar" role="search" @submit=${(e: Event) => (e.preventDefault(), this.search())}>
         <fluent-text-input id="device">${t('history.device')}</fluent-text-input>
         <fluent-text-input id="requester">${t('history.requester')}</fluent-text-input>
         ${select(t('history.outcome'), this.state, [['', t('devices.filter.all')], ...STATES.map((s): [string, string] => [s, tMaybe(`state.${s}`) ?? s])], (v) => (this.state = v))}
-        <label class="select">${t('history.from')}<input id="from" type="date" /></label>
-        <label class="select">${t('history.to')}<input id="to" type="date" /></label>
-        <fluent-button appearance="primary" type="submit">${t('common.search')}</fluent-button>
+        ${dateField(t('history.from'), 'from')} ${dateField(t('history.to'), 'to')}
+        <fluent-button appearance="primary" type="submit">${icon('search', 'start')}${t('common.search')}</fluent-button>
       </form>
       ${errorBar(this.error)}
       <table aria-label=${t('history.title')} aria-busy=${String(this.loading)}>
@@ -190,9 +220,15 @@ export class ReachHistory extends PagedHistory<RaSession> {
               <td>
                 ${s.userAccepted == null ? '—' : s.userAccepted ? t('history.accepted') : t('history.declined')}${s.userAllowed == null
                   ? nothing
-                  : html`, ${s.userAllowed ? (s.viewOnly ? t('history.allowedViewOnly') : t('history.allowed')) : t('history.denied')}`}
+                  : html`, ${!s.userAllowed
+                      ? t('history.denied')
+                      : s.viewOnlyFromDateTime
+                        ? t('history.allowedThenViewOnly', { time: formatTime(s.viewOnlyFromDateTime) })
+                        : s.viewOnly
+                          ? t('history.allowedViewOnly')
+                          : t('history.allowed')}`}
               </td>
-              <td>${sessionStatus(s)}</td>
+              <td>${badge(sessionStatus(s), outcomeColor(s))}</td>
               <td>${formatDuration(s.durationSeconds)}</td>
             </tr>`,
           )}
@@ -231,7 +267,7 @@ function actorText(e: AuditEvent): string {
 const typeText = (prefix: 'actorType' | 'targetType', type: string): string => tMaybe(`audit.${prefix}.${type}`) ?? type;
 
 export class ReachAudit extends PagedHistory<AuditEvent> {
-  static styles = [...Page.styles, dateInputs, css`
+  static styles = [...Page.styles, pagerStyles, css`
     pre {
       white-space: pre-wrap;
       overflow-wrap: anywhere;
@@ -269,9 +305,8 @@ export class ReachAudit extends PagedHistory<AuditEvent> {
         <fluent-text-input id="actor">${t('audit.actor')}</fluent-text-input>
         <fluent-text-input id="target">${t('audit.target')}</fluent-text-input>
         ${select(t('audit.result'), this.result, [['', t('devices.filter.all')], ['success', t('audit.success')], ['failure', t('audit.failure')]], (v) => (this.result = v))}
-        <label class="select">${t('history.from')}<input id="from" type="date" /></label>
-        <label class="select">${t('history.to')}<input id="to" type="date" /></label>
-        <fluent-button appearance="primary" type="submit">${t('common.search')}</fluent-button>
+        ${dateField(t('history.from'), 'from')} ${dateField(t('history.to'), 'to')}
+        <fluent-button appearance="primary" type="submit">${icon('search', 'start')}${t('common.search')}</fluent-button>
       </form>
       ${errorBar(this.error)}
       ${o
@@ -307,7 +342,7 @@ export class ReachAudit extends PagedHistory<AuditEvent> {
             (e) => html`<tr>
               <td>${formatDateTime(e.activityDateTime)}</td>
               <td title=${e.activity}>${activityText(e)}</td>
-              <td>${e.result === 'success' ? t('audit.success') : t('audit.failure')}</td>
+              <td>${resultBadge(e.result)}</td>
               <td>${actorText(e)}</td>
               <td>${e.target.name ?? '—'}</td>
               <td><fluent-button size="small" @click=${() => (this.open = e)}>${t('audit.show')}</fluent-button></td>

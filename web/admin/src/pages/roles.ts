@@ -7,7 +7,7 @@ import { t, tMaybe, type MessageKey } from '../i18n/index.js';
 import type { Group, RoleAssignment, RoleDefinition, User } from '../model.js';
 import { A, can } from '../permissions.js';
 import { navigate } from '../router.js';
-import { CollectionPage, Page, confirmDialog, doneBar, errorBar, select, type DialogEl } from '../components/ui.js';
+import { CollectionPage, Page, checkbox, confirmDialog, doneBar, errorBar, picked, select, type CheckEl, type DialogEl } from '../components/ui.js';
 
 type Field = HTMLElement & { value: string };
 
@@ -49,16 +49,12 @@ function permissionPicker(checked: string[]) {
   return GROUPS.map(
     (g) => html`<fieldset>
       <legend>${t(g.label)}</legend>
-      ${g.actions.map(
-        ([a, label]) => html`<label style="display:block"><input type="checkbox" name="action" value=${a} .checked=${checked.includes(a)} /> ${t(label)}</label>`,
-      )}
+      ${g.actions.map(([a, label]) => checkbox(t(label), { name: 'action', value: a, checked: checked.includes(a) }))}
     </fieldset>`,
   );
 }
 
-function pickedActions(root: ShadowRoot): string[] {
-  return [...root.querySelectorAll<HTMLInputElement>('input[name=action]:checked')].map((i) => i.value);
-}
+const pickedActions = (root: ShadowRoot) => picked(root, 'action');
 
 const styles = css`
   .head {
@@ -73,6 +69,9 @@ const styles = css`
     border: 1px solid var(--colorNeutralStroke2);
     border-radius: var(--borderRadiusMedium);
     margin-bottom: 8px;
+    display: flex;
+    flex-direction: column;
+    align-items: start;
   }
   h3 {
     margin: 12px 0 4px;
@@ -255,14 +254,13 @@ export class ReachRole extends Page {
 
   private async createAssignment(): Promise<void> {
     const r = this.renderRoot as ShadowRoot;
-    const picked = (name: string) => [...r.querySelectorAll<HTMLInputElement>(`input[name=${name}]:checked`)].map((i) => i.value);
     try {
       await post('/v1.0/deviceManagement/roleAssignments', {
         displayName: (r.querySelector('#aname') as Field).value.trim(),
         description: '',
         roleDefinitionId: this.definition!.id,
-        members: picked('member'),
-        resourceScopes: this.scopeType === 'resourceScope' ? picked('scope') : [],
+        members: picked(r, 'member'),
+        resourceScopes: this.scopeType === 'resourceScope' ? picked(r, 'scope') : [],
         scopeType: this.scopeType,
       });
       (r.querySelector('#assign') as DialogEl).hide();
@@ -305,7 +303,7 @@ export class ReachRole extends Page {
                 this.formError = undefined;
                 // A new assignment starts empty, not with the last one's ticks.
                 this.memberPicked = '';
-                for (const box of r.querySelectorAll<HTMLInputElement>('#assign input[type=checkbox]')) box.checked = false;
+                for (const box of r.querySelectorAll<CheckEl>('#assign fluent-checkbox')) box.checked = false;
                 (r.querySelector('#assign') as DialogEl).show();
               }}>${t('roles.assign')}</fluent-button>`
             : nothing}
@@ -354,12 +352,7 @@ export class ReachRole extends Page {
             <fieldset>
               <legend>${t('roles.members')}</legend>
               <p class="muted">${t('roles.membersAreGroups')}</p>
-              ${this.groups.map(
-                (g) =>
-                  html`<label style="display:block"
-                    ><input type="checkbox" name="member" value=${g.id} ?checked=${g.id === this.memberPicked} /> ${g.displayName}</label
-                  >`,
-              )}
+              ${this.groups.map((g) => checkbox(g.displayName, { name: 'member', value: g.id, checked: g.id === this.memberPicked }))}
               ${can(A.orgUpdate)
                 ? html`<div class="toolbar">
                     <fluent-text-input id="guser" type="email">${t('roles.userForGroup')}</fluent-text-input>
@@ -371,7 +364,7 @@ export class ReachRole extends Page {
             ${this.scopeType === 'resourceScope'
               ? html`<fieldset>
                   <legend>${t('roles.scopeGroups')}</legend>
-                  ${this.groups.map((g) => html`<label style="display:block"><input type="checkbox" name="scope" value=${g.id} /> ${g.displayName}</label>`)}
+                  ${this.groups.map((g) => checkbox(g.displayName, { name: 'scope', value: g.id }))}
                 </fieldset>`
               : nothing}
           </div>

@@ -1,0 +1,52 @@
+#include "link/notice.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace reach::link {
+namespace {
+
+TEST(Notice, EachKindReadsBackAsItWasWritten) {
+  Notice asking{Notice::Kind::asking, 295, false};
+  auto a = parse_notice(to_json(asking));
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->kind, Notice::Kind::asking);
+  EXPECT_EQ(a->seconds, 295);
+  EXPECT_EQ(to_json(asking), R"({"type":"asking","seconds":295})");
+
+  for (bool view_only : {true, false}) {
+    auto b = parse_notice(to_json({Notice::Kind::access, 0, view_only}));
+    ASSERT_TRUE(b) << b.error().message;
+    EXPECT_EQ(b->kind, Notice::Kind::access);
+    EXPECT_EQ(b->view_only, view_only);
+  }
+}
+
+TEST(Notice, AnythingElseIsRefusedWithAReason) {
+  for (const char* bad : {
+           "",
+           "not json",
+           "[]",
+           R"({"type":"asking"})",
+           R"({"type":"asking","seconds":0})",
+           R"({"type":"asking","seconds":3601})",
+           R"({"type":"asking","seconds":"5"})",
+           R"({"type":"access"})",
+           R"({"type":"access","viewOnly":1})",
+           R"({"type":"chat"})",
+           R"({"seconds":5})",
+           "{\"type\":\"access\",\"viewOnly\":true,\"x\":\"\xff\xfe\"}",
+       }) {
+    auto n = parse_notice(bad);
+    ASSERT_FALSE(n) << bad;
+    EXPECT_FALSE(n.error().message.empty()) << bad;
+  }
+  std::string big = R"({"type":"access","viewOnly":true,"pad":")" + std::string(300, 'x') + "\"}";
+  auto n = parse_notice(big);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code, "noticeTooLarge");
+}
+
+}  // namespace
+}  // namespace reach::link
