@@ -5,13 +5,15 @@
 # small demo desktop and the company portal's desktop app (reach-portal, with a tray, a desktop
 # notification server and a session D-Bus), and a remote assistance request waiting for its user. Prints the URLs,
 # credentials and the supporter link, then keeps running until Ctrl-C. State lives in .demo/
-# (delete it to start afresh).
+# (delete it to start afresh). For a second demo beside the first, or a test that follows the
+# README: REACH_DEMO_DIR (state), REACH_HUB_LISTEN / REACH_RELAY_LISTEN (port 0: any free port)
+# and REACH_DEMO_VNC_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
 bash scripts/build.sh reach-hub reach-relay reach-agent reach-portal reach >/dev/null
 BIN=${REACH_BUILD_DIR:-build}/bin
-DEMO=.demo
+DEMO=${REACH_DEMO_DIR:-.demo}
 HUB_DATA=$DEMO/hub
 RELAY_DATA=$DEMO/relay
 ADMIN_EMAIL=admin@reach.test
@@ -19,6 +21,7 @@ LISTEN=${REACH_HUB_LISTEN:-127.0.0.1:8400}
 RELAY_LISTEN=${REACH_RELAY_LISTEN:-127.0.0.1:8500}
 mkdir -p "$DEMO"
 chmod 700 "$DEMO"
+DEMO=$(cd "$DEMO" && pwd)
 
 if [[ ! -f "$HUB_DATA/hub.db" ]]; then
   password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20)
@@ -83,7 +86,7 @@ done
 # The desktop session around the portal: a session bus, a notification server that draws the
 # actions as buttons (xfce4-notifyd) and a tray (trayer), as a desktop environment provides them;
 # a VNC server to watch the screen.
-export DBUS_SESSION_BUS_ADDRESS="unix:path=$PWD/$DEMO/session-bus"
+export DBUS_SESSION_BUS_ADDRESS="unix:path=$DEMO/session-bus"
 rm -f "$DEMO/session-bus"
 dbus-daemon --session --nofork --address="$DBUS_SESSION_BUS_ADDRESS" >"$DEMO/dbus.log" 2>&1 &
 pids+=($!)

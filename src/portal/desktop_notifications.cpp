@@ -8,6 +8,7 @@
 #include <QDBusPendingCallWatcher>
 #include <QDBusPendingReply>
 #include <QDBusReply>
+#include <QDBusServiceWatcher>
 
 namespace reach::portal {
 
@@ -26,12 +27,29 @@ QDBusMessage call(const QString& method) {
 DesktopNotifications::DesktopNotifications(QObject* parent) : QObject(parent) {
   auto bus = QDBusConnection::sessionBus();
   if (!bus.isConnected()) return;
-  auto caps = bus.call(call("GetCapabilities"), QDBus::Block, 2000);
-  if (caps.type() != QDBusMessage::ReplyMessage || caps.arguments().isEmpty()) return;
-  available_ = true;
-  actions_ = caps.arguments().first().toStringList().contains("actions");
   bus.connect(kService, kPath, kInterface, "ActionInvoked", this,
               SLOT(on_action_invoked(uint, QString)));
+  // The notification server may start after the portal (a session's programs start together) or
+  // restart: whether it is there, and what it can do, is asked again each time it appears.
+  auto* watcher = new QDBusServiceWatcher(
+      kService, bus,
+      QDBusServiceWatcher::WatchForRegistration | QDBusServiceWatcher::WatchForUnregistration,
+      this);
+  connect(watcher, &QDBusServiceWatcher::serviceRegistered, this, [this] { probe(); });
+  connect(watcher, &QDBusServiceWatcher::serviceUnregistered, this, [this] {
+    available_ = false;
+    shown_.clear();  // gone with the server
+  });
+  probe();
+}
+
+void DesktopNotifications::probe() {
+  auto caps = QDBusConnection::sessionBus().call(call("GetCapabilities"), QDBus::Block, 2000);
+  if (caps.type() != QDBusMessage::ReplyMessage || caps.arguments().isEmpty()) return;
+  const bool was = available_;
+  available_ = true;
+  actions_ = caps.arguments().first().toStringList().contains("actions");
+  if (!was) emit became_available();
 }
 
 void DesktopNotifications::show(const QString& agent_id, const QString& summary,

@@ -5,7 +5,7 @@
 // it is answered, expired or read.
 //
 // Without a session bus or a notification server the portal still works: the tray badge and
-// the window show the same things.
+// the window show the same things. A server that starts (or restarts) later is used from then on.
 //
 // Thread-safety: the GUI thread's (a QObject).
 #pragma once
@@ -37,11 +37,15 @@ class DesktopNotifications : public QObject {
  signals:
   // The person chose an action ("default" when they selected the notification itself).
   void action_invoked(const QString& agent_id, const QString& action);
+  // A notification server appeared: what waits for the person may be shown now.
+  void became_available();
 
  private slots:
   void on_action_invoked(uint id, const QString& action);
 
  private:
+  void probe();
+
   bool available_ = false;
   bool actions_ = false;
   QHash<QString, uint> shown_;  // agent notification id → server's id (0 while pending)

@@ -37,6 +37,8 @@ PortalApp::PortalApp(QString socket_path, QString language, QObject* parent)
   connect(link_, &AgentLink::state_changed, this, &PortalApp::render);
   connect(notifications_, &DesktopNotifications::action_invoked, this,
           &PortalApp::on_notification_action);
+  connect(notifications_, &DesktopNotifications::became_available, this,
+          [this] { notify(link_->state()); });
   connect(window_.get(), &PortalWindow::answer, this, &PortalApp::answer_request);
   connect(window_.get(), &PortalWindow::join_code, this, [this](const QString& code) {
     send("joinCode", {{"code", code}}, [this](const QJsonObject& r) {
