@@ -170,6 +170,20 @@ test('every refusal of SPEC §4.1 is its own sentence on the device page', async
   hub.sql("UPDATE ra_partners SET status = 'notOnboarded', needs_reauth = 0");
   assert.deepEqual(page.errors, []);
   await context.close();
+
+  // The same in Norwegian: the reason before anyone asks, and the request offered disabled.
+  const nb = await signIn(ADMIN_EMAIL, ADMIN_PASSWORD, 'nb-NO');
+  await nb.page.goto(`${hub.url}/devices/${ids['HOLO-1']}`);
+  await nb.page.getByRole('heading', { name: names['HOLO-1'] ?? 'HOLO-1', exact: true }).waitFor();
+  await nb.page.getByRole('note').filter({
+    hasText: 'Fjernhjelp er ikke tilgjengelig på denne enheten. HoloLens-enheter (Windows Holographic) kan ikke ta imot fjernhjelpsøkter.',
+  }).waitFor();
+  await nb.page.getByRole('button', { name: 'Mer' }).click();
+  assert.equal(await nb.page.getByRole('menuitem', { name: 'Ny fjernhjelpsøkt' }).getAttribute('aria-disabled'), 'true');
+  await nb.page.screenshot({ path: path.join(SHOTS, 'device-refusal-nb.png'), fullPage: true });
+  await nb.page.keyboard.press('Escape');
+  assert.deepEqual(nb.page.errors, []);
+  await nb.context.close();
 });
 
 // Every activity the hub writes to the audit log (src/hub: audit(…, {"name", …}) and
@@ -437,6 +451,19 @@ async function crud(page) {
   assert.equal(assignments[0].members.length, 1, 'only the group made for Erik: the dialog started empty');
   const inOwnGroup = (await api(`/v1.0/groups/${assignments[0].members[0]}/members`)).json.value;
   assert.deepEqual(inOwnGroup.map((m) => m.userPrincipalName), ['erik@example.com']);
+  // The same dialog in Norwegian says so too (looked at, then closed without a change).
+  {
+    const nb = await signIn(ADMIN_EMAIL, ADMIN_PASSWORD, 'nb-NO');
+    await nb.page.goto(`${hub.url}/tenant/roles/${roleId}`);
+    await nb.page.getByRole('heading', { name: 'Printer helpers' }).waitFor();
+    await nb.page.getByRole('button', { name: 'Tildel', exact: true }).click();
+    await nb.page.getByText('En rolle tildeles grupper: alle i en avkrysset gruppe får den.').waitFor();
+    await nb.page.getByRole('textbox', { name: 'Bruker (e-post)' }).waitFor();
+    await nb.page.getByRole('button', { name: 'Lag en gruppe for denne brukeren' }).waitFor();
+    await nb.page.screenshot({ path: path.join(SHOTS, 'role-user-group-nb.png'), fullPage: true });
+    assert.deepEqual(nb.page.errors, []);
+    await nb.context.close();
+  }
   await page.getByRole('button', { name: 'Delete the assignment Erik alone' }).click();
   await page.getByRole('button', { name: 'Yes' }).click();
   await page.getByText('This role is not assigned to anyone.').waitFor();
