@@ -29,15 +29,67 @@ status(say('connecting'));
 const socket = new WebSocket(streamUrl);
 socket.binaryType = 'arraybuffer';
 socket.addEventListener('close', (e) => { closing = { code: e.code, reason: e.reason }; });
-const rfb = new RFB(screen, socket, { shared: true });
+// noVNC reads the stream through this channel; the device's notices (text messages beside the
+// binary stream, see reach's link/notice.h) stop here.
+const channel = {
+  get binaryType() { return socket.binaryType; },
+  set binaryType(v) { socket.binaryType = v; },
+  get protocol() { return socket.protocol; },
+  get readyState() { return socket.readyState; },
+  get bufferedAmount() { return socket.bufferedAmount; },
+  send: (data) => socket.send(data),
+  close: () => socket.close(),
+  onopen: null, onmessage: null, onclose: null, onerror: null,
+};
+socket.onopen = (e) => channel.onopen && channel.onopen(e);
+socket.onclose = (e) => channel.onclose && channel.onclose(e);
+socket.onerror = (e) => channel.onerror && channel.onerror(e);
+socket.onmessage = (e) => {
+  if (typeof e.data === 'string') notice(e.data);
+  else if (channel.onmessage) channel.onmessage(e);
+};
+const rfb = new RFB(screen, channel, { shared: true });
 rfb.scaleViewport = true;
 rfb.resizeSession = false;
 rfb.viewOnly = viewOnly.checked;
 window.reachRfb = rfb;  // for the end-to-end tests
 
+let connected = false;
+let userViewOnly = false;  // the device user allowed viewing only: the supporter cannot take control
+let countdown = 0;         // the timer of "waiting for the user to allow (4:54)"
 rfb.addEventListener('connect', () => {
-  status(say(rfb.viewOnly ? 'connected-view-only' : 'connected'), 'good');
+  connected = true;
+  clearInterval(countdown);
+  if (userViewOnly) status(say('user-view-only'), 'calm');
+  else status(say(rfb.viewOnly ? 'connected-view-only' : 'connected'), 'good');
 });
+
+// A notice from the device's end: {"type":"asking","seconds":N} or {"type":"access","viewOnly":b}.
+// The device may be anyone's: only these two shapes are read, and nothing of it becomes markup.
+function notice(text) {
+  let n;
+  try { n = JSON.parse(text); } catch { return; }
+  if (!n || typeof n !== 'object') return;
+  if (n.type === 'asking' && Number.isInteger(n.seconds) && n.seconds > 0 && n.seconds <= 3600 && !connected) {
+    const due = Date.now() + n.seconds * 1000;
+    const tick = () => {
+      const left = Math.max(0, Math.round((due - Date.now()) / 1000));
+      const time = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
+      if (!connected && !ended) status(say('asking').replace('{time}', time));
+      if (left === 0) clearInterval(countdown);
+    };
+    clearInterval(countdown);
+    tick();
+    countdown = setInterval(tick, 1000);
+  } else if (n.type === 'access' && typeof n.viewOnly === 'boolean') {
+    userViewOnly = n.viewOnly;
+    if (!userViewOnly) return;
+    rfb.viewOnly = true;
+    viewOnly.checked = true;
+    viewOnly.disabled = true;
+    if (connected) status(say('user-view-only'), 'calm');
+  }
+}
 rfb.addEventListener('desktopname', (e) => {
   document.title = e.detail.name + ' · ' + say('title');
 });
@@ -62,6 +114,7 @@ function endOf(clean) {
   return [say('lost'), 'bad'];
 }
 rfb.addEventListener('disconnect', (e) => {
+  clearInterval(countdown);
   endButton.disabled = true;
   status(...endOf(e.detail.clean));
 });
@@ -69,6 +122,7 @@ rfb.addEventListener('securityfailure', (e) => {
   refusal = e.detail.reason || '';
 });
 viewOnly.addEventListener('change', () => {
+  if (userViewOnly) return;
   rfb.viewOnly = viewOnly.checked;
   status(say(rfb.viewOnly ? 'view-only' : 'full-control'), 'good');
 });
