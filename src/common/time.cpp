@@ -45,6 +45,22 @@ void append_iso8601(std::string& out, std::int64_t ms) {
   out += 'Z';
 }
 
+std::string http_date(std::int64_t ms) {
+  using namespace std::chrono;
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const auto t = sys_time<milliseconds>(milliseconds(ms));
+  const auto day = floor<days>(t);
+  const year_month_day ymd(day);
+  const weekday wd(day);
+  const hh_mm_ss<seconds> hms(floor<seconds>(t - day));
+  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", kDays[wd.c_encoding()],
+                     static_cast<unsigned>(ymd.day()),
+                     kMonths[static_cast<unsigned>(ymd.month()) - 1], static_cast<int>(ymd.year()),
+                     hms.hours().count(), hms.minutes().count(), hms.seconds().count());
+}
+
 std::string iso8601(std::int64_t ms) {
   std::string out;
   out.reserve(24);

@@ -15,6 +15,8 @@ std::int64_t now_ms();
 std::string iso8601(std::int64_t ms);
 // The same, appended to `out` (for writers of long JSON texts).
 void append_iso8601(std::string& out, std::int64_t ms);
+// HTTP's Date: "Mon, 07 Dec 2026 11:20:05 GMT" (RFC 9110's IMF-fixdate), to the second.
+std::string http_date(std::int64_t ms);
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM]".
 Result<std::int64_t> parse_iso8601(std::string_view s);
 

@@ -3,6 +3,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/throttle.h"
+#include "common/time.h"
 #include "net/ws_session.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -57,6 +58,9 @@ BeastResponse to_beast(Response& in, const BeastRequest& req, bool keep_alive) {
   out.result(static_cast<unsigned>(in.status));
   out.reason(reason_phrase(in.status));
   for (auto& [name, value] : in.headers.items()) out.insert(name, value);
+  // RFC 9110 §6.6.1: a server with a clock sends Date (the admin center reads the hub's time
+  // from it, e.g. to count down to a deadline the hub set).
+  if (out.find(http::field::date) == out.end()) out.set(http::field::date, http_date(now_ms()));
   bool no_body = in.status < 200 || in.status == 204 || in.status == 304;
   if (no_body) {
     in.body.clear();

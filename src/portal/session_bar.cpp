@@ -13,8 +13,13 @@ namespace reach::portal {
 
 SessionBar::SessionBar(QWidget* parent) : QWidget(parent) {
   setObjectName("sessionBar");
-  // A tool window: no taskbar entry, kept above the others, no frame to drag it by.
-  setWindowFlags(Qt::Tool | Qt::FramelessWindowHint | Qt::WindowStaysOnTopHint);
+  // A tool window: no taskbar entry, kept above the others, no frame to drag it by. It never
+  // takes the keyboard (a window manager would give it the focus when the Allow dialog closes,
+  // and the supporter's typed spaces would press its buttons), and the window manager does not
+  // place it: it stays where it puts itself, centred at the top. The portal window's End session
+  // is there for the keyboard.
+  setWindowFlags(Qt::Tool | Qt::FramelessWindowHint | Qt::WindowStaysOnTopHint |
+                 Qt::WindowDoesNotAcceptFocus | Qt::X11BypassWindowManagerHint);
   setWindowIcon(app_icon());
   setAttribute(Qt::WA_ShowWithoutActivating);
   setStyleSheet(

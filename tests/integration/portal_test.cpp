@@ -1,6 +1,6 @@
 // reach-portal, the desktop app, as the person at the device meets it (issues 11, 21): on the
-// device's virtual display with a session D-Bus, a real notification server that draws actions as
-// buttons (xfce4-notifyd, as a desktop's does), a tray host
+// device's virtual display with a window manager (openbox), a session D-Bus, a real notification
+// server that draws actions as buttons (xfce4-notifyd, as a desktop's does), a tray host
 // (the StatusNotifierItem watcher a panel provides) and assistive technology's view of the
 // controls (AT-SPI), against the real hub, relay and agent.
 //
@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -113,7 +115,13 @@ Image load_png(const std::string& path) {
 // A desktop session on the device's display, as a desktop environment provides it.
 class Desktop {
  public:
-  ::testing::AssertionResult start(const std::string& dir, const std::string& display) {
+  // `window_manager`: false only for a test whose own X client must stay above every window.
+  // `notifications`: false leaves the notification server to start_notification_server(), and
+  // the bus then starts nothing by itself but the accessibility bus (no D-Bus activation of
+  // xfce4-notifyd): a server that comes after the portal, as in a session whose programs start
+  // together.
+  ::testing::AssertionResult start(const std::string& dir, const std::string& display,
+                                   bool window_manager = true, bool notifications = true) {
     dir_ = dir + "/desktop";
     std::filesystem::create_directories(dir_ + "/runtime");
     std::filesystem::create_directories(dir_ + "/home");
@@ -124,8 +132,33 @@ class Desktop {
             {"XDG_RUNTIME_DIR", dir_ + "/runtime"},
             {"HOME", dir_ + "/home"},
             {"XDG_CONFIG_HOME", dir_ + "/home/.config"}};
-    if (!dbus_.start({"/usr/bin/dbus-daemon", "--session", "--nofork", "--address=" + bus_},
-                     dir_ + "/dbus.log", env_))
+    // A window manager, as every desktop has one (the demo's too): without one, the keyboard
+    // stays on the window that last took it (the portal's), and a click elsewhere, the person's
+    // or the supporter's, does not move it. openbox gives it to the window clicked.
+    if (window_manager) {
+      if (!wm_.start({"/usr/bin/openbox", "--sm-disable"}, dir_ + "/openbox.log", env_))
+        return ::testing::AssertionFailure() << "openbox did not start";
+      if (!wait_until([&] { return root_says("_NET_SUPPORTING_WM_CHECK", "window id"); }, 15s))
+        return ::testing::AssertionFailure()
+               << "openbox does not manage the display: " << wm_.output();
+    }
+    std::vector<std::string> bus_argv = {"/usr/bin/dbus-daemon", "--session", "--nofork",
+                                         "--address=" + bus_};
+    if (!notifications) {
+      std::filesystem::create_directories(dir_ + "/services");
+      std::filesystem::copy_file("/usr/share/dbus-1/services/org.a11y.Bus.service",
+                                 dir_ + "/services/org.a11y.Bus.service");
+      std::ofstream(dir_ + "/session.conf")
+          << "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+             " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+             "<busconfig><type>session</type><keep_umask/><listen>" +
+                 bus_ + "</listen><servicedir>" + dir_ +
+                 "/services</servicedir><policy context=\"default\"><allow "
+                 "send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow "
+                 "own=\"*\"/></policy></busconfig>\n";
+      bus_argv = {"/usr/bin/dbus-daemon", "--config-file=" + dir_ + "/session.conf", "--nofork"};
+    }
+    if (!dbus_.start(bus_argv, dir_ + "/dbus.log", env_))
       return ::testing::AssertionFailure() << "dbus-daemon did not start";
     if (!wait_until([&] { return std::filesystem::exists(dir_ + "/bus"); }, 10s))
       return ::testing::AssertionFailure()
@@ -135,12 +168,9 @@ class Desktop {
                          "member='Notify'"},
                         dir_ + "/notify-calls.log", env_))
       return ::testing::AssertionFailure() << "dbus-monitor did not start";
-    const std::string notifyd = notification_server();
-    if (notifyd.empty() || !notifier_.start({notifyd}, dir_ + "/notifyd.log", env_))
-      return ::testing::AssertionFailure() << "xfce4-notifyd did not start";
-    if (!wait_until([&] { return bus_has("org.freedesktop.Notifications"); }, 15s))
-      return ::testing::AssertionFailure()
-             << "xfce4-notifyd is not on the bus: " << notifier_.output();
+    if (notifications) {
+      if (auto started = start_notification_server(); !started) return started;
+    }
     std::filesystem::create_directories(dir_ + "/tray");
     if (!tray_.start({program_path("reach_test_sni_host"), "--out", dir_ + "/tray"},
                      dir_ + "/tray.log", env_) ||
@@ -149,6 +179,16 @@ class Desktop {
     // The monitor is listening once it has printed its own name's acquisition.
     if (!wait_until([&] { return !monitor_.output().empty(); }, 10s))
       return ::testing::AssertionFailure() << "dbus-monitor is silent";
+    return ::testing::AssertionSuccess();
+  }
+
+  ::testing::AssertionResult start_notification_server() {
+    const std::string notifyd = notification_server();
+    if (notifyd.empty() || !notifier_.start({notifyd}, dir_ + "/notifyd.log", env_))
+      return ::testing::AssertionFailure() << "xfce4-notifyd did not start";
+    if (!wait_until([&] { return bus_has("org.freedesktop.Notifications"); }, 15s))
+      return ::testing::AssertionFailure()
+             << "xfce4-notifyd is not on the bus: " << notifier_.output();
     return ::testing::AssertionSuccess();
   }
 
@@ -172,8 +212,50 @@ class Desktop {
   // Ends every process of the session, the portal first, so that none of them still writes into
   // the directory when the test removes it (the tray host writes an icon file per change).
   void stop() {
-    for (ChildProcess* p : {&portal_, &tray_, &notifier_, &monitor_, &dbus_}) p->kill9();
+    for (ChildProcess* p : {&portal_, &tray_, &notifier_, &monitor_, &dbus_, &wm_}) p->kill9();
   }
+
+  // The root window's property `name` (xprop) contains `text`.
+  bool root_says(const std::string& name, const std::string& text) {
+    auto r = run_command({"/usr/bin/xprop", "-root", name}, env_, 5s);
+    return r.out.find(text) != std::string::npos;
+  }
+
+  // A program on the desktop, as the person started it (a terminal), output to `log`.
+  ::testing::AssertionResult open_program(ChildProcess& p, const std::vector<std::string>& argv,
+                                          const std::string& log) {
+    return p.start(argv, log, env_);
+  }
+
+  // Where the window titled `title` (WM_NAME) is on the screen, its inside without the window
+  // manager's frame, as xwininfo reports it; nullopt when there is none.
+  struct ScreenWindow {
+    std::string id;  // as xdotool prints ids: decimal
+    int x = 0, y = 0, width = 0, height = 0;
+  };
+  std::optional<ScreenWindow> window_named(const std::string& title) {
+    auto r = run_command({"/usr/bin/xwininfo", "-name", title}, env_, 5s);
+    if (r.exit_code != 0) return std::nullopt;
+    ScreenWindow w;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);) {
+      if (auto at = line.find("Window id: 0x"); at != std::string::npos) {
+        w.id = std::to_string(std::stoul(line.substr(at + 11), nullptr, 16));
+        continue;
+      }
+      auto colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      const std::string key = trim(line.substr(0, colon)), value = trim(line.substr(colon + 1));
+      if (key == "Absolute upper-left X") w.x = std::stoi(value);
+      if (key == "Absolute upper-left Y") w.y = std::stoi(value);
+      if (key == "Width") w.width = std::stoi(value);
+      if (key == "Height") w.height = std::stoi(value);
+    }
+    if (w.id.empty() || w.width == 0) return std::nullopt;
+    return w;
+  }
+  // The window that has the keyboard (X's input focus), as xdotool prints its id.
+  std::string focused_window() { return trim(xdotool({"getwindowfocus", "-f"}).out); }
 
   bool bus_has(const std::string& name) {
     auto r = run_command(
@@ -297,7 +379,7 @@ class Desktop {
  private:
   std::string dir_, bus_;
   Env env_;
-  ChildProcess dbus_, monitor_, notifier_, tray_, portal_;
+  ChildProcess wm_, dbus_, monitor_, notifier_, tray_, portal_;
 };
 
 // The agent's state as its subscribers see it (the control socket's subscription, the same
@@ -359,6 +441,91 @@ class AgentWatch {
   std::string buffer_;
 };
 
+// The supporter's viewer as the relay's supporter stream carries it (the browser's viewer speaks
+// the same RFB over the same WebSocket, in binary messages; text messages beside it are notices
+// for the viewer's page, not RFB): the handshake with security None, the first screen asked
+// for, then the clicks and keys a person at the viewer makes, as PointerEvent and KeyEvent.
+class SupporterViewer {
+ public:
+  SupporterViewer(net::EventLoop& loop, const std::string& url) {
+    auto ws = net::websocket_connect(loop, url, {}, stream_);
+    EXPECT_TRUE(ws) << (ws ? "" : ws.error().message);
+    if (ws) ws_ = *ws;
+  }
+  // Exchanges versions; the agent then asks the person before it offers anything more.
+  ::testing::AssertionResult say_hello() {
+    if (!ws_ || stream_->wait_for(12, 10s) != "RFB 003.008\n")
+      return ::testing::AssertionFailure() << "no version from the device";
+    send("RFB 003.008\n");
+    return ::testing::AssertionSuccess();
+  }
+  // Once the person allowed: security None, a shared ClientInit, the ServerInit back, and a
+  // request for the whole screen in raw pixels.
+  ::testing::AssertionResult until_admitted() {
+    if (stream_->wait_for(14, 20s).substr(12) != std::string("\x01\x01", 2))
+      return ::testing::AssertionFailure() << "no security offer of None";
+    send("\x01");
+    if (stream_->wait_for(18, 10s).substr(14) != std::string(4, '\0'))
+      return ::testing::AssertionFailure() << "security failed";
+    send("\x01");  // ClientInit: shared
+    const std::string init = stream_->wait_for(18 + 24, 10s);
+    if (init.size() < 18 + 24) return ::testing::AssertionFailure() << "no ServerInit";
+    send(std::string("\x02\x00\x00\x01\x00\x00\x00\x00", 8));  // SetEncodings: Raw
+    send(std::string("\x03\x00\x00\x00\x00\x00", 6) + init.substr(18, 4));
+    return ::testing::AssertionSuccess();
+  }
+  void click(int x, int y) {
+    for (int mask : {0, 1, 0})
+      send(std::string{5, static_cast<char>(mask), static_cast<char>(x >> 8),
+                       static_cast<char>(x & 0xff), static_cast<char>(y >> 8),
+                       static_cast<char>(y & 0xff)});
+  }
+  // A press and a release per character (its keysym: Latin-1 is its own; '\n' is Return).
+  void type(const std::string& text) {
+    for (unsigned char c : text) {
+      std::uint32_t keysym = c == '\n' ? 0xff0d : c;
+      for (char down : {1, 0})
+        send(std::string{4, down, 0, 0, static_cast<char>(keysym >> 24),
+                         static_cast<char>(keysym >> 16), static_cast<char>(keysym >> 8),
+                         static_cast<char>(keysym)});
+    }
+  }
+
+ private:
+  // The RFB bytes received, called on the event loop's thread and read on the test's.
+  class Stream : public net::WebSocketHandler {
+   public:
+    void on_message(std::string data, bool binary) override {
+      std::lock_guard lk(mu_);
+      if (binary) rfb_ += data.substr(0, kKept - std::min(kKept, rfb_.size()));
+      cv_.notify_all();
+    }
+    void on_close(std::uint16_t, std::string) override {
+      std::lock_guard lk(mu_);
+      closed_ = true;
+      cv_.notify_all();
+    }
+    // The first `n` bytes, or fewer when the stream closed or `timeout` passed first.
+    std::string wait_for(std::size_t n, std::chrono::milliseconds timeout) {
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, timeout, [&] { return rfb_.size() >= n || closed_; });
+      return rfb_.substr(0, n);
+    }
+
+   private:
+    static constexpr std::size_t kKept = 64;  // the handshake's bytes are all that is read
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::string rfb_;      // guarded by mu_
+    bool closed_ = false;  // guarded by mu_
+  };
+
+  void send(std::string bytes) { ws_->send(std::move(bytes), true); }
+
+  std::shared_ptr<Stream> stream_ = std::make_shared<Stream>();
+  std::shared_ptr<net::WebSocket> ws_;
+};
+
 constexpr const char* kRequestText =
     "Your IT administrator is requesting control of this device for a remote assistance session.";
 
@@ -382,7 +549,7 @@ class PortalTest : public RemoteAssistanceFlow {
     start_services();
     onboard();
     enroll_device_and_helpdesk();
-    ASSERT_TRUE(desktop_.start(dir_, display_.name()));
+    ASSERT_TRUE(desktop_.start(dir_, display_.name(), window_manager_));
     ASSERT_TRUE(desktop_.start_portal(state_, lang, portal_args));
     // The portal's tray item registered with the panel and says nothing waits.
     ASSERT_TRUE(wait_until(
@@ -468,7 +635,33 @@ class PortalTest : public RemoteAssistanceFlow {
   }
 
   Desktop desktop_;
+  bool window_manager_ = true;  // openbox on the desktop (start_all)
 };
+
+// The README's demo starts the notification server and the portal together; the portal asked for
+// the server once, before it was there, and never showed a notification. A server that comes
+// later is used: the waiting request appears on it, and its Accept works.
+TEST_F(PortalTest, ANotificationServerThatStartsAfterThePortalIsUsed) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk();
+  ASSERT_TRUE(desktop_.start(dir_, display_.name(), true, /*notifications=*/false));
+  ASSERT_TRUE(desktop_.start_portal(state_, ""));
+  ASSERT_TRUE(
+      wait_until([&] { return desktop_.tray_output().find("tooltip ") != std::string::npos; }, 20s))
+      << desktop_.tray_output() << desktop_.portal().output();
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  ASSERT_TRUE(desktop_.tray_says("tooltip Company Portal | 1 notification waiting for you"))
+      << desktop_.tray_output();
+  EXPECT_TRUE(desktop_.notify_calls().empty()) << "no server yet, and none started for it";
+  ASSERT_TRUE(desktop_.start_notification_server());
+  ASSERT_TRUE(wait_until([&] { return !desktop_.notify_calls().empty(); }, 20s))
+      << desktop_.portal().output();
+  EXPECT_EQ(desktop_.notify_calls().back().summary, "Remote assistance request");
+  ASSERT_EQ(desktop_.click_notification_button("Accept"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 20s))
+      << agent_.output();
+}
 
 TEST_F(PortalTest, ARequestReachesTheDesktopAndAcceptWorksThroughTheNotificationServer) {
   start_all();
@@ -557,6 +750,11 @@ TEST_F(PortalTest, ARequestReachesTheDesktopAndAcceptWorksThroughTheNotification
 }
 
 TEST_F(PortalTest, ViewOnlyByARealClickSharesThePixelsAndDropsTheSupportersInput) {
+  // The input log covers the screen with an override-redirect window that takes the keyboard,
+  // so that any input reaching the display reaches it: under a window manager it would stay
+  // above every managed window (the question included) and lose the keyboard to them. What it
+  // checks, that the agent injects nothing, does not depend on one.
+  window_manager_ = false;
   start_all();
   ChildProcess input_log;
   std::string log = dir_ + "/input.log";
@@ -623,8 +821,10 @@ TEST_F(PortalTest, TheSupporterCannotAnswerTheQuestion) {
   ASSERT_TRUE(peer->wait_closed(10s));
   ASSERT_TRUE(wait_until([&] { return session_state() == "ended"; }, 10s)) << agent_.output();
   EXPECT_FALSE(history_of(device_).at("userAllowed") == true) << bj::serialize(history_of(device_));
+  // The stream (binary messages); beside it, text notices for the viewer ("asking").
   std::string got;
-  for (const auto& m : peer->messages()) got += m;
+  for (const auto& m : peer->messages())
+    if (!m.starts_with("text:")) got += m;
   EXPECT_EQ(got, "RFB 003.008\n") << "nothing about the desktop reached the supporter";
   ASSERT_TRUE(
       wait_until([&] { return !desktop_.window_shown("Allow this session to start?"); }, 10s));
@@ -868,6 +1068,60 @@ TEST_F(PortalTest, OpenOnTheNotificationInNorwegian) {
   desktop_.screenshot("portal-request-opened-nb");
   ASSERT_EQ(desktop_.click("push button", "Godta", "reach-portal"), "");
   ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 20s));
+}
+
+// Issue 21, 5: the person has the Company Portal open (it has the keyboard, as every window
+// that opens does) and a terminal beside it; the supporter clicks into the terminal and types a
+// line. The window manager gives the terminal the keyboard on that click, so the line reaches
+// the program in it, as on the person's own desktop.
+TEST_F(PortalTest, TheSupportersTypingReachesTheTerminalTheyClicked) {
+  start_all();
+  ChildProcess terminal;
+  const std::string typed = dir_ + "/typed.txt";
+  ASSERT_TRUE(desktop_.open_program(
+      terminal,
+      {"/usr/bin/xterm", "-T", "Terminal", "-geometry", "40x6+650+560", "-e", "sh", "-c",
+       "IFS= read -r line; printf %s \"$line\" > '" + typed + "'"},
+      dir_ + "/xterm.log"));
+  std::optional<Desktop::ScreenWindow> xterm;
+  ASSERT_TRUE(
+      wait_until([&] { return (xterm = desktop_.window_named("Terminal")).has_value(); }, 10s))
+      << terminal.output();
+
+  // The request, opened from the notification and accepted in the portal's window.
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  ASSERT_EQ(desktop_.click_notification_button("Open"), "");
+  ASSERT_TRUE(wait_until([&] { return desktop_.window_shown("Company Portal"); }, 10s));
+  ASSERT_EQ(desktop_.click("push button", "Accept", "reach-portal"), "");
+  ASSERT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 20s))
+      << agent_.output();
+
+  // The supporter connects; the person gives them full control.
+  std::string link =
+      hub_.get(std::string(kDevices) + "/" + device_, admin_).str("remoteAssistanceSessionUrl");
+  net::EventLoop loop;
+  SupporterViewer viewer(loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)));
+  ASSERT_TRUE(viewer.say_hello());
+  ASSERT_TRUE(
+      wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s));
+  ASSERT_EQ(desktop_.click("push button", "Full control", "reach-portal"), "");
+  ASSERT_TRUE(viewer.until_admitted()) << agent_.output();
+  ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 10s));
+  // The person goes on in the portal's window meanwhile: it has the keyboard.
+  ASSERT_EQ(desktop_.click("push button", "Show details", "reach-portal"), "");
+  ASSERT_TRUE(desktop_.control_shown("label", hub_.base_url()));
+  EXPECT_NE(desktop_.focused_window(), xterm->id) << "the portal has the keyboard";
+
+  // The supporter clicks into the terminal, sees it take the keyboard, and types a line.
+  viewer.click(xterm->x + xterm->width / 2, xterm->y + xterm->height / 2);
+  EXPECT_TRUE(wait_until([&] { return desktop_.focused_window() == xterm->id; }, 5s))
+      << "the terminal does not have the keyboard: " << desktop_.focused_window();
+  desktop_.screenshot("portal-terminal-focused-en");
+  viewer.type("lpstat -p office-printer\n");
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(typed); }, 10s))
+      << "the line did not reach the terminal; agent: " << agent_.output();
+  EXPECT_EQ(read_file_bytes(typed), "lpstat -p office-printer");
+  EXPECT_EQ(terminal.wait(10s), std::optional<int>(0)) << terminal.output();
 }
 
 // Issue 21, 2: when the supporter ends the session (the relay closes the stream as the viewer's

@@ -15,6 +15,12 @@ TEST(Time, FormatsUtcWithMilliseconds) {
   EXPECT_EQ(iso8601(1795267328123), "2026-11-21T13:22:08.123Z");
 }
 
+TEST(Time, HttpDateIsImfFixdate) {
+  EXPECT_EQ(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+  EXPECT_EQ(http_date(951782400000), "Tue, 29 Feb 2000 00:00:00 GMT");
+  EXPECT_EQ(http_date(1796641636216), "Mon, 07 Dec 2026 11:07:16 GMT");
+}
+
 TEST(Time, ParsesWhatItFormatsAndOffsets) {
   auto now = now_ms();
   EXPECT_EQ(parse_iso8601(iso8601(now)).value(), now);

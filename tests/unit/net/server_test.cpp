@@ -1,4 +1,6 @@
 #include "net/server.h"
+
+#include "common/time.h"
 #include "net/client.h"
 #include "test_support.h"
 
@@ -50,6 +52,11 @@ TEST(Server, GetAndPostRoundTrip) {
   ASSERT_TRUE(get) << get.error().message;
   EXPECT_EQ(get->status, 200);
   EXPECT_EQ(get->headers.get("x-reply"), "yes");
+  // The server's clock, as RFC 9110 asks, to the second.
+  auto date = get->headers.get("date");
+  ASSERT_TRUE(date);
+  auto now = now_ms();
+  EXPECT_TRUE(*date == http_date(now) || *date == http_date(now - 1000)) << *date;
   EXPECT_TRUE(has_line(get->body, "method=GET"));
   EXPECT_TRUE(has_line(get->body, "path=/hello"));
   EXPECT_TRUE(has_line(get->body, "x-test=hello"));

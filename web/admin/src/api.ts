@@ -48,6 +48,20 @@ function emit(e: 'unauthenticated' | 'offline' | 'online'): void {
 
 let offline = false;
 
+// The hub's clock less this browser's, from the Date of the hub's answers (to the second: the
+// middle of that second is taken). Deadlines the hub sets are counted down on the hub's time, so
+// a browser whose clock is off still shows the right minutes left.
+let clockOffset = 0;
+export function hubNow(): number {
+  return Date.now() + clockOffset;
+}
+function readClock(res: Response, sentAt: number): void {
+  const date = Date.parse(res.headers.get('Date') ?? '');
+  if (Number.isNaN(date)) return;
+  const receivedAt = Date.now();
+  clockOffset = date + 500 - (sentAt + receivedAt) / 2;
+}
+
 export async function api<T = unknown>(
   method: string,
   path: string,
@@ -55,6 +69,7 @@ export async function api<T = unknown>(
   opts: { quiet401?: boolean } = {},
 ): Promise<T> {
   let res: Response;
+  const sentAt = Date.now();
   try {
     res = await fetch(path, {
       method,
@@ -73,6 +88,7 @@ export async function api<T = unknown>(
     offline = false;
     emit('online');
   }
+  readClock(res, sentAt);
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let json: unknown = undefined;

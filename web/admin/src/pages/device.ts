@@ -2,7 +2,7 @@
 // assistance status as it changes (pushed by the hub over /api/events, never polled), Start
 // remote assistance, notes and ownership, a custom notification, and the device's history.
 import { css, html, nothing } from 'lit';
-import { ApiError, type Page as ListPage, get, patch, post } from '../api.js';
+import { ApiError, type Page as ListPage, get, hubNow, patch, post } from '../api.js';
 import { formatDateTime, formatDuration, formatTime, t, tMaybe } from '../i18n/index.js';
 import { OWNERSHIP, type ManagedDevice, type Partner, type RaSession } from '../model.js';
 import { A, can, currentUser } from '../permissions.js';
@@ -33,7 +33,7 @@ function minutesSeconds(seconds: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }
 
-export function sessionStatus(s: RaSession, now = Date.now()): string {
+export function sessionStatus(s: RaSession, now = hubNow()): string {
   const reason = s.endReason ? (tMaybe(`endReason.${s.endReason}`) ?? s.endReason) : '';
   switch (s.state) {
     case 'requested':
@@ -154,7 +154,7 @@ export class ReachDevice extends Page {
     this.done = undefined;
     this.busy = false;
     this.live = false;
-    this.now = Date.now();
+    this.now = hubNow();
   }
 
   disconnectedCallback(): void {
@@ -175,10 +175,10 @@ export class ReachDevice extends Page {
     }
     if (changed.has('deviceId') || changed.has('generation')) void this.load();
     // While the user is being asked, the status counts down each second.
-    const asking = this.sessions[0] && answerLeft(this.sessions[0], Date.now()) !== null;
+    const asking = this.sessions[0] && answerLeft(this.sessions[0], hubNow()) !== null;
     if (asking && this.ticker === undefined) {
-      this.now = Date.now();
-      this.ticker = window.setInterval(() => (this.now = Date.now()), 1000);
+      this.now = hubNow();
+      this.ticker = window.setInterval(() => (this.now = hubNow()), 1000);
     } else if (!asking && this.ticker !== undefined) {
       window.clearInterval(this.ticker);
       this.ticker = undefined;
