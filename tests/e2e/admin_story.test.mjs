@@ -399,9 +399,14 @@ test('nb: the countdown while the user decides, and view only said at both ends'
     await page.getByRole('button', { name: 'Mer' }).click();
     await page.getByRole('menuitem', { name: 'Ny fjernhjelpsøkt' }).click();
     await page.getByRole('button', { name: 'Ja' }).click();
+    // The newest request (those the earlier tests resent or cancelled stay in the list).
     const request = await until('the request on the device', () =>
-      agentJson(['notifications'])?.notifications?.find((n) => n.kind === 'remoteAssistanceRequest' && !n.answer) ?? null);
-    assert.equal(agentCli(['accept', request.id]).status, 0);
+      agentJson(['notifications'])?.notifications
+        ?.filter((n) => n.kind === 'remoteAssistanceRequest' && !n.answer && !n.expired)
+        .sort((a, b) => a.createdDateTime.localeCompare(b.createdDateTime))
+        .at(-1) ?? null);
+    const accepted = agentCli(['accept', request.id]);
+    assert.equal(accepted.status, 0, accepted.out + accepted.err);
     const [viewer] = await Promise.all([
       context.waitForEvent('page'),
       page.getByRole('link', { name: 'Start fjernhjelp' }).click(),

@@ -26,7 +26,10 @@ function stepOf(s: RaSession): number {
 // Seconds the user has left to allow a session they are being asked about (null: not asked).
 function answerLeft(s: RaSession, now: number): number | null {
   if (s.state !== 'accepted' || !s.answerDueDateTime) return null;
-  return Math.max(0, Math.ceil((Date.parse(s.answerDueDateTime) - now) / 1000));
+  const due = Date.parse(s.answerDueDateTime);
+  // The hub's time is known to about half a second: never more than the user was given.
+  const given = s.askedDateTime ? Math.round((due - Date.parse(s.askedDateTime)) / 1000) : Infinity;
+  return Math.min(given, Math.max(0, Math.ceil((due - now) / 1000)));
 }
 
 function minutesSeconds(seconds: number): string {
