@@ -278,7 +278,16 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         return make_error(Errc::internal, "displayLost", "displayLost: " + grabbed.error().message);
       rects = std::move(*grabbed);
     }
-    if (!forced.empty()) rects.push_back(forced.intersect(fb.bounds()));
+    if (!forced.empty()) {
+      // Asked for again as a whole: sent once, not beside the grab's changes inside it (the
+      // first update, whose grab is the whole screen, went out twice).
+      rfb::Rect f = forced.intersect(fb.bounds());
+      if (std::none_of(rects.begin(), rects.end(),
+                       [&](const rfb::Rect& r) { return r.contains(f); })) {
+        std::erase_if(rects, [&](const rfb::Rect& r) { return f.contains(r); });
+        rects.push_back(f);
+      }
+    }
     if (static_cast<int>(rects.size()) > kMaxRectsBeforeMerge) {
       rfb::Rect all;
       for (const auto& r : rects) all = all.united(r);

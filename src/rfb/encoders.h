@@ -28,6 +28,8 @@ inline constexpr int32_t kTight = 7;
 inline constexpr int32_t kZrle = 16;
 inline constexpr int32_t kDesktopSize = -223;
 inline constexpr int32_t kCursor = -239;
+inline constexpr int32_t kFence = -312;              // rfbproto: Fence
+inline constexpr int32_t kContinuousUpdates = -313;  // rfbproto: ContinuousUpdates
 // Pseudo-encodings with a level 0..9 (rfbproto): kQualityLevel0 + level asks for that JPEG
 // quality, kCompressLevel0 + level for that compression effort.
 inline constexpr int32_t kQualityLevel0 = -32;

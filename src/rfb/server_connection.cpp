@@ -252,6 +252,7 @@ Result<bool> ServerConnection::on_message() {
       in_pos_ += 4 + 4 * count;
       apply_tight_levels(encodings_, tight_);
       handler_.encodings_changed(encodings_);
+      announce_extensions();
       return true;
     }
     case 3: {  // FramebufferUpdateRequest: type, incremental, U16 x, y, w, h
@@ -293,9 +294,79 @@ Result<bool> ServerConnection::on_message() {
       handler_.cut_text(std::string_view(reinterpret_cast<const char*>(p + 8), length));
       return true;
     }
+    case 150: {  // EnableContinuousUpdates: type, enable-flag, U16 x, y, w, h
+      if (avail < 10) return false;
+      if (!cu_announced_)
+        return protocol_error("EnableContinuousUpdates from a client that was not offered them");
+      Rect r{get_u16(p + 2), get_u16(p + 4), get_u16(p + 6), get_u16(p + 8)};
+      const bool enable = p[1] != 0;
+      Rect clipped = r.intersect(Rect{0, 0, width_, height_});
+      if (enable && clipped.empty())
+        return protocol_error(
+            fmt::format("EnableContinuousUpdates for {}x{} at {},{}, outside the {}x{} desktop",
+                        r.w, r.h, r.x, r.y, width_, height_));
+      in_pos_ += 10;
+      continuous_ = enable;
+      if (enable) continuous_area_ = clipped;
+      if (!enable) out_.push_back(static_cast<char>(150));  // EndOfContinuousUpdates
+      handler_.continuous_updates_changed(enable, enable ? clipped : continuous_area_);
+      return true;
+    }
+    case 248: {  // ClientFence: type, 3 padding, U32 flags, U8 length, payload
+      if (avail < 9) return false;
+      if (!fence_sent_) return protocol_error("Fence from a client that was not offered fences");
+      const size_t length = p[8];
+      if (length > kMaxFencePayload)
+        return protocol_error(
+            fmt::format("Fence with {} bytes of payload (limit {})", length, kMaxFencePayload));
+      if (avail < 9 + length) return false;
+      const uint32_t flags = get_u32(p + 4);
+      std::string_view payload(reinterpret_cast<const char*>(p + 9), length);
+      in_pos_ += 9 + length;
+      if (flags & kFenceRequest) {
+        // Messages are handled in order, one at a time: blocking before or after the fence is
+        // what happens anyway. The answer carries only the flags honoured, Request cleared.
+        write_fence(flags & (kFenceBlockBefore | kFenceBlockAfter), payload);
+      } else {
+        handler_.fence_answered(payload);
+      }
+      return true;
+    }
     default:
       return protocol_error(fmt::format("unknown client message type {}", p[0]));
   }
+}
+
+void ServerConnection::offer_continuous_updates() {
+  offer_cu_ = true;
+  if (state_ == State::kReady) announce_extensions();
+}
+
+void ServerConnection::announce_extensions() {
+  if (!offer_cu_ || state_ != State::kReady) return;
+  const bool listed =
+      std::find(encodings_.begin(), encodings_.end(), encoding::kFence) != encodings_.end() &&
+      std::find(encodings_.begin(), encodings_.end(), encoding::kContinuousUpdates) !=
+          encodings_.end();
+  if (!listed) return;
+  if (!fence_sent_) {
+    fence_sent_ = true;
+    write_fence(kFenceRequest, {});
+  }
+  if (!cu_announced_) {
+    cu_announced_ = true;
+    out_.push_back(static_cast<char>(150));  // EndOfContinuousUpdates: "they are taken"
+  }
+}
+
+void ServerConnection::write_fence(uint32_t flags, std::string_view payload) {
+  REACH_CHECK(fence_sent_, "write_fence before fences were agreed");
+  REACH_CHECK(payload.size() <= kMaxFencePayload, "fence payload over 64 bytes");
+  out_.push_back(static_cast<char>(248));
+  out_.append(3, '\0');
+  put_u32(out_, flags);
+  out_.push_back(static_cast<char>(payload.size()));
+  out_.append(payload);
 }
 
 bool ServerConnection::client_supports(int32_t e) const {

@@ -5,7 +5,9 @@
 //
 // Handshake: ProtocolVersion 3.8 (3.7 and 3.3 clients are served their handshake too), security
 // type None only, then ClientInit and ServerInit. After it: SetPixelFormat, SetEncodings,
-// FramebufferUpdateRequest, KeyEvent, PointerEvent and ClientCutText.
+// FramebufferUpdateRequest, KeyEvent, PointerEvent and ClientCutText; and, once the owner offers
+// them (offer_continuous_updates) to a client that lists both pseudo-encodings, rfbproto's Fence
+// and EnableContinuousUpdates.
 //
 // Failure: process() returns an Error with a reason when the client breaks the protocol or asks
 // for what this server refuses; the connection is then dead (later calls return the same error)
@@ -54,6 +56,11 @@ class ServerHandler {
   // With hold_admission(): the client has sent its ProtocolVersion and waits; answer with
   // admit() or refuse() (from here or later, before the next process()).
   virtual void admission_requested() {}
+  // The client answered a fence this server sent (write_fence): `payload` as it was sent.
+  virtual void fence_answered(std::string_view /*payload*/) {}
+  // The client asks for updates of `rect` (clipped, never empty) as the desktop changes, without
+  // FramebufferUpdateRequests (enable), or no longer (EndOfContinuousUpdates is already written).
+  virtual void continuous_updates_changed(bool /*enable*/, const Rect& /*rect*/) {}
 };
 
 // CopyRect source: the client copies what it shows at (src_x, src_y) to `dst`.
@@ -133,6 +140,24 @@ class ServerConnection {
   void write_bell();
   void write_server_cut_text(std::string_view latin1);
 
+  // Fence and ContinuousUpdates (rfbproto). Offered from now on: to a client whose encodings list
+  // both, the server says it takes them (a Fence request with an empty payload, then
+  // EndOfContinuousUpdates) once ready() and the encodings are known. Without the offer, or to a
+  // client that did not list them, their messages are a protocol error, as from a client that
+  // never announced them.
+  void offer_continuous_updates();
+  bool fence_agreed() const { return fence_sent_; }
+  bool continuous_updates() const { return continuous_; }
+  const Rect& continuous_area() const { return continuous_area_; }
+  // A fence request: the client answers it once it has handled everything written before it
+  // (ServerHandler::fence_answered). At most kMaxFencePayload bytes; only after fence_agreed().
+  static constexpr size_t kMaxFencePayload = 64;
+  static constexpr uint32_t kFenceBlockBefore = 1u << 0;
+  static constexpr uint32_t kFenceBlockAfter = 1u << 1;
+  static constexpr uint32_t kFenceSyncNext = 1u << 2;
+  static constexpr uint32_t kFenceRequest = 1u << 31;
+  void write_fence(uint32_t flags, std::string_view payload);
+
  private:
   enum class State { kVersion, kAdmission, kSecurity, kClientInit, kReady, kFailed };
 
@@ -145,6 +170,8 @@ class ServerConnection {
   Result<bool> on_client_init();
   Result<bool> on_message();
   void write_server_init();
+  // Says that Fence and ContinuousUpdates are taken, when offered and the client listed both.
+  void announce_extensions();
   // Where the protocol allows, tells the client why it is refused (written to the output).
   void write_failure_reason(const std::string& reason);
 
@@ -155,6 +182,11 @@ class ServerConnection {
   int minor_ = 8;
   bool shared_ = false;
   bool hold_admission_ = false;
+  bool offer_cu_ = false;
+  bool fence_sent_ = false;  // the announcing fence is written: fences may be exchanged
+  bool cu_announced_ = false;
+  bool continuous_ = false;
+  Rect continuous_area_;
   std::function<void()> progress_sink_;
   size_t progress_bytes_ = 0;
   int width_;

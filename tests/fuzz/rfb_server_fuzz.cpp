@@ -30,9 +30,10 @@ class Requests : public ServerHandler {
 
 // High nibble n of the first byte: 0 leaves the encodings to the input; otherwise the client first
 // asks for Tight at compression level n % 10, with JPEG quality level n - 1 when n <= 10, so the
-// Tight paths are reached without the fuzzer having to spell out a SetEncodings message.
+// Tight paths are reached without the fuzzer having to spell out a SetEncodings message; it also
+// lists Fence and ContinuousUpdates, which the server offers, so their messages are parsed.
 std::string tight_preset(int n) {
-  std::vector<int32_t> e = {7, 16, 1, -239, -223, -256 + n % 10};
+  std::vector<int32_t> e = {7, 16, 1, -239, -223, -312, -313, -256 + n % 10};
   if (n <= 10) e.push_back(-32 + n - 1);
   std::string m = {2, 0, 0, static_cast<char>(e.size())};
   for (int32_t v : e)
@@ -57,6 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   Requests handler;
   ServerConnection conn(handler, small.width(), small.height(), "fuzz");
+  conn.offer_continuous_updates();  // Fence and EnableContinuousUpdates are parsed too
   conn.feed(std::string_view("RFB 003.008\n\x01\x01", 14));
   if (!conn.process() || !conn.ready()) __builtin_trap();
   conn.take_output();
@@ -81,6 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!conn.write_update(*fb, u)) return 0;
     }
     handler.rects.clear();
+    if (conn.fence_agreed()) conn.write_fence(ServerConnection::kFenceRequest, "ping");
     conn.take_output();
   }
   return 0;

@@ -363,8 +363,9 @@ TEST_F(RemoteAssistanceFlow, EachRefusalHasItsOwnErrorAndCreatesNoRelaySession) 
     SCOPED_TRACE(c.code);
     auto r = request(admin_, c.device);
     EXPECT_TRUE(IsGraphError(r, 409, c.code)) << r;
-    if (c.code == "userlessDeviceNotSupported")
+    if (c.code == "userlessDeviceNotSupported") {
       EXPECT_NE(r.body.find(relay_.base_url()), std::string::npos) << "names the relay portal";
+    }
   }
   // Out of scope for the help desk (the corporate device is not in its group), and no permission.
   EXPECT_TRUE(IsGraphError(request(helpdesk_, cases[0].device), 403, "accessDenied"));

@@ -227,6 +227,117 @@ TEST(RfbMessages, BadInputIsAnErrorWithAReason) {
   }
 }
 
+// rfbproto's Fence (-312) and ContinuousUpdates (-313), offered by the server's owner.
+std::string client_fence(uint32_t flags, const std::string& payload) {
+  return bytes({248, 0, 0, 0}) + u32(flags) + bytes({static_cast<int>(payload.size())}) + payload;
+}
+std::string enable_cu(bool on, int x, int y, int w, int h) {
+  return bytes({150, on ? 1 : 0}) + u16(x) + u16(y) + u16(w) + u16(h);
+}
+
+TEST(RfbContinuous, OfferedToAClientThatListsBothTheServerSaysSoOnce) {
+  Session s;
+  s.conn.offer_continuous_updates();
+  EXPECT_TRUE(s.conn.take_output().empty()) << "nothing before the client's encodings";
+  ASSERT_EQ(s.send(set_encodings_msg({7, -312, -313})), "");
+  // A fence request with no payload, then EndOfContinuousUpdates: "both are taken".
+  EXPECT_EQ(hex(s.conn.take_output()), hex(client_fence(0x80000000u, "") + bytes({150})));
+  EXPECT_TRUE(s.conn.fence_agreed());
+  ASSERT_EQ(s.send(set_encodings_msg({7, -312, -313, -239})), "");
+  EXPECT_TRUE(s.conn.take_output().empty()) << "said once";
+}
+
+TEST(RfbContinuous, EnableDisableAndFencesBothWays) {
+  Session s(100, 50);
+  s.conn.offer_continuous_updates();
+  ASSERT_EQ(s.send(set_encodings_msg({-313, -312})), "");
+  s.conn.take_output();
+  s.handler.events.clear();
+  // The client answers the announcing fence (empty payload), then enables, clipped to the desktop.
+  ASSERT_EQ(s.send(client_fence(0, "") + enable_cu(true, 10, 20, 500, 500)), "");
+  EXPECT_EQ(s.handler.events, (std::vector<std::string>{"fence ", "continuous 1 10,20 90x30"}));
+  EXPECT_TRUE(s.conn.continuous_updates());
+  EXPECT_TRUE(s.conn.take_output().empty());
+  // The server's own fence, and the client's answer with the payload as sent.
+  s.conn.write_fence(ServerConnection::kFenceRequest | ServerConnection::kFenceBlockBefore,
+                     "rtt#7");
+  EXPECT_EQ(hex(s.conn.take_output()), hex(client_fence(0x80000001u, "rtt#7")));
+  ASSERT_EQ(s.send(client_fence(1, "rtt#7")), "");
+  EXPECT_EQ(s.handler.events.back(), "fence rtt#7");
+  // A client's fence request is answered with its payload, only the flags honoured, no Request.
+  ASSERT_EQ(s.send(client_fence(0x80000000u | 0x7 | 0x100, std::string(64, 'p'))), "");
+  EXPECT_EQ(hex(s.conn.take_output()), hex(client_fence(0x3, std::string(64, 'p'))));
+  // Disabled: EndOfContinuousUpdates.
+  ASSERT_EQ(s.send(enable_cu(false, 0, 0, 0, 0)), "");
+  EXPECT_EQ(s.handler.events.back(), "continuous 0 10,20 90x30");
+  EXPECT_FALSE(s.conn.continuous_updates());
+  EXPECT_EQ(hex(s.conn.take_output()), hex(bytes({150})));
+}
+
+TEST(RfbContinuous, WithoutTheOfferOrTheAnnouncementTheyAreProtocolErrors) {
+  const BadCase cases[] = {
+      {"FenceNeverOffered", client_fence(0x80000000u, "x"), "not offered fences"},
+      {"ContinuousNeverOffered", enable_cu(true, 0, 0, 4, 2), "not offered them"},
+  };
+  for (const BadCase& bc : cases) {
+    SCOPED_TRACE(bc.name);
+    Session s;
+    ASSERT_EQ(s.send(set_encodings_msg({-312, -313})), "");  // listed, but never offered
+    std::string err = s.send(bc.bytes);
+    EXPECT_NE(err.find(bc.reason_has), std::string::npos) << err;
+  }
+  {
+    Session s;  // offered, but the client listed only Fence: neither is announced
+    s.conn.offer_continuous_updates();
+    ASSERT_EQ(s.send(set_encodings_msg({-312})), "");
+    EXPECT_TRUE(s.conn.take_output().empty());
+    EXPECT_NE(s.send(client_fence(0, "")).find("not offered fences"), std::string::npos);
+  }
+  const BadCase offered[] = {
+      {"FencePayloadOver64", client_fence(0x80000000u, std::string(65, 'x')), "65 bytes"},
+      {"FenceLength255", bytes({248, 0, 0, 0}) + u32(0) + bytes({255}), "limit 64"},
+      {"ContinuousOutside", enable_cu(true, 4, 0, 10, 10), "outside the 4x2 desktop"},
+      {"ContinuousEmpty", enable_cu(true, 0, 0, 0, 0), "outside"},
+  };
+  for (const BadCase& bc : offered) {
+    SCOPED_TRACE(bc.name);
+    Session s;
+    s.conn.offer_continuous_updates();
+    ASSERT_EQ(s.send(set_encodings_msg({-312, -313})), "");
+    s.conn.take_output();
+    s.handler.events.clear();
+    std::string err = s.send(bc.bytes);
+    EXPECT_NE(err.find(bc.reason_has), std::string::npos) << err;
+    EXPECT_TRUE(s.handler.events.empty());
+    EXPECT_FALSE(s.conn.process()) << "the connection stays failed";
+  }
+}
+
+TEST(RfbContinuous, SplitAnywhereGivesTheSameEvents) {
+  const std::string stream = client_fence(0, "abc") + enable_cu(true, 1, 1, 2, 1) +
+                             client_fence(0x80000000u, "") + enable_cu(false, 0, 0, 0, 0);
+  std::vector<std::string> whole;
+  {
+    Session s;
+    s.conn.offer_continuous_updates();
+    ASSERT_EQ(s.send(set_encodings_msg({-312, -313})), "");
+    s.handler.events.clear();
+    ASSERT_EQ(s.send(stream), "");
+    whole = s.handler.events;
+  }
+  EXPECT_EQ(whole, (std::vector<std::string>{"fence abc", "continuous 1 1,1 2x1",
+                                             "continuous 0 1,1 2x1"}));
+  for (size_t cut = 1; cut < stream.size(); ++cut) {
+    Session s;
+    s.conn.offer_continuous_updates();
+    ASSERT_EQ(s.send(set_encodings_msg({-312, -313})), "");
+    s.handler.events.clear();
+    ASSERT_EQ(s.send(stream.substr(0, cut)), "") << cut;
+    ASSERT_EQ(s.send(stream.substr(cut)), "") << cut;
+    EXPECT_EQ(s.handler.events, whole) << cut;
+  }
+}
+
 TEST(RfbMessages, LargestAllowedMessagesAreAccepted) {
   Session s;
   std::vector<int32_t> e(ServerConnection::kMaxEncodings, 0);

@@ -53,6 +53,12 @@ class Recorder : public ServerHandler {
     events.push_back(fmt::format("encodings {}", fmt::join(e, ",")));
   }
 
+  void fence_answered(std::string_view payload) override {
+    events.push_back("fence " + std::string(payload));
+  }
+  void continuous_updates_changed(bool enable, const Rect& r) override {
+    events.push_back(fmt::format("continuous {} {},{} {}x{}", enable ? 1 : 0, r.x, r.y, r.w, r.h));
+  }
   std::vector<std::string> events;
 };
 
