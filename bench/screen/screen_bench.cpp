@@ -232,6 +232,20 @@ double cpu_seconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// bench/wan: the device's side (display, load, server under test, agent) runs in this network
+// namespace, across reach_bench_wan_link's link from the bench (the viewer), the relay and `reach
+// connect`, which run where the bench runs ("" : everything on this host's loopback).
+std::string g_device_ns;
+std::string g_device_addr = "127.0.0.1";  // where the bench reaches the device's servers
+std::string g_relay_listen = "127.0.0.1:0";
+
+// `argv` as run on the device's side.
+std::vector<std::string> on_device(std::vector<std::string> argv) {
+  if (g_device_ns.empty()) return argv;
+  argv.insert(argv.begin(), {"ip", "netns", "exec", g_device_ns});
+  return argv;
+}
+
 std::uint16_t free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -251,7 +265,7 @@ bool wait_listening(std::uint16_t port, const Child& server, std::chrono::second
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    inet_pton(AF_INET, g_device_addr.c_str(), &a.sin_addr);
     bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     close(fd);
     if (ok) return true;
@@ -452,8 +466,8 @@ Relay start_relay(const fs::path& bin, const fs::path& dir) {
   r.token =
       run({relay, "token", "create", "--data", data.string(), "--email", "bench@reach.test"}, dir);
   r.proc = spawn("reach-relay",
-                 {relay, "serve", "--data", data.string(), "--listen", "127.0.0.1:0", "--log-level",
-                  g_verbose ? "debug" : "warn"},
+                 {relay, "serve", "--data", data.string(), "--listen", g_relay_listen,
+                  "--log-level", g_verbose ? "debug" : "warn"},
                  dir, true);
   r.base = "http://" + expect_line(r.proc, 20s);
   note("relay at " + r.base);
@@ -489,8 +503,8 @@ double percentile(std::vector<double> v, double p) {
 
 std::string session_state(const fs::path& agent, const fs::path& state, const fs::path& dir) {
   int status = 0;
-  std::string out =
-      run({agent.string(), "status", "--json", "--state", state.string()}, dir, {}, &status);
+  std::string out = run(on_device({agent.string(), "status", "--json", "--state", state.string()}),
+                        dir, {}, &status);
   if (status != 0 || out.empty()) return "";
   boost::system::error_code ec;
   auto v = boost::json::parse(out, ec);
@@ -518,9 +532,10 @@ Result run_cell(const Options& o, const std::string& load, const std::string& se
     return res;
   };
 
-  Child xvfb =
-      spawn("Xvfb", {"Xvfb", "-displayfd", "1", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"},
-            dir, true);
+  Child xvfb = spawn(
+      "Xvfb",
+      on_device({"Xvfb", "-displayfd", "1", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"}),
+      dir, true);
   started.push_back(&xvfb);
   auto display_number = read_line(xvfb.out, 20s);
   if (!display_number) {
@@ -530,10 +545,11 @@ Result run_cell(const Options& o, const std::string& load, const std::string& se
   std::string display = ":" + *display_number;
 
   fs::path times = dir / "times.txt";
-  Child drawer = spawn("load",
-                       {o.load_program.string(), "--load", load, "--fps", fmt::format("{}", o.fps),
-                        "--display", display, "--times", times.string()},
-                       dir, true);
+  Child drawer =
+      spawn("load",
+            on_device({o.load_program.string(), "--load", load, "--fps", fmt::format("{}", o.fps),
+                       "--display", display, "--times", times.string()}),
+            dir, true);
   started.push_back(&drawer);
   if (!read_line(drawer.out, 60s)) {
     cleanup();
@@ -546,7 +562,7 @@ Result run_cell(const Options& o, const std::string& load, const std::string& se
     if (server == "reach") t += tail_of((dir / "reach-agent.out").string());
     return t;
   };
-  std::string host = "127.0.0.1";
+  std::string host = g_device_addr;
   std::uint16_t port = 0;
   std::string viewer_password;  // reach connect's one-time password
   fs::path agent_bin = o.bin / "reach-agent", agent_state = dir / "agent-state";
@@ -561,7 +577,10 @@ Result run_cell(const Options& o, const std::string& load, const std::string& se
     else
       argv = {"x11vnc", "-display", display,   "-rfbport",   std::to_string(port),
               "-nopw",  "-forever", "-shared", "-localhost", "-quiet"};
-    srv = spawn(server, argv, dir, false);
+    // Across the link the viewer is not local: the servers listen on the link's address (the
+    // namespace holds nothing else).
+    if (!g_device_ns.empty()) std::erase(argv, std::string("-localhost"));
+    srv = spawn(server, on_device(argv), dir, false);
     started.push_back(&srv);
     if (!wait_listening(port, srv, 20s)) {
       cleanup();
@@ -582,8 +601,8 @@ Result run_cell(const Options& o, const std::string& load, const std::string& se
     std::string device_link(s["end_customer_link"].as_string()),
         link(s["supporter_link"].as_string());
     srv = spawn("reach-agent",
-                {agent_bin.string(), "join", device_link, "--display", display, "--state",
-                 agent_state.string(), "--log-level", g_verbose ? "debug" : "warn"},
+                on_device({agent_bin.string(), "join", device_link, "--display", display, "--state",
+                           agent_state.string(), "--log-level", g_verbose ? "debug" : "warn"}),
                 dir, false);
     started.push_back(&srv);
     auto deadline = std::chrono::steady_clock::now() + 20s;
@@ -629,7 +648,7 @@ Result run_cell(const Options& o, const std::string& load, const std::string& se
       }
       std::this_thread::sleep_for(100ms);
     }
-    run({agent_bin.string(), "allow", "--state", agent_state.string()}, dir);
+    run(on_device({agent_bin.string(), "allow", "--state", agent_state.string()}), dir);
   }
   if (!viewer.wait_connected(30s) || !viewer.wait_first_frame(30s)) {
     viewer.finish();
@@ -757,9 +776,11 @@ void usage() {
       "usage: reach_bench_screen [--bin DIR] [--loads full,scroll,square]\n"
       "         [--servers reach,x0vncserver,x11vnc] [--seconds 10] [--warmup 3] [--fps 30]\n"
       "         [--quality 8] [--compress 2] [--encodings \"tight zrle copyrect\"] [--keep]\n"
-      "         [--verbose]\n"
+      "         [--verbose] [--device-ns NS --device-addr 10.77.0.1 --relay-listen 10.77.0.2:0]\n"
       "--bin: where reach-relay, reach-agent and reach are (default: beside this program);\n"
-      "reach_bench_screen_load is always the one beside this program.\n");
+      "reach_bench_screen_load is always the one beside this program.\n"
+      "--device-ns: the display, the load, the server and the agent run in that network\n"
+      "namespace (bench/wan: run the bench itself in the link's other namespace).\n");
 }
 
 }  // namespace
@@ -806,6 +827,12 @@ int main(int argc, char** argv) {
       o.compress = std::stoi(v);
     else if (k == "--encodings")
       o.encodings = v;
+    else if (k == "--device-ns")
+      g_device_ns = v;
+    else if (k == "--device-addr")
+      g_device_addr = v;
+    else if (k == "--relay-listen")
+      g_relay_listen = v;
     else
       die("unknown option " + k);
   }
