@@ -4,7 +4,9 @@
 # the rate), a probe of what the link really is, then reach_bench_screen with the device's side
 # (display, load, server under test, agent) in one namespace and the viewer, the relay and
 # `reach connect` in the other. Needs root.
-#   bash bench/wan/run.sh [PROFILE...] [-- reach_bench_screen options]
+# Then the same with the supporter's real viewer, noVNC in Chromium (bench/wan/novnc_bench.mjs):
+# the agent with continuous updates beside the agent with one update per request.
+#   bash bench/wan/run.sh [PROFILE...] [--loads full,scroll,square] [--seconds 10]
 # PROFILE: RATEmbit-RTTms, e.g. 10mbit-50ms (the default), 50mbit-20ms; RATE 0: unshaped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,8 +14,15 @@ BIN=$(cd "${REACH_BUILD_DIR:-build}/bin" && pwd)
 DEV=reach-wan-dev
 VIEW=reach-wan-view
 profiles=()
-while (($#)) && [[ $1 != -- ]]; do profiles+=("$1"); shift; done
-[[ ${1:-} == -- ]] && shift
+loads=full,scroll,square
+seconds=10
+while (($#)); do
+  case $1 in
+    --loads) loads=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    *) profiles+=("$1"); shift ;;
+  esac
+done
 ((${#profiles[@]})) || profiles=(10mbit-50ms)
 link_pid=
 cleanup() {
@@ -37,7 +46,10 @@ for profile in "${profiles[@]}"; do
   "$BIN/reach_bench_wan_link" probe --a "$DEV" --b "$VIEW" --mib "$mib"
   echo
   ip netns exec "$VIEW" "$BIN/reach_bench_screen" --device-ns "$DEV" --device-addr 10.77.0.1 \
-    --relay-listen 10.77.0.2:0 "$@"
+    --relay-listen 10.77.0.2:0 --servers reach,x0vncserver --loads "$loads" --seconds "$seconds"
+  echo
+  ip netns exec "$VIEW" node bench/wan/novnc_bench.mjs --bin "$BIN" --device-ns "$DEV" \
+    --relay-listen 10.77.0.2:0 --loads "$loads" --seconds "$seconds"
   kill -INT "$link_pid"; wait "$link_pid" || true; link_pid=
   tail -n 1 "$log"; rm -f "$log"
   echo

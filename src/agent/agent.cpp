@@ -267,6 +267,7 @@ struct Agent::Impl {
     so.client = options.relay_client;
     so.x11 = options.x11;
     so.allow_timeout = options.allow_timeout;
+    so.continuous_updates = options.continuous_updates;
     // The session's callback may run before start() returns: it reads view_only from the
     // consent state it is handed, not from `session`.
     auto view_only = std::make_shared<std::atomic<bool>>(false);

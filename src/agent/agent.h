@@ -39,6 +39,8 @@ struct AgentOptions {
   PushChannelOptions channel;
   net::ClientOptions relay_client;
   std::chrono::milliseconds allow_timeout{std::chrono::minutes(5)};
+  // Continuous updates for viewers that take them (SessionOptions::continuous_updates).
+  bool continuous_updates = true;
   // A line for the person at the device (notifications, prompts, session changes).
   std::function<void(const std::string&)> say;
   // Called after anything snapshot() shows has changed, from any thread, maybe under the

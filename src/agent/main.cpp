@@ -132,6 +132,7 @@ struct RunFlags {
   int backoff_max_ms = 60000;
   int checkin_s = 900;
   int allow_timeout_s = 300;
+  bool no_continuous_updates = false;
   std::string relay;  // run: where session codes go (default: the relay the hub names)
 };
 
@@ -184,6 +185,7 @@ agent::AgentOptions agent_options(const RunFlags& f) {
   o.channel.backoff_max = std::chrono::milliseconds(f.backoff_max_ms);
   o.channel.checkin_interval = std::chrono::seconds(f.checkin_s);
   o.allow_timeout = std::chrono::seconds(f.allow_timeout_s);
+  o.continuous_updates = !f.no_continuous_updates;
   o.relay_url = f.relay;
   o.say = say;
   return o;
@@ -331,6 +333,8 @@ int main(int argc, char** argv) {
     sub->add_option("--display", rf.display, "X display to share (default: $DISPLAY)");
     sub->add_option("--allow-timeout", rf.allow_timeout_s,
                     "Seconds to answer \"allow this session to start?\"");
+    sub->add_flag("--no-continuous-updates", rf.no_continuous_updates,
+                  "One update per viewer request, as before continuous updates (for comparison)");
   };
 
   std::string hub, token;

@@ -1,5 +1,6 @@
 #include "agent/session.h"
 
+#include "agent/flow_window.h"
 #include "common/log.h"
 #include "link/notice.h"
 #include "rfb/server_connection.h"
@@ -59,6 +60,11 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   rfb::Rect forced;  // areas asked for non-incrementally
   bool capturing = false;
   std::chrono::steady_clock::time_point asked_at;
+  // Continuous updates (the viewer asked for them; rfbproto): updates go out as the screen changes,
+  // as many bytes in flight as the window allows.
+  bool continuous = false;
+  rfb::Rect continuous_area;
+  FlowWindow window;
 
   // Applies a consent event under mu and reports the new state (outside mu).
   bool transition(ConsentEvent e, const std::string& detail = {}) {
@@ -109,6 +115,14 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     update_pending = true;
     if (!incremental) forced = forced.united(rect);
   }
+  void continuous_updates_changed(bool enable, const rfb::Rect& rect) override {
+    continuous = enable;
+    continuous_area = rect;
+    log::info("session.continuous_updates", {{"enabled", enable}});
+  }
+  void fence_answered(std::string_view payload) override {
+    window.answered(payload, std::chrono::steady_clock::now());
+  }
   void pixel_format_changed(const rfb::PixelFormat&) override {}
   void encodings_changed(const std::vector<int32_t>&) override {}
   void admission_requested() override {
@@ -136,6 +150,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     conn =
         std::make_unique<rfb::ServerConnection>(*this, desk->width(), desk->height(), desk->name());
     conn->hold_admission();
+    if (options.continuous_updates) conn->offer_continuous_updates();
     // Big updates leave tile by tile: the relay and the viewer work while the rest is encoded.
     conn->set_progress_sink([this] { flush(); }, kMaxMessage / 4);
     flush();  // the version only
@@ -150,7 +165,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       std::uint16_t close_code = 0;
       {
         std::unique_lock lk(mu);
-        bool busy = capturing && update_pending;
+        bool busy = capturing && (update_pending || continuous);
         if (!busy)
           cv.wait_for(lk, kIdleWait, [&] {
             return !inbox.empty() || ws_closed || allow_request || deny_request || end_request;
@@ -217,7 +232,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
           flush();
         }
       }
-      if (capturing && update_pending && conn->ready()) {
+      if (capturing && (update_pending || continuous) && conn->ready()) {
         if (auto st = send_update(); !st) {
           end_detail = st.error().message;
           break;
@@ -264,8 +279,9 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   }
 
   Status send_update() {
-    if (ws->queued_bytes() > options.send_high_water) {
-      desk->wait_for_change(kDamageWait);  // the relay is slow: let damage accumulate
+    if (ws->queued_bytes() > options.send_high_water ||
+        (continuous && forced.empty() && !window.may_send())) {
+      desk->wait_for_change(kDamageWait);  // the path is full: let damage accumulate
       return {};
     }
     bool changed =
@@ -277,6 +293,13 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       if (!grabbed)
         return make_error(Errc::internal, "displayLost", "displayLost: " + grabbed.error().message);
       rects = std::move(*grabbed);
+    }
+    if (continuous && !update_pending) {
+      // Only what the viewer asked to follow (noVNC: the whole screen).
+      std::vector<rfb::Rect> inside;
+      for (const auto& r : rects)
+        if (auto c = r.intersect(continuous_area); !c.empty()) inside.push_back(c);
+      rects = std::move(inside);
     }
     if (!forced.empty()) {
       // Asked for again as a whole: sent once, not beside the grab's changes inside it (the
@@ -300,6 +323,11 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     rfb::Update u;
     u.changed = std::move(rects);
     if (cursor_wanted) u.cursor = &*cursor;
+    std::uint64_t before = 0;
+    {
+      std::lock_guard lk(mu);
+      before = stats.bytes_sent + conn->pending_output();
+    }
     if (auto st = conn->write_update(fb, u); !st) return st;
     forced = {};
     update_pending = false;
@@ -310,6 +338,19 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       first = consent.state() == ConsentState::allowed;
     }
     flush();
+    if (continuous && conn->fence_agreed()) {
+      // What this update weighs, then a fence: its answer says the viewer has all of it.
+      std::uint64_t after = 0;
+      {
+        std::lock_guard lk(mu);
+        after = stats.bytes_sent;
+      }
+      window.sent(after - before);
+      conn->write_fence(
+          rfb::ServerConnection::kFenceRequest | rfb::ServerConnection::kFenceBlockBefore,
+          window.fence(std::chrono::steady_clock::now()));
+      flush();
+    }
     if (first) transition(ConsentEvent::first_frame);
     return {};
   }

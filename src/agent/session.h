@@ -35,6 +35,9 @@ struct SessionOptions {
   std::chrono::milliseconds allow_timeout{std::chrono::minutes(5)};
   // Updates wait while more than this is queued towards the relay (back-pressure).
   std::size_t send_high_water = std::size_t{2} * 1024 * 1024;
+  // Offer viewers that take them Fence and ContinuousUpdates (rfbproto): updates then flow as the
+  // screen changes, paced by a window of bytes in flight (flow_window.h), not one per request.
+  bool continuous_updates = true;
 };
 
 struct SessionStats {

@@ -274,3 +274,36 @@ test('the viewer says how the session ended, in the user\'s words and calm colou
     await joined.agent.exited;
   }
 });
+
+// Issue 22: noVNC takes the agent's ContinuousUpdates and Fence: it asks once, and the screen
+// follows without a FramebufferUpdateRequest per frame (each used to wait a round trip). Last in
+// the file: it paints the display's background red.
+test('continuous updates: the viewer asks once, then the screen follows without requests', async () => {
+  const joined = await join('continuous');
+  const page = await openViewer(joined);
+  await allow(joined.state, joined.agent, false);
+  await waitConnected(page);
+  await waitForPattern(page, 'agent_viewer_continuous_failed.png');
+  await until('noVNC enabling continuous updates', () => page.evaluate(() => window.reachRfb._enabledContinuousUpdates === true));
+  // From here on, count the viewer's update requests.
+  await page.evaluate(() => {
+    const messages = window.reachRfb.constructor.messages;
+    const request = messages.fbUpdateRequest;
+    window.reachRequests = 0;
+    messages.fbUpdateRequest = function (...args) {
+      window.reachRequests += 1;
+      return request.apply(this, args);
+    };
+  });
+  const red = path.join(tmp, 'red.png');
+  spawnSync('convert', ['-size', `${WIDTH}x${HEIGHT}`, 'xc:#ff0000', red]);
+  spawnSync('display', ['-window', 'root', red], { env: { ...process.env, DISPLAY: display }, timeout: 20000 });
+  await until('the red screen in the viewer', async () => {
+    const s = await sampleQuadrants(page);
+    return s && s.pixels.every(([r, g, b]) => r > 240 && g < 16 && b < 16);
+  });
+  assert.equal(await page.evaluate(() => window.reachRequests), 0, 'no update request was needed');
+  await endByDeviceUser(joined, page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

@@ -1,0 +1,140 @@
+#include "agent/flow_window.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace reach::agent {
+namespace {
+
+using Clock = FlowWindow::Clock;
+using namespace std::chrono_literals;
+
+// A link in simulated time: a bottleneck of `rate` bytes per second with a FIFO queue, `rtt` of
+// propagation. The screen changes 30 times a second; a frame waiting to be sent is replaced by the
+// next (the damage is merged, the size stays). Every update is followed by a fence, answered as
+// soon as the viewer has it.
+struct Link {
+  double rate;          // bytes per second, at the bottleneck
+  Clock::duration rtt;  // propagation, both ways
+  std::size_t frame = 100'000;
+};
+struct Outcome {
+  double fps = 0;           // frames delivered per second, over the measured window
+  double p95_queue_ms = 0;  // time frames waited at the bottleneck
+  double max_queue_ms = 0;
+};
+
+Outcome simulate(FlowWindow& w, std::vector<std::pair<Clock::duration, Link>> phases,
+                 Clock::duration measure_from, Clock::duration until) {
+  Clock::time_point t0{};
+  Clock::time_point t = t0, link_free = t0, next_frame = t0;
+  bool frame_waiting = false;
+  struct Answer {
+    Clock::time_point at;
+    std::string payload;
+  };
+  std::vector<Answer> answers;  // in order of arrival
+  std::vector<double> queue_ms;
+  int delivered = 0;
+  const auto step = 1ms;
+  for (; t - t0 < until; t += step) {
+    Link link = phases.front().second;
+    for (const auto& [from, l] : phases)
+      if (t - t0 >= from) link = l;
+    while (t >= next_frame) {
+      frame_waiting = true;
+      next_frame += 33333us;
+    }
+    // Answers that arrived by now.
+    while (!answers.empty() && answers.front().at <= t) {
+      EXPECT_TRUE(w.answered(answers.front().payload, answers.front().at));
+      answers.erase(answers.begin());
+    }
+    if (frame_waiting && w.may_send()) {
+      frame_waiting = false;
+      w.sent(link.frame);
+      std::string fence = w.fence(t);
+      Clock::time_point start = std::max(t, link_free);
+      link_free = start + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(link.frame / link.rate));
+      const double waited = std::chrono::duration<double, std::milli>(start - t).count();
+      Clock::time_point at_viewer = link_free + link.rtt / 2;
+      answers.push_back({at_viewer + link.rtt / 2, fence});
+      if (t - t0 >= measure_from) {
+        ++delivered;
+        queue_ms.push_back(waited);
+      }
+      if (getenv("FLOW_TRACE"))
+        std::printf("t=%.3f window=%zu inflight=%llu waited=%.0f rtt=%.0f\n",
+                    std::chrono::duration<double>(t - t0).count(), w.window(),
+                    (unsigned long long)w.in_flight(), waited,
+                    std::chrono::duration<double, std::milli>(w.last_rtt()).count());
+    }
+  }
+  Outcome o;
+  o.fps = delivered / std::chrono::duration<double>(until - measure_from).count();
+  std::sort(queue_ms.begin(), queue_ms.end());
+  if (!queue_ms.empty()) {
+    o.p95_queue_ms = queue_ms[queue_ms.size() * 95 / 100];
+    o.max_queue_ms = queue_ms.back();
+  }
+  return o;
+}
+
+// What the window promises: the link is used, and a frame waits at the bottleneck for at most
+// about one other frame (plus the queue target). Smaller frames on a slower link are the
+// encoder's part (choosing quality and bitrate), not the window's.
+TEST(FlowWindow, OnASlowLinkItFillsTheLinkWithoutAQueue) {
+  FlowWindow w;
+  // 10 Mbit/s, 50 ms: 12.5 frames of 100 kB a second at most; one frame takes 80 ms to send.
+  auto o = simulate(w, {{0s, {1.25e6, 50ms}}}, 5s, 20s);
+  EXPECT_GT(o.fps, 0.85 * 12.5) << "the link is used";
+  EXPECT_LT(o.p95_queue_ms, 80 + 30) << "no standing queue";
+}
+
+TEST(FlowWindow, WhenTheLinkShrinksTheQueueIsGoneWithinTwoSeconds) {
+  FlowWindow w;
+  // 50 -> 5 Mbit/s at 10 s, 20 ms; measured from 2 s after the step. At 5 Mbit/s 6.25 frames
+  // a second fit, and one takes 160 ms to send.
+  auto o = simulate(w, {{0s, {6.25e6, 20ms}}, {10s, {0.625e6, 20ms}}}, 12s, 25s);
+  EXPECT_GT(o.fps, 0.8 * 6.25);
+  EXPECT_LT(o.p95_queue_ms, 160 + 30);
+  FlowWindow fresh;  // and without the step, at 50 Mbit/s: 30 fps, nothing queued
+  auto fast = simulate(fresh, {{0s, {6.25e6, 20ms}}}, 3s, 10s);
+  EXPECT_GT(fast.fps, 29.0);
+  EXPECT_LT(fast.p95_queue_ms, 16 + 30);
+}
+
+TEST(FlowWindow, WithoutAnswersTheWindowStopsTheSender) {
+  FlowWindow w;
+  Clock::time_point t{};
+  int sent = 0;
+  while (w.may_send() && sent < 1000) {
+    w.sent(50'000);
+    w.fence(t);
+    ++sent;
+  }
+  EXPECT_LE(sent * 50'000u, FlowWindow::kStartWindow + 50'000u);
+  EXPECT_LE(w.fences_waiting(), 64u);
+}
+
+TEST(FlowWindow, AnswersThatAreNotItsFencesChangeNothing) {
+  FlowWindow w;
+  Clock::time_point t{};
+  w.sent(100'000);
+  std::string f = w.fence(t);
+  for (std::string bad : {std::string(), std::string("short"), std::string(9, 'x'),
+                          std::string(8, '\xff'), std::string(8, '\0')}) {
+    EXPECT_FALSE(w.answered(bad, t + 10ms)) << bad.size();
+  }
+  EXPECT_EQ(w.in_flight(), 100'000u);
+  EXPECT_TRUE(w.answered(f, t + 50ms));
+  EXPECT_EQ(w.in_flight(), 0u);
+  EXPECT_EQ(w.last_rtt(), Clock::duration(50ms));
+  EXPECT_FALSE(w.answered(f, t + 60ms)) << "answered twice";
+}
+
+}  // namespace
+}  // namespace reach::agent
