@@ -445,7 +445,8 @@ async function crud(page) {
   await fillAssignmentName(page, 'Erik alone');
   await page.screenshot({ path: path.join(SHOTS, 'role-user-group-en.png'), fullPage: true });
   await page.getByRole('button', { name: 'Create', exact: true }).click();
-  await page.getByText('The role is assigned.').waitFor();
+  // The first assignment's "The role is assigned." may still be on the page: wait for this one.
+  await page.getByRole('button', { name: 'Delete the assignment Erik alone' }).waitFor();
   assignments = (await api('/v1.0/deviceManagement/roleAssignments')).json.value.filter((a) => a.roleDefinitionId === roleId);
   assert.equal(assignments.length, 1);
   assert.equal(assignments[0].members.length, 1, 'only the group made for Erik: the dialog started empty');
