@@ -4,29 +4,25 @@
 
 namespace reach::agent {
 
-void FlowWindow::sent(std::size_t bytes) {
-  sent_ += bytes;
-  if (in_flight() >= window_ - window_ / 8) limited_ = true;
-}
-
 std::string FlowWindow::fence(Clock::time_point now) {
   // At most this many fences wait: a viewer that never answers does not grow the list.
   if (pending_.size() >= 64) pending_.pop_front();
-  pending_.push_back({sent_, now});
+  const std::uint64_t seq = next_seq_++;
+  pending_.push_back({seq, sent_, now});
   std::string p(kPayloadBytes, '\0');
   for (std::size_t i = 0; i < kPayloadBytes; ++i)
-    p[i] = static_cast<char>(sent_ >> (8 * (kPayloadBytes - 1 - i)));
+    p[i] = static_cast<char>(seq >> (8 * (kPayloadBytes - 1 - i)));
   return p;
 }
 
 bool FlowWindow::answered(std::string_view payload, Clock::time_point now) {
   if (payload.size() != kPayloadBytes) return false;
-  std::uint64_t at = 0;
-  for (unsigned char c : payload) at = at << 8 | c;
+  std::uint64_t seq = 0;
+  for (unsigned char c : payload) seq = seq << 8 | c;
   // Answers come in order: fences before this one were answered too (the viewer handles them in
   // order); a payload that is none of the waiting fences' changes nothing.
   auto it = std::find_if(pending_.begin(), pending_.end(),
-                         [&](const Pending& p) { return p.sent_at == at; });
+                         [&](const Pending& p) { return p.seq == seq; });
   if (it == pending_.end()) return false;
   pending_.erase(pending_.begin(), it);
   const Pending p = pending_.front();
@@ -43,18 +39,25 @@ bool FlowWindow::answered(std::string_view payload, Clock::time_point now) {
     period_start_ = now;
   }
 
-  // One decision per round trip: what an answer says is about what was sent a round trip ago.
-  if (now - last_change_ < std::max(base_rtt_, Clock::duration(std::chrono::milliseconds(5))))
-    return true;
-  const auto queued = last_rtt_ - base_rtt_;
-  if (queued > kQueueTarget) {
-    window_ = std::max(kMinWindow, window_ - window_ / 3);
-    last_change_ = now;
-  } else if (limited_ && queued < kQueueTarget / 3) {
-    window_ = std::min(kMaxWindow, window_ + window_ / 4);
-    last_change_ = now;
+  // Delivery rate: what arrived since the last answer, over the time since.
+  if (last_answer_ != Clock::time_point{} && acked_ > last_acked_ && now > last_answer_) {
+    const double rate = static_cast<double>(acked_ - last_acked_) /
+                        std::chrono::duration<double>(now - last_answer_).count();
+    if (rate_period_start_ == Clock::time_point{}) rate_period_start_ = now;
+    if (now - rate_period_start_ >= kRatePeriod) {
+      rate_before_ = rate_now_;
+      rate_now_ = 0;
+      rate_period_start_ = now;
+    }
+    rate_now_ = std::max(rate_now_, rate);
   }
-  limited_ = false;
+  last_acked_ = acked_;
+  last_answer_ = now;
+  if (rate() > 0 && base_rtt_ > Clock::duration{}) {
+    const double seconds = std::chrono::duration<double>(base_rtt_ + kQueueTarget).count();
+    window_ =
+        std::clamp<std::size_t>(static_cast<std::size_t>(rate() * seconds), kMinWindow, kMaxWindow);
+  }
   return true;
 }
 

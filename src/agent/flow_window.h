@@ -6,15 +6,18 @@
 // the bytes sent up to its fence have arrived, and how long that took (a round trip, plus whatever
 // queue the bytes waited in).
 //
-// The window follows the delay, latency first: it grows (doubling per round trip) while the round
-// trip stays near the lowest seen and the window was the limit; it shrinks by a third, at most once
-// per round trip, when the round trip rises more than kQueueTarget above the lowest (a queue is
-// building). The lowest round trip is re-learnt every kBaseRttPeriod, so a route that got slower
-// is not mistaken for a queue for ever.
+// Latency first, then frame rate: the window is what the path delivers in its own round trip plus
+// kQueueTarget (the bytes "on the wire" and a short queue), from the highest delivery rate the
+// answers showed over the last kRatePeriod and the lowest round trip of a fence sent with nothing
+// in flight (the path itself, without an update's own time on the link). An update bigger than
+// the window therefore travels alone: on a slow link a whole-screen frame waits for the one before
+// it to arrive rather than queue behind it (smaller frames are the encoder's part). Before the
+// first measurements the window is kStartWindow.
 //
 // Sans-I/O: times are given, nothing is sent. Thread-safety: none (the session thread's).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -27,16 +30,19 @@ namespace reach::agent {
 class FlowWindow {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr std::size_t kMinWindow = 64 * 1024;
+  static constexpr std::size_t kMinWindow = 16 * 1024;
   static constexpr std::size_t kStartWindow = 256 * 1024;
   static constexpr std::size_t kMaxWindow = 32 * 1024 * 1024;
   static constexpr auto kQueueTarget = std::chrono::milliseconds(30);
   static constexpr auto kBaseRttPeriod = std::chrono::seconds(10);
+  static constexpr auto kRatePeriod = std::chrono::seconds(2);
   static constexpr std::size_t kPayloadBytes = 8;
 
   // `bytes` of updates handed to the stream.
-  void sent(std::size_t bytes);
-  // The payload of a fence request sent now, after what sent() counted (8 bytes).
+  void sent(std::size_t bytes) { sent_ += bytes; }
+  // The payload of a fence request sent now, after what sent() counted (8 bytes, a sequence
+  // number). A fence sent with nothing in flight measures the path itself (the lowest round trip),
+  // without an update's own time on the link.
   std::string fence(Clock::time_point now);
   // The viewer answered a fence: false when the payload is not one of this window's (ignored).
   bool answered(std::string_view payload, Clock::time_point now);
@@ -47,19 +53,26 @@ class FlowWindow {
   // Zero until the first answer.
   Clock::duration last_rtt() const { return last_rtt_; }
   Clock::duration base_rtt() const { return base_rtt_; }
+  double rate() const { return std::max(rate_now_, rate_before_); }  // bytes per second
   std::size_t fences_waiting() const { return pending_.size(); }
 
  private:
   struct Pending {
+    std::uint64_t seq;
     std::uint64_t sent_at;  // sent_ when the fence went out
     Clock::time_point when;
   };
-  std::uint64_t sent_ = 0, acked_ = 0;
+  std::uint64_t sent_ = 0, acked_ = 0, next_seq_ = 1;
   std::size_t window_ = kStartWindow;
-  bool limited_ = false;  // the window held updates back since the last decision
   std::deque<Pending> pending_;
   Clock::duration last_rtt_{}, base_rtt_{}, period_min_{};
-  Clock::time_point period_start_{}, last_change_{};
+  Clock::time_point period_start_{};
+  // Delivery: bytes per second between consecutive answers, the highest of this period and the
+  // last (so a link that shrank is believed within two periods).
+  std::uint64_t last_acked_ = 0;
+  Clock::time_point last_answer_{};
+  double rate_now_ = 0, rate_before_ = 0;
+  Clock::time_point rate_period_start_{};
 };
 
 }  // namespace reach::agent

@@ -120,6 +120,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     continuous_area = rect;
     log::info("session.continuous_updates", {{"enabled", enable}});
   }
+  // Session thread only: an update is due (asked for, or continuous with room in the window).
+  bool wants_update() const { return update_pending || (continuous && window.may_send()); }
   void fence_answered(std::string_view payload) override {
     window.answered(payload, std::chrono::steady_clock::now());
   }
@@ -165,7 +167,9 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       std::uint16_t close_code = 0;
       {
         std::unique_lock lk(mu);
-        bool busy = capturing && (update_pending || continuous);
+        // While the window is full the thread waits for the viewer (its fence answers), not for
+        // damage: on a busy screen the damage is always there, and that wait would spin.
+        bool busy = capturing && wants_update();
         if (!busy)
           cv.wait_for(lk, kIdleWait, [&] {
             return !inbox.empty() || ws_closed || allow_request || deny_request || end_request;
@@ -232,7 +236,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
           flush();
         }
       }
-      if (capturing && (update_pending || continuous) && conn->ready()) {
+      if (capturing && wants_update() && conn->ready()) {
         if (auto st = send_update(); !st) {
           end_detail = st.error().message;
           break;
@@ -279,9 +283,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   }
 
   Status send_update() {
-    if (ws->queued_bytes() > options.send_high_water ||
-        (continuous && forced.empty() && !window.may_send())) {
-      desk->wait_for_change(kDamageWait);  // the path is full: let damage accumulate
+    if (ws->queued_bytes() > options.send_high_water) {
+      desk->wait_for_change(kDamageWait);  // the relay is slow: let damage accumulate
       return {};
     }
     bool changed =
@@ -323,6 +326,11 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     rfb::Update u;
     u.changed = std::move(rects);
     if (cursor_wanted) u.cursor = &*cursor;
+    if (continuous && conn->fence_agreed() && window.in_flight() == 0) {
+      // Nothing on the way: this fence's answer is the path's own round trip.
+      conn->write_fence(rfb::ServerConnection::kFenceRequest,
+                        window.fence(std::chrono::steady_clock::now()));
+    }
     std::uint64_t before = 0;
     {
       std::lock_guard lk(mu);
