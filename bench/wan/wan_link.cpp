@@ -249,23 +249,35 @@ int rate(const Options& o) {
   return 0;
 }
 
+// The probe's address in B, and a TCP socket with Nagle off.
+sockaddr_in probe_address() {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(kProbePort);
+  ::inet_pton(AF_INET, kAddrB, &a.sin_addr);
+  return a;
+}
+int tcp_socket() {
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  return s;
+}
+
 int probe(const Options& o) {
   int ready = -1;
   std::atomic<bool> listening{false};
   std::thread server([&] {
     enter(o.b);
-    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(kProbePort);
-    ::inet_pton(AF_INET, kAddrB, &a.sin_addr);
+    int s = tcp_socket();
+    sockaddr_in a = probe_address();
     if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind in " + o.b);
     ::listen(s, 4);
     listening = true;
     for (int round = 0; round < 2; ++round) {
       int c = ::accept(s, nullptr, nullptr);
+      int one = 1;
       ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       char b[65536];
       ssize_t n;
@@ -282,13 +294,8 @@ int probe(const Options& o) {
   std::thread client([&] {
     enter(o.a);
     auto connect_b = [&] {
-      int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      int one = 1;
-      ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(kProbePort);
-      ::inet_pton(AF_INET, kAddrB, &a.sin_addr);
+      int s = tcp_socket();
+      sockaddr_in a = probe_address();
       if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("connect to " + o.b);
       return s;
     };
