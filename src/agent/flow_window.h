@@ -30,7 +30,8 @@ namespace reach::agent {
 class FlowWindow {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr std::size_t kMinWindow = 16 * 1024;
+  // Two small updates may be on their way at once (a scroll step is ~20 kB), not two big ones.
+  static constexpr std::size_t kMinWindow = 32 * 1024;
   static constexpr std::size_t kStartWindow = 256 * 1024;
   static constexpr std::size_t kMaxWindow = 32 * 1024 * 1024;
   static constexpr auto kQueueTarget = std::chrono::milliseconds(30);
