@@ -423,8 +423,6 @@ TEST_F(AgentSessionTest, EndDuringABusyStreamStopsItAtOnce) {
       << agent.output();
 }
 
-// The relay dies while the session runs: the agent ends it as "relayLost" (what the portal and
-// the hub's history then say), stops sharing and exits; nothing is left waiting.
 // Issue 22: the first update after a non-incremental request for the whole screen carries the
 // screen once (it carried the first grab's whole-screen change and the request's rectangle: the
 // same pixels twice, twice the time to the first picture on a slow link).
@@ -480,6 +478,8 @@ TEST_F(AgentSessionTest, TheFirstWholeScreenUpdateCarriesEachPixelOnce) {
   ASSERT_EQ(agent_cli(a.state, {"end"}).exit_code, 0);
 }
 
+// The relay dies while the session runs: the agent ends it as "relayLost" (what the portal and
+// the hub's history then say), stops sharing and exits; nothing is left waiting.
 TEST_F(AgentSessionTest, TheRelayDyingEndsTheSessionAsLost) {
   ChildProcess pattern;
   ASSERT_TRUE(draw_pattern(pattern));
