@@ -10,6 +10,8 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libssl-dev libsqlite3-dev libsodium-dev libspdlog-dev libfmt-dev libcli11-dev zlib1g-dev
   libjpeg62-turbo-dev
+  # OpenH264 (BSD): the agent's H.264 rectangles for viewers that take them (noVNC)
+  libopenh264-dev
   libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxtst-dev
   libgtest-dev libgmock-dev
   # tests and demo: the browser for end-to-end tests, a virtual display and a real VNC server

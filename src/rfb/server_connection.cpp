@@ -369,6 +369,34 @@ void ServerConnection::write_fence(uint32_t flags, std::string_view payload) {
   out_.append(payload);
 }
 
+bool ServerConnection::video_active() const {
+  return video_allowed_ && client_supports(encoding::kOpenH264);
+}
+
+void ServerConnection::set_video_rate(int bitrate, float frame_rate) {
+  video_bitrate_ = bitrate;
+  video_frame_rate_ = frame_rate;
+  for (auto& c : video_) c.encoder->set_rate(bitrate, frame_rate);
+}
+
+H264Encoder* ServerConnection::video_context(const Rect& area, bool& fresh) {
+  fresh = false;
+  for (auto& c : video_)
+    if (c.area == area) {
+      c.last_used = ++video_tick_;
+      return c.encoder.get();
+    }
+  auto enc = H264Encoder::create(area.w, area.h, video_bitrate_, video_frame_rate_);
+  if (!enc) return nullptr;
+  if (video_.size() >= kMaxVideoContexts)
+    video_.erase(std::min_element(video_.begin(), video_.end(), [](const auto& a, const auto& b) {
+      return a.last_used < b.last_used;
+    }));
+  fresh = true;
+  video_.push_back({area, std::move(*enc), ++video_tick_});
+  return video_.back().encoder.get();
+}
+
 bool ServerConnection::client_supports(int32_t e) const {
   return e == encoding::kRaw ||
          std::find(encodings_.begin(), encodings_.end(), e) != encodings_.end();
@@ -398,6 +426,34 @@ Status ServerConnection::write_update(const Framebuffer& fb, const Update& updat
     Rect c = r.intersect(fb.bounds());
     if (!c.empty()) changed.push_back(c);
   }
+  // Video first: an area whose frame cannot be made goes with the changes, and the rectangle
+  // count is written before any of them.
+  struct VideoFrame {
+    Rect area;
+    uint32_t flags;
+    std::string frame;
+  };
+  std::vector<VideoFrame> frames;
+  for (const Rect& r : update.video) {
+    Rect c = r.intersect(fb.bounds());
+    if (c.empty()) continue;
+    bool fresh = false;
+    H264Encoder* enc = nullptr;
+    if (video_active() && !resized && c == r && c.w >= 16 && c.h >= 16 && c.w % 2 == 0 &&
+        c.h % 2 == 0)
+      enc = video_context(c, fresh);
+    if (!enc) {
+      changed.push_back(c);
+      continue;
+    }
+    if (fresh) enc->force_key_frame();
+    auto frame = enc->encode(fb, c, update.time_ms);
+    if (!frame || frame->empty()) {
+      changed.push_back(c);  // not taken by the encoder: still shown, without loss
+      continue;
+    }
+    frames.push_back({c, fresh ? kH264ResetContext : 0u, std::move(*frame)});
+  }
   const bool send_cursor = update.cursor && client_supports(encoding::kCursor);
   const size_t pseudo = (resized ? 1 : 0) + (send_cursor ? 1 : 0);
 
@@ -414,7 +470,7 @@ Status ServerConnection::write_update(const Framebuffer& fb, const Update& updat
     for (const Rect& r : changed) n += TightEncoder::rect_count(r);
     return n;
   };
-  if (pseudo + copies.size() + pixel_rects() > kMaxRectsPerUpdate) {
+  if (pseudo + frames.size() + copies.size() + pixel_rects() > kMaxRectsPerUpdate) {
     Rect all;
     for (const CopyOp& c : copies) all = all.united(c.dst);
     for (const Rect& r : changed) all = all.united(r);
@@ -422,10 +478,11 @@ Status ServerConnection::write_update(const Framebuffer& fb, const Update& updat
     changed.assign(1, all);
   }
   // Only a desktop of some four billion pixels is more Tight tiles than an update holds.
-  if (pseudo + pixel_rects() > kMaxRectsPerUpdate)
+  if (pseudo + frames.size() + pixel_rects() > kMaxRectsPerUpdate)
     pixel_encoding = client_supports(encoding::kZrle) ? encoding::kZrle : encoding::kRaw;
 
-  write_update_header(static_cast<uint16_t>(pseudo + copies.size() + pixel_rects()), out_);
+  write_update_header(static_cast<uint16_t>(pseudo + copies.size() + pixel_rects() + frames.size()),
+                      out_);
   if (resized) {
     encode_desktop_size(fb.width(), fb.height(), out_);
     width_ = fb.width();
@@ -437,10 +494,14 @@ Status ServerConnection::write_update(const Framebuffer& fb, const Update& updat
   auto progress = [&] {
     if (progress_sink_ && out_.size() >= progress_bytes_) progress_sink_();
   };
+  const int quality = tight_.quality_level();
+  if (update.lossless) tight_.set_quality_level(-1);
   for (const Rect& r : changed) {
     if (pixel_encoding == encoding::kTight) {
       for (const Rect& tile : TightEncoder::split(r)) {
+        const uint64_t jpeg_before = tight_.jpeg_tiles();
         tight_.encode(fb, tile, converter_, out_);
+        if (tight_.jpeg_tiles() != jpeg_before) lossy_.push_back(tile);
         progress();
       }
     } else if (pixel_encoding == encoding::kZrle) {
@@ -448,6 +509,14 @@ Status ServerConnection::write_update(const Framebuffer& fb, const Update& updat
     } else {
       encode_raw(fb, r, converter_, out_);
     }
+    progress();
+  }
+  tight_.set_quality_level(quality);
+  for (const VideoFrame& f : frames) {
+    write_h264_rect(f.area, f.flags, f.frame, out_);
+    lossy_.push_back(f.area);
+    ++video_frames_;
+    video_bytes_ += f.frame.size();
     progress();
   }
   return {};

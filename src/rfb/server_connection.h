@@ -33,6 +33,7 @@
 #include "common/result.h"
 #include "rfb/encoders.h"
 #include "rfb/framebuffer.h"
+#include "rfb/h264.h"
 #include "rfb/pixel_format.h"
 #include "rfb/tight.h"
 
@@ -71,11 +72,19 @@ struct CopyOp {
 };
 
 // One FramebufferUpdate. Copies are written first and in order (later ones may read what earlier
-// ones wrote), then the changed rectangles. A framebuffer of a new size adds a DesktopSize
-// rectangle before all of them.
+// ones wrote), then the changed rectangles, then the video areas. A framebuffer of a new size adds
+// a DesktopSize rectangle before all of them.
 struct Update {
   std::vector<CopyOp> copies;
   std::vector<Rect> changed;
+  // Areas that change like video: each is one H.264 frame (h264.h) when the client takes Open
+  // H.264 and the owner allows it (set_video), else sent like `changed`. An area keeps its
+  // encoder while it keeps its place and size; areas of odd size or under 16x16 go as `changed`.
+  std::vector<Rect> video;
+  // Send `changed` without loss (no JPEG), as a still copy of areas that went lossy.
+  bool lossless = false;
+  // Now, in milliseconds on a steady clock: the video rate control reads it.
+  int64_t time_ms = 0;
   const Cursor* cursor = nullptr;  // a new cursor shape, sent when the client takes Cursor
 };
 
@@ -137,6 +146,19 @@ class ServerConnection {
     progress_sink_ = std::move(sink);
     progress_bytes_ = min_bytes;
   }
+  // Open H.264 (encoding 50) for Update::video, off until allowed; a client that does not list
+  // it never gets it. The rate is what every video area's encoder aims at from its next frame.
+  static constexpr size_t kMaxVideoContexts = 4;
+  void set_video(bool allowed) { video_allowed_ = allowed; }
+  bool video_active() const;
+  void set_video_rate(int bitrate, float frame_rate);
+  // Frames and bytes of H.264 written so far (the viewer's statistics, the benches).
+  uint64_t video_frames() const { return video_frames_; }
+  uint64_t video_bytes() const { return video_bytes_; }
+  // The areas written with loss (JPEG tiles, video frames) since the last call: an exact copy is
+  // due once they stop changing (Update::lossless).
+  std::vector<Rect> take_lossy() { return std::exchange(lossy_, {}); }
+
   void write_bell();
   void write_server_cut_text(std::string_view latin1);
 
@@ -195,6 +217,23 @@ class ServerConnection {
   std::vector<int32_t> encodings_;
   ZrleEncoder zrle_;
   TightEncoder tight_;
+  struct VideoContext {
+    Rect area;
+    std::unique_ptr<H264Encoder> encoder;
+    uint64_t last_used = 0;
+  };
+  // The encoder for `area`, made on first use (the least recently used dropped past
+  // kMaxVideoContexts); `fresh` says the client must start a new decoder for it. Null when
+  // OpenH264 refused (the area then goes as a change).
+  H264Encoder* video_context(const Rect& area, bool& fresh);
+  bool video_allowed_ = false;
+  int video_bitrate_ = 4'000'000;
+  float video_frame_rate_ = 30;
+  uint64_t video_tick_ = 0;
+  uint64_t video_frames_ = 0;
+  uint64_t video_bytes_ = 0;
+  std::vector<VideoContext> video_;
+  std::vector<Rect> lossy_;
   Error error_;
 
   std::string in_;

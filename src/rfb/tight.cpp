@@ -285,6 +285,7 @@ void TightEncoder::encode_tile(const Framebuffer& fb, const Rect& t, const Pixel
   if (jpeg_ok) {
     out.push_back(static_cast<char>(kJpeg | take_resets()));
     put_jpeg(fb, t, out);
+    ++jpeg_tiles_;
     return;
   }
 

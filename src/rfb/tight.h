@@ -51,6 +51,8 @@ class TightEncoder {
   // The client's JPEG quality level 0..9, or -1 for no JPEG (lossless only).
   void set_quality_level(int level);
   int quality_level() const { return quality_level_; }
+  // Tight rectangles sent as JPEG so far (lossy: the rest are exact).
+  uint64_t jpeg_tiles() const { return jpeg_tiles_; }
 
   // The Tight rectangles `r` is sent as: r itself, or tiles at most kMaxRectWidth wide and
   // kMaxRectPixels big, left to right then top to bottom. An update's rectangle count must
@@ -76,7 +78,8 @@ class TightEncoder {
   std::unique_ptr<Jpeg> jpeg_;                 // created on first use
   int zlib_level_ = kDefaultZlibLevel;
   int quality_level_ = -1;
-  unsigned reset_pending_ = 0;  // bit i: the client must reset inflate stream i
+  unsigned reset_pending_ = 0;
+  uint64_t jpeg_tiles_ = 0;  // bit i: the client must reset inflate stream i
 
   std::vector<uint32_t> values_;  // the current tile in client pixel values
   std::string plain_;             // the current tile's filtered, uncompressed data

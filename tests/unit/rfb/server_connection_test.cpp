@@ -473,5 +473,182 @@ TEST(RfbUpdate, ServerMessages) {
   EXPECT_EQ(hex(s.conn.take_output()), hex(bytes({2, 3, 0, 0, 0}) + u32(2) + "hi"));
 }
 
+// --- Open H.264 (encoding 50) -------------------------------------------------------------------
+
+namespace video {
+
+// The rectangles of one FramebufferUpdate that holds only Tight and H.264 rectangles: (rect,
+// encoding, H.264 flags or -1). Tight rectangles are skipped by reading their compact lengths
+// (fill: 3 bytes of colour; JPEG and basic: a length), enough for the updates these tests make.
+struct Seen {
+  Rect rect;
+  int32_t encoding;
+  int64_t flags = -1;
+  std::string frame;
+};
+
+uint32_t be32(const std::string& s, size_t at) {
+  return uint32_t(uint8_t(s[at])) << 24 | uint32_t(uint8_t(s[at + 1])) << 16 |
+         uint32_t(uint8_t(s[at + 2])) << 8 | uint8_t(s[at + 3]);
+}
+
+std::vector<Seen> parse(const std::string& out) {
+  std::vector<Seen> seen;
+  size_t at = 2;
+  int n = (uint8_t(out[at]) << 8) | uint8_t(out[at + 1]);
+  at += 2;
+  for (int i = 0; i < n; ++i) {
+    auto u16at = [&](size_t k) { return (uint8_t(out[k]) << 8) | uint8_t(out[k + 1]); };
+    Seen s{Rect{u16at(at), u16at(at + 2), u16at(at + 4), u16at(at + 6)},
+           static_cast<int32_t>(be32(out, at + 8))};
+    at += 12;
+    if (s.encoding == encoding::kOpenH264) {
+      uint32_t len = be32(out, at);
+      s.flags = be32(out, at + 4);
+      s.frame = out.substr(at + 8, len);
+      at += 8 + len;
+    } else {
+      EXPECT_EQ(s.encoding, encoding::kTight);
+      uint8_t control = uint8_t(out[at++]);
+      if ((control >> 4) == 8) {  // fill: one TPIXEL (3 bytes)
+        at += 3;
+      } else {
+        // JPEG (9) or basic without a filter: a compact length then data (basic data under 12
+        // bytes has none; not made by these tests' pictures).
+        size_t len = 0;
+        for (int shift = 0; shift < 21; shift += 7) {
+          uint8_t b = uint8_t(out[at++]);
+          len |= size_t(b & 0x7f) << shift;
+          if (!(b & 0x80)) break;
+        }
+        at += len;
+      }
+    }
+    seen.push_back(std::move(s));
+  }
+  EXPECT_EQ(at, out.size()) << "the update was parsed to its end";
+  return seen;
+}
+
+// A busy picture (so that a basic or JPEG rectangle is chosen) with a square at `t`.
+Framebuffer picture(int t) {
+  Framebuffer fb(128, 96);
+  for (int y = 0; y < fb.height(); ++y)
+    for (int x = 0; x < fb.width(); ++x) fb.at(x, y) = uint32_t((x * 7 + y * 13 + t) & 0xff) << 8;
+  fb.fill(Rect{t * 4, 16, 32, 32}, 0xff00ff);
+  return fb;
+}
+
+}  // namespace video
+
+TEST(RfbVideo, AnAreaIsOneH264FrameItsFirstWithAKeyFrameAndAReset) {
+  Session s(128, 96);
+  s.conn.set_video(true);
+  ASSERT_EQ(s.send(set_encodings_msg({50, 7, -26})), "");
+  ASSERT_TRUE(s.conn.video_active());
+  for (int t = 0; t < 3; ++t) {
+    Update u;
+    u.video = {Rect{0, 0, 128, 64}};
+    u.time_ms = t * 33;
+    ASSERT_TRUE(s.conn.write_update(video::picture(t), u));
+    auto seen = video::parse(s.conn.take_output());
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].rect, (Rect{0, 0, 128, 64}));
+    EXPECT_EQ(seen[0].encoding, 50);
+    // A new area resets its context at the viewer and starts with SPS, PPS and an IDR.
+    EXPECT_EQ(seen[0].flags, t == 0 ? kH264ResetContext : 0);
+    ASSERT_GT(seen[0].frame.size(), 4u);
+    EXPECT_EQ(uint8_t(seen[0].frame[4]) & 0x1f, t == 0 ? 7 : 1);
+    // What went lossy is reported, for the exact copy that follows once it is still.
+    EXPECT_EQ(s.conn.take_lossy(), (std::vector<Rect>{Rect{0, 0, 128, 64}}));
+  }
+  EXPECT_EQ(s.conn.video_frames(), 3u);
+}
+
+TEST(RfbVideo, ChangesBesideVideoStayTight) {
+  Session s(128, 96);
+  s.conn.set_video(true);
+  ASSERT_EQ(s.send(set_encodings_msg({50, 7})), "");
+  Update u;
+  u.changed = {Rect{0, 80, 16, 16}};
+  u.video = {Rect{0, 0, 128, 64}};
+  ASSERT_TRUE(s.conn.write_update(video::picture(0), u));
+  auto seen = video::parse(s.conn.take_output());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].encoding, encoding::kTight);
+  EXPECT_EQ(seen[1].encoding, encoding::kOpenH264);
+}
+
+TEST(RfbVideo, WithoutTheClientsOrTheOwnersYesVideoGoesAsTight) {
+  for (bool allowed : {false, true}) {
+    SCOPED_TRACE(allowed ? "client without 50" : "video not allowed");
+    Session s(128, 96);
+    s.conn.set_video(allowed);
+    ASSERT_EQ(
+        s.send(set_encodings_msg(allowed ? std::vector<int32_t>{7} : std::vector<int32_t>{50, 7})),
+        "");
+    EXPECT_FALSE(s.conn.video_active());
+    Update u;
+    u.video = {Rect{0, 0, 128, 64}};
+    ASSERT_TRUE(s.conn.write_update(video::picture(0), u));
+    for (const auto& seen : video::parse(s.conn.take_output()))
+      EXPECT_EQ(seen.encoding, encoding::kTight);
+    EXPECT_EQ(s.conn.video_frames(), 0u);
+  }
+}
+
+TEST(RfbVideo, AreasH264CannotTakeGoAsChanges) {
+  Session s(128, 96);
+  s.conn.set_video(true);
+  ASSERT_EQ(s.send(set_encodings_msg({50})), "");  // and Raw, which every client takes
+  for (Rect r : {Rect{0, 0, 14, 64}, Rect{0, 0, 64, 10}, Rect{1, 1, 33, 32}}) {
+    Update u;
+    u.video = {r};
+    ASSERT_TRUE(s.conn.write_update(video::picture(0), u));
+    std::string out = s.conn.take_output();
+    EXPECT_EQ(hex(out.substr(0, 16)), hex(bytes({0, 0}) + u16(1) + u16(r.x) + u16(r.y) + u16(r.w) +
+                                          u16(r.h) + u32(encoding::kRaw)));
+    EXPECT_EQ(out.size(), 16u + 4u * r.w * r.h);
+  }
+  EXPECT_EQ(s.conn.video_frames(), 0u);
+}
+
+TEST(RfbVideo, ALosslessUpdateNeverUsesJpegAndTheClientsQualityComesBack) {
+  Session s(128, 96);
+  ASSERT_EQ(s.send(set_encodings_msg({7, -26})), "");  // Tight, JPEG quality 6
+  Update u;
+  u.changed = {Rect{0, 0, 128, 96}};
+  ASSERT_TRUE(s.conn.write_update(video::picture(0), u));
+  s.conn.take_output();
+  EXPECT_FALSE(s.conn.take_lossy().empty()) << "JPEG was chosen for a busy picture";
+  u.lossless = true;
+  ASSERT_TRUE(s.conn.write_update(video::picture(0), u));
+  s.conn.take_output();
+  EXPECT_TRUE(s.conn.take_lossy().empty());
+  u.lossless = false;
+  ASSERT_TRUE(s.conn.write_update(video::picture(0), u));
+  EXPECT_FALSE(s.conn.take_lossy().empty());
+}
+
+TEST(RfbVideo, AtMostFourContextsAndAReturningAreaStartsAgainWithAReset) {
+  Session s(128, 96);
+  s.conn.set_video(true);
+  ASSERT_EQ(s.send(set_encodings_msg({50, 7})), "");
+  auto flags_for = [&](Rect r) {
+    Update u;
+    u.video = {r};
+    EXPECT_TRUE(s.conn.write_update(video::picture(0), u));
+    auto seen = video::parse(s.conn.take_output());
+    return seen.size() == 1 ? seen[0].flags : -2;
+  };
+  const Rect first{0, 0, 32, 32};
+  EXPECT_EQ(flags_for(first), kH264ResetContext);
+  EXPECT_EQ(flags_for(first), 0);
+  for (int i = 1; i <= int(ServerConnection::kMaxVideoContexts); ++i)
+    EXPECT_EQ(flags_for(Rect{i * 16, 32, 32, 32}), kH264ResetContext);
+  // The first area's encoder was dropped: a new one, and the viewer is told to start over.
+  EXPECT_EQ(flags_for(first), kH264ResetContext);
+}
+
 }  // namespace
 }  // namespace reach::rfb
