@@ -257,7 +257,7 @@ struct Agent::Impl {
     if (!e.empty()) report(notification_id, e, detail);
   }
 
-  Status join(const std::string& stream_url, const std::string& notification_id) {
+  Status join(const std::string& stream_url, const std::string& notification_id, bool h264 = true) {
     std::lock_guard lk(mu);
     if (session && !is_final(session->state()))
       return make_error(Errc::conflict, "sessionOpen",
@@ -268,6 +268,7 @@ struct Agent::Impl {
     so.x11 = options.x11;
     so.allow_timeout = options.allow_timeout;
     so.continuous_updates = options.continuous_updates;
+    so.h264 = options.h264 && h264;
     // The session's callback may run before start() returns: it reads view_only from the
     // consent state it is handed, not from `session`.
     auto view_only = std::make_shared<std::atomic<bool>>(false);
@@ -298,6 +299,10 @@ struct Agent::Impl {
     std::string link;
     if (auto it = n->data.find("endCustomerLink"); it != n->data.end() && it->value().is_string())
       link = std::string(it->value().as_string());
+    // The organisation may not use H.264 (the hub's remoteAssistanceSettings.blockH264).
+    bool h264 = true;
+    if (auto it = n->data.find("h264"); it != n->data.end() && it->value().is_bool())
+      h264 = it->value().as_bool();
     std::string stream_url;
     if (accept) {
       auto parsed = link::parse_session_link(link, "join");
@@ -315,7 +320,7 @@ struct Agent::Impl {
       return ok({{"answer", "declined"}});
     }
     say("request " + id + " accepted: joining the session");
-    if (auto st = join(stream_url, id); !st) {
+    if (auto st = join(stream_url, id, h264); !st) {
       report(id, "failed", st.error().message);
       return refusal(join_error(st.error()), join_reason(st.error()));
     }
@@ -341,6 +346,8 @@ struct Agent::Impl {
                    {"detail", session_detail},
                    {"bytesSent", st.bytes_sent},
                    {"updatesSent", st.updates_sent},
+                   {"videoFrames", st.video_frames},
+                   {"exactRefreshes", st.refreshes},
                    {"inputDropped", st.input_dropped}};
       if (session->state() == ConsentState::asking) s["answerByDateTime"] = iso8601(answer_by);
       // The portal says when it ended ("… ended the session at 14:02").

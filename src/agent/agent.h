@@ -41,6 +41,9 @@ struct AgentOptions {
   std::chrono::milliseconds allow_timeout{std::chrono::minutes(5)};
   // Continuous updates for viewers that take them (SessionOptions::continuous_updates).
   bool continuous_updates = true;
+  // H.264 for viewers that take it (SessionOptions::h264). A session request from the hub may
+  // turn it off for that session too (its data's "h264": false, the organisation's setting).
+  bool h264 = true;
   // A line for the person at the device (notifications, prompts, session changes).
   std::function<void(const std::string&)> say;
   // Called after anything snapshot() shows has changed, from any thread, maybe under the

@@ -133,6 +133,7 @@ struct RunFlags {
   int checkin_s = 900;
   int allow_timeout_s = 300;
   bool no_continuous_updates = false;
+  bool no_h264 = false;
   std::string relay;  // run: where session codes go (default: the relay the hub names)
 };
 
@@ -186,6 +187,7 @@ agent::AgentOptions agent_options(const RunFlags& f) {
   o.channel.checkin_interval = std::chrono::seconds(f.checkin_s);
   o.allow_timeout = std::chrono::seconds(f.allow_timeout_s);
   o.continuous_updates = !f.no_continuous_updates;
+  o.h264 = !f.no_h264;
   o.relay_url = f.relay;
   o.say = say;
   return o;
@@ -335,6 +337,8 @@ int main(int argc, char** argv) {
                     "Seconds to answer \"allow this session to start?\"");
     sub->add_flag("--no-continuous-updates", rf.no_continuous_updates,
                   "One update per viewer request, as before continuous updates (for comparison)");
+    sub->add_flag("--no-h264", rf.no_h264,
+                  "Never send H.264 video, only lossless and JPEG rectangles (Tight)");
   };
 
   std::string hub, token;

@@ -1,6 +1,8 @@
 #include "agent/session.h"
 
 #include "agent/flow_window.h"
+#include "agent/motion.h"
+#include "agent/video_rate.h"
 #include "common/log.h"
 #include "link/notice.h"
 #include "rfb/server_connection.h"
@@ -65,6 +67,12 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   bool continuous = false;
   rfb::Rect continuous_area;
   FlowWindow window;
+  // Video areas and exact copies (motion.h), and the video's rate (video_rate.h).
+  ScreenMotion motion;
+  VideoRate video_rate;
+  bool window_limited = false;  // an update waited for the window since the last video frame
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point next_video_frame{};
 
   // Applies a consent event under mu and reports the new state (outside mu).
   bool transition(ConsentEvent e, const std::string& detail = {}) {
@@ -121,7 +129,15 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     log::info("session.continuous_updates", {{"enabled", enable}});
   }
   // Session thread only: an update is due (asked for, or continuous with room in the window).
-  bool wants_update() const { return update_pending || (continuous && window.may_send()); }
+  bool wants_update() {
+    if (update_pending) return true;
+    if (!continuous) return false;
+    if (!window.may_send()) {
+      window_limited = true;
+      return false;
+    }
+    return true;
+  }
   void fence_answered(std::string_view payload) override {
     window.answered(payload, std::chrono::steady_clock::now());
   }
@@ -153,6 +169,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         std::make_unique<rfb::ServerConnection>(*this, desk->width(), desk->height(), desk->name());
     conn->hold_admission();
     if (options.continuous_updates) conn->offer_continuous_updates();
+    conn->set_video(options.h264);
     // Big updates leave tile by tile: the relay and the viewer work while the rest is encoded.
     conn->set_progress_sink([this] { flush(); }, kMaxMessage / 4);
     flush();  // the version only
@@ -287,8 +304,17 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       desk->wait_for_change(kDamageWait);  // the relay is slow: let damage accumulate
       return {};
     }
-    bool changed =
-        desk->wait_for_change(forced.empty() ? kDamageWait : std::chrono::milliseconds(0));
+    auto now = std::chrono::steady_clock::now();
+    // A video area is not grabbed faster than its frame rate: its damage waits (in the
+    // desktop) for the next frame, while other updates go on.
+    const bool video_paced = !motion.video_area().empty() && now < next_video_frame;
+    bool changed = false;
+    if (!video_paced || !forced.empty())
+      changed = desk->wait_for_change(forced.empty() ? kDamageWait : std::chrono::milliseconds(0));
+    else
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(next_video_frame - now, kDamageWait));
+    now = std::chrono::steady_clock::now();
     auto cursor = desk->cursor_if_changed();
     std::vector<rfb::Rect> rects;
     if (changed || !forced.empty() || fb.width() == 0) {
@@ -304,45 +330,72 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         if (auto c = r.intersect(continuous_area); !c.empty()) inside.push_back(c);
       rects = std::move(inside);
     }
+    motion.set_video(conn->video_active());
+    auto plan = motion.plan(rects, fb.bounds(), now);
+    rects = std::move(plan.changed);
     if (!forced.empty()) {
-      // Asked for again as a whole: sent once, not beside the grab's changes inside it (the
-      // first update, whose grab is the whole screen, went out twice).
+      // Asked for again as a whole: sent once, exactly, not beside the grab's changes inside it
+      // (the first update, whose grab is the whole screen, went out twice).
       rfb::Rect f = forced.intersect(fb.bounds());
       if (std::none_of(rects.begin(), rects.end(),
                        [&](const rfb::Rect& r) { return r.contains(f); })) {
         std::erase_if(rects, [&](const rfb::Rect& r) { return f.contains(r); });
         rects.push_back(f);
       }
+      if (f.contains(plan.video)) plan.video = {};
     }
     if (static_cast<int>(rects.size()) > kMaxRectsBeforeMerge) {
       rfb::Rect all;
       for (const auto& r : rects) all = all.united(r);
       rects = {all};
     }
+    // Areas sent with loss and still since: their exact copy, in an update of its own.
+    std::vector<rfb::Rect> refresh = motion.refresh_due(now);
     bool cursor_wanted = cursor && conn->client_supports(rfb::encoding::kCursor);
-    if (rects.empty() && !cursor_wanted && fb.width() == conn->width() &&
-        fb.height() == conn->height())
+    bool resized = fb.width() != conn->width() || fb.height() != conn->height();
+    if (rects.empty() && plan.video.empty() && !cursor_wanted && !resized && refresh.empty())
       return {};
     rfb::Update u;
     u.changed = std::move(rects);
+    if (!plan.video.empty()) {
+      u.video = {plan.video};
+      std::int64_t pixels = std::int64_t{plan.video.w} * plan.video.h;
+      video_rate.update(std::exchange(window_limited, false), window.rate(), conn->quality_level(),
+                        pixels, now);
+      conn->set_video_rate(video_rate.bitrate(), video_rate.frame_rate());
+      next_video_frame = now + video_rate.frame_interval();
+    }
+    u.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - started).count();
     if (cursor_wanted) u.cursor = &*cursor;
     if (continuous && conn->fence_agreed() && window.in_flight() == 0) {
       // Nothing on the way: this fence's answer is the path's own round trip.
-      conn->write_fence(rfb::ServerConnection::kFenceRequest,
-                        window.fence(std::chrono::steady_clock::now()));
+      conn->write_fence(rfb::ServerConnection::kFenceRequest, window.fence(now));
     }
     std::uint64_t before = 0;
     {
       std::lock_guard lk(mu);
       before = stats.bytes_sent + conn->pending_output();
     }
-    if (auto st = conn->write_update(fb, u); !st) return st;
+    std::uint64_t frames_before = conn->video_frames();
+    if (!u.changed.empty() || !u.video.empty() || u.cursor || resized) {
+      if (auto st = conn->write_update(fb, u); !st) return st;
+      motion.sent_lossy(conn->take_lossy(), now);
+    }
+    const bool refreshing = !refresh.empty();
+    if (refreshing) {
+      rfb::Update exact;
+      exact.changed = std::move(refresh);
+      exact.lossless = true;
+      if (auto st = conn->write_update(fb, exact); !st) return st;
+    }
     forced = {};
     update_pending = false;
     bool first = false;
     {
       std::lock_guard lk(mu);
       ++stats.updates_sent;
+      stats.video_frames += conn->video_frames() - frames_before;
+      if (refreshing) ++stats.refreshes;
       first = consent.state() == ConsentState::allowed;
     }
     flush();

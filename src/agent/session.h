@@ -38,11 +38,16 @@ struct SessionOptions {
   // Offer viewers that take them Fence and ContinuousUpdates (rfbproto): updates then flow as the
   // screen changes, paced by a window of bytes in flight (flow_window.h), not one per request.
   bool continuous_updates = true;
+  // Send areas that move like video as H.264 (Open H.264, encoding 50; motion.h) to viewers that
+  // take it. Off: Tight only (an organisation's choice, or `reach-agent --no-h264`).
+  bool h264 = true;
 };
 
 struct SessionStats {
   std::uint64_t bytes_sent = 0;  // RFB bytes to the relay
   std::uint64_t updates_sent = 0;
+  std::uint64_t video_frames = 0;  // H.264 frames
+  std::uint64_t refreshes = 0;     // exact copies of areas sent lossy
   std::uint64_t input_injected = 0;
   std::uint64_t input_dropped = 0;  // view-only, or before allow
 };

@@ -128,6 +128,8 @@ class ServerConnection {
   const std::vector<int32_t>& encodings() const { return encodings_; }
   bool client_supports(int32_t encoding) const;
   // The size the client knows.
+  // The client's JPEG quality level (its first quality pseudo-encoding), -1 when it listed none.
+  int quality_level() const { return tight_.quality_level(); }
   int width() const { return width_; }
   int height() const { return height_; }
 

@@ -275,6 +275,75 @@ test('the viewer says how the session ended, in the user\'s words and calm colou
   }
 });
 
+// The X screen, pixel for pixel, as RGB (ImageMagick's import reads the root window).
+function screenRgb() {
+  const file = path.join(tmp, 'screen.rgb');
+  const r = spawnSync('import', ['-window', 'root', '-depth', '8', `rgb:${file}`],
+    { env: { ...process.env, DISPLAY: display }, timeout: 20000 });
+  assert.equal(r.status, 0, String(r.stderr));
+  return fs.readFileSync(file);
+}
+
+// How many of the canvas's pixels differ from `rgb` (the screen), and the first that does.
+function canvasDifference(page, rgb) {
+  return page.evaluate((b64) => {
+    const screen = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const canvas = document.querySelector('#screen canvas');
+    const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let differ = 0;
+    let first = null;
+    for (let i = 0, j = 0; j < screen.length; i += 4, j += 3) {
+      if (px[i] !== screen[j] || px[i + 1] !== screen[j + 1] || px[i + 2] !== screen[j + 2]) {
+        differ += 1;
+        if (!first) first = { at: j / 3, canvas: [px[i], px[i + 1], px[i + 2]], screen: [screen[j], screen[j + 1], screen[j + 2]] };
+      }
+    }
+    return { differ, first, size: [canvas.width, canvas.height] };
+  }, rgb.toString('base64'));
+}
+
+// Issue 22: where the screen moves like video, noVNC gets H.264 (encoding 50) and decodes it with
+// WebCodecs; once it stops, an exact copy follows and the canvas equals the screen, pixel for
+// pixel (H.264 and JPEG are lossy).
+test('H.264: moving content arrives as video, and once it stops the canvas equals the screen', async () => {
+  const joined = await join('h264');
+  const page = await openViewer(joined);
+  await allow(joined.state, joined.agent, false);
+  await waitConnected(page);
+  await waitForPattern(page, 'agent_viewer_h264_failed.png');
+  // Count the H.264 rectangles noVNC decodes.
+  await page.evaluate(() => {
+    const decoder = window.reachRfb._decoders[50];
+    const decodeRect = decoder.decodeRect.bind(decoder);
+    window.reachH264 = 0;
+    decoder.decodeRect = (...args) => {
+      const done = decodeRect(...args);
+      if (done) window.reachH264 += 1;
+      return done;
+    };
+  });
+  // Three seconds of whole-screen motion (a photo-like field sliding), then the pattern again.
+  const load = start(path.join(BIN, 'reach_bench_screen_load'),
+    ['--load', 'full', '--fps', '30', '--seconds', '3', '--display', display]);
+  await until('the moving screen in the viewer', () => page.evaluate(() => window.reachH264 > 0));
+  await page.screenshot({ path: path.join(OUT_DIR, 'agent_viewer_h264_moving.png') });
+  assert.deepEqual(await load.exited, { code: 0, signal: null }, load.err);
+  const frames = await page.evaluate(() => window.reachH264);
+  assert.ok(frames >= 10, `${frames} H.264 frames in three seconds of motion`);
+  // Still now: within a second or two the canvas is the screen exactly.
+  const screen = screenRgb();
+  let diff;
+  await until('the canvas equal to the screen', async () => {
+    diff = await canvasDifference(page, screen);
+    return diff.differ === 0;
+  }, 10000).catch((e) => {
+    throw new Error(`${e.message}: ${JSON.stringify(diff)}`);
+  });
+  await endByDeviceUser(joined, page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 // Issue 22: noVNC takes the agent's ContinuousUpdates and Fence: it asks once, and the screen
 // follows without a FramebufferUpdateRequest per frame (each used to wait a round trip). Last in
 // the file: it paints the display's background red.

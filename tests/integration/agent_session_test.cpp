@@ -136,10 +136,19 @@ class AgentSessionTest : public ::testing::Test {
 
   // `reach-agent join CODE` in the background, waiting for the supporter.
   ::testing::AssertionResult join(ChildProcess& agent, const std::string& code,
-                                  const std::string& state) {
-    auto st = agent.start({program_path("reach-agent"), "join", code, "--relay", relay_.base_url(),
-                           "--display", display_.name(), "--state", state},
-                          state + ".log");
+                                  const std::string& state,
+                                  const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{program_path("reach-agent"),
+                                  "join",
+                                  code,
+                                  "--relay",
+                                  relay_.base_url(),
+                                  "--display",
+                                  display_.name(),
+                                  "--state",
+                                  state};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto st = agent.start(argv, state + ".log");
     if (!st) return st;
     if (!wait_until(
             [&] {
@@ -167,6 +176,17 @@ class AgentSessionTest : public ::testing::Test {
     return str_of(v.as_object().at("session").as_object(), "state");
   }
 
+  // A number from the agent's session status (`reach-agent status --json`), -1 without one.
+  std::int64_t session_number(const std::string& state, const std::string& key) {
+    auto r = agent_cli(state, {"status", "--json"});
+    boost::system::error_code ec;
+    auto v = bj::parse(r.out, ec);
+    if (!v.is_object() || !v.as_object().contains("session")) return -1;
+    const auto& s = v.as_object().at("session").as_object();
+    if (!s.contains(key) || !s.at(key).is_number()) return -1;
+    return s.at(key).to_number<std::int64_t>();
+  }
+
   bool wait_state(const std::string& state, const std::string& want,
                   std::chrono::milliseconds timeout = 20s) {
     return wait_until([&] { return session_state(state) == want; }, timeout, 100ms);
@@ -192,10 +212,11 @@ class AgentSessionTest : public ::testing::Test {
     net::EventLoop loop;
     std::unique_ptr<RawSupporter> supporter;
   };
-  ::testing::AssertionResult ask(AskingSession& a, const std::string& tag) {
+  ::testing::AssertionResult ask(AskingSession& a, const std::string& tag,
+                                 const std::vector<std::string>& extra = {}) {
     a.session = new_session();
     a.state = dir_ + "/agent-" + tag;
-    if (auto st = join(a.agent, str_of(a.session, "code"), a.state); !st) return st;
+    if (auto st = join(a.agent, str_of(a.session, "code"), a.state, extra); !st) return st;
     a.supporter = std::make_unique<RawSupporter>(a.loop, supporter_stream(relay_, a.session));
     if (!a.supporter->peer().wait_bytes(12, 10s) || a.supporter->received() != "RFB 003.008\n")
       return ::testing::AssertionFailure()
@@ -476,6 +497,60 @@ TEST_F(AgentSessionTest, TheFirstWholeScreenUpdateCarriesEachPixelOnce) {
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(supporter.received().size(), end) << "nothing more was asked for";
   ASSERT_EQ(agent_cli(a.state, {"end"}).exit_code, 0);
+}
+
+// Issue 22: H.264 goes to a viewer that offers Open H.264 (50) while the screen moves like video,
+// and never when the agent runs with --no-h264 (the organisation's setting arrives the same way:
+// ra_flow_test); the viewer then gets Tight as before.
+TEST_F(AgentSessionTest, H264GoesToViewersThatOfferItUnlessTheAgentMayNotUseIt) {
+  ChildProcess pattern;
+  ASSERT_TRUE(draw_pattern(pattern));
+  for (bool no_h264 : {false, true}) {
+    SCOPED_TRACE(no_h264 ? "--no-h264" : "H.264 allowed");
+    AskingSession a;
+    ASSERT_TRUE(ask(a, no_h264 ? "no-h264" : "h264",
+                    no_h264 ? std::vector<std::string>{"--no-h264"} : std::vector<std::string>{}));
+    auto& supporter = *a.supporter;
+    ASSERT_EQ(agent_cli(a.state, {"allow"}).exit_code, 0);
+    ASSERT_TRUE(wait_until([&] { return supporter.received().size() >= 14; }, 10s));
+    // Security None, shared, SetEncodings [Open H.264, Tight, JPEG quality 6].
+    std::string start("\x01\x01\x02\x00\x00\x03", 6);
+    for (std::int32_t e : {50, 7, -26})
+      for (int shift : {24, 16, 8, 0}) start += static_cast<char>((e >> shift) & 0xff);
+    supporter.send(start + full_update_request());
+    ChildProcess load;
+    ASSERT_TRUE(load.start({program_path("reach_bench_screen_load"), "--load", "full", "--fps",
+                            "30", "--seconds", "2"},
+                           a.state + ".load.log", x_env()));
+    // A viewer without continuous updates asks for each update.
+    std::string incremental = full_update_request();
+    incremental[1] = 1;
+    for (auto until = Clock::now() + 2s; Clock::now() < until;) {
+      supporter.send(incremental);
+      std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(load.wait(5s), std::optional<int>(0)) << load.output();
+    auto updates = session_number(a.state, "updatesSent");
+    auto video = session_number(a.state, "videoFrames");
+    std::printf("%s: %lld updates, %lld H.264 frames, %zu bytes\n", no_h264 ? "--no-h264" : "h264",
+                static_cast<long long>(updates), static_cast<long long>(video),
+                supporter.received().size());
+    EXPECT_GT(updates, 10);
+    if (no_h264) {
+      EXPECT_EQ(video, 0);
+    } else {
+      EXPECT_GT(video, 10);
+      // Once still, the areas sent as video get their exact copy.
+      EXPECT_TRUE(wait_until(
+          [&] {
+            supporter.send(incremental);
+            return session_number(a.state, "exactRefreshes") > 0;
+          },
+          5s, 100ms));
+    }
+    ASSERT_EQ(agent_cli(a.state, {"end"}).exit_code, 0);
+    EXPECT_EQ(a.agent.wait(10s), std::optional<int>(0)) << a.agent.output();
+  }
 }
 
 // The relay dies while the session runs: the agent ends it as "relayLost" (what the portal and

@@ -1,0 +1,78 @@
+// Which part of the screen moves like video, and when what was sent with loss is due an exact
+// copy (issue 22). The session asks before each update; the RFB core does the encoding.
+//
+// Video: an update whose damage rectangles of at least kMinMotionRect pixels cover kMinBusyPixels
+// is busy (a cursor, a clock or typing beside moving content never counts). kBusyUpdates busy
+// updates within kBusyPeriod start a video area: the box around their damage, on a kAlign grid
+// (H.264's macroblocks), clipped to the screen with even sides. While it lasts, an update whose
+// damage touches it sends the whole area as one H.264 frame, and damage outside it goes as changes
+// (Tight); a busy update reaching outside the area widens it (a new area: the viewer starts a new
+// decoder). The area ends after kStill without a busy update touching it: a blinking cursor or a
+// ticking clock in it goes back to exact rectangles.
+//
+// Exact copies: every area sent lossy (video frames, JPEG tiles) is remembered; once it has not
+// been sent lossy again for kStill, refresh_due() returns it, to be sent without loss, so that the
+// viewer's picture equals the screen pixel for pixel within kStill plus the copy's own time.
+//
+// Sans-I/O: times are given. Thread-safety: none (the session thread's).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <vector>
+
+#include "rfb/framebuffer.h"
+
+namespace reach::agent {
+
+class ScreenMotion {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr int kMinBusyPixels = 160 * 120;
+  static constexpr int kMinMotionRect = 64 * 64;
+  static constexpr int kBusyUpdates = 3;
+  static constexpr auto kBusyPeriod = std::chrono::milliseconds(500);
+  static constexpr auto kStill = std::chrono::milliseconds(300);
+  static constexpr int kAlign = 16;
+  // Past this many remembered lossy areas they are kept as their bounding box.
+  static constexpr size_t kMaxLossyAreas = 32;
+
+  struct Plan {
+    std::vector<rfb::Rect> changed;  // exact rectangles (or JPEG, as the viewer asked)
+    rfb::Rect video;                 // one H.264 frame of this area; empty: none
+  };
+
+  // Off: every plan is changes only (the viewer or the organisation takes no video).
+  void set_video(bool enabled);
+  // The damage of the update about to be written, split into video and changes.
+  Plan plan(const std::vector<rfb::Rect>& damage, const rfb::Rect& screen, Clock::time_point now);
+  // What the RFB core wrote with loss (ServerConnection::take_lossy), just now.
+  void sent_lossy(const std::vector<rfb::Rect>& areas, Clock::time_point now);
+  // The lossy areas still for kStill: send each exactly now (they are forgotten here).
+  std::vector<rfb::Rect> refresh_due(Clock::time_point now);
+  bool refresh_pending() const { return !lossy_.empty(); }
+
+  const rfb::Rect& video_area() const { return video_; }
+
+ private:
+  struct Busy {
+    Clock::time_point when;
+    rfb::Rect box;
+  };
+  struct Lossy {
+    rfb::Rect area;
+    Clock::time_point sent;
+  };
+  rfb::Rect aligned(const rfb::Rect& r, const rfb::Rect& screen) const;
+
+  bool enabled_ = true;
+  std::deque<Busy> busy_;
+  rfb::Rect video_;
+  Clock::time_point video_busy_{};  // the last busy update that touched the video area
+  std::vector<Lossy> lossy_;
+};
+
+// `r` without `hole`: up to four rectangles (above, below, left, right of it).
+std::vector<rfb::Rect> subtract(const rfb::Rect& r, const rfb::Rect& hole);
+
+}  // namespace reach::agent

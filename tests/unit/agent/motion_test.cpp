@@ -1,0 +1,127 @@
+// ScreenMotion: which damage goes as video, and when lossy areas get their exact copy.
+#include "agent/motion.h"
+
+#include <gtest/gtest.h>
+
+namespace reach::agent {
+namespace {
+
+using rfb::Rect;
+using namespace std::chrono_literals;
+
+const Rect kScreen{0, 0, 1920, 1080};
+
+struct Clocked {
+  ScreenMotion m;
+  ScreenMotion::Clock::time_point now{};
+  ScreenMotion::Plan step(std::vector<Rect> damage, std::chrono::milliseconds after = 33ms) {
+    now += after;
+    return m.plan(damage, kScreen, now);
+  }
+};
+
+TEST(ScreenMotion, ThreeBusyUpdatesStartVideoOnAnAlignedArea) {
+  Clocked c;
+  const Rect region{100, 203, 640, 360};  // a video playing in a still desktop
+  EXPECT_TRUE(c.step({region}).video.empty());
+  EXPECT_TRUE(c.step({region}).video.empty());
+  auto p = c.step({region});
+  EXPECT_EQ(p.video, (Rect{96, 192, 656, 384}));  // on the 16-pixel grid, covering it
+  EXPECT_TRUE(p.changed.empty());
+  // Damage outside the area stays exact; inside it is the video frame.
+  p = c.step({region, Rect{1800, 10, 20, 20}});
+  EXPECT_EQ(p.video, (Rect{96, 192, 656, 384}));
+  EXPECT_EQ(p.changed, (std::vector<Rect>{Rect{1800, 10, 20, 20}}));
+}
+
+TEST(ScreenMotion, SmallChangesNeverStartVideo) {
+  Clocked c;
+  for (int i = 0; i < 60; ++i) {
+    auto p = c.step({Rect{10 + i * 9, 500, 9, 18}});  // typing
+    EXPECT_TRUE(p.video.empty());
+    EXPECT_EQ(p.changed.size(), 1u);
+  }
+}
+
+TEST(ScreenMotion, BusyUpdatesFarApartInTimeAreNotMotion) {
+  Clocked c;
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(c.step({Rect{0, 0, 800, 600}}, 400ms).video.empty());
+}
+
+TEST(ScreenMotion, TheAreaEndsWhenItStopsMovingAndALosslessCopyFollows) {
+  Clocked c;
+  const Rect page{0, 0, 1920, 1080};
+  for (int i = 0; i < 3; ++i) c.step({page});
+  auto p = c.step({page});
+  ASSERT_EQ(p.video, page);
+  c.m.sent_lossy({page}, c.now);
+  EXPECT_TRUE(c.m.refresh_due(c.now + 299ms).empty());
+  // The scroll stopped; a blinking cursor inside the area does not keep it video.
+  c.step({Rect{400, 300, 2, 18}}, 200ms);
+  p = c.step({Rect{400, 300, 2, 18}}, 200ms);
+  EXPECT_TRUE(p.video.empty());
+  EXPECT_EQ(p.changed, (std::vector<Rect>{Rect{400, 300, 2, 18}}));
+  EXPECT_EQ(c.m.refresh_due(c.now), (std::vector<Rect>{page}));
+  EXPECT_TRUE(c.m.refresh_due(c.now + 10s).empty()) << "a copy is due once";
+  EXPECT_FALSE(c.m.refresh_pending());
+}
+
+TEST(ScreenMotion, AnAreaSentLossyAgainWaitsAgain) {
+  ScreenMotion m;
+  ScreenMotion::Clock::time_point t{};
+  m.sent_lossy({Rect{0, 0, 100, 100}}, t);
+  m.sent_lossy({Rect{10, 10, 20, 20}}, t + 250ms);  // inside it: the whole waits
+  EXPECT_TRUE(m.refresh_due(t + 400ms).empty());
+  EXPECT_EQ(m.refresh_due(t + 550ms), (std::vector<Rect>{Rect{0, 0, 100, 100}}));
+}
+
+TEST(ScreenMotion, ManyLossyAreasBecomeTheirBox) {
+  ScreenMotion m;
+  ScreenMotion::Clock::time_point t{};
+  for (int i = 0; i <= int(ScreenMotion::kMaxLossyAreas); ++i)
+    m.sent_lossy({Rect{i * 40, 0, 32, 32}}, t);
+  EXPECT_EQ(m.refresh_due(t + 1s),
+            (std::vector<Rect>{Rect{0, 0, int(ScreenMotion::kMaxLossyAreas) * 40 + 32, 32}}));
+}
+
+TEST(ScreenMotion, MotionReachingOutsideWidensTheArea) {
+  Clocked c;
+  for (int i = 0; i < 3; ++i) c.step({Rect{0, 0, 400, 400}});
+  EXPECT_EQ(c.step({Rect{0, 0, 400, 400}}).video, (Rect{0, 0, 400, 400}));
+  auto p = c.step({Rect{300, 300, 400, 400}});  // a window dragged on
+  EXPECT_EQ(p.video, (Rect{0, 0, 704, 704}));
+  EXPECT_TRUE(p.changed.empty());
+}
+
+TEST(ScreenMotion, OddScreensKeepEvenVideoAndTheRestGoesExact) {
+  ScreenMotion m;
+  const Rect odd{0, 0, 1023, 767};
+  ScreenMotion::Clock::time_point t{};
+  ScreenMotion::Plan p;
+  for (int i = 0; i < 3; ++i) p = m.plan({odd}, odd, t += 33ms);
+  EXPECT_EQ(p.video, (Rect{0, 0, 1022, 766}));
+  // The last column and row: exact.
+  EXPECT_EQ(p.changed, (std::vector<Rect>{Rect{0, 766, 1023, 1}, Rect{1022, 0, 1, 766}}));
+}
+
+TEST(ScreenMotion, OffMeansChangesOnly) {
+  Clocked c;
+  c.m.set_video(false);
+  for (int i = 0; i < 10; ++i) {
+    auto p = c.step({kScreen});
+    EXPECT_TRUE(p.video.empty());
+    EXPECT_EQ(p.changed, (std::vector<Rect>{kScreen}));
+  }
+}
+
+TEST(Subtract, TheFourSidesOfAHole) {
+  EXPECT_EQ(subtract(Rect{0, 0, 10, 10}, Rect{3, 3, 4, 4}),
+            (std::vector<Rect>{Rect{0, 0, 10, 3}, Rect{0, 7, 10, 3}, Rect{0, 3, 3, 4},
+                               Rect{7, 3, 3, 4}}));
+  EXPECT_EQ(subtract(Rect{0, 0, 10, 10}, Rect{20, 20, 4, 4}),
+            (std::vector<Rect>{Rect{0, 0, 10, 10}}));
+  EXPECT_TRUE(subtract(Rect{2, 2, 4, 4}, Rect{0, 0, 10, 10}).empty());
+}
+
+}  // namespace
+}  // namespace reach::agent
