@@ -348,6 +348,7 @@ struct Agent::Impl {
                    {"updatesSent", st.updates_sent},
                    {"videoFrames", st.video_frames},
                    {"exactRefreshes", st.refreshes},
+                   {"videoBitrate", st.video_bitrate},
                    {"inputDropped", st.input_dropped}};
       if (session->state() == ConsentState::asking) s["answerByDateTime"] = iso8601(answer_by);
       // The portal says when it ended ("… ended the session at 14:02").

@@ -30,8 +30,8 @@ class ScreenMotion {
   using Clock = std::chrono::steady_clock;
   static constexpr int kMinBusyPixels = 160 * 120;
   static constexpr int kMinMotionRect = 64 * 64;
-  static constexpr int kBusyUpdates = 3;
-  static constexpr auto kBusyPeriod = std::chrono::milliseconds(500);
+  static constexpr int kBusyUpdates = 2;
+  static constexpr auto kBusyPeriod = std::chrono::milliseconds(250);
   static constexpr auto kStill = std::chrono::milliseconds(300);
   static constexpr int kAlign = 16;
   // Past this many remembered lossy areas they are kept as their bounding box.

@@ -73,6 +73,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   bool window_limited = false;  // an update waited for the window since the last video frame
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_video_frame{};
+  std::chrono::steady_clock::time_point next_link_notice{};
 
   // Applies a consent event under mu and reports the new state (outside mu).
   bool transition(ConsentEvent e, const std::string& detail = {}) {
@@ -395,6 +396,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       std::lock_guard lk(mu);
       ++stats.updates_sent;
       stats.video_frames += conn->video_frames() - frames_before;
+      if (!u.video.empty()) stats.video_bitrate = video_rate.bitrate();
       if (refreshing) ++stats.refreshes;
       first = consent.state() == ConsentState::allowed;
     }
@@ -413,6 +415,16 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       flush();
     }
     if (first) transition(ConsentEvent::first_frame);
+    if (continuous && window.last_rtt().count() > 0 && now >= next_link_notice) {
+      // The viewer's statistics: the path's round trip and the rate it takes updates at.
+      link::Notice n{link::Notice::Kind::link};
+      n.rtt_ms = static_cast<int>(std::min<std::int64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(window.last_rtt()).count(),
+          link::kMaxRttMs));
+      n.kbps = static_cast<int>(std::min<double>(window.rate() * 8 / 1000, link::kMaxKbps));
+      notify(n);
+      next_link_notice = now + std::chrono::seconds(1);
+    }
     return {};
   }
 };

@@ -1,6 +1,7 @@
 // The remote assistance partner connector (deviceManagement/remoteAssistancePartners), the OAuth
-// client side of its onboarding, requestRemoteAssistance and the remote assistance session
-// history (SPEC §3.1, §3.3–§3.7, §4.1–§4.5).
+// client side of its onboarding, the organisation's remote assistance settings
+// (deviceManagement/remoteAssistanceSettings), requestRemoteAssistance and the remote assistance
+// session history (SPEC §3.1, §3.3–§3.7, §4.1–§4.5).
 //
 // The connector's record is hub/connector.h; the partner (the relay) is reached through
 // hub/partner_client.h; which devices may be helped and how a request's state may change are
@@ -18,6 +19,7 @@
 #include "hub/partner_client.h"
 #include "hub/ra_rules.h"
 #include "hub/ra_sessions.h"
+#include "hub/ra_settings_store.h"
 #include "net/client.h"
 
 #include <fmt/format.h>
@@ -170,6 +172,55 @@ Result<net::Response> patch_partner(Ctx& ctx) {
   if (!fresh) return fresh.error();
   return entity_response(ctx, partner_json(ctx, *fresh),
                          "deviceManagement/remoteAssistancePartners/$entity");
+}
+
+// ---------------------------------------------------------------- settings
+
+constexpr const char* kSettingsContext = "deviceManagement/remoteAssistanceSettings/$entity";
+
+// microsoft.graph.remoteAssistanceSettings (beta). Its Graph properties (remoteAssistanceState,
+// allowSessionsToUnenrolledDevices, blockChat) have no counterpart in Reach and are left out.
+bj::object settings_json(const RaSettings& s) {
+  return bj::object{{"@odata.type", "#microsoft.graph.remoteAssistanceSettings"},
+                    {"id", s.id},
+                    // Reach's: the screen stream uses no H.264, only Tight (lossless and JPEG).
+                    {"blockH264", s.block_h264}};
+}
+
+// Read and changed with the connector's actions, over any scope: the settings are the whole
+// organisation's, as the connector is.
+Result<net::Response> get_settings(Ctx& ctx) {
+  auto g = require(ctx, actions::kRemoteAssistanceRead);
+  if (!g) return g.error();
+  auto s = load_ra_settings(ctx.db());
+  if (!s) return s.error();
+  return entity_response(ctx, settings_json(*s), kSettingsContext);
+}
+
+Result<net::Response> patch_settings(Ctx& ctx) {
+  auto g = require(ctx, actions::kRemoteAssistanceUpdate);
+  if (!g) return g.error();
+  auto body = json::parse_object(ctx.req.body);
+  if (!body) return body.error();
+  if (auto st = json::only_keys(*body, {"blockH264"}); !st) return st.error();
+  if (auto it = body->find("blockH264"); it != body->end() && it->value().is_null())
+    return bad_request("Property 'blockH264' must be a boolean.");
+  auto block = json::opt_bool(*body, "blockH264");
+  if (!block) return block.error();
+  auto st = ctx.db().transaction([&](store::Session& s) -> Status {
+    auto before = load_ra_settings(s);
+    if (!before) return before.error();
+    if (auto r = update_ra_settings(s, {*block}, now_ms()); !r) return r;
+    bj::object details;
+    if (*block) details["blockH264"] = **block;
+    return audit(s, ctx,
+                 {"updateRemoteAssistanceSettings", "success", "remoteAssistanceSettings",
+                  before->id, "Remote assistance settings", std::move(details)});
+  });
+  if (!st) return st.error();
+  auto fresh = load_ra_settings(ctx.db());
+  if (!fresh) return fresh.error();
+  return entity_response(ctx, settings_json(*fresh), kSettingsContext);
 }
 
 Result<net::Response> begin_onboarding(Ctx& ctx) {
@@ -523,6 +574,10 @@ Result<net::Response> create_request(Ctx& ctx, const RaDevice& d) {
   auto org = find_organization(ctx.db());
   if (!org) return org.error();
   std::string organization = org->display_name;
+  // What the organisation lets the screen stream use (the agent takes H.264 as allowed when a
+  // notification does not say).
+  auto settings = load_ra_settings(ctx.db());
+  if (!settings) return settings.error();
   std::string session_id = crypto::uuid_v4();
   std::string notification_id;
   auto now = now_ms();
@@ -535,7 +590,8 @@ Result<net::Response> create_request(Ctx& ctx, const RaDevice& d) {
                    {"sessionCode", created->code},
                    {"requestedBy", ctx.who().display_name},
                    {"organization", organization},
-                   {"remoteAssistanceSessionId", session_id}},
+                   {"remoteAssistanceSessionId", session_id},
+                   {"h264", !settings->block_h264}},
         created->valid_until};
     auto n = queue_notification(tx, id, spec, now);
     if (!n) return n.error();
@@ -773,6 +829,8 @@ void register_remote_assistance_routes(Routes& r) {
   r.graph("POST", "/deviceManagement/remoteAssistancePartners/{id}/cancelOnboarding",
           cancel_pending_onboarding);
   r.graph("POST", "/deviceManagement/remoteAssistancePartners/{id}/disconnect", disconnect);
+  r.graph("GET", "/deviceManagement/remoteAssistanceSettings", get_settings);
+  r.graph("PATCH", "/deviceManagement/remoteAssistanceSettings", patch_settings);
   r.graph("POST", "/deviceManagement/managedDevices/{id}/requestRemoteAssistance",
           request_remote_assistance);
   // No session cookie comes with the relay's redirect (SameSite=Strict): the callback checks its

@@ -269,6 +269,17 @@ const std::vector<store::Migration>& migrations() {
            "ALTER TABLE ra_sessions ADD COLUMN answer_due BIGINT",
            "ALTER TABLE ra_sessions ADD COLUMN view_only_at BIGINT",
        }},
+      {15,
+       "the organisation's remote assistance settings",
+       // One row (Graph's remoteAssistanceSettings). block_h264: the agents' screen streams may
+       // not use H.264.
+       {
+           "CREATE TABLE ra_settings ("
+           " id TEXT PRIMARY KEY, block_h264 INTEGER NOT NULL DEFAULT 0,"
+           " updated_at BIGINT NOT NULL)",
+           "INSERT INTO ra_settings (id, block_h264, updated_at) VALUES"
+           " ('46a44b12-d46b-4f6c-a854-2972af56864b', 0, 0)",
+       }},
   };
   return kMigrations;
 }

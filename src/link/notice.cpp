@@ -9,6 +9,8 @@ namespace bj = boost::json;
 std::string to_json(const Notice& n) {
   if (n.kind == Notice::Kind::asking)
     return json::serialize(bj::object{{"type", "asking"}, {"seconds", n.seconds}});
+  if (n.kind == Notice::Kind::link)
+    return json::serialize(bj::object{{"type", "link"}, {"rttMs", n.rtt_ms}, {"kbps", n.kbps}});
   return json::serialize(bj::object{{"type", "access"}, {"viewOnly", n.view_only}});
 }
 
@@ -37,6 +39,19 @@ Result<Notice> parse_notice(std::string_view text) {
       return make_error(Errc::invalid, "badNotice", "An access notice needs viewOnly.");
     n.kind = Notice::Kind::access;
     n.view_only = **view_only;
+    return n;
+  }
+  if (*type == "link") {
+    auto rtt = json::opt_int(*o, "rttMs");
+    if (!rtt) return rtt.error();
+    auto kbps = json::opt_int(*o, "kbps");
+    if (!kbps) return kbps.error();
+    if (!*rtt || **rtt < 0 || **rtt > kMaxRttMs || !*kbps || **kbps < 0 || **kbps > kMaxKbps)
+      return make_error(Errc::invalid, "badNotice",
+                        "A link notice needs rttMs and kbps within their ranges.");
+    n.kind = Notice::Kind::link;
+    n.rtt_ms = static_cast<int>(**rtt);
+    n.kbps = static_cast<int>(**kbps);
     return n;
   }
   return make_error(Errc::invalid, "badNotice", "Unknown notice type.");

@@ -6,6 +6,10 @@
 //
 //   {"type":"asking","seconds":N}      the user is asked to allow the session; N seconds to answer
 //   {"type":"access","viewOnly":bool}  the session runs with control, or view only from now on
+//   {"type":"link","rttMs":N,"kbps":N} the path as the agent measures it (about once a second, with
+//                                      continuous updates): the round trip of its last fence and
+//                                      the rate the viewer took updates at, for the viewer's
+//                                      statistics
 #pragma once
 
 #include "common/result.h"
@@ -18,12 +22,16 @@ namespace reach::link {
 inline constexpr std::size_t kMaxNotice = 256;
 
 struct Notice {
-  enum class Kind { asking, access };
+  enum class Kind { asking, access, link };
   Kind kind = Kind::access;
   int seconds = 0;         // asking: time left to answer, 1..kMaxAskingSeconds
   bool view_only = false;  // access
+  int rtt_ms = 0;          // link: 0..kMaxRttMs
+  int kbps = 0;            // link: 0..kMaxKbps
 };
 inline constexpr int kMaxAskingSeconds = 3600;
+inline constexpr int kMaxRttMs = 600'000;
+inline constexpr int kMaxKbps = 100'000'000;
 
 std::string to_json(const Notice& n);
 // Reads one notice; anything else (another type, a missing or out-of-range member, more than

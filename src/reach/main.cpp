@@ -237,6 +237,7 @@ int connect(const ConnectFlags& f) {
           log::warn("reach.notice_ignored", {{"why", n.error().message}});
           return;
         }
+        if (n->kind == link::Notice::Kind::link) return;  // the browser viewer's statistics
         if (n->kind == link::Notice::Kind::asking)
           std::fprintf(stderr,
                        "The device user is being asked to allow the session (%d:%02d to "

@@ -120,6 +120,16 @@ constexpr std::array<Entry, static_cast<std::size_t>(T::count_)> kTexts = {{
      "are not sent.",
      "Tilkoblet, bare visning: brukeren valgte bare visning. Du ser skjermen, men tastaturet og "
      "musen din sendes ikke."},
+    // The viewer's picture choice: noVNC's quality level, which the agent's encoders follow.
+    {T::quality, "Picture", "Bilde"},
+    {T::quality_auto, "Automatic", "Automatisk"},
+    {T::quality_speed, "Prefer speed", "Prioriter fart"},
+    {T::quality_sharp, "Prefer quality", "Prioriter kvalitet"},
+    // The viewer's statistics, filled in each second ({fps}, {mbps}, {rtt}, {encoding}: not fmt's).
+    {T::st_stats, "{fps} frames/s · {mbps} Mbit/s · round trip {rtt} ms · {encoding}",
+     "{fps} bilder/s · {mbps} Mbit/s · tur-retur {rtt} ms · {encoding}"},
+    {T::st_stats_no_rtt, "{fps} frames/s · {mbps} Mbit/s · {encoding}",
+     "{fps} bilder/s · {mbps} Mbit/s · {encoding}"},
 }};
 
 constexpr bool in_order() {

@@ -94,6 +94,12 @@ enum class T {
   st_peer_timeout,
   st_asking,
   st_user_view_only,
+  quality,
+  quality_auto,
+  quality_speed,
+  quality_sharp,
+  st_stats,
+  st_stats_no_rtt,
   count_
 };
 

@@ -426,17 +426,26 @@ Result<net::Response> viewer(Ctx& ctx) {
   // The viewer's script says what happens in the page's language: its texts ride along as data
   // attributes.
   std::string texts;
-  for (auto [name, id] :
-       {std::pair{"connecting", T::st_connecting}, std::pair{"connected", T::st_connected},
-        std::pair{"connected-view-only", T::st_connected_view_only},
-        std::pair{"you-ended", T::st_you_ended}, std::pair{"ended", T::st_ended},
-        std::pair{"lost", T::st_lost}, std::pair{"refused", T::st_refused},
-        std::pair{"view-only", T::st_view_only}, std::pair{"full-control", T::st_full_control},
-        std::pair{"no-reason", T::st_no_reason}, std::pair{"denied", T::st_denied},
-        std::pair{"no-answer", T::st_no_answer}, std::pair{"user-ended", T::st_user_ended},
-        std::pair{"closed", T::st_closed}, std::pair{"peer-timeout", T::st_peer_timeout},
-        std::pair{"asking", T::st_asking}, std::pair{"user-view-only", T::st_user_view_only},
-        std::pair{"title", T::viewer_title}})
+  for (auto [name, id] : {std::pair{"connecting", T::st_connecting},
+                          std::pair{"connected", T::st_connected},
+                          std::pair{"connected-view-only", T::st_connected_view_only},
+                          std::pair{"you-ended", T::st_you_ended},
+                          std::pair{"ended", T::st_ended},
+                          std::pair{"lost", T::st_lost},
+                          std::pair{"refused", T::st_refused},
+                          std::pair{"view-only", T::st_view_only},
+                          std::pair{"full-control", T::st_full_control},
+                          std::pair{"no-reason", T::st_no_reason},
+                          std::pair{"denied", T::st_denied},
+                          std::pair{"no-answer", T::st_no_answer},
+                          std::pair{"user-ended", T::st_user_ended},
+                          std::pair{"closed", T::st_closed},
+                          std::pair{"peer-timeout", T::st_peer_timeout},
+                          std::pair{"asking", T::st_asking},
+                          std::pair{"user-view-only", T::st_user_view_only},
+                          std::pair{"stats", T::st_stats},
+                          std::pair{"stats-no-rtt", T::st_stats_no_rtt},
+                          std::pair{"title", T::viewer_title}})
     texts += fmt::format(" data-t-{}=\"{}\"", name, html::escape(text(L, id)));
   std::string page = fmt::format(
       "<!doctype html><html lang={}><head><meta charset=utf-8>"
@@ -445,6 +454,9 @@ Result<net::Response> viewer(Ctx& ctx) {
       "<link rel=stylesheet href=\"/static/viewer.css\"></head>"
       "<body data-stream=\"{}/api/v1/stream/supporter/{}\"{}>"
       "<div id=bar><strong>Reach</strong><span id=status role=status>{}</span>"
+      "<span id=stats></span>"
+      "<label>{} <select id=quality><option value=auto>{}</option>"
+      "<option value=speed>{}</option><option value=quality>{}</option></select></label>"
       "<label><input type=checkbox id=view-only> {}</label>"
       "<button id=end type=button>{}</button></div>"
       "<div id=screen></div>"
@@ -452,6 +464,7 @@ Result<net::Response> viewer(Ctx& ctx) {
       "<script type=module src=\"/static/viewer.js\"></script></body></html>",
       lang_tag(L), tx(L, T::session_heading), display_code(*code), tx(L, T::viewer_title),
       html::escape(route->stream_base), html::escape(ref), texts, tx(L, T::loading),
+      tx(L, T::quality), tx(L, T::quality_auto), tx(L, T::quality_speed), tx(L, T::quality_sharp),
       tx(L, T::view_only), tx(L, T::end_session), tx(L, T::needs_js));
   auto r = net::Response::text(200, std::move(page), "text/html; charset=utf-8");
   r.headers.set("Content-Security-Policy",

@@ -291,6 +291,81 @@ test('a Read Only Operator cannot request remote assistance', async () => {
   await context.close();
 });
 
+// Issue 22: the organisation's "no H.264" setting on the connector page. The box says whether
+// sessions may use H.264 video; a change is saved at once and said so; the API follows; an
+// administrator without RemoteAssistance_Update sees the box but cannot change it.
+test('the session settings turn H.264 video off and on, in English and Norwegian', async () => {
+  const SETTINGS = '/beta/deviceManagement/remoteAssistanceSettings';
+  const blocked = async () => (await hub.api('GET', SETTINGS)).json.blockH264;
+  assert.equal(await blocked(), false, 'allowed by default');
+  const words = {
+    en: { heading: 'Session settings', box: 'Use H.264 video for moving screen content', saved: 'Saved.',
+      help: 'Scrolling and video reach the supporter faster over slow links. Turn this off if your organisation may not use H.264, a patent-licensed codec: sessions then use lossless and JPEG images only.' },
+    nb: { heading: 'Øktinnstillinger', box: 'Bruk H.264-video for skjerminnhold som beveger seg', saved: 'Lagret.',
+      help: 'Over trege forbindelser kommer rulling og video raskere fram til den som hjelper. Slå dette av hvis organisasjonen din ikke får bruke H.264, som er en patentlisensiert kodek: da bruker øktene bare tapsfrie bilder og JPEG-bilder.' },
+  };
+  for (const [lang, locale] of [['en', 'en-US'], ['nb', 'nb-NO']]) {
+    const w = words[lang];
+    const { context, page } = await signIn(ADMIN_EMAIL, ADMIN_PASSWORD, locale);
+    await page.goto(`${hub.url}/tenant/connector`);
+    const section = page.getByRole('region', { name: w.heading });
+    const box = section.getByRole('checkbox', { name: w.box, exact: true });
+    await box.waitFor();
+    assert.equal(await box.isChecked(), true);
+    // The helper line describes the box.
+    const described = await box.getAttribute('aria-describedby');
+    assert.ok(described, 'the box has a description');
+    assert.equal((await section.locator(`#${described}`).innerText()).trim(), w.help);
+    const status = section.getByRole('status');
+    // Off: saved at once, said politely, and the hub blocks H.264.
+    await box.click();
+    await status.filter({ hasText: w.saved }).waitFor();
+    assert.equal(await status.getAttribute('aria-live'), 'polite');
+    assert.equal(await box.isChecked(), false);
+    assert.equal(await blocked(), true, `${lang}: turned off in the page, blocked in the API`);
+    await section.screenshot({ path: path.join(SHOTS, `connector-session-settings-${lang}.png`) });
+    await page.screenshot({ path: path.join(SHOTS, `connector-session-settings-page-${lang}.png`), fullPage: true });
+    // The page shows what the hub has when it opens again.
+    await page.reload();
+    await box.waitFor();
+    assert.equal(await box.isChecked(), false);
+    assert.equal((await status.innerText()).trim(), '', 'nothing said before a change');
+    // On again.
+    await box.click();
+    await status.filter({ hasText: w.saved }).waitFor();
+    assert.equal(await box.isChecked(), true);
+    assert.equal(await blocked(), false, `${lang}: turned on in the page, allowed in the API`);
+    if (lang === 'en') {
+      // A change the hub refuses (the role taken away meanwhile) is said, and the box goes back.
+      await page.route('**/remoteAssistanceSettings', (route) => route.request().method() === 'PATCH'
+        ? route.fulfill({ status: 403, contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'accessDenied', message: 'You do not have permission for this request.' } }) })
+        : route.continue());
+      await box.click();
+      await status.filter({ hasText: 'Your role does not allow this.' }).waitFor();
+      assert.equal(await box.isChecked(), true);
+      assert.equal(await blocked(), false);
+      await page.unroute('**/remoteAssistanceSettings');
+    }
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  }
+  // The Help Desk Operator reads the connector (RemoteAssistance_Read) but may not change it.
+  const { context, page } = await signIn('helpdesk@example.com', PASSWORD);
+  await page.goto(`${hub.url}/tenant/connector`);
+  const box = page.getByRole('region', { name: 'Session settings' })
+    .getByRole('checkbox', { name: 'Use H.264 video for moving screen content' });
+  await box.waitFor();
+  assert.equal(await box.isChecked(), true);
+  assert.equal(await box.isDisabled(), true, 'greyed out without RemoteAssistance_Update');
+  const refused = await page.request.patch(`${hub.url}${SETTINGS}`,
+    { data: { blockH264: true }, headers: { Origin: hub.url } });
+  assert.equal(refused.status(), 403);
+  assert.equal(await blocked(), false);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 // Issue 21, point 14: the filters and the ownership are Fluent dropdowns, driven as a person does
 // (the combobox named by its label, then the option); states in the table are status badges; and
 // a new ownership is asked about before it is saved, as Intune does: No leaves it, Yes saves it.

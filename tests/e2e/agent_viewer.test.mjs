@@ -82,17 +82,18 @@ async function allow(state, agent, viewOnly) {
   assert.equal(agentSession(state).viewOnly, viewOnly);
 }
 
-function waitConnected(page) {
+function waitConnected(page, lang = 'en') {
   return page.waitForFunction(
-    () => /Connected/.test(document.getElementById('status').textContent), null,
-    { timeout: 30000 });
+    (word) => document.getElementById('status').textContent.startsWith(word),
+    lang === 'nb' ? 'Tilkoblet' : 'Connected', { timeout: 30000 });
 }
 
 // The device user ends the session: the viewer says so and `reach-agent join` exits 0.
-async function endByDeviceUser({ state, agent }, page) {
+async function endByDeviceUser({ state, agent }, page, lang = 'en') {
   const r = agentCli(state, ['end']);
   assert.equal(r.status, 0, r.err);
-  await page.getByRole('status').filter({ hasText: 'The session was ended by the user.' })
+  const ended = lang === 'nb' ? 'Økten ble avsluttet av brukeren.' : 'The session was ended by the user.';
+  await page.getByRole('status').filter({ hasText: ended })
     .waitFor({ timeout: 15000 });
   assert.deepEqual(await agent.exited, { code: 0, signal: null }, agent.out + agent.err);
 }
@@ -304,45 +305,66 @@ function canvasDifference(page, rgb) {
 
 // Issue 22: where the screen moves like video, noVNC gets H.264 (encoding 50) and decodes it with
 // WebCodecs; once it stops, an exact copy follows and the canvas equals the screen, pixel for
-// pixel (H.264 and JPEG are lossy).
-test('H.264: moving content arrives as video, and once it stops the canvas equals the screen', async () => {
-  const joined = await join('h264');
-  const page = await openViewer(joined);
-  await allow(joined.state, joined.agent, false);
-  await waitConnected(page);
-  await waitForPattern(page, 'agent_viewer_h264_failed.png');
-  // Count the H.264 rectangles noVNC decodes.
-  await page.evaluate(() => {
-    const decoder = window.reachRfb._decoders[50];
-    const decodeRect = decoder.decodeRect.bind(decoder);
-    window.reachH264 = 0;
-    decoder.decodeRect = (...args) => {
-      const done = decodeRect(...args);
-      if (done) window.reachH264 += 1;
-      return done;
-    };
+// pixel (H.264 and JPEG are lossy). The viewer's statistics say so, and its picture choice
+// reaches the agent: "Prefer speed" caps the video's bitrate lower. Once per language.
+const STATS = {
+  en: { auto: 'Automatic', speed: 'Prefer speed', label: 'Picture', fps: 'frames/s', rtt: 'round trip' },
+  nb: { auto: 'Automatisk', speed: 'Prioriter fart', label: 'Bilde', fps: 'bilder/s', rtt: 'tur-retur' },
+};
+for (const lang of ['en', 'nb']) {
+  test(`H.264 (${lang}): moving content arrives as video, and once it stops the canvas equals the screen`, async () => {
+    const words = STATS[lang];
+    const joined = await join(`h264-${lang}`);
+    const page = await openViewer(joined, lang);
+    await allow(joined.state, joined.agent, false);
+    await waitConnected(page, lang);
+    await waitForPattern(page, `agent_viewer_h264_${lang}_failed.png`);
+    const picture = page.getByRole('combobox', { name: words.label });
+    assert.equal(await picture.inputValue(), 'auto');
+    if (lang === 'nb') await picture.selectOption({ label: words.speed });
+    // Count the H.264 rectangles noVNC decodes.
+    await page.evaluate(() => {
+      const decoder = window.reachRfb._decoders[50];
+      const decodeRect = decoder.decodeRect.bind(decoder);
+      window.reachH264 = 0;
+      decoder.decodeRect = (...args) => {
+        const done = decodeRect(...args);
+        if (done) window.reachH264 += 1;
+        return done;
+      };
+    });
+    // Three seconds of whole-screen motion (a photo-like field sliding), then the pattern again.
+    const load = start(path.join(BIN, 'reach_bench_screen_load'),
+      ['--load', 'full', '--fps', '30', '--seconds', '3', '--display', display]);
+    await until('the moving screen in the viewer', () => page.evaluate(() => window.reachH264 > 0));
+    // The statistics: frames, bitrate, the agent's round trip and the encoding.
+    const stats = page.locator('#stats');
+    await until('the statistics saying H.264', async () => {
+      const t = await stats.textContent();
+      return t.includes('H.264') && t.includes(words.fps) && t.includes(words.rtt);
+    });
+    await page.screenshot({ path: path.join(OUT_DIR, `agent_viewer_h264_${lang}.png`) });
+    const bitrate = agentSession(joined.state).videoBitrate;
+    // The agent's ceiling: bits per pixel per frame 0.02 + 0.01 × quality level, at 30 frames/s
+    // over the 1024×768 screen: quality 2 (Prefer speed) 943,718; quality 6 (Automatic) 1,887,436.
+    assert.ok(bitrate > 0 && bitrate <= (lang === 'nb' ? 943718 : 1887436), `video bitrate ${bitrate}`);
+    assert.deepEqual(await load.exited, { code: 0, signal: null }, load.err);
+    const frames = await page.evaluate(() => window.reachH264);
+    assert.ok(frames >= 10, `${frames} H.264 frames in three seconds of motion`);
+    // Still now: within a second or two the canvas is the screen exactly.
+    const screen = screenRgb();
+    let diff;
+    await until('the canvas equal to the screen', async () => {
+      diff = await canvasDifference(page, screen);
+      return diff.differ === 0;
+    }, 10000).catch((e) => {
+      throw new Error(`${e.message}: ${JSON.stringify(diff)}`);
+    });
+    await endByDeviceUser(joined, page, lang);
+    assert.deepEqual(page.errors, []);
+    await page.close();
   });
-  // Three seconds of whole-screen motion (a photo-like field sliding), then the pattern again.
-  const load = start(path.join(BIN, 'reach_bench_screen_load'),
-    ['--load', 'full', '--fps', '30', '--seconds', '3', '--display', display]);
-  await until('the moving screen in the viewer', () => page.evaluate(() => window.reachH264 > 0));
-  await page.screenshot({ path: path.join(OUT_DIR, 'agent_viewer_h264_moving.png') });
-  assert.deepEqual(await load.exited, { code: 0, signal: null }, load.err);
-  const frames = await page.evaluate(() => window.reachH264);
-  assert.ok(frames >= 10, `${frames} H.264 frames in three seconds of motion`);
-  // Still now: within a second or two the canvas is the screen exactly.
-  const screen = screenRgb();
-  let diff;
-  await until('the canvas equal to the screen', async () => {
-    diff = await canvasDifference(page, screen);
-    return diff.differ === 0;
-  }, 10000).catch((e) => {
-    throw new Error(`${e.message}: ${JSON.stringify(diff)}`);
-  });
-  await endByDeviceUser(joined, page);
-  assert.deepEqual(page.errors, []);
-  await page.close();
-});
+}
 
 // Issue 22: noVNC takes the agent's ContinuousUpdates and Fence: it asks once, and the screen
 // follows without a FramebufferUpdateRequest per frame (each used to wait a round trip). Last in

@@ -760,6 +760,145 @@ TEST_F(RemoteAssistanceFlow, HistoryPagesNewestFirstAndFiltersByDevice) {
       "invalidRequest"));
 }
 
+// Issue 22: the organisation's "no H.264" setting (deviceManagement/remoteAssistanceSettings) is
+// read and changed with the connector's actions, its body is checked, each change is audited, and
+// every remote assistance request tells the device whether its screen stream may use H.264.
+TEST_F(RemoteAssistanceFlow, TheNoH264SettingIsTheConnectorsAndReachesTheDevice) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk();
+  const std::string path = "/beta/deviceManagement/remoteAssistanceSettings";
+  auto blocked = [&](const std::string& bearer) -> std::optional<bool> {
+    auto r = hub_.get(path, bearer);
+    const bj::value* v = r.is_object() ? r.obj().if_contains("blockH264") : nullptr;
+    if (r.status != 200 || !v || !v->is_bool()) return std::nullopt;
+    return v->as_bool();
+  };
+  // What the device stored of the request of session `session` (its data), once it arrived.
+  auto received = [&](const std::string& session) {
+    bj::object data;
+    wait_until(
+        [&] {
+          boost::system::error_code ec;
+          auto v = bj::parse(read_file_bytes(state_ + "/notifications.json"), ec);
+          const bj::value* list =
+              !ec && v.is_object() ? v.as_object().if_contains("notifications") : nullptr;
+          if (!list || !list->is_array()) return false;
+          for (const auto& n : list->as_array()) {
+            const bj::value* d = n.is_object() ? n.as_object().if_contains("data") : nullptr;
+            if (d && d->is_object() &&
+                str_of(d->as_object(), "remoteAssistanceSessionId") == session) {
+              data = d->as_object();
+              return true;
+            }
+          }
+          return false;
+        },
+        20s, 100ms);
+    return data;
+  };
+
+  auto got = hub_.get(path, admin_);
+  ASSERT_EQ(got.status, 200) << got;
+  EXPECT_EQ(got.str("@odata.type"), "#microsoft.graph.remoteAssistanceSettings");
+  EXPECT_TRUE(got.str("@odata.context")
+                  .ends_with("/beta/$metadata#deviceManagement/remoteAssistanceSettings/$entity"))
+      << got;
+  EXPECT_FALSE(got.str("id").empty()) << got;
+  EXPECT_EQ(got.obj().size(), 4u) << "only what Reach uses: " << got;
+  EXPECT_EQ(blocked(admin_), std::optional<bool>(false)) << "H.264 is allowed by default";
+  EXPECT_EQ(hub_.get("/v1.0/deviceManagement/remoteAssistanceSettings", admin_).str("id"),
+            got.str("id"));
+
+  // A request tells the device that H.264 is allowed.
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  std::string first = str_of(history_of(device_), "id");
+  auto allowed = received(first);
+  ASSERT_TRUE(allowed.contains("h264")) << bj::serialize(allowed);
+  EXPECT_EQ(allowed.at("h264"), bj::value(true));
+  ASSERT_EQ(
+      hub_.post_raw("/api/remoteAssistanceSessions/" + first + "/cancel", "", helpdesk_).status,
+      204);
+
+  // The Help Desk Operator reads the settings (RemoteAssistance_Read) but cannot change them.
+  EXPECT_EQ(blocked(helpdesk_), std::optional<bool>(false));
+  EXPECT_TRUE(IsGraphError(hub_.patch(path, bj::object{{"blockH264", true}}, helpdesk_), 403,
+                           "accessDenied"));
+  // A role without RemoteAssistance_Read reads nothing.
+  auto nora = create_user(hub_, admin_, "nora@reach.test", "Nora Noread", "Nora-Passw0rd-1");
+  ASSERT_EQ(nora.status, 201) << nora;
+  auto role = hub_.post(
+      "/v1.0/deviceManagement/roleDefinitions",
+      bj::object{{"displayName", "Device readers"},
+                 {"rolePermissions",
+                  bj::array{bj::object{
+                      {"resourceActions",
+                       bj::array{bj::object{{"allowedResourceActions",
+                                             bj::array{"Microsoft.Intune_ManagedDevices_Read"}},
+                                            {"notAllowedResourceActions", bj::array{}}}}}}}}},
+      admin_);
+  ASSERT_EQ(role.status, 201) << role;
+  auto assigned = hub_.post("/v1.0/deviceManagement/roleAssignments",
+                            bj::object{{"displayName", "Device readers"},
+                                       {"members", bj::array{nora.str("id")}},
+                                       {"scopeType", "allDevices"},
+                                       {"resourceScopes", bj::array{}},
+                                       {"roleDefinitionId", role.str("id")}},
+                            admin_);
+  ASSERT_EQ(assigned.status, 201) << assigned;
+  std::string reader = hub_.create_token("nora@reach.test");
+  ASSERT_EQ(hub_.get(kDevices, reader).status, 200) << "the role works";
+  EXPECT_TRUE(IsGraphError(hub_.get(path, reader), 403, "accessDenied"));
+  EXPECT_TRUE(
+      IsGraphError(hub_.patch(path, bj::object{{"blockH264", true}}, reader), 403, "accessDenied"));
+  // Bad bodies change nothing.
+  for (const char* body :
+       {R"({"blockH264":"yes"})", R"({"blockH264":1})", R"({"blockH264":null})", R"({"other":1})",
+        R"({"blockH264":true,"blockChat":true})", "not JSON", "[true]", ""}) {
+    auto r = hub_.patch_raw(path, body, admin_);
+    EXPECT_TRUE(IsGraphError(r, 400, "invalidRequest")) << body << ": " << r;
+  }
+  EXPECT_NE(hub_.patch_raw(path, R"({"other":1})", admin_).body.find("'other'"), std::string::npos);
+  EXPECT_NE(hub_.patch_raw(path, R"({"blockH264":"yes"})", admin_).body.find("boolean"),
+            std::string::npos);
+  EXPECT_EQ(blocked(admin_), std::optional<bool>(false)) << "nothing changed";
+  auto audited = [&] {
+    return hub_.get("/api/audit?$filter=activity%20eq%20'updateRemoteAssistanceSettings'", admin_)
+        .value();
+  };
+  EXPECT_TRUE(audited().empty()) << "refusals change nothing and audit no change";
+
+  // The administrator blocks H.264: audited, and the next request tells the device.
+  auto changed = hub_.patch(path, bj::object{{"blockH264", true}}, admin_);
+  ASSERT_EQ(changed.status, 200) << changed;
+  EXPECT_EQ(changed.obj().at("blockH264"), bj::value(true)) << changed;
+  EXPECT_EQ(changed.str("id"), got.str("id"));
+  EXPECT_EQ(blocked(admin_), std::optional<bool>(true));
+  EXPECT_EQ(blocked(helpdesk_), std::optional<bool>(true));
+  auto entries = audited();
+  ASSERT_EQ(entries.size(), 1u);
+  const auto& entry = entries[0].as_object();
+  EXPECT_EQ(str_of(entry, "result"), "success");
+  EXPECT_EQ(str_of(entry.at("actor").as_object(), "type"), "user");
+  EXPECT_EQ(str_of(entry.at("target").as_object(), "type"), "remoteAssistanceSettings");
+  EXPECT_EQ(str_of(entry.at("target").as_object(), "id"), got.str("id"));
+  EXPECT_EQ(entry.at("details"), bj::value(bj::object{{"blockH264", true}}))
+      << bj::serialize(entry);
+
+  ASSERT_EQ(request(helpdesk_, device_).status, 204);
+  std::string second = str_of(history_of(device_), "id");
+  ASSERT_NE(second, first);
+  auto refused = received(second);
+  ASSERT_TRUE(refused.contains("h264")) << bj::serialize(refused);
+  EXPECT_EQ(refused.at("h264"), bj::value(false));
+  EXPECT_EQ(str_of(refused, "sessionCode"), str_of(history_of(device_), "sessionCode"));
+
+  // And back.
+  ASSERT_EQ(hub_.patch(path, bj::object{{"blockH264", false}}, admin_).status, 200);
+  EXPECT_EQ(blocked(admin_), std::optional<bool>(false));
+  EXPECT_EQ(audited().size(), 2u);
+}
+
 TEST_F(RemoteAssistanceFlow, ASessionTheRelayClosedIsRecordedAsEnded) {
   start_services();
   onboard();

@@ -21,6 +21,16 @@ TEST(Notice, EachKindReadsBackAsItWasWritten) {
     EXPECT_EQ(b->kind, Notice::Kind::access);
     EXPECT_EQ(b->view_only, view_only);
   }
+
+  Notice link{Notice::Kind::link};
+  link.rtt_ms = 52;
+  link.kbps = 8400;
+  EXPECT_EQ(to_json(link), R"({"type":"link","rttMs":52,"kbps":8400})");
+  auto c = parse_notice(to_json(link));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->kind, Notice::Kind::link);
+  EXPECT_EQ(c->rtt_ms, 52);
+  EXPECT_EQ(c->kbps, 8400);
 }
 
 TEST(Notice, AnythingElseIsRefusedWithAReason) {
@@ -35,6 +45,11 @@ TEST(Notice, AnythingElseIsRefusedWithAReason) {
            R"({"type":"access"})",
            R"({"type":"access","viewOnly":1})",
            R"({"type":"chat"})",
+           R"({"type":"link","rttMs":5})",
+           R"({"type":"link","kbps":5})",
+           R"({"type":"link","rttMs":-1,"kbps":5})",
+           R"({"type":"link","rttMs":5,"kbps":100000001})",
+           R"({"type":"link","rttMs":"5","kbps":5})",
            R"({"seconds":5})",
            "{\"type\":\"access\",\"viewOnly\":true,\"x\":\"\xff\xfe\"}",
        }) {

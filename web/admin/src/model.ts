@@ -64,6 +64,12 @@ export interface Partner {
   pendingAccount?: PartnerAccount;
 }
 
+// deviceManagement/remoteAssistanceSettings: the organisation's (Reach carries only blockH264).
+export interface RemoteAssistanceSettings {
+  id: string;
+  blockH264: boolean; // sessions use Tight (lossless and JPEG) only, no H.264 video
+}
+
 export interface PartnerAccount {
   id: string;
   email: string;

@@ -5,6 +5,8 @@ import RFB from './novnc/core/rfb.js';
 const statusEl = document.getElementById('status');
 const viewOnly = document.getElementById('view-only');
 const endButton = document.getElementById('end');
+const quality = document.getElementById('quality');
+const statsEl = document.getElementById('stats');
 const screen = document.getElementById('screen');
 const stream = document.body.dataset.stream;
 // The page's words, in its language (the relay puts them on <body> as data-t-*).
@@ -12,6 +14,7 @@ const say = (key) => document.body.dataset['t' + key.replace(/(^|-)(\w)/g, (_, _
 
 function status(text, kind) {
   statusEl.textContent = text;
+  statusEl.title = text;  // the bar may cut it short
   statusEl.className = kind || '';
 }
 
@@ -20,6 +23,7 @@ function status(text, kind) {
 const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
 const streamUrl = /^wss?:\/\//.test(stream) ? stream : scheme + location.host + stream;
 let ended = false;       // the supporter pressed End session
+let received = 0;        // stream bytes since the last statistics tick
 let refusal = null;     // the device's RFB refusal reason, if it refused
 let closing = null;     // the stream's close frame: { code, reason }
 status(say('connecting'));
@@ -46,13 +50,69 @@ socket.onclose = (e) => channel.onclose && channel.onclose(e);
 socket.onerror = (e) => channel.onerror && channel.onerror(e);
 socket.onmessage = (e) => {
   if (typeof e.data === 'string') notice(e.data);
-  else if (channel.onmessage) channel.onmessage(e);
+  else {
+    received += e.data.byteLength;
+    if (channel.onmessage) channel.onmessage(e);
+  }
 };
 const rfb = new RFB(screen, channel, { shared: true });
 rfb.scaleViewport = true;
 rfb.resizeSession = false;
 rfb.viewOnly = viewOnly.checked;
 window.reachRfb = rfb;  // for the end-to-end tests
+
+// The picture choice is noVNC's quality level (its SetEncodings carry it): the agent's H.264
+// bitrate ceiling and Tight's JPEG quality follow it. Kept for this browser.
+const LEVELS = { speed: 2, auto: 6, quality: 9 };
+const QUALITY_KEY = 'reach.viewer.quality';
+let chosen = 'auto';
+try { chosen = localStorage.getItem(QUALITY_KEY) || 'auto'; } catch { /* storage off */ }
+if (!(chosen in LEVELS)) chosen = 'auto';
+quality.value = chosen;
+rfb.qualityLevel = LEVELS[chosen];
+quality.addEventListener('change', () => {
+  rfb.qualityLevel = LEVELS[quality.value];
+  try { localStorage.setItem(QUALITY_KEY, quality.value); } catch { /* storage off */ }
+});
+
+// Statistics, once a second: frames shown (noVNC ends each FramebufferUpdate with its display's
+// flip), the stream's bitrate as received, the round trip the agent measured (its "link"
+// notice) and the encoding that carried most rectangles. noVNC 1.7 has no event for these: the
+// display and the decoders are wrapped here (the version is pinned in package.json).
+const ENCODING_NAMES = { 0: 'Raw', 1: 'CopyRect', 7: 'Tight', 16: 'ZRLE', 50: 'H.264' };
+let frames = 0;
+let rects = {};
+let rtt = null;
+const flip = rfb._display.flip.bind(rfb._display);
+rfb._display.flip = (...args) => { frames += 1; return flip(...args); };
+for (const [number, decoder] of Object.entries(rfb._decoders)) {
+  if (!(number in ENCODING_NAMES)) continue;
+  const decodeRect = decoder.decodeRect.bind(decoder);
+  decoder.decodeRect = (...args) => {
+    const done = decodeRect(...args);
+    if (done) rects[number] = (rects[number] || 0) + 1;
+    return done;
+  };
+}
+const number = new Intl.NumberFormat(document.documentElement.lang || 'en', { maximumFractionDigits: 1 });
+let last = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  const seconds = (now - last) / 1000;
+  last = now;
+  if (!connected) return;
+  // Video counts first: a few H.264 frames carry most of the picture while motion lasts.
+  const top = rects[50] ? 50 : Object.keys(rects).sort((a, b) => rects[b] - rects[a])[0];
+  const text = say(rtt === null ? 'stats-no-rtt' : 'stats')
+    .replace('{fps}', number.format(Math.round(frames / seconds)))
+    .replace('{mbps}', number.format(received * 8 / seconds / 1e6))
+    .replace('{rtt}', rtt === null ? '' : String(rtt))
+    .replace('{encoding}', top ? ENCODING_NAMES[top] : '–');
+  statsEl.textContent = text;
+  frames = 0;
+  received = 0;
+  rects = {};
+}, 1000);
 
 let connected = false;
 let userViewOnly = false;  // the device user allowed viewing only: the supporter cannot take control
@@ -64,7 +124,8 @@ rfb.addEventListener('connect', () => {
   else status(say(rfb.viewOnly ? 'connected-view-only' : 'connected'), 'good');
 });
 
-// A notice from the device's end: {"type":"asking","seconds":N} or {"type":"access","viewOnly":b}.
+// A notice from the device's end: {"type":"asking","seconds":N}, {"type":"access","viewOnly":b}
+// or {"type":"link","rttMs":N,"kbps":N}.
 // The device may be anyone's: only these two shapes are read, and nothing of it becomes markup.
 function notice(text) {
   let n;
@@ -81,6 +142,8 @@ function notice(text) {
     clearInterval(countdown);
     tick();
     countdown = setInterval(tick, 1000);
+  } else if (n.type === 'link' && Number.isInteger(n.rttMs) && n.rttMs >= 0 && n.rttMs <= 600000) {
+    rtt = n.rttMs;
   } else if (n.type === 'access' && typeof n.viewOnly === 'boolean') {
     userViewOnly = n.viewOnly;
     if (!userViewOnly) return;

@@ -185,10 +185,18 @@ export function select(
 }
 
 // A Fluent checkbox with its label after it (the label names it). `name` and `value` let a
-// form read the ticked ones: picked(root, name).
+// form read the ticked ones: picked(root, name). `describedBy`: the id of a helper line beside it.
 export function checkbox(
   label: string,
-  o: { id?: string; name?: string; value?: string; checked?: boolean; onChange?: (checked: boolean) => void } = {},
+  o: {
+    id?: string;
+    name?: string;
+    value?: string;
+    checked?: boolean;
+    disabled?: boolean;
+    describedBy?: string;
+    onChange?: (checked: boolean) => void;
+  } = {},
 ): TemplateResult {
   return html`<fluent-field class="check" label-position="after">
     <label slot="label">${label}</label>
@@ -198,6 +206,8 @@ export function checkbox(
       name=${ifDefined(o.name)}
       value=${ifDefined(o.value)}
       .checked=${!!o.checked}
+      ?disabled=${!!o.disabled}
+      aria-describedby=${ifDefined(o.describedBy)}
       @change=${(e: Event) => o.onChange?.((e.currentTarget as CheckEl).checked)}
     ></fluent-checkbox>
   </fluent-field>`;

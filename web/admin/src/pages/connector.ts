@@ -1,20 +1,22 @@
 // Tenant administration > Connectors and tokens > Remote assistance connector: its status,
 // Connect (the partner's licence, "I agree", Log in to authorize: the relay's sign-in and consent
 // in this tab, then back here to confirm the relay account that consented), reconnect when it
-// needs re-authorisation, Disconnect, the connected account, and the relay and OAuth client it
-// uses.
+// needs re-authorisation, Disconnect, the connected account, the organisation's session settings
+// (remoteAssistanceSettings: H.264 video or not), and the relay and OAuth client it uses.
 import { css, html, nothing } from 'lit';
 import { type Page as ListPage, get, patch, post } from '../api.js';
 import { formatDateTime, t, tMaybe } from '../i18n/index.js';
-import type { Partner, PartnerAccount } from '../model.js';
+import type { Partner, PartnerAccount, RemoteAssistanceSettings } from '../model.js';
 import { A, can } from '../permissions.js';
-import { Page, confirmDialog, doneBar, errorBar, messageBar } from '../components/ui.js';
+import { Page, checkbox, confirmDialog, doneBar, errorBar, errorText, messageBar } from '../components/ui.js';
 
 type DialogEl = HTMLElement & { show(): void; hide(): void };
 type Field = HTMLElement & { value: string };
 type Check = HTMLElement & { checked: boolean };
 
 const PARTNERS = '/v1.0/deviceManagement/remoteAssistancePartners';
+// Graph has it on beta only.
+const SETTINGS = '/beta/deviceManagement/remoteAssistanceSettings';
 
 // Fluent badge colours by status: only a connector that needs action is a warning or danger.
 const BADGE: Record<string, string> = {
@@ -46,12 +48,26 @@ export class ReachConnector extends Page {
         display: inline;
         margin: 0;
       }
+      /* The helper line under its checkbox's label, as wide as a line is easy to read. */
+      .helper {
+        margin: 2px 0 0;
+        padding-inline-start: 28px;
+        max-width: 70ch;
+      }
+      .note {
+        margin: 8px 0 0;
+      }
+      .note.failed {
+        color: var(--colorPaletteRedForeground1);
+      }
     `,
   ];
   static properties = {
     generation: {},
     outcome: {},
     partner: { state: true },
+    raSettings: { state: true },
+    settingsNote: { state: true },
     error: { state: true },
     done: { state: true },
     agreed: { state: true },
@@ -60,6 +76,9 @@ export class ReachConnector extends Page {
   declare generation: number;
   declare outcome: string;
   declare partner: Partner | undefined;
+  declare raSettings: RemoteAssistanceSettings | undefined;
+  // The outcome of the last settings change, said in a polite live region.
+  declare settingsNote: { ok: true } | { ok: false; error: unknown } | undefined;
   declare error: unknown;
   declare done: string | undefined;
   declare agreed: boolean;
@@ -70,6 +89,8 @@ export class ReachConnector extends Page {
     this.generation = 0;
     this.outcome = '';
     this.partner = undefined;
+    this.raSettings = undefined;
+    this.settingsNote = undefined;
     this.error = undefined;
     this.done = undefined;
     this.agreed = false;
@@ -82,7 +103,12 @@ export class ReachConnector extends Page {
 
   private async load(): Promise<void> {
     try {
-      this.partner = (await get<ListPage<Partner>>(PARTNERS)).value[0];
+      const [partners, settings] = await Promise.all([
+        get<ListPage<Partner>>(PARTNERS),
+        get<RemoteAssistanceSettings>(SETTINGS),
+      ]);
+      this.partner = partners.value[0];
+      this.raSettings = settings;
       this.error = undefined;
     } catch (e) {
       this.error = e;
@@ -190,6 +216,43 @@ export class ReachConnector extends Page {
     }
   }
 
+  // Each change is saved at once, one after another in the order made; one the hub refuses puts
+  // the box back as it was last saved.
+  private settingsSaves: Promise<void> = Promise.resolve();
+  private saveH264(use: boolean): void {
+    this.settingsNote = undefined;
+    this.settingsSaves = this.settingsSaves.then(async () => {
+      try {
+        this.raSettings = await patch<RemoteAssistanceSettings>(SETTINGS, { blockH264: !use });
+        this.settingsNote = { ok: true };
+      } catch (error) {
+        this.settingsNote = { ok: false, error };
+        const box = this.renderRoot.querySelector('#h264') as Check | null;
+        if (box && this.raSettings) box.checked = !this.raSettings.blockH264;
+      }
+    });
+  }
+
+  private sessionCard(canUpdate: boolean) {
+    const s = this.raSettings;
+    if (!s) return nothing;
+    const note = this.settingsNote;
+    return html`<section class="card" aria-labelledby="session-h">
+      <h2 id="session-h">${t('connector.session.title')}</h2>
+      ${checkbox(t('connector.session.h264'), {
+        id: 'h264',
+        checked: !s.blockH264,
+        disabled: !canUpdate,
+        describedBy: 'h264-help',
+        onChange: (use) => this.saveH264(use),
+      })}
+      <p id="h264-help" class="muted helper">${t('connector.session.h264Help')}</p>
+      <p class="note ${note?.ok === false ? 'failed' : ''}" role="status" aria-live="polite">
+        ${note ? (note.ok ? t('common.saved') : errorText(note.error)) : nothing}
+      </p>
+    </section>`;
+  }
+
   render() {
     const p = this.partner;
     const outcome = this.outcome && this.outcome !== 'confirm'
@@ -232,6 +295,7 @@ export class ReachConnector extends Page {
             ${!configured ? html`<p class="muted">${t('connector.configureFirst')}</p>` : nothing}`
           : nothing}
       </section>
+      ${this.sessionCard(canUpdate)}
       ${canUpdate
         ? html`<details class="card setup" ?open=${!configured}>
             <summary><h2 id="settings-h">${t('connector.settings')}</h2></summary>
