@@ -1,9 +1,11 @@
 // Fuzz target: what a stranger can put in a link, a code or a request line before any session
 // is found: the shared link module (codes, link refs, links, the relay's stream endpoints) and
 // the HTTP helpers the relay and hub run on every request (query strings, Bearer headers, the
-// request log's redaction, the throttle's client key). Checks round trips, not only crashes.
+// request log's redaction, the throttle's client key), and the device's notices that the viewer
+// and `reach connect` read (link/notice.h). Checks round trips, not only crashes.
 #include "common/throttle.h"
 #include "link/link.h"
+#include "link/notice.h"
 #include "net/http.h"
 
 #include <cstddef>
@@ -51,5 +53,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (t->empty() || t->find(' ') != std::string_view::npos) __builtin_trap();
   }
   (void)client_key(in);
+
+  if (auto n = link::parse_notice(in)) {
+    std::string again = link::to_json(*n);
+    auto back = link::parse_notice(again);
+    if (!back || back->kind != n->kind || link::to_json(*back) != again ||
+        again.size() > link::kMaxNotice)
+      __builtin_trap();
+  }
   return 0;
 }
