@@ -1,14 +1,22 @@
 // reach_bench_screen_load: draws one of bench/screen's three loads on an X display, frame by
 // frame, and stamps each frame with its sequence number (bench/screen/marker.h).
 //
-//   reach_bench_screen_load --load full|scroll|square [--fps 30] [--seconds 0] [--display :N]
-//                           [--times FILE]
+//   reach_bench_screen_load --load full|scroll|square|video|typing [--fps 30] [--seconds 0]
+//                           [--display :N] [--times FILE] [--busy]
 //
 //   full    the whole screen changes every frame: a smooth colour field with noise on top (not
 //           trivially compressible, like a photo or a video), sliding 7 pixels left per frame
 //   scroll  a 1200x800 terminal-like area scrolls up one 16-pixel text line per frame
 //           (XCopyArea, then the new line with XDrawString) on a static background
 //   square  a 64x64 square changes colour every frame on the static background
+//   video   a 640x360 region in the middle of the static background plays the full load's field
+//           (a video in a still desktop)
+//   typing  a terminal-like area that takes the keyboard focus and echoes each key typed; the
+//           marker's number is the count of keys echoed (bench/wan measures typing echo with it);
+//           with --busy the video region plays beside it at --fps
+//
+// SIGUSR1 stops the drawing and keeps the last frame on the screen ("held" on standard output)
+// until SIGTERM: the still picture a viewer must then show exactly.
 //
 // Every frame ends with the marker strip, drawn with one XPutImage, then XSync: when XSync
 // returns the X server has the frame's pixels, and that CLOCK_MONOTONIC instant is the frame's
@@ -37,8 +45,12 @@ namespace {
 namespace marker = reach::bench::marker;
 
 volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_hold = 0;
 void on_signal(int) {
   g_stop = 1;
+}
+void on_hold(int) {
+  g_hold = 1;
 }
 
 [[noreturn]] void die(const std::string& msg) {
@@ -133,19 +145,24 @@ std::string terminal_line(std::uint32_t n, int columns) {
   return line;
 }
 
-enum class Load { full, scroll, square };
+enum class Load { full, scroll, square, video, typing };
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string load_name, display_name, times_path;
   double fps = 30, seconds = 0;
+  bool busy = false;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
+    if (k == "--busy") {
+      busy = true;
+      continue;
+    }
     if (k == "--help" || k == "-h") {
       std::printf(
-          "usage: reach_bench_screen_load --load full|scroll|square [--fps 30] [--seconds 0]\n"
-          "                               [--display :N] [--times FILE]\n");
+          "usage: reach_bench_screen_load --load full|scroll|square|video|typing [--fps 30]\n"
+          "                               [--seconds 0] [--display :N] [--times FILE] [--busy]\n");
       return 0;
     }
     if (i + 1 >= argc) die("missing value for " + k);
@@ -170,14 +187,21 @@ int main(int argc, char** argv) {
     load = Load::scroll;
   else if (load_name == "square")
     load = Load::square;
+  else if (load_name == "video")
+    load = Load::video;
+  else if (load_name == "typing")
+    load = Load::typing;
   else
-    die("--load must be full, scroll or square");
+    die("--load must be full, scroll, square, video or typing");
   if (fps <= 0) die("--fps must be positive");
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  struct sigaction hold {};
+  hold.sa_handler = on_hold;
+  sigaction(SIGUSR1, &hold, nullptr);
 
   Display* dpy = XOpenDisplay(display_name.empty() ? nullptr : display_name.c_str());
   if (!dpy) die("cannot open display " + display_name);
@@ -191,6 +215,7 @@ int main(int argc, char** argv) {
   Window win = XCreateWindow(dpy, RootWindow(dpy, scr), 0, 0, static_cast<unsigned>(w),
                              static_cast<unsigned>(h), 0, CopyFromParent, InputOutput,
                              CopyFromParent, CWOverrideRedirect | CWBackPixmap, &attrs);
+  if (load == Load::typing) XSelectInput(dpy, win, KeyPressMask);
   XMapRaised(dpy, win);
   XGCValues gcv{};
   gcv.graphics_exposures = False;
@@ -203,11 +228,21 @@ int main(int argc, char** argv) {
   const int term_x = (w - kTermW) / 2, term_y = (h - kTermH) / 2;
   const int columns = kTermW / 6 - 2;
 
+  // The video region, and the typing load's terminal line.
+  constexpr int kVideoW = 640, kVideoH = 360;
+  const int video_x = (w - kVideoW) / 2, video_y = (h - kVideoH) / 2;
+  const bool plays_video = load == Load::video || (load == Load::typing && busy);
+  const int type_x = 40, type_y = h - 120;
+
   Pixmap source = None;
-  if (load == Load::full) {
-    source = make_full_source(dpy, win, gc, w, h);
-  } else {
+  if (load == Load::full || plays_video) source = make_full_source(dpy, win, gc, w, h);
+  if (load != Load::full) {
     draw_background(dpy, win, gc, w, h);
+    if (load == Load::typing) {
+      XSetForeground(dpy, gc, rgb(0x10, 0x10, 0x10));
+      XFillRectangle(dpy, win, gc, type_x - 8, type_y - 20, w - 2 * type_x + 16, 40);
+      XSetInputFocus(dpy, win, RevertToParent, CurrentTime);
+    }
     if (load == Load::scroll) {
       XSetForeground(dpy, gc, rgb(0x10, 0x10, 0x10));
       XFillRectangle(dpy, win, gc, term_x, term_y, kTermW, kTermH);
@@ -227,8 +262,35 @@ int main(int argc, char** argv) {
   const std::int64_t period = static_cast<std::int64_t>(1e9 / fps);
   const std::int64_t start = now_ns();
   std::int64_t next = start;
-  for (std::uint32_t seq = 1; !g_stop; ++seq) {
+  std::uint32_t keys = 0;  // the typing load's marker: keys echoed
+  std::string typed;
+  for (std::uint32_t seq = 1; !g_stop && !g_hold; ++seq) {
+    if (plays_video) {
+      int offset = static_cast<int>((seq * 7u) % static_cast<std::uint32_t>(w));
+      XCopyArea(dpy, source, win, gc, offset, video_y, kVideoW, kVideoH, video_x, video_y);
+    }
+    bool echoed = false;
+    while (load == Load::typing && XPending(dpy) > 0) {
+      XEvent ev;
+      XNextEvent(dpy, &ev);
+      if (ev.type != KeyPress) continue;
+      char buf[8];
+      KeySym sym;
+      int n = XLookupString(&ev.xkey, buf, sizeof buf, &sym, nullptr);
+      if (n <= 0) continue;
+      ++keys;
+      echoed = true;
+      typed.append(buf, static_cast<std::size_t>(n));
+      if (typed.size() > static_cast<std::size_t>((w - 2 * type_x) / 6)) typed.clear();
+      XSetForeground(dpy, gc, rgb(0x10, 0x10, 0x10));
+      XFillRectangle(dpy, win, gc, type_x - 8, type_y - 20, w - 2 * type_x + 16, 40);
+      XSetForeground(dpy, gc, rgb(0xd0, 0xd0, 0xd0));
+      XDrawString(dpy, win, gc, type_x, type_y, typed.data(), static_cast<int>(typed.size()));
+    }
     switch (load) {
+      case Load::video:
+      case Load::typing:
+        break;
       case Load::full: {
         int offset = static_cast<int>((seq * 7u) % static_cast<std::uint32_t>(w));
         XCopyArea(dpy, source, win, gc, offset, 0, static_cast<unsigned>(w),
@@ -256,25 +318,32 @@ int main(int argc, char** argv) {
         break;
       }
     }
-    for (int i = 0; i < marker::kBlocks; ++i) {
-      unsigned long px = marker::block_white(seq, i) ? 0xffffff : 0;
-      for (int y = 0; y < marker::kBlock; ++y)
-        for (int x = 0; x < marker::kBlock; ++x) XPutPixel(strip, i * marker::kBlock + x, y, px);
+    // The typing load stamps its marker only when a key was echoed: nothing else changes.
+    const std::uint32_t mark = load == Load::typing ? keys + 1 : seq;
+    const bool stamp = load != Load::typing || echoed || seq == 1;
+    if (stamp) {
+      for (int i = 0; i < marker::kBlocks; ++i) {
+        unsigned long px = marker::block_white(mark, i) ? 0xffffff : 0;
+        for (int y = 0; y < marker::kBlock; ++y)
+          for (int x = 0; x < marker::kBlock; ++x) XPutPixel(strip, i * marker::kBlock + x, y, px);
+      }
+      XPutImage(dpy, win, gc, strip, 0, 0, 0, 0, marker::kWidth, marker::kHeight);
     }
-    XPutImage(dpy, win, gc, strip, 0, 0, 0, 0, marker::kWidth, marker::kHeight);
-    XSync(dpy, False);
+    if (stamp || plays_video) XSync(dpy, False);
     std::int64_t drawn = now_ns();
-    times.emplace_back(seq, drawn);
+    if (stamp) times.emplace_back(mark, drawn);
     if (seq == 1) {
       std::printf("ready\n");
       std::fflush(stdout);
     }
     if (seconds > 0 && static_cast<double>(drawn - start) >= seconds * 1e9) break;
 
-    next += period;
+    // Typing without video answers each key at once (a poll on the X connection, 1 ms steps).
+    next += load == Load::typing && !busy ? 1'000'000 : period;
     if (next < drawn - period) next = drawn;  // fell behind: draw on, do not catch up in a burst
     timespec ts{static_cast<time_t>(next / 1'000'000'000), static_cast<long>(next % 1'000'000'000)};
-    while (!g_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) != 0) {
+    while (!g_stop && !g_hold &&
+           clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) != 0) {
     }
   }
 
@@ -283,6 +352,12 @@ int main(int argc, char** argv) {
     if (!f) die("cannot write " + times_path);
     for (auto [seq, ns] : times) std::fprintf(f, "%u %lld\n", seq, static_cast<long long>(ns));
     std::fclose(f);
+  }
+  if (g_hold && !g_stop) {
+    XSync(dpy, False);
+    std::printf("held\n");
+    std::fflush(stdout);
+    while (!g_stop) pause();
   }
   XDestroyImage(strip);
   if (source != None) XFreePixmap(dpy, source);

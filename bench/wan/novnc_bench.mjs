@@ -1,10 +1,26 @@
-// bench/wan's noVNC viewer: the supporter's real viewer (the relay's page, noVNC 1.7 in Debian's
-// Chromium) on Reach, reading bench/screen's frame marker off the canvas at every animation frame.
-// Compares, in the same run and on the same link, the agent with continuous updates (the default)
-// and with one update per viewer request (`reach-agent --no-continuous-updates`, as before).
+// bench/wan's noVNC viewer: the supporter's real viewer (noVNC 1.7 in Debian's Chromium), reading
+// bench/screen's frame marker off the canvas at every animation frame. Compares, in the same run
+// and on the same link:
+//   h264         reach-agent as it ships (continuous updates, H.264 where the screen moves like
+//                video), through the relay, in the relay's viewer page
+//   tight        the same with `--no-h264` (the organisation's "no H.264")
+//   requests     `--no-h264 --no-continuous-updates`: one update per viewer request, as before
+//   x0vncserver  TigerVNC's scraping server (Fence, ContinuousUpdates, its congestion control; no
+//                H.264 in Debian 12's 1.12) on the same display, noVNC reaching it through
+//                websockify on the device's side, as it is deployed
+// Loads (reach_bench_screen_load at 30 fps on a 1920x1080 Xvfb): full, scroll, square, video (a
+// 640x360 region), typing (keys typed in the viewer every 150 ms, echoed by the device: the echo's
+// latency), typing-busy (the same beside the playing video region).
+// Figures: frames per second at the viewer and draw-to-display latency p50/p95 (typing: key to
+// echo), Mbit/s on the WebSocket, the server's CPU per frame shown (the agent's or X0tigervnc's,
+// from /proc), and "exact": once the load stops (SIGUSR1 holds its last frame), how long until the
+// canvas equals the screen pixel for pixel (JPEG and H.264 are lossy; ">5000" when never).
+// --step MBIT changes the link's rate to MBIT at the middle of each cell (run.sh's link must be up)
+// and reports how long latency stayed above the round trip (--rtt-ms) plus 100 ms after it.
 // Run by bench/wan/run.sh inside the viewer's namespace, or alone on loopback:
-//   node bench/wan/novnc_bench.mjs [--bin build/bin] [--loads full,scroll,square] [--seconds 10]
-//        [--warmup 3] [--modes continuous,requests] [--device-ns NS --relay-listen 10.77.0.2:0]
+//   node bench/wan/novnc_bench.mjs [--bin build/bin] [--loads full,scroll,square,video,typing]
+//        [--seconds 10] [--warmup 3] [--modes h264,tight,x0vncserver]
+//        [--device-ns NS --relay-listen 10.77.0.2:0] [--step 5 --rtt-ms 20]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,8 +28,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const opt = { bin: path.resolve(here, '../../build/bin'), loads: 'full,scroll,square', seconds: 10, warmup: 3,
-  modes: 'continuous,requests', deviceNs: '', relayListen: '127.0.0.1:0' };
+const opt = { bin: path.resolve(here, '../../build/bin'), loads: 'full,scroll,square,video,typing,typing-busy',
+  seconds: 10, warmup: 3, modes: 'h264,tight,x0vncserver', deviceNs: '', relayListen: '127.0.0.1:0',
+  step: 0, rttMs: 0, viewNs: 'reach-wan-view' };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
   if (!(k in opt)) throw new Error(`unknown option ${process.argv[i]}`);
@@ -77,29 +94,60 @@ const relayUrl = 'http://' + (await until('the relay', () => relay.out.split('\n
 const { chromium } = await import(playwright);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
 
+// CPU time (user + system) of a process so far, in milliseconds (/proc/PID/stat, 100 ticks/s).
+function cpuMs(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch { return NaN; }
+}
+const deviceHost = () => (opt.deviceNs ? '10.77.0.1' : '127.0.0.1');
+let nextPort = 15900 + Math.floor(Math.random() * 2000);
+
+// The canvas's marker reader, started in the page: first-seen wall-clock time per frame number.
+function watchMarker() {
+  window.seen = new Map();
+  const canvas = document.querySelector('#screen canvas');
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const fromGray = (g) => { for (let s = 1; s < 32; s <<= 1) g ^= g >>> s; return g >>> 0; };
+  const read = () => {
+    const d = ctx.getImageData(0, 0, 256, 8).data;
+    let g = 0;
+    for (let i = 0; i < 32; ++i) {
+      let sum = 0, n = 0;
+      for (let y = 2; y < 6; ++y) for (let x = i * 8 + 2; x < i * 8 + 6; ++x, ++n) {
+        const o = (y * 256 + x) * 4;
+        sum += (d[o] * 299 + d[o + 1] * 587 + d[o + 2] * 114) / 1000;
+      }
+      const mean = sum / n;
+      if (mean > 64 && mean < 192) return null;
+      const white = mean >= 192;
+      if (i < 2 || i >= 30) { if (white !== (i === 0 || i === 31)) return null; } else g = (g << 1) | (white ? 1 : 0);
+    }
+    return fromGray(g >>> 0);
+  };
+  const tick = () => {
+    const seq = read();
+    if (seq !== null && !window.seen.has(seq)) window.seen.set(seq, performance.timeOrigin + performance.now());
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
 async function cell(load, mode) {
   const dir = fs.mkdtempSync(path.join(work, `${load}-${mode}-`));
   const started = [];
+  const typing = load.startsWith('typing');
   try {
     const xvfb = start('Xvfb', onDevice(['Xvfb', '-displayfd', '1', '-screen', '0', '1920x1080x24', '-nolisten', 'tcp']));
     started.push(xvfb);
     const display = ':' + (await until('Xvfb', () => xvfb.out.split('\n')[0] || null)).trim();
     const times = path.join(dir, 'times.txt');
-    const drawer = start('load', onDevice([path.join(bin, 'reach_bench_screen_load'), '--load', load, '--fps', '30', '--display', display, '--times', times]));
+    const loadArgs = [path.join(bin, 'reach_bench_screen_load'), '--load', typing ? 'typing' : load, '--fps', '30', '--display', display, '--times', times];
+    if (load === 'typing-busy') loadArgs.push('--busy');
+    const drawer = start('load', onDevice(loadArgs));
     started.push(drawer);
     await until('the load', () => drawer.out.length > 0);
-    const r = await fetch(relayUrl + '/api/v1/sessions', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ groupname: 'bench' }) });
-    const session = await r.json();
-    const state = path.join(dir, 'agent');
-    const agentArgs = [path.join(bin, 'reach-agent'), 'join', session.end_customer_link, '--display', display, '--state', state, '--log-level', 'warn'];
-    if (mode === 'requests') agentArgs.push('--no-continuous-updates');
-    const agent = start('agent', onDevice(agentArgs));
-    started.push(agent);
-    const status = () => {
-      const s = spawnSync(path.join(bin, 'reach-agent'), ['status', '--json', '--state', state], { encoding: 'utf8' });
-      try { return JSON.parse(s.stdout).session?.state ?? ''; } catch { return ''; }
-    };
-    await until('the agent joined', () => status() === 'waitingForSupporter');
     const context = await browser.newContext({ viewport: { width: 1920, height: 1100 } });
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
@@ -109,82 +157,164 @@ async function cell(load, mode) {
     cdp.on('Network.webSocketFrameReceived', (e) => {
       if (counting) received += e.response.opcode === 2 ? Math.floor(e.response.payloadData.length * 3 / 4) : e.response.payloadData.length;
     });
-    await page.goto(session.supporter_link);
-    await until('asked to allow', () => status() === 'askingToAllow');
-    run([path.join(bin, 'reach-agent'), 'allow', '--state', state]);
+    let server;  // the process whose CPU counts
+    if (mode === 'x0vncserver') {
+      const port = nextPort++;
+      const wsPort = nextPort++;
+      const argv = ['X0tigervnc', '-display', display, '-rfbport', String(port), '-SecurityTypes', 'None', '-AlwaysShared'];
+      if (!opt.deviceNs) argv.push('-localhost');
+      server = start('x0vncserver', onDevice(argv));
+      started.push(server);
+      const ws = start('websockify', onDevice(['websockify', `${deviceHost()}:${wsPort}`, `127.0.0.1:${port}`]));
+      started.push(ws);
+      await until('websockify', () => /Listen|listening/i.test(ws.err + ws.out), 10000).catch(() => sleep(1000));
+      // A page of the relay's origin (its static files), noVNC from the relay's copy.
+      await page.goto(relayUrl + '/static/viewer.css');
+      await page.evaluate(async (url) => {
+        const { default: RFB } = await import('/static/novnc/core/rfb.js');
+        document.body.innerHTML = '<div id=screen style="position:fixed;inset:0"></div>';
+        window.reachRfb = new RFB(document.getElementById('screen'), url, { shared: true });
+      }, `ws://${deviceHost()}:${wsPort}`);
+    } else {
+      const r = await fetch(relayUrl + '/api/v1/sessions', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ groupname: 'bench' }) });
+      const session = await r.json();
+      const state = path.join(dir, 'agent');
+      const agentArgs = [path.join(bin, 'reach-agent'), 'join', session.end_customer_link, '--display', display, '--state', state, '--log-level', 'warn'];
+      if (mode !== 'h264') agentArgs.push('--no-h264');
+      if (mode === 'requests') agentArgs.push('--no-continuous-updates');
+      server = start('agent', onDevice(agentArgs));
+      started.push(server);
+      const status = () => {
+        const st = spawnSync(path.join(bin, 'reach-agent'), ['status', '--json', '--state', state], { encoding: 'utf8' });
+        try { return JSON.parse(st.stdout).session?.state ?? ''; } catch { return ''; }
+      };
+      await until('the agent joined', () => status() === 'waitingForSupporter');
+      await page.goto(session.supporter_link);
+      await until('asked to allow', () => status() === 'askingToAllow');
+      run([path.join(bin, 'reach-agent'), 'allow', '--state', state]);
+    }
     await page.waitForFunction(() => window.reachRfb && document.querySelector('#screen canvas')?.width === 1920, null, { timeout: 30000 });
-    // Every animation frame: the marker on the canvas, and when it was first seen (wall clock).
-    await page.evaluate(() => {
-      window.seen = new Map();
-      const canvas = document.querySelector('#screen canvas');
-      const ctx = canvas.getContext('2d', { willReadFrequently: true });
-      const fromGray = (g) => { for (let s = 1; s < 32; s <<= 1) g ^= g >>> s; return g >>> 0; };
-      const read = () => {
-        const d = ctx.getImageData(0, 0, 256, 8).data;
-        let g = 0;
-        for (let i = 0; i < 32; ++i) {
-          let sum = 0, n = 0;
-          for (let y = 2; y < 6; ++y) for (let x = i * 8 + 2; x < i * 8 + 6; ++x, ++n) {
-            const o = (y * 256 + x) * 4;
-            sum += (d[o] * 299 + d[o + 1] * 587 + d[o + 2] * 114) / 1000;
-          }
-          const mean = sum / n;
-          if (mean > 64 && mean < 192) return null;
-          const white = mean >= 192;
-          if (i < 2 || i >= 30) { if (white !== (i === 0 || i === 31)) return null; } else g = (g << 1) | (white ? 1 : 0);
-        }
-        return fromGray(g >>> 0);
-      };
-      const tick = () => {
-        const seq = read();
-        if (seq !== null && !window.seen.has(seq)) window.seen.set(seq, performance.timeOrigin + performance.now());
-        requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    });
+    await page.evaluate(watchMarker);
     await sleep(opt.warmup * 1000);
     counting = true;
     const from = Date.now();
-    await sleep(opt.seconds * 1000);
+    const cpuFrom = cpuMs(server.pid);
+    let stepAt = null;
+    if (typing) {
+      // A key every 150 ms; the k-th echo shows marker k + 1.
+      await page.evaluate(async ([count, gap]) => {
+        window.sent = new Map();
+        for (let k = 1; k <= count; ++k) {
+          window.sent.set(k + 1, performance.timeOrigin + performance.now());
+          window.reachRfb.sendKey(0x61 + (k % 26));
+          await new Promise((r) => setTimeout(r, gap));
+        }
+      }, [Math.floor(opt.seconds * 1000 / 150), 150]);
+    } else if (opt.step > 0) {
+      await sleep(opt.seconds * 500);
+      stepAt = Date.now();
+      run([path.join(bin, 'reach_bench_wan_link'), 'rate', '--a', opt.deviceNs, '--b', opt.viewNs, '--rate-mbit', String(opt.step)]);
+      await sleep(opt.seconds * 500);
+    } else {
+      await sleep(opt.seconds * 1000);
+    }
     const to = Date.now();
+    const cpuTo = cpuMs(server.pid);
     counting = false;
+    // Hold the last frame (the load writes its draw times then).
+    let heldAt = null;
+    if (!typing) {
+      drawer.kill('SIGUSR1');
+      await until('the load held', () => /held/.test(drawer.out), 10000);
+      heldAt = Date.now();
+    }
     const seen = new Map(await page.evaluate(() => [...window.seen.entries()]));
-    const offset = monoToWallOffsetMs();
-    await stop(drawer);
-    const drawn = new Map(fs.readFileSync(times, 'utf8').trim().split('\n').map((l) => {
-      const [s, ns] = l.split(' ');
-      return [Number(s), Number(ns) / 1e6 + offset];
-    }));
     const lat = [];
     let frames = 0;
-    for (const [seq, at] of seen) {
-      if (at < from || at >= to || !drawn.has(seq)) continue;
-      ++frames;
-      lat.push(at - drawn.get(seq));
+    let stepRecovery = null;
+    let stepWorst = 0;
+    if (typing) {
+      const sent = new Map(await page.evaluate(() => [...window.sent.entries()]));
+      for (const [mark, at] of sent) {
+        if (!seen.has(mark)) continue;
+        ++frames;
+        lat.push(seen.get(mark) - at);
+      }
+    } else {
+      const offset = monoToWallOffsetMs();
+      const drawn = new Map(fs.readFileSync(times, 'utf8').trim().split('\n').map((l) => {
+        const [sq, ns] = l.split(' ');
+        return [Number(sq), Number(ns) / 1e6 + offset];
+      }));
+      for (const [sq, at] of [...seen].sort((a, b) => a[1] - b[1])) {
+        if (at < from || at >= to || !drawn.has(sq)) continue;
+        ++frames;
+        const l = at - drawn.get(sq);
+        lat.push(l);
+        if (stepAt !== null && at >= stepAt) {
+          stepWorst = Math.max(stepWorst, l);
+          if (l > opt.rttMs + 100) stepRecovery = at - stepAt;
+        }
+      }
     }
-    const drawnIn = [...drawn.values()].filter((t) => t >= from && t < to).length;
+    // Hold the last frame; how long until the canvas is the screen exactly.
+    let exactMs = null;
+    if (!typing) {
+      const dump = path.join(dir, 'screen.rgb');
+      run(onDevice(['import', '-window', 'root', '-depth', '8', `rgb:${dump}`]), { DISPLAY: display });
+      await page.evaluate((b64) => { window.screenRgb = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)); },
+        fs.readFileSync(dump).toString('base64'));
+      const equal = () => page.evaluate(() => {
+        const canvas = document.querySelector('#screen canvas');
+        const px = canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height).data;
+        const rgb = window.screenRgb;
+        for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
+          if (px[i] !== rgb[j] || px[i + 1] !== rgb[j + 1] || px[i + 2] !== rgb[j + 2]) return false;
+        }
+        return true;
+      });
+      while (Date.now() - heldAt < 5000) {
+        if (await equal()) { exactMs = Date.now() - heldAt; break; }
+        await sleep(50);
+      }
+    }
+    await stop(drawer);
     await context.close();
-    return { drawnFps: drawnIn / opt.seconds, fps: frames / opt.seconds, p50: pct(lat, 0.5), p95: pct(lat, 0.95), kbitps: received * 8 / 1000 / ((to - from) / 1000) };
+    const seconds = (to - from) / 1000;
+    return { fps: frames / seconds, p50: pct(lat, 0.5), p95: pct(lat, 0.95), kbitps: received * 8 / 1000 / seconds,
+      cpuPerFrame: frames ? (cpuTo - cpuFrom) / frames : NaN, exactMs, typing, stepRecovery, stepWorst, stepped: stepAt !== null };
   } finally {
     for (const c of started.reverse()) await stop(c);
   }
 }
 
-console.log(`## bench/wan noVNC: 1920x1080, load at 30 fps, ${opt.seconds} s per cell after ${opt.warmup} s${opt.deviceNs ? `, device in ${opt.deviceNs}` : ', loopback'}`);
+console.log(`## bench/wan noVNC: 1920x1080, load at 30 fps, ${opt.seconds} s per cell after ${opt.warmup} s${opt.deviceNs ? `, device in ${opt.deviceNs}` : ', loopback'}${opt.step ? `, rate stepped to ${opt.step} Mbit/s at mid-cell` : ''}`);
+const fmt = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 for (const load of opt.loads.split(',')) {
-  console.log(`\n### ${load}\n\n| agent | drawn fps | fps | p50 ms | p95 ms | Mbit/s |\n|---|---|---|---|---|---|`);
+  const typing = load.startsWith('typing');
+  const head = typing ? '| server | echoes/s | echo p50 ms | echo p95 ms | Mbit/s | CPU ms/echo |'
+    : `| server | fps | p50 ms | p95 ms | Mbit/s | CPU ms/frame | exact after ms |${opt.step ? ' step: over RTT+100 for ms | worst ms |' : ''}`;
+  console.log(`\n### ${load}\n\n${head}\n|${head.split('|').slice(1, -1).map(() => '---').join('|')}|`);
   const rows = {};
   for (const mode of opt.modes.split(',')) {
     try {
-      rows[mode] = await cell(load, mode);
-      const r = rows[mode];
-      console.log(`| ${mode} | ${r.drawnFps.toFixed(1)} | ${r.fps.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${(r.kbitps / 1000).toFixed(2)} |`);
+      const r = rows[mode] = await cell(load, mode);
+      const exact = r.exactMs === null ? '>5000' : String(r.exactMs);
+      const step = opt.step ? ` ${r.stepRecovery === null ? 0 : fmt(r.stepRecovery)} | ${fmt(r.stepWorst)} |` : '';
+      console.log(typing
+        ? `| ${mode} | ${fmt(r.fps, 1)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.kbitps / 1000, 2)} | ${fmt(r.cpuPerFrame, 1)} |`
+        : `| ${mode} | ${fmt(r.fps, 1)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.kbitps / 1000, 2)} | ${fmt(r.cpuPerFrame, 1)} | ${exact} |${step}`);
     } catch (e) {
-      console.log(`| ${mode} | failed: ${e.message} | | | | |`);
+      console.log(`| ${mode} | failed: ${e.message.split('\n')[0]} |`);
     }
   }
-  if (rows.continuous && rows.requests)
-    console.log(`| continuous / requests | | ${(rows.continuous.fps / rows.requests.fps).toFixed(2)} | ${(rows.continuous.p50 / rows.requests.p50).toFixed(2)} | ${(rows.continuous.p95 / rows.requests.p95).toFixed(2)} | ${(rows.continuous.kbitps / rows.requests.kbitps).toFixed(2)} |`);
+  const a = rows.h264;
+  const b = rows.x0vncserver;
+  if (a && b) {
+    console.log(typing
+      ? `| h264 / x0vncserver | ${fmt(a.fps / b.fps, 2)} | ${fmt(a.p50 / b.p50, 2)} | ${fmt(a.p95 / b.p95, 2)} | ${fmt(a.kbitps / b.kbitps, 2)} | ${fmt(a.cpuPerFrame / b.cpuPerFrame, 2)} |`
+      : `| h264 / x0vncserver | ${fmt(a.fps / b.fps, 2)} | ${fmt(a.p50 / b.p50, 2)} | ${fmt(a.p95 / b.p95, 2)} | ${fmt(a.kbitps / b.kbitps, 2)} | ${fmt(a.cpuPerFrame / b.cpuPerFrame, 2)} | |${opt.step ? ' | |' : ''}`);
+  }
 }
 await browser.close();
 for (const c of children.reverse()) await stop(c);

@@ -15,6 +15,26 @@ std::string FlowWindow::fence(Clock::time_point now) {
   return p;
 }
 
+std::size_t FlowWindow::updates_in_flight() const {
+  // A fence that follows bytes not yet answered closes an update; a probe (sent with nothing in
+  // flight) does not.
+  std::size_t n = 0;
+  std::uint64_t last = acked_;
+  for (const auto& p : pending_)
+    if (p.sent_at > last) {
+      ++n;
+      last = p.sent_at;
+    }
+  return n;
+}
+
+std::size_t FlowWindow::max_updates() const {
+  const auto budget = base_rtt_ + kQueueTarget;
+  const auto n =
+      static_cast<std::size_t>((budget + kFrameInterval - Clock::duration{1}) / kFrameInterval);
+  return std::clamp(n, kMinUpdates, kMaxUpdates);
+}
+
 bool FlowWindow::answered(std::string_view payload, Clock::time_point now) {
   if (payload.size() != kPayloadBytes) return false;
   std::uint64_t seq = 0;
@@ -39,10 +59,14 @@ bool FlowWindow::answered(std::string_view payload, Clock::time_point now) {
     period_start_ = now;
   }
 
-  // Delivery rate: what arrived since the last answer, over the time since.
+  // Delivery rate: what arrived since the last answer, over the time since, or over the time
+  // between sending the two fences when that was longer: answers that come in a burst (a viewer
+  // that was busy, then read a backlog) would otherwise show a rate nothing was sent at, and
+  // the window would let a queue of that size grow (BBR takes the same maximum).
   if (last_answer_ != Clock::time_point{} && acked_ > last_acked_ && now > last_answer_) {
-    const double rate = static_cast<double>(acked_ - last_acked_) /
-                        std::chrono::duration<double>(now - last_answer_).count();
+    const auto elapsed = std::max(now - last_answer_, p.when - last_answered_sent_);
+    const double rate =
+        static_cast<double>(acked_ - last_acked_) / std::chrono::duration<double>(elapsed).count();
     if (rate_period_start_ == Clock::time_point{}) rate_period_start_ = now;
     if (now - rate_period_start_ >= kRatePeriod) {
       rate_before_ = rate_now_;
@@ -53,6 +77,7 @@ bool FlowWindow::answered(std::string_view payload, Clock::time_point now) {
   }
   last_acked_ = acked_;
   last_answer_ = now;
+  last_answered_sent_ = p.when;
   if (rate() > 0 && base_rtt_ > Clock::duration{}) {
     const double seconds = std::chrono::duration<double>(base_rtt_ + kQueueTarget).count();
     window_ =

@@ -38,6 +38,9 @@ class FlowWindow {
   static constexpr auto kBaseRttPeriod = std::chrono::seconds(10);
   static constexpr auto kRatePeriod = std::chrono::seconds(2);
   static constexpr std::size_t kPayloadBytes = 8;
+  static constexpr auto kFrameInterval = std::chrono::milliseconds(33);
+  static constexpr std::size_t kMinUpdates = 2;
+  static constexpr std::size_t kMaxUpdates = 16;
 
   // `bytes` of updates handed to the stream.
   void sent(std::size_t bytes) { sent_ += bytes; }
@@ -48,7 +51,13 @@ class FlowWindow {
   // The viewer answered a fence: false when the payload is not one of this window's (ignored).
   bool answered(std::string_view payload, Clock::time_point now);
 
-  bool may_send() const { return in_flight() < window_; }
+  // Room for another update: bytes under the window, and fewer updates on their way than fit in
+  // the path's round trip plus kQueueTarget at kFrameInterval each (at least kMinUpdates). The
+  // byte window alone let a viewer that is slow per frame (decoding, drawing) collect a queue of
+  // small H.264 frames: latency counts frames, not bytes.
+  bool may_send() const { return in_flight() < window_ && updates_in_flight() < max_updates(); }
+  std::size_t updates_in_flight() const;
+  std::size_t max_updates() const;
   std::uint64_t in_flight() const { return sent_ - acked_; }
   std::size_t window() const { return window_; }
   // Zero until the first answer.
@@ -72,6 +81,7 @@ class FlowWindow {
   // last (so a link that shrank is believed within two periods).
   std::uint64_t last_acked_ = 0;
   Clock::time_point last_answer_{};
+  Clock::time_point last_answered_sent_{};  // when the last answered fence was sent
   double rate_now_ = 0, rate_before_ = 0;
   Clock::time_point rate_period_start_{};
 };

@@ -51,6 +51,11 @@ ScreenMotion::Plan ScreenMotion::plan(const std::vector<rfb::Rect>& damage, cons
     pixels += std::int64_t{c.w} * c.h;
   }
   const bool busy = pixels >= kMinBusyPixels;
+  // A lossy area that moves again is not still: its copy waits (a small change in it, a cursor or
+  // a clock, does not hold it back).
+  for (auto& l : lossy_)
+    for (const auto& r : damage)
+      if (std::int64_t{r.w} * r.h >= kMinMotionRect && !r.intersect(l.area).empty()) l.sent = now;
   while (!busy_.empty() && now - busy_.front().when > kBusyPeriod) busy_.pop_front();
   if (busy) busy_.push_back({now, box});
 
@@ -65,7 +70,7 @@ ScreenMotion::Plan ScreenMotion::plan(const std::vector<rfb::Rect>& damage, cons
     video_ = aligned(video_.united(box), screen);  // a new area: the viewer starts over
     video_busy_ = now;
   }
-  if (video_.empty() && static_cast<int>(busy_.size()) >= kBusyUpdates) {
+  if (video_.empty() && link_limited_ && static_cast<int>(busy_.size()) >= kBusyUpdates) {
     rfb::Rect all;
     for (const auto& b : busy_) all = all.united(b.box);
     video_ = aligned(all, screen);

@@ -3,16 +3,19 @@
 //
 // Video: an update whose damage rectangles of at least kMinMotionRect pixels cover kMinBusyPixels
 // is busy (a cursor, a clock or typing beside moving content never counts). kBusyUpdates busy
-// updates within kBusyPeriod start a video area: the box around their damage, on a kAlign grid
-// (H.264's macroblocks), clipped to the screen with even sides. While it lasts, an update whose
-// damage touches it sends the whole area as one H.264 frame, and damage outside it goes as changes
+// updates (a second: the first whole-screen updates of a motion can take that long as Tight) within
+// kBusyPeriod start a video area: the box around their damage, on a kAlign grid (H.264's
+// macroblocks), clipped to the screen with even sides. While it lasts, an update whose damage
+// touches it sends the whole area as one H.264 frame, and damage outside it goes as changes
 // (Tight); a busy update reaching outside the area widens it (a new area: the viewer starts a new
 // decoder). The area ends after kStill without a busy update touching it: a blinking cursor or a
 // ticking clock in it goes back to exact rectangles.
 //
-// Exact copies: every area sent lossy (video frames, JPEG tiles) is remembered; once it has not
-// been sent lossy again for kStill, refresh_due() returns it, to be sent without loss, so that the
-// viewer's picture equals the screen pixel for pixel within kStill plus the copy's own time.
+// Exact copies: every area sent lossy (video frames, JPEG tiles) is remembered; once it has been
+// neither sent lossy again nor touched by a motion-sized damage rectangle for kStill (a screen
+// slower to send than kStill is not still), refresh_due() returns it, to be sent without loss, so
+// that the viewer's picture equals the screen pixel for pixel within kStill plus the copy's own
+// time.
 //
 // Sans-I/O: times are given. Thread-safety: none (the session thread's).
 #pragma once
@@ -31,7 +34,7 @@ class ScreenMotion {
   static constexpr int kMinBusyPixels = 160 * 120;
   static constexpr int kMinMotionRect = 64 * 64;
   static constexpr int kBusyUpdates = 2;
-  static constexpr auto kBusyPeriod = std::chrono::milliseconds(250);
+  static constexpr auto kBusyPeriod = std::chrono::milliseconds(1000);
   static constexpr auto kStill = std::chrono::milliseconds(300);
   static constexpr int kAlign = 16;
   // Past this many remembered lossy areas they are kept as their bounding box.
@@ -44,6 +47,11 @@ class ScreenMotion {
 
   // Off: every plan is changes only (the viewer or the organisation takes no video).
   void set_video(bool enabled);
+  // Whether the path to the viewer is what limits the updates now (the flow window was full while
+  // damage waited). A video area starts only then: where the link carries exact rectangles at
+  // the screen's pace (a LAN, a scroll over a fast link) they stay, exact and cheaper for the
+  // viewer to draw than video; where it does not, video carries the motion in a tenth of the bytes.
+  void set_link_limited(bool limited) { link_limited_ = limited; }
   // The damage of the update about to be written, split into video and changes.
   Plan plan(const std::vector<rfb::Rect>& damage, const rfb::Rect& screen, Clock::time_point now);
   // What the RFB core wrote with loss (ServerConnection::take_lossy), just now.
@@ -66,6 +74,7 @@ class ScreenMotion {
   rfb::Rect aligned(const rfb::Rect& r, const rfb::Rect& screen) const;
 
   bool enabled_ = true;
+  bool link_limited_ = true;
   std::deque<Busy> busy_;
   rfb::Rect video_;
   Clock::time_point video_busy_{};  // the last busy update that touched the video area

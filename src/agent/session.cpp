@@ -28,6 +28,10 @@ constexpr auto kCloseWait = std::chrono::seconds(3);  // for the relay to take t
 // Viewer bytes waiting for the session thread: past this the stream stops being read (TCP then
 // holds the viewer back) until the thread has taken them.
 constexpr std::size_t kInboxLimit = 1 << 20;
+// Exact rectangles give way to video when a busy update takes longer than this to encode (25 per
+// second would not be reached), or would weigh more than the path delivers at kVideoPace a second.
+constexpr auto kMaxExactEncode = std::chrono::milliseconds(40);
+constexpr double kVideoPace = 25;
 
 }  // namespace
 
@@ -71,6 +75,11 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   ScreenMotion motion;
   VideoRate video_rate;
   bool window_limited = false;  // an update waited for the window since the last video frame
+  std::chrono::steady_clock::time_point last_window_full{};
+  // The last busy update sent as exact rectangles (Tight): its bytes and how long it took to
+  // encode.
+  std::uint64_t busy_exact_bytes = 0;
+  std::chrono::steady_clock::duration busy_exact_time{};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_video_frame{};
   std::chrono::steady_clock::time_point next_link_notice{};
@@ -135,6 +144,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     if (!continuous) return false;
     if (!window.may_send()) {
       window_limited = true;
+      last_window_full = std::chrono::steady_clock::now();
       return false;
     }
     return true;
@@ -150,6 +160,11 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     auto seconds = std::chrono::ceil<std::chrono::seconds>(options.allow_timeout).count();
     notify({link::Notice::Kind::asking,
             static_cast<int>(std::clamp<std::int64_t>(seconds, 1, link::kMaxAskingSeconds))});
+  }
+
+  std::uint64_t bytes_sent() {
+    std::lock_guard lk(mu);
+    return stats.bytes_sent;
   }
 
   // Tells the supporter's client (link/notice.h), beside the stream.
@@ -332,6 +347,14 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       rects = std::move(inside);
     }
     motion.set_video(conn->video_active());
+    // Video where exact rectangles cannot keep the screen's pace: their encoding alone takes over
+    // kMaxExactEncode an update, or at kVideoPace updates a second they would weigh more than the
+    // path delivers (measured while the window was full). A viewer that asks for each update
+    // shows no window: for it, motion alone decides.
+    const bool exact_too_slow = busy_exact_time > kMaxExactEncode;
+    const bool exact_too_big = now - last_window_full < std::chrono::seconds(1) &&
+                               static_cast<double>(busy_exact_bytes) * kVideoPace > window.rate();
+    motion.set_link_limited(!continuous || exact_too_slow || exact_too_big);
     auto plan = motion.plan(rects, fb.bounds(), now);
     rects = std::move(plan.changed);
     if (!forced.empty()) {
@@ -379,7 +402,15 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     }
     std::uint64_t frames_before = conn->video_frames();
     if (!u.changed.empty() || !u.video.empty() || u.cursor || resized) {
+      std::int64_t area = 0;
+      for (const auto& r : u.changed) area += std::int64_t{r.w} * r.h;
+      const std::uint64_t out_before = conn->pending_output() + bytes_sent();
+      const auto encode_start = std::chrono::steady_clock::now();
       if (auto st = conn->write_update(fb, u); !st) return st;
+      if (u.video.empty() && area >= ScreenMotion::kMinBusyPixels) {
+        busy_exact_time = std::chrono::steady_clock::now() - encode_start;
+        busy_exact_bytes = conn->pending_output() + bytes_sent() - out_before;
+      }
       motion.sent_lossy(conn->take_lossy(), now);
     }
     const bool refreshing = !refresh.empty();

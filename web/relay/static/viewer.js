@@ -84,7 +84,9 @@ let frames = 0;
 let rects = {};
 let rtt = null;
 const flip = rfb._display.flip.bind(rfb._display);
-rfb._display.flip = (...args) => { frames += 1; return flip(...args); };
+// A flip asked for while the render queue is busy is queued and replayed later (fromQueue):
+// counted once, when asked for.
+rfb._display.flip = (fromQueue) => { if (!fromQueue) frames += 1; return flip(fromQueue); };
 for (const [number, decoder] of Object.entries(rfb._decoders)) {
   if (!(number in ENCODING_NAMES)) continue;
   const decodeRect = decoder.decodeRect.bind(decoder);
