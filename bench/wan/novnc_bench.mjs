@@ -92,7 +92,10 @@ const relay = start('relay', [path.join(bin, 'reach-relay'), 'serve', '--data', 
 const relayUrl = 'http://' + (await until('the relay', () => relay.out.split('\n')[0] || null));
 
 const { chromium } = await import(playwright);
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+// WebCodecs (noVNC's H.264) exists only in secure contexts: the relay is HTTPS in deployment;
+// here it is plain HTTP on the namespace's address, which Chromium is told to treat as secure.
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', `--unsafely-treat-insecure-origin-as-secure=${relayUrl}`] });
 
 // CPU time (user + system) of a process so far, in milliseconds (/proc/PID/stat, 100 ticks/s).
 function cpuMs(pid) {

@@ -8,7 +8,9 @@ std::string FlowWindow::fence(Clock::time_point now) {
   // At most this many fences wait: a viewer that never answers does not grow the list.
   if (pending_.size() >= 64) pending_.pop_front();
   const std::uint64_t seq = next_seq_++;
-  pending_.push_back({seq, sent_, now});
+  const bool probe = sent_ == acked_ && pending_.empty();
+  if (probe) draining_ = false;
+  pending_.push_back({seq, sent_, now, probe});
   std::string p(kPayloadBytes, '\0');
   for (std::size_t i = 0; i < kPayloadBytes; ++i)
     p[i] = static_cast<char>(seq >> (8 * (kPayloadBytes - 1 - i)));
@@ -50,13 +52,22 @@ bool FlowWindow::answered(std::string_view payload, Clock::time_point now) {
   acked_ = std::max(acked_, p.sent_at);
 
   last_rtt_ = now - p.when;
-  if (base_rtt_ == Clock::duration{} || last_rtt_ < base_rtt_) base_rtt_ = last_rtt_;
-  if (period_min_ == Clock::duration{} || last_rtt_ < period_min_) period_min_ = last_rtt_;
-  if (period_start_ == Clock::time_point{}) period_start_ = now;
-  if (now - period_start_ >= kBaseRttPeriod) {
-    base_rtt_ = period_min_;
-    period_min_ = last_rtt_;
-    period_start_ = now;
+  if (p.probe) {
+    // The path's own round trip: the lowest a probe showed over the last period.
+    last_probe_answer_ = now;
+    ++probes_;
+    if (base_rtt_ == Clock::duration{} || last_rtt_ < base_rtt_) base_rtt_ = last_rtt_;
+    if (period_min_ == Clock::duration{} || last_rtt_ < period_min_) period_min_ = last_rtt_;
+    if (period_start_ == Clock::time_point{}) period_start_ = now;
+    if (now - period_start_ >= kBaseRttPeriod) {
+      base_rtt_ = period_min_;
+      period_min_ = last_rtt_;
+      period_start_ = now;
+    }
+  } else if (last_probe_answer_ != Clock::time_point{} &&
+             now - last_probe_answer_ >=
+                 (probes_ < kEarlyProbes ? kEarlyProbeEvery : kBaseRttPeriod)) {
+    draining_ = true;  // time to measure the path again
   }
 
   // Delivery rate: what arrived since the last answer, over the time since, or over the time

@@ -36,6 +36,10 @@ class FlowWindow {
   static constexpr std::size_t kMaxWindow = 32 * 1024 * 1024;
   static constexpr auto kQueueTarget = std::chrono::milliseconds(30);
   static constexpr auto kBaseRttPeriod = std::chrono::seconds(10);
+  // The first probes are sent while the viewer is busy with the first, whole-screen update: the
+  // path is measured again every kEarlyProbeEvery until kEarlyProbes have been answered.
+  static constexpr auto kEarlyProbeEvery = std::chrono::seconds(1);
+  static constexpr int kEarlyProbes = 5;
   static constexpr auto kRatePeriod = std::chrono::seconds(2);
   static constexpr std::size_t kPayloadBytes = 8;
   static constexpr auto kFrameInterval = std::chrono::milliseconds(33);
@@ -55,12 +59,22 @@ class FlowWindow {
   // the path's round trip plus kQueueTarget at kFrameInterval each (at least kMinUpdates). The
   // byte window alone let a viewer that is slow per frame (decoding, drawing) collect a queue of
   // small H.264 frames: latency counts frames, not bytes.
-  bool may_send() const { return in_flight() < window_ && updates_in_flight() < max_updates(); }
+  // Every kBaseRttPeriod (kEarlyProbeEvery at first) the updates in flight drain once (as BBR's
+  // ProbeRTT), so that the next fence goes out with nothing ahead of it and measures the path
+  // again: a queue that formed early would otherwise hold the measured round trip, and with it the
+  // limits, up for good.
+  bool may_send() const {
+    if (draining_ && in_flight() > 0) return false;
+    return in_flight() < window_ && updates_in_flight() < max_updates();
+  }
   std::size_t updates_in_flight() const;
+  // The bytes, not the count of updates, are what holds the next update back: the link is the
+  // limit (the video's bitrate follows this, not a viewer that is slow per frame).
+  bool bytes_limited() const { return in_flight() >= window_; }
   std::size_t max_updates() const;
   std::uint64_t in_flight() const { return sent_ - acked_; }
   std::size_t window() const { return window_; }
-  // Zero until the first answer.
+  // Zero until the first answer (base_rtt: until the first probe's).
   Clock::duration last_rtt() const { return last_rtt_; }
   Clock::duration base_rtt() const { return base_rtt_; }
   double rate() const { return std::max(rate_now_, rate_before_); }  // bytes per second
@@ -71,7 +85,11 @@ class FlowWindow {
     std::uint64_t seq;
     std::uint64_t sent_at;  // sent_ when the fence went out
     Clock::time_point when;
+    bool probe;  // sent with nothing in flight: its round trip is the path's
   };
+  bool draining_ = false;
+  int probes_ = 0;
+  Clock::time_point last_probe_answer_{};
   std::uint64_t sent_ = 0, acked_ = 0, next_seq_ = 1;
   std::size_t window_ = kStartWindow;
   std::deque<Pending> pending_;

@@ -37,6 +37,11 @@ rfb::Rect ScreenMotion::aligned(const rfb::Rect& r, const rfb::Rect& screen) con
 ScreenMotion::Plan ScreenMotion::plan(const std::vector<rfb::Rect>& damage, const rfb::Rect& screen,
                                       Clock::time_point now) {
   Plan p;
+  // A lossy area that moves again is not still: its copy waits (a small change in it, a cursor or
+  // a clock, does not hold it back).
+  for (auto& l : lossy_)
+    for (const auto& r : damage)
+      if (std::int64_t{r.w} * r.h >= kMinMotionRect && !r.intersect(l.area).empty()) l.sent = now;
   if (!enabled_) {
     p.changed = damage;
     return p;
@@ -51,11 +56,6 @@ ScreenMotion::Plan ScreenMotion::plan(const std::vector<rfb::Rect>& damage, cons
     pixels += std::int64_t{c.w} * c.h;
   }
   const bool busy = pixels >= kMinBusyPixels;
-  // A lossy area that moves again is not still: its copy waits (a small change in it, a cursor or
-  // a clock, does not hold it back).
-  for (auto& l : lossy_)
-    for (const auto& r : damage)
-      if (std::int64_t{r.w} * r.h >= kMinMotionRect && !r.intersect(l.area).empty()) l.sent = now;
   while (!busy_.empty() && now - busy_.front().when > kBusyPeriod) busy_.pop_front();
   if (busy) busy_.push_back({now, box});
 
@@ -107,13 +107,24 @@ void ScreenMotion::sent_lossy(const std::vector<rfb::Rect>& areas, Clock::time_p
   }
 }
 
-std::vector<rfb::Rect> ScreenMotion::refresh_due(Clock::time_point now) {
+std::vector<rfb::Rect> ScreenMotion::refresh_due(Clock::time_point now, std::int64_t max_pixels) {
   std::vector<rfb::Rect> due;
-  std::erase_if(lossy_, [&](const Lossy& l) {
-    if (now - l.sent < kStill) return false;
-    due.push_back(l.area);
-    return true;
-  });
+  std::int64_t budget = max_pixels;
+  std::vector<Lossy> rest;
+  for (const auto& l : lossy_) {
+    if (now - l.sent < kStill || budget <= 0) {
+      rest.push_back(l);
+      continue;
+    }
+    // The part that fits the budget, in whole rows; the rows below wait for the next update.
+    const int rows =
+        static_cast<int>(std::clamp<std::int64_t>(budget / std::max(l.area.w, 1), 1, l.area.h));
+    due.push_back({l.area.x, l.area.y, l.area.w, rows});
+    budget -= std::int64_t{l.area.w} * rows;
+    if (rows < l.area.h)
+      rest.push_back({{l.area.x, l.area.y + rows, l.area.w, l.area.h - rows}, l.sent});
+  }
+  lossy_ = std::move(rest);
   return due;
 }
 

@@ -3,7 +3,7 @@
 //
 // Video: an update whose damage rectangles of at least kMinMotionRect pixels cover kMinBusyPixels
 // is busy (a cursor, a clock or typing beside moving content never counts). kBusyUpdates busy
-// updates (a second: the first whole-screen updates of a motion can take that long as Tight) within
+// updates (two seconds: on a slow link a whole-screen update as Tight takes that long) within
 // kBusyPeriod start a video area: the box around their damage, on a kAlign grid (H.264's
 // macroblocks), clipped to the screen with even sides. While it lasts, an update whose damage
 // touches it sends the whole area as one H.264 frame, and damage outside it goes as changes
@@ -21,6 +21,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <vector>
 
@@ -34,7 +35,7 @@ class ScreenMotion {
   static constexpr int kMinBusyPixels = 160 * 120;
   static constexpr int kMinMotionRect = 64 * 64;
   static constexpr int kBusyUpdates = 2;
-  static constexpr auto kBusyPeriod = std::chrono::milliseconds(1000);
+  static constexpr auto kBusyPeriod = std::chrono::milliseconds(2000);
   static constexpr auto kStill = std::chrono::milliseconds(300);
   static constexpr int kAlign = 16;
   // Past this many remembered lossy areas they are kept as their bounding box.
@@ -56,8 +57,13 @@ class ScreenMotion {
   Plan plan(const std::vector<rfb::Rect>& damage, const rfb::Rect& screen, Clock::time_point now);
   // What the RFB core wrote with loss (ServerConnection::take_lossy), just now.
   void sent_lossy(const std::vector<rfb::Rect>& areas, Clock::time_point now);
-  // The lossy areas still for kStill: send each exactly now (they are forgotten here).
-  std::vector<rfb::Rect> refresh_due(Clock::time_point now);
+  // The lossy areas still for kStill, at most `max_pixels` of them (whole rows; the rest stay due
+  // for the next call): send them exactly now (they are forgotten here). An exact copy of a
+  // photo-like 1080p screen is megabytes: in pieces, each paced by the flow window, motion that
+  // starts again is not stuck behind it.
+  static constexpr std::int64_t kRefreshPixels = 256 * 1024;
+  std::vector<rfb::Rect> refresh_due(Clock::time_point now,
+                                     std::int64_t max_pixels = kRefreshPixels);
   bool refresh_pending() const { return !lossy_.empty(); }
 
   const rfb::Rect& video_area() const { return video_; }

@@ -74,7 +74,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   // Video areas and exact copies (motion.h), and the video's rate (video_rate.h).
   ScreenMotion motion;
   VideoRate video_rate;
-  bool window_limited = false;  // an update waited for the window since the last video frame
+  bool window_limited =
+      false;  // an update waited for the window's bytes since the last video frame
   std::chrono::steady_clock::time_point last_window_full{};
   // The last busy update sent as exact rectangles (Tight): its bytes and how long it took to
   // encode.
@@ -143,8 +144,10 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     if (update_pending) return true;
     if (!continuous) return false;
     if (!window.may_send()) {
-      window_limited = true;
-      last_window_full = std::chrono::steady_clock::now();
+      if (window.bytes_limited()) {
+        window_limited = true;
+        last_window_full = std::chrono::steady_clock::now();
+      }
       return false;
     }
     return true;
