@@ -33,6 +33,8 @@ PACKAGES=(
   nginx
   # bench/hub/list_bench.sh's load generator
   wrk
+  # bench/wan: noVNC reaches the peer server (x0vncserver) through it, as the peer is deployed
+  websockify
 )
 
 missing=()

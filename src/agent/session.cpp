@@ -32,6 +32,9 @@ constexpr std::size_t kInboxLimit = 1 << 20;
 // second would not be reached), or would weigh more than the path delivers at kVideoPace a second.
 constexpr auto kMaxExactEncode = std::chrono::milliseconds(40);
 constexpr double kVideoPace = 25;
+// ... more than this share of what the path delivers (a scroll that takes half the link stays
+// exact; a video region that would take all of it goes as video).
+constexpr double kExactShare = 0.6;
 
 }  // namespace
 
@@ -351,12 +354,13 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     }
     motion.set_video(conn->video_active());
     // Video where exact rectangles cannot keep the screen's pace: their encoding alone takes over
-    // kMaxExactEncode an update, or at kVideoPace updates a second they would weigh more than the
-    // path delivers (measured while the window was full). A viewer that asks for each update
-    // shows no window: for it, motion alone decides.
+    // kMaxExactEncode an update, or at kVideoPace updates a second they would weigh more than
+    // kExactShare of what the path delivers (measured while the window's bytes were full). A viewer
+    // that asks for each update shows no window: for it, motion alone decides.
     const bool exact_too_slow = busy_exact_time > kMaxExactEncode;
-    const bool exact_too_big = now - last_window_full < std::chrono::seconds(1) &&
-                               static_cast<double>(busy_exact_bytes) * kVideoPace > window.rate();
+    const bool exact_too_big =
+        now - last_window_full < std::chrono::seconds(1) &&
+        static_cast<double>(busy_exact_bytes) * kVideoPace > kExactShare * window.rate();
     motion.set_link_limited(!continuous || exact_too_slow || exact_too_big);
     auto plan = motion.plan(rects, fb.bounds(), now);
     rects = std::move(plan.changed);
@@ -410,7 +414,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       const std::uint64_t out_before = conn->pending_output() + bytes_sent();
       const auto encode_start = std::chrono::steady_clock::now();
       if (auto st = conn->write_update(fb, u); !st) return st;
-      if (u.video.empty() && area >= ScreenMotion::kMinBusyPixels) {
+      // (Not a whole screen asked for: the first update says nothing about the motion.)
+      if (u.video.empty() && forced.empty() && area >= ScreenMotion::kMinBusyPixels) {
         busy_exact_time = std::chrono::steady_clock::now() - encode_start;
         busy_exact_bytes = conn->pending_output() + bytes_sent() - out_before;
       }
