@@ -28,13 +28,14 @@ constexpr auto kCloseWait = std::chrono::seconds(3);  // for the relay to take t
 // Viewer bytes waiting for the session thread: past this the stream stops being read (TCP then
 // holds the viewer back) until the thread has taken them.
 constexpr std::size_t kInboxLimit = 1 << 20;
-// Exact rectangles give way to video when a busy update takes longer than this to encode (25 per
-// second would not be reached), or would weigh more than the path delivers at kVideoPace a second.
-constexpr auto kMaxExactEncode = std::chrono::milliseconds(40);
+// Exact rectangles give way to video when a busy update takes longer than this to write (15 a
+// second would not be reached), or would weigh, at kVideoPace a second, more than kExactShare
+// times what the path delivers. Measured on bench/wan: video pays off where exact rectangles
+// fall far behind (whole-screen motion: 2 against 25 frames a second at 10 Mbit/s); where they
+// nearly keep up (a 640x360 video, a scroll) they stay faster for the viewer than H.264.
+constexpr auto kMaxExactEncode = std::chrono::milliseconds(66);
 constexpr double kVideoPace = 25;
-// ... more than this share of what the path delivers (a scroll that takes half the link stays
-// exact; a video region that would take all of it goes as video).
-constexpr double kExactShare = 0.6;
+constexpr double kExactShare = 2.0;
 
 }  // namespace
 
@@ -83,7 +84,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   // The last busy update sent as exact rectangles (Tight): its bytes and how long it took to
   // encode.
   std::uint64_t busy_exact_bytes = 0;
-  std::chrono::steady_clock::duration busy_exact_time{};
+  int slow_exact_updates = 0;  // busy exact updates in a row that took over kMaxExactEncode
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_video_frame{};
   std::chrono::steady_clock::time_point next_link_notice{};
@@ -354,10 +355,10 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     }
     motion.set_video(conn->video_active());
     // Video where exact rectangles cannot keep the screen's pace: their encoding alone takes over
-    // kMaxExactEncode an update, or at kVideoPace updates a second they would weigh more than
-    // kExactShare of what the path delivers (measured while the window's bytes were full). A viewer
-    // that asks for each update shows no window: for it, motion alone decides.
-    const bool exact_too_slow = busy_exact_time > kMaxExactEncode;
+    // kMaxExactEncode an update (twice in a row), or at kVideoPace updates a second they would
+    // weigh more than kExactShare of what the path delivers (measured while the window's bytes were
+    // full). A viewer that asks for each update shows no window: for it, motion alone decides.
+    const bool exact_too_slow = slow_exact_updates >= 2;  // one slow update is not a pattern
     const bool exact_too_big =
         now - last_window_full < std::chrono::seconds(1) &&
         static_cast<double>(busy_exact_bytes) * kVideoPace > kExactShare * window.rate();
@@ -416,7 +417,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       if (auto st = conn->write_update(fb, u); !st) return st;
       // (Not a whole screen asked for: the first update says nothing about the motion.)
       if (u.video.empty() && forced.empty() && area >= ScreenMotion::kMinBusyPixels) {
-        busy_exact_time = std::chrono::steady_clock::now() - encode_start;
+        const bool slow = std::chrono::steady_clock::now() - encode_start > kMaxExactEncode;
+        slow_exact_updates = slow ? slow_exact_updates + 1 : 0;
         busy_exact_bytes = conn->pending_output() + bytes_sent() - out_before;
       }
       motion.sent_lossy(conn->take_lossy(), now);
