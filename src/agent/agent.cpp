@@ -269,6 +269,7 @@ struct Agent::Impl {
     so.allow_timeout = options.allow_timeout;
     so.continuous_updates = options.continuous_updates;
     so.h264 = options.h264 && h264;
+    so.h264_always = options.h264_always;
     // The session's callback may run before start() returns: it reads view_only from the
     // consent state it is handed, not from `session`.
     auto view_only = std::make_shared<std::atomic<bool>>(false);

@@ -44,6 +44,7 @@ struct AgentOptions {
   // H.264 for viewers that take it (SessionOptions::h264). A session request from the hub may
   // turn it off for that session too (its data's "h264": false, the organisation's setting).
   bool h264 = true;
+  bool h264_always = false;  // SessionOptions::h264_always
   // A line for the person at the device (notifications, prompts, session changes).
   std::function<void(const std::string&)> say;
   // Called after anything snapshot() shows has changed, from any thread, maybe under the

@@ -134,6 +134,7 @@ struct RunFlags {
   int allow_timeout_s = 300;
   bool no_continuous_updates = false;
   bool no_h264 = false;
+  bool h264_always = false;
   std::string relay;  // run: where session codes go (default: the relay the hub names)
 };
 
@@ -188,6 +189,7 @@ agent::AgentOptions agent_options(const RunFlags& f) {
   o.allow_timeout = std::chrono::seconds(f.allow_timeout_s);
   o.continuous_updates = !f.no_continuous_updates;
   o.h264 = !f.no_h264;
+  o.h264_always = f.h264_always;
   o.relay_url = f.relay;
   o.say = say;
   return o;
@@ -339,6 +341,10 @@ int main(int argc, char** argv) {
                   "One update per viewer request, as before continuous updates (for comparison)");
     sub->add_flag("--no-h264", rf.no_h264,
                   "Never send H.264 video, only lossless and JPEG rectangles (Tight)");
+    sub->add_flag("--h264-always", rf.h264_always,
+                  "Send all motion as H.264, not only where exact rectangles fall behind (slow "
+                  "links)")
+        ->excludes("--no-h264");
   };
 
   std::string hub, token;

@@ -362,7 +362,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     const bool exact_too_big =
         now - last_window_full < std::chrono::seconds(1) &&
         static_cast<double>(busy_exact_bytes) * kVideoPace > kExactShare * window.rate();
-    motion.set_link_limited(!continuous || exact_too_slow || exact_too_big);
+    motion.set_link_limited(!continuous || options.h264_always || exact_too_slow || exact_too_big);
     auto plan = motion.plan(rects, fb.bounds(), now);
     rects = std::move(plan.changed);
     if (!forced.empty()) {

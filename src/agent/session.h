@@ -41,6 +41,10 @@ struct SessionOptions {
   // Send areas that move like video as H.264 (Open H.264, encoding 50; motion.h) to viewers that
   // take it. Off: Tight only (an organisation's choice, or `reach-agent --no-h264`).
   bool h264 = true;
+  // With h264: every area that moves like video goes as H.264, not only where exact rectangles
+  // fall behind the screen (for links known to be slow; and the tests' way to see video on
+  // loopback).
+  bool h264_always = false;
 };
 
 struct SessionStats {
