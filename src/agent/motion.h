@@ -87,6 +87,30 @@ class ScreenMotion {
   std::vector<Lossy> lossy_;
 };
 
+// Whether motion should go as video rather than exact rectangles (ScreenMotion::set_link_limited):
+// where exact rectangles fall far behind the screen. Measured on bench/wan: video pays off for
+// whole-screen motion (2 against 25 frames a second at 10 Mbit/s); where exact rectangles nearly
+// keep up (a 640x360 video, a scroll) they stay faster for the viewer than H.264.
+struct VideoChoice {
+  static constexpr auto kMaxExactEncode = std::chrono::milliseconds(66);  // 15 a second
+  static constexpr double kVideoPace = 25;  // updates a second exact rectangles would need
+  static constexpr double kExactShare = 2.0;
+
+  bool continuous = true;      // the viewer takes continuous updates (else: motion alone decides)
+  bool always = false;         // reach-agent --h264-always
+  int slow_exact_updates = 0;  // busy exact updates in a row that took over kMaxExactEncode
+  std::uint64_t busy_exact_bytes = 0;  // the last busy exact update's size
+  bool window_full_recently = false;   // the window's bytes held an update back in the last second
+  double delivery_rate = 0;            // what the path delivers, bytes a second
+
+  bool video() const {
+    if (!continuous || always) return true;
+    if (slow_exact_updates >= 2) return true;  // one slow update is not a pattern
+    return window_full_recently &&
+           static_cast<double>(busy_exact_bytes) * kVideoPace > kExactShare * delivery_rate;
+  }
+};
+
 // `r` without `hole`: up to four rectangles (above, below, left, right of it).
 std::vector<rfb::Rect> subtract(const rfb::Rect& r, const rfb::Rect& hole);
 

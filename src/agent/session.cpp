@@ -28,14 +28,6 @@ constexpr auto kCloseWait = std::chrono::seconds(3);  // for the relay to take t
 // Viewer bytes waiting for the session thread: past this the stream stops being read (TCP then
 // holds the viewer back) until the thread has taken them.
 constexpr std::size_t kInboxLimit = 1 << 20;
-// Exact rectangles give way to video when a busy update takes longer than this to write (15 a
-// second would not be reached), or would weigh, at kVideoPace a second, more than kExactShare
-// times what the path delivers. Measured on bench/wan: video pays off where exact rectangles
-// fall far behind (whole-screen motion: 2 against 25 frames a second at 10 Mbit/s); where they
-// nearly keep up (a 640x360 video, a scroll) they stay faster for the viewer than H.264.
-constexpr auto kMaxExactEncode = std::chrono::milliseconds(66);
-constexpr double kVideoPace = 25;
-constexpr double kExactShare = 2.0;
 
 }  // namespace
 
@@ -84,7 +76,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   // The last busy update sent as exact rectangles (Tight): its bytes and how long it took to
   // encode.
   std::uint64_t busy_exact_bytes = 0;
-  int slow_exact_updates = 0;  // busy exact updates in a row that took over kMaxExactEncode
+  int slow_exact_updates = 0;  // busy exact updates in a row that were slow (VideoChoice)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_video_frame{};
   std::chrono::steady_clock::time_point next_link_notice{};
@@ -354,15 +346,15 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       rects = std::move(inside);
     }
     motion.set_video(conn->video_active());
-    // Video where exact rectangles cannot keep the screen's pace: their encoding alone takes over
-    // kMaxExactEncode an update (twice in a row), or at kVideoPace updates a second they would
-    // weigh more than kExactShare of what the path delivers (measured while the window's bytes were
-    // full). A viewer that asks for each update shows no window: for it, motion alone decides.
-    const bool exact_too_slow = slow_exact_updates >= 2;  // one slow update is not a pattern
-    const bool exact_too_big =
-        now - last_window_full < std::chrono::seconds(1) &&
-        static_cast<double>(busy_exact_bytes) * kVideoPace > kExactShare * window.rate();
-    motion.set_link_limited(!continuous || options.h264_always || exact_too_slow || exact_too_big);
+    // Video where exact rectangles fall behind the screen (motion.h, VideoChoice).
+    VideoChoice choice;
+    choice.continuous = continuous;
+    choice.always = options.h264_always;
+    choice.slow_exact_updates = slow_exact_updates;
+    choice.busy_exact_bytes = busy_exact_bytes;
+    choice.window_full_recently = now - last_window_full < std::chrono::seconds(1);
+    choice.delivery_rate = window.rate();
+    motion.set_link_limited(choice.video());
     auto plan = motion.plan(rects, fb.bounds(), now);
     rects = std::move(plan.changed);
     if (!forced.empty()) {
@@ -417,7 +409,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       if (auto st = conn->write_update(fb, u); !st) return st;
       // (Not a whole screen asked for: the first update says nothing about the motion.)
       if (u.video.empty() && forced.empty() && area >= ScreenMotion::kMinBusyPixels) {
-        const bool slow = std::chrono::steady_clock::now() - encode_start > kMaxExactEncode;
+        const bool slow =
+            std::chrono::steady_clock::now() - encode_start > VideoChoice::kMaxExactEncode;
         slow_exact_updates = slow ? slow_exact_updates + 1 : 0;
         busy_exact_bytes = conn->pending_output() + bytes_sent() - out_before;
       }

@@ -158,6 +158,36 @@ TEST(ScreenMotion, OffMeansChangesOnly) {
   }
 }
 
+TEST(VideoChoice, OnlyWhereExactRectanglesFallFarBehind) {
+  // 10 Mbit/s delivered (1.17 MB/s), the window full.
+  VideoChoice c;
+  c.window_full_recently = true;
+  c.delivery_rate = 1.17e6;
+  c.busy_exact_bytes = 500'000;  // a 1080p JPEG frame: 12.5 MB/s at 25 a second
+  EXPECT_TRUE(c.video());
+  c.busy_exact_bytes = 20'000;  // a scroll step: 0.5 MB/s, the link carries it
+  EXPECT_FALSE(c.video());
+  c.busy_exact_bytes = 50'000;  // a 640x360 JPEG: 1.25 MB/s, about what the link delivers
+  EXPECT_FALSE(c.video());
+  c.busy_exact_bytes = 500'000;
+  c.window_full_recently = false;  // the link is not the limit (loopback)
+  EXPECT_FALSE(c.video());
+  c.slow_exact_updates = 1;  // one slow update is not a pattern
+  EXPECT_FALSE(c.video());
+  c.slow_exact_updates = 2;  // exact rectangles cannot be encoded at the screen's pace
+  EXPECT_TRUE(c.video());
+}
+
+TEST(VideoChoice, AViewerWithoutAWindowAndAlwaysMeanMotionAloneDecides) {
+  VideoChoice c;
+  EXPECT_FALSE(c.video());
+  c.continuous = false;
+  EXPECT_TRUE(c.video());
+  c.continuous = true;
+  c.always = true;
+  EXPECT_TRUE(c.video());
+}
+
 TEST(Subtract, TheFourSidesOfAHole) {
   EXPECT_EQ(subtract(Rect{0, 0, 10, 10}, Rect{3, 3, 4, 4}),
             (std::vector<Rect>{Rect{0, 0, 10, 3}, Rect{0, 7, 10, 3}, Rect{0, 3, 3, 4},
