@@ -395,11 +395,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       // Nothing on the way: this fence's answer is the path's own round trip.
       conn->write_fence(rfb::ServerConnection::kFenceRequest, window.fence(now));
     }
-    std::uint64_t before = 0;
-    {
-      std::lock_guard lk(mu);
-      before = stats.bytes_sent + conn->pending_output();
-    }
+    const std::uint64_t before = bytes_sent() + conn->pending_output();
     std::uint64_t frames_before = conn->video_frames();
     if (!u.changed.empty() || !u.video.empty() || u.cursor || resized) {
       std::int64_t area = 0;
@@ -437,12 +433,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     flush();
     if (continuous && conn->fence_agreed()) {
       // What this update weighs, then a fence: its answer says the viewer has all of it.
-      std::uint64_t after = 0;
-      {
-        std::lock_guard lk(mu);
-        after = stats.bytes_sent;
-      }
-      window.sent(after - before);
+      window.sent(bytes_sent() - before);
       conn->write_fence(
           rfb::ServerConnection::kFenceRequest | rfb::ServerConnection::kFenceBlockBefore,
           window.fence(std::chrono::steady_clock::now()));
