@@ -135,6 +135,25 @@ function watchMarker() {
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
+  // Every paint of the visible canvas (noVNC's Display.flip with damage, run now rather than
+  // queued behind a frame being decoded): its time, and once the load holds still
+  // (window.recordPaints), the picture it left, so that the moment the canvas became equal to
+  // the screen is known after the screen has been dumped (which takes a second or two here).
+  const display = window.reachRfb._display;
+  const flip = display.flip.bind(display);
+  window.lastPaint = 0;
+  window.paints = [];
+  display.flip = (fromQueue) => {
+    const b = display._damageBounds;
+    const paints = (fromQueue || display._renderQ.length === 0) && b.right > b.left;
+    const result = flip(fromQueue);
+    if (paints) {
+      window.lastPaint = performance.timeOrigin + performance.now();
+      if (window.recordPaints && window.paints.length < 60)
+        window.paints.push({ at: window.lastPaint, px: ctx.getImageData(0, 0, canvas.width, canvas.height).data });
+    }
+    return result;
+  };
 }
 
 async function cell(load, mode) {
@@ -182,7 +201,9 @@ async function cell(load, mode) {
       const r = await fetch(relayUrl + '/api/v1/sessions', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ groupname: 'bench' }) });
       const session = await r.json();
       const state = path.join(dir, 'agent');
-      const agentArgs = [path.join(bin, 'reach-agent'), 'join', session.end_customer_link, '--display', display, '--state', state, '--log-level', 'warn'];
+      // REACH_BENCH_AGENT_LOG=DIR: the agent logs at debug level into DIR/LOAD-MODE.log.
+      const agentLog = process.env.REACH_BENCH_AGENT_LOG;
+      const agentArgs = [path.join(bin, 'reach-agent'), 'join', session.end_customer_link, '--display', display, '--state', state, '--log-level', agentLog ? 'debug' : 'warn'];
       if (mode !== 'h264') agentArgs.push('--no-h264');
       if (mode === 'requests') agentArgs.push('--no-continuous-updates');
       server = start('agent', onDevice(agentArgs));
@@ -227,6 +248,7 @@ async function cell(load, mode) {
     // Hold the last frame (the load writes its draw times then).
     let heldAt = null;
     if (!typing) {
+      await page.evaluate(() => { window.paintBeforeHold = window.lastPaint; window.recordPaints = true; });
       drawer.kill('SIGUSR1');
       await until('the load held', () => /held/.test(drawer.out), 10000);
       heldAt = Date.now();
@@ -236,6 +258,7 @@ async function cell(load, mode) {
     let frames = 0;
     let stepRecovery = null;
     let stepWorst = 0;
+    let lastDraw = 0;  // wall clock
     if (typing) {
       const sent = new Map(await page.evaluate(() => [...window.sent.entries()]));
       for (const [mark, at] of sent) {
@@ -249,6 +272,7 @@ async function cell(load, mode) {
         const [sq, ns] = l.split(' ');
         return [Number(sq), Number(ns) / 1e6 + offset];
       }));
+      lastDraw = Math.max(...drawn.values());
       for (const [sq, at] of [...seen].sort((a, b) => a[1] - b[1])) {
         if (at < from || at >= to || !drawn.has(sq)) continue;
         ++frames;
@@ -267,22 +291,31 @@ async function cell(load, mode) {
       run(onDevice(['import', '-window', 'root', '-depth', '8', `rgb:${dump}`]), { DISPLAY: display });
       await page.evaluate((b64) => { window.screenRgb = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)); },
         fs.readFileSync(dump).toString('base64'));
-      const equal = () => page.evaluate(() => {
-        const canvas = document.querySelector('#screen canvas');
-        const px = canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height).data;
+      // The first picture painted since the hold that equals the screen (or the one before the
+      // hold), from the load's last draw; else the canvas is watched until 5 s after the hold.
+      const exactAt = () => page.evaluate(() => {
         const rgb = window.screenRgb;
-        for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
-          if (px[i] !== rgb[j] || px[i + 1] !== rgb[j + 1] || px[i + 2] !== rgb[j + 2]) return false;
-        }
-        return true;
+        const same = (px) => {
+          for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) {
+            if (px[i] !== rgb[j] || px[i + 1] !== rgb[j + 1] || px[i + 2] !== rgb[j + 2]) return false;
+          }
+          return true;
+        };
+        for (const p of window.paints) if (same(p.px)) return p.at;
+        const canvas = document.querySelector('#screen canvas');
+        const now = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        if (!same(now)) return null;
+        return window.paints.length ? window.lastPaint : window.paintBeforeHold;
       });
       while (Date.now() - heldAt < 5000) {
-        if (await equal()) { exactMs = Date.now() - heldAt; break; }
+        const at = await exactAt();
+        if (at !== null) { exactMs = Math.max(0, Math.round(at - lastDraw)); break; }
         await sleep(50);
       }
     }
     await stop(drawer);
     await context.close();
+    if (process.env.REACH_BENCH_AGENT_LOG && mode !== 'x0vncserver') fs.writeFileSync(path.join(process.env.REACH_BENCH_AGENT_LOG, `${load}-${mode}.log`), server.err + server.out);
     const seconds = (to - from) / 1000;
     return { fps: frames / seconds, p50: pct(lat, 0.5), p95: pct(lat, 0.95), kbitps: received * 8 / 1000 / seconds,
       cpuPerFrame: frames ? (cpuTo - cpuFrom) / frames : NaN, exactMs, typing, stepRecovery, stepWorst, stepped: stepAt !== null };

@@ -1,7 +1,10 @@
 #include "agent/motion.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <map>
+#include <utility>
 
 namespace reach::agent {
 
@@ -39,9 +42,12 @@ ScreenMotion::Plan ScreenMotion::plan(const std::vector<rfb::Rect>& damage, cons
   Plan p;
   // A lossy area that moves again is not still: its copy waits (a small change in it, a cursor or
   // a clock, does not hold it back).
-  for (auto& l : lossy_)
+  if (lossy_cells_ > 0)
     for (const auto& r : damage)
-      if (std::int64_t{r.w} * r.h >= kMinMotionRect && !r.intersect(l.area).empty()) l.sent = now;
+      if (std::int64_t{r.w} * r.h >= kMinMotionRect)
+        each_cell(r, false, [&](Cell& c, const rfb::Rect&) {
+          if (!c.lossy.intersect(r).empty()) c.touched = now;
+        });
   if (!enabled_) {
     p.changed = damage;
     return p;
@@ -89,42 +95,91 @@ ScreenMotion::Plan ScreenMotion::plan(const std::vector<rfb::Rect>& damage, cons
   return p;
 }
 
+template <typename F>
+void ScreenMotion::each_cell(const rfb::Rect& area, bool grow, F&& f) {
+  const rfb::Rect r = area.intersect({0, 0, kMaxSide, kMaxSide});
+  if (r.empty()) return;
+  const int right = (r.right() + kCell - 1) / kCell, bottom = (r.bottom() + kCell - 1) / kCell;
+  if (grow && (right > cols_ || bottom > rows_)) {
+    const int cols = std::max(cols_, right), rows = std::max(rows_, bottom);
+    std::vector<Cell> cells(static_cast<std::size_t>(cols) * static_cast<std::size_t>(rows));
+    for (int y = 0; y < rows_; ++y)
+      std::copy_n(cells_.begin() + static_cast<std::ptrdiff_t>(y) * cols_, cols_,
+                  cells.begin() + static_cast<std::ptrdiff_t>(y) * cols);
+    cells_ = std::move(cells);
+    cols_ = cols;
+    rows_ = rows;
+  }
+  for (int y = r.y / kCell; y < std::min(bottom, rows_); ++y)
+    for (int x = r.x / kCell; x < std::min(right, cols_); ++x)
+      f(cells_[static_cast<std::size_t>(y) * static_cast<std::size_t>(cols_) +
+               static_cast<std::size_t>(x)],
+        rfb::Rect{x * kCell, y * kCell, kCell, kCell});
+}
+
 void ScreenMotion::sent_lossy(const std::vector<rfb::Rect>& areas, Clock::time_point now) {
-  for (const auto& a : areas) {
-    auto same = std::find_if(lossy_.begin(), lossy_.end(),
-                             [&](const Lossy& l) { return l.area.contains(a); });
-    if (same != lossy_.end()) {
-      same->sent = now;
-      continue;
-    }
-    std::erase_if(lossy_, [&](const Lossy& l) { return a.contains(l.area); });
-    lossy_.push_back({a, now});
-  }
-  if (lossy_.size() > kMaxLossyAreas) {
-    rfb::Rect all;
-    for (const auto& l : lossy_) all = all.united(l.area);
-    lossy_.assign(1, {all, now});
-  }
+  for (const auto& a : areas)
+    each_cell(a, true, [&](Cell& c, const rfb::Rect& cell) {
+      const rfb::Rect part = a.intersect(cell);
+      if (part.empty()) return;
+      if (c.lossy.empty()) ++lossy_cells_;
+      c.lossy = c.lossy.united(part);
+      c.touched = now;
+    });
 }
 
 std::vector<rfb::Rect> ScreenMotion::refresh_due(Clock::time_point now, std::int64_t max_pixels) {
   std::vector<rfb::Rect> due;
+  if (lossy_cells_ == 0) return due;
   std::int64_t budget = max_pixels;
-  std::vector<Lossy> rest;
-  for (const auto& l : lossy_) {
-    if (now - l.sent < kStill || budget <= 0) {
-      rest.push_back(l);
-      continue;
+  // The rectangles that ended on the row above, by their x and width: the next row's box of the
+  // same x and width extends one of them downwards.
+  std::map<std::pair<int, int>, std::size_t> open, next;
+  auto cell_at = [&](int x, int y) -> Cell& {
+    return cells_[static_cast<std::size_t>(y) * static_cast<std::size_t>(cols_) +
+                  static_cast<std::size_t>(x)];
+  };
+  for (int y = 0; y < rows_; ++y) {
+    // Whole rows of cells: the first row that has any, then rows while they fit the budget.
+    std::int64_t row_pixels = 0;
+    for (int x = 0; x < cols_; ++x)
+      if (const Cell& c = cell_at(x, y); !c.lossy.empty() && now - c.touched >= kStill)
+        row_pixels += std::int64_t{c.lossy.w} * c.lossy.h;
+    if (row_pixels == 0) continue;
+    if (!due.empty() && row_pixels > budget) break;
+    budget -= row_pixels;
+    next.clear();
+    rfb::Rect run;  // boxes side by side on this row with the same y and height
+    auto close_run = [&] {
+      if (run.empty()) return;
+      auto above = open.find({run.x, run.w});
+      if (above != open.end() && due[above->second].bottom() == run.y) {
+        due[above->second].h += run.h;
+        next[{run.x, run.w}] = above->second;
+      } else {
+        next[{run.x, run.w}] = due.size();
+        due.push_back(run);
+      }
+      run = {};
+    };
+    for (int x = 0; x < cols_; ++x) {
+      Cell& c = cell_at(x, y);
+      if (c.lossy.empty() || now - c.touched < kStill) {
+        close_run();
+        continue;
+      }
+      if (!run.empty() && run.right() == c.lossy.x && run.y == c.lossy.y && run.h == c.lossy.h) {
+        run.w += c.lossy.w;
+      } else {
+        close_run();
+        run = c.lossy;
+      }
+      c.lossy = {};
+      --lossy_cells_;
     }
-    // The part that fits the budget, in whole rows; the rows below wait for the next update.
-    const int rows =
-        static_cast<int>(std::clamp<std::int64_t>(budget / std::max(l.area.w, 1), 1, l.area.h));
-    due.push_back({l.area.x, l.area.y, l.area.w, rows});
-    budget -= std::int64_t{l.area.w} * rows;
-    if (rows < l.area.h)
-      rest.push_back({{l.area.x, l.area.y + rows, l.area.w, l.area.h - rows}, l.sent});
+    close_run();
+    open.swap(next);
   }
-  lossy_ = std::move(rest);
   return due;
 }
 

@@ -11,11 +11,14 @@
 // decoder). The area ends after kStill without a busy update touching it: a blinking cursor or a
 // ticking clock in it goes back to exact rectangles.
 //
-// Exact copies: every area sent lossy (video frames, JPEG tiles) is remembered; once it has been
-// neither sent lossy again nor touched by a motion-sized damage rectangle for kStill (a screen
-// slower to send than kStill is not still), refresh_due() returns it, to be sent without loss, so
-// that the viewer's picture equals the screen pixel for pixel within kStill plus the copy's own
-// time.
+// Exact copies: every area sent lossy (video frames, JPEG tiles) is remembered on a grid of
+// kCell-pixel cells (each cell keeps the box of what was lossy in it and when it was last sent
+// lossy or moved); once a cell has been neither sent lossy again nor touched by a motion-sized
+// damage rectangle for kStill (a screen slower to send than kStill is not still), refresh_due()
+// returns its lossy box, to be sent without loss, so that the viewer's picture equals the screen
+// pixel for pixel within kStill plus the copy's own time. Per cell, not per area: the still
+// desktop around a playing video gets its copy while the video plays, and only the video's own
+// area is left for when it stops.
 //
 // Sans-I/O: times are given. Thread-safety: none (the session thread's).
 #pragma once
@@ -38,8 +41,8 @@ class ScreenMotion {
   static constexpr auto kBusyPeriod = std::chrono::milliseconds(2000);
   static constexpr auto kStill = std::chrono::milliseconds(300);
   static constexpr int kAlign = 16;
-  // Past this many remembered lossy areas they are kept as their bounding box.
-  static constexpr size_t kMaxLossyAreas = 32;
+  static constexpr int kCell = 64;
+  static constexpr int kMaxSide = 16384;  // lossy areas beyond are clipped (no such screen)
 
   struct Plan {
     std::vector<rfb::Rect> changed;  // exact rectangles (or JPEG, as the viewer asked)
@@ -57,14 +60,15 @@ class ScreenMotion {
   Plan plan(const std::vector<rfb::Rect>& damage, const rfb::Rect& screen, Clock::time_point now);
   // What the RFB core wrote with loss (ServerConnection::take_lossy), just now.
   void sent_lossy(const std::vector<rfb::Rect>& areas, Clock::time_point now);
-  // The lossy areas still for kStill, at most `max_pixels` of them (whole rows; the rest stay due
-  // for the next call): send them exactly now (they are forgotten here). An exact copy of a
-  // photo-like 1080p screen is megabytes: in pieces, each paced by the flow window, motion that
-  // starts again is not stuck behind it.
+  // The lossy areas still for kStill, at most `max_pixels` of them (whole rows of cells, at
+  // least one; the rest stay due for the next call): send them exactly now (they are
+  // forgotten here). An exact copy of a photo-like 1080p screen is megabytes: in pieces, each
+  // paced by the flow window, motion that starts again is not stuck behind it. Neighbouring
+  // cells' boxes that line up come back as one rectangle.
   static constexpr std::int64_t kRefreshPixels = 256 * 1024;
   std::vector<rfb::Rect> refresh_due(Clock::time_point now,
                                      std::int64_t max_pixels = kRefreshPixels);
-  bool refresh_pending() const { return !lossy_.empty(); }
+  bool refresh_pending() const { return lossy_cells_ > 0; }
 
   const rfb::Rect& video_area() const { return video_; }
 
@@ -73,18 +77,23 @@ class ScreenMotion {
     Clock::time_point when;
     rfb::Rect box;
   };
-  struct Lossy {
-    rfb::Rect area;
-    Clock::time_point sent;
+  struct Cell {
+    rfb::Rect lossy;            // empty: exact on the viewer
+    Clock::time_point touched;  // last sent lossy or moved
   };
   rfb::Rect aligned(const rfb::Rect& r, const rfb::Rect& screen) const;
+  // Calls f(cell, cell's rectangle) for every cell `r` overlaps (growing the grid if `grow`).
+  template <typename F>
+  void each_cell(const rfb::Rect& r, bool grow, F&& f);
 
   bool enabled_ = true;
   bool link_limited_ = true;
   std::deque<Busy> busy_;
   rfb::Rect video_;
   Clock::time_point video_busy_{};  // the last busy update that touched the video area
-  std::vector<Lossy> lossy_;
+  int cols_ = 0, rows_ = 0;
+  std::vector<Cell> cells_;  // row-major
+  std::size_t lossy_cells_ = 0;
 };
 
 // Whether motion should go as video rather than exact rectangles (ScreenMotion::set_link_limited):

@@ -355,7 +355,13 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     choice.window_full_recently = now - last_window_full < std::chrono::seconds(1);
     choice.delivery_rate = window.rate();
     motion.set_link_limited(choice.video());
+    const rfb::Rect video_before = motion.video_area();
     auto plan = motion.plan(rects, fb.bounds(), now);
+    if (motion.video_area() != video_before) {
+      const rfb::Rect& v = motion.video_area();
+      log::debug("session.video_area",
+                 {{"x", v.x}, {"y", v.y}, {"w", v.w}, {"h", v.h}, {"rate", window.rate()}});
+    }
     rects = std::move(plan.changed);
     if (!forced.empty()) {
       // Asked for again as a whole: sent once, exactly, not beside the grab's changes inside it
@@ -417,7 +423,14 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       rfb::Update exact;
       exact.changed = std::move(refresh);
       exact.lossless = true;
+      std::int64_t pixels = 0;
+      for (const auto& r : exact.changed) pixels += std::int64_t{r.w} * r.h;
+      const std::uint64_t out_before = conn->pending_output() + bytes_sent();
       if (auto st = conn->write_update(fb, exact); !st) return st;
+      log::debug("session.exact_copy",
+                 {{"pixels", pixels},
+                  {"bytes", conn->pending_output() + bytes_sent() - out_before},
+                  {"inFlight", window.in_flight()}});
     }
     forced = {};
     update_pending = false;

@@ -60,7 +60,7 @@ TEST(ScreenMotion, TheAreaEndsWhenItStopsMovingAndALosslessCopyFollows) {
   p = c.step({Rect{400, 300, 2, 18}}, 200ms);
   EXPECT_TRUE(p.video.empty());
   EXPECT_EQ(p.changed, (std::vector<Rect>{Rect{400, 300, 2, 18}}));
-  // The copy, in pieces of whole rows, each once.
+  // The copy, in pieces of whole rows of cells, each once.
   Rect copied;
   int rows = 0;
   for (int i = 0; i < 20 && c.m.refresh_pending(); ++i)
@@ -74,13 +74,35 @@ TEST(ScreenMotion, TheAreaEndsWhenItStopsMovingAndALosslessCopyFollows) {
   EXPECT_FALSE(c.m.refresh_pending());
 }
 
-TEST(ScreenMotion, AnAreaSentLossyAgainWaitsAgain) {
+TEST(ScreenMotion, ThePartSentLossyAgainWaitsAgainTheRestDoesNot) {
   ScreenMotion m;
   ScreenMotion::Clock::time_point t{};
   m.sent_lossy({Rect{0, 0, 100, 100}}, t);
-  m.sent_lossy({Rect{10, 10, 20, 20}}, t + 250ms);  // inside it: the whole waits
-  EXPECT_TRUE(m.refresh_due(t + 400ms).empty());
-  EXPECT_EQ(m.refresh_due(t + 550ms), (std::vector<Rect>{Rect{0, 0, 100, 100}}));
+  m.sent_lossy({Rect{10, 10, 20, 20}}, t + 250ms);  // in the first 64x64 cell: that cell waits
+  EXPECT_TRUE(m.refresh_due(t + 299ms).empty());
+  EXPECT_EQ(m.refresh_due(t + 400ms),
+            (std::vector<Rect>{Rect{64, 0, 36, 64}, Rect{0, 64, 100, 36}}));
+  EXPECT_EQ(m.refresh_due(t + 550ms), (std::vector<Rect>{Rect{0, 0, 64, 64}}));
+  EXPECT_FALSE(m.refresh_pending());
+}
+
+TEST(ScreenMotion, TheStillDesktopAroundAPlayingVideoIsCopiedWhileItPlays) {
+  Clocked c;
+  c.m.sent_lossy({kScreen}, c.now);       // the first update: a photo-like desktop as JPEG
+  const Rect region{640, 320, 640, 384};  // on the cells
+  for (int i = 0; i < 20; ++i) {
+    c.step({region});
+    c.m.sent_lossy({region}, c.now);
+  }
+  std::int64_t copied = 0;
+  for (int i = 0; i < 20 && c.m.refresh_pending(); ++i)
+    for (const auto& r : c.m.refresh_due(c.now)) {
+      EXPECT_TRUE(r.intersect(region).empty()) << "the playing region is not still";
+      copied += std::int64_t{r.w} * r.h;
+    }
+  EXPECT_EQ(copied, std::int64_t{1920} * 1080 - std::int64_t{640} * 384);
+  EXPECT_TRUE(c.m.refresh_pending()) << "the region's copy waits until it stops";
+  EXPECT_EQ(c.m.refresh_due(c.now + 300ms), (std::vector<Rect>{region}));
 }
 
 TEST(ScreenMotion, ABigCopyGoesInPiecesAndMotionHoldsItBack) {
@@ -89,7 +111,8 @@ TEST(ScreenMotion, ABigCopyGoesInPiecesAndMotionHoldsItBack) {
   m.sent_lossy({kScreen}, t);
   auto first = m.refresh_due(t + 400ms);
   ASSERT_EQ(first.size(), 1u);
-  EXPECT_EQ(first[0], (Rect{0, 0, 1920, int(ScreenMotion::kRefreshPixels / 1920)}));
+  // Whole rows of cells within the budget: two of 1920x64 for 256k pixels.
+  EXPECT_EQ(first[0], (Rect{0, 0, 1920, 2 * ScreenMotion::kCell}));
   // The screen moves again before the rest went: the rest waits until it is still again.
   m.plan({kScreen}, kScreen, t + 450ms);
   EXPECT_TRUE(m.refresh_due(t + 500ms).empty());
@@ -108,13 +131,34 @@ TEST(ScreenMotion, MotionHoldsBackTheCopyAlsoWithoutVideo) {
   EXPECT_FALSE(c.m.refresh_due(c.now + 300ms).empty());
 }
 
-TEST(ScreenMotion, ManyLossyAreasBecomeTheirBox) {
+TEST(ScreenMotion, ManyLossyAreasComeBackCoveredAndFew) {
   ScreenMotion m;
   ScreenMotion::Clock::time_point t{};
-  for (int i = 0; i <= int(ScreenMotion::kMaxLossyAreas); ++i)
-    m.sent_lossy({Rect{i * 40, 0, 32, 32}}, t);
+  std::vector<Rect> sent;
+  for (int i = 0; i < 40; ++i) sent.push_back(Rect{i * 40, (i % 3) * 70, 32, 32});
+  m.sent_lossy(sent, t);
+  const auto due = m.refresh_due(t + 1s);
+  EXPECT_LE(due.size(), 3u * 25u) << "at most one rectangle per row of boxes and run";
+  std::int64_t area = 0;
+  for (const auto& d : due) area += std::int64_t{d.w} * d.h;
+  EXPECT_LE(area, std::int64_t{1600} * 64 * 3) << "the cells' boxes, not the whole bounding box";
+  for (const auto& s : sent) {  // every lossy pixel is in the copy, once
+    std::int64_t covered = 0;
+    for (const auto& d : due) {
+      Rect c = s.intersect(d);
+      covered += std::int64_t{c.w} * c.h;
+    }
+    EXPECT_EQ(covered, std::int64_t{s.w} * s.h);
+  }
+  EXPECT_FALSE(m.refresh_pending());
+}
+
+TEST(ScreenMotion, LossyAreasFarOutsideAnyScreenAreClipped) {
+  ScreenMotion m;
+  ScreenMotion::Clock::time_point t{};
+  m.sent_lossy({Rect{ScreenMotion::kMaxSide - 10, 0, 1000, 10}, Rect{-50, -50, 60, 60}}, t);
   EXPECT_EQ(m.refresh_due(t + 1s),
-            (std::vector<Rect>{Rect{0, 0, int(ScreenMotion::kMaxLossyAreas) * 40 + 32, 32}}));
+            (std::vector<Rect>{Rect{0, 0, 10, 10}, Rect{ScreenMotion::kMaxSide - 10, 0, 10, 10}}));
 }
 
 TEST(ScreenMotion, MotionReachingOutsideWidensTheArea) {
