@@ -5,6 +5,7 @@
 //                video), through the relay, in the relay's viewer page
 //   tight        the same with `--no-h264` (the organisation's "no H.264")
 //   requests     `--no-h264 --no-continuous-updates`: one update per viewer request, as before
+//   h264-always  `--h264-always`: all motion as H.264
 //   x0vncserver  TigerVNC's scraping server (Fence, ContinuousUpdates, its congestion control; no
 //                H.264 in Debian 12's 1.12) on the same display, noVNC reaching it through
 //                websockify on the device's side, as it is deployed
@@ -143,10 +144,33 @@ function watchMarker() {
   const flip = display.flip.bind(display);
   window.lastPaint = 0;
   window.paints = [];
+  // The viewer's own time (counted while window.viewerTimes is on): each H.264 frame's decode
+  // (from noVNC's decode call to the decoder's output), each drawImage of a decoded frame or a
+  // JPEG into the back buffer, each copy of the damage to the visible canvas.
+  window.viewerTimes = false;
+  window.decodeMs = [];
+  window.drawMs = [];
+  window.flipMs = [];
+  const now = () => performance.now();
+  const videoFrame = display.videoFrame.bind(display);
+  display.videoFrame = (x, y, w, h, frame) => {
+    const t = now();
+    if (window.viewerTimes) frame.promise.then(() => window.decodeMs.push(now() - t));
+    return videoFrame(x, y, w, h, frame);
+  };
+  const drawImage = display.drawImage.bind(display);
+  display.drawImage = (img, ...args) => {
+    const t = now();
+    const r = drawImage(img, ...args);
+    if (window.viewerTimes) window.drawMs.push(now() - t);
+    return r;
+  };
   display.flip = (fromQueue) => {
     const b = display._damageBounds;
     const paints = (fromQueue || display._renderQ.length === 0) && b.right > b.left;
+    const t = now();
     const result = flip(fromQueue);
+    if (paints && window.viewerTimes) window.flipMs.push(now() - t);
     if (paints) {
       window.lastPaint = performance.timeOrigin + performance.now();
       if (window.recordPaints && window.paints.length < 60)
@@ -204,7 +228,8 @@ async function cell(load, mode) {
       // REACH_BENCH_AGENT_LOG=DIR: the agent logs at debug level into DIR/LOAD-MODE.log.
       const agentLog = process.env.REACH_BENCH_AGENT_LOG;
       const agentArgs = [path.join(bin, 'reach-agent'), 'join', session.end_customer_link, '--display', display, '--state', state, '--log-level', agentLog ? 'debug' : 'warn'];
-      if (mode !== 'h264') agentArgs.push('--no-h264');
+      if (mode === 'h264-always') agentArgs.push('--h264-always');
+      else if (mode !== 'h264') agentArgs.push('--no-h264');
       if (mode === 'requests') agentArgs.push('--no-continuous-updates');
       server = start('agent', onDevice(agentArgs));
       started.push(server);
@@ -221,6 +246,7 @@ async function cell(load, mode) {
     await page.evaluate(watchMarker);
     await sleep(opt.warmup * 1000);
     counting = true;
+    await page.evaluate(() => { window.viewerTimes = true; });
     const from = Date.now();
     const cpuFrom = cpuMs(server.pid);
     let stepAt = null;
@@ -245,6 +271,10 @@ async function cell(load, mode) {
     const to = Date.now();
     const cpuTo = cpuMs(server.pid);
     counting = false;
+    const viewer = await page.evaluate(() => {
+      window.viewerTimes = false;
+      return { decode: window.decodeMs, draw: window.drawMs, flip: window.flipMs };
+    });
     // Hold the last frame (the load writes its draw times then).
     let heldAt = null;
     if (!typing) {
@@ -318,7 +348,8 @@ async function cell(load, mode) {
     if (process.env.REACH_BENCH_AGENT_LOG && mode !== 'x0vncserver') fs.writeFileSync(path.join(process.env.REACH_BENCH_AGENT_LOG, `${load}-${mode}.log`), server.err + server.out);
     const seconds = (to - from) / 1000;
     return { fps: frames / seconds, p50: pct(lat, 0.5), p95: pct(lat, 0.95), kbitps: received * 8 / 1000 / seconds,
-      cpuPerFrame: frames ? (cpuTo - cpuFrom) / frames : NaN, exactMs, typing, stepRecovery, stepWorst, stepped: stepAt !== null };
+      cpuPerFrame: frames ? (cpuTo - cpuFrom) / frames : NaN, exactMs, typing, stepRecovery, stepWorst, stepped: stepAt !== null,
+      viewer };
   } finally {
     for (const c of started.reverse()) await stop(c);
   }
@@ -350,6 +381,13 @@ for (const load of opt.loads.split(',')) {
     console.log(typing
       ? `| h264 / x0vncserver | ${fmt(a.fps / b.fps, 2)} | ${fmt(a.p50 / b.p50, 2)} | ${fmt(a.p95 / b.p95, 2)} | ${fmt(a.kbitps / b.kbitps, 2)} | ${fmt(a.cpuPerFrame / b.cpuPerFrame, 2)} |`
       : `| h264 / x0vncserver | ${fmt(a.fps / b.fps, 2)} | ${fmt(a.p50 / b.p50, 2)} | ${fmt(a.p95 / b.p95, 2)} | ${fmt(a.kbitps / b.kbitps, 2)} | ${fmt(a.cpuPerFrame / b.cpuPerFrame, 2)} | |${opt.step ? ' | |' : ''}`);
+  }
+  // The viewer's own time per frame: where latency goes that no server can win back.
+  const times = Object.entries(rows).filter(([, r]) => r.viewer);
+  if (times.length) {
+    console.log('\n| server | H.264 frames decoded | decode p50 / p95 ms | images drawn | draw p50 / p95 ms | paints | paint p50 / p95 ms |\n|---|---|---|---|---|---|---|');
+    for (const [mode, { viewer: v }] of times)
+      console.log(`| ${mode} | ${v.decode.length} | ${fmt(pct(v.decode, 0.5), 1)} / ${fmt(pct(v.decode, 0.95), 1)} | ${v.draw.length} | ${fmt(pct(v.draw, 0.5), 1)} / ${fmt(pct(v.draw, 0.95), 1)} | ${v.flip.length} | ${fmt(pct(v.flip, 0.5), 1)} / ${fmt(pct(v.flip, 0.95), 1)} |`);
   }
 }
 await browser.close();
