@@ -1,6 +1,7 @@
 // bench/wan's noVNC viewer: the supporter's real viewer (noVNC 1.7 in Debian's Chromium), reading
-// bench/screen's frame marker off the canvas at every animation frame. Compares, in the same run
-// and on the same link:
+// bench/screen's frame marker off the canvas each time noVNC paints it (the time bench/screen
+// takes too: the picture is in the viewer's canvas; the browser shows it at its next animation
+// frame, which the viewer table reports apart). Compares, in the same run and on the same link:
 //   h264         reach-agent as it ships (continuous updates, H.264 where the screen moves like
 //                video), through the relay, in the relay's viewer page
 //   tight        the same with `--no-h264` (the organisation's "no H.264")
@@ -108,9 +109,11 @@ function cpuMs(pid) {
 const deviceHost = () => (opt.deviceNs ? '10.77.0.1' : '127.0.0.1');
 let nextPort = 15900 + Math.floor(Math.random() * 2000);
 
-// The canvas's marker reader, started in the page: first-seen wall-clock time per frame number.
+// The canvas's marker reader, started in the page: first-seen wall-clock time per frame number,
+// at noVNC's paint (seen) and at the next animation frame (seenAtFrame).
 function watchMarker() {
   window.seen = new Map();
+  window.seenAtFrame = new Map();
   const canvas = document.querySelector('#screen canvas');
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   const fromGray = (g) => { for (let s = 1; s < 32; s <<= 1) g ^= g >>> s; return g >>> 0; };
@@ -132,7 +135,7 @@ function watchMarker() {
   };
   const tick = () => {
     const seq = read();
-    if (seq !== null && !window.seen.has(seq)) window.seen.set(seq, performance.timeOrigin + performance.now());
+    if (seq !== null && !window.seenAtFrame.has(seq)) window.seenAtFrame.set(seq, performance.timeOrigin + performance.now());
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
@@ -173,6 +176,8 @@ function watchMarker() {
     if (paints && window.viewerTimes) window.flipMs.push(now() - t);
     if (paints) {
       window.lastPaint = performance.timeOrigin + performance.now();
+      const seq = read();
+      if (seq !== null && !window.seen.has(seq)) window.seen.set(seq, window.lastPaint);
       if (window.recordPaints && window.paints.length < 60)
         window.paints.push({ at: window.lastPaint, px: ctx.getImageData(0, 0, canvas.width, canvas.height).data });
     }
@@ -273,7 +278,9 @@ async function cell(load, mode) {
     counting = false;
     const viewer = await page.evaluate(() => {
       window.viewerTimes = false;
-      return { decode: window.decodeMs, draw: window.drawMs, flip: window.flipMs };
+      const toFrame = [];
+      for (const [seq, at] of window.seen) if (window.seenAtFrame.has(seq)) toFrame.push(window.seenAtFrame.get(seq) - at);
+      return { decode: window.decodeMs, draw: window.drawMs, flip: window.flipMs, toFrame };
     });
     // Hold the last frame (the load writes its draw times then).
     let heldAt = null;
@@ -385,9 +392,9 @@ for (const load of opt.loads.split(',')) {
   // The viewer's own time per frame: where latency goes that no server can win back.
   const times = Object.entries(rows).filter(([, r]) => r.viewer);
   if (times.length) {
-    console.log('\n| server | H.264 frames decoded | decode p50 / p95 ms | images drawn | draw p50 / p95 ms | paints | paint p50 / p95 ms |\n|---|---|---|---|---|---|---|');
+    console.log('\n| server | H.264 frames decoded | decode p50 / p95 ms | images drawn | draw p50 / p95 ms | paints | paint p50 / p95 ms | paint to animation frame p50 ms |\n|---|---|---|---|---|---|---|---|');
     for (const [mode, { viewer: v }] of times)
-      console.log(`| ${mode} | ${v.decode.length} | ${fmt(pct(v.decode, 0.5), 1)} / ${fmt(pct(v.decode, 0.95), 1)} | ${v.draw.length} | ${fmt(pct(v.draw, 0.5), 1)} / ${fmt(pct(v.draw, 0.95), 1)} | ${v.flip.length} | ${fmt(pct(v.flip, 0.5), 1)} / ${fmt(pct(v.flip, 0.95), 1)} |`);
+      console.log(`| ${mode} | ${v.decode.length} | ${fmt(pct(v.decode, 0.5), 1)} / ${fmt(pct(v.decode, 0.95), 1)} | ${v.draw.length} | ${fmt(pct(v.draw, 0.5), 1)} / ${fmt(pct(v.draw, 0.95), 1)} | ${v.flip.length} | ${fmt(pct(v.flip, 0.5), 1)} / ${fmt(pct(v.flip, 0.95), 1)} | ${fmt(pct(v.toFrame, 0.5), 1)} |`);
   }
 }
 await browser.close();
