@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
   constexpr int kVideoW = 640, kVideoH = 360;
   const int video_x = (w - kVideoW) / 2, video_y = (h - kVideoH) / 2;
   const bool plays_video = load == Load::video || (load == Load::typing && busy);
-  const int type_x = 40, type_y = h - 120;
+  const int type_x = 40, type_y = h - 60;  // below the video region on an 800x600 screen too
 
   Pixmap source = None;
   if (load == Load::full || plays_video) source = make_full_source(dpy, win, gc, w, h);

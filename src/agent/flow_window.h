@@ -73,6 +73,9 @@ class FlowWindow {
   bool bytes_limited() const { return in_flight() >= window_; }
   std::size_t max_updates() const;
   std::uint64_t in_flight() const { return sent_ - acked_; }
+  // Bytes counted by sent() so far, and of those, answered.
+  std::uint64_t sent_total() const { return sent_; }
+  std::uint64_t acked_total() const { return acked_; }
   std::size_t window() const { return window_; }
   // Zero until the first answer (base_rtt: until the first probe's).
   Clock::duration last_rtt() const { return last_rtt_; }

@@ -23,6 +23,10 @@ namespace {
 constexpr std::size_t kMaxMessage = 256 * 1024;  // bytes per WebSocket message to the relay
 constexpr int kMaxRectsBeforeMerge = 64;  // more damage rectangles than this: send their union
 constexpr auto kIdleWait = std::chrono::milliseconds(50);
+// While the window is full: how often the screen is looked at for a small change (a typed key's
+// echo) that may go ahead of the window, and how small that is (a line of text at 1080p).
+constexpr auto kSmallWait = std::chrono::milliseconds(4);
+constexpr std::int64_t kSmallPixels = 128 * 1024;
 constexpr auto kDamageWait = std::chrono::milliseconds(8);
 constexpr auto kCloseWait = std::chrono::seconds(3);  // for the relay to take the last bytes
 // Viewer bytes waiting for the session thread: past this the stream stops being read (TCP then
@@ -80,6 +84,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_video_frame{};
   std::chrono::steady_clock::time_point next_link_notice{};
+  std::uint64_t small_sent_upto = 0;  // the window's bytes up to the last small update's end
 
   // Applies a consent event under mu and reports the new state (outside mu).
   bool transition(ConsentEvent e, const std::string& detail = {}) {
@@ -203,7 +208,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         // damage: on a busy screen the damage is always there, and that wait would spin.
         bool busy = capturing && wants_update();
         if (!busy)
-          cv.wait_for(lk, kIdleWait, [&] {
+          cv.wait_for(lk, capturing && continuous ? kSmallWait : kIdleWait, [&] {
             return !inbox.empty() || ws_closed || allow_request || deny_request || end_request;
           });
         input.swap(inbox);
@@ -268,8 +273,9 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
           flush();
         }
       }
-      if (capturing && wants_update() && conn->ready()) {
-        if (auto st = send_update(); !st) {
+      if (capturing && conn->ready()) {
+        auto st = wants_update() ? send_update() : send_small_update();
+        if (!st) {
           end_detail = st.error().message;
           break;
         }
@@ -312,6 +318,40 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   ConsentState state() const {
     std::lock_guard lk(mu);
     return consent.state();
+  }
+
+  // While the window is full (continuous updates): a small change goes ahead of it, alone, so
+  // that a typed key's echo does not wait for the window to open and then travel and be drawn
+  // behind a big update (the busy part of the screen). One such update unanswered at a time:
+  // a screen of small changes is still paced by the window.
+  Status send_small_update() {
+    if (!continuous || !conn->fence_agreed() || window.acked_total() < small_sent_upto) return {};
+    if (ws->queued_bytes() > options.send_high_water) return {};
+    if (!desk->wait_for_change(std::chrono::milliseconds(0))) return {};
+    auto grabbed = desk->grab_small(fb, kSmallPixels);
+    if (!grabbed)
+      return make_error(Errc::internal, "displayLost", "displayLost: " + grabbed.error().message);
+    rfb::Update u;
+    for (const auto& r : *grabbed)
+      if (auto c = r.intersect(continuous_area); !c.empty()) u.changed.push_back(c);
+    if (u.changed.empty()) return {};
+    const auto now = std::chrono::steady_clock::now();
+    u.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - started).count();
+    const std::uint64_t before = bytes_sent() + conn->pending_output();
+    if (auto st = conn->write_update(fb, u); !st) return st;
+    motion.sent_lossy(conn->take_lossy(), now);
+    {
+      std::lock_guard lk(mu);
+      ++stats.updates_sent;
+    }
+    flush();
+    window.sent(bytes_sent() - before);
+    conn->write_fence(
+        rfb::ServerConnection::kFenceRequest | rfb::ServerConnection::kFenceBlockBefore,
+        window.fence(now));
+    flush();
+    small_sent_upto = window.sent_total();
+    return {};
   }
 
   Status send_update() {

@@ -43,6 +43,12 @@ class Desktop {
   virtual bool wait_for_change(std::chrono::milliseconds timeout) = 0;
   // See the capture contract above. Errors: the display went away.
   virtual Result<std::vector<rfb::Rect>> grab(rfb::Framebuffer& fb) = 0;
+  // Like grab(), but only small changes (a typed key's echo, a caret): changed rectangles of at
+  // most `max_pixels` together, taken in the order reported; the rest stays pending for the next
+  // grab(). None when the whole screen is due (the first grab, a resize) or changes are found
+  // only by comparing frames (no DAMAGE). Errors: the display went away.
+  virtual Result<std::vector<rfb::Rect>> grab_small(rfb::Framebuffer& fb,
+                                                    std::int64_t max_pixels) = 0;
   // The cursor image when it changed since the previous call (first call after start(): always).
   virtual std::optional<rfb::Cursor> cursor_if_changed() = 0;
 

@@ -184,6 +184,7 @@ class X11Desktop final : public Desktop {
   void stop() override;
   bool wait_for_change(std::chrono::milliseconds timeout) override;
   Result<std::vector<Rect>> grab(rfb::Framebuffer& fb) override;
+  Result<std::vector<Rect>> grab_small(rfb::Framebuffer& fb, std::int64_t max_pixels) override;
   std::optional<rfb::Cursor> cursor_if_changed() override;
   void key_event(bool down, std::uint32_t keysym) override;
   void pointer_event(std::uint8_t button_mask, int x, int y) override;
@@ -604,6 +605,49 @@ Result<std::vector<Rect>> X11Desktop::grab(rfb::Framebuffer& fb) {
   for (const Rect& r : rects) copy_rect(current_, r, fb);
   std::swap(previous_, current_);
   return rects;
+}
+
+Result<std::vector<Rect>> X11Desktop::grab_small(rfb::Framebuffer& fb, std::int64_t max_pixels) {
+  REACH_CHECK(started_ || lost_, "Desktop::grab_small() before start()");
+  process_events();
+  if (lost_) return display_lost();
+  std::vector<Rect> small;
+  if (!damage_ || full_pending_ || geometry_pending_ || !damage_pending_ || fb.width() != width_ ||
+      fb.height() != height_)
+    return small;
+  damage_pending_ = false;
+  XDamageSubtract(dpy_, damage_, None, region_);
+  int n = 0;
+  XRectangle* xr = XFixesFetchRegion(dpy_, region_, &n);
+  if (lost_) {
+    if (xr) XFree(xr);
+    return display_lost();
+  }
+  // The rest goes back into the damage (reported again, for the next grab()).
+  std::vector<XRectangle> rest;
+  std::int64_t budget = max_pixels;
+  const Rect screen{0, 0, width_, height_};
+  for (int i = 0; i < n; ++i) {
+    Rect r = Rect{xr[i].x, xr[i].y, xr[i].width, xr[i].height}.intersect(screen);
+    if (r.empty()) continue;
+    const std::int64_t area = std::int64_t{r.w} * r.h;
+    if (area <= budget && read_area(r, fb)) {
+      small.push_back(r);
+      budget -= area;
+    } else {
+      rest.push_back(xr[i]);
+    }
+  }
+  if (xr) XFree(xr);
+  if (lost_) return display_lost();
+  if (!rest.empty()) {
+    XserverRegion back = XFixesCreateRegion(dpy_, rest.data(), static_cast<int>(rest.size()));
+    XDamageAdd(dpy_, root_, back);
+    XFixesDestroyRegion(dpy_, back);
+    XFlush(dpy_);
+    damage_pending_ = true;
+  }
+  return small;
 }
 
 std::optional<rfb::Cursor> X11Desktop::cursor_if_changed() {

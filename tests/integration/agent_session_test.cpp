@@ -3,11 +3,13 @@
 // nobody on this project wrote (libvncclient, in reach_test_vnc_client). Also the consent gate
 // checked on the bytes the supporter's end receives, view-only and control input, and `end`.
 #include "integration/relay_process.h"
+#include "rfb/framebuffer.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <fstream>
@@ -552,6 +554,126 @@ TEST_F(AgentSessionTest, H264GoesToViewersThatOfferItUnlessTheAgentMayNotUseIt) 
     ASSERT_EQ(agent_cli(a.state, {"end"}).exit_code, 0);
     EXPECT_EQ(a.agent.wait(10s), std::optional<int>(0)) << a.agent.output();
   }
+}
+
+// The server's messages in a raw stream (Raw rectangles only; no cursor), from the first after
+// ServerInit, as far as they are complete.
+using rfb::Rect;
+struct ServerMessage {
+  int type = 0;
+  std::vector<Rect> rects;  // a FramebufferUpdate's
+};
+std::vector<ServerMessage> server_messages(const std::string& b) {
+  auto u8 = [&](std::size_t at) { return static_cast<unsigned char>(b[at]); };
+  auto u16 = [&](std::size_t at) { return (u8(at) << 8) | u8(at + 1); };
+  auto u32 = [&](std::size_t at) {
+    return (static_cast<std::uint32_t>(u16(at)) << 16) | u16(at + 2);
+  };
+  std::vector<ServerMessage> out;
+  std::size_t at = 12;
+  if (b.size() < at + 1) return out;
+  at += 1 + u8(at) + 4;
+  if (b.size() < at + 24) return out;
+  at += 24 + u32(at + 20);
+  for (;;) {
+    if (b.size() < at + 1) return out;
+    ServerMessage m;
+    m.type = u8(at);
+    if (m.type == 150) {  // EndOfContinuousUpdates
+      at += 1;
+    } else if (m.type == 248) {  // Fence
+      if (b.size() < at + 9 || b.size() < at + 9 + u8(at + 8)) return out;
+      at += 9 + u8(at + 8);
+    } else if (m.type == 0) {
+      if (b.size() < at + 4) return out;
+      std::size_t n = u16(at + 2), p = at + 4;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (b.size() < p + 12) return out;
+        Rect r{u16(p), u16(p + 2), u16(p + 4), u16(p + 6)};
+        EXPECT_EQ(u32(p + 8), 0u) << "Raw only";
+        p += 12 + static_cast<std::size_t>(r.w) * r.h * 4;
+        if (b.size() < p) return out;
+        m.rects.push_back(r);
+      }
+      at = p;
+    } else {
+      ADD_FAILURE() << "unexpected server message " << m.type;
+      return out;
+    }
+    out.push_back(std::move(m));
+  }
+}
+
+// Issue 22: a typed key's echo is not held behind the busy part of the screen. The viewer takes
+// continuous updates and never answers a fence, so the window stays full after the first
+// update; the echo (a small change beside a playing video) still goes out, alone, and one such
+// update at a time: the rest waits for the window.
+TEST_F(AgentSessionTest, ATypedKeysEchoGoesAheadOfAFullWindow) {
+  ChildProcess load;
+  ASSERT_TRUE(load.start(
+      {program_path("reach_bench_screen_load"), "--load", "typing", "--busy", "--fps", "30"},
+      dir_ + "/typing-load.log", x_env()));
+  ASSERT_TRUE(wait_until([&] { return load.output().find("ready") != std::string::npos; }, 20s));
+  AskingSession a;
+  ASSERT_TRUE(ask(a, "small"));
+  auto& supporter = *a.supporter;
+  ASSERT_EQ(agent_cli(a.state, {"allow"}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return supporter.received().size() >= 14; }, 10s));
+  // Security None, shared, SetEncodings [Raw, Fence, ContinuousUpdates], the whole screen, then
+  // EnableContinuousUpdates for it.
+  std::string start("\x01\x01\x02\x00\x00\x03", 6);
+  for (std::int32_t e : {0, -312, -313})
+    for (int shift : {24, 16, 8, 0}) start += static_cast<char>((e >> shift) & 0xff);
+  std::string enable = full_update_request();
+  enable[0] = static_cast<char>(150);
+  enable[1] = 1;
+  supporter.send(start + full_update_request() + enable);
+  // The first update (1.9 MB of Raw) fills the window; nothing is answered, so it stays full.
+  std::size_t seen = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::size_t now = supporter.received().size();
+        bool still = now == seen && now > 1'000'000;
+        seen = now;
+        return still;
+      },
+      20s, 500ms));
+  auto before = server_messages(supporter.received());
+  ASSERT_FALSE(before.empty());
+  const std::size_t updates_before = std::count_if(
+      before.begin(), before.end(), [](const ServerMessage& m) { return m.type == 0; });
+
+  // A key: the load echoes it on its text line (below the video, full width, 40 rows).
+  std::string key("\x04\x01\x00\x00\x00\x00\x00\x61", 8);
+  supporter.send(key);
+  key[1] = 0;
+  supporter.send(key);
+  std::vector<ServerMessage> after;
+  auto updates = [&] {
+    after = server_messages(supporter.received());
+    return static_cast<std::size_t>(std::count_if(
+        after.begin(), after.end(), [](const ServerMessage& m) { return m.type == 0; }));
+  };
+  ASSERT_TRUE(wait_until([&] { return updates() > updates_before; }, 5s))
+      << "the echo did not come while the window was full";
+  const ServerMessage* echo = nullptr;
+  for (const auto& m : after)
+    if (m.type == 0) echo = &m;
+  std::int64_t area = 0;
+  bool line = false;  // below the video region (the load's frame marker at the top changes too)
+  for (const auto& r : echo->rects) {
+    area += std::int64_t{r.w} * r.h;
+    line = line || r.y >= 480;
+  }
+  EXPECT_LE(area, 128 * 1024) << "a small update only";
+  EXPECT_TRUE(line) << "the echo's line";
+  // Unanswered, it is the only one: more keys wait for the window.
+  supporter.send(std::string("\x04\x01\x00\x00\x00\x00\x00\x62", 8) +
+                 std::string("\x04\x00\x00\x00\x00\x00\x00\x62", 8));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(updates(), updates_before + 1);
+  ASSERT_EQ(agent_cli(a.state, {"end"}).exit_code, 0);
+  EXPECT_EQ(a.agent.wait(10s), std::optional<int>(0)) << a.agent.output();
 }
 
 // The relay dies while the session runs: the agent ends it as "relayLost" (what the portal and

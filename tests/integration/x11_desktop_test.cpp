@@ -318,6 +318,42 @@ INSTANTIATE_TEST_SUITE_P(Modes, X11ChangeTest,
                                   (info.param.shm ? "Shm" : "GetImage");
                          });
 
+// A typed key's echo goes ahead of a big change waiting beside it: grab_small() takes the small
+// change alone, with its pixels, and leaves the big one for the next grab().
+TEST_F(X11DesktopTest, SmallChangesCanBeTakenAheadOfBigOnes) {
+  draw_scene();
+  auto desk = open();
+  ASSERT_TRUE(desk);
+  ASSERT_TRUE(desk->start());
+  rfb::Framebuffer fb;
+  auto none = desk->grab_small(fb, 1000);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty()) << "the first grab is the whole screen's";
+  ASSERT_TRUE(desk->grab(fb));
+
+  const Rect key{30, 400, 8, 16};
+  const Rect big{200, 50, 300, 200};
+  window_.fill(big, 0x445566);
+  window_.fill(key, 0xeeeeee);
+  EXPECT_TRUE(desk->wait_for_change(2s));
+  auto small = desk->grab_small(fb, 1000);
+  ASSERT_TRUE(small) << small.error().message;
+  EXPECT_EQ(*small, (std::vector<Rect>{key}));
+  for (int y = key.y; y < key.bottom(); ++y)
+    for (int x = key.x; x < key.right(); ++x) ASSERT_EQ(fb.at(x, y) & 0xffffff, 0xeeeeeeu);
+  EXPECT_EQ(fb.at(big.x + 1, big.y + 1) & 0xffffff, 0xff0000u) << "the big change is not read yet";
+
+  EXPECT_TRUE(desk->wait_for_change(0ms)) << "the big change is still due";
+  auto rest = desk->grab(fb);
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(bounds_of(*rest), big);
+  auto d = diff(fb, window_.expected);
+  EXPECT_EQ(d.count, 0) << d.first;
+  auto again = desk->grab_small(fb, 1000);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+}
+
 TEST_F(X11DesktopTest, WaitForChangeTimesOutWhenNothingChanges) {
   auto desk = open();
   ASSERT_TRUE(desk);
