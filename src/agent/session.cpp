@@ -23,8 +23,11 @@ namespace {
 constexpr std::size_t kMaxMessage = 256 * 1024;  // bytes per WebSocket message to the relay
 constexpr int kMaxRectsBeforeMerge = 64;  // more damage rectangles than this: send their union
 constexpr auto kIdleWait = std::chrono::milliseconds(50);
-// While the window is full: how often the screen is looked at for a small change (a typed key's
-// echo) that may go ahead of the window, and how small that is (a line of text at 1080p).
+// While the window is full and the supporter typed or pointed within kEchoPeriod: how often the
+// screen is looked at for a small change (the echo) that may go ahead of the window, and how
+// small that is (a line of text at 1080p). Without input nothing is looked for: each look is
+// round trips to the X server.
+constexpr auto kEchoPeriod = std::chrono::seconds(1);
 constexpr auto kSmallWait = std::chrono::milliseconds(4);
 constexpr std::int64_t kSmallPixels = 128 * 1024;
 constexpr auto kDamageWait = std::chrono::milliseconds(8);
@@ -85,6 +88,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   std::chrono::steady_clock::time_point next_video_frame{};
   std::chrono::steady_clock::time_point next_link_notice{};
   std::uint64_t small_sent_upto = 0;  // the window's bytes up to the last small update's end
+  std::chrono::steady_clock::time_point last_input{};  // the supporter's last key or pointer event
 
   // Applies a consent event under mu and reports the new state (outside mu).
   bool transition(ConsentEvent e, const std::string& detail = {}) {
@@ -122,10 +126,16 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   void key_event(bool down, uint32_t keysym) override {
     if (!input_allowed()) return;
     desk->key_event(down, keysym);
+    last_input = std::chrono::steady_clock::now();
   }
   void pointer_event(uint8_t mask, int x, int y) override {
     if (!input_allowed()) return;
     desk->pointer_event(mask, x, y);
+    last_input = std::chrono::steady_clock::now();
+  }
+  // The supporter typed or pointed lately: small changes (the echo) may go ahead of the window.
+  bool answering_input() const {
+    return std::chrono::steady_clock::now() - last_input < kEchoPeriod;
   }
   void cut_text(std::string_view latin1) override {
     // Accepted and bounded by the protocol core; the clipboard is not shared (yet).
@@ -208,9 +218,10 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         // damage: on a busy screen the damage is always there, and that wait would spin.
         bool busy = capturing && wants_update();
         if (!busy)
-          cv.wait_for(lk, capturing && continuous ? kSmallWait : kIdleWait, [&] {
-            return !inbox.empty() || ws_closed || allow_request || deny_request || end_request;
-          });
+          cv.wait_for(
+              lk, capturing && continuous && answering_input() ? kSmallWait : kIdleWait, [&] {
+                return !inbox.empty() || ws_closed || allow_request || deny_request || end_request;
+              });
         input.swap(inbox);
         inbox_bytes = 0;
         if (std::exchange(reading_paused, false)) ws->resume_reading();
@@ -320,12 +331,14 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     return consent.state();
   }
 
-  // While the window is full (continuous updates): a small change goes ahead of it, alone, so
-  // that a typed key's echo does not wait for the window to open and then travel and be drawn
-  // behind a big update (the busy part of the screen). One such update unanswered at a time:
-  // a screen of small changes is still paced by the window.
+  // While the window is full (continuous updates) and the supporter typed or pointed lately: a
+  // small change goes ahead of it, alone, so that a typed key's echo does not wait for the window
+  // to open and then travel and be drawn behind a big update (the busy part of the screen). One
+  // such update unanswered at a time: a screen of small changes is still paced by the window.
   Status send_small_update() {
-    if (!continuous || !conn->fence_agreed() || window.acked_total() < small_sent_upto) return {};
+    if (!continuous || !conn->fence_agreed() || !answering_input() ||
+        window.acked_total() < small_sent_upto)
+      return {};
     if (ws->queued_bytes() > options.send_high_water) return {};
     if (!desk->wait_for_change(std::chrono::milliseconds(0))) return {};
     auto grabbed = desk->grab_small(fb, kSmallPixels);
