@@ -86,6 +86,33 @@ bool FlowWindow::answered(std::string_view payload, Clock::time_point now) {
     }
     rate_now_ = std::max(rate_now_, rate);
   }
+  // Over at least kDeliverySpan of answers (see delivery()).
+  answers_.push_back({now, acked_, p.when});
+  std::size_t from = answers_.size();  // past the newest answer kDeliverySpan or more ago
+  while (from > 0 && now - answers_[from - 1].at < kDeliverySpan) --from;
+  if (from > 0) {
+    const Answer& then = answers_[from - 1];
+    const auto elapsed = std::max(now - then.at, p.when - then.fence_sent);
+    if (acked_ > then.acked && elapsed > Clock::duration{}) {
+      const double rate =
+          static_cast<double>(acked_ - then.acked) / std::chrono::duration<double>(elapsed).count();
+      const bool limited = held_back_ != Clock::time_point{} && held_back_ >= then.at;
+      if (delivery_period_start_ == Clock::time_point{}) delivery_period_start_ = now;
+      if (now - delivery_period_start_ >= kRatePeriod) {
+        // A period the sender alone limited says nothing of the path: the estimate stays.
+        delivery_before_ =
+            delivery_limited_ ? delivery_now_ : std::max(delivery_now_, delivery_before_);
+        delivery_now_ = 0;
+        delivery_limited_ = false;
+        delivery_period_start_ = now;
+      }
+      if (limited || rate > delivery()) delivery_now_ = std::max(delivery_now_, rate);
+      delivery_limited_ = delivery_limited_ || limited;
+    }
+    answers_.erase(answers_.begin(), answers_.begin() + static_cast<std::ptrdiff_t>(from - 1));
+  }
+  if (answers_.size() > 1024) answers_.pop_front();  // answers faster than 4 a millisecond
+
   last_acked_ = acked_;
   last_answer_ = now;
   last_answered_sent_ = p.when;

@@ -81,6 +81,17 @@ class FlowWindow {
   Clock::duration last_rtt() const { return last_rtt_; }
   Clock::duration base_rtt() const { return base_rtt_; }
   double rate() const { return std::max(rate_now_, rate_before_); }  // bytes per second
+  // What the path carries, bytes a second: samples over at least kDeliverySpan of answers, the
+  // highest of this period and the last, where the sender was held back by the window during
+  // the sample (else it shows what was sent, not what could be: such samples only raise it).
+  // rate() samples one answer gap, and a viewer that stalls (decoding a frame) and then answers
+  // a backlog, while updates go out as fast as the window opens, shows it rates no link
+  // carried (2-20x here); it sizes the window, which the count of updates in flight bounds
+  // anyway. Whether motion must go as video asks this one.
+  static constexpr auto kDeliverySpan = std::chrono::milliseconds(250);
+  double delivery() const { return std::max(delivery_now_, delivery_before_); }
+  // The sender had an update and the window held it back, now.
+  void held_back(Clock::time_point now) { held_back_ = now; }
   std::size_t fences_waiting() const { return pending_.size(); }
 
  private:
@@ -105,6 +116,16 @@ class FlowWindow {
   Clock::time_point last_answered_sent_{};  // when the last answered fence was sent
   double rate_now_ = 0, rate_before_ = 0;
   Clock::time_point rate_period_start_{};
+  struct Answer {
+    Clock::time_point at;
+    std::uint64_t acked;
+    Clock::time_point fence_sent;
+  };
+  std::deque<Answer> answers_;  // the last kDeliverySpan of answers, and one before
+  double delivery_now_ = 0, delivery_before_ = 0;
+  bool delivery_limited_ = false;  // this period had a sample taken while held back
+  Clock::time_point delivery_period_start_{};
+  Clock::time_point held_back_{};
 };
 
 }  // namespace reach::agent

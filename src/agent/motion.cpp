@@ -38,13 +38,13 @@ rfb::Rect ScreenMotion::aligned(const rfb::Rect& r, const rfb::Rect& screen) con
 }
 
 ScreenMotion::Plan ScreenMotion::plan(const std::vector<rfb::Rect>& damage, const rfb::Rect& screen,
-                                      Clock::time_point now) {
+                                      Clock::time_point now, bool moving) {
   Plan p;
   // A lossy area that moves again is not still: its copy waits (a small change in it, a cursor or
   // a clock, does not hold it back).
   if (lossy_cells_ > 0)
     for (const auto& r : damage)
-      if (std::int64_t{r.w} * r.h >= kMinMotionRect)
+      if (motion_sized(r))
         each_cell(r, false, [&](Cell& c, const rfb::Rect&) {
           if (!c.lossy.intersect(r).empty()) c.touched = now;
         });
@@ -57,11 +57,11 @@ ScreenMotion::Plan ScreenMotion::plan(const std::vector<rfb::Rect>& damage, cons
   std::int64_t pixels = 0;
   for (const auto& r : damage) {
     rfb::Rect c = r.intersect(screen);
-    if (std::int64_t{c.w} * c.h < kMinMotionRect) continue;
+    if (!motion_sized(c)) continue;
     box = box.united(c);
     pixels += std::int64_t{c.w} * c.h;
   }
-  const bool busy = pixels >= kMinBusyPixels;
+  const bool busy = moving && pixels >= kMinBusyPixels;
   while (!busy_.empty() && now - busy_.front().when > kBusyPeriod) busy_.pop_front();
   if (busy) busy_.push_back({now, box});
 

@@ -1,7 +1,8 @@
 // Which part of the screen moves like video, and when what was sent with loss is due an exact
 // copy (issue 22). The session asks before each update; the RFB core does the encoding.
 //
-// Video: an update whose damage rectangles of at least kMinMotionRect pixels cover kMinBusyPixels
+// Video: an update whose damage rectangles of at least kMinMotionSide by kMinMotionSide pixels
+// (a line of text, however long, is not motion: typing's echo) cover kMinBusyPixels
 // is busy (a cursor, a clock or typing beside moving content never counts). kBusyUpdates busy
 // updates (two seconds: on a slow link a whole-screen update as Tight takes that long) within
 // kBusyPeriod start a video area: the box around their damage, on a kAlign grid (H.264's
@@ -36,7 +37,10 @@ class ScreenMotion {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr int kMinBusyPixels = 160 * 120;
-  static constexpr int kMinMotionRect = 64 * 64;
+  static constexpr int kMinMotionSide = 64;
+  static bool motion_sized(const rfb::Rect& r) {
+    return r.w >= kMinMotionSide && r.h >= kMinMotionSide;
+  }
   static constexpr int kBusyUpdates = 2;
   static constexpr auto kBusyPeriod = std::chrono::milliseconds(2000);
   static constexpr auto kStill = std::chrono::milliseconds(300);
@@ -56,8 +60,10 @@ class ScreenMotion {
   // the screen's pace (a LAN, a scroll over a fast link) they stay, exact and cheaper for the
   // viewer to draw than video; where it does not, video carries the motion in a tenth of the bytes.
   void set_link_limited(bool limited) { link_limited_ = limited; }
-  // The damage of the update about to be written, split into video and changes.
-  Plan plan(const std::vector<rfb::Rect>& damage, const rfb::Rect& screen, Clock::time_point now);
+  // The damage of the update about to be written, split into video and changes. `moving`
+  // false: the damage is no sign of motion (the whole screen asked for, the first picture).
+  Plan plan(const std::vector<rfb::Rect>& damage, const rfb::Rect& screen, Clock::time_point now,
+            bool moving = true);
   // What the RFB core wrote with loss (ServerConnection::take_lossy), just now.
   void sent_lossy(const std::vector<rfb::Rect>& areas, Clock::time_point now);
   // The lossy areas still for kStill, at most `max_pixels` of them (whole rows of cells, at
@@ -103,19 +109,20 @@ class ScreenMotion {
 struct VideoChoice {
   static constexpr auto kMaxExactEncode = std::chrono::milliseconds(66);  // 15 a second
   static constexpr double kVideoPace = 25;  // updates a second exact rectangles would need
-  static constexpr double kExactShare = 2.0;
+  static constexpr double kExactShare = 1.5;
 
   bool continuous = true;      // the viewer takes continuous updates (else: motion alone decides)
   bool always = false;         // reach-agent --h264-always
   int slow_exact_updates = 0;  // busy exact updates in a row that took over kMaxExactEncode
   std::uint64_t busy_exact_bytes = 0;  // the last busy exact update's size
-  bool window_full_recently = false;   // the window's bytes held an update back in the last second
-  double delivery_rate = 0;            // what the path delivers, bytes a second
+  bool held_back_recently = false;     // the window held an update back in the last second
+  double delivery_rate = 0;  // what the path carries, bytes a second (FlowWindow::delivery)
 
   bool video() const {
     if (!continuous || always) return true;
     if (slow_exact_updates >= 2) return true;  // one slow update is not a pattern
-    return window_full_recently &&
+    // Nothing measured yet (the session's first second): no reason to think the path slow.
+    return held_back_recently && delivery_rate > 0 &&
            static_cast<double>(busy_exact_bytes) * kVideoPace > kExactShare * delivery_rate;
   }
 };

@@ -79,7 +79,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   VideoRate video_rate;
   bool window_limited =
       false;  // an update waited for the window's bytes since the last video frame
-  std::chrono::steady_clock::time_point last_window_full{};
+  std::chrono::steady_clock::time_point last_held_back{};  // the window held an update back
   // The last busy update sent as exact rectangles (Tight): its bytes and how long it took to
   // encode.
   std::uint64_t busy_exact_bytes = 0;
@@ -155,10 +155,13 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     if (update_pending) return true;
     if (!continuous) return false;
     if (!window.may_send()) {
-      if (window.bytes_limited()) {
-        window_limited = true;
-        last_window_full = std::chrono::steady_clock::now();
+      // Held back by the bytes or by the count of updates on their way: either way the screen
+      // changes faster than the path (the link, or the viewer) takes it (VideoChoice).
+      if (capturing && desk->wait_for_change(std::chrono::milliseconds(0))) {
+        last_held_back = std::chrono::steady_clock::now();
+        window.held_back(last_held_back);
       }
+      if (window.bytes_limited()) window_limited = true;
       return false;
     }
     return true;
@@ -405,15 +408,20 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     choice.always = options.h264_always;
     choice.slow_exact_updates = slow_exact_updates;
     choice.busy_exact_bytes = busy_exact_bytes;
-    choice.window_full_recently = now - last_window_full < std::chrono::seconds(1);
-    choice.delivery_rate = window.rate();
+    choice.held_back_recently = now - last_held_back < std::chrono::seconds(1);
+    choice.delivery_rate = window.delivery();
     motion.set_link_limited(choice.video());
     const rfb::Rect video_before = motion.video_area();
-    auto plan = motion.plan(rects, fb.bounds(), now);
+    auto plan = motion.plan(rects, fb.bounds(), now, forced.empty());
     if (motion.video_area() != video_before) {
       const rfb::Rect& v = motion.video_area();
-      log::debug("session.video_area",
-                 {{"x", v.x}, {"y", v.y}, {"w", v.w}, {"h", v.h}, {"rate", window.rate()}});
+      log::debug("session.video_area", {{"x", v.x},
+                                        {"y", v.y},
+                                        {"w", v.w},
+                                        {"h", v.h},
+                                        {"delivery", choice.delivery_rate},
+                                        {"exactBytes", choice.busy_exact_bytes},
+                                        {"slowExact", choice.slow_exact_updates}});
     }
     rects = std::move(plan.changed);
     if (!forced.empty()) {

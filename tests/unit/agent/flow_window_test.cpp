@@ -21,6 +21,12 @@ struct Link {
   std::size_t frame = 100'000;
   // The viewer: time to handle each frame (decoding, drawing) once it has arrived, one at a time.
   Clock::duration per_frame{};
+  // A viewer that answers in bursts: fences handled are answered only every `burst` (noVNC,
+  // which stops reading while it decodes, then reads what waited).
+  Clock::duration burst{};
+  // How often the screen has a new update ready (an agent with damage waiting sends as soon as
+  // the window lets it).
+  Clock::duration frame_every = 33333us;
 };
 struct Outcome {
   double fps = 0;           // frames delivered per second, over the measured window
@@ -40,6 +46,7 @@ Outcome simulate(FlowWindow& w, std::vector<std::pair<Clock::duration, Link>> ph
   std::vector<Answer> answers;  // in order of arrival
   std::vector<double> queue_ms;
   int delivered = 0;
+  int sent_count = 0;
   const auto step = 1ms;
   for (; t - t0 < until; t += step) {
     Link link = phases.front().second;
@@ -47,15 +54,17 @@ Outcome simulate(FlowWindow& w, std::vector<std::pair<Clock::duration, Link>> ph
       if (t - t0 >= from) link = l;
     while (t >= next_frame) {
       frame_waiting = true;
-      next_frame += 33333us;
+      next_frame += link.frame_every;
     }
     // Answers that arrived by now.
     while (!answers.empty() && answers.front().at <= t) {
       EXPECT_TRUE(w.answered(answers.front().payload, answers.front().at));
       answers.erase(answers.begin());
     }
+    if (frame_waiting && !w.may_send()) w.held_back(t);
     if (frame_waiting && w.may_send()) {
       frame_waiting = false;
+      ++sent_count;
       if (w.in_flight() == 0)  // as the session does: a fence ahead of the update, the path's RTT
         answers.push_back({std::max(t, link_free) + link.rtt, w.fence(t)});
       w.sent(link.frame);
@@ -67,6 +76,9 @@ Outcome simulate(FlowWindow& w, std::vector<std::pair<Clock::duration, Link>> ph
       // The viewer handles frames in order; the fence after a frame is answered once it is done.
       Clock::time_point handled = std::max(at_viewer, viewer_free) + link.per_frame;
       viewer_free = handled;
+      if (link.burst > Clock::duration{})  // a backlog read a millisecond or two apart
+        handled = t0 + (handled - t0 + link.burst - 1ns) / link.burst * link.burst +
+                  (sent_count % 3) * 1ms;
       const double waited = std::chrono::duration<double, std::milli>(
                                 (start - t) + (handled - at_viewer) - link.per_frame)
                                 .count();
@@ -148,6 +160,36 @@ TEST(FlowWindow, AnEarlyQueueDoesNotHoldTheLimitsUpForGood) {
   EXPECT_LE(o.p95_queue_ms, 110.0);
   EXPECT_LE(w.max_updates(), 3u) << "50 ms and a frame's handling: three frames";
   EXPECT_LT(w.base_rtt(), 100ms);
+}
+
+// Answers in bursts while updates go out as soon as the window opens: the delivery estimate
+// (which decides whether motion goes as video) stays near what the link carries; so does it
+// for the same link answered smoothly, and after the link shrinks.
+TEST(FlowWindow, TheDeliveryEstimateIsTheLinksAlsoWithABurstyViewer) {
+  FlowWindow bursty;
+  // 10 Mbit/s, 50 ms; 50 kB updates whenever the window lets one go; answers every 120 ms.
+  simulate(bursty, {{0s, {1.25e6, 50ms, 50'000, 5ms, 120ms, 1ms}}}, 3s, 15s);
+  EXPECT_LE(bursty.delivery(), 1.15 * 1.25e6);
+  EXPECT_GE(bursty.delivery(), 0.5 * 1.25e6);
+  FlowWindow smooth;
+  simulate(smooth, {{0s, {1.25e6, 50ms, 50'000, 5ms, {}, 1ms}}}, 3s, 15s);
+  EXPECT_LE(smooth.delivery(), 1.15 * 1.25e6);
+  EXPECT_GE(smooth.delivery(), 0.8 * 1.25e6);
+  FlowWindow step;  // 50 -> 5 Mbit/s at 10 s
+  simulate(
+      step,
+      {{0s, {6.25e6, 20ms, 50'000, 5ms, {}, 1ms}}, {10s, {0.625e6, 20ms, 50'000, 5ms, {}, 1ms}}},
+      12s, 20s);
+  EXPECT_LE(step.delivery(), 1.15 * 0.625e6);
+}
+
+// A sender with less to send than the link carries (a still screen, small changes) does not
+// lower what the path is believed to carry.
+TEST(FlowWindow, ASenderWithLittleToSendKeepsTheEstimate) {
+  FlowWindow w;
+  simulate(w, {{0s, {1.25e6, 50ms, 50'000, 5ms, {}, 1ms}}, {5s, {1.25e6, 50ms, 2'000, 5ms}}}, 5s,
+           15s);
+  EXPECT_GE(w.delivery(), 0.8 * 1.25e6);
 }
 
 TEST(FlowWindow, WithoutAnswersTheWindowStopsTheSender) {

@@ -33,6 +33,15 @@ TEST(ScreenMotion, TwoBusyUpdatesStartVideoOnAnAlignedArea) {
   EXPECT_EQ(p.changed, (std::vector<Rect>{Rect{1800, 10, 20, 20}}));
 }
 
+TEST(ScreenMotion, TheFirstPictureIsNoMotion) {
+  Clocked c;
+  c.now += 33ms;
+  EXPECT_TRUE(c.m.plan({kScreen}, kScreen, c.now, false).video.empty());
+  const Rect region{100, 203, 640, 360};
+  EXPECT_TRUE(c.step({region}).video.empty());
+  EXPECT_EQ(c.step({region}).video, (Rect{96, 192, 656, 384})) << "the region, not the screen";
+}
+
 TEST(ScreenMotion, SmallChangesNeverStartVideo) {
   Clocked c;
   for (int i = 0; i < 60; ++i) {
@@ -40,6 +49,8 @@ TEST(ScreenMotion, SmallChangesNeverStartVideo) {
     EXPECT_TRUE(p.video.empty());
     EXPECT_EQ(p.changed.size(), 1u);
   }
+  for (int i = 0; i < 60; ++i)  // an editor that redraws the whole line at each key
+    EXPECT_TRUE(c.step({Rect{32, 1000, 1856, 40}}).video.empty());
 }
 
 TEST(ScreenMotion, BusyUpdatesFarApartInTimeAreNotMotion) {
@@ -205,7 +216,7 @@ TEST(ScreenMotion, OffMeansChangesOnly) {
 TEST(VideoChoice, OnlyWhereExactRectanglesFallFarBehind) {
   // 10 Mbit/s delivered (1.17 MB/s), the window full.
   VideoChoice c;
-  c.window_full_recently = true;
+  c.held_back_recently = true;
   c.delivery_rate = 1.17e6;
   c.busy_exact_bytes = 500'000;  // a 1080p JPEG frame: 12.5 MB/s at 25 a second
   EXPECT_TRUE(c.video());
@@ -213,8 +224,13 @@ TEST(VideoChoice, OnlyWhereExactRectanglesFallFarBehind) {
   EXPECT_FALSE(c.video());
   c.busy_exact_bytes = 50'000;  // a 640x360 JPEG: 1.25 MB/s, about what the link delivers
   EXPECT_FALSE(c.video());
+  c.delivery_rate = 0.6e6;  // the link fell to 5 Mbit/s: half the frames at best
+  EXPECT_TRUE(c.video());
+  c.delivery_rate = 0;  // nothing measured yet
+  EXPECT_FALSE(c.video());
+  c.delivery_rate = 1.17e6;
   c.busy_exact_bytes = 500'000;
-  c.window_full_recently = false;  // the link is not the limit (loopback)
+  c.held_back_recently = false;  // the link is not the limit (loopback)
   EXPECT_FALSE(c.video());
   c.slow_exact_updates = 1;  // one slow update is not a pattern
   EXPECT_FALSE(c.video());
