@@ -103,9 +103,11 @@ class ScreenMotion {
 };
 
 // Whether motion should go as video rather than exact rectangles (ScreenMotion::set_link_limited):
-// where exact rectangles fall far behind the screen. Measured on bench/wan: video pays off for
-// whole-screen motion (2 against 25 frames a second at 10 Mbit/s); where exact rectangles nearly
-// keep up (a 640x360 video, a scroll) they stay faster for the viewer than H.264.
+// where exact rectangles cannot keep the screen's pace: their encoding is slow, or at 25 a second
+// they would need more than kExactShare times what the path (the link and the viewer) took while
+// the window held updates back. Measured on bench/wan at 10 Mbit/s: whole-screen motion 2 against
+// 25 frames a second; a 640x360 video 23 fps at 150 ms and 9.5 Mbit/s as JPEG, 29 fps at 50 ms
+// and 0.6 Mbit/s as H.264; a scroll (20 kB a step) stays exact, as fast and lossless.
 struct VideoChoice {
   static constexpr auto kMaxExactEncode = std::chrono::milliseconds(66);  // 15 a second
   static constexpr double kVideoPace = 25;  // updates a second exact rectangles would need
