@@ -10,25 +10,17 @@
 namespace reach::crypto {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+// OpenSSL objects owned by unique_ptr, freed by their own function.
+template <auto Free>
+struct Freer {
+  template <typename T>
+  void operator()(T* p) const {
+    Free(p);
+  }
 };
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
-};
-struct KdfFree {
-  void operator()(EVP_KDF* p) const { EVP_KDF_free(p); }
-};
-struct KdfCtxFree {
-  void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+template <typename T, auto Free>
+using Owned = std::unique_ptr<T, Freer<Free>>;
+using Pkey = Owned<EVP_PKEY, EVP_PKEY_free>;
 
 const unsigned char* bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -72,7 +64,7 @@ Result<std::string> x25519_shared(std::string_view private_key_raw, std::string_
   Pkey own = private_key(EVP_PKEY_X25519, private_key_raw);
   Pkey peer = public_key(EVP_PKEY_X25519, peer_public);
   if (!own || !peer) return bad_key("an X25519 key is not 32 bytes");
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(own.get(), nullptr));
+  Owned<EVP_PKEY_CTX, EVP_PKEY_CTX_free> ctx(EVP_PKEY_CTX_new(own.get(), nullptr));
   REACH_CHECK(ctx != nullptr, "EVP_PKEY_CTX_new failed");
   std::string shared(kKeyBytes, '\0');
   std::size_t n = shared.size();
@@ -89,9 +81,9 @@ Result<std::string> x25519_shared(std::string_view private_key_raw, std::string_
 std::string hkdf_sha256(std::string_view ikm, std::string_view salt, std::string_view info,
                         std::size_t length) {
   REACH_CHECK(length > 0 && length <= 255 * 32, "HKDF-SHA-256 gives 1 to 8160 bytes");
-  std::unique_ptr<EVP_KDF, KdfFree> kdf(EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr));
+  Owned<EVP_KDF, EVP_KDF_free> kdf(EVP_KDF_fetch(nullptr, OSSL_KDF_NAME_HKDF, nullptr));
   REACH_CHECK(kdf != nullptr, "OpenSSL has no HKDF");
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> ctx(EVP_KDF_CTX_new(kdf.get()));
+  Owned<EVP_KDF_CTX, EVP_KDF_CTX_free> ctx(EVP_KDF_CTX_new(kdf.get()));
   REACH_CHECK(ctx != nullptr, "EVP_KDF_CTX_new failed");
   std::string digest = "SHA256";
   const std::string zeros(32, '\0');
@@ -114,7 +106,7 @@ std::string aes256gcm_seal(std::string_view key, std::string_view nonce, std::st
                            std::string_view aad) {
   REACH_CHECK(key.size() == kKeyBytes && nonce.size() == kGcmNonceBytes,
               "AES-256-GCM takes a 32-byte key and a 12-byte nonce");
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+  Owned<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free> ctx(EVP_CIPHER_CTX_new());
   REACH_CHECK(ctx != nullptr, "EVP_CIPHER_CTX_new failed");
   std::string out(plaintext.size() + kGcmTagBytes, '\0');
   int n = 0, m = 0;
@@ -138,7 +130,7 @@ Result<std::string> aes256gcm_open(std::string_view key, std::string_view nonce,
   if (sealed.size() < kGcmTagBytes)
     return make_error(Errc::invalid, "badTag", "the record is shorter than its tag");
   const std::size_t length = sealed.size() - kGcmTagBytes;
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+  Owned<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free> ctx(EVP_CIPHER_CTX_new());
   REACH_CHECK(ctx != nullptr, "EVP_CIPHER_CTX_new failed");
   std::string out(length, '\0');
   std::string tag(sealed.substr(length));
@@ -173,7 +165,7 @@ Result<std::string> ed25519_public_key(std::string_view private_key_raw) {
 Result<std::string> ed25519_sign(std::string_view private_key_raw, std::string_view message) {
   Pkey key = private_key(EVP_PKEY_ED25519, private_key_raw);
   if (!key) return bad_key("an Ed25519 private key is a 32-byte seed");
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  Owned<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
   REACH_CHECK(ctx != nullptr, "EVP_MD_CTX_new failed");
   std::string sig(kSignatureBytes, '\0');
   std::size_t n = sig.size();
@@ -188,7 +180,7 @@ bool ed25519_verify(std::string_view public_key_raw, std::string_view message,
                     std::string_view signature) {
   Pkey key = public_key(EVP_PKEY_ED25519, public_key_raw);
   if (!key || signature.size() != kSignatureBytes) return false;
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  Owned<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1)
     return false;
   return EVP_DigestVerify(ctx.get(), bytes(signature), signature.size(), bytes(message),
