@@ -334,6 +334,16 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     return consent.state();
   }
 
+  // What the update flushed since `before` (bytes_sent()) weighs, into the window, then a fence:
+  // its answer says the viewer has all of it.
+  void close_update(std::uint64_t before, std::chrono::steady_clock::time_point now) {
+    window.sent(bytes_sent() - before);
+    conn->write_fence(
+        rfb::ServerConnection::kFenceRequest | rfb::ServerConnection::kFenceBlockBefore,
+        window.fence(now));
+    flush();
+  }
+
   // While the window is full (continuous updates) and the supporter typed or pointed lately: a
   // small change goes ahead of it, alone, so that a typed key's echo does not wait for the window
   // to open and then travel and be drawn behind a big update (the busy part of the screen). One
@@ -361,11 +371,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       ++stats.updates_sent;
     }
     flush();
-    window.sent(bytes_sent() - before);
-    conn->write_fence(
-        rfb::ServerConnection::kFenceRequest | rfb::ServerConnection::kFenceBlockBefore,
-        window.fence(now));
-    flush();
+    close_update(before, now);
     small_sent_upto = window.sent_total();
     return {};
   }
@@ -505,14 +511,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       first = consent.state() == ConsentState::allowed;
     }
     flush();
-    if (continuous && conn->fence_agreed()) {
-      // What this update weighs, then a fence: its answer says the viewer has all of it.
-      window.sent(bytes_sent() - before);
-      conn->write_fence(
-          rfb::ServerConnection::kFenceRequest | rfb::ServerConnection::kFenceBlockBefore,
-          window.fence(std::chrono::steady_clock::now()));
-      flush();
-    }
+    if (continuous && conn->fence_agreed()) close_update(before, std::chrono::steady_clock::now());
     if (first) transition(ConsentEvent::first_frame);
     if (continuous && window.last_rtt().count() > 0 && now >= next_link_notice) {
       // The viewer's statistics: the path's round trip and the rate it takes updates at.
