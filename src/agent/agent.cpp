@@ -262,8 +262,11 @@ struct Agent::Impl {
     if (session && !is_final(session->state()))
       return make_error(Errc::conflict, "sessionOpen",
                         "A remote assistance session is already open on this device.");
+    auto key = state.device_key();
+    if (!key) return key.error();
     SessionOptions so;
     so.stream_url = stream_url;
+    so.device_key = std::move(*key);
     so.client = options.relay_client;
     so.x11 = options.x11;
     so.allow_timeout = options.allow_timeout;
@@ -352,6 +355,8 @@ struct Agent::Impl {
                    {"videoBitrate", st.video_bitrate},
                    {"inputDropped", st.input_dropped}};
       if (session->state() == ConsentState::asking) s["answerByDateTime"] = iso8601(answer_by);
+      // The end-to-end handshake's code: the user compares it with what the supporter reads.
+      if (auto code = session->verification_code(); !code.empty()) s["verificationCode"] = code;
       // The portal says when it ended ("… ended the session at 14:02").
       if (session_ended_at != 0) s["endedDateTime"] = iso8601(session_ended_at);
       if (auto n = state.notification(session_notification)) add_requester(s, *n);

@@ -233,6 +233,11 @@ int follow(const std::string& socket) {
     const auto& s = it->value().as_object();
     std::string state = str(s, "state");
     if (state != last) say("session: " + state);
+    if (state == "asking" && last != "asking" && !str(s, "verificationCode").empty()) {
+      std::string code = str(s, "verificationCode");
+      say("verification code: " + code.substr(0, 3) + " " + code.substr(3) +
+          " (the supporter sees the same code; if theirs differs, deny the session)");
+    }
     last = state;
     if (state == "ended" || state == "denied" || state == "expired" || state == "declined")
       return 0;

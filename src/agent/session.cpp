@@ -3,7 +3,9 @@
 #include "agent/flow_window.h"
 #include "agent/motion.h"
 #include "agent/video_rate.h"
+#include "common/e2e_crypto.h"
 #include "common/log.h"
+#include "link/e2e.h"
 #include "link/notice.h"
 #include "rfb/server_connection.h"
 
@@ -61,6 +63,11 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
 
   std::shared_ptr<net::WebSocket> ws;  // set once before the thread starts
   std::thread thread;
+  // The end-to-end channel (link/e2e.h), set once before the thread starts. Every record is
+  // sealed and sent under e2e_mu, so records leave in the order of their sequence numbers
+  // whichever thread sends (a notice may come from the user's "view only").
+  mutable std::mutex e2e_mu;
+  std::unique_ptr<link::E2eChannel> e2e;
 
   // Session thread only.
   std::unique_ptr<rfb::ServerConnection> conn;
@@ -114,12 +121,9 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       std::lock_guard lk(mu);
       stats.bytes_sent += out.size();
     }
-    if (out.size() <= kMaxMessage) {
-      ws->send(std::move(out), true);
-      return;
-    }
+    std::lock_guard lk(e2e_mu);
     for (std::size_t at = 0; at < out.size(); at += kMaxMessage)
-      ws->send(out.substr(at, kMaxMessage), true);
+      ws->send(e2e->seal_stream(std::string_view(out).substr(at, kMaxMessage)), true);
   }
 
   // rfb::ServerHandler, called inside conn->process() on the session thread.
@@ -184,8 +188,63 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     return stats.bytes_sent;
   }
 
-  // Tells the supporter's client (link/notice.h), beside the stream.
-  void notify(const link::Notice& n) { ws->send(link::to_json(n), false); }
+  // Tells the supporter's client (link/notice.h), beside the stream, in a record of its own.
+  void notify(const link::Notice& n) {
+    std::lock_guard lk(e2e_mu);
+    if (e2e->established()) ws->send(e2e->seal_notice(link::to_json(n)), true);
+  }
+
+  // The handshake, before any RFB byte: messages are answered until both ends have proven their
+  // keys. Returns the end's detail when the session ends first (a failure, the relay's close,
+  // end()); what arrived after the last handshake message stays in the inbox for the RFB loop.
+  std::optional<std::string> handshake() {
+    for (;;) {
+      std::deque<std::string> input;
+      {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return !inbox.empty() || ws_closed || end_request; });
+        if (end_request) return *std::exchange(end_request, std::nullopt);
+        if (inbox.empty()) return close_detail(ws_close_code);
+        input.swap(inbox);
+        inbox_bytes = 0;
+        if (std::exchange(reading_paused, false)) ws->resume_reading();
+      }
+      while (!input.empty()) {
+        std::string m = std::move(input.front());
+        input.pop_front();
+        std::lock_guard lk(e2e_mu);
+        auto r = e2e->receive(m);
+        if (!r) return e2e_failed(r.error());
+        for (auto& out : r->send) ws->send(std::move(out), true);
+        if (r->established) {
+          log::info("session.e2e_established", {{"code", e2e->verification_code()}});
+          std::lock_guard lk2(mu);
+          inbox.insert(inbox.begin(), std::make_move_iterator(input.begin()),
+                       std::make_move_iterator(input.end()));
+          return std::nullopt;
+        }
+      }
+    }
+  }
+
+  // The end's detail for a failed end-to-end check (logged; the stream is closed with a reason
+  // the supporter's end can say in words).
+  std::string e2e_failed(const Error& e) {
+    log::warn("session.e2e_failed", {{"code", e.code}, {"reason", e.message}});
+    e2e_close_reason = "end-to-end check failed (" + e.code + ")";
+    return "e2eFailed: " + e.code;
+  }
+  std::string e2e_close_reason;  // session thread only
+
+  static std::string close_detail(std::uint16_t code) {
+    // 1000: the supporter's end or the relay closed the session; 4000: the supporter never
+    // came; anything else (1006: the connection dropped, 1001: the relay stopped): the relay
+    // was lost, and with it the session.
+    if (code == 4000) return "peerTimeout";
+    if (code == 1000) return "supporterLeft";
+    log::warn("session.relay_lost", {{"code", static_cast<int>(code)}});
+    return "relayLost";
+  }
 
   bool input_allowed() {
     std::lock_guard lk(mu);
@@ -205,8 +264,32 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
     conn->set_video(options.h264);
     // Big updates leave tile by tile: the relay and the viewer work while the rest is encoded.
     conn->set_progress_sink([this] { flush(); }, kMaxMessage / 4);
-    flush();  // the version only
     transition(ConsentEvent::stream_open);
+    std::string end_detail;
+    if (auto ended = handshake()) {
+      end_detail = *ended;
+    } else {
+      flush();  // the version only
+      auto served = serve();
+      if (!served) return;  // denied: already closed and final
+      end_detail = *served;
+    }
+    stop_capture();
+    close_stream(!e2e_close_reason.empty()     ? e2e_close_reason
+                 : end_detail == "endedByUser" ? "ended by the device user"
+                                               : "session ended");
+    ConsentState s = state();
+    if (s == ConsentState::waiting && end_detail == "peerTimeout") {
+      transition(ConsentEvent::expire, end_detail);
+    } else {
+      transition(ConsentEvent::end, end_detail);
+    }
+    finish();
+  }
+
+  // The RFB session after the handshake, until it ends; returns the end's detail. A denial
+  // ends it here (finished, the stream closed) and returns nullopt.
+  std::optional<std::string> serve() {
     std::string end_detail;
     for (;;) {
       std::deque<std::string> input;
@@ -238,7 +321,22 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         end_detail = *end;
         break;
       }
-      for (auto& m : input) conn->feed(m);
+      std::optional<std::string> peer_closed;
+      for (auto& m : input) {
+        std::unique_lock lk(e2e_mu);
+        auto r = e2e->receive(m);
+        lk.unlock();
+        if (!r) {
+          end_detail = e2e_failed(r.error());
+          break;
+        }
+        if (!r->stream.empty()) conn->feed(r->stream);
+        if (r->closed) {
+          peer_closed = *r->closed;
+          break;
+        }
+      }
+      if (!end_detail.empty()) break;
       if (!input.empty()) {
         if (auto st = conn->process(); !st) {
           log::warn("session.viewer_refused", {{"reason", st.error().message}});
@@ -248,15 +346,13 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         }
         flush();
       }
+      if (peer_closed) {
+        log::info("session.supporter_closed", {{"reason", *peer_closed}});
+        end_detail = "supporterLeft";
+        break;
+      }
       if (closed) {
-        // 1000: the supporter's end or the relay closed the session; 4000: the supporter never
-        // came; anything else (1006: the connection dropped, 1001: the relay stopped): the
-        // relay was lost, and with it the session.
-        end_detail = close_code == 4000   ? "peerTimeout"
-                     : close_code == 1000 ? "supporterLeft"
-                                          : "relayLost";
-        if (end_detail == "relayLost")
-          log::warn("session.relay_lost", {{"code", static_cast<int>(close_code)}});
+        end_detail = close_detail(close_code);
         break;
       }
       if (conn->awaiting_admission()) {
@@ -266,7 +362,8 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
           flush();
           close_stream("denied by the device user");
           transition(ConsentEvent::deny, deny ? "deniedByUser" : "noAnswer");
-          return finish();
+          finish();
+          return std::nullopt;
         }
         if (allow) {
           if (auto st = desk->start(); !st) {
@@ -295,21 +392,18 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         }
       }
     }
-    stop_capture();
-    close_stream(end_detail == "endedByUser" ? "ended by the device user" : "session ended");
-    ConsentState s = state();
-    if (s == ConsentState::waiting && end_detail == "peerTimeout") {
-      transition(ConsentEvent::expire, end_detail);
-    } else {
-      transition(ConsentEvent::end, end_detail);
-    }
-    finish();
+    return end_detail;
   }
 
   // Closes the stream after what is queued (a refusal's reason, the last update) and waits,
   // boundedly, until the close has gone through: the final state is reported only then, so that
   // a process that exits on it (`reach-agent join`) does not cut off those bytes.
   void close_stream(const std::string& reason) {
+    {
+      // Said inside the channel too, where the relay can neither read nor change it.
+      std::lock_guard lk(e2e_mu);
+      if (e2e->established()) ws->send(e2e->seal_close(reason), true);
+    }
     ws->close(1000, reason);
     std::unique_lock lk(mu);
     cv.wait_for(lk, kCloseWait, [&] { return ws_closed; });
@@ -580,6 +674,13 @@ Result<std::unique_ptr<RemoteSession>> RemoteSession::start(net::EventLoop& loop
   impl->desk = std::move(*desk);
   impl->on_state = std::move(on_state);
   impl->options = std::move(options);
+  if (impl->options.device_key.size() != crypto::kKeyBytes ||
+      (!impl->options.session_secret.empty() &&
+       impl->options.session_secret.size() != link::kSessionSecretBytes))
+    return make_error(Errc::invalid, "badKey",
+                      "The session needs the device key and, from the hub, a 32-byte secret.");
+  impl->e2e = std::make_unique<link::E2eChannel>(link::E2eOptions{
+      link::E2eRole::device, impl->options.session_secret, impl->options.device_key, {}});
   auto handler = std::make_shared<StreamHandler>(impl);
   auto ws =
       net::websocket_connect(loop, impl->options.stream_url, {}, handler, impl->options.client);
@@ -647,6 +748,11 @@ ConsentState RemoteSession::state() const {
 bool RemoteSession::view_only() const {
   std::lock_guard lk(impl_->mu);
   return impl_->consent.view_only();
+}
+
+std::string RemoteSession::verification_code() const {
+  std::lock_guard lk(impl_->e2e_mu);
+  return impl_->e2e->verification_code();
 }
 
 SessionStats RemoteSession::stats() const {

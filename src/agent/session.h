@@ -2,7 +2,13 @@
 // agent's own RFB server (rfb::ServerConnection) over the relay's device stream, with the
 // device's desktop behind it and the user's consent (agent::Consent) gating every step.
 //
-// Sequence: start() connects to the stream (state waiting) and offers only the RFB version. When
+// Everything on the stream is end-to-end encrypted (link/e2e.h, docs/session-security.md): start()
+// connects (state waiting) and answers the supporter's end's handshake; only once both ends have
+// proven their keys does the RFB server speak, and every byte, notice and close after that is a
+// record the relay cannot read or alter unnoticed. A failed handshake or record ends the session
+// ("e2eFailed: <code>"); nothing is ever sent in the clear.
+//
+// Sequence: the handshake, then the RFB version alone. When
 // the supporter's viewer answers with its version, the session asks (state asking, the callback
 // says so); nothing about the desktop has left the device. allow() admits the viewer (ServerInit,
 // then updates as the viewer asks for them) and starts capture; deny() tells the viewer why and
@@ -29,6 +35,12 @@ namespace reach::agent {
 
 struct SessionOptions {
   std::string stream_url;  // ws(s)://relay/api/v1/stream/device/…
+  // The device's Ed25519 key (32-byte seed; StateDir::device_key()): it proves this end of the
+  // session to the supporter's.
+  std::string device_key;
+  // The hub's per-session secret (32 bytes) for a session the hub requested; empty for a
+  // session joined by code.
+  std::string session_secret;
   net::ClientOptions client;
   desktop::X11Options x11;
   // How long the user has to answer "allow this session to start?" before it counts as denied.
@@ -81,6 +93,9 @@ class RemoteSession {
 
   ConsentState state() const;
   bool view_only() const;
+  // The six digits both ends show once the handshake has derived the keys (empty before): the
+  // device user compares them with what the supporter reads out.
+  std::string verification_code() const;
   SessionStats stats() const;
 
   struct Impl;

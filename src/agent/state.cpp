@@ -1,5 +1,7 @@
 #include "agent/state.h"
 
+#include "common/crypto.h"
+#include "common/e2e_crypto.h"
 #include "common/json.h"
 
 #include <fmt/format.h>
@@ -19,6 +21,7 @@ namespace bj = boost::json;
 namespace {
 
 constexpr const char* kCredentialFile = "credential.json";
+constexpr const char* kDeviceKeyFile = "device-key.json";
 constexpr const char* kNotificationsFile = "notifications.json";
 constexpr std::size_t kMaxNotifications = 500;  // the oldest answered ones are forgotten first
 
@@ -118,6 +121,36 @@ Result<std::optional<Credential>> StateDir::credential() const {
   if (c.hub_url.empty() || c.device_id.empty() || c.device_credential.empty())
     return make_error(Errc::internal, "stateCorrupt", path_ + "/credential.json is incomplete.");
   return std::optional<Credential>(std::move(c));
+}
+
+Result<std::string> StateDir::device_key() {
+  std::lock_guard lk(mu_);
+  auto text = read_file(path_ + "/" + kDeviceKeyFile);
+  if (!text) return text.error();
+  if (!*text) {
+    auto pair = crypto::ed25519_keypair();
+    if (auto st = write_file_atomic(
+            path_ + "/" + kDeviceKeyFile,
+            json::serialize(bj::object{{"ed25519", crypto::base64url_encode(pair.private_key)}}));
+        !st)
+      return st.error();
+    return pair.private_key;
+  }
+  auto o = json::parse_object(**text);
+  auto seed = o ? crypto::base64url_decode(str(*o, "ed25519")) : Result<std::string>(o.error());
+  if (!seed || seed->size() != crypto::kKeyBytes)
+    return make_error(Errc::internal, "stateCorrupt",
+                      path_ + "/" + kDeviceKeyFile + " holds no device key.");
+  return *seed;
+}
+
+Result<std::string> StateDir::new_device_key() {
+  {
+    std::lock_guard lk(mu_);
+    if (::unlink((path_ + "/" + kDeviceKeyFile).c_str()) != 0 && errno != ENOENT)
+      return io_error("remove " + path_ + "/" + kDeviceKeyFile);
+  }
+  return device_key();
 }
 
 Status StateDir::save_credential(const Credential& c) {

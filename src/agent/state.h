@@ -59,6 +59,14 @@ class StateDir {
   Result<std::optional<Credential>> credential() const;
   Status save_credential(const Credential& c);
 
+  // The device's Ed25519 key (its 32-byte seed), made the first time it is asked for and kept in
+  // device-key.json (0600). It never leaves the device: it proves the device's end of every
+  // session (link/e2e.h). Errors: "stateCorrupt" for a file that holds no such key.
+  Result<std::string> device_key();
+  // Replaces the key with a new one (re-enrollment: the old key's sessions and receipts stay
+  // the old device's).
+  Result<std::string> new_device_key();
+
   std::vector<Notification> notifications() const;
   // Adds a notification the first time its id is seen; returns true when it was new.
   Result<bool> add_notification(const Notification& n);

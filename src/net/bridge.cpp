@@ -242,6 +242,8 @@ const char* to_string(BridgeEnd end) {
       return "websocketClosed";
     case BridgeEnd::stopped:
       return "stopped";
+    case BridgeEnd::layer_refused:
+      return "layerRefused";
   }
   return "unknown";
 }
@@ -285,8 +287,18 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
     {
       std::lock_guard lock(mu);
       w = ws;
+      // The layer says it inside the stream too (after everything it sealed before).
+      if (w && options.layer && options.layer->ready() && !layer_closed) {
+        layer_closed = true;
+        if (auto last = options.layer->closing(reason)) w->send(std::move(*last), true);
+      }
     }
     if (w) w->close(code, std::move(reason));
+  }
+
+  // Under mu: the message for stream bytes (the layer's record, or the bytes themselves).
+  std::string outgoing(std::string bytes) {
+    return options.layer ? options.layer->seal(bytes) : std::move(bytes);
   }
 
   // On the strand: the TCP socket goes away now (reader and writer then fail and end).
@@ -305,7 +317,8 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
         std::lock_guard lock(mu);
         if (stop_requested || tcp_failed) break;
         draining = ws_ended;
-        wait = tcp_read_paused && !draining;
+        // Nothing is read from TCP before the layer may carry it (its handshake).
+        wait = (tcp_read_paused || (options.layer && !options.layer->ready())) && !draining;
       }
       if (wait) {
         co_await wait_on(read_gate);
@@ -345,6 +358,16 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
         w = ws;
         // Set before send(): an on_drain() racing with send() then clears it, never the reverse.
         if (!payload.empty() && !refused) tcp_read_paused = true;
+        // A layer's records are sealed and sent under mu, in the order of their sequence
+        // numbers (ws_message sends too).
+        if (options.layer && !payload.empty() && !refused) {
+          bool ok = w && w->send(outgoing(std::move(payload)), true);
+          if (ok)
+            tcp_read_paused = false;
+          else
+            ++result.tcp_read_pauses;
+          payload.clear();
+        }
       }
       if (refused) {
         close_websocket(1000, "stream refused");
@@ -427,13 +450,22 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
 
   void ws_opened(std::shared_ptr<WebSocket> w) {
     std::lock_guard lock(mu);
-    if (!ws && !ws_ended) ws = std::move(w);
+    if (ws || ws_ended) return;
+    ws = std::move(w);
+    if (options.layer)
+      for (auto& m : options.layer->opening()) ws->send(std::move(m), true);
   }
 
   void ws_message(std::string data, bool binary) {
     std::shared_ptr<WebSocket> pause;
     std::string reply;
     bool refused = false;
+    if (!binary && options.layer) {
+      // With a layer every word from the other end is inside its records: text is the relay's.
+      std::lock_guard lock(mu);
+      if (result.messages_dropped++ == 0) log::warn("net.bridge_text_dropped");
+      return;
+    }
     if (!binary) {
       if (options.on_text) {
         options.on_text(std::move(data));
@@ -443,18 +475,39 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
       if (result.messages_dropped++ == 0) log::warn("net.bridge_text_dropped");
       return;
     }
+    std::string layer_why;
+    bool layer_refused = false, now_ready = false;
     {
       std::lock_guard lock(mu);
       if (tcp_failed || stop_requested) return;
-      if (options.filter && !options.filter->passthrough()) {
+      if (options.layer) {
+        bool was_ready = options.layer->ready();
+        std::string plain;
+        std::vector<std::string> answers;
+        layer_refused = !options.layer->receive(data, plain, answers, layer_why);
+        for (auto& a : answers)
+          if (ws) ws->send(std::move(a), true);
+        data = std::move(plain);
+        now_ready = !was_ready && options.layer->ready();
+        if (layer_refused) {
+          set_end(BridgeEnd::layer_refused, layer_why);
+          data.clear();
+        }
+      }
+      if (!data.empty() && options.filter && !options.filter->passthrough()) {
         std::string to_tcp;
         refused = !options.filter->from_websocket(data, to_tcp, reply);
         data = std::move(to_tcp);
         // Sent under mu: once the filter passes everything, the reader's next TCP bytes must
         // not overtake what it held back (send() takes only the WebSocket's own lock).
-        if (!reply.empty() && ws) ws->send(std::move(reply), true);
+        if (!reply.empty() && ws) ws->send(outgoing(std::move(reply)), true);
       }
     }
+    if (layer_refused) {
+      close_websocket(1000, layer_why);
+      return;
+    }
+    if (now_ready) wake(&Core::read_gate);
     if (refused) close_websocket(1000, "stream refused");
     if (data.empty()) return;
     {
@@ -571,6 +624,7 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
   bool ws_ended = false;
   bool stop_requested = false;
   bool end_set = false;
+  bool layer_closed = false;  // the layer's closing message was sent
   bool finished = false;
   int tasks = 3;  // reader, writer, WebSocket
   BridgeResult result;

@@ -25,8 +25,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace reach::net {
 
@@ -99,6 +101,28 @@ class StreamFilter {
   virtual bool passthrough() const = 0;
 };
 
+// A layer between the WebSocket's messages and the stream's bytes, below any StreamFilter: the
+// session's end-to-end encryption (reach's e2e_layer.h). Every message the bridge sends goes
+// through it and every binary message received; text messages are dropped. Called with the
+// bridge's lock held, on the loop's threads: it must not block or call the bridge.
+class MessageLayer {
+ public:
+  virtual ~MessageLayer() = default;
+  // Sent as soon as the WebSocket is open (a handshake's first message).
+  virtual std::vector<std::string> opening() = 0;
+  // Whether stream bytes may be sent yet (a handshake is done): until then TCP is not read.
+  virtual bool ready() const = 0;
+  // One binary message: appends the stream bytes it carried for TCP and the messages to send
+  // back at once. false: the stream cannot go on; `why` says so, in words, and becomes the
+  // WebSocket's close reason (at most 123 bytes).
+  virtual bool receive(std::string_view message, std::string& to_tcp,
+                       std::vector<std::string>& to_websocket, std::string& why) = 0;
+  // Stream bytes as one message (ready() only).
+  virtual std::string seal(std::string_view bytes) = 0;
+  // The bridge is closing the WebSocket for `reason`: a last message that says so, or none.
+  virtual std::optional<std::string> closing(std::string_view reason) = 0;
+};
+
 struct BridgeOptions {
   std::size_t chunk_size = std::size_t{64} * 1024;  // bytes per binary message, at most
   std::size_t tcp_write_limit =
@@ -106,6 +130,7 @@ struct BridgeOptions {
   std::chrono::milliseconds flush_timeout{10000};  // WebSocket ended: time to flush to TCP
   ClientOptions client;                            // for the WebSocket connection
   std::shared_ptr<StreamFilter> filter;            // none: every byte passes as it is
+  std::shared_ptr<MessageLayer> layer;             // none: the stream's bytes are the messages
   // Text messages from the WebSocket (the stream is binary): handed here, on the connection's
   // thread, instead of being dropped. Must not block.
   std::function<void(std::string)> on_text;
@@ -117,6 +142,7 @@ enum class BridgeEnd {
   tcp_failed,        // a TCP read or write failed (reset, flush timeout)
   websocket_closed,  // the WebSocket peer closed (or the connection to it was lost)
   stopped,           // Bridge::stop()
+  layer_refused,     // the MessageLayer refused a message (detail: its why)
 };
 const char* to_string(BridgeEnd end);
 

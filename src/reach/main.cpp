@@ -3,11 +3,13 @@
 // can reach that port: the viewer must give the one-time password printed at start (VNC
 // Authentication), the first one that does gets the session, and the port closes behind it.
 #include "common/cli.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "link/link.h"
 #include "link/notice.h"
 #include "net/bridge.h"
 #include "net/client.h"
+#include "reach/e2e_layer.h"
 #include "reach/viewer_gate.h"
 
 #include <openssl/rand.h>
@@ -121,6 +123,8 @@ std::string describe_end(const net::BridgeResult& r) {
       return "the connection to the relay was lost (" + r.detail + ")";
     case net::BridgeEnd::stopped:
       return "stopped";
+    case net::BridgeEnd::layer_refused:
+      return r.detail;
   }
   return r.detail;
 }
@@ -164,6 +168,7 @@ struct ConnectFlags {
 
 int connect(const ConnectFlags& f) {
   log::init("reach", f.log_level);
+  crypto::init();
   Events events;
   SignalWatcher signals(events);  // before any other thread starts, so that all inherit the mask
   auto link = reach::link::parse_session_link(f.link, "support");
@@ -196,6 +201,7 @@ int connect(const ConnectFlags& f) {
 
   std::shared_ptr<net::Bridge> bridge;
   std::shared_ptr<cli::UpstreamGate> gate;
+  std::shared_ptr<cli::E2eLayer> layer;
   int exit_code = 0, wrong_passwords = 0;
   for (bool running = true; running;) {
     Event event = events.pop();
@@ -230,8 +236,17 @@ int connect(const ConnectFlags& f) {
       net::BridgeOptions options;
       options.client = client;
       options.filter = gate;
-      // What the device's end tells the supporter beside the stream, said on the terminal.
-      options.on_text = [](std::string text) {
+      // Everything to and from the device is end-to-end encrypted; the device's notices come
+      // inside the channel and are said on the terminal.
+      cli::E2eLayer::Callbacks said;
+      said.established = [](const std::string& code) {
+        std::fprintf(stderr,
+                     "End-to-end encrypted: the relay cannot see or change the session. "
+                     "Verification code: %s %s — the device user is shown the same code; if "
+                     "theirs differs, someone is in between: press Ctrl+C.\n",
+                     code.substr(0, 3).c_str(), code.substr(3).c_str());
+      };
+      said.notice = [](const std::string& text) {
         auto n = link::parse_notice(text);
         if (!n) {
           log::warn("reach.notice_ignored", {{"why", n.error().message}});
@@ -250,6 +265,9 @@ int connect(const ConnectFlags& f) {
         else
           std::fprintf(stderr, "The device user allowed the session: you have control.\n");
       };
+      layer = std::make_shared<cli::E2eLayer>(
+          link::E2eOptions{link::E2eRole::supporter, {}, {}, {}}, std::move(said));
+      options.layer = layer;
       auto started = net::Bridge::start(
           loop, std::move(a->stream), link->stream_url, {}, options,
           [&events](const net::BridgeResult& r) { events.push(BridgeEnded{r}); });
@@ -263,7 +281,9 @@ int connect(const ConnectFlags& f) {
                    "device shares it.\n");
     } else if (auto* e = std::get_if<BridgeEnded>(&event)) {
       const auto& r = e->result;
-      std::string why = gate && !gate->why().empty() ? gate->why() : describe_end(r);
+      std::string why = layer && layer->failure()      ? layer->failure()->message
+                        : gate && !gate->why().empty() ? gate->why()
+                                                       : describe_end(r);
       std::fprintf(stderr,
                    "Session ended: %s (sent %llu bytes, received %llu). Its link no longer "
                    "works: request a new session to connect again.\n",

@@ -130,6 +130,40 @@ constexpr std::array<Entry, static_cast<std::size_t>(T::count_)> kTexts = {{
      "{fps} bilder/s · {mbps} Mbit/s · tur-retur {rtt} ms · {encoding}"},
     {T::st_stats_no_rtt, "{fps} frames/s · {mbps} Mbit/s · {encoding}",
      "{fps} bilder/s · {mbps} Mbit/s · {encoding}"},
+    // The end-to-end encryption (docs/session-security.md): the handshake, the verification code
+    // ({code}: six digits, filled in by the viewer) and why a session was ended by a check.
+    {T::st_securing, "Securing the session end to end…", "Sikrer økten fra ende til ende …"},
+    {T::st_code, "Code {code}", "Kode {code}"},
+    {T::st_code_hint,
+     "End-to-end encrypted: the relay cannot see or change this session. The user sees the same "
+     "code on the device; if theirs is different, end the session: someone is in between.",
+     "Ende-til-ende-kryptert: reléet kan ikke se eller endre denne økten. Brukeren ser den samme "
+     "koden på enheten; er deres kode en annen, avslutt økten: noen står imellom."},
+    {T::st_e2e_record,
+     "The session was ended: its data was changed or lost on the way (an end-to-end check "
+     "failed), so nothing altered is shown.",
+     "Økten ble avsluttet: dataene ble endret eller gikk tapt underveis (en ende-til-ende-kontroll "
+     "feilet), så ingenting endret vises."},
+    {T::st_e2e_key,
+     "The session was ended: the device could not prove it is the device this link is for. "
+     "Someone may be standing in between.",
+     "Økten ble avsluttet: enheten kunne ikke bevise at den er enheten denne lenken gjelder. "
+     "Noen kan stå imellom."},
+    {T::st_e2e_secret,
+     "The session was ended: this link is incomplete or not for this session. Open it exactly "
+     "as the admin center gave it.",
+     "Økten ble avsluttet: lenken er ufullstendig eller gjelder ikke denne økten. Åpne den "
+     "nøyaktig slik administrasjonssenteret ga den."},
+    {T::st_e2e_handshake,
+     "The session was ended: the two ends could not agree on their encryption (one of them may "
+     "be out of date).",
+     "Økten ble avsluttet: de to endene ble ikke enige om krypteringen (en av dem kan være "
+     "utdatert)."},
+    {T::st_e2e_insecure,
+     "This viewer needs a secure (HTTPS) page for end-to-end encryption. Ask your administrator "
+     "to serve the relay over HTTPS, or use reach connect.",
+     "Denne visningen trenger en sikker (HTTPS) side for ende-til-ende-kryptering. Be "
+     "administratoren om å levere reléet over HTTPS, eller bruk reach connect."},
 }};
 
 constexpr bool in_order() {

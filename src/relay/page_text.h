@@ -100,6 +100,14 @@ enum class T {
   quality_sharp,
   st_stats,
   st_stats_no_rtt,
+  st_securing,
+  st_code,
+  st_code_hint,
+  st_e2e_record,
+  st_e2e_key,
+  st_e2e_secret,
+  st_e2e_handshake,
+  st_e2e_insecure,
   count_
 };
 

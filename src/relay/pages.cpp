@@ -445,6 +445,14 @@ Result<net::Response> viewer(Ctx& ctx) {
                           std::pair{"user-view-only", T::st_user_view_only},
                           std::pair{"stats", T::st_stats},
                           std::pair{"stats-no-rtt", T::st_stats_no_rtt},
+                          std::pair{"securing", T::st_securing},
+                          std::pair{"code", T::st_code},
+                          std::pair{"code-hint", T::st_code_hint},
+                          std::pair{"e2e-record", T::st_e2e_record},
+                          std::pair{"e2e-key", T::st_e2e_key},
+                          std::pair{"e2e-secret", T::st_e2e_secret},
+                          std::pair{"e2e-handshake", T::st_e2e_handshake},
+                          std::pair{"e2e-insecure", T::st_e2e_insecure},
                           std::pair{"title", T::viewer_title}})
     texts += fmt::format(" data-t-{}=\"{}\"", name, html::escape(text(L, id)));
   std::string page = fmt::format(
@@ -454,7 +462,7 @@ Result<net::Response> viewer(Ctx& ctx) {
       "<link rel=stylesheet href=\"/static/viewer.css\"></head>"
       "<body data-stream=\"{}/api/v1/stream/supporter/{}\"{}>"
       "<div id=bar><strong>Reach</strong><span id=status role=status>{}</span>"
-      "<span id=stats></span>"
+      "<span id=code hidden></span><span id=stats></span>"
       "<label>{} <select id=quality><option value=auto>{}</option>"
       "<option value=speed>{}</option><option value=quality>{}</option></select></label>"
       "<label><input type=checkbox id=view-only> {}</label>"

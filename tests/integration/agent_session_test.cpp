@@ -2,6 +2,7 @@
 // (its own RFB server, capture and input) ← reach-relay → `reach connect` → a VNC client that
 // nobody on this project wrote (libvncclient, in reach_test_vnc_client). Also the consent gate
 // checked on the bytes the supporter's end receives, view-only and control input, and `end`.
+#include "integration/e2e_peer.h"
 #include "integration/relay_process.h"
 #include "rfb/framebuffer.h"
 
@@ -66,34 +67,23 @@ Diff compare(const Image& a, const Image& b, int tolerance) {
   return d;
 }
 
-// The supporter's end of the stream as raw bytes (no viewer), to assert on what crosses.
+// The supporter's end of the stream as raw RFB bytes (no viewer), to assert on what crosses:
+// end-to-end encrypted as the viewer is (E2ePeer), the test sees the stream in the clear.
 class RawSupporter {
  public:
   RawSupporter(net::EventLoop& loop, const std::string& url) {
-    peer_ = std::make_shared<WsPeer>();
-    auto ws = net::websocket_connect(loop, url, {}, peer_);
-    EXPECT_TRUE(ws) << (ws ? "" : ws.error().message);
-    if (ws) ws_ = *ws;
+    auto p = E2ePeer::connect(loop, url);
+    EXPECT_TRUE(p) << (p ? "" : p.error().message);
+    peer_ = p ? *p : std::make_shared<E2ePeer>();
   }
-  void send(std::string bytes) { ws_->send(std::move(bytes), true); }
-  // The stream's bytes (binary messages), and beside them the device's notices (text).
-  std::string received() const {
-    std::string all;
-    for (const auto& m : peer_->messages())
-      if (!m.starts_with("text:")) all += m;
-    return all;
-  }
-  std::vector<std::string> notices() const {
-    std::vector<std::string> out;
-    for (const auto& m : peer_->messages())
-      if (m.starts_with("text:")) out.push_back(m.substr(5));
-    return out;
-  }
-  WsPeer& peer() { return *peer_; }
+  void send(std::string bytes) { peer_->send(bytes); }
+  // The stream's bytes, and beside them (records of their own) the device's notices.
+  std::string received() const { return peer_->stream(); }
+  std::vector<std::string> notices() const { return peer_->notices(); }
+  E2ePeer& peer() { return *peer_; }
 
  private:
-  std::shared_ptr<WsPeer> peer_;
-  std::shared_ptr<net::WebSocket> ws_;
+  std::shared_ptr<E2ePeer> peer_;
 };
 
 std::string supporter_stream(const RelayProcess& relay, const bj::object& session) {

@@ -8,6 +8,7 @@
 // bus, the tray item's tooltip and icon over D-Bus, windows by their titles on the X display,
 // buttons by role and accessible name; every click is an X input event (xdotool). Screenshots go
 // to $REACH_SCREENSHOT_DIR (default: the build's screenshots/portal).
+#include "integration/e2e_peer.h"
 #include "integration/ra_fixture.h"
 
 #include <poll.h>
@@ -797,12 +798,12 @@ TEST_F(PortalTest, TheSupporterCannotAnswerTheQuestion) {
   std::string link =
       hub_.get(std::string(kDevices) + "/" + device_, admin_).str("remoteAssistanceSessionUrl");
   net::EventLoop loop;
-  auto peer = std::make_shared<WsPeer>();
-  auto ws = net::websocket_connect(
-      loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)), {}, peer);
-  ASSERT_TRUE(ws);
+  auto connected =
+      E2ePeer::connect(loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)));
+  ASSERT_TRUE(connected);
+  auto peer = *connected;
   ASSERT_TRUE(peer->wait_bytes(12, 10s));
-  (*ws)->send("RFB 003.008\n", true);
+  peer->send("RFB 003.008\n");
   ASSERT_TRUE(
       wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s));
   auto at = desktop_.locate("push button", "Full control");
@@ -817,15 +818,11 @@ TEST_F(PortalTest, TheSupporterCannotAnswerTheQuestion) {
                          static_cast<char>(x & 0xff),
                          static_cast<char>(y >> 8),
                          static_cast<char>(y & 0xff)};
-  (*ws)->send(click, true);
+  peer->send(click);
   ASSERT_TRUE(peer->wait_closed(10s));
   ASSERT_TRUE(wait_until([&] { return session_state() == "ended"; }, 10s)) << agent_.output();
   EXPECT_FALSE(history_of(device_).at("userAllowed") == true) << bj::serialize(history_of(device_));
-  // The stream (binary messages); beside it, text notices for the viewer ("asking").
-  std::string got;
-  for (const auto& m : peer->messages())
-    if (!m.starts_with("text:")) got += m;
-  EXPECT_EQ(got, "RFB 003.008\n") << "nothing about the desktop reached the supporter";
+  EXPECT_EQ(peer->stream(), "RFB 003.008\n") << "nothing about the desktop reached the supporter";
   ASSERT_TRUE(
       wait_until([&] { return !desktop_.window_shown("Allow this session to start?"); }, 10s));
 }

@@ -5,6 +5,7 @@
 // and input, the user ending it, and the hub's history and audit log telling what happened.
 #include "common/json.h"
 #include "common/time.h"
+#include "integration/e2e_peer.h"
 #include "integration/ra_fixture.h"
 
 #include <set>
@@ -430,20 +431,18 @@ TEST_F(RemoteAssistanceFlow, DeclineAndDenyEndTheRequestWithThatOutcome) {
   std::string link =
       hub_.get(std::string(kDevices) + "/" + device_, admin_).str("remoteAssistanceSessionUrl");
   net::EventLoop loop;
-  auto peer = std::make_shared<WsPeer>();
-  auto ws = net::websocket_connect(
-      loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)), {}, peer);
-  ASSERT_TRUE(ws);
+  auto connected =
+      E2ePeer::connect(loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)));
+  ASSERT_TRUE(connected);
+  auto peer = *connected;
   ASSERT_TRUE(peer->wait_bytes(12, 10s));
-  (*ws)->send("RFB 003.008\n", true);
+  peer->send("RFB 003.008\n");
   ASSERT_TRUE(wait_until([&] { return session_state() == "askingToAllow"; }, 10s));
   ASSERT_EQ(agent_cli({"deny"}).exit_code, 0);
   ASSERT_TRUE(peer->wait_closed(10s));
-  std::string got;  // the stream; beside it, the notice that the user was being asked
-  std::vector<std::string> notices;
-  for (const auto& m : peer->messages())
-    (m.starts_with("text:") ? notices.push_back(m) : void(got += m));
-  EXPECT_EQ(notices, std::vector<std::string>{R"(text:{"type":"asking","seconds":300})"});
+  // The stream; beside it (in records of its own), the notice that the user was being asked.
+  std::string got = peer->stream();
+  EXPECT_EQ(peer->notices(), std::vector<std::string>{R"({"type":"asking","seconds":300})"});
   EXPECT_EQ(got.substr(0, 13), std::string("RFB 003.008\n") + '\0');
   EXPECT_NE(got.find("denied the session"), std::string::npos);
   EXPECT_LT(got.size(), 64u) << "no framebuffer data reached the supporter";

@@ -3,6 +3,7 @@
 // the one-time password printed at start (VNC Authentication); a wrong one never opens the
 // supporter end at the relay; the first viewer with it gets the session and the port closes;
 // five wrong passwords stop the program. The device's handshake is answered for the viewer.
+#include "integration/e2e_peer.h"
 #include "integration/relay_process.h"
 #include "reach/viewer_gate.h"
 
@@ -144,20 +145,30 @@ TEST_F(ReachConnectTest,
     EXPECT_FALSE(late.connected() && late.read(12) == "RFB 003.008\n")
         << "a second viewer was let in";
   }
+  // The device's end (end-to-end encrypted as reach-agent's): reach connect says the code.
   net::EventLoop loop;
-  auto device = std::make_shared<WsPeer>();
-  auto ws = net::websocket_connect(
-      loop, relay_.ws_url("/api/v1/stream/device/" + last_segment(s.str("end_customer_link"))), {},
-      device);
-  ASSERT_TRUE(ws) << ws.error().message;
-  (*ws)->send("RFB 003.008\n", true);
+  auto connected = E2ePeer::connect(
+      loop, relay_.ws_url("/api/v1/stream/device/" + last_segment(s.str("end_customer_link"))),
+      device_end());
+  ASSERT_TRUE(connected) << connected.error().message;
+  auto device = *connected;
+  ASSERT_TRUE(device->wait_established(10s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::string code = device->verification_code();  // said as "123 456"
+        return read_file_bytes(dir_ + "/connect.log")
+                   .find("Verification code: " + code.substr(0, 3) + " " + code.substr(3)) !=
+               std::string::npos;
+      },
+      10s))
+      << "reach connect shows the verification code";
+  device->send("RFB 003.008\n");
   ASSERT_TRUE(device->wait_bytes(12, 10s));
-  (*ws)->send(std::string("\x01\x01", 2), true);  // None
+  device->send(std::string("\x01\x01", 2));  // None
   ASSERT_TRUE(device->wait_bytes(13, 10s));
-  std::string got;
-  for (const auto& m : device->messages()) got += m;
-  EXPECT_EQ(got, std::string("RFB 003.008\n\x01", 13)) << "the gate's answers to the device";
-  (*ws)->send(u32(0) + "SERVERINIT", true);
+  EXPECT_EQ(device->stream(), std::string("RFB 003.008\n\x01", 13))
+      << "the gate's answers to the device";
+  device->send(u32(0) + "SERVERINIT");
   EXPECT_EQ(viewer.read(4 + 10), u32(0) + "SERVERINIT") << "the viewer's SecurityResult: OK";
   viewer.send("\x01");  // ClientInit passes through
   ASSERT_TRUE(device->wait_bytes(14, 10s));
@@ -184,15 +195,15 @@ TEST_F(ReachConnectTest, TheDeviceUsersDenyReachesTheViewerWithItsReason) {
   viewer.send(cli::vnc_auth_response(connect.second_line(), challenge));
   ASSERT_TRUE(wait_until([&] { return supporter_connected(s); }, 10s));
   net::EventLoop loop;
-  auto device = std::make_shared<WsPeer>();
-  auto ws = net::websocket_connect(
-      loop, relay_.ws_url("/api/v1/stream/device/" + last_segment(s.str("end_customer_link"))), {},
-      device);
-  ASSERT_TRUE(ws);
+  auto connected = E2ePeer::connect(
+      loop, relay_.ws_url("/api/v1/stream/device/" + last_segment(s.str("end_customer_link"))),
+      device_end());
+  ASSERT_TRUE(connected);
+  auto device = *connected;
+  ASSERT_TRUE(device->wait_established(10s));
   std::string reason = "The device user denied the session.";
-  (*ws)->send("RFB 003.008\n" + std::string(1, '\0') +
-                  u32(static_cast<std::uint32_t>(reason.size())) + reason,
-              true);
+  device->send("RFB 003.008\n" + std::string(1, '\0') +
+               u32(static_cast<std::uint32_t>(reason.size())) + reason);
   EXPECT_EQ(viewer.read(8 + reason.size()),
             u32(1) + u32(static_cast<std::uint32_t>(reason.size())) + reason);
   viewer.close();  // as a viewer does on a failed security result

@@ -8,9 +8,12 @@
 // Prints "bridged" on standard output once both ends are connected; exits 0 when the session
 // ends, 1 when an end cannot be opened, 2 on bad arguments; SIGTERM stops it.
 #include "common/cli.h"
+#include "common/crypto.h"
+#include "common/e2e_crypto.h"
 #include "common/log.h"
 #include "link/link.h"
 #include "net/bridge.h"
+#include "reach/e2e_layer.h"
 
 #include <signal.h>
 
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::init("reach_test_device_bridge", log_level);
+  crypto::init();
 
   sigset_t set;
   sigemptyset(&set);
@@ -49,7 +53,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "reach_test_device_bridge: VNC server: %s\n", tcp.error().message.c_str());
     return 1;
   }
-  auto bridge = net::Bridge::start(loop, std::move(*tcp), link->stream_url);
+  // End-to-end encrypted as reach-agent's end is, with a device key made for this run.
+  net::BridgeOptions options;
+  auto layer = std::make_shared<cli::E2eLayer>(
+      link::E2eOptions{link::E2eRole::device, {}, crypto::ed25519_keypair().private_key, {}});
+  options.layer = layer;
+  auto bridge = net::Bridge::start(loop, std::move(*tcp), link->stream_url, {}, options);
   if (!bridge) {
     std::fprintf(stderr, "reach_test_device_bridge: relay refused (HTTP %d): %s\n",
                  bridge.error().status, bridge.error().message.c_str());

@@ -1,12 +1,15 @@
-// The supporter's viewer: noVNC on the relay's supporter stream. The stream URL comes from the
-// page (data-stream); the link itself is the only credential.
+// The supporter's viewer: noVNC on the relay's supporter stream, end-to-end encrypted with the
+// device (e2e.js; docs/session-security.md). The stream URL comes from the page (data-stream);
+// the link itself is the only credential.
 import RFB from './novnc/core/rfb.js';
+import { E2eSocket } from './e2e.js';
 
 const statusEl = document.getElementById('status');
 const viewOnly = document.getElementById('view-only');
 const endButton = document.getElementById('end');
 const quality = document.getElementById('quality');
 const statsEl = document.getElementById('stats');
+const codeEl = document.getElementById('code');
 const screen = document.getElementById('screen');
 const stream = document.body.dataset.stream;
 // The page's words, in its language (the relay puts them on <body> as data-t-*).
@@ -18,43 +21,48 @@ function status(text, kind) {
   statusEl.className = kind || '';
 }
 
+// WebCrypto exists on secure pages only (HTTPS, or this machine): without it there is no
+// end-to-end encryption, and the viewer does not fall back to a stream the relay could read.
+if (!window.isSecureContext || !globalThis.crypto || !crypto.subtle) {
+  status(say('e2e-insecure'), 'bad');
+  endButton.disabled = true;
+  viewOnly.disabled = true;
+  throw new Error('the viewer needs a secure context for end-to-end encryption');
+}
+
 // A path on this page's origin, or (with several relay nodes) the ws(s):// URL of the node that
 // owns the session.
 const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
 const streamUrl = /^wss?:\/\//.test(stream) ? stream : scheme + location.host + stream;
 let ended = false;       // the supporter pressed End session
-let received = 0;        // stream bytes since the last statistics tick
+let received = 0;        // stream bytes (as the relay carries them) since the last statistics tick
 let refusal = null;     // the device's RFB refusal reason, if it refused
 let closing = null;     // the stream's close frame: { code, reason }
+let deviceSaid = null;  // the reason in the device's own close record (the relay cannot forge it)
+let e2eFailure = null;  // this end's failed check (an E2eError)
 status(say('connecting'));
 // The stream is opened here, not by noVNC, to read its close frame: the relay closes the
 // supporter's end with the device's reason ("ended by the device user"), 1000 when the session
 // closed normally and 4000 when the device never came.
 const socket = new WebSocket(streamUrl);
 socket.binaryType = 'arraybuffer';
+socket.addEventListener('open', () => status(say('securing')));
 socket.addEventListener('close', (e) => { closing = { code: e.code, reason: e.reason }; });
-// noVNC reads the stream through this channel; the device's notices (text messages beside the
-// binary stream, see reach's link/notice.h) stop here.
-const channel = {
-  get binaryType() { return socket.binaryType; },
-  set binaryType(v) { socket.binaryType = v; },
-  get protocol() { return socket.protocol; },
-  get readyState() { return socket.readyState; },
-  get bufferedAmount() { return socket.bufferedAmount; },
-  send: (data) => socket.send(data),
-  close: () => socket.close(),
-  onopen: null, onmessage: null, onclose: null, onerror: null,
-};
-socket.onopen = (e) => channel.onopen && channel.onopen(e);
-socket.onclose = (e) => channel.onclose && channel.onclose(e);
-socket.onerror = (e) => channel.onerror && channel.onerror(e);
-socket.onmessage = (e) => {
-  if (typeof e.data === 'string') notice(e.data);
-  else {
-    received += e.data.byteLength;
-    if (channel.onmessage) channel.onmessage(e);
-  }
-};
+socket.addEventListener('message', (e) => {
+  if (typeof e.data !== 'string') received += e.data.byteLength;
+});
+// noVNC reads the stream through the encrypting channel; the device's notices arrive inside it.
+const channel = new E2eSocket(socket, {}, {
+  established: (code) => {
+    codeEl.textContent = say('code').replace('{code}', code.slice(0, 3) + '\u2009' + code.slice(3));
+    codeEl.title = say('code-hint');
+    codeEl.setAttribute('aria-description', say('code-hint'));
+    codeEl.hidden = false;
+  },
+  notice: (text) => notice(text),
+  failed: (e) => { e2eFailure = e; },
+  peerClosed: (reason) => { deviceSaid = reason; },
+});
 const rfb = new RFB(screen, channel, { shared: true });
 rfb.scaleViewport = true;
 rfb.resizeSession = false;
@@ -160,9 +168,15 @@ rfb.addEventListener('desktopname', (e) => {
 });
 // How the session ended, in words: [text, kind]. A person's choice (the supporter's End, the
 // user's Deny or End, a close at the relay) is a normal end ('calm'); only failures are 'bad'.
+const E2E_TEXTS = { e2eBadRecord: 'e2e-record', e2eCommitment: 'e2e-record', e2eDeviceKey: 'e2e-key', e2eSecret: 'e2e-secret', e2eHandshake: 'e2e-handshake' };
 function endOf(clean) {
+  if (e2eFailure) return [say(E2E_TEXTS[e2eFailure.code] || 'e2e-handshake'), 'bad'];
   if (ended) return [say('you-ended'), 'calm'];
-  const reason = closing && closing.code === 1000 ? closing.reason : '';
+  // The device's own words when it said them inside the channel, else the relay's close frame.
+  const reason = deviceSaid !== null ? deviceSaid : closing && closing.code === 1000 ? closing.reason : '';
+  // The device ended the session because a check failed at its end (the relay passes that on).
+  const failedThere = /^end-to-end check failed \((\w+)\)$/.exec(reason);
+  if (failedThere) return [say(E2E_TEXTS[failedThere[1]] || 'e2e-handshake'), 'bad'];
   if (refusal !== null) {
     // reach-agent refuses with a sentence, then closes with "denied by the device user" both when
     // the user chose Deny and when nobody answered in time (the sentence tells them apart).

@@ -1,0 +1,144 @@
+#include "integration/e2e_peer.h"
+
+#include "common/e2e_crypto.h"
+
+namespace reach::itest {
+
+link::E2eOptions device_end(std::string session_secret) {
+  return {
+      link::E2eRole::device, std::move(session_secret), crypto::ed25519_keypair().private_key, {}};
+}
+
+E2ePeer::E2ePeer(link::E2eOptions options) : e2e_(std::move(options)) {}
+
+Result<std::shared_ptr<E2ePeer>> E2ePeer::connect(net::EventLoop& loop, const std::string& url,
+                                                  link::E2eOptions options) {
+  auto peer = std::make_shared<E2ePeer>(std::move(options));
+  auto ws = net::websocket_connect(loop, url, {}, peer);
+  if (!ws) return ws.error();
+  return peer;
+}
+
+void E2ePeer::on_open(std::shared_ptr<net::WebSocket> ws) {
+  std::lock_guard lock(mu_);
+  ws_ = ws;
+  for (auto& m : e2e_.start()) ws_->send(std::move(m), true);
+  cv_.notify_all();
+}
+
+void E2ePeer::on_message(std::string data, bool binary) {
+  std::lock_guard lock(mu_);
+  if (!binary || !error_.empty()) return;  // the relay's text is nobody's word here
+  auto r = e2e_.receive(data);
+  if (!r) {
+    error_ = r.error().code;
+    if (ws_) ws_->close(1000, "end-to-end check failed (" + error_ + ")");
+    cv_.notify_all();
+    return;
+  }
+  for (auto& m : r->send) ws_->send(std::move(m), true);
+  if (!r->stream.empty()) {
+    stream_ += r->stream;
+    if (messages_.size() < 256) messages_.push_back(r->stream);
+  }
+  for (auto& n : r->notices) {
+    if (messages_.size() < 256) messages_.push_back("text:" + n);
+    notices_.push_back(std::move(n));
+  }
+  if (r->closed) peer_closed_ = *r->closed;
+  cv_.notify_all();
+}
+
+void E2ePeer::on_close(std::uint16_t code, std::string reason) {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  close_code_ = code;
+  close_reason_ = std::move(reason);
+  cv_.notify_all();
+}
+
+void E2ePeer::send(std::string_view bytes) {
+  if (bytes.empty()) return;  // a stream has no empty writes
+  std::lock_guard lock(mu_);
+  ws_->send(e2e_.seal_stream(bytes), true);
+}
+
+void E2ePeer::close(std::string reason) {
+  std::lock_guard lock(mu_);
+  if (!ws_) return;
+  if (e2e_.established()) ws_->send(e2e_.seal_close(reason), true);
+  ws_->close(1000, std::move(reason));
+}
+
+std::shared_ptr<net::WebSocket> E2ePeer::socket() const {
+  std::lock_guard lock(mu_);
+  return ws_;
+}
+
+bool E2ePeer::wait_established(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] {
+    return e2e_.established() || !error_.empty() || closed_;
+  }) && e2e_.established();
+}
+
+bool E2ePeer::wait_bytes(std::uint64_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return stream_.size() >= n; });
+}
+
+bool E2ePeer::wait_closed(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return closed_; });
+}
+
+bool E2ePeer::established() const {
+  std::lock_guard lock(mu_);
+  return e2e_.established();
+}
+std::string E2ePeer::stream() const {
+  std::lock_guard lock(mu_);
+  return stream_;
+}
+std::uint64_t E2ePeer::received_bytes() const {
+  std::lock_guard lock(mu_);
+  return stream_.size();
+}
+std::vector<std::string> E2ePeer::messages() const {
+  std::lock_guard lock(mu_);
+  return messages_;
+}
+std::vector<std::string> E2ePeer::notices() const {
+  std::lock_guard lock(mu_);
+  return notices_;
+}
+std::string E2ePeer::verification_code() const {
+  std::lock_guard lock(mu_);
+  return e2e_.verification_code();
+}
+std::string E2ePeer::device_public_key() const {
+  std::lock_guard lock(mu_);
+  return e2e_.device_public_key();
+}
+std::string E2ePeer::e2e_error() const {
+  std::lock_guard lock(mu_);
+  return error_;
+}
+std::string E2ePeer::peer_closed() const {
+  std::lock_guard lock(mu_);
+  return peer_closed_;
+}
+bool E2ePeer::closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+std::uint16_t E2ePeer::close_code() const {
+  std::lock_guard lock(mu_);
+  return close_code_;
+}
+std::string E2ePeer::close_reason() const {
+  std::lock_guard lock(mu_);
+  return close_reason_;
+}
+
+}  // namespace reach::itest

@@ -1,0 +1,74 @@
+// One end of a relay stream as a test drives it, end-to-end encrypted as the real ends are
+// (link/e2e.h): the handshake is done on open (the supporter's end begins it), then the test
+// sends and reads the stream's bytes in the clear. With the supporter's role it stands where
+// the viewer or `reach connect` would; with the device's, where reach-agent would.
+//
+// It records what WsPeer records, decrypted: messages() holds each stream record's bytes and
+// each notice as "text:" + its JSON, in order. A failed check closes the stream the way the
+// real ends do (1000, "end-to-end check failed (CODE)") and is kept in e2e_error().
+#pragma once
+
+#include "link/e2e.h"
+#include "net/client.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace reach::itest {
+
+class E2ePeer : public net::WebSocketHandler {
+ public:
+  explicit E2ePeer(link::E2eOptions options = {});
+
+  // Opens `url` with a new peer (supporter's role unless `options` say otherwise) and starts
+  // the handshake. Errors: websocket_connect's.
+  static Result<std::shared_ptr<E2ePeer>> connect(net::EventLoop& loop, const std::string& url,
+                                                  link::E2eOptions options = {});
+
+  // Seals stream bytes (once established: REACH_CHECK).
+  void send(std::string_view bytes);
+  // Says the session is over inside the channel (a close record), then closes the stream.
+  void close(std::string reason = "supporter ended the session");
+  std::shared_ptr<net::WebSocket> socket() const;
+
+  bool wait_established(std::chrono::milliseconds timeout) const;
+  bool wait_bytes(std::uint64_t n, std::chrono::milliseconds timeout) const;  // stream bytes
+  bool wait_closed(std::chrono::milliseconds timeout) const;
+  bool established() const;
+  std::string stream() const;  // every stream byte so far
+  std::uint64_t received_bytes() const;
+  std::vector<std::string> messages() const;  // the first 256, as described above
+  std::vector<std::string> notices() const;
+  std::string verification_code() const;
+  std::string device_public_key() const;
+  std::string e2e_error() const;    // the code of a failed check ("" while none)
+  std::string peer_closed() const;  // the reason in the other end's close record
+  bool closed() const;
+  std::uint16_t close_code() const;
+  std::string close_reason() const;  // of the WebSocket's close frame
+
+  void on_open(std::shared_ptr<net::WebSocket> ws) override;
+  void on_message(std::string data, bool binary) override;
+  void on_close(std::uint16_t code, std::string reason) override;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  link::E2eChannel e2e_;                // guarded by mu_
+  std::shared_ptr<net::WebSocket> ws_;  // guarded by mu_
+  std::string stream_;
+  std::vector<std::string> messages_, notices_;
+  std::string error_, peer_closed_, close_reason_;
+  bool closed_ = false;
+  std::uint16_t close_code_ = 0;
+};
+
+// A device end's options: a fresh device key, no session secret.
+link::E2eOptions device_end(std::string session_secret = {});
+
+}  // namespace reach::itest
