@@ -353,6 +353,7 @@ struct Agent::Impl {
                    {"videoFrames", st.video_frames},
                    {"exactRefreshes", st.refreshes},
                    {"videoBitrate", st.video_bitrate},
+                   {"inputInjected", st.input_injected},
                    {"inputDropped", st.input_dropped}};
       if (session->state() == ConsentState::asking) s["answerByDateTime"] = iso8601(answer_by);
       // The end-to-end handshake's code: the user compares it with what the supporter reads.

@@ -204,7 +204,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         std::unique_lock lk(mu);
         cv.wait(lk, [&] { return !inbox.empty() || ws_closed || end_request; });
         if (end_request) return *std::exchange(end_request, std::nullopt);
-        if (inbox.empty()) return close_detail(ws_close_code);
+        if (inbox.empty()) return close_detail(ws_close_code, ws_close_reason);
         input.swap(inbox);
         inbox_bytes = 0;
         if (std::exchange(reading_paused, false)) ws->resume_reading();
@@ -232,14 +232,19 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   std::string e2e_failed(const Error& e) {
     log::warn("session.e2e_failed", {{"code", e.code}, {"reason", e.message}});
     e2e_close_reason = "end-to-end check failed (" + e.code + ")";
-    return "e2eFailed: " + e.code;
+    return "e2eFailed";
   }
   std::string e2e_close_reason;  // session thread only
 
-  static std::string close_detail(std::uint16_t code) {
-    // 1000: the supporter's end or the relay closed the session; 4000: the supporter never
+  static std::string close_detail(std::uint16_t code, const std::string& reason) {
+    // 1000: the supporter's end or the relay closed the session (the supporter's end says so
+    // when a check failed there: the relay passes its reason on); 4000: the supporter never
     // came; anything else (1006: the connection dropped, 1001: the relay stopped): the relay
     // was lost, and with it the session.
+    if (code == 1000 && reason.starts_with("end-to-end check failed")) {
+      log::warn("session.e2e_failed_at_supporter", {{"reason", reason}});
+      return "e2eFailed";
+    }
     if (code == 4000) return "peerTimeout";
     if (code == 1000) return "supporterLeft";
     log::warn("session.relay_lost", {{"code", static_cast<int>(code)}});
@@ -298,6 +303,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       std::optional<std::string> end;
       bool closed = false;
       std::uint16_t close_code = 0;
+      std::string close_reason;
       {
         std::unique_lock lk(mu);
         // While the window is full the thread waits for the viewer (its fence answers), not for
@@ -316,6 +322,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         end = std::exchange(end_request, std::nullopt);
         closed = ws_closed;
         close_code = ws_close_code;
+        close_reason = ws_close_reason;
       }
       if (end) {
         end_detail = *end;
@@ -352,7 +359,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
         break;
       }
       if (closed) {
-        end_detail = close_detail(close_code);
+        end_detail = close_detail(close_code, close_reason);
         break;
       }
       if (conn->awaiting_admission()) {

@@ -6,7 +6,8 @@
 // connects (state waiting) and answers the supporter's end's handshake; only once both ends have
 // proven their keys does the RFB server speak, and every byte, notice and close after that is a
 // record the relay cannot read or alter unnoticed. A failed handshake or record ends the session
-// ("e2eFailed: <code>"); nothing is ever sent in the clear.
+// (detail "e2eFailed", also when the supporter's end reports a failed check; the log says
+// which); nothing is ever sent in the clear.
 //
 // Sequence: the handshake, then the RFB version alone. When
 // the supporter's viewer answers with its version, the session asks (state asking, the callback

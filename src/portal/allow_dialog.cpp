@@ -26,6 +26,20 @@ AllowDialog::AllowDialog(QWidget* parent) : QDialog(parent) {
   who_->setTextFormat(Qt::PlainText);
   explain_ = new QLabel;
   explain_->setWordWrap(true);
+  // The end-to-end encryption's verification code, large enough to read out, and what to do
+  // with it (docs/session-security.md).
+  code_ = new QLabel;
+  code_->setObjectName("verificationCode");
+  code_->setTextFormat(Qt::PlainText);
+  code_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  QFont mono = code_->font();
+  mono.setPointSizeF(mono.pointSizeF() * 1.6);
+  mono.setBold(true);
+  mono.setLetterSpacing(QFont::AbsoluteSpacing, 2);
+  code_->setFont(mono);
+  code_hint_ = new QLabel;
+  code_hint_->setWordWrap(true);
+  code_hint_->setTextFormat(Qt::PlainText);
   countdown_ = new QLabel;
   error_ = new QLabel;
   error_->setWordWrap(true);
@@ -53,6 +67,8 @@ AllowDialog::AllowDialog(QWidget* parent) : QDialog(parent) {
   text->addWidget(heading_);
   text->addWidget(who_);
   text->addWidget(explain_);
+  text->addWidget(code_);
+  text->addWidget(code_hint_);
   text->addWidget(countdown_);
   text->addWidget(error_);
   auto* top = new QHBoxLayout;
@@ -87,6 +103,24 @@ void AllowDialog::render(const QJsonObject& session) {
   control_->setAccessibleName(tr("Full control"));
   view_only_->setAccessibleName(tr("View only"));
   deny_->setAccessibleName(tr("Deny"));
+  const QString code = session.value("verificationCode").toString();
+  code_->setVisible(code.size() == 6);
+  code_hint_->setVisible(code.size() == 6);
+  if (code.size() == 6) {
+    code_->setText(tr("Code: %1 %2").arg(code.left(3), code.mid(3)));
+    code_->setAccessibleName(tr("Verification code %1").arg(code));
+    // A session started by a code the user typed has no organisation behind it to vouch for
+    // the other end: comparing the codes is then the only check.
+    code_hint_->setText(
+        session.value("notificationId").toString().isEmpty()
+            ? tr("This session was started with a code, not by your organisation, so comparing "
+                 "codes is what protects you: ask %1 to read out the code on their screen. If it "
+                 "is different, choose Deny.")
+                  .arg(supporter_name(session))
+            : tr("Ask %1 to read out the code on their screen. If it is different, choose Deny: "
+                 "someone may be between you.")
+                  .arg(supporter_name(session)));
+  }
   answer_by_ = QDateTime::fromString(session.value("answerByDateTime").toString(), Qt::ISODate);
   tick();
   if (!timer_->isActive()) timer_->start();

@@ -42,6 +42,8 @@ class AllowDialog : public QDialog {
   QLabel* heading_;
   QLabel* who_;
   QLabel* explain_;
+  QLabel* code_;  // the verification code (hidden before the handshake has one)
+  QLabel* code_hint_;
   QLabel* countdown_;
   QLabel* error_;
   QPushButton* control_;

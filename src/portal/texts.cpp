@@ -80,6 +80,10 @@ QString session_sentence(const QJsonObject& session) {
     if (at.isEmpty()) {
       if (detail == "endedByUser") return Texts::tr("You ended the session.");
       if (detail == "supporterLeft") return Texts::tr("The supporter left the session.");
+      if (detail == "e2eFailed")
+        return Texts::tr(
+            "The session was ended for your safety: what was sent between this device and the "
+            "supporter was changed on the way, or someone stood in between.");
       if (detail == "relayLost")
         return Texts::tr(
             "The connection to the remote assistance service was lost, so the session has "
@@ -89,6 +93,11 @@ QString session_sentence(const QJsonObject& session) {
     if (detail == "endedByUser") return Texts::tr("You ended the session at %1.").arg(at);
     // The relay closes the stream normally when the supporter ends the session in the viewer.
     if (detail == "supporterLeft") return Texts::tr("%1 ended the session at %2.").arg(who, at);
+    if (detail == "e2eFailed")
+      return Texts::tr(
+                 "The session was ended for your safety at %1: what was sent between this device "
+                 "and the supporter was changed on the way, or someone stood in between.")
+          .arg(at);
     if (detail == "relayLost")
       return Texts::tr(
                  "The connection to the remote assistance service was lost at %1, so the session "

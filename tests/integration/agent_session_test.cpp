@@ -3,6 +3,7 @@
 // nobody on this project wrote (libvncclient, in reach_test_vnc_client). Also the consent gate
 // checked on the bytes the supporter's end receives, view-only and control input, and `end`.
 #include "integration/e2e_peer.h"
+#include "integration/middle_relay.h"
 #include "integration/relay_process.h"
 #include "rfb/framebuffer.h"
 
@@ -134,7 +135,7 @@ class AgentSessionTest : public ::testing::Test {
                                   "join",
                                   code,
                                   "--relay",
-                                  relay_.base_url(),
+                                  agent_relay_.empty() ? relay_.base_url() : agent_relay_,
                                   "--display",
                                   display_.name(),
                                   "--state",
@@ -237,6 +238,7 @@ class AgentSessionTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string agent_relay_;  // where `join` sends the agent ("": the relay itself)
   VirtualDisplay display_;
   RelayProcess relay_;
   std::string token_;
@@ -682,6 +684,220 @@ TEST_F(AgentSessionTest, TheRelayDyingEndsTheSessionAsLost) {
   EXPECT_TRUE(a.agent.wait(15s).has_value()) << a.agent.output();
   EXPECT_NE(a.agent.output().find("session: ended (relayLost)"), std::string::npos)
       << a.agent.output();
+}
+
+// ---------------------------------------------------------------- issue 24: a relay that
+// cannot see or step in. MiddleRelay stands where a compromised relay would: between the agent
+// and the real relay, with every message of the session passing through it.
+
+// An RFB KeyEvent for each character typed, down then up.
+std::string key_events(std::string_view text) {
+  std::string out;
+  for (char c : text)
+    for (char down : {'\x01', '\x00'}) out += std::string{'\x04', down, 0, 0, 0, 0, 0, c};
+  return out;
+}
+
+std::string verification_code_of(const CommandResult& status) {
+  boost::system::error_code ec;
+  auto v = bj::parse(status.out, ec);
+  if (!v.is_object() || !v.as_object().contains("session")) return "";
+  return str_of(v.as_object().at("session").as_object(), "verificationCode");
+}
+
+// Whoever runs the relay records every message of a whole session: the screen sent as Raw
+// pixels, keys typed, the device's notices. None of them is in the recording, though the
+// supporter received and sent them all; both ends show the same code.
+TEST_F(AgentSessionTest, ARelayThatRecordsTheWholeSessionFindsNoPixelNoKeyNoNotice) {
+  ChildProcess pattern;
+  ASSERT_TRUE(draw_pattern(pattern));
+  MiddleRelay middle(relay_.port());
+  agent_relay_ = middle.base_url();
+  AskingSession a;
+  ASSERT_TRUE(ask(a, "recorded"));
+  std::string code = verification_code_of(agent_cli(a.state, {"status", "--json"}));
+  EXPECT_EQ(code.size(), 6u);
+  EXPECT_EQ(code, a.supporter->peer().verification_code());
+  ASSERT_EQ(agent_cli(a.state, {"allow"}).exit_code, 0);
+  auto& supporter = *a.supporter;
+  ASSERT_TRUE(wait_until([&] { return supporter.received().size() >= 14; }, 10s));
+  supporter.send(rfb_client_start().substr(12) + full_update_request());
+  // The whole screen, Raw: the pattern's pixels as they are in the framebuffer.
+  ASSERT_TRUE(supporter.peer().wait_bytes(std::uint64_t{kWidth} * kHeight * 4, 20s))
+      << a.agent.output();
+  std::string typed = key_events("secret typed words");
+  supporter.send(typed);
+  ASSERT_TRUE(wait_until([&] { return session_number(a.state, "inputInjected") >= 36; }, 10s))
+      << a.agent.output();
+  ASSERT_EQ(agent_cli(a.state, {"end"}).exit_code, 0);
+  ASSERT_TRUE(supporter.peer().wait_closed(10s));
+
+  std::string plain = supporter.received();
+  std::string recorded = middle.recording();
+  ASSERT_GT(recorded.size(), plain.size()) << "the whole session went through the middle";
+  // Needles that a relay reading the stream would find: runs of the pattern's pixels from
+  // several places of the picture, the key events, the notices' JSON.
+  std::vector<std::pair<std::string, std::string>> needles;
+  for (std::size_t at : {plain.size() / 4, plain.size() / 2, plain.size() * 3 / 4})
+    needles.emplace_back("pixels at " + std::to_string(at), plain.substr(at, 64));
+  needles.emplace_back("the key events", typed.substr(0, 16));
+  needles.emplace_back("a key event", typed.substr(8 * 6, 8));
+  needles.emplace_back("the asking notice", R"("type":"asking")");
+  needles.emplace_back("the RFB version", "RFB 003.008");
+  // What the two ends said to each other in the clear: each needle must be in it, or it
+  // would prove nothing.
+  std::string clear = plain + typed;
+  for (const auto& n : supporter.notices()) clear += n;
+  for (const auto& [what, needle] : needles) {
+    EXPECT_NE(clear.find(needle), std::string::npos) << what << " was not even said";
+    EXPECT_EQ(recorded.find(needle), std::string::npos) << what << " crossed the relay readable";
+  }
+}
+
+// A relay that changes one byte, drops a message, repeats one or swaps two, in either direction:
+// the end that receives it ends the session with the reason, the other end learns it through
+// the relay's close, and nothing altered is used (no byte past the change reaches the viewer;
+// no altered key reaches the desktop).
+TEST_F(AgentSessionTest, ARelayThatAltersDropsRepeatsOrReordersEndsTheSessionAtBothEnds) {
+  // What reaches the display's keyboard (its window covers the screen, as the pattern would).
+  ChildProcess input_log;
+  std::string log = dir_ + "/input.log";
+  ASSERT_TRUE(input_log.start({program_path("reach_test_x11_input_log"), "--out", log},
+                              dir_ + "/input-tool.log", x_env()));
+  ASSERT_TRUE(
+      wait_until([&] { return input_log.output().find("ready") != std::string::npos; }, 20s));
+  using Way = MiddleRelay::Way;
+  struct Case {
+    std::string name;
+    Way way;
+  };
+  const std::vector<Case> cases = {{"flip", Way::to_relay},   {"drop", Way::to_relay},
+                                   {"replay", Way::to_relay}, {"swap", Way::to_relay},
+                                   {"flip", Way::to_device},  {"replay", Way::to_device}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name +
+                 (c.way == Way::to_relay ? " towards the supporter" : " towards the device"));
+    // Towards the supporter: the first big record (the screen) is the victim. Towards the device:
+    // the first record after `armed` is set (the supporter's key events).
+    std::atomic<bool> armed{false};
+    std::mutex held_mu;
+    std::optional<std::string> held;
+    bool done = false;
+    MiddleRelay middle(
+        relay_.port(), [&](Way way, int, std::string m, const MiddleRelay::Send& send) {
+          std::lock_guard lk(held_mu);
+          bool victim =
+              !done && way == c.way && (way == Way::to_relay ? m.size() > 10000 : armed.load());
+          if (held && way == c.way) {  // swap: the next one first, then the held one
+            send(way, std::move(m));
+            send(way, std::move(*held));
+            held.reset();
+            return;
+          }
+          if (!victim) return send(way, std::move(m));
+          done = true;
+          if (c.name == "flip") {
+            m[m.size() / 2] ^= 0x01;
+            send(way, std::move(m));
+          } else if (c.name == "replay") {
+            send(way, m);
+            send(way, std::move(m));
+          } else if (c.name == "swap") {
+            held = std::move(m);
+          }  // drop: nothing
+        });
+    agent_relay_ = middle.base_url();
+    AskingSession a;
+    ASSERT_TRUE(ask(a, c.name + (c.way == Way::to_relay ? "-down" : "-up")));
+    ASSERT_EQ(agent_cli(a.state, {"allow"}).exit_code, 0);
+    auto& supporter = *a.supporter;
+    ASSERT_TRUE(wait_until([&] { return supporter.received().size() >= 14; }, 10s));
+    supporter.send(rfb_client_start().substr(12) + full_update_request());
+    std::size_t logged_before = 0;
+    if (c.way == Way::to_device) {
+      ASSERT_TRUE(supporter.peer().wait_bytes(std::uint64_t{kWidth} * kHeight * 4, 20s));
+      // A key the middle leaves alone is typed (the log sees keys), then the victim.
+      logged_before = read_file_bytes(log).size();
+      supporter.send(key_events("k"));
+      ASSERT_TRUE(
+          wait_until([&] { return read_file_bytes(log).find("key k") != std::string::npos; }, 10s))
+          << read_file_bytes(log);
+      armed = true;
+      supporter.send(key_events("x"));
+      if (c.name == "swap" || c.name == "drop") supporter.send(key_events("y"));
+    }
+    ASSERT_TRUE(supporter.peer().wait_closed(15s)) << a.agent.output();
+    EXPECT_EQ(a.agent.wait(15s), std::optional<int>(0)) << a.agent.output();
+    EXPECT_NE(a.agent.output().find("session: ended (e2eFailed)"), std::string::npos)
+        << a.agent.output();
+    if (c.way == Way::to_relay) {
+      EXPECT_EQ(supporter.peer().e2e_error(), "e2eBadRecord");
+      EXPECT_LT(supporter.received().size(), std::size_t{kWidth} * kHeight * 4)
+          << "bytes past the altered record reached the viewer";
+    } else {
+      EXPECT_EQ(supporter.peer().close_reason(), "end-to-end check failed (e2eBadRecord)");
+      std::this_thread::sleep_for(300ms);  // what was injected reaches the X server and the log
+      std::string seen = read_file_bytes(log).substr(logged_before);
+      std::size_t x_typed = 0;
+      for (auto at = seen.find("key x\n"); at != std::string::npos;
+           at = seen.find("key x\n", at + 1))
+        ++x_typed;
+      // The record as sent may have been typed before its repeat came; the repeat never.
+      EXPECT_LE(x_typed, c.name == "replay" ? 1u : 0u) << seen;
+    }
+    agent_relay_.clear();
+  }
+}
+
+// A relay that stands in the middle of a session started by code, with keys of its own: it can
+// complete a handshake with each end, but then the two ends show different codes, which is
+// what the person comparing them sees (the allow dialog says to deny then).
+TEST_F(AgentSessionTest, ARelayInTheMiddleWithItsOwnKeysGivesTheTwoEndsDifferentCodes) {
+  ChildProcess pattern;
+  ASSERT_TRUE(draw_pattern(pattern));
+  using Way = MiddleRelay::Way;
+  std::mutex mu;
+  link::E2eChannel as_device(device_end());           // towards the supporter
+  link::E2eChannel as_supporter(link::E2eOptions{});  // towards the agent
+  std::string pending;  // the agent's stream bytes before the supporter's side is ready
+  MiddleRelay middle(relay_.port(),
+                     [&](Way way, int, std::string m, const MiddleRelay::Send& send) {
+                       std::lock_guard lk(mu);
+                       if (way == Way::to_device) {  // from the supporter
+                         auto r = as_device.receive(m);
+                         if (!r) return;
+                         for (auto& x : r->send) send(Way::to_relay, std::move(x));
+                         if (as_supporter.state() == link::E2eChannel::State::handshake &&
+                             as_supporter.verification_code().empty())
+                           for (auto& x : as_supporter.start()) send(Way::to_device, std::move(x));
+                         if (r->established && !pending.empty())
+                           send(Way::to_relay, as_device.seal_stream(std::exchange(pending, {})));
+                         if (!r->stream.empty())
+                           send(Way::to_device, as_supporter.seal_stream(r->stream));
+                       } else {  // from the agent
+                         auto r = as_supporter.receive(m);
+                         if (!r) return;
+                         for (auto& x : r->send) send(Way::to_device, std::move(x));
+                         if (!r->stream.empty()) {
+                           if (as_device.established())
+                             send(Way::to_relay, as_device.seal_stream(r->stream));
+                           else
+                             pending += r->stream;
+                         }
+                         for (auto& n : r->notices)
+                           if (as_device.established())
+                             send(Way::to_relay, as_device.seal_notice(n));
+                       }
+                     });
+  agent_relay_ = middle.base_url();
+  AskingSession a;
+  ASSERT_TRUE(ask(a, "middle")) << "the middle passes the session on: both ends work";
+  std::string device_code = verification_code_of(agent_cli(a.state, {"status", "--json"}));
+  std::string supporter_code = a.supporter->peer().verification_code();
+  ASSERT_EQ(device_code.size(), 6u);
+  ASSERT_EQ(supporter_code.size(), 6u);
+  EXPECT_NE(device_code, supporter_code) << "one time in a million they match by chance";
+  ASSERT_EQ(agent_cli(a.state, {"deny"}).exit_code, 0);
 }
 
 TEST_F(AgentSessionTest, TypedTextAndClicksLandOnTheDeviceOnlyWithControl) {

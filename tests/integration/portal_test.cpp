@@ -584,6 +584,14 @@ class PortalTest : public RemoteAssistanceFlow {
     ASSERT_TRUE(wait_until([&] { return session_state() == "askingToAllow"; }, 20s));
   }
 
+  // The verification code reach connect showed the supporter ("Verification code: 123 456").
+  std::string supporters_code() {
+    std::string said = read_file_bytes(dir_ + "/connect.log");
+    auto at = said.find("Verification code: ");
+    if (at == std::string::npos || at + 26 > said.size()) return "";
+    return said.substr(at + 19, 3) + said.substr(at + 23, 3);
+  }
+
   // From the help desk's request to the question on the screen: accepted through the
   // notification, the supporter connected, "Allow this session to start?" shown.
   // `answer`: the dialog's button to click then ("" to leave the question open).
@@ -768,6 +776,14 @@ TEST_F(PortalTest, ViewOnlyByARealClickSharesThePixelsAndDropsTheSupportersInput
   until_the_question(bridge, viewer);
   ASSERT_TRUE(desktop_.control_shown(
       "label", "Helen Helpdesk (Reach) is connected and wants to see this screen."));
+  // The verification code: the one reach connect shows the supporter, with what to do.
+  std::string code = supporters_code();
+  ASSERT_EQ(code.size(), 6u) << read_file_bytes(dir_ + "/connect.log");
+  EXPECT_TRUE(desktop_.control_shown("label", "Verification code " + code));
+  EXPECT_TRUE(desktop_.control_shown(
+      "label",
+      "Ask Helen Helpdesk (Reach) to read out the code on their screen. If it is different, "
+      "choose Deny: someone may be between you."));
   // Until it is answered the viewer is not admitted: no pixel, no input channel.
   EXPECT_EQ(viewer.output().find("frames="), std::string::npos);
   desktop_.screenshot("portal-allow-dialog-en");
@@ -997,6 +1013,7 @@ TEST_F(PortalTest, NorwegianFromTheLocale) {
       "label", "Helen Helpdesk (Reach) er koblet til og vil se denne skjermen."));
   ASSERT_TRUE(desktop_.control_shown("push button", "Bare visning"));
   ASSERT_TRUE(desktop_.control_shown("push button", "Avslå"));
+  EXPECT_TRUE(desktop_.control_shown("label", "Kontrollkode " + supporters_code()));
   desktop_.screenshot("portal-allow-dialog-nb");
   ASSERT_EQ(desktop_.click("push button", "Full kontroll"), "");
   ASSERT_TRUE(wait_until([&] { return session_state() == "active"; }, 20s));

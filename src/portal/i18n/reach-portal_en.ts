@@ -158,6 +158,14 @@
         <source>Remote assistance session ended</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>The session was ended for your safety: what was sent between this device and the supporter was changed on the way, or someone stood in between.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The session was ended for your safety at %1: what was sent between this device and the supporter was changed on the way, or someone stood in between.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>reach::portal::AgentLink</name>
@@ -214,6 +222,22 @@
     </message>
     <message>
         <source>If you do not answer, the session is denied in %1:%2.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Code: %1 %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Verification code %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This session was started with a code, not by your organisation, so comparing codes is what protects you: ask %1 to read out the code on their screen. If it is different, choose Deny.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask %1 to read out the code on their screen. If it is different, choose Deny: someone may be between you.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

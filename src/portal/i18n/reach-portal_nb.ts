@@ -158,6 +158,14 @@
         <source>Remote assistance session ended</source>
         <translation>Fjernhjelpsøkten er avsluttet</translation>
     </message>
+    <message>
+        <source>The session was ended for your safety: what was sent between this device and the supporter was changed on the way, or someone stood in between.</source>
+        <translation>Økten ble avsluttet for din sikkerhet: det som ble sendt mellom denne enheten og den som hjelper, ble endret underveis, eller noen sto imellom.</translation>
+    </message>
+    <message>
+        <source>The session was ended for your safety at %1: what was sent between this device and the supporter was changed on the way, or someone stood in between.</source>
+        <translation>Økten ble avsluttet for din sikkerhet kl. %1: det som ble sendt mellom denne enheten og den som hjelper, ble endret underveis, eller noen sto imellom.</translation>
+    </message>
 </context>
 <context>
     <name>reach::portal::AgentLink</name>
@@ -215,6 +223,22 @@
     <message>
         <source>If you do not answer, the session is denied in %1:%2.</source>
         <translation>Hvis du ikke svarer, avslås økten om %1:%2.</translation>
+    </message>
+    <message>
+        <source>Code: %1 %2</source>
+        <translation>Kode: %1 %2</translation>
+    </message>
+    <message>
+        <source>Verification code %1</source>
+        <translation>Kontrollkode %1</translation>
+    </message>
+    <message>
+        <source>This session was started with a code, not by your organisation, so comparing codes is what protects you: ask %1 to read out the code on their screen. If it is different, choose Deny.</source>
+        <translation>Denne økten ble startet med en kode, ikke av organisasjonen din, så det er sammenligningen av kodene som beskytter deg: be %1 lese opp koden på skjermen sin. Er den annerledes, velg Avslå.</translation>
+    </message>
+    <message>
+        <source>Ask %1 to read out the code on their screen. If it is different, choose Deny: someone may be between you.</source>
+        <translation>Be %1 lese opp koden på skjermen sin. Er den annerledes, velg Avslå: noen kan stå mellom dere.</translation>
     </message>
 </context>
 <context>

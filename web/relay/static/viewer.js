@@ -46,10 +46,15 @@ status(say('connecting'));
 // closed normally and 4000 when the device never came.
 const socket = new WebSocket(streamUrl);
 socket.binaryType = 'arraybuffer';
-socket.addEventListener('open', () => status(say('securing')));
 socket.addEventListener('close', (e) => { closing = { code: e.code, reason: e.reason }; });
+let heard = false;  // the device's end has answered (the relay opens the stream before it comes)
 socket.addEventListener('message', (e) => {
-  if (typeof e.data !== 'string') received += e.data.byteLength;
+  if (typeof e.data === 'string') return;
+  received += e.data.byteLength;
+  if (!heard) {
+    heard = true;
+    status(say('securing'));
+  }
 });
 // noVNC reads the stream through the encrypting channel; the device's notices arrive inside it.
 const channel = new E2eSocket(socket, {}, {

@@ -245,6 +245,7 @@ export const en = {
   'endReason.peerTimeout': 'the other side stopped answering',
   'endReason.expired': 'expired',
   'endReason.closedAtRelay': 'closed at the relay',
+  'endReason.e2eFailed': 'an end-to-end check failed: the session was altered on the way, or someone stood in between',
   'state.requested': 'Requested',
   'state.accepted': 'Accepted',
   'state.allowed': 'Allowed',

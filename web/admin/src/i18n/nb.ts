@@ -247,6 +247,7 @@ export const nb: Record<MessageKey, string> = {
   'endReason.peerTimeout': 'den andre siden sluttet å svare',
   'endReason.expired': 'utløpt',
   'endReason.closedAtRelay': 'lukket i reléet',
+  'endReason.e2eFailed': 'en ende-til-ende-kontroll feilet: økten ble endret underveis, eller noen sto imellom',
   'state.requested': 'Forespurt',
   'state.accepted': 'Godtatt',
   'state.allowed': 'Tillatt',
