@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh [SECONDS]              each target for SECONDS (default 60)
 #   scripts/fuzz.sh --runs N               each target for N executions
 #   scripts/fuzz.sh [...] TARGET...        only these targets (rfb_server link channel odata
-#                                          oauth json_body viewer_gate)
+#                                          oauth json_body viewer_gate e2e)
 # New inputs go to build-fuzz/corpus/TARGET (the seeds in tests/fuzz/corpus/TARGET are read,
 # never written). A crash stops the script with the input's path; once fixed, copy the input
 # into tests/fuzz/corpus/TARGET so that ctest replays it for ever. The last line per target is
@@ -22,7 +22,7 @@ while (($#)); do
     *) targets+=("$1"); shift ;;
   esac
 done
-((${#targets[@]})) || targets=(rfb_server link channel odata oauth json_body viewer_gate)
+((${#targets[@]})) || targets=(rfb_server link channel odata oauth json_body viewer_gate e2e)
 
 bash scripts/setup-deps.sh
 # clang and its sanitizer and libFuzzer runtimes (Debian 12: clang 14).

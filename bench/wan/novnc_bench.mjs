@@ -209,6 +209,7 @@ async function cell(load, mode) {
       if (counting) received += e.response.opcode === 2 ? Math.floor(e.response.payloadData.length * 3 / 4) : e.response.payloadData.length;
     });
     let server;  // the process whose CPU counts
+    let sealCpu = null;  // the agent's: its CPU spent on end-to-end encryption so far
     if (mode === 'x0vncserver') {
       const port = nextPort++;
       const wsPort = nextPort++;
@@ -242,6 +243,11 @@ async function cell(load, mode) {
         const st = spawnSync(path.join(bin, 'reach-agent'), ['status', '--json', '--state', state], { encoding: 'utf8' });
         try { return JSON.parse(st.stdout).session?.state ?? ''; } catch { return ''; }
       };
+      // CPU the agent spent sealing records (end-to-end encryption) so far, in ms.
+      sealCpu = () => {
+        const st = spawnSync(path.join(bin, 'reach-agent'), ['status', '--json', '--state', state], { encoding: 'utf8' });
+        try { return JSON.parse(st.stdout).session?.e2eSealCpuMs ?? NaN; } catch { return NaN; }
+      };
       await until('the agent joined', () => status() === 'waitingForSupporter');
       await page.goto(session.supporter_link);
       await until('asked to allow', () => status() === 'askingToAllow');
@@ -254,6 +260,7 @@ async function cell(load, mode) {
     await page.evaluate(() => { window.viewerTimes = true; });
     const from = Date.now();
     const cpuFrom = cpuMs(server.pid);
+    const sealFrom = sealCpu ? sealCpu() : NaN;
     let stepAt = null;
     if (typing) {
       // A key every 150 ms; the k-th echo shows marker k + 1.
@@ -275,6 +282,7 @@ async function cell(load, mode) {
     }
     const to = Date.now();
     const cpuTo = cpuMs(server.pid);
+    const sealTo = sealCpu ? sealCpu() : NaN;
     counting = false;
     const viewer = await page.evaluate(() => {
       window.viewerTimes = false;
@@ -355,7 +363,7 @@ async function cell(load, mode) {
     if (process.env.REACH_BENCH_AGENT_LOG && mode !== 'x0vncserver') fs.writeFileSync(path.join(process.env.REACH_BENCH_AGENT_LOG, `${load}-${mode}.log`), server.err + server.out);
     const seconds = (to - from) / 1000;
     return { fps: frames / seconds, p50: pct(lat, 0.5), p95: pct(lat, 0.95), kbitps: received * 8 / 1000 / seconds,
-      cpuPerFrame: frames ? (cpuTo - cpuFrom) / frames : NaN, exactMs, typing, stepRecovery, stepWorst, stepped: stepAt !== null,
+      cpuPerFrame: frames ? (cpuTo - cpuFrom) / frames : NaN, sealShare: (sealTo - sealFrom) / (cpuTo - cpuFrom), exactMs, typing, stepRecovery, stepWorst, stepped: stepAt !== null,
       viewer };
   } finally {
     for (const c of started.reverse()) await stop(c);
@@ -388,6 +396,13 @@ for (const load of opt.loads.split(',')) {
     console.log(typing
       ? `| h264 / x0vncserver | ${fmt(a.fps / b.fps, 2)} | ${fmt(a.p50 / b.p50, 2)} | ${fmt(a.p95 / b.p95, 2)} | ${fmt(a.kbitps / b.kbitps, 2)} | ${fmt(a.cpuPerFrame / b.cpuPerFrame, 2)} |`
       : `| h264 / x0vncserver | ${fmt(a.fps / b.fps, 2)} | ${fmt(a.p50 / b.p50, 2)} | ${fmt(a.p95 / b.p95, 2)} | ${fmt(a.kbitps / b.kbitps, 2)} | ${fmt(a.cpuPerFrame / b.cpuPerFrame, 2)} | |${opt.step ? ' | |' : ''}`);
+  }
+  // What the end-to-end encryption costs the agent: its CPU sealing records, as a share of all
+  // its CPU in the cell (the agent measures the first around each seal, on its session thread).
+  const sealed = Object.entries(rows).filter(([, r]) => Number.isFinite(r.sealShare));
+  if (sealed.length) {
+    console.log('\n| server | end-to-end encryption: share of the agent\'s CPU |\n|---|---|');
+    for (const [mode, r] of sealed) console.log(`| ${mode} | ${fmt(r.sealShare * 100, 2)} % |`);
   }
   // The viewer's own time per frame: where latency goes that no server can win back.
   const times = Object.entries(rows).filter(([, r]) => r.viewer);

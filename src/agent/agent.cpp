@@ -353,6 +353,7 @@ struct Agent::Impl {
                    {"videoFrames", st.video_frames},
                    {"exactRefreshes", st.refreshes},
                    {"videoBitrate", st.video_bitrate},
+                   {"e2eSealCpuMs", st.seal_cpu_us / 1000},
                    {"inputInjected", st.input_injected},
                    {"inputDropped", st.input_dropped}};
       if (session->state() == ConsentState::asking) s["answerByDateTime"] = iso8601(answer_by);

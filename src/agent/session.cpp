@@ -18,6 +18,8 @@
 #include <optional>
 #include <thread>
 
+#include <time.h>
+
 namespace reach::agent {
 
 namespace {
@@ -121,9 +123,22 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       std::lock_guard lk(mu);
       stats.bytes_sent += out.size();
     }
-    std::lock_guard lk(e2e_mu);
-    for (std::size_t at = 0; at < out.size(); at += kMaxMessage)
-      ws->send(e2e->seal_stream(std::string_view(out).substr(at, kMaxMessage)), true);
+    std::uint64_t cpu_before = thread_cpu_us();
+    {
+      std::lock_guard lk(e2e_mu);
+      for (std::size_t at = 0; at < out.size(); at += kMaxMessage)
+        ws->send(e2e->seal_stream(std::string_view(out).substr(at, kMaxMessage)), true);
+    }
+    std::uint64_t spent = thread_cpu_us() - cpu_before;
+    std::lock_guard lk(mu);
+    stats.seal_cpu_us += spent;
+  }
+
+  static std::uint64_t thread_cpu_us() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000 +
+           static_cast<std::uint64_t>(t.tv_nsec) / 1000;
   }
 
   // rfb::ServerHandler, called inside conn->process() on the session thread.

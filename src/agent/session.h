@@ -66,6 +66,9 @@ struct SessionStats {
   std::uint64_t video_frames = 0;  // H.264 frames
   std::uint64_t refreshes = 0;     // exact copies of areas sent lossy
   int video_bitrate = 0;           // what the H.264 encoder aims at now (bits per second)
+  // CPU time the session thread spent sealing records (end-to-end encryption), for the
+  // benches: its share of the agent's CPU.
+  std::uint64_t seal_cpu_us = 0;
   std::uint64_t input_injected = 0;
   std::uint64_t input_dropped = 0;  // view-only, or before allow
 };

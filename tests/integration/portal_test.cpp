@@ -448,14 +448,15 @@ class AgentWatch {
 // for, then the clicks and keys a person at the viewer makes, as PointerEvent and KeyEvent.
 class SupporterViewer {
  public:
+  // The supporter's end of the stream, end-to-end encrypted as the viewer's is (E2ePeer).
   SupporterViewer(net::EventLoop& loop, const std::string& url) {
-    auto ws = net::websocket_connect(loop, url, {}, stream_);
-    EXPECT_TRUE(ws) << (ws ? "" : ws.error().message);
-    if (ws) ws_ = *ws;
+    auto p = E2ePeer::connect(loop, url);
+    EXPECT_TRUE(p) << (p ? "" : p.error().message);
+    if (p) peer_ = *p;
   }
   // Exchanges versions; the agent then asks the person before it offers anything more.
   ::testing::AssertionResult say_hello() {
-    if (!ws_ || stream_->wait_for(12, 10s) != "RFB 003.008\n")
+    if (!peer_ || wait_for(12, 10s) != "RFB 003.008\n")
       return ::testing::AssertionFailure() << "no version from the device";
     send("RFB 003.008\n");
     return ::testing::AssertionSuccess();
@@ -463,13 +464,13 @@ class SupporterViewer {
   // Once the person allowed: security None, a shared ClientInit, the ServerInit back, and a
   // request for the whole screen in raw pixels.
   ::testing::AssertionResult until_admitted() {
-    if (stream_->wait_for(14, 20s).substr(12) != std::string("\x01\x01", 2))
+    if (wait_for(14, 20s).substr(12) != std::string("\x01\x01", 2))
       return ::testing::AssertionFailure() << "no security offer of None";
     send("\x01");
-    if (stream_->wait_for(18, 10s).substr(14) != std::string(4, '\0'))
+    if (wait_for(18, 10s).substr(14) != std::string(4, '\0'))
       return ::testing::AssertionFailure() << "security failed";
     send("\x01");  // ClientInit: shared
-    const std::string init = stream_->wait_for(18 + 24, 10s);
+    const std::string init = wait_for(18 + 24, 10s);
     if (init.size() < 18 + 24) return ::testing::AssertionFailure() << "no ServerInit";
     send(std::string("\x02\x00\x00\x01\x00\x00\x00\x00", 8));  // SetEncodings: Raw
     send(std::string("\x03\x00\x00\x00\x00\x00", 6) + init.substr(18, 4));
@@ -493,38 +494,18 @@ class SupporterViewer {
   }
 
  private:
-  // The RFB bytes received, called on the event loop's thread and read on the test's.
-  class Stream : public net::WebSocketHandler {
-   public:
-    void on_message(std::string data, bool binary) override {
-      std::lock_guard lk(mu_);
-      if (binary) rfb_ += data.substr(0, kKept - std::min(kKept, rfb_.size()));
-      cv_.notify_all();
+  // The first `n` bytes of the stream, or fewer when it closed or `timeout` passed first.
+  std::string wait_for(std::size_t n, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!peer_->wait_bytes(n, 50ms) && !peer_->closed() &&
+           std::chrono::steady_clock::now() < deadline) {
     }
-    void on_close(std::uint16_t, std::string) override {
-      std::lock_guard lk(mu_);
-      closed_ = true;
-      cv_.notify_all();
-    }
-    // The first `n` bytes, or fewer when the stream closed or `timeout` passed first.
-    std::string wait_for(std::size_t n, std::chrono::milliseconds timeout) {
-      std::unique_lock lk(mu_);
-      cv_.wait_for(lk, timeout, [&] { return rfb_.size() >= n || closed_; });
-      return rfb_.substr(0, n);
-    }
+    return peer_->stream().substr(0, n);
+  }
 
-   private:
-    static constexpr std::size_t kKept = 64;  // the handshake's bytes are all that is read
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::string rfb_;      // guarded by mu_
-    bool closed_ = false;  // guarded by mu_
-  };
+  void send(std::string bytes) { peer_->send(bytes); }
 
-  void send(std::string bytes) { ws_->send(std::move(bytes), true); }
-
-  std::shared_ptr<Stream> stream_ = std::make_shared<Stream>();
-  std::shared_ptr<net::WebSocket> ws_;
+  std::shared_ptr<E2ePeer> peer_;
 };
 
 constexpr const char* kRequestText =
