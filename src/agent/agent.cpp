@@ -1,10 +1,12 @@
 #include "agent/agent.h"
 
 #include "common/crypto.h"
+#include "common/e2e_crypto.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "common/time.h"
+#include "link/e2e.h"
 #include "link/link.h"
 
 #include <fmt/format.h>
@@ -118,6 +120,12 @@ std::string join_error(const Error& e) {
   return fmt::format("The relay refused the session (HTTP {}): {}", e.status, e.message);
 }
 
+Result<std::string> device_public_key(StateDir& state) {
+  auto key = state.device_key();
+  if (!key) return key.error();
+  return crypto::ed25519_public_key(*key);
+}
+
 bj::object collect_inventory() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -217,15 +225,20 @@ struct Agent::Impl {
         say("session: waiting for the supporter to connect");
         break;
       case ConsentState::asking: {
-        std::lock_guard lk(mu);
-        answer_by = now_ms() + options.allow_timeout.count();
-      }
-        say(
-            fmt::format("session: {} is connected. Allow this session to start? "
-                        "`reach-agent allow` (full control), `reach-agent allow --view-only`, or "
-                        "`reach-agent deny`",
-                        who));
+        std::string code;
+        {
+          std::lock_guard lk(mu);
+          answer_by = now_ms() + options.allow_timeout.count();
+          if (session) code = session->verification_code();
+        }
+        say(fmt::format(
+            "session: {} is connected. Allow this session to start? "
+            "`reach-agent allow` (full control), `reach-agent allow --view-only`, or "
+            "`reach-agent deny`. Verification code: {} {} (the supporter sees the same; if "
+            "theirs differs, deny)",
+            who, code.substr(0, 3), code.size() > 3 ? code.substr(3) : ""));
         break;
+      }
       case ConsentState::allowed:
         say(view_only ? "session: allowed, view only" : "session: allowed, full control");
         break;
@@ -257,7 +270,8 @@ struct Agent::Impl {
     if (!e.empty()) report(notification_id, e, detail);
   }
 
-  Status join(const std::string& stream_url, const std::string& notification_id, bool h264 = true) {
+  Status join(const std::string& stream_url, const std::string& session_secret,
+              const std::string& notification_id, bool h264 = true) {
     std::lock_guard lk(mu);
     if (session && !is_final(session->state()))
       return make_error(Errc::conflict, "sessionOpen",
@@ -267,6 +281,7 @@ struct Agent::Impl {
     SessionOptions so;
     so.stream_url = stream_url;
     so.device_key = std::move(*key);
+    so.session_secret = session_secret;
     so.client = options.relay_client;
     so.x11 = options.x11;
     so.allow_timeout = options.allow_timeout;
@@ -307,12 +322,15 @@ struct Agent::Impl {
     bool h264 = true;
     if (auto it = n->data.find("h264"); it != n->data.end() && it->value().is_bool())
       h264 = it->value().as_bool();
-    std::string stream_url;
+    std::string stream_url, secret;
     if (accept) {
+      // The link's fragment holds the session's end-to-end secret (the supporter's link holds
+      // the same); the relay is never given it.
       auto parsed = link::parse_session_link(link, "join");
       if (!parsed)
         return refusal("The request carries no usable session link: " + parsed.error().message);
       stream_url = parsed->stream_url;
+      secret = parsed->session_secret;
     }
     n->answer = accept ? "accepted" : "declined";
     n->read = true;
@@ -324,7 +342,7 @@ struct Agent::Impl {
       return ok({{"answer", "declined"}});
     }
     say("request " + id + " accepted: joining the session");
-    if (auto st = join(stream_url, id, h264); !st) {
+    if (auto st = join(stream_url, secret, id, h264); !st) {
       report(id, "failed", st.error().message);
       return refusal(join_error(st.error()), join_reason(st.error()));
     }
@@ -377,6 +395,8 @@ struct Agent::Impl {
     std::lock_guard lk(mu);
     if (enrolled) {
       bj::object e{{"hubUrl", enrolled->hub_url}, {"deviceId", enrolled->device_id}};
+      if (auto key = device_public_key(state))
+        e["deviceKeyFingerprint"] = link::device_key_fingerprint(*key);
       for (const char* key : {"userPrincipalName", "organization", "lastSyncDateTime"})
         if (auto v = last_checkin.if_contains(key); v && v->is_string()) e[key] = *v;
       o["enrollment"] = std::move(e);
@@ -401,7 +421,7 @@ struct Agent::Impl {
     auto url = link::code_stream_url(relay, code);
     if (!url) return refusal(url.error().message, "badCode");
     say("joining the session of code " + printable(code));
-    if (auto st = join(*url, {}); !st)
+    if (auto st = join(*url, {}, {}); !st)
       return refusal(join_error(st.error()), join_reason(st.error()));
     return ok({{"session", "waitingForSupporter"}});
   }
@@ -458,7 +478,15 @@ struct Agent::Impl {
     if (c == "join") {
       auto url = json::opt_string(req, "streamUrl");
       if (!url || !*url) return refusal("join needs the session's stream URL.");
-      if (auto st = join(**url, {}); !st)
+      // The end-to-end secret of a link the hub made (base64url), if the link had one.
+      std::string secret;
+      if (auto given = json::opt_string(req, "sessionSecret"); given && *given) {
+        auto raw = crypto::base64url_decode(**given);
+        if (!raw || raw->size() != link::kSessionSecretBytes)
+          return refusal("The session's key is malformed: copy the whole link.", "badLink");
+        secret = std::move(*raw);
+      }
+      if (auto st = join(**url, secret, {}); !st)
         return refusal(join_error(st.error()), join_reason(st.error()));
       return ok({{"session", "waitingForSupporter"}});
     }
@@ -488,8 +516,13 @@ Agent::~Agent() {
 
 void Agent::start_channel(const Credential& credential) {
   Impl* i = impl_.get();
+  PushChannelOptions channel_options = i->options.channel;
+  if (auto key = device_public_key(i->state))
+    channel_options.device_public_key = crypto::base64url_encode(*key);
+  else
+    log::warn("agent.device_key_unreadable", {{"error", key.error().message}});
   auto ch = std::make_unique<PushChannel>(
-      credential, i->state, collect_inventory(), i->options.channel,
+      credential, i->state, collect_inventory(), channel_options,
       [i](const Notification& n) { return i->on_notification(n); }, [i](bool) { i->changed(); },
       [i](const bj::object& answer) {
         {
@@ -503,8 +536,8 @@ void Agent::start_channel(const Credential& credential) {
   impl_->channel = std::move(ch);
 }
 
-Status Agent::join(const std::string& stream_url, const std::string& notification_id) {
-  return impl_->join(stream_url, notification_id);
+Status Agent::join(const std::string& stream_url, const std::string& session_secret) {
+  return impl_->join(stream_url, session_secret, {});
 }
 
 bj::object Agent::control(const bj::object& request) {

@@ -8,7 +8,9 @@
 //   {"cmd":"allow","viewOnly":bool} | {"cmd":"deny"} → "allow this session to start?"
 //   {"cmd":"end"}                          → ends the session at once
 //   {"cmd":"viewOnly"}                     → drops the supporter's control for the session
-//   {"cmd":"join","streamUrl":URL}         → joins a relay session (reach-agent join)
+//   {"cmd":"join","streamUrl":URL[,"sessionSecret":B64URL]}
+//                                          → joins a relay session (reach-agent join), with the
+//                                            end-to-end secret of a link the hub made
 //   {"cmd":"joinCode","code":CODE}         → joins by the code a supporter reads out, on the
 //                                            relay given with --relay or named by the hub
 // Every response has "ok" and, when not ok, "error" (a sentence for the user) and, for the
@@ -56,6 +58,9 @@ struct AgentOptions {
 
 // The device's inventory for enrollment and check-ins (hostname, /etc/os-release, DMI).
 boost::json::object collect_inventory();
+// The device's Ed25519 public key (raw 32 bytes), from its key in the state directory (made
+// there the first time). Errors: the state directory's.
+Result<std::string> device_public_key(StateDir& state);
 // A failed join, in words for the person at the device.
 std::string join_error(const Error& e);
 
@@ -68,7 +73,7 @@ class Agent {
   void start_channel(const Credential& credential);
   // Joins a relay session by its device stream URL (`join`, or an accepted request when
   // notification_id is set). Errors: 409 while another session is open; the relay's refusal.
-  Status join(const std::string& stream_url, const std::string& notification_id = {});
+  Status join(const std::string& stream_url, const std::string& session_secret = {});
   boost::json::object control(const boost::json::object& request);
   boost::json::object snapshot();
 

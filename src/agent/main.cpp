@@ -100,11 +100,18 @@ int enroll(const Common& c, std::string hub, const std::string& token) {
         fmt::format("this device is already enrolled (device {}); remove {} to enroll again",
                     (*existing)->device_id, (*state)->path() + "/credential.json"));
   while (!hub.empty() && hub.back() == '/') hub.pop_back();
+  // A new enrollment is a new device key: sessions and receipts of an earlier enrollment stay
+  // with the earlier key.
+  if (auto key = (*state)->new_device_key(); !key) return fail(key.error().message);
+  auto public_key = agent::device_public_key(**state);
+  if (!public_key) return fail(public_key.error().message);
   net::Headers h;
   h.set("Content-Type", "application/json");
-  auto r = net::http_request("POST", hub + "/api/agent/enroll", h,
-                             json::serialize(bj::object{{"enrollmentToken", token},
-                                                        {"device", agent::collect_inventory()}}));
+  auto r = net::http_request(
+      "POST", hub + "/api/agent/enroll", h,
+      json::serialize(bj::object{{"enrollmentToken", token},
+                                 {"device", agent::collect_inventory()},
+                                 {"devicePublicKey", crypto::base64url_encode(*public_key)}}));
   if (!r) return fail("cannot reach the hub at " + hub + ": " + r.error().message);
   auto body = json::parse_object(r->body);
   if (r->status != 201 || !body) {
@@ -247,9 +254,11 @@ int follow(const std::string& socket) {
 
 int join(const Common& c, const RunFlags& f, const std::string& code, const std::string& relay) {
   Result<std::string> url = bad_request("--relay is needed with a session code");
+  std::string secret;  // the end-to-end secret in a hub link's fragment
   if (code.starts_with("http://") || code.starts_with("https://")) {
     auto l = link::parse_session_link(code, "join");
     url = l ? Result<std::string>(l->stream_url) : Result<std::string>(l.error());
+    if (l) secret = l->session_secret;
   } else if (!relay.empty()) {
     url = link::code_stream_url(relay, code);
   }
@@ -258,8 +267,9 @@ int join(const Common& c, const RunFlags& f, const std::string& code, const std:
   auto state = open_state(c);
   if (!state) return fail(state.error().message);
   // A running `reach-agent run` hosts the session; otherwise this process does.
-  auto delegated =
-      agent::control_call((*state)->control_socket(), {{"cmd", "join"}, {"streamUrl", *url}});
+  bj::object request{{"cmd", "join"}, {"streamUrl", *url}};
+  if (!secret.empty()) request["sessionSecret"] = crypto::base64url_encode(secret);
+  auto delegated = agent::control_call((*state)->control_socket(), request);
   if (delegated) {
     if (!delegated->contains("ok") || !delegated->at("ok").as_bool())
       return fail(str(*delegated, "error"));
@@ -272,7 +282,7 @@ int join(const Common& c, const RunFlags& f, const std::string& code, const std:
   Serving serving(**state, agent_options(f));
   if (auto st = serving.listen((*state)->control_socket()); !st) return fail(st.error().message);
   auto& agent = serving.agent();
-  if (auto st = agent.join(*url); !st) return fail(agent::join_error(st.error()));
+  if (auto st = agent.join(*url, secret); !st) return fail(agent::join_error(st.error()));
   signals.watch([&agent] { (void)agent.control({{"cmd", "end"}}); });
   auto final_state = agent.wait_session();
   log::info("agent.join_finished", {{"state", agent::to_string(final_state)}});

@@ -120,6 +120,12 @@ struct PushChannel::Impl {
     return !cv.wait_for(lk, d, [&] { return stopping; });
   }
 
+  bj::object checkin_body() const {
+    bj::object body{{"device", inventory}};
+    if (!options.device_public_key.empty()) body["devicePublicKey"] = options.device_public_key;
+    return body;
+  }
+
   void checkin() {
     std::string url = credential.hub_url;
     while (!url.empty() && url.back() == '/') url.pop_back();
@@ -127,7 +133,7 @@ struct PushChannel::Impl {
     h.set("Authorization", "Bearer " + credential.device_credential);
     h.set("Content-Type", "application/json");
     auto r = net::http_request("POST", url + "/api/agent/checkin", h,
-                               json::serialize(bj::object{{"device", inventory}}), options.client);
+                               json::serialize(checkin_body()), options.client);
     if (!r)
       log::warn("channel.checkin_failed", {{"error", r.error().message}});
     else if (r->status != 200)

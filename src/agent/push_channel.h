@@ -26,6 +26,9 @@ struct PushChannelOptions {
   std::chrono::milliseconds backoff_min{std::chrono::seconds(1)};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(60)};
   std::chrono::milliseconds checkin_interval{std::chrono::minutes(15)};
+  // The device's Ed25519 public key (base64url), sent with each check-in: the hub registers it
+  // for a device enrolled before it had one, and ignores it otherwise.
+  std::string device_public_key;
   net::ClientOptions client;
 };
 

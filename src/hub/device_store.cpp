@@ -10,11 +10,11 @@ Status insert_device(store::Session& s, const NewDevice& d) {
       "INSERT INTO devices (id, device_name, user_id, operating_system, os_version, model,"
       " manufacturer, serial_number, device_type, sku_family, owner_type, enrollment_type,"
       " compliance_state, management_agent, azure_ad_device_id, notes, enrolled_at,"
-      " last_sync_at, credential_hash) VALUES"
-      " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', 'mdm', ?, NULL, ?, ?, ?)",
+      " last_sync_at, credential_hash, e2e_public_key) VALUES"
+      " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', 'mdm', ?, NULL, ?, ?, ?, ?)",
       {d.id, d.device_name, d.user_id, d.operating_system, d.os_version, d.model, d.manufacturer,
        d.serial_number, d.device_type, d.sku_family, d.owner_type, d.enrollment_type,
-       d.azure_ad_device_id, d.enrolled_at, d.enrolled_at, d.credential_hash});
+       d.azure_ad_device_id, d.enrolled_at, d.enrolled_at, d.credential_hash, d.e2e_public_key});
 }
 
 Result<std::optional<DeviceIdentity>> find_device_by_credential(store::Session& s,
@@ -26,16 +26,17 @@ Result<std::optional<DeviceIdentity>> find_device_by_credential(store::Session& 
 }
 
 Status record_checkin(store::Session& s, const std::string& id, const Inventory& inv,
-                      std::int64_t now) {
+                      std::int64_t now, const std::optional<std::string>& e2e_public_key) {
   return store::exec_ok(
       s,
       "UPDATE devices SET last_sync_at = ?, device_name = COALESCE(?, device_name),"
       " operating_system = COALESCE(?, operating_system), os_version = COALESCE(?, os_version),"
       " model = COALESCE(?, model), manufacturer = COALESCE(?, manufacturer),"
       " serial_number = COALESCE(?, serial_number), device_type = COALESCE(?, device_type),"
-      " sku_family = COALESCE(?, sku_family) WHERE id = ?",
+      " sku_family = COALESCE(?, sku_family), e2e_public_key = COALESCE(e2e_public_key, ?)"
+      " WHERE id = ?",
       {now, inv.device_name, inv.operating_system, inv.os_version, inv.model, inv.manufacturer,
-       inv.serial_number, inv.device_type, inv.sku_family, id});
+       inv.serial_number, inv.device_type, inv.sku_family, e2e_public_key, id});
 }
 
 Status update_device(store::Session& s, const std::string& id, const DeviceChanges& c) {

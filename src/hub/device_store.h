@@ -18,7 +18,8 @@ struct NewDevice {
   std::string id, device_name, operating_system, device_type, owner_type, enrollment_type;
   std::optional<std::string> user_id, os_version, model, manufacturer, serial_number, sku_family;
   std::string azure_ad_device_id;
-  std::string credential_hash;  // the device credential's SHA-256, hex
+  std::string credential_hash;                // the device credential's SHA-256, hex
+  std::optional<std::string> e2e_public_key;  // base64url of the device's Ed25519 public key
   std::int64_t enrolled_at = 0;
 };
 Status insert_device(store::Session& s, const NewDevice& d);
@@ -30,9 +31,12 @@ struct DeviceIdentity {
 Result<std::optional<DeviceIdentity>> find_device_by_credential(store::Session& s,
                                                                 const std::string& credential);
 
-// A check-in: the time, and what of the inventory the agent sent (absent fields stay).
+// A check-in: the time, and what of the inventory the agent sent (absent fields stay). A device
+// key is taken only by a device that has none yet (enrolled before keys were registered): the
+// enrolled key is never replaced this way.
 Status record_checkin(store::Session& s, const std::string& id, const Inventory& inv,
-                      std::int64_t now);
+                      std::int64_t now,
+                      const std::optional<std::string>& e2e_public_key = std::nullopt);
 
 Result<bool> device_exists(store::Session& s, const std::string& id);
 // The version of everything a device list reads, which the store's triggers advance on every

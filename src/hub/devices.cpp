@@ -585,10 +585,26 @@ Result<net::Response> send_custom_notification(Ctx& ctx) {
 
 // ---------------------------------------------------------------- agents
 
+// The device's Ed25519 public key an agent sends ("devicePublicKey": base64url of 32 bytes),
+// kept as sent; nullopt when absent.
+Result<std::optional<std::string>> device_public_key(const bj::object& body) {
+  auto key = json::opt_string(body, "devicePublicKey");
+  if (!key) return key.error();
+  if (!*key) return std::optional<std::string>();
+  auto raw = crypto::base64url_decode(**key);
+  if (!raw || raw->size() != 32)
+    return bad_request(
+        "Property 'devicePublicKey' must be an Ed25519 public key: base64url of 32 bytes.");
+  return std::optional<std::string>(**key);
+}
+
 Result<net::Response> enroll(Ctx& ctx) {
   auto body = json::parse_object(ctx.req.body);
   if (!body) return body.error();
-  if (auto st = json::only_keys(*body, {"enrollmentToken", "device"}); !st) return st.error();
+  if (auto st = json::only_keys(*body, {"enrollmentToken", "device", "devicePublicKey"}); !st)
+    return st.error();
+  auto key = device_public_key(*body);
+  if (!key) return key.error();
   auto token = json::req_string(*body, "enrollmentToken");
   if (!token) return token.error();
   auto it = body->find("device");
@@ -622,6 +638,7 @@ Result<net::Response> enroll(Ctx& ctx) {
     d.enrollment_type = (*tok)->enrollment_type;
     d.azure_ad_device_id = crypto::uuid_v4();
     d.credential_hash = crypto::sha256_hex(credential);
+    d.e2e_public_key = *key;
     d.enrolled_at = now;
     if (auto st = insert_device(s, d); !st) return st;
     return audit(s, ctx,
@@ -645,10 +662,14 @@ Result<net::Response> checkin(Ctx& ctx) {
   if (!found) return found.error();
   auto device = found->id;
   Inventory inv;
+  std::optional<std::string> key;
   if (!ctx.req.body.empty()) {
     auto body = json::parse_object(ctx.req.body);
     if (!body) return body.error();
-    if (auto st = json::only_keys(*body, {"device"}); !st) return st.error();
+    if (auto st = json::only_keys(*body, {"device", "devicePublicKey"}); !st) return st.error();
+    auto given = device_public_key(*body);
+    if (!given) return given.error();
+    key = std::move(*given);
     if (auto it = body->find("device"); it != body->end()) {
       if (!it->value().is_object()) return bad_request("Property 'device' must be an object.");
       auto parsed = parse_inventory(it->value().as_object(), false);
@@ -657,7 +678,7 @@ Result<net::Response> checkin(Ctx& ctx) {
     }
   }
   auto now = now_ms();
-  if (auto r = record_checkin(ctx.db(), device, inv, now); !r) return r.error();
+  if (auto r = record_checkin(ctx.db(), device, inv, now, key); !r) return r.error();
   ++ctx.svc.metrics.checkins;
   bj::object answer{{"deviceId", device}, {"lastSyncDateTime", iso8601(now)}};
   auto about = device_context(ctx.db(), device);

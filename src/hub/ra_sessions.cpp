@@ -1,5 +1,6 @@
 #include "hub/ra_sessions.h"
 
+#include "common/crypto.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "hub/internal.h"
@@ -23,8 +24,8 @@ Result<std::optional<RaDevice>> find_ra_device(store::Session& s, const std::str
       s,
       "SELECT d.id, d.device_name, d.user_id, d.owner_type, d.enrollment_type, d.device_type,"
       " d.sku_family, d.operating_system, d.os_version, d.channel_connected_at,"
-      " u.display_name, u.user_principal_name FROM devices d LEFT JOIN users u ON u.id = d.user_id"
-      " WHERE d.id = ?",
+      " u.display_name, u.user_principal_name, d.e2e_public_key"
+      " FROM devices d LEFT JOIN users u ON u.id = d.user_id WHERE d.id = ?",
       {device_id}, [](const store::Row& r) {
         RaDevice d;
         d.id = r.text(0);
@@ -39,6 +40,9 @@ Result<std::optional<RaDevice>> find_ra_device(store::Session& s, const std::str
         d.facts.agent_connected_once = !r.null(9);
         d.user_display_name = r.text(10);
         d.user_principal_name = r.text(11);
+        if (!r.null(12))
+          if (auto key = crypto::base64url_decode(r.text(12)); key && key->size() == 32)
+            d.e2e_public_key = std::move(*key);
         return d;
       });
 }

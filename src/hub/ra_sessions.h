@@ -19,6 +19,7 @@ struct RaDevice {
   std::string id, name;
   DeviceFacts facts;
   std::string user_display_name, user_principal_name;  // "" without a user
+  std::string e2e_public_key;  // the device's Ed25519 public key, raw; "" when not registered
 };
 // nullopt when there is no such device.
 Result<std::optional<RaDevice>> find_ra_device(store::Session& s, const std::string& device_id);

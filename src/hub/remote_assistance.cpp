@@ -20,6 +20,8 @@
 #include "hub/ra_rules.h"
 #include "hub/ra_sessions.h"
 #include "hub/ra_settings_store.h"
+#include "link/e2e.h"
+#include "link/link.h"
 #include "net/client.h"
 
 #include <fmt/format.h>
@@ -581,24 +583,31 @@ Result<net::Response> create_request(Ctx& ctx, const RaDevice& d) {
   std::string session_id = crypto::uuid_v4();
   std::string notification_id;
   auto now = now_ms();
+  // The session's end-to-end binding (docs/session-security.md): a secret both links carry in
+  // their fragment (never sent to the relay), and the device key's fingerprint in the
+  // supporter's, so that its viewer takes no picture from another key.
+  std::string secret = crypto::random_bytes(link::kSessionSecretBytes);
+  std::string fingerprint =
+      d.e2e_public_key.empty() ? "" : link::device_key_fingerprint(d.e2e_public_key);
+  std::string supporter_link = created->supporter_link + link::link_fragment(secret, fingerprint);
+  std::string end_customer_link = created->end_customer_link + link::link_fragment(secret, "");
   auto st = ctx.db().transaction([&](store::Session& tx) -> Status {
-    NotificationSpec spec{
-        "remoteAssistanceRequest", "Remote assistance request", kRequestText,
-        // The device's way in: sealed at rest like the supporter link;
-        // the channel opens it for the device alone.
-        bj::object{{kSealedEndCustomerLink, seal(ctx.svc, created->end_customer_link)},
-                   {"sessionCode", created->code},
-                   {"requestedBy", ctx.who().display_name},
-                   {"organization", organization},
-                   {"remoteAssistanceSessionId", session_id},
-                   {"h264", !settings->block_h264}},
-        created->valid_until};
+    NotificationSpec spec{"remoteAssistanceRequest", "Remote assistance request", kRequestText,
+                          // The device's way in: sealed at rest like the supporter link;
+                          // the channel opens it for the device alone.
+                          bj::object{{kSealedEndCustomerLink, seal(ctx.svc, end_customer_link)},
+                                     {"sessionCode", created->code},
+                                     {"requestedBy", ctx.who().display_name},
+                                     {"organization", organization},
+                                     {"remoteAssistanceSessionId", session_id},
+                                     {"h264", !settings->block_h264}},
+                          created->valid_until};
     auto n = queue_notification(tx, id, spec, now);
     if (!n) return n.error();
     notification_id = *n;
     auto r = insert_ra_session(
         tx, {session_id, id, ctx.who().user_id, ctx.who().upn, created->code,
-             seal(ctx.svc, created->supporter_link), notification_id, now, created->valid_until});
+             seal(ctx.svc, supporter_link), notification_id, now, created->valid_until});
     if (!r) return r;
     if (auto u = set_ra_error(tx, id, std::nullopt); !u) return u;
     if (auto a = set_action(tx, id, "pending", true); !a) return a;

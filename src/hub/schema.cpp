@@ -280,6 +280,15 @@ const std::vector<store::Migration>& migrations() {
            "INSERT INTO ra_settings (id, block_h264, updated_at) VALUES"
            " ('46a44b12-d46b-4f6c-a854-2972af56864b', 0, 0)",
        }},
+      {16,
+       "the devices' end-to-end keys",
+       // The public half of the device's Ed25519 key (base64url of 32 bytes), registered at
+       // enrollment (or the first check-in of a device enrolled before): the supporter link
+       // carries its fingerprint, so that the viewer takes no picture from another key
+       // (docs/session-security.md).
+       {
+           "ALTER TABLE devices ADD COLUMN e2e_public_key TEXT",
+       }},
   };
   return kMigrations;
 }

@@ -1,5 +1,7 @@
 #include "link/link.h"
 
+#include "common/crypto.h"
+
 namespace reach::link {
 namespace {
 
@@ -70,6 +72,11 @@ Result<SessionLink> parse_session_link(std::string_view link, std::string_view k
                        " link (" + why + "); expected " + example);
   };
   std::string_view rest = link;
+  std::string_view fragment;
+  if (auto hash = rest.find('#'); hash != std::string_view::npos) {
+    fragment = rest.substr(hash + 1);
+    rest = rest.substr(0, hash);
+  }
   std::string scheme;
   if (!split_scheme(rest, scheme)) return bad("it must start with http:// or https://");
   while (rest.ends_with('/')) rest.remove_suffix(1);
@@ -90,7 +97,37 @@ Result<SessionLink> parse_session_link(std::string_view link, std::string_view k
   out.stream_url = scheme + std::string(host) + std::string(prefix) + "/api/v1/stream/" + side +
                    "/" + ref->code + "-" + ref->token;
   out.code = ref->code;
+  // The fragment: "s=SECRET" and "fp=FINGERPRINT", '&'-separated, each at most once.
+  while (!fragment.empty()) {
+    auto amp = fragment.find('&');
+    std::string_view part = fragment.substr(0, amp);
+    fragment = amp == std::string_view::npos ? std::string_view() : fragment.substr(amp + 1);
+    if (part.starts_with("s=") && out.session_secret.empty()) {
+      auto secret = crypto::base64url_decode(part.substr(2));
+      if (!secret || secret->size() != 32)
+        return bad("the session key after '#' is malformed; copy the whole link");
+      out.session_secret = std::move(*secret);
+    } else if (part.starts_with("fp=") && out.device_fingerprint.empty()) {
+      std::string_view fp = part.substr(3);
+      bool ok = fp.size() == 39;
+      for (std::size_t i = 0; ok && i < fp.size(); ++i)
+        ok = i % 5 == 4 ? fp[i] == '-' : (is_digit(fp[i]) || (fp[i] >= 'a' && fp[i] <= 'f'));
+      if (!ok)
+        return bad("the device key's fingerprint after '#' is malformed; copy the whole link");
+      out.device_fingerprint = std::string(fp);
+    } else {
+      return bad("its part after '#' is not one Reach makes");
+    }
+  }
+  if (!out.device_fingerprint.empty() && out.session_secret.empty())
+    return bad("its part after '#' has a fingerprint but no session key");
   return out;
+}
+
+std::string link_fragment(std::string_view session_secret, std::string_view device_fingerprint) {
+  std::string f = "#s=" + crypto::base64url_encode(session_secret);
+  if (!device_fingerprint.empty()) f += "&fp=" + std::string(device_fingerprint);
+  return f;
 }
 
 Result<std::string> code_stream_url(std::string_view relay_url, std::string_view code) {

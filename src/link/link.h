@@ -31,13 +31,24 @@ struct LinkRef {
 Result<LinkRef> parse_link_ref(std::string_view ref);
 
 struct SessionLink {
-  std::string url;         // the link as given
+  std::string url;         // the link as given, without its fragment (which holds a secret)
   std::string stream_url;  // ws(s)://HOST[/PREFIX]/api/v1/stream/<side>/<ref>
   std::string code;        // "s12345678"
+  // From the fragment of a link the hub made (docs/session-security.md): the session's
+  // end-to-end secret (32 bytes) and, in the supporter link, the device key's fingerprint
+  // (link::device_key_fingerprint). Empty when the link has none (a session made at the
+  // relay). Browsers never send a fragment, so the relay never sees them.
+  std::string session_secret;
+  std::string device_fingerprint;
 };
 // Reads http(s)://HOST[/PREFIX]/support/<ref> (the supporter link) or …/join/<ref> (the end
-// customer's). `kind` is "support" or "join".
+// customer's), with an optional fragment "#s=SECRET[&fp=FINGERPRINT]" (SECRET: base64url of 32
+// bytes). `kind` is "support" or "join".
 Result<SessionLink> parse_session_link(std::string_view link, std::string_view kind);
+
+// The fragment the hub appends to a session's links: "#s=SECRET" and, when the device's key is
+// known, "&fp=FINGERPRINT".
+std::string link_fragment(std::string_view session_secret, std::string_view device_fingerprint);
 
 // The device stream of a portal session joined by its code alone (`reach-agent join CODE`):
 // ws(s)://RELAY/api/v1/stream/device?code=s12345678.

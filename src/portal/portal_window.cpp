@@ -357,6 +357,9 @@ void PortalWindow::render_device(const QJsonObject& state) {
   details_toggle_->setAccessibleName(details_toggle_->text());
   add(details_form_, tr("Server:"), e.value("hubUrl").toString());
   add(details_form_, tr("Device ID:"), e.value("deviceId").toString());
+  // The device key's fingerprint, as the hub registered it: what an administrator can compare
+  // (docs/session-security.md).
+  add(details_form_, tr("Device key:"), e.value("deviceKeyFingerprint").toString());
   QString last = when(e.value("lastSyncDateTime").toString());
   add(details_form_, tr("Last check-in:"), last.isEmpty() ? tr("Not yet") : last);
 }

@@ -265,8 +265,12 @@ int connect(const ConnectFlags& f) {
         else
           std::fprintf(stderr, "The device user allowed the session: you have control.\n");
       };
+      // A link the hub made binds the session to the device (its fragment: the session's
+      // secret and the device key's fingerprint); one made at the relay has the code alone.
       layer = std::make_shared<cli::E2eLayer>(
-          link::E2eOptions{link::E2eRole::supporter, {}, {}, {}}, std::move(said));
+          link::E2eOptions{
+              link::E2eRole::supporter, link->session_secret, {}, link->device_fingerprint},
+          std::move(said));
       options.layer = layer;
       auto started = net::Bridge::start(
           loop, std::move(a->stream), link->stream_url, {}, options,

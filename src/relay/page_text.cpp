@@ -150,10 +150,12 @@ constexpr std::array<Entry, static_cast<std::size_t>(T::count_)> kTexts = {{
      "Økten ble avsluttet: enheten kunne ikke bevise at den er enheten denne lenken gjelder. "
      "Noen kan stå imellom."},
     {T::st_e2e_secret,
-     "The session was ended: this link is incomplete or not for this session. Open it exactly "
-     "as the admin center gave it.",
-     "Økten ble avsluttet: lenken er ufullstendig eller gjelder ikke denne økten. Åpne den "
-     "nøyaktig slik administrasjonssenteret ga den."},
+     "The session was ended: the other end could not prove it holds this session's key. The "
+     "link may be incomplete (open it exactly as the admin center gave it), or someone may be "
+     "standing in between.",
+     "Økten ble avsluttet: den andre enden kunne ikke bevise at den har nøkkelen til denne "
+     "økten. Lenken kan være ufullstendig (åpne den nøyaktig slik administrasjonssenteret ga "
+     "den), eller noen kan stå imellom."},
     {T::st_e2e_handshake,
      "The session was ended: the two ends could not agree on their encryption (one of them may "
      "be out of date).",

@@ -1,12 +1,22 @@
 #include "integration/e2e_peer.h"
 
 #include "common/e2e_crypto.h"
+#include "link/link.h"
+
+#include <gtest/gtest.h>
 
 namespace reach::itest {
 
 link::E2eOptions device_end(std::string session_secret) {
   return {
       link::E2eRole::device, std::move(session_secret), crypto::ed25519_keypair().private_key, {}};
+}
+
+link::E2eOptions supporter_end(const std::string& supporter_link) {
+  auto l = link::parse_session_link(supporter_link, "support");
+  EXPECT_TRUE(l) << (l ? "" : l.error().message);
+  if (!l) return {};
+  return {link::E2eRole::supporter, l->session_secret, {}, l->device_fingerprint};
 }
 
 E2ePeer::E2ePeer(link::E2eOptions options) : e2e_(std::move(options)) {}

@@ -70,5 +70,8 @@ class E2ePeer : public net::WebSocketHandler {
 
 // A device end's options: a fresh device key, no session secret.
 link::E2eOptions device_end(std::string session_secret = {});
+// The supporter's end of a link: the session secret and device fingerprint its fragment holds
+// (a link the hub made), or none (a session made at the relay).
+link::E2eOptions supporter_end(const std::string& supporter_link);
 
 }  // namespace reach::itest

@@ -449,8 +449,8 @@ class AgentWatch {
 class SupporterViewer {
  public:
   // The supporter's end of the stream, end-to-end encrypted as the viewer's is (E2ePeer).
-  SupporterViewer(net::EventLoop& loop, const std::string& url) {
-    auto p = E2ePeer::connect(loop, url);
+  SupporterViewer(net::EventLoop& loop, const std::string& url, link::E2eOptions options) {
+    auto p = E2ePeer::connect(loop, url, std::move(options));
     EXPECT_TRUE(p) << (p ? "" : p.error().message);
     if (p) peer_ = *p;
   }
@@ -795,8 +795,8 @@ TEST_F(PortalTest, TheSupporterCannotAnswerTheQuestion) {
   std::string link =
       hub_.get(std::string(kDevices) + "/" + device_, admin_).str("remoteAssistanceSessionUrl");
   net::EventLoop loop;
-  auto connected =
-      E2ePeer::connect(loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)));
+  auto connected = E2ePeer::connect(
+      loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)), supporter_end(link));
   ASSERT_TRUE(connected);
   auto peer = *connected;
   ASSERT_TRUE(peer->wait_bytes(12, 10s));
@@ -1095,7 +1095,8 @@ TEST_F(PortalTest, TheSupportersTypingReachesTheTerminalTheyClicked) {
   std::string link =
       hub_.get(std::string(kDevices) + "/" + device_, admin_).str("remoteAssistanceSessionUrl");
   net::EventLoop loop;
-  SupporterViewer viewer(loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)));
+  SupporterViewer viewer(loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)),
+                         supporter_end(link));
   ASSERT_TRUE(viewer.say_hello());
   ASSERT_TRUE(
       wait_until([&] { return desktop_.window_shown("Allow this session to start?"); }, 15s));

@@ -3,11 +3,18 @@
 // a Help Desk Operator requesting remote assistance on a user's device, the agent's notification,
 // accept and allow, `reach connect` giving a real VNC client (libvncclient) the device's pixels
 // and input, the user ending it, and the hub's history and audit log telling what happened.
+#include "common/crypto.h"
+#include "common/e2e_crypto.h"
 #include "common/json.h"
 #include "common/time.h"
 #include "integration/e2e_peer.h"
+#include "integration/middle_relay.h"
 #include "integration/ra_fixture.h"
+#include "link/e2e.h"
+#include "link/link.h"
 
+#include <filesystem>
+#include <mutex>
 #include <set>
 
 namespace reach::itest {
@@ -394,6 +401,114 @@ TEST_F(RemoteAssistanceFlow, EachRefusalHasItsOwnErrorAndCreatesNoRelaySession) 
   EXPECT_EQ(relay_sessions(), 1u);
 }
 
+// Issue 24, point 2: a session the hub requested is bound to the device. Both links carry a
+// secret in their fragment (which browsers and reach connect never send to the relay), and the
+// supporter's the fingerprint of the key the device registered at enrollment. The relay stores
+// and logs neither. A supporter without the secret gets nothing from the device; a relay that
+// stands in the middle with keys of its own is caught by both ends before anything is shown.
+TEST_F(RemoteAssistanceFlow, AHubSessionIsBoundToTheDevicesKeyAndASecretTheRelayNeverSees) {
+  start_services();
+  onboard();
+  enroll_device_and_helpdesk();
+  auto requested_and_accepted = [&] {
+    EXPECT_EQ(request(helpdesk_, device_).status, 204);
+    std::string id = wait_request();
+    EXPECT_FALSE(id.empty()) << agent_.output();
+    EXPECT_EQ(agent_cli({"accept", id}).exit_code, 0);
+    EXPECT_TRUE(wait_until([&] { return session_state() == "waitingForSupporter"; }, 10s));
+    return hub_.get(std::string(kDevices) + "/" + device_, admin_)
+        .str("remoteAssistanceSessionUrl");
+  };
+
+  std::string link = requested_and_accepted();
+  auto parsed = link::parse_session_link(link, "support");
+  ASSERT_TRUE(parsed) << link;
+  ASSERT_EQ(parsed->session_secret.size(), 32u) << link;
+  // The fingerprint is the key the agent holds (its seed is in its state directory).
+  auto stored = json::parse_object(read_file_bytes(state_ + "/device-key.json"));
+  ASSERT_TRUE(stored);
+  auto seed = crypto::base64url_decode(str_of(*stored, "ed25519"));
+  ASSERT_TRUE(seed);
+  auto pub = crypto::ed25519_public_key(*seed);
+  ASSERT_TRUE(pub);
+  EXPECT_EQ(parsed->device_fingerprint, link::device_key_fingerprint(*pub));
+
+  // The relay never held the secret: nowhere in its data directory (its database, its log).
+  std::string secret_text = crypto::base64url_encode(parsed->session_secret);
+  for (const auto& f : std::filesystem::recursive_directory_iterator(relay_.data_dir()))
+    if (f.is_regular_file())
+      EXPECT_EQ(read_file_bytes(f.path().string()).find(secret_text), std::string::npos)
+          << f.path();
+
+  // Without the link's fragment, the device refuses before it shows anything.
+  net::EventLoop loop;
+  std::string stream = relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link));
+  {
+    auto bare = E2ePeer::connect(loop, stream);
+    ASSERT_TRUE(bare);
+    ASSERT_TRUE((*bare)->wait_closed(10s));
+    EXPECT_EQ((*bare)->close_reason(), "end-to-end check failed (e2eSecret)");
+    EXPECT_TRUE((*bare)->stream().empty());
+    EXPECT_TRUE(wait_until([&] { return session_state() == "ended"; }, 10s)) << session_state();
+    EXPECT_NE(agent_.output().find("e2eFailed"), std::string::npos) << agent_.output();
+  }
+
+  // A check-in cannot replace the key the device enrolled with (not even with the device's
+  // credential), and a malformed key is refused.
+  auto cred = json::parse_object(read_file_bytes(state_ + "/credential.json"));
+  ASSERT_TRUE(cred);
+  std::string device_credential = str_of(*cred, "deviceCredential");
+  auto other = crypto::ed25519_keypair();
+  EXPECT_EQ(hub_.post("/api/agent/checkin",
+                      bj::object{{"devicePublicKey", crypto::base64url_encode(other.public_key)}},
+                      device_credential)
+                .status,
+            200);
+  EXPECT_EQ(
+      hub_.post("/api/agent/checkin", bj::object{{"devicePublicKey", "c2hvcnQ"}}, device_credential)
+          .status,
+      400);
+
+  // A relay in the middle with keys of its own (it knows neither the secret nor the device's
+  // key), between the supporter and the relay: each end fails its check, no allow is asked,
+  // no byte of the stream is shown.
+  link = requested_and_accepted();
+  auto again = link::parse_session_link(link, "support");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->device_fingerprint, parsed->device_fingerprint) << "the enrolled key stays";
+  EXPECT_NE(again->session_secret, parsed->session_secret) << "each session has its own secret";
+  using Way = MiddleRelay::Way;  // here: to_relay = from the supporter, to_device = towards it
+  std::mutex mu;
+  link::E2eChannel towards_supporter(device_end(std::string(32, 'x')));  // a guessed secret
+  link::E2eChannel towards_device(
+      link::E2eOptions{link::E2eRole::supporter, std::string(32, 'x'), {}, {}});
+  MiddleRelay middle(relay_.port(),
+                     [&](Way way, int, std::string m, const MiddleRelay::Send& send) {
+                       std::lock_guard lk(mu);
+                       if (way == Way::to_relay) {  // the supporter's message
+                         auto r = towards_supporter.receive(m);
+                         if (!r) return;
+                         for (auto& x : r->send) send(Way::to_device, std::move(x));
+                         for (auto& x : towards_device.start()) send(Way::to_relay, std::move(x));
+                       } else {  // the device's
+                         auto r = towards_device.receive(m);
+                         if (!r) return;
+                         for (auto& x : r->send) send(Way::to_relay, std::move(x));
+                       }
+                     });
+  std::string through =
+      "ws" + middle.base_url().substr(4) + "/api/v1/stream/supporter/" + last_segment(link);
+  auto supporter = E2ePeer::connect(loop, through, supporter_end(link));
+  ASSERT_TRUE(supporter);
+  ASSERT_TRUE((*supporter)->wait_closed(10s));
+  EXPECT_EQ((*supporter)->e2e_error(), "e2eSecret");
+  EXPECT_TRUE((*supporter)->stream().empty());
+  EXPECT_TRUE(wait_until([&] { return session_state() == "ended"; }, 10s)) << session_state();
+  EXPECT_EQ(agent_.output().find("Allow this session to start?"), std::string::npos)
+      << "the device asked its user: " << agent_.output();
+  EXPECT_FALSE(history_of(device_).at("userAllowed") == true);
+}
+
 TEST_F(RemoteAssistanceFlow, DeclineAndDenyEndTheRequestWithThatOutcome) {
   start_services();
   onboard();
@@ -431,8 +546,8 @@ TEST_F(RemoteAssistanceFlow, DeclineAndDenyEndTheRequestWithThatOutcome) {
   std::string link =
       hub_.get(std::string(kDevices) + "/" + device_, admin_).str("remoteAssistanceSessionUrl");
   net::EventLoop loop;
-  auto connected =
-      E2ePeer::connect(loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)));
+  auto connected = E2ePeer::connect(
+      loop, relay_.ws_url("/api/v1/stream/supporter/" + last_segment(link)), supporter_end(link));
   ASSERT_TRUE(connected);
   auto peer = *connected;
   ASSERT_TRUE(peer->wait_bytes(12, 10s));

@@ -172,6 +172,7 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 }
 
 std::string last_segment(std::string_view link) {
+  link = link.substr(0, link.find('#'));  // a hub's link carries its end-to-end secret there
   auto slash = link.rfind('/');
   return std::string(slash == std::string_view::npos ? link : link.substr(slash + 1));
 }

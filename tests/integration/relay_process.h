@@ -102,7 +102,8 @@ class RelayProcess {
 // "a=1&b=2" with percent-encoded values.
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 
-// The last path segment of a link ("s12345678-TOKEN" of ".../join/s12345678-TOKEN").
+// The last path segment of a link ("s12345678-TOKEN" of ".../join/s12345678-TOKEN"), without
+// its fragment.
 std::string last_segment(std::string_view link);
 
 // An order-sensitive 64-bit checksum of a byte stream, independent of how it is split.

@@ -437,6 +437,10 @@
         <source>Server:</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Device key:</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>reach::portal::SessionBar</name>

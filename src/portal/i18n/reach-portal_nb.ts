@@ -437,6 +437,10 @@
         <source>Server:</source>
         <translation>Server:</translation>
     </message>
+    <message>
+        <source>Device key:</source>
+        <translation>Enhetsnøkkel:</translation>
+    </message>
 </context>
 <context>
     <name>reach::portal::SessionBar</name>

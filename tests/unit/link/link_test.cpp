@@ -24,6 +24,44 @@ TEST(SessionLink, HttpsBecomesWssAndPrefixesStay) {
             std::string("wss://relay.example/r/api/v1/stream/device/s12345678-") + kToken);
 }
 
+// A link the hub made carries the session's end-to-end secret and the device key's fingerprint
+// in its fragment (docs/session-security.md); the stream URL and the link itself leave it out.
+TEST(SessionLink, TheFragmentGivesTheSecretAndFingerprintAndIsNeverPassedOn) {
+  std::string secret(32, '\x07');
+  std::string fp = "0123-4567-89ab-cdef-0123-4567-89ab-cdef";
+  std::string base = std::string("https://relay.example/support/s12345678-") + kToken;
+  auto l = parse_session_link(base + link_fragment(secret, fp), "support");
+  ASSERT_TRUE(l) << l.error().message;
+  EXPECT_EQ(l->session_secret, secret);
+  EXPECT_EQ(l->device_fingerprint, fp);
+  EXPECT_EQ(l->url, base);
+  EXPECT_EQ(l->stream_url.find('#'), std::string::npos);
+  // The end customer's link: the secret alone.
+  auto j = parse_session_link(
+      std::string("https://relay.example/join/s12345678-") + kToken + link_fragment(secret, ""),
+      "join");
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ(j->session_secret, secret);
+  EXPECT_EQ(j->device_fingerprint, "");
+  // Without a fragment: none (a session made at the relay).
+  auto plain = parse_session_link(base, "support");
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->session_secret.empty());
+}
+
+TEST(SessionLink, AFragmentReachDidNotMakeIsRefused) {
+  std::string base = std::string("https://relay.example/support/s12345678-") + kToken;
+  std::string good = link_fragment(std::string(32, 'k'), "");
+  for (std::string bad :
+       {base + "#s=short", base + "#s=" + std::string(43, '!'), base + good + "&fp=0123",
+        base + good + "&fp=0123-4567-89ab-cdef-0123-4567-89ab-cdeg",
+        base + "#fp=0123-4567-89ab-cdef-0123-4567-89ab-cdef", base + good + "&x=1",
+        base + "#page=2"}) {
+    auto l = parse_session_link(bad, "support");
+    EXPECT_FALSE(l) << bad;
+  }
+}
+
 TEST(SessionLink, RejectsWhatIsNotALink) {
   for (std::string bad :
        {std::string("ftp://h/support/s12345678-") + kToken, std::string("http:///support/x"),

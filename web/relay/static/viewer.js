@@ -56,8 +56,30 @@ socket.addEventListener('message', (e) => {
     status(say('securing'));
   }
 });
+// A link the hub made binds the session to the device: its fragment (never sent to any server)
+// holds the session's secret and the device key's fingerprint. Read, then taken out of the
+// address bar and the history.
+function binding() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const s = params.get('s');
+  const fp = params.get('fp');
+  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+  if (!s) return {};
+  const b64 = s.replace(/-/g, '+').replace(/_/g, '/');
+  let secret;
+  try {
+    secret = Uint8Array.from(atob(b64 + '='.repeat((4 - b64.length % 4) % 4)), (c) => c.charCodeAt(0));
+  } catch {
+    secret = new Uint8Array(0);
+  }
+  // A damaged secret is still passed on: the handshake then fails and says the link is incomplete.
+  // A damaged secret or fingerprint is passed on as one that cannot match: the handshake then
+  // fails and the page says why, rather than going on without the check.
+  const fpOk = fp === null || /^[0-9a-f]{4}(-[0-9a-f]{4}){7}$/.test(fp);
+  return { secret: secret.length === 32 ? secret : new Uint8Array(32), expectedFingerprint: fp === null ? null : fpOk ? fp : 'damaged' };
+}
 // noVNC reads the stream through the encrypting channel; the device's notices arrive inside it.
-const channel = new E2eSocket(socket, {}, {
+const channel = new E2eSocket(socket, binding(), {
   established: (code) => {
     codeEl.textContent = say('code').replace('{code}', code.slice(0, 3) + '\u2009' + code.slice(3));
     codeEl.title = say('code-hint');
