@@ -35,7 +35,8 @@ constexpr auto kEchoPeriod = std::chrono::seconds(1);
 constexpr auto kSmallWait = std::chrono::milliseconds(4);
 constexpr std::int64_t kSmallPixels = 128 * 1024;
 constexpr auto kDamageWait = std::chrono::milliseconds(8);
-constexpr auto kCloseWait = std::chrono::seconds(3);  // for the relay to take the last bytes
+constexpr auto kCloseWait = std::chrono::seconds(3);       // for the relay to take the last bytes
+constexpr auto kHandshakeTime = std::chrono::seconds(30);  // see handshake()
 // Viewer bytes waiting for the session thread: past this the stream stops being read (TCP then
 // holds the viewer back) until the thread has taken them.
 constexpr std::size_t kInboxLimit = 1 << 20;
@@ -213,13 +214,27 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   // keys. Returns the end's detail when the session ends first (a failure, the relay's close,
   // end()); what arrived after the last handshake message stays in the inbox for the RFB loop.
   std::optional<std::string> handshake() {
+    // Once the supporter's end has begun, it has this long to finish (as long as the user would
+    // have to answer, at most kHandshakeTime): an end that stops half-way does not hold the
+    // device's session.
+    std::optional<std::chrono::steady_clock::time_point> deadline;
     for (;;) {
       std::deque<std::string> input;
       {
         std::unique_lock lk(mu);
-        cv.wait(lk, [&] { return !inbox.empty() || ws_closed || end_request; });
+        auto ready = [&] { return !inbox.empty() || ws_closed || end_request; };
+        if (!deadline) {
+          cv.wait(lk, ready);
+        } else if (!cv.wait_until(lk, *deadline, ready)) {
+          return e2e_failed(make_error(Errc::timeout, "e2eTimeout",
+                                       "The supporter's end stopped during the handshake."));
+        }
         if (end_request) return *std::exchange(end_request, std::nullopt);
         if (inbox.empty()) return close_detail(ws_close_code, ws_close_reason);
+        if (!deadline)
+          deadline =
+              std::chrono::steady_clock::now() +
+              std::min<std::chrono::steady_clock::duration>(kHandshakeTime, options.allow_timeout);
         input.swap(inbox);
         inbox_bytes = 0;
         if (std::exchange(reading_paused, false)) ws->resume_reading();

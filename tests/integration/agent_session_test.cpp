@@ -754,6 +754,26 @@ TEST_F(AgentSessionTest, ARelayThatRecordsTheWholeSessionFindsNoPixelNoKeyNoNoti
   }
 }
 
+// A supporter's end that begins the handshake and stops: the agent does not wait for ever
+// (as long as its user would have to answer, at most 30 s), and says why at both ends.
+TEST_F(AgentSessionTest, ASupportersEndThatStopsHalfWayThroughTheHandshakeIsEnded) {
+  auto s = new_session();
+  std::string state = dir_ + "/agent-stalled";
+  ChildProcess agent;
+  ASSERT_TRUE(join(agent, str_of(s, "code"), state, {"--allow-timeout", "2"}));
+  net::EventLoop loop;
+  auto peer = std::make_shared<WsPeer>();
+  auto ws = net::websocket_connect(loop, supporter_stream(relay_, s), {}, peer);
+  ASSERT_TRUE(ws) << ws.error().message;
+  link::E2eChannel half(link::E2eOptions{});
+  (*ws)->send(half.start().at(0), true);  // the commit, and then nothing
+  ASSERT_TRUE(peer->wait_bytes(1, 10s)) << "the device answers the commit";
+  ASSERT_TRUE(peer->wait_closed(10s)) << agent.output();
+  EXPECT_EQ(peer->close_reason(), "end-to-end check failed (e2eTimeout)");
+  EXPECT_EQ(agent.wait(10s), std::optional<int>(0)) << agent.output();
+  EXPECT_NE(agent.output().find("session: ended (e2eFailed)"), std::string::npos) << agent.output();
+}
+
 // A relay that changes one byte, drops a message, repeats one or swaps two, in either direction:
 // the end that receives it ends the session with the reason, the other end learns it through
 // the relay's close, and nothing altered is used (no byte past the change reaches the viewer;
