@@ -220,6 +220,16 @@ class AgentSessionTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
+  // Logs the keys and clicks that reach the display into `log` (reach_test_x11_input_log).
+  ::testing::AssertionResult log_input(ChildProcess& input_log, const std::string& log) {
+    auto st = input_log.start({program_path("reach_test_x11_input_log"), "--out", log},
+                              dir_ + "/input-tool.log", x_env());
+    if (!st) return st;
+    if (!wait_until([&] { return input_log.output().find("ready") != std::string::npos; }, 20s))
+      return ::testing::AssertionFailure() << "the input log is not ready: " << input_log.output();
+    return ::testing::AssertionSuccess();
+  }
+
   ::testing::AssertionResult draw_pattern(ChildProcess& pattern, const std::string& name = "bars") {
     auto st = pattern.start({program_path("reach_test_x11_pattern"), "--pattern", name},
                             dir_ + "/pattern-" + name + ".log", x_env());
@@ -782,10 +792,7 @@ TEST_F(AgentSessionTest, ARelayThatAltersDropsRepeatsOrReordersEndsTheSessionAtB
   // What reaches the display's keyboard (its window covers the screen, as the pattern would).
   ChildProcess input_log;
   std::string log = dir_ + "/input.log";
-  ASSERT_TRUE(input_log.start({program_path("reach_test_x11_input_log"), "--out", log},
-                              dir_ + "/input-tool.log", x_env()));
-  ASSERT_TRUE(
-      wait_until([&] { return input_log.output().find("ready") != std::string::npos; }, 20s));
+  ASSERT_TRUE(log_input(input_log, log));
   using Way = MiddleRelay::Way;
   struct Case {
     std::string name;
@@ -923,10 +930,7 @@ TEST_F(AgentSessionTest, ARelayInTheMiddleWithItsOwnKeysGivesTheTwoEndsDifferent
 TEST_F(AgentSessionTest, TypedTextAndClicksLandOnTheDeviceOnlyWithControl) {
   ChildProcess input_log;
   std::string log = dir_ + "/input.log";
-  ASSERT_TRUE(input_log.start({program_path("reach_test_x11_input_log"), "--out", log},
-                              dir_ + "/input-tool.log", x_env()));
-  ASSERT_TRUE(
-      wait_until([&] { return input_log.output().find("ready") != std::string::npos; }, 20s));
+  ASSERT_TRUE(log_input(input_log, log));
   auto run_client = [&](bool view_only, const std::string& text, const std::string& click) {
     auto s = new_session();
     std::string state = dir_ + (view_only ? "/agent-view" : "/agent-control");

@@ -47,15 +47,8 @@ void E2ePeer::on_message(std::string data, bool binary) {
     return;
   }
   for (auto& m : r->send) ws_->send(std::move(m), true);
-  if (!r->stream.empty()) {
-    stream_ += r->stream;
-    if (messages_.size() < 256) messages_.push_back(r->stream);
-  }
-  for (auto& n : r->notices) {
-    if (messages_.size() < 256) messages_.push_back("text:" + n);
-    notices_.push_back(std::move(n));
-  }
-  if (r->closed) peer_closed_ = *r->closed;
+  stream_ += r->stream;
+  for (auto& n : r->notices) notices_.push_back(std::move(n));
   cv_.notify_all();
 }
 
@@ -71,18 +64,6 @@ void E2ePeer::send(std::string_view bytes) {
   if (bytes.empty()) return;  // a stream has no empty writes
   std::lock_guard lock(mu_);
   ws_->send(e2e_.seal_stream(bytes), true);
-}
-
-void E2ePeer::close(std::string reason) {
-  std::lock_guard lock(mu_);
-  if (!ws_) return;
-  if (e2e_.established()) ws_->send(e2e_.seal_close(reason), true);
-  ws_->close(1000, std::move(reason));
-}
-
-std::shared_ptr<net::WebSocket> E2ePeer::socket() const {
-  std::lock_guard lock(mu_);
-  return ws_;
 }
 
 bool E2ePeer::wait_established(std::chrono::milliseconds timeout) const {
@@ -102,53 +83,29 @@ bool E2ePeer::wait_closed(std::chrono::milliseconds timeout) const {
   return cv_.wait_for(lock, timeout, [this] { return closed_; });
 }
 
-bool E2ePeer::established() const {
-  std::lock_guard lock(mu_);
-  return e2e_.established();
-}
 std::string E2ePeer::stream() const {
-  std::lock_guard lock(mu_);
-  return stream_;
+  return read([&] { return stream_; });
 }
 std::uint64_t E2ePeer::received_bytes() const {
-  std::lock_guard lock(mu_);
-  return stream_.size();
-}
-std::vector<std::string> E2ePeer::messages() const {
-  std::lock_guard lock(mu_);
-  return messages_;
+  return read([&] { return std::uint64_t{stream_.size()}; });
 }
 std::vector<std::string> E2ePeer::notices() const {
-  std::lock_guard lock(mu_);
-  return notices_;
+  return read([&] { return notices_; });
 }
 std::string E2ePeer::verification_code() const {
-  std::lock_guard lock(mu_);
-  return e2e_.verification_code();
-}
-std::string E2ePeer::device_public_key() const {
-  std::lock_guard lock(mu_);
-  return e2e_.device_public_key();
+  return read([&] { return e2e_.verification_code(); });
 }
 std::string E2ePeer::e2e_error() const {
-  std::lock_guard lock(mu_);
-  return error_;
-}
-std::string E2ePeer::peer_closed() const {
-  std::lock_guard lock(mu_);
-  return peer_closed_;
+  return read([&] { return error_; });
 }
 bool E2ePeer::closed() const {
-  std::lock_guard lock(mu_);
-  return closed_;
+  return read([&] { return closed_; });
 }
 std::uint16_t E2ePeer::close_code() const {
-  std::lock_guard lock(mu_);
-  return close_code_;
+  return read([&] { return close_code_; });
 }
 std::string E2ePeer::close_reason() const {
-  std::lock_guard lock(mu_);
-  return close_reason_;
+  return read([&] { return close_reason_; });
 }
 
 }  // namespace reach::itest

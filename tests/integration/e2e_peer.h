@@ -3,9 +3,9 @@
 // sends and reads the stream's bytes in the clear. With the supporter's role it stands where
 // the viewer or `reach connect` would; with the device's, where reach-agent would.
 //
-// It records what WsPeer records, decrypted: messages() holds each stream record's bytes and
-// each notice as "text:" + its JSON, in order. A failed check closes the stream the way the
-// real ends do (1000, "end-to-end check failed (CODE)") and is kept in e2e_error().
+// It keeps the stream's bytes and the device's notices, decrypted. A failed check closes the
+// stream the way the real ends do (1000, "end-to-end check failed (CODE)") and is kept in
+// e2e_error().
 #pragma once
 
 #include "link/e2e.h"
@@ -32,22 +32,15 @@ class E2ePeer : public net::WebSocketHandler {
 
   // Seals stream bytes (once established: REACH_CHECK).
   void send(std::string_view bytes);
-  // Says the session is over inside the channel (a close record), then closes the stream.
-  void close(std::string reason = "supporter ended the session");
-  std::shared_ptr<net::WebSocket> socket() const;
 
   bool wait_established(std::chrono::milliseconds timeout) const;
   bool wait_bytes(std::uint64_t n, std::chrono::milliseconds timeout) const;  // stream bytes
   bool wait_closed(std::chrono::milliseconds timeout) const;
-  bool established() const;
   std::string stream() const;  // every stream byte so far
   std::uint64_t received_bytes() const;
-  std::vector<std::string> messages() const;  // the first 256, as described above
-  std::vector<std::string> notices() const;
+  std::vector<std::string> notices() const;  // the device's, in order
   std::string verification_code() const;
-  std::string device_public_key() const;
-  std::string e2e_error() const;    // the code of a failed check ("" while none)
-  std::string peer_closed() const;  // the reason in the other end's close record
+  std::string e2e_error() const;  // the code of a failed check ("" while none)
   bool closed() const;
   std::uint16_t close_code() const;
   std::string close_reason() const;  // of the WebSocket's close frame
@@ -57,13 +50,20 @@ class E2ePeer : public net::WebSocketHandler {
   void on_close(std::uint16_t code, std::string reason) override;
 
  private:
+  template <typename F>
+  auto read(F f) const {
+    std::lock_guard lock(mu_);
+    return f();
+  }
+
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  link::E2eChannel e2e_;                // guarded by mu_
-  std::shared_ptr<net::WebSocket> ws_;  // guarded by mu_
+  // Guarded by mu_.
+  link::E2eChannel e2e_;
+  std::shared_ptr<net::WebSocket> ws_;
   std::string stream_;
-  std::vector<std::string> messages_, notices_;
-  std::string error_, peer_closed_, close_reason_;
+  std::vector<std::string> notices_;
+  std::string error_, close_reason_;
   bool closed_ = false;
   std::uint16_t close_code_ = 0;
 };
