@@ -467,7 +467,7 @@ Result<net::Response> viewer(Ctx& ctx) {
       "<option value=speed>{}</option><option value=quality>{}</option></select></label>"
       "<label><input type=checkbox id=view-only> {}</label>"
       "<button id=end type=button>{}</button></div>"
-      "<div id=screen></div>"
+      "<div id=screen></div><p id=message hidden aria-hidden=true></p>"
       "<noscript><p>{}</p></noscript>"
       "<script type=module src=\"/static/viewer.js\"></script></body></html>",
       lang_tag(L), tx(L, T::session_heading), display_code(*code), tx(L, T::viewer_title),

@@ -163,6 +163,11 @@ test('the agent\'s screen shows in the viewer once allowed, until the user ends 
   const early = await sampleQuadrants(page);
   if (early) assert.ok(!early.pixels.some(isQuadrantColour), JSON.stringify(early));
 
+  // Both ends show the same verification code (docs/session-security.md).
+  const code = agentSession(joined.state).verificationCode;
+  assert.match(code, /^\d{6}$/);
+  assert.equal(await page.locator('#code').textContent(), `Code ${code.slice(0, 3)}\u2009${code.slice(3)}`);
+
   await allow(joined.state, joined.agent, false);
   await waitConnected(page);
   const samples = await waitForPattern(page, 'agent_viewer_failed.png');
@@ -273,6 +278,36 @@ test('the viewer says how the session ended, in the user\'s words and calm colou
     assert.deepEqual(viewer.errors, []);
     await viewer.close();
     await joined.agent.exited;
+  }
+});
+
+test('a link whose session key is not the device\'s: nothing is shown, and the viewer says why in both languages', async () => {
+  const words = {
+    en: 'The session was ended: the other end could not prove it holds this session\'s key.',
+    nb: 'Økten ble avsluttet: den andre enden kunne ikke bevise at den har nøkkelen til denne økten.',
+  };
+  for (const lang of ['en', 'nb']) {
+    const joined = await join(`wrong-key-${lang}`);
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    page.errors = [];
+    page.on('pageerror', (e) => page.errors.push(String(e)));
+    // A session started at the relay has no key; this link claims one (as a tampered or
+    // mistaken link would): the device refuses at the first handshake message.
+    await page.goto(`${joined.session.supporter_link}?lang=${lang}#s=${'A'.repeat(43)}`);
+    const colour = await endedStatus(page, words[lang]);
+    assert.equal(colour, ERROR_RED, 'a failed check is an error');
+    // Said in full over the screen too (the bar cuts it short).
+    assert.ok((await page.locator('#message').textContent()).startsWith(words[lang]));
+    assert.ok(await page.locator('#message').isVisible());
+    const seen = await sampleQuadrants(page);
+    if (seen) assert.ok(!seen.pixels.some(isQuadrantColour), JSON.stringify(seen));
+    assert.equal(await page.evaluate(() => location.hash), '', 'the key left the address bar');
+    await page.screenshot({ path: path.join(OUT_DIR, `agent_viewer_e2e_refused_${lang}.png`) });
+    assert.deepEqual(await joined.agent.exited, { code: 0, signal: null });
+    assert.match(joined.agent.out, /session: ended \(e2eFailed\)/);
+    assert.equal(joined.agent.out.includes('Allow this session to start?'), false, 'the user was never asked');
+    assert.deepEqual(page.errors, []);
+    await page.close();
   }
 });
 

@@ -222,7 +222,15 @@ function endOf(clean) {
 rfb.addEventListener('disconnect', (e) => {
   clearInterval(countdown);
   endButton.disabled = true;
-  status(...endOf(e.detail.clean));
+  const [text, kind] = endOf(e.detail.clean);
+  status(text, kind);
+  // A failure is said in full over the screen too: the bar may cut it short. (The status is
+  // what screen readers announce; this copy is hidden from them.)
+  if (kind === 'bad') {
+    const message = document.getElementById('message');
+    message.textContent = text;
+    message.hidden = false;
+  }
 });
 rfb.addEventListener('securityfailure', (e) => {
   refusal = e.detail.reason || '';
