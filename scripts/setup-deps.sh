@@ -17,6 +17,8 @@ PACKAGES=(
   # tests and demo: the browser for end-to-end tests, a virtual display and a real VNC server
   curl sqlite3 procps chromium xvfb x11vnc x11-apps xdotool imagemagick socat openssl
   libvncserver-dev tigervnc-scraping-server
+  # a native VNC viewer for `reach connect`'s end-to-end test (TigerVNC's, as supporters use)
+  tigervnc-viewer
   # reach-portal, the desktop app (Qt 6 Widgets, QtDBus, Qt Linguist, SVG icons), and what its
   # tests run it under: a session D-Bus, a notification server that draws actions as buttons,
   # an XEmbed tray; the demo's window manager and a terminal to type into

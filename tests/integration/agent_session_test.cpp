@@ -5,6 +5,7 @@
 #include "integration/e2e_peer.h"
 #include "integration/middle_relay.h"
 #include "integration/relay_process.h"
+#include "reach/viewer_gate.h"
 #include "rfb/framebuffer.h"
 
 #include <gtest/gtest.h>
@@ -925,6 +926,65 @@ TEST_F(AgentSessionTest, ARelayInTheMiddleWithItsOwnKeysGivesTheTwoEndsDifferent
   ASSERT_EQ(supporter_code.size(), 6u);
   EXPECT_NE(device_code, supporter_code) << "one time in a million they match by chance";
   ASSERT_EQ(agent_cli(a.state, {"deny"}).exit_code, 0);
+}
+
+// TigerVNC's own viewer, as a supporter runs it, behind `reach connect`: end-to-end encrypted
+// from reach connect to the agent, and the viewer's window shows the device's screen exactly.
+TEST_F(AgentSessionTest, TigerVncsViewerBehindReachConnectShowsTheScreen) {
+  ChildProcess pattern;
+  ASSERT_TRUE(draw_pattern(pattern));
+  Image source = screenshot("tiger-source");
+  ASSERT_EQ(source.width, kWidth);
+  auto s = new_session();
+  std::string state = dir_ + "/agent-tiger";
+  ChildProcess agent;
+  ASSERT_TRUE(join(agent, str_of(s, "code"), state));
+  ServerProcess bridge;
+  std::uint16_t port = connect(bridge, str_of(s, "supporter_link"));
+  ASSERT_NE(port, 0);
+  // The password file as vncpasswd writes it: the password DES-encrypted with VNC's fixed key.
+  std::string padded = bridge.second_line();
+  padded.resize(16, '\0');
+  std::string passwd = dir_ + "/tiger.passwd";
+  {
+    std::ofstream out(passwd, std::ios::binary);
+    out << cli::vnc_auth_response(std::string("\x17\x52\x6b\x06\x23\x4e\x58\x07", 8), padded)
+               .substr(0, 8);
+  }
+  VirtualDisplay screen;
+  std::filesystem::create_directories(dir_ + "/viewer-display");
+  ASSERT_TRUE(screen.start(dir_ + "/viewer-display", kWidth + 200, kHeight + 200));
+  ChildProcess viewer;
+  ASSERT_TRUE(viewer.start(
+      {"/usr/bin/xtigervncviewer", "-passwd", passwd, "-AutoSelect=0", "-PreferredEncoding=ZRLE",
+       "-NoJPEG", "-FullColor", "127.0.0.1::" + std::to_string(port)},
+      dir_ + "/tiger.log", {{"DISPLAY", screen.name()}}));
+  ASSERT_TRUE(wait_state(state, "askingToAllow")) << viewer.output() << agent.output();
+  ASSERT_EQ(agent_cli(state, {"allow"}).exit_code, 0);
+  ASSERT_TRUE(wait_state(state, "active")) << viewer.output();
+  EXPECT_NE(read_file_bytes(dir_ + "/connect.log").find("End-to-end encrypted"), std::string::npos);
+  // The device's screen, pixel for pixel, somewhere in the viewer's window.
+  auto shown = [&] {
+    std::string path = dir_ + "/tiger-shown.ppm";
+    run_command({"/usr/bin/import", "-display", screen.name(), "-window", "root", "-depth", "8",
+                 "ppm:" + path});
+    Image got = read_ppm(path);
+    std::string first_row = source.rgb.substr(0, std::size_t{kWidth} * 3);
+    auto at = got.rgb.find(first_row);
+    if (at == std::string::npos || got.width == 0) return false;
+    std::size_t x = (at / 3) % got.width, y = (at / 3) / got.width;
+    if ((at % 3) != 0 || x + kWidth > std::size_t(got.width) ||
+        y + kHeight > std::size_t(got.height))
+      return false;
+    for (int row = 0; row < kHeight; ++row)
+      if (got.rgb.compare(((y + row) * got.width + x) * 3, std::size_t{kWidth} * 3, source.rgb,
+                          std::size_t(row) * kWidth * 3, std::size_t{kWidth} * 3) != 0)
+        return false;
+    return true;
+  };
+  EXPECT_TRUE(wait_until(shown, 20s)) << viewer.output();
+  viewer.kill9();
+  EXPECT_EQ(agent.wait(15s), std::optional<int>(0)) << agent.output();
 }
 
 TEST_F(AgentSessionTest, TypedTextAndClicksLandOnTheDeviceOnlyWithControl) {
