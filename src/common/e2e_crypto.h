@@ -41,6 +41,11 @@ std::string aes256gcm_seal(std::string_view key, std::string_view nonce, std::st
                            std::string_view aad = {});
 Result<std::string> aes256gcm_open(std::string_view key, std::string_view nonce,
                                    std::string_view sealed, std::string_view aad = {});
+// The same as aes256gcm_seal(first + second) without making that concatenation (a record's kind
+// byte and its payload).
+std::string aes256gcm_seal_parts(std::string_view key, std::string_view nonce,
+                                 std::string_view first, std::string_view second,
+                                 std::string_view aad = {});
 
 // Ed25519 (RFC 8032): a fresh pair, the public key of a seed, a signature, a check.
 KeyPair ed25519_keypair();

@@ -216,7 +216,8 @@ Result<E2eChannel::Received> E2eChannel::on_record(std::string_view m) {
                 "check failed): it was ended so that nothing altered is shown or done.");
   ++recv_seq_;
   auto kind = static_cast<Kind>(static_cast<std::uint8_t>((*plain)[0]));
-  std::string_view payload = std::string_view(*plain).substr(1);
+  plain->erase(0, 1);  // in place: the payload is handed on without another copy
+  const std::string& payload = *plain;
   Received r;
   if (step_ == Step::proof) {
     if (kind != Kind::proof) return fail("e2eHandshake", "The other end skipped its proof.");
@@ -226,8 +227,8 @@ Result<E2eChannel::Received> E2eChannel::on_record(std::string_view m) {
     } else {
       if (payload.size() != crypto::kKeyBytes + crypto::kSignatureBytes)
         return fail("e2eDeviceKey", "The device's proof is malformed.");
-      std::string_view pub = payload.substr(0, crypto::kKeyBytes);
-      std::string_view sig = payload.substr(crypto::kKeyBytes);
+      std::string_view pub = std::string_view(payload).substr(0, crypto::kKeyBytes);
+      std::string_view sig = std::string_view(payload).substr(crypto::kKeyBytes);
       if (!crypto::ed25519_verify(pub, std::string(kDeviceProofLabel) + th_, sig))
         return fail("e2eDeviceKey", "The device's proof of its key is wrong.");
       if (!options_.expected_fingerprint.empty() &&
@@ -245,7 +246,7 @@ Result<E2eChannel::Received> E2eChannel::on_record(std::string_view m) {
   switch (kind) {
     case Kind::stream:
       if (payload.empty()) return fail("e2eBadRecord", "An empty stream record.");
-      r.stream = std::string(payload);
+      r.stream = std::move(*plain);
       return r;
     case Kind::notice:
       if (options_.role == E2eRole::device)
@@ -264,11 +265,9 @@ Result<E2eChannel::Received> E2eChannel::on_record(std::string_view m) {
 
 std::string E2eChannel::seal(Kind kind, std::string_view payload) {
   REACH_CHECK(send_seq_ < kMaxRecords, "records within the keys' limit");
-  std::string plain;
-  plain.reserve(payload.size() + 1);
-  plain += static_cast<char>(kind);
-  plain += payload;
-  return crypto::aes256gcm_seal(send_key_, nonce(send_iv_, send_seq_++), plain);
+  const char k = static_cast<char>(kind);
+  return crypto::aes256gcm_seal_parts(send_key_, nonce(send_iv_, send_seq_++),
+                                      std::string_view(&k, 1), payload);
 }
 
 std::string E2eChannel::seal_stream(std::string_view bytes) {

@@ -134,5 +134,16 @@ TEST(E2eCrypto, Ed25519RefusesAnyChangeAndAnotherKey) {
   EXPECT_FALSE(ed25519_public_key(std::string(31, 'x')));
 }
 
+// A record's kind byte and payload sealed as two parts are the one plaintext sealed whole.
+TEST(E2eCrypto, SealingInPartsIsSealingTheConcatenation) {
+  std::string key(32, '\x42'), nonce(12, '\x24');
+  for (std::string second : {std::string(), std::string("x"), std::string(70000, 'p')}) {
+    EXPECT_EQ(aes256gcm_seal_parts(key, nonce, "\x01", second),
+              aes256gcm_seal(key, nonce, "\x01" + second));
+    EXPECT_EQ(aes256gcm_seal_parts(key, nonce, "", second, "aad"),
+              aes256gcm_seal(key, nonce, second, "aad"));
+  }
+}
+
 }  // namespace
 }  // namespace reach::crypto
