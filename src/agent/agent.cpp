@@ -8,6 +8,7 @@
 #include "common/time.h"
 #include "link/e2e.h"
 #include "link/link.h"
+#include "link/receipt.h"
 
 #include <fmt/format.h>
 
@@ -268,6 +269,59 @@ struct Agent::Impl {
     }
     auto e = hub_event(s, view_only);
     if (!e.empty()) report(notification_id, e, detail);
+    send_receipt(notification_id, s, detail, view_only);
+  }
+
+  // The device's signed record (link/receipt.h) of what its user decided (allowed with control
+  // or view only, denied, no answer) and of how the session ended, for a request from the hub:
+  // the hub keeps it, and cannot make one itself.
+  void send_receipt(const std::string& notification_id, ConsentState s, const std::string& detail,
+                    bool view_only) {
+    std::string kind, decision;
+    if (s == ConsentState::allowed) {
+      kind = "decision";
+      decision = view_only ? "allowedViewOnly" : "allowedControl";
+    } else if (s == ConsentState::denied) {
+      kind = "decision";
+      decision = detail == "noAnswer" ? "noAnswer" : "denied";
+    } else if (s == ConsentState::ended) {
+      kind = "end";
+    } else {
+      return;
+    }
+    if (notification_id.empty()) return;
+    auto n = state.notification(notification_id);
+    if (!n) return;
+    auto text = [&](const char* key) {
+      auto v = n->data.if_contains(key);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    std::string session_id = text("remoteAssistanceSessionId");
+    if (session_id.empty()) return;
+    std::string device_id, transcript;
+    {
+      std::lock_guard lk(mu);
+      if (enrolled) device_id = enrolled->device_id;
+      if (session) transcript = session->transcript_hash();
+    }
+    auto key = state.device_key();
+    if (!key) {
+      log::warn("agent.receipt_unsigned", {{"error", key.error().message}});
+      return;
+    }
+    bj::object r{{"v", 1},
+                 {"kind", kind},
+                 {"deviceId", device_id},
+                 {"sessionId", session_id},
+                 {"requestedBy", text("requestedBy")},
+                 {"organization", text("organization")},
+                 {"at", iso8601(now_ms())},
+                 {"transcript", crypto::base64url_encode(transcript)}};
+    if (!decision.empty())
+      r["decision"] = decision;
+    else
+      r["outcome"] = detail;
+    report(notification_id, "receipt", link::sign_receipt(std::move(r), *key));
   }
 
   Status join(const std::string& stream_url, const std::string& session_secret,

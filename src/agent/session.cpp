@@ -795,6 +795,11 @@ std::string RemoteSession::verification_code() const {
   return impl_->e2e->verification_code();
 }
 
+std::string RemoteSession::transcript_hash() const {
+  std::lock_guard lk(impl_->e2e_mu);
+  return impl_->e2e->transcript_hash();
+}
+
 SessionStats RemoteSession::stats() const {
   std::lock_guard lk(impl_->mu);
   return impl_->stats;

@@ -100,6 +100,8 @@ class RemoteSession {
   // The six digits both ends show once the handshake has derived the keys (empty before): the
   // device user compares them with what the supporter reads out.
   std::string verification_code() const;
+  // The handshake's transcript hash (32 bytes; empty before), which the consent receipts carry.
+  std::string transcript_hash() const;
   SessionStats stats() const;
 
   struct Impl;

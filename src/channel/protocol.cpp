@@ -49,10 +49,12 @@ AgentMessage parse_agent_message(std::string_view text) {
   if (!event || !*event || std::find(kEvents.begin(), kEvents.end(), **event) == kEvents.end())
     return refuse(
         "Property 'event' must be one of accepted, declined, allowed, allowedViewOnly, denied, "
-        "connected, ended, expired, failed.");
+        "connected, ended, expired, failed, receipt.");
   auto detail = json::opt_string(m, "detail");
-  if (!detail || (*detail && (*detail)->size() > kMaxDetail))
-    return refuse("Property 'detail' must be a string of at most 1000 characters.");
+  if (!detail ||
+      (*detail && (*detail)->size() > (**event == "receipt" ? kMaxReceiptDetail : kMaxDetail)))
+    return refuse(
+        "Property 'detail' must be a string of at most 1000 characters (4000 for a receipt).");
   return Event{**ref, **nid, **event, *detail};
 }
 

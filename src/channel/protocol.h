@@ -26,11 +26,13 @@ namespace reach::channel {
 inline constexpr std::size_t kMaxMessage = 16 * 1024;  // bytes of one message, either way
 inline constexpr std::size_t kMaxRef = 64;
 inline constexpr std::size_t kMaxDetail = 1000;
+inline constexpr std::size_t kMaxReceiptDetail = 4000;  // a "receipt" event's (link/receipt.h)
 // The events an agent reports about a notification. "asking" (detail: the seconds the user has
-// to answer) and "viewOnly" (the user dropped the supporter's control) change no state.
-inline constexpr std::array<std::string_view, 11> kEvents = {
+// to answer) and "viewOnly" (the user dropped the supporter's control) change no state;
+// "receipt" (detail: a consent receipt the device signed) neither.
+inline constexpr std::array<std::string_view, 12> kEvents = {
     "accepted", "declined",  "asking", "allowed", "allowedViewOnly", "viewOnly",
-    "denied",   "connected", "ended",  "expired", "failed"};
+    "denied",   "connected", "ended",  "expired", "failed",          "receipt"};
 
 // A message that cannot be taken; `ref` is set when the message named a valid ref (so that the
 // refusal can name it too).

@@ -1,10 +1,12 @@
 #include "hub/ra_sessions.h"
 
 #include "common/crypto.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "hub/internal.h"
 #include "hub/ra_rules.h"
+#include "link/receipt.h"
 
 #include <charconv>
 
@@ -54,7 +56,7 @@ Result<std::vector<RaSession>> find_ra_sessions(store::Session& s, const std::st
       "SELECT s.id, s.device_id, d.device_name, s.requester_id, s.requester_name, s.code,"
       " s.state, s.created_at, s.valid_until, s.accepted_at, s.allowed_at, s.view_only,"
       " s.connected_at, s.ended_at, s.end_reason, s.asked_at, s.answer_due,"
-      " s.view_only_at"
+      " s.view_only_at, s.decision_receipt, s.end_receipt, s.receipt_problem"
       " FROM ra_sessions s JOIN devices d ON d.id = s.device_id WHERE " +
           where + " ORDER BY s.created_at DESC, s.id DESC LIMIT ?",
       params);
@@ -81,6 +83,9 @@ Result<std::vector<RaSession>> find_ra_sessions(store::Session& s, const std::st
     x.asked_at = opt_int(r, 15);
     x.answer_due = opt_int(r, 16);
     x.view_only_at = opt_int(r, 17);
+    x.decision_receipt = r.opt_text(18);
+    x.end_receipt = r.opt_text(19);
+    x.receipt_problem = r.opt_text(20);
     out.push_back(std::move(x));
   }
   return out;
@@ -145,6 +150,48 @@ Status set_ra_error(store::Session& s, const std::string& device_id,
                         {message, device_id});
 }
 
+namespace {
+
+// A consent receipt for session `id` of `device` (see apply_session_event).
+Status record_receipt(store::Session& s, const std::string& id, const std::string& device,
+                      const std::string& text) {
+  auto registered = store::query_one(s, "SELECT e2e_public_key FROM devices WHERE id = ?", {device},
+                                     [](const store::Row& r) { return r.opt_text(0); });
+  if (!registered) return registered.error();
+  std::string key;
+  if (*registered && **registered)
+    if (auto k = crypto::base64url_decode(***registered); k) key = std::move(*k);
+  std::string problem;
+  auto checked = link::verify_receipt(text, key);
+  auto fields = checked ? Result<bj::object>(*checked) : json::parse_object(text);
+  auto field = [&](const char* name) {
+    auto v = fields ? fields->if_contains(name) : nullptr;
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  if (key.empty())
+    problem = "The device has no registered key to check it with.";
+  else if (!checked)
+    problem = checked.error().message;
+  else if (field("sessionId") != id || field("deviceId") != device)
+    problem = "The receipt names another session or device.";
+  std::string kind = field("kind");
+  if (kind != "decision" && kind != "end") {
+    log::info("ra.receipt_ignored", {{"session", id}, {"why", "no kind"}});
+    return {};
+  }
+  if (!problem.empty())
+    log::warn("ra.receipt_untrusted", {{"session", id}, {"device", device}, {"why", problem}});
+  const std::string column = kind == "decision" ? "decision_receipt" : "end_receipt";
+  return store::exec_ok(
+      s,
+      "UPDATE ra_sessions SET " + column + " = COALESCE(" + column +
+          ", ?), receipt_problem = COALESCE(receipt_problem, ?) WHERE id = ?",
+      {text, problem.empty() ? std::optional<std::string>() : std::optional<std::string>(problem),
+       id});
+}
+
+}  // namespace
+
 Status apply_session_event(store::Session& s, const std::string& notification_id,
                            const std::string& event, const std::string& detail, std::int64_t at,
                            std::string* close_at_partner) {
@@ -155,6 +202,7 @@ Status apply_session_event(store::Session& s, const std::string& notification_id
   if (rows->empty()) return {};  // not a remote assistance request (e.g. a custom notification)
   const std::string id = rows->rows[0].text(0), device = rows->rows[0].text(1);
   const std::string from_text = rows->rows[0].text(2);
+  if (event == "receipt") return record_receipt(s, id, device, detail);
   auto from = parse_ra_state(from_text);
   if (from && (event == "asking" || event == "viewOnly")) {
     // What the user is asked or chose, within a state: recorded only where it can happen.

@@ -33,6 +33,8 @@ struct RaSession {
   std::optional<std::int64_t> view_only_at;  // the user took control back from the supporter
   std::optional<bool> view_only;
   std::optional<std::string> end_reason;
+  // The receipts the device signed (JSON text) and why one is not trusted, if it is not.
+  std::optional<std::string> decision_receipt, end_receipt, receipt_problem;
 };
 
 // Requests matching `where` (a condition over s, ra_sessions, and d, devices; the caller's, with
@@ -78,6 +80,9 @@ Status set_ra_error(store::Session& s, const std::string& device_id,
 // request that never had a running session (declined, denied, expired, failed), `close_at_partner`
 // (when given) is set to its session code: the caller closes it at the partner once this has
 // committed.
+// "receipt" (detail: a consent receipt, link/receipt.h) is checked against the key the device
+// registered, the session and the device, and kept (the first of each kind); a receipt that
+// fails a check is kept with the reason, and the history says it is not trusted.
 Status apply_session_event(store::Session& s, const std::string& notification_id,
                            const std::string& event, const std::string& detail, std::int64_t at,
                            std::string* close_at_partner = nullptr);

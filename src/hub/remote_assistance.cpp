@@ -814,6 +814,18 @@ Result<net::Response> list_sessions(Ctx& ctx) {
     o["userAllowed"] = r.allowed_at          ? bj::value(true)
                        : r.state == "denied" ? bj::value(false)
                                              : bj::value();
+    // The device's own record of the consent (link/receipt.h): the hub keeps it and shows
+    // whether its checks passed; it cannot make one.
+    auto receipt = [](const std::optional<std::string>& text) -> bj::value {
+      if (!text) return nullptr;
+      auto o = json::parse_object(*text);
+      return o ? bj::value(std::move(*o)) : bj::value(*text);
+    };
+    o["consentReceipt"] =
+        bj::object{{"signedByDevice", r.decision_receipt.has_value() && !r.receipt_problem},
+                   {"problem", r.receipt_problem ? bj::value(*r.receipt_problem) : bj::value()},
+                   {"decision", receipt(r.decision_receipt)},
+                   {"end", receipt(r.end_receipt)}};
     o["durationSeconds"] =
         r.connected_at && r.ended_at
             ? bj::value(static_cast<double>(*r.ended_at - *r.connected_at) / 1000.0)

@@ -289,6 +289,15 @@ const std::vector<store::Migration>& migrations() {
        {
            "ALTER TABLE devices ADD COLUMN e2e_public_key TEXT",
        }},
+      {17,
+       "consent receipts the devices sign",
+       // The receipts (link/receipt.h) as the device sent them: the user's decision and the end.
+       // receipt_problem: why one is not trusted (its signature, another key, another session).
+       {
+           "ALTER TABLE ra_sessions ADD COLUMN decision_receipt TEXT",
+           "ALTER TABLE ra_sessions ADD COLUMN end_receipt TEXT",
+           "ALTER TABLE ra_sessions ADD COLUMN receipt_problem TEXT",
+       }},
   };
   return kMigrations;
 }

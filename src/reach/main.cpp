@@ -5,8 +5,10 @@
 #include "common/cli.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "link/e2e.h"
 #include "link/link.h"
 #include "link/notice.h"
+#include "link/receipt.h"
 #include "net/bridge.h"
 #include "net/client.h"
 #include "reach/e2e_layer.h"
@@ -20,6 +22,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <variant>
@@ -309,6 +314,40 @@ int connect(const ConnectFlags& f) {
   return exit_code;
 }
 
+// `reach verify-receipt FILE --fingerprint FP`: checks a consent receipt (link/receipt.h)
+// offline against the device key whose fingerprint the device shows. Exit 0: valid; 1: not.
+int verify_receipt(const std::string& file, const std::string& fingerprint) {
+  std::string text;
+  if (file == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail("cannot read " + file);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+    text.pop_back();
+  auto r = link::verify_receipt(text);
+  if (!r) return fail("not valid: " + r.error().message);
+  auto key = crypto::base64url_decode(r->at("deviceKey").as_string());
+  std::string signer = link::device_key_fingerprint(*key);
+  if (signer != fingerprint)
+    return fail("not valid: it was signed by the key " + signer +
+                ", not by the device whose key is " + fingerprint +
+                " (whoever made it, it was not that device)");
+  auto field = [&](const char* name) {
+    auto v = r->if_contains(name);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  std::string what =
+      field("kind") == "decision" ? "decision: " + field("decision") : "end: " + field("outcome");
+  std::printf("valid: signed by the device key %s\n", signer.c_str());
+  std::printf("session %s, device %s, %s at %s (requested by %s, %s)\n", field("sessionId").c_str(),
+              field("deviceId").c_str(), what.c_str(), field("at").c_str(),
+              field("requestedBy").c_str(), field("organization").c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -338,7 +377,24 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
 
+  std::string receipt_file, fingerprint;
+  auto* verify_cmd = app.add_subcommand(
+      "verify-receipt",
+      "Check a consent receipt the device signed (from the admin center's history) against the "
+      "device's key, offline. Exit 0: valid; 1: not");
+  verify_cmd->add_option("FILE", receipt_file, "The receipt (JSON), or - for standard input")
+      ->required();
+  verify_cmd
+      ->add_option("--fingerprint", fingerprint,
+                   "The device key's fingerprint, as the device shows it (company portal: This "
+                   "device > Show details > Device key)")
+      ->required();
+
   if (auto exit_code = cli::parse(app, argc, argv, "reach")) return *exit_code;
+  if (verify_cmd->parsed()) {
+    crypto::init();
+    return verify_receipt(receipt_file, fingerprint);
+  }
   if (connect_cmd->parsed()) {
     // A malformed link is a bad argument (exit 2), like any other.
     if (auto link = reach::link::parse_session_link(cf.link, "support"); !link) {

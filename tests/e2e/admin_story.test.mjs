@@ -299,6 +299,8 @@ test('the administrator connects the connector and helps the device user, all in
     const row = page.getByRole('row').filter({ hasText: deviceName });
     await row.filter({ hasText: 'Ended: ended by the user.' }).waitFor();
     assert.match(await row.innerText(), /Accepted, allowed full control, view only from \d{1,2}:\d\d/);
+    // The device's own signed record of that answer (issue 24), checked by the hub.
+    await row.filter({ hasText: 'Consent signed by the device' }).waitFor();
     await shot('history');
 
     // Tenant administration > Audit logs: the request and the viewer being opened, in words.

@@ -12,13 +12,71 @@
 #include "integration/ra_fixture.h"
 #include "link/e2e.h"
 #include "link/link.h"
+#include "link/receipt.h"
 
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 
 namespace reach::itest {
 namespace {
+
+// Issue 24, point 4: the session's consent receipts, as the device signed them, in the history;
+// `reach verify-receipt` takes them against the device's fingerprint and refuses a changed
+// field, another device's key, and one the hub (or anyone without the device's key) made.
+void check_consent_receipts(const bj::object& hist, const std::string& state_dir,
+                            const std::string& dir) {
+  const auto& c = hist.at("consentReceipt").as_object();
+  EXPECT_TRUE(c.at("signedByDevice").as_bool()) << bj::serialize(c);
+  EXPECT_TRUE(c.at("problem").is_null()) << bj::serialize(c);
+  ASSERT_TRUE(c.at("decision").is_object() && c.at("end").is_object()) << bj::serialize(c);
+  const auto& decision = c.at("decision").as_object();
+  EXPECT_EQ(str_of(decision, "decision"), "allowedControl");
+  EXPECT_EQ(str_of(decision, "sessionId"), str_of(hist, "id"));
+  EXPECT_EQ(str_of(decision, "requestedBy"), "Helen Helpdesk");
+  EXPECT_EQ(str_of(c.at("end").as_object(), "outcome"), "endedByUser");
+  // The device's fingerprint, as its portal shows it (from its key in the state directory).
+  auto stored = json::parse_object(read_file_bytes(state_dir + "/device-key.json"));
+  ASSERT_TRUE(stored);
+  auto seed = crypto::base64url_decode(str_of(*stored, "ed25519"));
+  ASSERT_TRUE(seed);
+  std::string fingerprint = link::device_key_fingerprint(*crypto::ed25519_public_key(*seed));
+  auto verify = [&](const bj::object& receipt, const std::string& fp) {
+    std::string file = dir + "/receipt.json";
+    std::ofstream(file) << bj::serialize(receipt);
+    return run_command({program_path("reach"), "verify-receipt", file, "--fingerprint", fp});
+  };
+  auto ok = verify(decision, fingerprint);
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("valid: signed by the device key " + fingerprint), std::string::npos)
+      << ok.out;
+  EXPECT_EQ(verify(c.at("end").as_object(), fingerprint).exit_code, 0);
+  // A changed field.
+  bj::object changed = decision;
+  changed["decision"] = "allowedViewOnly";
+  auto refused = verify(changed, fingerprint);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("a field was changed"), std::string::npos) << refused.err;
+  // Another device's key: the receipt is genuine, but not that device's.
+  auto other = crypto::ed25519_keypair();
+  auto wrong = verify(decision, link::device_key_fingerprint(other.public_key));
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("not by the device"), std::string::npos) << wrong.err;
+  // Made by someone without the device's key (the hub, say): signed with its own key.
+  bj::object forged = decision;
+  forged.erase("signature");
+  forged.erase("deviceKey");
+  auto made = json::parse_object(link::sign_receipt(forged, other.private_key));
+  ASSERT_TRUE(made);
+  auto forged_result = verify(*made, fingerprint);
+  EXPECT_EQ(forged_result.exit_code, 1);
+  EXPECT_NE(forged_result.err.find("not by the device"), std::string::npos) << forged_result.err;
+  // Or with the device's key named in it but a signature of its own.
+  bj::object claimed = *made;
+  claimed["deviceKey"] = decision.at("deviceKey");
+  EXPECT_EQ(verify(claimed, fingerprint).exit_code, 1);
+}
 
 TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
   start_services();
@@ -159,6 +217,12 @@ TEST_F(RemoteAssistanceFlow, HelpDeskRequestToUserEndedSessionWithARealViewer) {
   EXPECT_TRUE(hist.at("viewOnly").as_bool());  // switched during the session
   ASSERT_TRUE(hist.at("durationSeconds").is_double()) << bj::serialize(hist);
   EXPECT_GT(hist.at("durationSeconds").as_double(), 0.2);
+  // The end's receipt follows the end through the device's outbox.
+  ASSERT_TRUE(wait_until(
+      [&] { return history_of(device_).at("consentReceipt").as_object().at("end").is_object(); },
+      10s))
+      << bj::serialize(history_of(device_));
+  check_consent_receipts(history_of(device_), state_, dir_);
   auto after = hub_.get(std::string(kDevices) + "/" + device_, admin_);
   EXPECT_TRUE(after.obj().at("remoteAssistanceSessionUrl").is_null()) << after;
   EXPECT_EQ(str_of(after.obj().at("deviceActionResults").as_array()[0].as_object(), "actionState"),

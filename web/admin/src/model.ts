@@ -49,6 +49,13 @@ export interface RaSession {
   userAccepted: boolean | null;
   userAllowed: boolean | null;
   durationSeconds: number | null;
+  // The device's signed record of the user's decision and of the end (docs/session-security.md).
+  consentReceipt?: {
+    signedByDevice: boolean;
+    problem: string | null;
+    decision: Record<string, unknown> | null;
+    end: Record<string, unknown> | null;
+  };
 }
 
 export interface Partner {

@@ -54,10 +54,23 @@ function outcomeColor(s: RaSession): BadgeColor {
   }
 }
 
+// Whether the device signed the user's answer (its key, not the hub's word): shown under the
+// answers once there is one to sign.
+function receiptLine(s: RaSession) {
+  const r = s.consentReceipt;
+  if (!r || s.userAllowed == null) return nothing;
+  if (r.problem) return html`<div class="receipt">${badge(t('history.untrusted', { why: r.problem }), 'danger', 'dismissCircleSmall')}</div>`;
+  if (r.signedByDevice) return html`<div class="receipt">${badge(t('history.signed'), 'success', 'checkmarkCircleSmall')}</div>`;
+  return html`<div class="receipt">${badge(t('history.unsigned'), 'subtle')}</div>`;
+}
+
 const resultBadge = (result: string) =>
   result === 'success' ? badge(t('audit.success'), 'success', 'checkmarkCircleSmall') : badge(t('audit.failure'), 'danger', 'dismissCircleSmall');
 
 const pagerStyles = css`
+  .receipt {
+    margin-top: 4px;
+  }
   /* The filters and Search on one row at 1280 px. */
   .toolbar fluent-text-input {
     width: 8.5em;
@@ -165,10 +178,12 @@ export class ReachHistory extends PagedHistory<RaSession> {
         all.push(...page.value);
         next = page['@odata.nextLink'] ? relative(page['@odata.nextLink']) : undefined;
       }
-      const head = ['id', 'deviceId', 'deviceName', 'requester', 'sessionCode', 'state', 'createdDateTime', 'acceptedDateTime', 'allowedDateTime', 'viewOnly', 'connectedDateTime', 'endedDateTime', 'endReason', 'userAccepted', 'userAllowed', 'durationSeconds'];
+      const head = ['id', 'deviceId', 'deviceName', 'requester', 'sessionCode', 'state', 'createdDateTime', 'acceptedDateTime', 'allowedDateTime', 'viewOnly', 'connectedDateTime', 'endedDateTime', 'endReason', 'userAccepted', 'userAllowed', 'durationSeconds', 'consentSignedByDevice', 'consentReceiptProblem', 'decisionReceipt', 'endReceipt'];
+      const json = (v: unknown) => (v == null ? '' : JSON.stringify(v));
       const lines = [head.join(',')].concat(
         all.map((s) =>
-          [s.id, s.deviceId, s.deviceName, s.requester.userPrincipalName, s.sessionCode, s.state, s.createdDateTime, s.acceptedDateTime, s.allowedDateTime, s.viewOnly, s.connectedDateTime, s.endedDateTime, s.endReason, s.userAccepted, s.userAllowed, s.durationSeconds]
+          [s.id, s.deviceId, s.deviceName, s.requester.userPrincipalName, s.sessionCode, s.state, s.createdDateTime, s.acceptedDateTime, s.allowedDateTime, s.viewOnly, s.connectedDateTime, s.endedDateTime, s.endReason, s.userAccepted, s.userAllowed, s.durationSeconds,
+            s.consentReceipt?.signedByDevice, s.consentReceipt?.problem, json(s.consentReceipt?.decision), json(s.consentReceipt?.end)]
             .map(csvCell)
             .join(','),
         ),
@@ -227,6 +242,7 @@ export class ReachHistory extends PagedHistory<RaSession> {
                         : s.viewOnly
                           ? t('history.allowedViewOnly')
                           : t('history.allowed')}`}
+                ${receiptLine(s)}
               </td>
               <td>${badge(sessionStatus(s), outcomeColor(s))}</td>
               <td>${formatDuration(s.durationSeconds)}</td>
