@@ -296,9 +296,12 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
     if (w) w->close(code, std::move(reason));
   }
 
-  // Under mu: the message for stream bytes (the layer's record, or the bytes themselves).
+  // Under mu: the message for stream bytes (the layer's record, or the bytes themselves); empty
+  // when the layer carries nothing any more (the other end closed the session, or a check
+  // failed), and then nothing is sent.
   std::string outgoing(std::string bytes) {
-    return options.layer ? options.layer->seal(bytes) : std::move(bytes);
+    if (!options.layer) return bytes;
+    return options.layer->ready() ? options.layer->seal(bytes) : std::string();
   }
 
   // On the strand: the TCP socket goes away now (reader and writer then fail and end).
@@ -361,7 +364,8 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
         // A layer's records are sealed and sent under mu, in the order of their sequence
         // numbers (ws_message sends too).
         if (options.layer && !payload.empty() && !refused) {
-          bool ok = w && w->send(outgoing(std::move(payload)), true);
+          std::string record = outgoing(std::move(payload));
+          bool ok = w && (record.empty() || w->send(std::move(record), true));
           if (ok)
             tcp_read_paused = false;
           else
@@ -500,7 +504,8 @@ struct Bridge::Core : std::enable_shared_from_this<Bridge::Core> {
         data = std::move(to_tcp);
         // Sent under mu: once the filter passes everything, the reader's next TCP bytes must
         // not overtake what it held back (send() takes only the WebSocket's own lock).
-        if (!reply.empty() && ws) ws->send(outgoing(std::move(reply)), true);
+        if (!reply.empty() && ws)
+          if (std::string m = outgoing(std::move(reply)); !m.empty()) ws->send(std::move(m), true);
       }
     }
     if (layer_refused) {

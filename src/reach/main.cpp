@@ -317,13 +317,20 @@ int connect(const ConnectFlags& f) {
 // `reach verify-receipt FILE --fingerprint FP`: checks a consent receipt (link/receipt.h)
 // offline against the device key whose fingerprint the device shows. Exit 0: valid; 1: not.
 int verify_receipt(const std::string& file, const std::string& fingerprint) {
+  // A receipt is at most link::kMaxReceipt bytes: reading stops just past that.
+  auto read_some = [](std::istream& in) {
+    std::string t(link::kMaxReceipt + 1, '\0');
+    in.read(t.data(), static_cast<std::streamsize>(t.size()));
+    t.resize(static_cast<std::size_t>(in.gcount()));
+    return t;
+  };
   std::string text;
   if (file == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    text = read_some(std::cin);
   } else {
     std::ifstream in(file, std::ios::binary);
     if (!in) return fail("cannot read " + file);
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    text = read_some(in);
   }
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
     text.pop_back();

@@ -431,6 +431,10 @@ test('nb: the countdown while the user decides, and view only said at both ends'
     await viewer.screenshot({ path: path.join(OUT_DIR, 'admin-story-viewer-view-only-nb.png') });
     assert.equal(agentCli(['end']).status, 0);
     await page.getByRole('status').filter({ hasText: /^Avsluttet/ }).waitFor();
+    // The history says, in Norwegian, that the device signed the user's answer (issue 24).
+    await page.getByRole('link', { name: 'Fjernhjelpsøkter' }).click();
+    await page.getByRole('row').filter({ hasText: 'Samtykket er signert av enheten' }).first().waitFor();
+    await shot('history');
   } catch (e) {
     await shot('failed');
     throw e;

@@ -63,6 +63,9 @@ void E2ePeer::on_close(std::uint16_t code, std::string reason) {
 void E2ePeer::send(std::string_view bytes) {
   if (bytes.empty()) return;  // a stream has no empty writes
   std::lock_guard lock(mu_);
+  if (e2e_.state() == link::E2eChannel::State::closed ||
+      e2e_.state() == link::E2eChannel::State::failed)
+    return;  // the session is over: nothing goes
   ws_->send(e2e_.seal_stream(bytes), true);
 }
 

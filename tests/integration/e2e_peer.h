@@ -30,7 +30,8 @@ class E2ePeer : public net::WebSocketHandler {
   static Result<std::shared_ptr<E2ePeer>> connect(net::EventLoop& loop, const std::string& url,
                                                   link::E2eOptions options = {});
 
-  // Seals stream bytes (once established: REACH_CHECK).
+  // Seals and sends stream bytes; nothing once the session is over (closed or failed), and
+  // REACH_CHECK before the handshake has finished.
   void send(std::string_view bytes);
 
   bool wait_established(std::chrono::milliseconds timeout) const;
