@@ -120,13 +120,12 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
   void flush() {
     std::string out = conn->take_output();
     if (out.empty()) return;
-    {
-      std::lock_guard lk(mu);
-      stats.bytes_sent += out.size();
-    }
     std::uint64_t spent = 0;  // CPU time in sealing alone (not the sends)
     {
       std::lock_guard lk(e2e_mu);
+      // The supporter's end closed the session (its close record came with the last input,
+      // which was still taken): what the server answered has nobody to go to.
+      if (!e2e->established()) return;
       for (std::size_t at = 0; at < out.size(); at += kMaxMessage) {
         std::uint64_t before = thread_cpu_us();
         std::string record = e2e->seal_stream(std::string_view(out).substr(at, kMaxMessage));
@@ -135,6 +134,7 @@ struct RemoteSession::Impl : rfb::ServerHandler, std::enable_shared_from_this<Im
       }
     }
     std::lock_guard lk(mu);
+    stats.bytes_sent += out.size();
     stats.seal_cpu_us += spent;
   }
 

@@ -765,6 +765,23 @@ TEST_F(AgentSessionTest, ARelayThatRecordsTheWholeSessionFindsNoPixelNoKeyNoNoti
   }
 }
 
+// The supporter presses End while its last request is on its way: the request and the close
+// record arrive together. The agent takes the request, has nowhere to send the answer, and ends
+// the session as the supporter's (never a crash: the answer is not sealed after the close).
+TEST_F(AgentSessionTest, ARequestArrivingWithTheSupportersCloseEndsTheSessionCleanly) {
+  ChildProcess pattern;
+  ASSERT_TRUE(draw_pattern(pattern));
+  AskingSession a;
+  ASSERT_TRUE(ask(a, "closing"));
+  ASSERT_EQ(agent_cli(a.state, {"allow"}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return a.supporter->received().size() >= 14; }, 10s));
+  a.supporter->peer().send_and_close(rfb_client_start().substr(12) + full_update_request(),
+                                     "the supporter ended the session");
+  EXPECT_EQ(a.agent.wait(15s), std::optional<int>(0)) << a.agent.output();
+  EXPECT_NE(a.agent.output().find("session: ended (supporterLeft)"), std::string::npos)
+      << a.agent.output();
+}
+
 // A supporter's end that begins the handshake and stops: the agent does not wait for ever
 // (as long as its user would have to answer, at most 30 s), and says why at both ends.
 TEST_F(AgentSessionTest, ASupportersEndThatStopsHalfWayThroughTheHandshakeIsEnded) {

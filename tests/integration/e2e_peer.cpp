@@ -69,6 +69,13 @@ void E2ePeer::send(std::string_view bytes) {
   ws_->send(e2e_.seal_stream(bytes), true);
 }
 
+void E2ePeer::send_and_close(std::string_view bytes, const std::string& reason) {
+  std::lock_guard lock(mu_);
+  ws_->send(e2e_.seal_stream(bytes), true);
+  ws_->send(e2e_.seal_close(reason), true);
+  ws_->close(1000, reason);
+}
+
 bool E2ePeer::wait_established(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu_);
   return cv_.wait_for(lock, timeout, [this] {

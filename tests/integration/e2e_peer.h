@@ -33,6 +33,9 @@ class E2ePeer : public net::WebSocketHandler {
   // Seals and sends stream bytes; nothing once the session is over (closed or failed), and
   // REACH_CHECK before the handshake has finished.
   void send(std::string_view bytes);
+  // Sends stream bytes and, right behind them, the close record, then closes the stream (a
+  // viewer whose user pressed End while its last request was on its way).
+  void send_and_close(std::string_view bytes, const std::string& reason);
 
   bool wait_established(std::chrono::milliseconds timeout) const;
   bool wait_bytes(std::uint64_t n, std::chrono::milliseconds timeout) const;  // stream bytes
